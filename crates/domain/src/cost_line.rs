@@ -1,0 +1,65 @@
+//! The grain spendlens stores: one cost line per (connection, workspace, API key or none,
+//! model, category, unit, detail, UTC day).
+
+use crate::calendar::Day;
+use crate::money::{Currency, Money, Quantity};
+use crate::usage::{Category, TokenCounts, Unit};
+
+/// One cell of spend and usage at spendlens's grain, for one connection.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CostLine {
+    pub day: Day,
+    /// The provider's workspace id; `None` when the provider names none.
+    pub workspace_id: Option<String>,
+    /// The provider's key id; `None` for spend no key can be tied to.
+    pub api_key_id: Option<String>,
+    pub model: String,
+    pub category: Category,
+    pub unit: Unit,
+    pub detail: String,
+    pub tokens: TokenCounts,
+    /// `None` when the provider does not report request counts.
+    pub requests: Option<i64>,
+    pub quantity: Quantity,
+    /// List cost, before credits.
+    pub cost: Money,
+    /// Credits applied (zero or positive).
+    pub credits: Money,
+    pub currency: Currency,
+    /// Priced from the catalog because the provider gave usage but no price.
+    pub estimated: bool,
+    /// Cost spread down from a coarser billed grain (see DESIGN.md "Billed vs allocated").
+    pub allocated: bool,
+}
+
+impl CostLine {
+    /// Cost after credits.
+    pub fn net_cost(&self) -> Money {
+        self.cost - self.credits
+    }
+
+    /// The identity of the line within its connection.
+    pub fn key(&self) -> LineKey {
+        LineKey {
+            day: self.day,
+            workspace_id: self.workspace_id.clone(),
+            api_key_id: self.api_key_id.clone(),
+            model: self.model.clone(),
+            category: self.category,
+            unit: self.unit.clone(),
+            detail: self.detail.clone(),
+        }
+    }
+}
+
+/// The grain's dimensions: two lines with equal keys are one line.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct LineKey {
+    pub day: Day,
+    pub workspace_id: Option<String>,
+    pub api_key_id: Option<String>,
+    pub model: String,
+    pub category: Category,
+    pub unit: Unit,
+    pub detail: String,
+}

@@ -1,0 +1,26 @@
+//! spendlens's domain: the types every layer shares and the pure decisions made on them.
+//!
+//! Nothing here does I/O, reads the clock or knows HTTP or SQL. Time comes in as a parameter.
+
+pub mod allocation;
+pub mod calendar;
+pub mod catalog;
+pub mod cost_line;
+pub mod credential;
+pub mod display;
+pub mod money;
+pub mod provider;
+pub mod trend;
+pub mod usage;
+
+pub use calendar::{CalendarError, Day, DayRange, PeriodPreset};
+pub use catalog::{ModelPrice, PriceCatalog};
+pub use cost_line::{CostLine, LineKey};
+pub use credential::{Credential, CredentialShapeError};
+pub use money::{Currency, Money, MoneyError, Quantity};
+pub use provider::ProviderKind;
+pub use trend::Trend;
+pub use usage::{
+    ApiKeyRecord, BilledCost, Category, FetchedWindow, KeyStatus, TokenClass, TokenCounts, Unit,
+    UsageRecord, WorkspaceRecord,
+};
