@@ -110,7 +110,11 @@ pub fn allocate(
     let mut groups: HashMap<GroupKey, Vec<LineKey>> = HashMap::new();
     for key in lines.keys() {
         groups
-            .entry(GroupKey::new(key.day, key.workspace_id.as_deref(), &key.model))
+            .entry(GroupKey::new(
+                key.day,
+                key.workspace_id.as_deref(),
+                &key.model,
+            ))
             .or_default()
             .push(key.clone());
     }
@@ -170,7 +174,10 @@ fn place_cost(
     lines: &mut BTreeMap<LineKey, CostLine>,
     catalog: &PriceCatalog,
 ) {
-    let model_name = cost.model.clone().unwrap_or_else(|| cost.description.clone());
+    let model_name = cost
+        .model
+        .clone()
+        .unwrap_or_else(|| cost.description.clone());
     let group = groups
         .get(&GroupKey::new(
             cost.day,
@@ -352,7 +359,10 @@ mod tests {
     #[test]
     fn a_split_always_sums_to_the_whole() {
         assert_eq!(split_proportionally(10, &[1, 1, 1]).unwrap(), vec![4, 3, 3]);
-        assert_eq!(split_proportionally(-10, &[1, 1, 1]).unwrap(), vec![-4, -3, -3]);
+        assert_eq!(
+            split_proportionally(-10, &[1, 1, 1]).unwrap(),
+            vec![-4, -3, -3]
+        );
         assert_eq!(split_proportionally(7, &[0, 5]).unwrap(), vec![0, 7]);
         assert!(split_proportionally(7, &[0, 0]).is_none());
     }

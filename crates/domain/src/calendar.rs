@@ -18,7 +18,9 @@ pub struct Day(Date);
 pub enum CalendarError {
     #[error("\"{0}\" is not a date; use YYYY-MM-DD, for example 2026-11-01")]
     BadDate(String),
-    #[error("the period starts on {from} but ends earlier, on {to}; put the earlier date in --from")]
+    #[error(
+        "the period starts on {from} but ends earlier, on {to}; put the earlier date in --from"
+    )]
     Reversed { from: Day, to: Day },
     #[error("the period {from} to {to} is {days} days long; the longest allowed is {max} days")]
     TooLong {
@@ -205,7 +207,9 @@ impl DayRange {
         let mut out = Vec::new();
         let mut start = self.from;
         while start <= self.to {
-            let end = start.add_days(step - 1).map_or(self.to, |end| end.min(self.to));
+            let end = start
+                .add_days(step - 1)
+                .map_or(self.to, |end| end.min(self.to));
             out.push(DayRange {
                 from: start,
                 to: end,
@@ -316,9 +320,15 @@ mod tests {
         let month = PeriodPreset::ThisMonth.resolve(today).unwrap();
         assert_eq!(month.from(), day("2026-11-01"));
         let last = PeriodPreset::LastMonth.resolve(today).unwrap();
-        assert_eq!((last.from(), last.to()), (day("2026-10-01"), day("2026-10-31")));
+        assert_eq!(
+            (last.from(), last.to()),
+            (day("2026-10-01"), day("2026-10-31"))
+        );
         let jan = PeriodPreset::LastMonth.resolve(day("2026-01-05")).unwrap();
-        assert_eq!((jan.from(), jan.to()), (day("2025-12-01"), day("2025-12-31")));
+        assert_eq!(
+            (jan.from(), jan.to()),
+            (day("2025-12-01"), day("2025-12-31"))
+        );
     }
 
     #[test]

@@ -124,8 +124,7 @@ pub fn glob_matches(pattern: &str, text: &str) -> bool {
         return pattern == text;
     }
     let (first, last) = (parts[0], parts[parts.len() - 1]);
-    if !text.starts_with(first) || text.len() < first.len() + last.len() || !text.ends_with(last)
-    {
+    if !text.starts_with(first) || text.len() < first.len() + last.len() || !text.ends_with(last) {
         return false;
     }
     let mut rest = &text[first.len()..text.len() - last.len()];
@@ -188,7 +187,14 @@ fn built_in_prices() -> Vec<ModelPrice> {
         Row(Anthropic, "claude-opus-4-5*", "5", "0.50", "6.25", "25"),
         Row(Anthropic, "claude-opus-4-1*", "15", "1.50", "18.75", "75"),
         Row(Anthropic, "claude-opus-4-0*", "15", "1.50", "18.75", "75"),
-        Row(Anthropic, "claude-opus-4-2025*", "15", "1.50", "18.75", "75"),
+        Row(
+            Anthropic,
+            "claude-opus-4-2025*",
+            "15",
+            "1.50",
+            "18.75",
+            "75",
+        ),
         Row(Anthropic, "claude-opus-4*", "5", "0.50", "6.25", "25"),
         Row(Anthropic, "claude-sonnet-4*", "3", "0.30", "3.75", "15"),
         Row(Anthropic, "claude-3-7-sonnet*", "3", "0.30", "3.75", "15"),
@@ -201,18 +207,20 @@ fn built_in_prices() -> Vec<ModelPrice> {
     let since = Day::from_date(time::macros::date!(2024 - 01 - 01));
     let mut prices: Vec<ModelPrice> = rows
         .into_iter()
-        .map(|Row(provider, glob, input, cached, write, output)| ModelPrice {
-            provider,
-            model_glob: glob.to_owned(),
-            input_per_m: usd(input),
-            cached_input_per_m: usd(cached),
-            cache_write_per_m: usd(write),
-            output_per_m: usd(output),
-            per_unit: None,
-            effective_from: since,
-            effective_to: None,
-            source: PriceSource::BuiltIn,
-        })
+        .map(
+            |Row(provider, glob, input, cached, write, output)| ModelPrice {
+                provider,
+                model_glob: glob.to_owned(),
+                input_per_m: usd(input),
+                cached_input_per_m: usd(cached),
+                cache_write_per_m: usd(write),
+                output_per_m: usd(output),
+                per_unit: None,
+                effective_from: since,
+                effective_to: None,
+                source: PriceSource::BuiltIn,
+            },
+        )
         .collect();
     // Models billed per unit rather than per token.
     let per_unit = [
@@ -261,11 +269,19 @@ mod tests {
     fn the_most_specific_glob_wins() {
         let catalog = PriceCatalog::built_in();
         let mini = catalog
-            .lookup(ProviderKind::OpenAi, "gpt-4o-mini-2024-07-18", day("2026-11-01"))
+            .lookup(
+                ProviderKind::OpenAi,
+                "gpt-4o-mini-2024-07-18",
+                day("2026-11-01"),
+            )
             .unwrap();
         assert_eq!(mini.model_glob, "gpt-4o-mini*");
         let opus = catalog
-            .lookup(ProviderKind::Anthropic, "claude-opus-4-1-20250805", day("2026-11-01"))
+            .lookup(
+                ProviderKind::Anthropic,
+                "claude-opus-4-1-20250805",
+                day("2026-11-01"),
+            )
             .unwrap();
         assert_eq!(opus.output_per_m, usd("75"));
     }
@@ -284,7 +300,11 @@ mod tests {
     fn prices_multiply_tokens_per_million() {
         let catalog = PriceCatalog::built_in();
         let sonnet = catalog
-            .lookup(ProviderKind::Anthropic, "claude-sonnet-4-5", day("2026-11-01"))
+            .lookup(
+                ProviderKind::Anthropic,
+                "claude-sonnet-4-5",
+                day("2026-11-01"),
+            )
             .unwrap();
         let tokens = TokenCounts {
             input: 2_000_000,
@@ -294,7 +314,9 @@ mod tests {
         };
         // 1M uncached x $3 + 1M cached x $0.30 + 1M output x $15
         assert_eq!(
-            sonnet.price(tokens, &Unit::tokens(), Decimal::ZERO).to_exact_string(),
+            sonnet
+                .price(tokens, &Unit::tokens(), Decimal::ZERO)
+                .to_exact_string(),
             "18.30"
         );
     }

@@ -248,13 +248,13 @@ fn check_vertex(text: &str) -> Result<String, CredentialShapeError> {
     if let Some(dataset) = map.get("billing_dataset") {
         let valid = dataset.as_str().is_some_and(|d| {
             !d.is_empty()
-                && d
-                    .chars()
+                && d.chars()
                     .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
         });
         if !valid {
             return Err(shape(
-                "\"billing_dataset\" must be a dataset name such as my-project.billing_export".to_owned(),
+                "\"billing_dataset\" must be a dataset name such as my-project.billing_export"
+                    .to_owned(),
             ));
         }
     }
@@ -338,7 +338,11 @@ fn check_litellm(text: &str) -> Result<String, CredentialShapeError> {
             "the LiteLLM \"baseUrl\" must be the proxy's URL (https://…), not \"{base}\""
         )));
     }
-    Ok(format!("{} @ {}", hint_of(key, 3), base.trim_end_matches('/')))
+    Ok(format!(
+        "{} @ {}",
+        hint_of(key, 3),
+        base.trim_end_matches('/')
+    ))
 }
 
 #[cfg(test)]
@@ -357,11 +361,17 @@ mod tests {
 
     #[test]
     fn an_anthropic_standard_key_is_refused_with_what_to_do() {
-        let err = Credential::parse(ProviderKind::Anthropic, "sk-ant-api03-abcdefghijklmnopqrstuv")
-            .unwrap_err()
-            .to_string();
+        let err = Credential::parse(
+            ProviderKind::Anthropic,
+            "sk-ant-api03-abcdefghijklmnopqrstuv",
+        )
+        .unwrap_err()
+        .to_string();
         assert!(err.contains("sk-ant-api03-"), "{err}");
-        assert!(err.contains("billing data needs an organization Admin key"), "{err}");
+        assert!(
+            err.contains("billing data needs an organization Admin key"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -369,8 +379,11 @@ mod tests {
         let key = "sk-ant-admin01-Z4CxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxEQAA";
         let credential = Credential::parse(ProviderKind::Anthropic, key).unwrap();
         assert_eq!(credential.hint(), "sk-ant-admin01-Z4C…EQAA");
-        let credential =
-            Credential::parse(ProviderKind::OpenAi, "sk-admin-AbCdefghijklmnopqrstuvwxYz12").unwrap();
+        let credential = Credential::parse(
+            ProviderKind::OpenAi,
+            "sk-admin-AbCdefghijklmnopqrstuvwxYz12",
+        )
+        .unwrap();
         assert_eq!(credential.hint(), "sk-admin-AbC…Yz12");
         assert!(!format!("{credential:?}").contains("defghij"));
     }
@@ -386,9 +399,12 @@ mod tests {
 
     #[test]
     fn json_credentials_name_the_missing_field() {
-        let err = Credential::parse(ProviderKind::Bedrock, r#"{"accessKeyId":"AKIAABCDEFGHIJKLMNOP","region":"us-east-1"}"#)
-            .unwrap_err()
-            .to_string();
+        let err = Credential::parse(
+            ProviderKind::Bedrock,
+            r#"{"accessKeyId":"AKIAABCDEFGHIJKLMNOP","region":"us-east-1"}"#,
+        )
+        .unwrap_err()
+        .to_string();
         assert!(err.contains("secretAccessKey"), "{err}");
         let ok = Credential::parse(
             ProviderKind::Bedrock,

@@ -14,7 +14,10 @@ pub fn cents_adding_up(rows: &[Money], total: Money) -> Vec<i64> {
     }
     let per_cent = NANOS_PER_UNIT / 100;
     let target = total.round_to_cents();
-    let mut cents: Vec<i64> = rows.iter().map(|row| row.nanos().div_euclid(per_cent)).collect();
+    let mut cents: Vec<i64> = rows
+        .iter()
+        .map(|row| row.nanos().div_euclid(per_cent))
+        .collect();
     let mut left = target - cents.iter().sum::<i64>();
     let mut order: Vec<(i64, usize)> = rows
         .iter()

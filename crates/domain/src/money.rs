@@ -102,7 +102,11 @@ impl Money {
         let per_cent = NANOS_PER_UNIT / 100;
         let q = self.0 / per_cent;
         let r = self.0 % per_cent;
-        if r.abs() * 2 >= per_cent { q + r.signum() } else { q }
+        if r.abs() * 2 >= per_cent {
+            q + r.signum()
+        } else {
+            q
+        }
     }
 
     /// Cost × factor / divisor, rounded half to even, for derived figures such as cost per 1M
@@ -273,6 +277,12 @@ impl AddAssign for Quantity {
     }
 }
 
+impl Serialize for Quantity {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(&self.to_decimal())
+    }
+}
+
 impl fmt::Display for Quantity {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.to_decimal())
@@ -285,15 +295,24 @@ mod tests {
 
     #[test]
     fn anthropic_cents_become_dollars_exactly() {
-        assert_eq!(Money::parse_cents("123.78912").unwrap().nanos(), 1_237_891_200);
-        assert_eq!(Money::parse_cents("123.45").unwrap().to_exact_string(), "1.2345");
+        assert_eq!(
+            Money::parse_cents("123.78912").unwrap().nanos(),
+            1_237_891_200
+        );
+        assert_eq!(
+            Money::parse_cents("123.45").unwrap().to_exact_string(),
+            "1.2345"
+        );
     }
 
     #[test]
     fn dollars_parse_from_plain_and_exponent_text() {
         assert_eq!(Money::parse_units("0.06").unwrap().nanos(), 60_000_000);
         assert_eq!(Money::parse_units("1.095e-05").unwrap().nanos(), 10_950);
-        assert_eq!(Money::parse_units("-1.5").unwrap().to_exact_string(), "-1.50");
+        assert_eq!(
+            Money::parse_units("-1.5").unwrap().to_exact_string(),
+            "-1.50"
+        );
         assert!(Money::parse_units("abc").is_err());
         assert!(Money::parse_units("").is_err());
     }

@@ -34,7 +34,8 @@ impl ProviderKind {
         ProviderKind::OpenRouter,
         ProviderKind::LiteLlm,
     ];
-    const ALL_NAMES: &'static str = "openai, anthropic, bedrock, vertex, fal, runway, openrouter, litellm";
+    const ALL_NAMES: &'static str =
+        "openai, anthropic, bedrock, vertex, fal, runway, openrouter, litellm";
 
     /// The stable identifier used in URLs, the CLI, JSON and the database.
     pub const fn as_str(self) -> &'static str {

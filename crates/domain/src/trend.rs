@@ -51,7 +51,10 @@ mod tests {
 
     #[test]
     fn a_rise_of_half_is_fifty_percent_up() {
-        assert_eq!(trend_pct(usd("150"), usd("100")), Some(Decimal::new(500, 1)));
+        assert_eq!(
+            trend_pct(usd("150"), usd("100")),
+            Some(Decimal::new(500, 1))
+        );
         assert_eq!(trend(usd("150"), usd("100")), Trend::Up);
         assert_eq!(trend(usd("50"), usd("100")), Trend::Down);
     }

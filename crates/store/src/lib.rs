@@ -1,1 +1,268 @@
-//! placeholder
+//! spendlens's storage: one [`Store`] over SQLite (the embedded default) or PostgreSQL.
+//!
+//! SQL is written once, in the dialect both databases share: `$1` placeholders (SQLite binds
+//! them by number), `BIGINT` integers for money (nano-units), quantities (micro-units), days
+//! (days since 1970-01-01) and instants (Unix milliseconds), `ON CONFLICT … DO UPDATE`, and
+//! `RETURNING`. The two dialects differ only in their migration files and in the bulk-insert
+//! path. [`with_pool!`] expands each query once per backend.
+//!
+//! Architecture invariant: only this crate knows SQL; it knows nothing of HTTP.
+
+mod api_keys;
+mod connections;
+mod cost_lines;
+mod location;
+mod migrations;
+mod orgs;
+mod rollups;
+mod sync_runs;
+pub mod testing;
+mod tokens;
+pub mod vault;
+mod workspaces;
+
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{PgPool, SqlitePool};
+use time::OffsetDateTime;
+
+pub use api_keys::ApiKeyRow;
+pub use connections::{ConnectionRow, ConnectionStatus, NewConnection};
+pub use cost_lines::{WindowWrite, WriteCounts};
+pub use location::DatabaseLocation;
+pub use rollups::{
+    ConnectionTotals, KeyTotals, ModelTotals, RollupFilter, Totals, WorkspaceTotals,
+};
+pub use sync_runs::{SyncRunFilter, SyncRunOutcome, SyncRunRow, SyncRunStatus, SyncTrigger};
+pub use tokens::{ApiTokenRow, NewApiToken};
+pub use workspaces::{WorkspaceNameChange, WorkspaceRow};
+
+/// The errors of the storage layer.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("{0}")]
+    Location(String),
+    #[error("migration {version} ({name}) failed: {source}")]
+    Migration {
+        version: i64,
+        name: &'static str,
+        source: sqlx::Error,
+    },
+    #[error("{what} not found")]
+    NotFound { what: String },
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Vault(#[from] vault::VaultError),
+    #[error("stored data is inconsistent: {0}")]
+    Corrupt(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// An organization's id: every read and write is scoped by one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(transparent)]
+pub struct OrgId(pub i64);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(transparent)]
+pub struct ConnectionId(pub i64);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(transparent)]
+pub struct WorkspaceId(pub i64);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(transparent)]
+pub struct ApiKeyId(pub i64);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(transparent)]
+pub struct SyncRunId(pub i64);
+
+#[derive(Clone, Debug)]
+enum Pool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// Runs `$body` with `$pool` bound to the concrete pool of either backend.
+macro_rules! with_pool {
+    ($store:expr, $pool:ident => $body:expr) => {
+        match &$store.pool {
+            $crate::Pool::Sqlite($pool) => $body,
+            $crate::Pool::Postgres($pool) => $body,
+        }
+    };
+}
+pub(crate) use with_pool;
+
+/// The database, whichever backend holds it.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: Pool,
+    location: DatabaseLocation,
+}
+
+/// Which backend a store runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `location` and brings its schema up to date.
+    pub async fn open(location: &DatabaseLocation) -> StoreResult<Store> {
+        let store = Store::connect(location).await?;
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Opens the database without running migrations.
+    pub async fn connect(location: &DatabaseLocation) -> StoreResult<Store> {
+        let pool = match location {
+            DatabaseLocation::Sqlite { path } => {
+                if let Some(parent) = path.parent()
+                    && !parent.as_os_str().is_empty()
+                {
+                    std::fs::create_dir_all(parent).map_err(|err| {
+                        StoreError::Location(format!(
+                            "cannot create the data directory {}: {err}",
+                            parent.display()
+                        ))
+                    })?;
+                }
+                let options = SqliteConnectOptions::new()
+                    .filename(path)
+                    .create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Normal)
+                    .busy_timeout(Duration::from_secs(30))
+                    .foreign_keys(true)
+                    .pragma("cache_size", "-65536")
+                    .pragma("temp_store", "memory");
+                let pool = SqlitePoolOptions::new()
+                    .max_connections(8)
+                    .connect_with(options)
+                    .await
+                    .map_err(|err| {
+                        StoreError::Location(format!(
+                            "cannot open the SQLite database {}: {err}",
+                            path.display()
+                        ))
+                    })?;
+                Pool::Sqlite(pool)
+            }
+            DatabaseLocation::Postgres { url } => {
+                let options: PgConnectOptions = url.parse().map_err(|err| {
+                    StoreError::Location(format!(
+                        "the PostgreSQL URL {} is not valid: {err}",
+                        location.redacted()
+                    ))
+                })?;
+                let pool = PgPoolOptions::new()
+                    .max_connections(16)
+                    .acquire_timeout(Duration::from_secs(30))
+                    .connect_with(options)
+                    .await
+                    .map_err(|err| {
+                        StoreError::Location(format!(
+                            "cannot connect to PostgreSQL at {}: {err}",
+                            location.redacted()
+                        ))
+                    })?;
+                Pool::Postgres(pool)
+            }
+        };
+        Ok(Store {
+            pool,
+            location: location.clone(),
+        })
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self.pool {
+            Pool::Sqlite(_) => Backend::Sqlite,
+            Pool::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    pub fn location(&self) -> &DatabaseLocation {
+        &self.location
+    }
+
+    /// Applies every migration not yet applied; returns how many ran.
+    pub async fn migrate(&self) -> StoreResult<usize> {
+        migrations::run(self).await
+    }
+
+    /// A cheap round trip, for health checks.
+    pub async fn ping(&self) -> StoreResult<()> {
+        with_pool!(self, pool => {
+            sqlx::query("SELECT 1").execute(pool).await?;
+        });
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        with_pool!(self, pool => pool.close().await);
+    }
+}
+
+/// An instant as stored: Unix milliseconds.
+pub fn millis(instant: OffsetDateTime) -> i64 {
+    i64::try_from(instant.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
+}
+
+/// A stored instant back as a time.
+pub fn from_millis(millis: i64) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(millis) * 1_000_000)
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
+/// Typed column reads that read the same on both backends.
+pub(crate) trait RowExt {
+    fn int(&self, column: &str) -> StoreResult<i64>;
+    fn opt_int(&self, column: &str) -> StoreResult<Option<i64>>;
+    fn text(&self, column: &str) -> StoreResult<String>;
+    fn opt_text(&self, column: &str) -> StoreResult<Option<String>>;
+    fn flag(&self, column: &str) -> StoreResult<bool>;
+}
+
+macro_rules! impl_row_ext {
+    ($row:ty) => {
+        impl RowExt for $row {
+            fn int(&self, column: &str) -> StoreResult<i64> {
+                Ok(sqlx::Row::try_get(self, column)?)
+            }
+            fn opt_int(&self, column: &str) -> StoreResult<Option<i64>> {
+                Ok(sqlx::Row::try_get(self, column)?)
+            }
+            fn text(&self, column: &str) -> StoreResult<String> {
+                Ok(sqlx::Row::try_get(self, column)?)
+            }
+            fn opt_text(&self, column: &str) -> StoreResult<Option<String>> {
+                Ok(sqlx::Row::try_get(self, column)?)
+            }
+            fn flag(&self, column: &str) -> StoreResult<bool> {
+                Ok(sqlx::Row::try_get(self, column)?)
+            }
+        }
+    };
+}
+impl_row_ext!(sqlx::sqlite::SqliteRow);
+impl_row_ext!(sqlx::postgres::PgRow);
+
+impl From<std::io::Error> for StoreError {
+    fn from(err: std::io::Error) -> StoreError {
+        StoreError::Location(err.to_string())
+    }
+}

@@ -1,0 +1,82 @@
+//! Schema migrations: one ordered list per dialect, embedded in the binary, each applied once
+//! inside a transaction and recorded in `schema_migrations`.
+
+use crate::{Store, StoreError, StoreResult, with_pool};
+
+struct Migration {
+    version: i64,
+    name: &'static str,
+    sqlite: &'static str,
+    postgres: &'static str,
+}
+
+const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    name: "core",
+    sqlite: include_str!("../migrations/sqlite/0001_core.sql"),
+    postgres: include_str!("../migrations/postgres/0001_core.sql"),
+}];
+
+pub(crate) async fn run(store: &Store) -> StoreResult<usize> {
+    with_pool!(store, pool => {
+        sqlx::raw_sql(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (
+                version BIGINT PRIMARY KEY,
+                name TEXT NOT NULL,
+                applied_at BIGINT NOT NULL
+            )",
+        )
+        .execute(pool)
+        .await?;
+    });
+    let mut applied = 0;
+    for migration in MIGRATIONS {
+        let sql = match store.backend() {
+            crate::Backend::Sqlite => migration.sqlite,
+            crate::Backend::Postgres => migration.postgres,
+        };
+        let wrap = |source| StoreError::Migration {
+            version: migration.version,
+            name: migration.name,
+            source,
+        };
+        let ran = with_pool!(store, pool => {
+            let mut tx = pool.begin().await?;
+            // Serialize concurrent starters on PostgreSQL; SQLite's writer lock does it there.
+            if store.backend() == crate::Backend::Postgres {
+                sqlx::query("LOCK TABLE schema_migrations IN EXCLUSIVE MODE")
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            let done: Option<i64> =
+                sqlx::query_scalar("SELECT version FROM schema_migrations WHERE version = $1")
+                    .bind(migration.version)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if done.is_some() {
+                false
+            } else {
+                sqlx::raw_sql(sql).execute(&mut *tx).await.map_err(wrap)?;
+                sqlx::query(
+                    "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
+                )
+                .bind(migration.version)
+                .bind(migration.name)
+                .bind(crate::millis(time::OffsetDateTime::now_utc()))
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                true
+            }
+        });
+        if ran {
+            tracing::info!(
+                version = migration.version,
+                name = migration.name,
+                "applied migration"
+            );
+            applied += 1;
+        }
+    }
+    Ok(applied)
+}

@@ -1,0 +1,564 @@
+//! The storage conformance suite: every test runs on SQLite, and on PostgreSQL when
+//! `SPENDLENS_TEST_DATABASE_URL` is set.
+
+use spendlens_domain::{
+    ApiKeyRecord, Category, CostLine, Credential, Currency, Day, DayRange, KeyStatus, Money,
+    ProviderKind, Quantity, TokenCounts, Unit, WorkspaceRecord,
+};
+use spendlens_store::testing::TestStore;
+use spendlens_store::vault::Vault;
+use spendlens_store::{
+    ConnectionId, ConnectionStatus, NewConnection, OrgId, RollupFilter, Store, StoreError,
+    SyncRunFilter, SyncRunOutcome, SyncRunStatus, SyncTrigger, WindowWrite, WriteCounts,
+};
+use time::OffsetDateTime;
+use time::macros::datetime;
+
+const NOW: OffsetDateTime = datetime!(2026-11-22 08:00 UTC);
+const ADMIN_KEY: &str = "sk-admin-AbCdefghijklmnopqrstuvwxYz12";
+
+fn day(text: &str) -> Day {
+    text.parse().unwrap()
+}
+
+fn range(from: &str, to: &str) -> DayRange {
+    DayRange::new(day(from), day(to)).unwrap()
+}
+
+fn vault() -> Vault {
+    Vault::from_key([42; 32])
+}
+
+async fn connection(store: &Store, org: OrgId, name: &str) -> ConnectionId {
+    let credential = Credential::parse(ProviderKind::OpenAi, ADMIN_KEY).unwrap();
+    store
+        .create_connection(
+            org,
+            NewConnection {
+                name,
+                credential: &credential,
+                base_url: None,
+                sync_interval_secs: 3600,
+                backfill_days: 90,
+                lookback_days: 3,
+            },
+            &vault(),
+            NOW,
+        )
+        .await
+        .unwrap()
+        .id
+}
+
+fn line(on: &str, workspace: &str, key: Option<&str>, model: &str, dollars: &str) -> CostLine {
+    CostLine {
+        day: day(on),
+        workspace_id: Some(workspace.to_owned()),
+        api_key_id: key.map(str::to_owned),
+        model: model.to_owned(),
+        category: Category::Text,
+        unit: Unit::tokens(),
+        detail: String::new(),
+        tokens: TokenCounts {
+            input: 1000,
+            output: 100,
+            cache_read: 10,
+            cache_write: 0,
+        },
+        requests: Some(3),
+        quantity: Quantity::ZERO,
+        cost: Money::parse_units(dollars).unwrap(),
+        credits: Money::ZERO,
+        currency: Currency::usd(),
+        estimated: false,
+        allocated: key.is_some(),
+    }
+}
+
+fn workspaces() -> Vec<WorkspaceRecord> {
+    ["proj_a", "proj_b"]
+        .into_iter()
+        .map(|id| WorkspaceRecord {
+            provider_id: id.to_owned(),
+            name: format!("Project {id}"),
+            archived: false,
+            created_at: None,
+        })
+        .collect()
+}
+
+fn keys() -> Vec<ApiKeyRecord> {
+    vec![ApiKeyRecord {
+        provider_id: "key_1".into(),
+        name: Some("backend".into()),
+        hint: Some("sk-proj-abc…wxyz".into()),
+        workspace_id: Some("proj_a".into()),
+        status: KeyStatus::Active,
+        created_at: None,
+        last_used_at: None,
+    }]
+}
+
+async fn write(
+    store: &Store,
+    org: OrgId,
+    connection: ConnectionId,
+    window: DayRange,
+    lines: &[CostLine],
+) -> Result<WriteCounts, StoreError> {
+    store
+        .replace_window(WindowWrite {
+            org,
+            connection,
+            window,
+            workspaces: &workspaces(),
+            api_keys: &keys(),
+            api_keys_complete: true,
+            lines,
+            now: NOW,
+        })
+        .await
+}
+
+async fn total_cost(store: &Store, org: OrgId, period: DayRange) -> Money {
+    store
+        .totals_by_connection(org, period, None, &RollupFilter::default())
+        .await
+        .unwrap()
+        .iter()
+        .map(|t| t.current.cost)
+        .sum()
+}
+
+#[tokio::test]
+async fn migrations_run_once_and_reopening_is_harmless() {
+    let test = TestStore::new().await.unwrap();
+    assert_eq!(test.store.migrate().await.unwrap(), 0);
+    test.teardown().await;
+}
+
+#[tokio::test]
+async fn credentials_are_stored_encrypted_and_only_the_hint_is_readable() {
+    let test = TestStore::new().await.unwrap();
+    let store = &test.store;
+    let org = store.ensure_default_org(NOW).await.unwrap();
+    let id = connection(store, org, "openai-prod").await;
+    let row = store.get_connection(org, id).await.unwrap();
+    assert_eq!(row.status, ConnectionStatus::Pending);
+    assert_eq!(row.credential_hint.as_deref(), Some("sk-admin-AbC…Yz12"));
+    let debug = format!("{row:?}");
+    assert!(!debug.contains("defghij"), "{debug}");
+    let credential = store
+        .load_credential(org, id, &vault())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(credential.expose_secret(), ADMIN_KEY);
+    // Another master key cannot open it, and says so.
+    let err = store
+        .load_credential(org, id, &Vault::from_key([1; 32]))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("different master key"), "{err}");
+    test.teardown().await;
+}
+
+#[tokio::test]
+async fn connection_names_are_unique_per_organization() {
+    let test = TestStore::new().await.unwrap();
+    let store = &test.store;
+    let org = store.ensure_default_org(NOW).await.unwrap();
+    connection(store, org, "main").await;
+    let credential = Credential::parse(ProviderKind::OpenAi, ADMIN_KEY).unwrap();
+    let err = store
+        .create_connection(
+            org,
+            NewConnection {
+                name: "main",
+                credential: &credential,
+                base_url: None,
+                sync_interval_secs: 3600,
+                backfill_days: 90,
+                lookback_days: 3,
+            },
+            &vault(),
+            NOW,
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err}");
+    let other = store.create_org("Other", NOW).await.unwrap();
+    connection(store, other, "main").await;
+    assert_eq!(
+        store.find_connection(org, "main").await.unwrap().org_id,
+        org
+    );
+    test.teardown().await;
+}
+
+#[tokio::test]
+async fn replacing_a_window_twice_never_double_counts() {
+    let test = TestStore::new().await.unwrap();
+    let store = &test.store;
+    let org = store.ensure_default_org(NOW).await.unwrap();
+    let conn = connection(store, org, "c").await;
+    let window = range("2026-11-01", "2026-11-03");
+    let lines = vec![
+        line("2026-11-01", "proj_a", Some("key_1"), "gpt-4o", "1.50"),
+        line("2026-11-02", "proj_a", Some("key_1"), "gpt-4o", "2.25"),
+        line("2026-11-03", "proj_b", None, "gpt-4o-mini", "0.000000001"),
+    ];
+    let counts = write(store, org, conn, window, &lines).await.unwrap();
+    assert_eq!(counts.lines, 3);
+    let once = total_cost(store, org, window).await;
+    write(store, org, conn, window, &lines).await.unwrap();
+    assert_eq!(total_cost(store, org, window).await, once);
+    assert_eq!(once.to_exact_string(), "3.750000001");
+    test.teardown().await;
+}
+
+#[tokio::test]
+async fn a_new_window_replaces_only_its_own_days() {
+    let test = TestStore::new().await.unwrap();
+    let store = &test.store;
+    let org = store.ensure_default_org(NOW).await.unwrap();
+    let conn = connection(store, org, "c").await;
+    write(
+        store,
+        org,
+        conn,
+        range("2026-11-01", "2026-11-03"),
+        &[
+            line("2026-11-01", "proj_a", None, "gpt-4o", "1"),
+            line("2026-11-03", "proj_a", None, "gpt-4o", "1"),
+        ],
+    )
+    .await
+    .unwrap();
+    write(
+        store,
+        org,
+        conn,
+        range("2026-11-03", "2026-11-04"),
+        &[line("2026-11-04", "proj_a", None, "gpt-4o", "5")],
+    )
+    .await
+    .unwrap();
+    // Day 1 kept, day 3 replaced by nothing, day 4 added.
+    assert_eq!(
+        total_cost(store, org, range("2026-11-01", "2026-11-04"))
+            .await
+            .to_exact_string(),
+        "6.00"
+    );
+    test.teardown().await;
+}
+
+#[tokio::test]
+async fn a_line_outside_the_window_is_refused_and_nothing_changes() {
+    let test = TestStore::new().await.unwrap();
+    let store = &test.store;
+    let org = store.ensure_default_org(NOW).await.unwrap();
+    let conn = connection(store, org, "c").await;
+    let window = range("2026-11-01", "2026-11-02");
+    write(
+        store,
+        org,
+        conn,
+        window,
+        &[line("2026-11-01", "proj_a", None, "m", "1")],
+    )
+    .await
+    .unwrap();
+    let err = write(
+        store,
+        org,
+        conn,
+        window,
+        &[line("2026-11-05", "proj_a", None, "m", "9")],
+    )
+    .await
+    .unwrap_err();
+    assert!(err.to_string().contains("outside the window"), "{err}");
+    assert_eq!(
+        total_cost(store, org, window).await.to_exact_string(),
+        "1.00"
+    );
+    test.teardown().await;
+}
+
+#[tokio::test]
+async fn views_sum_the_same_money_by_every_dimension_with_the_previous_period() {
+    let test = TestStore::new().await.unwrap();
+    let store = &test.store;
+    let org = store.ensure_default_org(NOW).await.unwrap();
+    let conn = connection(store, org, "c").await;
+    let mut anthropic_like = line("2026-11-04", "proj_b", None, "claude", "4");
+    anthropic_like.requests = None;
+    write(
+        store,
+        org,
+        conn,
+        range("2026-11-01", "2026-11-04"),
+        &[
+            line("2026-11-01", "proj_a", Some("key_1"), "gpt-4o", "1"),
+            line("2026-11-03", "proj_a", Some("key_1"), "gpt-4o", "2"),
+            line("2026-11-03", "proj_a", Some("key_2"), "gpt-4o-mini", "0.5"),
+            anthropic_like,
+        ],
+    )
+    .await
+    .unwrap();
+    let current = range("2026-11-03", "2026-11-04");
+    let previous = current.previous().unwrap();
+    let filter = RollupFilter::default();
+    let by_ws = store
+        .totals_by_workspace(org, current, Some(previous), &filter)
+        .await
+        .unwrap();
+    let by_key = store
+        .totals_by_key(org, current, Some(previous), &filter)
+        .await
+        .unwrap();
+    let by_model = store
+        .totals_by_model(org, current, Some(previous), &filter)
+        .await
+        .unwrap();
+    let sum = |costs: Vec<Money>| costs.into_iter().sum::<Money>().to_exact_string();
+    assert_eq!(sum(by_ws.iter().map(|r| r.current.cost).collect()), "6.50");
+    assert_eq!(sum(by_key.iter().map(|r| r.current.cost).collect()), "6.50");
+    assert_eq!(
+        sum(by_model.iter().map(|r| r.current.cost).collect()),
+        "6.50"
+    );
+    assert_eq!(
+        sum(by_key.iter().map(|r| r.previous_cost).collect()),
+        "1.00"
+    );
+    let claude = by_model.iter().find(|m| m.model == "claude").unwrap();
+    assert_eq!(claude.current.known_requests(), None);
+    let gpt = by_model.iter().find(|m| m.model == "gpt-4o").unwrap();
+    assert_eq!(gpt.current.known_requests(), Some(3));
+    assert_eq!(gpt.previous_cost.to_exact_string(), "1.00");
+    // The key seen only in usage is kept as an unlisted key.
+    let keys = store.list_api_keys(org).await.unwrap();
+    let unlisted = keys.iter().find(|k| k.provider_id == "key_2").unwrap();
+    assert_eq!(unlisted.status, "unlisted");
+    // Drill-down: models of one key come from the lines.
+    let key_1 = keys.iter().find(|k| k.provider_id == "key_1").unwrap().id;
+    let of_key = store
+        .totals_by_model(
+            org,
+            current,
+            Some(previous),
+            &RollupFilter {
+                api_key: Some(key_1),
+                ..RollupFilter::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(of_key.len(), 1);
+    assert_eq!(of_key[0].current.cost.to_exact_string(), "2.00");
+    test.teardown().await;
+}
+
+#[tokio::test]
+async fn renames_keep_history_and_revert_and_survive_a_sync() {
+    let test = TestStore::new().await.unwrap();
+    let store = &test.store;
+    let org = store.ensure_default_org(NOW).await.unwrap();
+    let conn = connection(store, org, "c").await;
+    let window = range("2026-11-01", "2026-11-01");
+    write(store, org, conn, window, &[]).await.unwrap();
+    let workspace = store
+        .list_workspaces(org)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|w| w.provider_id == "proj_a")
+        .unwrap();
+    assert_eq!(workspace.display_name, "Project proj_a");
+    store
+        .rename_workspace(org, workspace.id, "Search", "alice", NOW)
+        .await
+        .unwrap();
+    store
+        .rename_workspace(org, workspace.id, "Search team", "bob", NOW)
+        .await
+        .unwrap();
+    // A later sync does not undo a user's name.
+    write(store, org, conn, window, &[]).await.unwrap();
+    assert_eq!(
+        store
+            .get_workspace(org, workspace.id)
+            .await
+            .unwrap()
+            .display_name,
+        "Search team"
+    );
+    let history = store.workspace_history(org, workspace.id).await.unwrap();
+    assert_eq!(history.len(), 2);
+    assert_eq!(history[0].changed_by, "bob");
+    let first_change = history[1].id;
+    let reverted = store
+        .revert_workspace_name(org, workspace.id, first_change, "carol", NOW)
+        .await
+        .unwrap();
+    assert_eq!(reverted.display_name, "Project proj_a");
+    assert!(!reverted.renamed);
+    for bad in ["", "   ", &"x".repeat(500)] {
+        assert!(matches!(
+            store
+                .rename_workspace(org, workspace.id, bad, "eve", NOW)
+                .await,
+            Err(StoreError::Invalid(_))
+        ));
+    }
+    // Another organization cannot see or rename it.
+    let other = store.create_org("Other", NOW).await.unwrap();
+    assert!(matches!(
+        store
+            .rename_workspace(other, workspace.id, "Mine", "mallory", NOW)
+            .await,
+        Err(StoreError::NotFound { .. })
+    ));
+    test.teardown().await;
+}
+
+#[tokio::test]
+async fn only_one_process_holds_a_connections_sync_lease() {
+    let test = TestStore::new().await.unwrap();
+    let store = &test.store;
+    let org = store.ensure_default_org(NOW).await.unwrap();
+    let conn = connection(store, org, "c").await;
+    let until = NOW + time::Duration::minutes(10);
+    assert!(store.claim_sync_lease(conn, "a", NOW, until).await.unwrap());
+    assert!(!store.claim_sync_lease(conn, "b", NOW, until).await.unwrap());
+    // After expiry another process may take it.
+    let later = until + time::Duration::seconds(1);
+    assert!(
+        store
+            .claim_sync_lease(conn, "b", later, later + time::Duration::minutes(10))
+            .await
+            .unwrap()
+    );
+    store.release_sync_lease(conn, "b").await.unwrap();
+    assert!(
+        store
+            .claim_sync_lease(conn, "a", later, until)
+            .await
+            .unwrap()
+    );
+    test.teardown().await;
+}
+
+#[tokio::test]
+async fn sync_runs_are_logged_and_interrupted_runs_are_closed() {
+    let test = TestStore::new().await.unwrap();
+    let store = &test.store;
+    let org = store.ensure_default_org(NOW).await.unwrap();
+    let conn = connection(store, org, "c").await;
+    let window = range("2026-11-01", "2026-11-02");
+    let run = store
+        .start_sync_run(org, conn, SyncTrigger::Manual, window, NOW)
+        .await
+        .unwrap();
+    store
+        .finish_sync_run(
+            run,
+            &SyncRunOutcome {
+                status: SyncRunStatus::Failed,
+                counts: WriteCounts::default(),
+                http_calls: 4,
+                retries: 2,
+                error: Some("OpenAI returned HTTP 500".into()),
+                notes: None,
+            },
+            NOW,
+        )
+        .await
+        .unwrap();
+    store
+        .start_sync_run(org, conn, SyncTrigger::Scheduled, window, NOW)
+        .await
+        .unwrap();
+    assert_eq!(store.fail_abandoned_runs(NOW).await.unwrap(), 1);
+    let failed = store
+        .list_sync_runs(
+            org,
+            &SyncRunFilter {
+                status: Some(SyncRunStatus::Failed),
+                ..SyncRunFilter::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(failed.len(), 2);
+    assert!(failed.iter().any(|r| r.http_calls == 4 && r.retries == 2));
+    assert!(
+        failed
+            .iter()
+            .any(|r| r.error.as_deref().unwrap_or("").contains("interrupted"))
+    );
+    test.teardown().await;
+}
+
+#[tokio::test]
+async fn api_tokens_authenticate_until_revoked_and_are_stored_hashed() {
+    let test = TestStore::new().await.unwrap();
+    let store = &test.store;
+    let org = store.ensure_default_org(NOW).await.unwrap();
+    let token = store.create_api_token(org, "ci", NOW).await.unwrap();
+    assert!(token.secret.starts_with("sl_"));
+    assert_eq!(
+        store
+            .authenticate_api_token(&token.secret, NOW)
+            .await
+            .unwrap(),
+        Some(org)
+    );
+    assert_eq!(
+        store.authenticate_api_token("sl_nope", NOW).await.unwrap(),
+        None
+    );
+    let listed = store.list_api_tokens(org).await.unwrap();
+    assert!(!format!("{listed:?}").contains(&token.secret[8..]));
+    store.revoke_api_token(org, token.id, NOW).await.unwrap();
+    assert_eq!(
+        store
+            .authenticate_api_token(&token.secret, NOW)
+            .await
+            .unwrap(),
+        None
+    );
+    test.teardown().await;
+}
+
+#[tokio::test]
+async fn deleting_a_connection_removes_its_data_and_nothing_else() {
+    let test = TestStore::new().await.unwrap();
+    let store = &test.store;
+    let org = store.ensure_default_org(NOW).await.unwrap();
+    let keep = connection(store, org, "keep").await;
+    let drop = connection(store, org, "drop").await;
+    let window = range("2026-11-01", "2026-11-01");
+    for conn in [keep, drop] {
+        write(
+            store,
+            org,
+            conn,
+            window,
+            &[line("2026-11-01", "proj_a", None, "m", "1")],
+        )
+        .await
+        .unwrap();
+    }
+    store.delete_connection(org, drop).await.unwrap();
+    assert_eq!(
+        total_cost(store, org, window).await.to_exact_string(),
+        "1.00"
+    );
+    assert_eq!(store.list_connections(org).await.unwrap().len(), 1);
+    test.teardown().await;
+}
