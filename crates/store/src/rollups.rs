@@ -164,6 +164,9 @@ pub(crate) struct RollupRows {
     model_columns: Vec<&'static str>,
 }
 
+/// One rollup table's name, columns and rows.
+pub(crate) type RollupTable<'a> = (&'static str, &'a [&'static str], &'a [Vec<Value>]);
+
 type ModelGroup = (i64, Option<i64>, String, &'static str, String);
 
 impl RollupRows {
@@ -238,7 +241,7 @@ impl RollupRows {
     }
 
     /// (table, all columns, rows without org and connection).
-    pub(crate) fn tables(&self) -> [(&'static str, &[&'static str], &[Vec<Value>]); 3] {
+    pub(crate) fn tables(&self) -> [RollupTable<'_>; 3] {
         [
             (
                 "rollup_workspace_day",
