@@ -1,6 +1,8 @@
 //! The storage conformance suite: every test runs on SQLite, and on PostgreSQL when
 //! `SPENDLENS_TEST_DATABASE_URL` is set.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a failing test should stop loudly
+
 use spendlens_domain::{
     ApiKeyRecord, Category, CostLine, Credential, Currency, Day, DayRange, KeyStatus, Money,
     ProviderKind, Quantity, TokenCounts, Unit, WorkspaceRecord,
