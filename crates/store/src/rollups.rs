@@ -30,6 +30,8 @@ pub struct Totals {
     pub requests_unknown: i64,
     pub quantity: Quantity,
     pub lines: i64,
+    /// Lines whose cost was spread from a coarser billed grain.
+    pub allocated_lines: i64,
 }
 
 impl Totals {
@@ -57,6 +59,7 @@ impl Totals {
         self.requests_unknown += other.requests_unknown;
         self.quantity += other.quantity;
         self.lines += other.lines;
+        self.allocated_lines += other.allocated_lines;
     }
 
     fn add_line(&mut self, line: &spendlens_domain::CostLine) {
@@ -72,6 +75,9 @@ impl Totals {
         }
         self.quantity += line.quantity;
         self.lines += 1;
+        if line.allocated {
+            self.allocated_lines += 1;
+        }
     }
 }
 
@@ -126,7 +132,7 @@ pub(crate) enum Value {
     Text(String),
 }
 
-const METRIC_COLUMNS: [&str; 10] = [
+const METRIC_COLUMNS: [&str; 11] = [
     "cost_nanos",
     "credits_nanos",
     "input_tokens",
@@ -137,9 +143,10 @@ const METRIC_COLUMNS: [&str; 10] = [
     "requests_unknown",
     "quantity_micros",
     "lines",
+    "allocated_lines",
 ];
 
-fn metric_values(totals: &Totals) -> [Value; 10] {
+fn metric_values(totals: &Totals) -> [Value; 11] {
     [
         Value::Int(totals.cost.nanos()),
         Value::Int(totals.credits.nanos()),
@@ -151,6 +158,7 @@ fn metric_values(totals: &Totals) -> [Value; 10] {
         Value::Int(totals.requests_unknown),
         Value::Int(totals.quantity.micros()),
         Value::Int(totals.lines),
+        Value::Int(totals.allocated_lines),
     ]
 }
 
@@ -276,6 +284,9 @@ impl Source {
                 "CASE WHEN requests IS NULL THEN 1 ELSE 0 END".to_owned()
             }
             (Source::Lines, "lines") => "1".to_owned(),
+            (Source::Lines, "allocated_lines") => {
+                "CASE WHEN allocated THEN 1 ELSE 0 END".to_owned()
+            }
             _ => column.to_owned(),
         }
     }
@@ -343,6 +354,7 @@ fn read_totals(row: &impl RowExt) -> StoreResult<(Totals, Money)> {
             requests_unknown: row.int("requests_unknown")?,
             quantity: Quantity::from_micros(row.int("quantity_micros")?),
             lines: row.int("lines")?,
+            allocated_lines: row.int("allocated_lines")?,
         },
         Money::from_nanos(row.int("previous_cost_nanos")?),
     ))

@@ -110,7 +110,7 @@ CREATE TABLE rollup_workspace_day (
     input_tokens BIGINT NOT NULL, output_tokens BIGINT NOT NULL,
     cache_read_tokens BIGINT NOT NULL, cache_write_tokens BIGINT NOT NULL,
     requests BIGINT NOT NULL, requests_unknown BIGINT NOT NULL,
-    quantity_micros BIGINT NOT NULL, lines BIGINT NOT NULL
+    quantity_micros BIGINT NOT NULL, lines BIGINT NOT NULL, allocated_lines BIGINT NOT NULL
 );
 CREATE INDEX rollup_workspace_day_org ON rollup_workspace_day (org_id, day);
 CREATE INDEX rollup_workspace_day_window ON rollup_workspace_day (connection_id, day);
@@ -122,7 +122,7 @@ CREATE TABLE rollup_key_day (
     input_tokens BIGINT NOT NULL, output_tokens BIGINT NOT NULL,
     cache_read_tokens BIGINT NOT NULL, cache_write_tokens BIGINT NOT NULL,
     requests BIGINT NOT NULL, requests_unknown BIGINT NOT NULL,
-    quantity_micros BIGINT NOT NULL, lines BIGINT NOT NULL
+    quantity_micros BIGINT NOT NULL, lines BIGINT NOT NULL, allocated_lines BIGINT NOT NULL
 );
 CREATE INDEX rollup_key_day_org ON rollup_key_day (org_id, day);
 CREATE INDEX rollup_key_day_window ON rollup_key_day (connection_id, day);
@@ -134,7 +134,7 @@ CREATE TABLE rollup_model_day (
     input_tokens BIGINT NOT NULL, output_tokens BIGINT NOT NULL,
     cache_read_tokens BIGINT NOT NULL, cache_write_tokens BIGINT NOT NULL,
     requests BIGINT NOT NULL, requests_unknown BIGINT NOT NULL,
-    quantity_micros BIGINT NOT NULL, lines BIGINT NOT NULL
+    quantity_micros BIGINT NOT NULL, lines BIGINT NOT NULL, allocated_lines BIGINT NOT NULL
 );
 CREATE INDEX rollup_model_day_org ON rollup_model_day (org_id, day);
 CREATE INDEX rollup_model_day_window ON rollup_model_day (connection_id, day);

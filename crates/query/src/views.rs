@@ -1,0 +1,815 @@
+//! The four metric views built from the store's rollups: rows with current and previous
+//! cost, trend, share and usage, filtered, searched and sorted the same way for every surface.
+//!
+//! A report's totals are the sums of the rows it returns, so totals shown anywhere add up to
+//! their rows.
+
+use std::cmp::Ordering;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use rust_decimal::{Decimal, RoundingStrategy};
+use serde::Serialize;
+use spendlens_domain::trend::{trend, trend_pct};
+use spendlens_domain::{Category, DayRange, Money, ProviderKind, Quantity, Trend, Unit};
+use spendlens_store::{
+    ApiKeyId, ApiKeyRow, ConnectionId, ConnectionRow, OrgId, RollupFilter, Store, Totals,
+    WorkspaceId, WorkspaceRow,
+};
+
+use crate::QueryError;
+use crate::params::{View, ViewQuery};
+
+/// Money, tokens and requests of one row, with its trend against the previous period.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Metrics {
+    pub cost: Money,
+    pub credits: Money,
+    pub net_cost: Money,
+    pub previous_cost: Money,
+    /// Percent change against the previous period; `null` when there was none.
+    pub trend_pct: Option<Decimal>,
+    pub trend: Trend,
+    /// Percent of the report's total cost.
+    pub share_pct: Option<Decimal>,
+    pub input_tokens: i64,
+    pub output_tokens: i64,
+    pub cache_read_tokens: i64,
+    pub cache_write_tokens: i64,
+    pub total_tokens: i64,
+    /// `null` when the provider does not report request counts (Anthropic).
+    pub requests: Option<i64>,
+}
+
+impl Metrics {
+    fn new(current: &Totals, previous_cost: Money) -> Metrics {
+        Metrics {
+            cost: current.cost,
+            credits: current.credits,
+            net_cost: current.net_cost(),
+            previous_cost,
+            trend_pct: trend_pct(current.cost, previous_cost),
+            trend: trend(current.cost, previous_cost),
+            share_pct: None,
+            input_tokens: current.input_tokens,
+            output_tokens: current.output_tokens,
+            cache_read_tokens: current.cache_read_tokens,
+            cache_write_tokens: current.cache_write_tokens,
+            total_tokens: current.total_tokens(),
+            requests: current.known_requests(),
+        }
+    }
+}
+
+/// Percent of `part` in `whole`, to one decimal.
+pub fn percent(part: Money, whole: Money) -> Option<Decimal> {
+    if whole.is_zero() {
+        return None;
+    }
+    let pct = Decimal::from(part.nanos()) * Decimal::ONE_HUNDRED / Decimal::from(whole.nanos());
+    Some(pct.round_dp_with_strategy(1, RoundingStrategy::MidpointAwayFromZero))
+}
+
+/// Cost per 1M tokens, exact to the nano-dollar; `None` without tokens.
+pub fn cost_per_million(cost: Money, tokens: i64) -> Option<Money> {
+    if tokens <= 0 {
+        return None;
+    }
+    cost.scaled(1_000_000, i128::from(tokens))
+}
+
+/// Cost per unit of a non-token quantity; `None` without quantity.
+pub fn cost_per_unit(cost: Money, quantity: Quantity) -> Option<Money> {
+    if quantity.micros() <= 0 {
+        return None;
+    }
+    cost.scaled(1_000_000, i128::from(quantity.micros()))
+}
+
+/// What every report carries besides its rows.
+#[derive(Clone, Debug, Serialize)]
+pub struct Header {
+    pub view: View,
+    pub period: DayRange,
+    pub previous_period: DayRange,
+    pub time_zone: &'static str,
+    pub currency: &'static str,
+    /// The sum of the rows' cost.
+    pub total_cost: Money,
+    pub previous_total_cost: Money,
+    pub total_credits: Money,
+    pub total_net_cost: Money,
+    pub trend_pct: Option<Decimal>,
+    pub trend: Trend,
+}
+
+impl Header {
+    fn new(query: &ViewQuery, metrics: &[&Metrics]) -> Header {
+        let total_cost: Money = metrics.iter().map(|m| m.cost).sum();
+        let previous: Money = metrics.iter().map(|m| m.previous_cost).sum();
+        let credits: Money = metrics.iter().map(|m| m.credits).sum();
+        Header {
+            view: query.view,
+            period: query.period,
+            previous_period: query.previous,
+            time_zone: "UTC",
+            currency: "USD",
+            total_cost,
+            previous_total_cost: previous,
+            total_credits: credits,
+            total_net_cost: total_cost - credits,
+            trend_pct: trend_pct(total_cost, previous),
+            trend: trend(total_cost, previous),
+        }
+    }
+}
+
+fn set_shares<'a>(metrics: impl Iterator<Item = &'a mut Metrics>, total: Money) {
+    for m in metrics {
+        m.share_pct = percent(m.cost, total);
+    }
+}
+
+/// Requests summed where every part is known.
+fn sum_requests<'a>(metrics: impl Iterator<Item = &'a Metrics>) -> Option<i64> {
+    let mut total = 0i64;
+    for m in metrics {
+        total = total.saturating_add(m.requests?);
+    }
+    Some(total)
+}
+
+// ---------------------------------------------------------------------------------------
+// Providers
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ProviderRow {
+    pub provider: ProviderKind,
+    pub provider_name: &'static str,
+    pub connections: Vec<String>,
+    #[serde(flatten)]
+    pub metrics: Metrics,
+    /// Metered spend ÷ billed spend. `null` until metering is set up.
+    pub coverage_pct: Option<Decimal>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ProvidersReport {
+    #[serde(flatten)]
+    pub header: Header,
+    pub provider_count: usize,
+    pub rows: Vec<ProviderRow>,
+}
+
+// ---------------------------------------------------------------------------------------
+// Workspaces
+
+#[derive(Clone, Debug, Serialize)]
+pub struct WorkspaceViewRow {
+    /// The display name: workspaces given the same name are this one row.
+    pub workspace: String,
+    /// The provider, or providers joined with `+` when the row merges several.
+    pub provider: String,
+    pub providers: Vec<ProviderKind>,
+    pub workspace_ids: Vec<WorkspaceId>,
+    #[serde(flatten)]
+    pub metrics: Metrics,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct WorkspacesReport {
+    #[serde(flatten)]
+    pub header: Header,
+    pub active_workspaces: usize,
+    pub cost_by_provider: BTreeMap<ProviderKind, Money>,
+    pub rows: Vec<WorkspaceViewRow>,
+}
+
+// ---------------------------------------------------------------------------------------
+// API keys
+
+#[derive(Clone, Debug, Serialize)]
+pub struct KeyViewRow {
+    /// spendlens's id for the key (`null` for spend no key carries).
+    pub key_id: Option<ApiKeyId>,
+    /// The provider's id for the key.
+    pub provider_key_id: Option<String>,
+    pub key_name: String,
+    pub key_hint: Option<String>,
+    pub workspace: Option<String>,
+    pub provider: ProviderKind,
+    pub status: String,
+    /// Part of this key's cost was spread from a coarser billed grain.
+    pub allocated: bool,
+    pub cost_per_1m: Option<Money>,
+    #[serde(flatten)]
+    pub metrics: Metrics,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct KeysReport {
+    #[serde(flatten)]
+    pub header: Header,
+    pub active_keys: usize,
+    pub total_requests: Option<i64>,
+    pub average_cost_per_1m: Option<Money>,
+    pub rows: Vec<KeyViewRow>,
+}
+
+// ---------------------------------------------------------------------------------------
+// Models
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ModelViewRow {
+    pub model: String,
+    pub provider: ProviderKind,
+    pub category: Category,
+    /// `tokens`, or the non-token unit the model is billed in.
+    pub unit: Unit,
+    pub quantity: Quantity,
+    pub cost_per_1m: Option<Money>,
+    /// For non-token units: cost per one `unit`.
+    pub cost_per_unit: Option<Money>,
+    pub avg_tokens_per_request: Option<i64>,
+    pub most_efficient: bool,
+    #[serde(flatten)]
+    pub metrics: Metrics,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ModelsReport {
+    #[serde(flatten)]
+    pub header: Header,
+    pub model_count: usize,
+    pub total_requests: Option<i64>,
+    pub most_efficient_model: Option<String>,
+    pub rows: Vec<ModelViewRow>,
+}
+
+/// Any of the four reports.
+#[derive(Clone, Debug, Serialize)]
+#[serde(untagged)]
+pub enum Report {
+    Providers(ProvidersReport),
+    Workspaces(WorkspacesReport),
+    Keys(KeysReport),
+    Models(ModelsReport),
+}
+
+impl Report {
+    pub fn header(&self) -> &Header {
+        match self {
+            Report::Providers(r) => &r.header,
+            Report::Workspaces(r) => &r.header,
+            Report::Keys(r) => &r.header,
+            Report::Models(r) => &r.header,
+        }
+    }
+}
+
+/// The organization's names and providers, read once per report.
+struct Catalog {
+    connections: HashMap<ConnectionId, ConnectionRow>,
+    workspaces: HashMap<WorkspaceId, WorkspaceRow>,
+}
+
+impl Catalog {
+    async fn load(store: &Store, org: OrgId) -> Result<Catalog, QueryError> {
+        let connections = store
+            .list_connections(org)
+            .await?
+            .into_iter()
+            .map(|c| (c.id, c))
+            .collect();
+        let workspaces = store
+            .list_workspaces(org)
+            .await?
+            .into_iter()
+            .map(|w| (w.id, w))
+            .collect();
+        Ok(Catalog {
+            connections,
+            workspaces,
+        })
+    }
+
+    fn provider(&self, connection: ConnectionId) -> Option<ProviderKind> {
+        self.connections.get(&connection).map(|c| c.provider)
+    }
+
+    fn filter(&self, query: &ViewQuery) -> RollupFilter {
+        let connections = (!query.providers.is_empty()).then(|| {
+            self.connections
+                .values()
+                .filter(|c| query.includes_provider(c.provider))
+                .map(|c| c.id)
+                .collect()
+        });
+        let workspaces = query.workspace.as_ref().map(|name| {
+            self.workspaces
+                .values()
+                .filter(|w| &w.display_name == name)
+                .map(|w| w.id)
+                .collect()
+        });
+        RollupFilter {
+            connections,
+            workspaces,
+            api_key: query.key,
+        }
+    }
+
+    fn workspace_name(&self, id: Option<WorkspaceId>, connection: ConnectionId) -> String {
+        match id.and_then(|id| self.workspaces.get(&id)) {
+            Some(workspace) => workspace.display_name.clone(),
+            None => match self.provider(connection) {
+                Some(provider) => format!("(no {})", provider.workspace_noun()),
+                None => "(none)".to_owned(),
+            },
+        }
+    }
+}
+
+fn compare_money(a: Money, b: Money) -> Ordering {
+    a.cmp(&b)
+}
+
+fn compare_opt<T: Ord>(a: &Option<T>, b: &Option<T>) -> Ordering {
+    // Unknown sorts below every known value.
+    match (a, b) {
+        (Some(a), Some(b)) => a.cmp(b),
+        (Some(_), None) => Ordering::Greater,
+        (None, Some(_)) => Ordering::Less,
+        (None, None) => Ordering::Equal,
+    }
+}
+
+fn compare_metrics(column: &str, a: &Metrics, b: &Metrics) -> Option<Ordering> {
+    Some(match column {
+        "cost" | "share" => compare_money(a.cost, b.cost),
+        "previous_cost" => compare_money(a.previous_cost, b.previous_cost),
+        "net_cost" => compare_money(a.net_cost, b.net_cost),
+        "credits" => compare_money(a.credits, b.credits),
+        "trend" => compare_opt(&a.trend_pct, &b.trend_pct),
+        "tokens" => a.total_tokens.cmp(&b.total_tokens),
+        "requests" => compare_opt(&a.requests, &b.requests),
+        _ => return None,
+    })
+}
+
+fn finish_sort<T>(rows: &mut [T], descending: bool, compare: impl Fn(&T, &T) -> Ordering) {
+    rows.sort_by(|a, b| {
+        let order = compare(a, b);
+        if descending { order.reverse() } else { order }
+    });
+}
+
+/// Builds the report a query asks for.
+pub async fn report(store: &Store, org: OrgId, query: &ViewQuery) -> Result<Report, QueryError> {
+    Ok(match query.view {
+        View::Providers => Report::Providers(providers(store, org, query).await?),
+        View::Workspaces => Report::Workspaces(workspaces(store, org, query).await?),
+        View::Keys => Report::Keys(keys(store, org, query).await?),
+        View::Models => Report::Models(models(store, org, query).await?),
+    })
+}
+
+/// Spend per provider.
+pub async fn providers(
+    store: &Store,
+    org: OrgId,
+    query: &ViewQuery,
+) -> Result<ProvidersReport, QueryError> {
+    let catalog = Catalog::load(store, org).await?;
+    let totals = store
+        .totals_by_connection(
+            org,
+            query.period,
+            Some(query.previous),
+            &catalog.filter(query),
+        )
+        .await?;
+    let mut by_provider: BTreeMap<ProviderKind, (Totals, Money, BTreeSet<String>)> =
+        BTreeMap::new();
+    for row in totals {
+        let Some(connection) = catalog.connections.get(&row.connection_id) else {
+            continue;
+        };
+        let entry = by_provider.entry(connection.provider).or_default();
+        entry.0.add(&row.current);
+        entry.1 += row.previous_cost;
+        entry.2.insert(connection.name.clone());
+    }
+    // Connected providers with nothing in the period still show, at zero.
+    for connection in catalog.connections.values() {
+        if query.includes_provider(connection.provider) {
+            by_provider
+                .entry(connection.provider)
+                .or_default()
+                .2
+                .insert(connection.name.clone());
+        }
+    }
+    let mut rows: Vec<ProviderRow> = by_provider
+        .into_iter()
+        .map(|(provider, (current, previous, names))| ProviderRow {
+            provider,
+            provider_name: provider.display_name(),
+            connections: names.into_iter().collect(),
+            metrics: Metrics::new(&current, previous),
+            coverage_pct: None,
+        })
+        .filter(|row| {
+            query.cost_in_range(row.metrics.cost)
+                && query.matches_search(&[row.provider.as_str(), row.provider_name])
+        })
+        .collect();
+    let total: Money = rows.iter().map(|r| r.metrics.cost).sum();
+    set_shares(rows.iter_mut().map(|r| &mut r.metrics), total);
+    let column = query.sort.as_str();
+    finish_sort(&mut rows, query.descending, |a, b| {
+        compare_metrics(column, &a.metrics, &b.metrics)
+            .unwrap_or_else(|| a.provider.as_str().cmp(b.provider.as_str()))
+    });
+    let header = Header::new(query, &rows.iter().map(|r| &r.metrics).collect::<Vec<_>>());
+    Ok(ProvidersReport {
+        header,
+        provider_count: rows.iter().filter(|r| !r.metrics.cost.is_zero()).count(),
+        rows,
+    })
+}
+
+/// Spend per workspace display name (workspaces sharing a name are merged).
+pub async fn workspaces(
+    store: &Store,
+    org: OrgId,
+    query: &ViewQuery,
+) -> Result<WorkspacesReport, QueryError> {
+    let catalog = Catalog::load(store, org).await?;
+    let totals = store
+        .totals_by_workspace(
+            org,
+            query.period,
+            Some(query.previous),
+            &catalog.filter(query),
+        )
+        .await?;
+    struct Merged {
+        totals: Totals,
+        previous: Money,
+        providers: BTreeSet<ProviderKind>,
+        ids: BTreeSet<WorkspaceId>,
+    }
+    let mut merged: BTreeMap<String, Merged> = BTreeMap::new();
+    for row in totals {
+        let Some(provider) = catalog.provider(row.connection_id) else {
+            continue;
+        };
+        let name = catalog.workspace_name(row.workspace_id, row.connection_id);
+        let entry = merged.entry(name).or_insert_with(|| Merged {
+            totals: Totals::default(),
+            previous: Money::ZERO,
+            providers: BTreeSet::new(),
+            ids: BTreeSet::new(),
+        });
+        entry.totals.add(&row.current);
+        entry.previous += row.previous_cost;
+        entry.providers.insert(provider);
+        if let Some(id) = row.workspace_id {
+            entry.ids.insert(id);
+        }
+    }
+    let mut rows: Vec<WorkspaceViewRow> = merged
+        .into_iter()
+        .map(|(name, m)| {
+            let providers: Vec<ProviderKind> = m.providers.into_iter().collect();
+            WorkspaceViewRow {
+                workspace: name,
+                provider: providers
+                    .iter()
+                    .map(|p| p.as_str())
+                    .collect::<Vec<_>>()
+                    .join("+"),
+                providers,
+                workspace_ids: m.ids.into_iter().collect(),
+                metrics: Metrics::new(&m.totals, m.previous),
+            }
+        })
+        .filter(|row| {
+            query.cost_in_range(row.metrics.cost)
+                && query.matches_search(&[row.workspace.as_str(), row.provider.as_str()])
+        })
+        .collect();
+    let total: Money = rows.iter().map(|r| r.metrics.cost).sum();
+    set_shares(rows.iter_mut().map(|r| &mut r.metrics), total);
+    let column = query.sort.as_str();
+    finish_sort(&mut rows, query.descending, |a, b| match column {
+        "workspace" => a.workspace.to_lowercase().cmp(&b.workspace.to_lowercase()),
+        "provider" => a.provider.cmp(&b.provider),
+        _ => compare_metrics(column, &a.metrics, &b.metrics).unwrap_or(Ordering::Equal),
+    });
+    let mut cost_by_provider: BTreeMap<ProviderKind, Money> = BTreeMap::new();
+    for row in &rows {
+        if let [single] = row.providers.as_slice() {
+            *cost_by_provider.entry(*single).or_default() += row.metrics.cost;
+        }
+    }
+    // Merged rows' cost is split back by provider from the unmerged totals.
+    if rows.iter().any(|r| r.providers.len() > 1) {
+        cost_by_provider = provider_split(store, org, query, &catalog, &rows).await?;
+    }
+    let header = Header::new(query, &rows.iter().map(|r| &r.metrics).collect::<Vec<_>>());
+    Ok(WorkspacesReport {
+        header,
+        active_workspaces: rows.iter().filter(|r| !r.metrics.cost.is_zero()).count(),
+        cost_by_provider,
+        rows,
+    })
+}
+
+async fn provider_split(
+    store: &Store,
+    org: OrgId,
+    query: &ViewQuery,
+    catalog: &Catalog,
+    rows: &[WorkspaceViewRow],
+) -> Result<BTreeMap<ProviderKind, Money>, QueryError> {
+    let shown: BTreeSet<&str> = rows.iter().map(|r| r.workspace.as_str()).collect();
+    let totals = store
+        .totals_by_workspace(
+            org,
+            query.period,
+            Some(query.previous),
+            &catalog.filter(query),
+        )
+        .await?;
+    let mut split: BTreeMap<ProviderKind, Money> = BTreeMap::new();
+    for row in totals {
+        let name = catalog.workspace_name(row.workspace_id, row.connection_id);
+        if let (true, Some(provider)) = (
+            shown.contains(name.as_str()),
+            catalog.provider(row.connection_id),
+        ) {
+            *split.entry(provider).or_default() += row.current.cost;
+        }
+    }
+    Ok(split)
+}
+
+/// Spend per API key, with every known key of the selected providers (at zero when idle)
+/// and a row for spend no key carries.
+pub async fn keys(store: &Store, org: OrgId, query: &ViewQuery) -> Result<KeysReport, QueryError> {
+    let catalog = Catalog::load(store, org).await?;
+    let filter = catalog.filter(query);
+    let totals = store
+        .totals_by_key(org, query.period, Some(query.previous), &filter)
+        .await?;
+    let known_keys: HashMap<ApiKeyId, ApiKeyRow> = store
+        .list_api_keys(org)
+        .await?
+        .into_iter()
+        .map(|k| (k.id, k))
+        .collect();
+    // Spend per key (and per connection+workspace for key-less spend).
+    let mut by_key: HashMap<ApiKeyId, (Totals, Money)> = HashMap::new();
+    let mut keyless: BTreeMap<(ConnectionId, Option<WorkspaceId>), (Totals, Money)> =
+        BTreeMap::new();
+    for row in totals {
+        let entry = match row.api_key_id {
+            Some(key) => by_key.entry(key).or_default(),
+            None => keyless
+                .entry((row.connection_id, row.workspace_id))
+                .or_default(),
+        };
+        entry.0.add(&row.current);
+        entry.1 += row.previous_cost;
+    }
+    let workspace_allowed = |id: Option<WorkspaceId>| match &filter.workspaces {
+        None => true,
+        Some(ids) => id.is_some_and(|id| ids.contains(&id)),
+    };
+    let mut rows: Vec<KeyViewRow> = Vec::new();
+    for key in known_keys.values() {
+        let Some(provider) = catalog.provider(key.connection_id) else {
+            continue;
+        };
+        if !query.includes_provider(provider) || !workspace_allowed(key.workspace_id) {
+            continue;
+        }
+        if query.key.is_some_and(|wanted| wanted != key.id) {
+            continue;
+        }
+        let (current, previous) = by_key.remove(&key.id).unwrap_or_default();
+        rows.push(key_row(
+            Some(key),
+            provider,
+            catalog.workspace_name(key.workspace_id, key.connection_id),
+            &current,
+            previous,
+        ));
+    }
+    // Keys present in rollups but not in the key table cannot happen; key-less spend can.
+    if query.key.is_none() {
+        for ((connection, workspace), (current, previous)) in keyless {
+            let Some(provider) = catalog.provider(connection) else {
+                continue;
+            };
+            rows.push(key_row(
+                None,
+                provider,
+                catalog.workspace_name(workspace, connection),
+                &current,
+                previous,
+            ));
+        }
+    }
+    rows.retain(|row| {
+        query.cost_in_range(row.metrics.cost)
+            && query.matches_search(&[
+                row.key_name.as_str(),
+                row.key_hint.as_deref().unwrap_or(""),
+                row.workspace.as_deref().unwrap_or(""),
+                row.provider_key_id.as_deref().unwrap_or(""),
+                row.provider.as_str(),
+            ])
+    });
+    let total: Money = rows.iter().map(|r| r.metrics.cost).sum();
+    set_shares(rows.iter_mut().map(|r| &mut r.metrics), total);
+    let column = query.sort.as_str();
+    finish_sort(&mut rows, query.descending, |a, b| match column {
+        "key_name" => a.key_name.to_lowercase().cmp(&b.key_name.to_lowercase()),
+        "workspace" => a.workspace.cmp(&b.workspace),
+        "provider" => a.provider.as_str().cmp(b.provider.as_str()),
+        "status" => a.status.cmp(&b.status),
+        "cost_per_1m" => compare_opt(&a.cost_per_1m, &b.cost_per_1m),
+        _ => compare_metrics(column, &a.metrics, &b.metrics).unwrap_or(Ordering::Equal),
+    });
+    // Ties keep a stable, readable order.
+    let header = Header::new(query, &rows.iter().map(|r| &r.metrics).collect::<Vec<_>>());
+    let tokens: i64 = rows.iter().map(|r| r.metrics.total_tokens).sum();
+    let token_cost: Money = rows
+        .iter()
+        .filter(|r| r.metrics.total_tokens > 0)
+        .map(|r| r.metrics.cost)
+        .sum();
+    Ok(KeysReport {
+        active_keys: rows
+            .iter()
+            .filter(|r| {
+                r.key_id.is_some() && (r.metrics.total_tokens > 0 || !r.metrics.cost.is_zero())
+            })
+            .count(),
+        total_requests: sum_requests(rows.iter().map(|r| &r.metrics)),
+        average_cost_per_1m: cost_per_million(token_cost, tokens),
+        header,
+        rows,
+    })
+}
+
+fn key_row(
+    key: Option<&ApiKeyRow>,
+    provider: ProviderKind,
+    workspace: String,
+    current: &Totals,
+    previous: Money,
+) -> KeyViewRow {
+    let metrics = Metrics::new(current, previous);
+    KeyViewRow {
+        key_id: key.map(|k| k.id),
+        provider_key_id: key.map(|k| k.provider_id.clone()),
+        key_name: match key {
+            Some(k) => k.name.clone().unwrap_or_else(|| k.provider_id.clone()),
+            None => "(no API key)".to_owned(),
+        },
+        key_hint: key.and_then(|k| k.hint.clone()),
+        workspace: Some(workspace),
+        provider,
+        status: key.map_or_else(|| "n/a".to_owned(), |k| k.status.clone()),
+        allocated: current.allocated_lines > 0,
+        cost_per_1m: cost_per_million(current.cost, current.total_tokens()),
+        metrics,
+    }
+}
+
+/// Spend per model (per unit class: a model billed in tokens and in images is two rows).
+pub async fn models(
+    store: &Store,
+    org: OrgId,
+    query: &ViewQuery,
+) -> Result<ModelsReport, QueryError> {
+    let catalog = Catalog::load(store, org).await?;
+    let totals = store
+        .totals_by_model(
+            org,
+            query.period,
+            Some(query.previous),
+            &catalog.filter(query),
+        )
+        .await?;
+    let mut merged: BTreeMap<(ProviderKind, String, Unit), (Category, Totals, Money)> =
+        BTreeMap::new();
+    for row in totals {
+        let Some(provider) = catalog.provider(row.connection_id) else {
+            continue;
+        };
+        let entry = merged
+            .entry((provider, row.model.clone(), row.unit.clone()))
+            .or_insert((row.category, Totals::default(), Money::ZERO));
+        entry.1.add(&row.current);
+        entry.2 += row.previous_cost;
+    }
+    let mut rows: Vec<ModelViewRow> = merged
+        .into_iter()
+        .map(|((provider, model, unit), (category, current, previous))| {
+            let metrics = Metrics::new(&current, previous);
+            let tokens = unit.is_tokens();
+            ModelViewRow {
+                cost_per_1m: if tokens {
+                    cost_per_million(current.cost, current.total_tokens())
+                } else {
+                    None
+                },
+                cost_per_unit: if tokens {
+                    None
+                } else {
+                    cost_per_unit(current.cost, current.quantity)
+                },
+                avg_tokens_per_request: match (tokens, metrics.requests) {
+                    (true, Some(requests)) if requests > 0 => {
+                        Some(current.total_tokens() / requests)
+                    }
+                    _ => None,
+                },
+                quantity: current.quantity,
+                most_efficient: false,
+                model,
+                provider,
+                category,
+                unit,
+                metrics,
+            }
+        })
+        .filter(|row| {
+            query.cost_in_range(row.metrics.cost)
+                && query.matches_search(&[
+                    row.model.as_str(),
+                    row.provider.as_str(),
+                    row.category.as_str(),
+                ])
+        })
+        .collect();
+    // The most efficient model: the lowest cost per 1M tokens among priced token models.
+    let best = rows
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.unit.is_tokens() && !r.metrics.cost.is_zero())
+        .filter_map(|(index, r)| r.cost_per_1m.map(|c| (c, index)))
+        .min();
+    if let Some((_, index)) = best {
+        rows[index].most_efficient = true;
+    }
+    let total: Money = rows.iter().map(|r| r.metrics.cost).sum();
+    set_shares(rows.iter_mut().map(|r| &mut r.metrics), total);
+    let column = query.sort.as_str();
+    finish_sort(&mut rows, query.descending, |a, b| match column {
+        "model" => a.model.cmp(&b.model),
+        "provider" => a.provider.as_str().cmp(b.provider.as_str()),
+        "cost_per_1m" => compare_opt(&a.cost_per_1m, &b.cost_per_1m),
+        "avg_tokens_per_request" => {
+            compare_opt(&a.avg_tokens_per_request, &b.avg_tokens_per_request)
+        }
+        _ => compare_metrics(column, &a.metrics, &b.metrics).unwrap_or(Ordering::Equal),
+    });
+    let header = Header::new(query, &rows.iter().map(|r| &r.metrics).collect::<Vec<_>>());
+    Ok(ModelsReport {
+        header,
+        model_count: rows.len(),
+        total_requests: sum_requests(rows.iter().map(|r| &r.metrics)),
+        most_efficient_model: rows
+            .iter()
+            .find(|r| r.most_efficient)
+            .map(|r| r.model.clone()),
+        rows,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cost_per_million_tokens_is_exact() {
+        let cost = Money::parse_units("3").unwrap();
+        assert_eq!(
+            cost_per_million(cost, 2_000_000).unwrap().to_exact_string(),
+            "1.50"
+        );
+        assert_eq!(cost_per_million(cost, 0), None);
+    }
+
+    #[test]
+    fn shares_round_to_a_tenth_of_a_percent() {
+        let third = percent(Money::from_nanos(1), Money::from_nanos(3)).unwrap();
+        assert_eq!(third.to_string(), "33.3");
+        assert_eq!(percent(Money::ZERO, Money::ZERO), None);
+    }
+}
