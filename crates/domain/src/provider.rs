@@ -65,6 +65,15 @@ impl ProviderKind {
         }
     }
 
+    /// Whether the provider's billing API reports request counts. Where it does not, request
+    /// counts are unknown (`N/A`), never zero.
+    pub const fn reports_request_counts(self) -> bool {
+        matches!(
+            self,
+            ProviderKind::OpenAi | ProviderKind::OpenRouter | ProviderKind::LiteLlm
+        )
+    }
+
     /// What this provider's natural workspace is called.
     pub const fn workspace_noun(self) -> &'static str {
         match self {

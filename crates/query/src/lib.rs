@@ -5,6 +5,7 @@
 //! HTTP or HTML; it only shapes numbers.
 
 pub mod params;
+pub mod table;
 pub mod views;
 
 pub use params::{View, ViewParams, ViewQuery};

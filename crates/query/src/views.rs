@@ -60,6 +60,13 @@ impl Metrics {
     }
 }
 
+/// Requests are unknown for a row that includes a provider reporting none.
+fn unknown_requests_of(metrics: &mut Metrics, providers: &[ProviderKind]) {
+    if providers.iter().any(|p| !p.reports_request_counts()) {
+        metrics.requests = None;
+    }
+}
+
 /// Percent of `part` in `whole`, to one decimal.
 pub fn percent(part: Money, whole: Money) -> Option<Decimal> {
     if whole.is_zero() {
@@ -411,12 +418,16 @@ pub async fn providers(
     }
     let mut rows: Vec<ProviderRow> = by_provider
         .into_iter()
-        .map(|(provider, (current, previous, names))| ProviderRow {
-            provider,
-            provider_name: provider.display_name(),
-            connections: names.into_iter().collect(),
-            metrics: Metrics::new(&current, previous),
-            coverage_pct: None,
+        .map(|(provider, (current, previous, names))| {
+            let mut metrics = Metrics::new(&current, previous);
+            unknown_requests_of(&mut metrics, &[provider]);
+            ProviderRow {
+                provider,
+                provider_name: provider.display_name(),
+                connections: names.into_iter().collect(),
+                metrics,
+                coverage_pct: None,
+            }
         })
         .filter(|row| {
             query.cost_in_range(row.metrics.cost)
@@ -482,6 +493,8 @@ pub async fn workspaces(
         .into_iter()
         .map(|(name, m)| {
             let providers: Vec<ProviderKind> = m.providers.into_iter().collect();
+            let mut metrics = Metrics::new(&m.totals, m.previous);
+            unknown_requests_of(&mut metrics, &providers);
             WorkspaceViewRow {
                 workspace: name,
                 provider: providers
@@ -491,7 +504,7 @@ pub async fn workspaces(
                     .join("+"),
                 providers,
                 workspace_ids: m.ids.into_iter().collect(),
-                metrics: Metrics::new(&m.totals, m.previous),
+                metrics,
             }
         })
         .filter(|row| {
@@ -672,7 +685,8 @@ fn key_row(
     current: &Totals,
     previous: Money,
 ) -> KeyViewRow {
-    let metrics = Metrics::new(current, previous);
+    let mut metrics = Metrics::new(current, previous);
+    unknown_requests_of(&mut metrics, &[provider]);
     KeyViewRow {
         key_id: key.map(|k| k.id),
         provider_key_id: key.map(|k| k.provider_id.clone()),
@@ -720,7 +734,8 @@ pub async fn models(
     let mut rows: Vec<ModelViewRow> = merged
         .into_iter()
         .map(|((provider, model, unit), (category, current, previous))| {
-            let metrics = Metrics::new(&current, previous);
+            let mut metrics = Metrics::new(&current, previous);
+            unknown_requests_of(&mut metrics, &[provider]);
             let tokens = unit.is_tokens();
             ModelViewRow {
                 cost_per_1m: if tokens {
@@ -757,11 +772,14 @@ pub async fn models(
                 ])
         })
         .collect();
-    // The most efficient model: the lowest cost per 1M tokens among priced token models.
+    // The most efficient model: the lowest cost per 1M tokens among text-generation models
+    // with spend (embeddings and moderation are not alternatives to them).
     let best = rows
         .iter()
         .enumerate()
-        .filter(|(_, r)| r.unit.is_tokens() && !r.metrics.cost.is_zero())
+        .filter(|(_, r)| {
+            r.unit.is_tokens() && r.category == Category::Text && !r.metrics.cost.is_zero()
+        })
         .filter_map(|(index, r)| r.cost_per_1m.map(|c| (c, index)))
         .min();
     if let Some((_, index)) = best {

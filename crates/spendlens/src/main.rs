@@ -1,1 +1,54 @@
-fn main() {}
+//! `spendlens`: the one binary. A thin edge: parse the command line, set up logging and TLS,
+//! run the command, and turn errors into a message and an exit code.
+
+mod cli;
+mod commands;
+mod context;
+mod render;
+
+use clap::Parser;
+
+use crate::cli::{Cli, Command};
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let filter = tracing_subscriber::EnvFilter::try_new(&cli.log)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+    // One TLS crypto provider for every HTTPS client (reqwest, sqlx).
+    let _ = rustls::crypto::ring::default_provider().install_default();
+
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("error: cannot start the async runtime: {err}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
+    match &cli.command {
+        Command::Demo(args) => commands::demo::run(&cli, args).await,
+        Command::Serve(args) => commands::serve::run(&cli, args).await,
+        Command::Connections(command) => commands::connections::run(&cli, command).await,
+        Command::Sync(args) => commands::sync::run(&cli, args).await,
+        Command::Report(args) => commands::report::run(&cli, args).await,
+        Command::Tokens(command) => commands::tokens::run(&cli, command).await,
+        Command::Migrate => commands::migrate(&cli).await,
+        Command::Bench(args) => commands::bench::run(&cli, args).await,
+    }
+}

@@ -422,8 +422,9 @@ impl Store {
                  next_sync_at = $8 \
                  WHERE id = $9",
             )
-            .bind(success)
+            .bind(status.as_str())
             .bind(message)
+            .bind(success)
             .bind(synced_through.map(|d| i64::from(d.number())))
             .bind(millis(now))
             .bind(auth_rejected)

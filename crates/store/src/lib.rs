@@ -29,7 +29,7 @@ use sqlx::{PgPool, SqlitePool};
 use time::OffsetDateTime;
 
 pub use api_keys::ApiKeyRow;
-pub use connections::{ConnectionRow, ConnectionStatus, NewConnection};
+pub use connections::{ConnectionRow, ConnectionStatus, NewConnection, validate_connection_name};
 pub use cost_lines::{WindowWrite, WriteCounts};
 pub use location::DatabaseLocation;
 pub use rollups::{

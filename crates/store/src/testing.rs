@@ -53,7 +53,8 @@ impl TestStore {
         })
     }
 
-    async fn postgres(admin_url: &str) -> StoreResult<TestStore> {
+    /// A fresh database on the PostgreSQL server of `admin_url`.
+    pub async fn postgres(admin_url: &str) -> StoreResult<TestStore> {
         let mut admin = PgConnection::connect(admin_url).await?;
         drop_stale_databases(&mut admin).await;
         let now = SystemTime::now()

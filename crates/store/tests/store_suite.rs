@@ -564,3 +564,49 @@ async fn deleting_a_connection_removes_its_data_and_nothing_else() {
     assert_eq!(store.list_connections(org).await.unwrap().len(), 1);
     test.teardown().await;
 }
+
+#[tokio::test]
+async fn a_sync_outcome_updates_the_connection() {
+    let test = TestStore::new().await.unwrap();
+    let store = &test.store;
+    let org = store.ensure_default_org(NOW).await.unwrap();
+    let conn = connection(store, org, "c").await;
+    store
+        .record_sync_outcome(
+            conn,
+            ConnectionStatus::Connected,
+            None,
+            Some(day("2026-11-20")),
+            false,
+            Some("note"),
+            NOW,
+            None,
+        )
+        .await
+        .unwrap();
+    let row = store.get_connection(org, conn).await.unwrap();
+    assert_eq!(row.status, ConnectionStatus::Connected);
+    assert_eq!(row.synced_through, Some(day("2026-11-20")));
+    assert_eq!(row.notes.as_deref(), Some("note"));
+    assert_eq!(row.last_success_at, Some(NOW));
+    for attempt in 1..=2 {
+        store
+            .record_sync_outcome(
+                conn,
+                ConnectionStatus::Error,
+                Some("bad"),
+                None,
+                true,
+                None,
+                NOW,
+                None,
+            )
+            .await
+            .unwrap();
+        let row = store.get_connection(org, conn).await.unwrap();
+        assert_eq!(row.status, ConnectionStatus::Error);
+        assert_eq!(row.auth_failures, attempt);
+        assert_eq!(row.synced_through, Some(day("2026-11-20")));
+    }
+    test.teardown().await;
+}

@@ -7,6 +7,7 @@
 //! time, so exactly one process syncs a connection at a time, whichever store it shares.
 
 pub mod clock;
+pub mod connections;
 pub mod plan;
 pub mod scheduler;
 
@@ -198,15 +199,13 @@ impl SyncEngine {
         };
         let config = self.connector_config(connection.base_url.as_deref())?;
 
+        // Each run holds the lease under its own name, so two runs in one process exclude
+        // each other as two processes do.
+        let holder = format!("{}#{:08x}", self.settings.owner, rand::random::<u32>());
         let now = self.now();
         if !self
             .store
-            .claim_sync_lease(
-                connection.id,
-                &self.settings.owner,
-                now,
-                now + self.settings.lease,
-            )
+            .claim_sync_lease(connection.id, &holder, now, now + self.settings.lease)
             .await?
         {
             return Err(SyncError::AlreadyRunning {
@@ -220,14 +219,14 @@ impl SyncEngine {
         let run = match run {
             Ok(run) => run,
             Err(err) => {
-                self.release(&connection).await;
+                self.release(&connection, &holder).await;
                 return Err(err.into());
             }
         };
         info!(connection = %connection.name, window = %plan.window, trigger = plan.trigger.as_str(), "sync started");
 
         let work = self.fetch_and_apply(org, &connection, &credential, &config, plan.window, stats);
-        let result = self.while_holding_lease(&connection, work).await;
+        let result = self.while_holding_lease(&connection, &holder, work).await;
 
         let counts = stats.snapshot();
         let finished = self.now();
@@ -332,7 +331,7 @@ impl SyncEngine {
                 }
             }
         };
-        self.release(&connection).await;
+        self.release(&connection, &holder).await;
         Ok(report)
     }
 
@@ -374,6 +373,7 @@ impl SyncEngine {
     async fn while_holding_lease<T>(
         &self,
         connection: &ConnectionRow,
+        holder: &str,
         work: impl Future<Output = Result<T, SyncError>>,
     ) -> Result<T, SyncError> {
         let renew_every = (self.settings.lease / 3).max(Duration::from_secs(1));
@@ -385,7 +385,7 @@ impl SyncEngine {
                     let now = self.now();
                     if let Err(err) = self
                         .store
-                        .claim_sync_lease(connection.id, &self.settings.owner, now, now + self.settings.lease)
+                        .claim_sync_lease(connection.id, holder, now, now + self.settings.lease)
                         .await
                     {
                         warn!(connection = %connection.name, error = %err, "could not renew the sync lease");
@@ -395,12 +395,8 @@ impl SyncEngine {
         }
     }
 
-    async fn release(&self, connection: &ConnectionRow) {
-        if let Err(err) = self
-            .store
-            .release_sync_lease(connection.id, &self.settings.owner)
-            .await
-        {
+    async fn release(&self, connection: &ConnectionRow, holder: &str) {
+        if let Err(err) = self.store.release_sync_lease(connection.id, holder).await {
             warn!(connection = %connection.name, error = %err, "could not release the sync lease");
         }
     }

@@ -1,1 +1,103 @@
-//! placeholder
+//! spendlens's HTTP surface: the JSON API under `/api/v1` (behind API tokens, described by
+//! `/api/v1/openapi.json`) and `/healthz`.
+//!
+//! Architecture invariant: only this crate knows HTTP. Handlers turn input into domain types
+//! on their first line, call the query layer, the store or the sync engine, and map errors in
+//! one place ([`error::ApiError`]).
+
+pub mod api;
+pub mod auth;
+pub mod error;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::HeaderValue;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use rand::RngCore;
+use spendlens_store::Store;
+use spendlens_sync::SyncEngine;
+use tokio::net::TcpListener;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub engine: SyncEngine,
+}
+
+impl AppState {
+    pub fn new(engine: SyncEngine) -> Arc<AppState> {
+        Arc::new(AppState { engine })
+    }
+
+    pub fn store(&self) -> &Store {
+        self.engine.store()
+    }
+}
+
+/// Every route of the server.
+pub fn router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .nest("/api/v1", api::routes())
+        .layer(middleware::from_fn(request_id))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Gives each request an id (or keeps the caller's `x-request-id`), makes it available to
+/// error responses and returns it in the response header.
+async fn request_id(request: Request, next: Next) -> Response {
+    let id = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| {
+            !v.is_empty()
+                && v.len() <= 64
+                && v.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        })
+        .map(str::to_owned)
+        .unwrap_or_else(|| {
+            let mut bytes = [0u8; 8];
+            rand::rng().fill_bytes(&mut bytes);
+            hex::encode(bytes)
+        });
+    let mut response = error::REQUEST_ID.scope(id.clone(), next.run(request)).await;
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert("x-request-id", value);
+    }
+    response
+}
+
+async fn healthz(State(state): State<Arc<AppState>>) -> Response {
+    match state.store().ping().await {
+        Ok(()) => axum::Json(serde_json::json!({"status": "ok", "database": "ok"})).into_response(),
+        Err(err) => {
+            tracing::error!(error = %err, "health check: database unreachable");
+            (
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                axum::Json(serde_json::json!({"status": "unavailable", "database": "unreachable"})),
+            )
+                .into_response()
+        }
+    }
+}
+
+/// Serves `router` on an already-bound listener until `shutdown` completes.
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}

@@ -1,0 +1,270 @@
+//! The command line: global options and one subcommand per task.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "spendlens",
+    version,
+    about = "Self-hosted AI spend: sync billing data from AI providers, see it by provider, workspace, API key and model.",
+    long_about = None,
+    after_help = "Start with `spendlens demo` to see it with local stand-ins for the providers."
+)]
+pub struct Cli {
+    /// Where spendlens keeps its SQLite database and master key.
+    #[arg(
+        long,
+        global = true,
+        env = "SPENDLENS_DATA_DIR",
+        default_value = "./spendlens-data"
+    )]
+    pub data_dir: PathBuf,
+
+    /// A PostgreSQL URL (postgres://user@host/db) instead of the embedded SQLite database.
+    #[arg(
+        long,
+        global = true,
+        env = "SPENDLENS_DATABASE_URL",
+        hide_env_values = true
+    )]
+    pub database_url: Option<String>,
+
+    /// Log filter, e.g. info or spendlens=debug.
+    #[arg(long, global = true, env = "SPENDLENS_LOG", default_value = "warn")]
+    pub log: String,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run local stand-ins for the providers, connect and sync them, and serve the result.
+    Demo(DemoArgs),
+    /// Serve the JSON API and run scheduled syncs.
+    Serve(ServeArgs),
+    /// Add, list, test and remove provider connections.
+    #[command(subcommand)]
+    Connections(ConnectionsCommand),
+    /// Sync connections now (all, or one), with a progress bar and a summary.
+    Sync(SyncArgs),
+    /// Show a view: providers, workspaces, keys or models.
+    Report(ReportArgs),
+    /// Create, list and revoke API tokens for the JSON API.
+    #[command(subcommand)]
+    Tokens(TokensCommand),
+    /// Bring the database schema up to date (also done at every start).
+    Migrate,
+    /// Measure the store: write rate and view latency at a chosen size.
+    Bench(BenchArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Address to serve on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: String,
+    /// Seed of the stand-ins' generated organization.
+    #[arg(long, default_value_t = 7)]
+    pub seed: u64,
+    /// Set up, sync and print the summary, then exit instead of serving.
+    #[arg(long)]
+    pub no_serve: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to serve on.
+    #[arg(long, env = "SPENDLENS_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: String,
+    /// Do not run scheduled syncs in this process.
+    #[arg(long)]
+    pub no_scheduler: bool,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum ProviderArg {
+    Openai,
+    Anthropic,
+    Bedrock,
+    Vertex,
+    Fal,
+    Runway,
+    Openrouter,
+    Litellm,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConnectionsCommand {
+    /// Add a connection. The credential is checked for shape, then with one live call, then
+    /// stored encrypted.
+    Add(AddConnectionArgs),
+    /// List connections with their status and last sync (never their secrets).
+    List(FormatArgs),
+    /// Check a stored credential with one live call.
+    Test {
+        /// The connection's id or name.
+        connection: String,
+    },
+    /// Remove a connection's credential (history stays), or everything with --purge.
+    Remove {
+        /// The connection's id or name.
+        connection: String,
+        /// Also delete everything synced through it.
+        #[arg(long)]
+        purge: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct AddConnectionArgs {
+    #[arg(long, value_enum)]
+    pub provider: ProviderArg,
+    /// A name for the connection, e.g. "openai-prod".
+    #[arg(long)]
+    pub name: String,
+    /// Read the credential from this file.
+    #[arg(
+        long,
+        conflicts_with = "credential_stdin",
+        required_unless_present = "credential_stdin"
+    )]
+    pub credential_file: Option<PathBuf>,
+    /// Read the credential from standard input.
+    #[arg(long)]
+    pub credential_stdin: bool,
+    /// Send requests to this base URL instead of the provider's (proxies, gateways).
+    #[arg(long)]
+    pub base_url: Option<String>,
+    /// Save without the live check.
+    #[arg(long)]
+    pub skip_check: bool,
+    /// Minutes between scheduled syncs.
+    #[arg(long, default_value_t = 60)]
+    pub interval_minutes: i64,
+    /// Days of history the first sync fetches.
+    #[arg(long, default_value_t = 90)]
+    pub backfill_days: i64,
+    /// Days before the last synced day that every sync fetches again.
+    #[arg(long, default_value_t = 3)]
+    pub lookback_days: i64,
+}
+
+#[derive(Clone, Copy, Debug, Default, ValueEnum, PartialEq, Eq)]
+pub enum Format {
+    #[default]
+    Table,
+    Json,
+    Csv,
+}
+
+#[derive(Debug, Args)]
+pub struct FormatArgs {
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    /// Only this connection (id or name).
+    #[arg(long)]
+    pub connection: Option<String>,
+    /// First day to sync (YYYY-MM-DD, UTC); with --to.
+    #[arg(long, requires = "to")]
+    pub from: Option<String>,
+    /// Last day to sync, inclusive.
+    #[arg(long, requires = "from")]
+    pub to: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum ViewArg {
+    Providers,
+    Workspaces,
+    Keys,
+    Models,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    #[arg(value_enum)]
+    pub view: ViewArg,
+    /// last-7-days, last-30-days, last-90-days, this-month or last-month.
+    #[arg(long)]
+    pub period: Option<String>,
+    /// First day (YYYY-MM-DD, UTC, inclusive); with --to.
+    #[arg(long)]
+    pub from: Option<String>,
+    /// Last day, inclusive.
+    #[arg(long)]
+    pub to: Option<String>,
+    /// Only these providers, comma-separated.
+    #[arg(long)]
+    pub provider: Option<String>,
+    /// Only rows whose names contain this text.
+    #[arg(long)]
+    pub search: Option<String>,
+    /// Only rows costing at least this much (USD).
+    #[arg(long)]
+    pub min_cost: Option<String>,
+    /// Only rows costing at most this much (USD).
+    #[arg(long)]
+    pub max_cost: Option<String>,
+    /// Sort column (cost, trend, tokens, requests, ... — the error lists them).
+    #[arg(long)]
+    pub sort: Option<String>,
+    /// asc or desc.
+    #[arg(long)]
+    pub order: Option<String>,
+    /// Only this workspace (display name).
+    #[arg(long)]
+    pub workspace: Option<String>,
+    /// Only this API key (its id in the keys view).
+    #[arg(long)]
+    pub key: Option<String>,
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokensCommand {
+    /// Create a token; it is shown once.
+    Create {
+        /// What the token is for.
+        #[arg(long, default_value = "cli")]
+        name: String,
+    },
+    /// List tokens (prefixes only).
+    List,
+    /// Revoke a token by id.
+    Revoke { id: i64 },
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum BenchBackend {
+    Sqlite,
+    Postgres,
+    Both,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Cost lines in the 30-day period measured.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub lines: usize,
+    /// Which stores to measure.
+    #[arg(long, value_enum, default_value_t = BenchBackend::Sqlite)]
+    pub backend: BenchBackend,
+    /// PostgreSQL admin URL for the PostgreSQL run (a scratch database is created and dropped).
+    #[arg(
+        long,
+        env = "SPENDLENS_BENCH_DATABASE_URL",
+        default_value = "postgres://postgres@127.0.0.1:5432/postgres"
+    )]
+    pub postgres_url: String,
+    /// Queries per view to time.
+    #[arg(long, default_value_t = 50)]
+    pub samples: usize,
+}

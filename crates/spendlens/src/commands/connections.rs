@@ -1,0 +1,193 @@
+//! `spendlens connections add | list | test | remove`.
+
+use std::io::Read as _;
+use std::process::ExitCode;
+
+use anyhow::{Context as _, bail};
+use spendlens_domain::ProviderKind;
+use spendlens_sync::connections::AddConnection;
+
+use crate::cli::{AddConnectionArgs, Cli, ConnectionsCommand, Format, ProviderArg};
+use crate::context::Context;
+use crate::render::text_table;
+
+pub fn provider_of(arg: ProviderArg) -> ProviderKind {
+    match arg {
+        ProviderArg::Openai => ProviderKind::OpenAi,
+        ProviderArg::Anthropic => ProviderKind::Anthropic,
+        ProviderArg::Bedrock => ProviderKind::Bedrock,
+        ProviderArg::Vertex => ProviderKind::Vertex,
+        ProviderArg::Fal => ProviderKind::Fal,
+        ProviderArg::Runway => ProviderKind::Runway,
+        ProviderArg::Openrouter => ProviderKind::OpenRouter,
+        ProviderArg::Litellm => ProviderKind::LiteLlm,
+    }
+}
+
+pub async fn run(cli: &Cli, command: &ConnectionsCommand) -> anyhow::Result<ExitCode> {
+    let context = Context::open(cli).await?;
+    match command {
+        ConnectionsCommand::Add(args) => add(&context, args).await,
+        ConnectionsCommand::List(format) => list(&context, format.format).await,
+        ConnectionsCommand::Test { connection } => {
+            let row = context
+                .store()
+                .find_connection(context.org, connection)
+                .await?;
+            match context.engine.test_connection(context.org, row.id).await {
+                Ok(check) => {
+                    println!("ok: {}", check.summary);
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(err) => {
+                    eprintln!("connection \"{}\" failed its check: {err}", row.name);
+                    Ok(ExitCode::FAILURE)
+                }
+            }
+        }
+        ConnectionsCommand::Remove { connection, purge } => {
+            let row = context
+                .store()
+                .find_connection(context.org, connection)
+                .await?;
+            if *purge {
+                context
+                    .store()
+                    .delete_connection(context.org, row.id)
+                    .await?;
+                println!(
+                    "Removed connection \"{}\" and everything synced through it.",
+                    row.name
+                );
+            } else {
+                context
+                    .store()
+                    .remove_credential(context.org, row.id)
+                    .await?;
+                println!(
+                    "Removed the credential of \"{}\"; its history stays (use --purge to delete it too).",
+                    row.name
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn read_credential(args: &AddConnectionArgs) -> anyhow::Result<String> {
+    let text = match &args.credential_file {
+        Some(path) => std::fs::read_to_string(path)
+            .with_context(|| format!("reading the credential file {}", path.display()))?,
+        None => {
+            let mut text = String::new();
+            std::io::stdin()
+                .read_to_string(&mut text)
+                .context("reading the credential from standard input")?;
+            text
+        }
+    };
+    if text.trim().is_empty() {
+        bail!("the credential is empty");
+    }
+    Ok(text.trim().to_owned())
+}
+
+async fn add(context: &Context, args: &AddConnectionArgs) -> anyhow::Result<ExitCode> {
+    let secret = read_credential(args)?;
+    let provider = provider_of(args.provider);
+    let result = context
+        .engine
+        .add_connection(
+            context.org,
+            AddConnection {
+                provider,
+                name: &args.name,
+                secret: &secret,
+                base_url: args.base_url.as_deref(),
+                skip_check: args.skip_check,
+                sync_interval_secs: args.interval_minutes.saturating_mul(60),
+                backfill_days: args.backfill_days,
+                lookback_days: args.lookback_days,
+            },
+        )
+        .await;
+    match result {
+        Ok((row, check)) => {
+            println!(
+                "Added {} connection \"{}\" (id {}, key {}).",
+                provider.display_name(),
+                row.name,
+                row.id.0,
+                row.credential_hint.as_deref().unwrap_or("?")
+            );
+            if let Some(check) = check {
+                println!("Check: {}", check.summary);
+            }
+            println!(
+                "Run `spendlens sync --connection {}` to fetch its data now.",
+                row.id.0
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(err) => {
+            eprintln!("error: {err}");
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
+async fn list(context: &Context, format: Format) -> anyhow::Result<ExitCode> {
+    let rows = context.store().list_connections(context.org).await?;
+    match format {
+        Format::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({"connections": rows}))?
+        ),
+        Format::Csv | Format::Table => {
+            if rows.is_empty() {
+                println!(
+                    "No connections yet. Add one with `spendlens connections add --provider openai --name NAME --credential-stdin`."
+                );
+                return Ok(ExitCode::SUCCESS);
+            }
+            let cells: Vec<Vec<String>> = rows
+                .iter()
+                .map(|c| {
+                    vec![
+                        c.id.0.to_string(),
+                        c.name.clone(),
+                        c.provider.display_name().to_owned(),
+                        c.credential_hint
+                            .clone()
+                            .unwrap_or_else(|| "(removed)".into()),
+                        c.status.to_string(),
+                        c.last_sync_at
+                            .map_or_else(|| "never".into(), |t| t.to_string()),
+                        c.synced_through.map_or_else(String::new, |d| d.to_string()),
+                        c.base_url.clone().unwrap_or_default(),
+                        c.status_message.clone().unwrap_or_default(),
+                    ]
+                })
+                .collect();
+            print!(
+                "{}",
+                text_table(
+                    &[
+                        "Id",
+                        "Name",
+                        "Provider",
+                        "Key",
+                        "Status",
+                        "Last sync",
+                        "Synced through",
+                        "Base URL",
+                        "Message"
+                    ],
+                    &cells,
+                    None
+                )
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

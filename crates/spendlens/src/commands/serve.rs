@@ -1,0 +1,78 @@
+//! `spendlens serve`: the JSON API plus the scheduler, until Ctrl-C.
+
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::cli::{Cli, ServeArgs};
+use crate::context::Context;
+
+pub async fn run(cli: &Cli, args: &ServeArgs) -> anyhow::Result<ExitCode> {
+    let context = Context::open(cli).await?;
+    let listener = bind(&args.listen).await?;
+    let url = format!("http://{}", listener.local_addr()?);
+    println!(
+        "spendlens is serving {url} (database: {})",
+        context.store().location()
+    );
+    println!("API: {url}/api/v1/openapi.json · create a token with `spendlens tokens create`");
+    serve_until_ctrl_c(&context, listener, !args.no_scheduler).await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn bind(listen: &str) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(listen).await.with_context(|| {
+        format!("cannot listen on {listen}; is another program using it? Choose another with --listen 127.0.0.1:PORT")
+    })
+}
+
+/// Serves (and schedules syncs, when asked) until Ctrl-C or SIGTERM.
+pub async fn serve_until_ctrl_c(
+    context: &Context,
+    listener: TcpListener,
+    scheduler: bool,
+) -> anyhow::Result<()> {
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let scheduler_task = scheduler.then(|| {
+        tokio::spawn(spendlens_sync::scheduler::run(
+            context.engine.clone(),
+            stop_rx.clone(),
+        ))
+    });
+    let state = spendlens_web::AppState::new(context.engine.clone());
+    let router = spendlens_web::router(state);
+    let shutdown = async move {
+        shutdown_signal().await;
+        let _ = stop_tx.send(true);
+    };
+    spendlens_web::serve(listener, router, shutdown).await?;
+    if let Some(task) = scheduler_task {
+        let _ = task.await;
+    }
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(signal) => signal,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}

@@ -1,0 +1,116 @@
+//! Adding and testing connections, shared by the CLI and the API: check the credential's
+//! shape before any network call, then make one cheap live call, then save it encrypted.
+
+use spendlens_domain::{Credential, CredentialShapeError, ProviderKind};
+use spendlens_providers::{ConnectionCheck, ProviderError};
+use spendlens_store::{ConnectionId, ConnectionRow, NewConnection, OrgId, StoreError};
+
+use crate::{SyncEngine, SyncError, parse_base_url};
+
+/// What a new connection is asked to be.
+#[derive(Debug)]
+pub struct AddConnection<'a> {
+    pub provider: ProviderKind,
+    pub name: &'a str,
+    /// The credential as pasted.
+    pub secret: &'a str,
+    pub base_url: Option<&'a str>,
+    /// Skip the live call (offline setups); the first sync will tell.
+    pub skip_check: bool,
+    pub sync_interval_secs: i64,
+    pub backfill_days: i64,
+    pub lookback_days: i64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AddConnectionError {
+    /// The credential has the wrong shape: nothing was sent anywhere.
+    #[error("{0}")]
+    Shape(#[from] CredentialShapeError),
+    #[error("{0}")]
+    BaseUrl(String),
+    /// The provider refused or could not be reached: nothing was saved.
+    #[error("{0} The connection was not saved.")]
+    Check(ProviderError),
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl SyncEngine {
+    /// Validates, checks live (unless asked not to) and saves a connection.
+    pub async fn add_connection(
+        &self,
+        org: OrgId,
+        request: AddConnection<'_>,
+    ) -> Result<(ConnectionRow, Option<ConnectionCheck>), AddConnectionError> {
+        let credential = Credential::parse(request.provider, request.secret)?;
+        let base_url = match request.base_url.map(str::trim).filter(|u| !u.is_empty()) {
+            Some(text) => Some(parse_base_url(text).map_err(AddConnectionError::BaseUrl)?),
+            None => None,
+        };
+        if !(1..=400).contains(&request.backfill_days) {
+            return Err(AddConnectionError::Invalid(
+                "the backfill must be between 1 and 400 days".to_owned(),
+            ));
+        }
+        if !(300..=7 * 86_400).contains(&request.sync_interval_secs) {
+            return Err(AddConnectionError::Invalid(
+                "the sync interval must be between 5 minutes and 7 days".to_owned(),
+            ));
+        }
+        spendlens_store::validate_connection_name(request.name)?;
+        let base_text = base_url
+            .as_ref()
+            .map(|u| u.as_str().trim_end_matches('/').to_owned());
+        let check = if request.skip_check {
+            None
+        } else {
+            Some(
+                self.check_credential(&credential, base_text.as_deref())
+                    .await
+                    .map_err(|err| match err {
+                        SyncError::Provider(provider) => AddConnectionError::Check(provider),
+                        SyncError::Store(store) => AddConnectionError::Store(store),
+                        other => AddConnectionError::Invalid(other.to_string()),
+                    })?,
+            )
+        };
+        let row = self
+            .store()
+            .create_connection(
+                org,
+                NewConnection {
+                    name: request.name,
+                    credential: &credential,
+                    base_url: base_text.as_deref(),
+                    sync_interval_secs: request.sync_interval_secs,
+                    backfill_days: request.backfill_days,
+                    lookback_days: request.lookback_days,
+                },
+                self.vault(),
+                self.now(),
+            )
+            .await?;
+        Ok((row, check))
+    }
+
+    /// Tests a stored connection's credential with one live call.
+    pub async fn test_connection(
+        &self,
+        org: OrgId,
+        id: ConnectionId,
+    ) -> Result<ConnectionCheck, SyncError> {
+        let connection = self.store().get_connection(org, id).await?;
+        let credential = self
+            .store()
+            .load_credential(org, id, self.vault())
+            .await?
+            .ok_or_else(|| SyncError::NoCredential {
+                name: connection.name.clone(),
+            })?;
+        self.check_credential(&credential, connection.base_url.as_deref())
+            .await
+    }
+}

@@ -1,0 +1,479 @@
+//! The sync suite: the real engine and connectors against the provider fakes, on SQLite and
+//! (with `SPENDLENS_TEST_DATABASE_URL`) on PostgreSQL. It checks what a user relies on: the
+//! stored money equals what the provider billed, a re-run never double counts, and a failure
+//! half way leaves stored data as it was and says why.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a failing test should stop loudly
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use spendlens_domain::{Day, DayRange, Money, PriceCatalog, ProviderKind};
+use spendlens_fakes::anthropic::AnthropicFake;
+use spendlens_fakes::openai::OpenAiFake;
+use spendlens_fakes::{Fault, FaultRule};
+use spendlens_providers::{CallStats, HttpSettings};
+use spendlens_store::testing::TestStore;
+use spendlens_store::vault::Vault;
+use spendlens_store::{
+    ConnectionId, ConnectionStatus, OrgId, RollupFilter, Store, SyncRunFilter, SyncRunStatus,
+    SyncTrigger,
+};
+use spendlens_sync::connections::AddConnection;
+use spendlens_sync::{FixedClock, SyncEngine, SyncError, SyncSettings};
+use time::macros::{date, datetime};
+
+const TODAY: time::Date = date!(2026 - 11 - 22);
+
+fn install_tls() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+fn engine(store: Store) -> SyncEngine {
+    install_tls();
+    SyncEngine::new(
+        store,
+        Vault::from_key([3; 32]),
+        PriceCatalog::built_in(),
+        Arc::new(FixedClock::new(datetime!(2026-11-22 12:00 UTC))),
+        SyncSettings {
+            lease: Duration::from_secs(60),
+            http: HttpSettings {
+                timeout: Duration::from_secs(5),
+                connect_timeout: Duration::from_secs(2),
+                max_retries: 3,
+                base_backoff: Duration::from_millis(1),
+                max_backoff: Duration::from_millis(5),
+                max_retry_after: Duration::from_millis(20),
+            },
+            owner: "test".to_owned(),
+        },
+    )
+}
+
+async fn connect(
+    engine: &SyncEngine,
+    org: OrgId,
+    provider: ProviderKind,
+    key: &str,
+    base_url: &str,
+) -> ConnectionId {
+    engine
+        .add_connection(
+            org,
+            AddConnection {
+                provider,
+                name: provider.as_str(),
+                secret: key,
+                base_url: Some(base_url),
+                skip_check: false,
+                sync_interval_secs: 3600,
+                backfill_days: 45,
+                lookback_days: 3,
+            },
+        )
+        .await
+        .unwrap()
+        .0
+        .id
+}
+
+fn window(from: &str, to: &str) -> DayRange {
+    DayRange::new(from.parse().unwrap(), to.parse().unwrap()).unwrap()
+}
+
+fn to_date(day: Day) -> time::Date {
+    day.date()
+}
+
+async fn stored_total(store: &Store, org: OrgId, range: DayRange) -> Money {
+    store
+        .totals_by_connection(org, range, None, &RollupFilter::default())
+        .await
+        .unwrap()
+        .iter()
+        .map(|t| t.current.cost)
+        .sum()
+}
+
+#[tokio::test]
+async fn an_openai_sync_stores_exactly_what_was_billed() {
+    let test = TestStore::new().await.unwrap();
+    let engine = engine(test.store.clone());
+    let org = engine
+        .store()
+        .ensure_default_org(engine.now())
+        .await
+        .unwrap();
+    let fake = OpenAiFake::builder().seed(11).today(TODAY).build();
+    let key = fake.admin_key().to_owned();
+    let fake = fake.spawn().await.unwrap();
+    let id = connect(&engine, org, ProviderKind::OpenAi, &key, fake.base_url()).await;
+
+    let report = engine
+        .sync_connection(org, id, None, false, &CallStats::default())
+        .await
+        .unwrap();
+    assert_eq!(report.status, SyncRunStatus::Success, "{:?}", report.error);
+    assert_eq!(report.trigger, SyncTrigger::Initial);
+    let synced = report.window;
+    assert_eq!(synced.len_days(), 45);
+
+    // The bill, to the nano-dollar.
+    let billed = fake
+        .truth()
+        .total_cost_usd(to_date(synced.from()), to_date(synced.to()));
+    assert_eq!(
+        stored_total(engine.store(), org, synced).await,
+        Money::parse_units(&billed).unwrap()
+    );
+    // Per-key sums equal the bill too (allocation keeps the total).
+    let by_key: Money = engine
+        .store()
+        .totals_by_key(org, synced, None, &RollupFilter::default())
+        .await
+        .unwrap()
+        .iter()
+        .map(|k| k.current.cost)
+        .sum();
+    assert_eq!(by_key, Money::parse_units(&billed).unwrap());
+    // Tokens: input includes cached tokens once, not twice.
+    let usage = fake
+        .truth()
+        .usage_by_model(to_date(synced.from()), to_date(synced.to()));
+    let truth_input: u64 = usage.values().map(|u| u.input_tokens).sum();
+    let truth_cached: u64 = usage.values().map(|u| u.input_cached_tokens).sum();
+    let truth_requests: u64 = usage.values().map(|u| u.num_model_requests).sum();
+    let models = engine
+        .store()
+        .totals_by_model(org, synced, None, &RollupFilter::default())
+        .await
+        .unwrap();
+    let stored_input: i64 = models.iter().map(|m| m.current.input_tokens).sum();
+    let stored_cached: i64 = models.iter().map(|m| m.current.cache_read_tokens).sum();
+    let stored_requests: i64 = models.iter().map(|m| m.current.requests).sum();
+    assert_eq!(stored_input as u64, truth_input);
+    assert_eq!(stored_cached as u64, truth_cached);
+    assert_eq!(stored_requests as u64, truth_requests);
+
+    let connection = engine.store().get_connection(org, id).await.unwrap();
+    assert_eq!(connection.status, ConnectionStatus::Connected);
+    assert_eq!(connection.synced_through, Some(synced.to()));
+    fake.shutdown().await;
+    test.teardown().await;
+}
+
+#[tokio::test]
+async fn an_anthropic_sync_reads_cents_and_leaves_requests_unknown() {
+    let test = TestStore::new().await.unwrap();
+    let engine = engine(test.store.clone());
+    let org = engine
+        .store()
+        .ensure_default_org(engine.now())
+        .await
+        .unwrap();
+    let fake = AnthropicFake::builder().seed(5).today(TODAY).build();
+    let key = fake.admin_key().to_owned();
+    let fake = fake.spawn().await.unwrap();
+    let id = connect(&engine, org, ProviderKind::Anthropic, &key, fake.base_url()).await;
+    let report = engine
+        .sync_connection(org, id, None, false, &CallStats::default())
+        .await
+        .unwrap();
+    assert_eq!(report.status, SyncRunStatus::Success, "{:?}", report.error);
+    let synced = report.window;
+    let billed = fake
+        .truth()
+        .total_cost_usd(to_date(synced.from()), to_date(synced.to()));
+    let stored = stored_total(engine.store(), org, synced).await;
+    assert_eq!(stored, Money::parse_units(&billed).unwrap());
+    // Not a hundred times too much: cents were divided.
+    let cents = fake
+        .truth()
+        .total_cost_cents(to_date(synced.from()), to_date(synced.to()));
+    assert_eq!(stored, Money::parse_cents(&cents).unwrap());
+    let by_model = engine
+        .store()
+        .totals_by_model(org, synced, None, &RollupFilter::default())
+        .await
+        .unwrap();
+    assert!(
+        by_model
+            .iter()
+            .filter(|m| m.model.starts_with("claude"))
+            .all(|m| m.current.known_requests().is_none())
+    );
+    fake.shutdown().await;
+    test.teardown().await;
+}
+
+#[tokio::test]
+async fn syncing_the_same_window_again_never_double_counts() {
+    let test = TestStore::new().await.unwrap();
+    let engine = engine(test.store.clone());
+    let org = engine
+        .store()
+        .ensure_default_org(engine.now())
+        .await
+        .unwrap();
+    let fake = OpenAiFake::builder().seed(2).today(TODAY).build();
+    let key = fake.admin_key().to_owned();
+    let fake = fake.spawn().await.unwrap();
+    let id = connect(&engine, org, ProviderKind::OpenAi, &key, fake.base_url()).await;
+    let explicit = window("2026-10-01", "2026-11-10");
+    let stats = CallStats::default();
+    engine
+        .sync_connection(org, id, Some(explicit), true, &stats)
+        .await
+        .unwrap();
+    let once = stored_total(engine.store(), org, explicit).await;
+    let again = engine
+        .sync_connection(org, id, Some(explicit), true, &CallStats::default())
+        .await
+        .unwrap();
+    assert_eq!(again.status, SyncRunStatus::Success);
+    assert_eq!(stored_total(engine.store(), org, explicit).await, once);
+    // An overlapping incremental run changes nothing either.
+    engine
+        .sync_connection(org, id, None, false, &CallStats::default())
+        .await
+        .unwrap();
+    assert_eq!(stored_total(engine.store(), org, explicit).await, once);
+    let runs = engine
+        .store()
+        .list_sync_runs(org, &SyncRunFilter::default())
+        .await
+        .unwrap();
+    assert_eq!(runs.len(), 3);
+    // A 41-day window at 31 buckets per page takes two pages per endpoint.
+    assert!(stats.snapshot().pages >= 14, "{:?}", stats.snapshot());
+    fake.shutdown().await;
+    test.teardown().await;
+}
+
+#[tokio::test]
+async fn a_failure_half_way_changes_nothing_and_says_so() {
+    let test = TestStore::new().await.unwrap();
+    let engine = engine(test.store.clone());
+    let org = engine
+        .store()
+        .ensure_default_org(engine.now())
+        .await
+        .unwrap();
+    let fake = OpenAiFake::builder().seed(3).today(TODAY).build();
+    let key = fake.admin_key().to_owned();
+    let fake = fake.spawn().await.unwrap();
+    let id = connect(&engine, org, ProviderKind::OpenAi, &key, fake.base_url()).await;
+    let range = window("2026-09-01", "2026-11-20");
+    engine
+        .sync_connection(org, id, Some(range), true, &CallStats::default())
+        .await
+        .unwrap();
+    let before = stored_total(engine.store(), org, range).await;
+
+    for (fault, expected) in [
+        (
+            FaultRule::new(Fault::ServerError(500))
+                .on_path("/usage/completions")
+                .on_page(3)
+                .times(u32::MAX),
+            "500",
+        ),
+        (
+            FaultRule::new(Fault::Truncated)
+                .on_path("/usage/completions")
+                .on_page(3),
+            "",
+        ),
+        (
+            FaultRule::new(Fault::Malformed)
+                .on_path("/usage/embeddings")
+                .on_page(2),
+            "",
+        ),
+        (
+            FaultRule::new(Fault::RepeatPage)
+                .on_path("/usage/images")
+                .on_page(2),
+            "",
+        ),
+        (
+            FaultRule::new(Fault::RateLimited {
+                retry_after_secs: 1,
+            })
+            .on_path("/usage/completions")
+            .times(u32::MAX),
+            "429",
+        ),
+    ] {
+        fake.faults().clear();
+        fake.faults().add(fault.clone());
+        let report = engine
+            .sync_connection(org, id, Some(range), true, &CallStats::default())
+            .await
+            .unwrap();
+        assert_eq!(report.status, SyncRunStatus::Failed, "{fault:?}");
+        let error = report.error.unwrap();
+        assert!(error.contains("Stored data was left unchanged"), "{error}");
+        assert!(error.contains(expected), "{fault:?}: {error}");
+        assert_eq!(
+            stored_total(engine.store(), org, range).await,
+            before,
+            "{fault:?}"
+        );
+        let connection = engine.store().get_connection(org, id).await.unwrap();
+        assert_eq!(connection.status, ConnectionStatus::Error);
+        assert!(connection.status_message.unwrap().contains("OpenAI"));
+    }
+    // A few 429s with Retry-After are ridden out, and counted.
+    fake.faults().clear();
+    fake.faults().add(
+        FaultRule::new(Fault::RateLimited {
+            retry_after_secs: 1,
+        })
+        .on_path("/usage/completions")
+        .times(2),
+    );
+    let report = engine
+        .sync_connection(org, id, Some(range), true, &CallStats::default())
+        .await
+        .unwrap();
+    assert_eq!(report.status, SyncRunStatus::Success, "{:?}", report.error);
+    assert_eq!(report.retries, 2);
+    assert_eq!(stored_total(engine.store(), org, range).await, before);
+    fake.shutdown().await;
+    test.teardown().await;
+}
+
+#[tokio::test]
+async fn a_revoked_key_errors_then_disconnects_after_three_rejections() {
+    let test = TestStore::new().await.unwrap();
+    let engine = engine(test.store.clone());
+    let org = engine
+        .store()
+        .ensure_default_org(engine.now())
+        .await
+        .unwrap();
+    let fake = AnthropicFake::builder().seed(9).today(TODAY).build();
+    let key = fake.admin_key().to_owned();
+    let fake = fake.spawn().await.unwrap();
+    let id = connect(&engine, org, ProviderKind::Anthropic, &key, fake.base_url()).await;
+    fake.set_revoked(true);
+    for attempt in 1..=3 {
+        let report = engine
+            .sync_connection(org, id, None, false, &CallStats::default())
+            .await
+            .unwrap();
+        assert_eq!(report.status, SyncRunStatus::Failed);
+        let error = report.error.unwrap();
+        assert!(error.contains("rejected the key"), "{error}");
+        let connection = engine.store().get_connection(org, id).await.unwrap();
+        let expected = if attempt < 3 {
+            ConnectionStatus::Error
+        } else {
+            ConnectionStatus::Disconnected
+        };
+        assert_eq!(connection.status, expected, "attempt {attempt}");
+    }
+    // Disconnected connections are not scheduled.
+    assert!(
+        engine
+            .store()
+            .due_connections(engine.now() + time::Duration::days(1))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    fake.shutdown().await;
+    test.teardown().await;
+}
+
+#[tokio::test]
+async fn a_wrong_key_type_is_refused_before_any_call_and_a_rejected_key_is_not_saved() {
+    let test = TestStore::new().await.unwrap();
+    let engine = engine(test.store.clone());
+    let org = engine
+        .store()
+        .ensure_default_org(engine.now())
+        .await
+        .unwrap();
+    let fake = OpenAiFake::builder()
+        .seed(1)
+        .today(TODAY)
+        .build()
+        .spawn()
+        .await
+        .unwrap();
+    let add = |secret: &'static str| AddConnection {
+        provider: ProviderKind::OpenAi,
+        name: "x",
+        secret,
+        base_url: Some(fake.base_url()),
+        skip_check: false,
+        sync_interval_secs: 3600,
+        backfill_days: 30,
+        lookback_days: 3,
+    };
+    let err = engine
+        .add_connection(org, add("sk-proj-abcdefghijklmnopqrstuvwxyz0123456789"))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("project key") && err.contains("Admin key"),
+        "{err}"
+    );
+    assert!(
+        fake.log().requests().is_empty(),
+        "a shape error makes no call"
+    );
+    let err = engine
+        .add_connection(org, add("sk-admin-thisIsNotTheRightKeyAtAllxxxxxxxxxxxxxx"))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("401") && err.contains("not saved"), "{err}");
+    assert!(
+        engine
+            .store()
+            .list_connections(org)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    fake.shutdown().await;
+    test.teardown().await;
+}
+
+#[tokio::test]
+async fn only_one_sync_of_a_connection_runs_at_a_time() {
+    let test = TestStore::new().await.unwrap();
+    let engine = engine(test.store.clone());
+    let org = engine
+        .store()
+        .ensure_default_org(engine.now())
+        .await
+        .unwrap();
+    let fake = OpenAiFake::builder().seed(4).today(TODAY).build();
+    let key = fake.admin_key().to_owned();
+    let fake = fake.spawn().await.unwrap();
+    let id = connect(&engine, org, ProviderKind::OpenAi, &key, fake.base_url()).await;
+    fake.faults()
+        .add(FaultRule::new(Fault::Delay(Duration::from_millis(300))).times(3));
+    let (stats_a, stats_b) = (CallStats::default(), CallStats::default());
+    let (a, b) = tokio::join!(
+        engine.sync_connection(org, id, None, true, &stats_a),
+        engine.sync_connection(org, id, None, true, &stats_b)
+    );
+    let outcomes = [a, b];
+    assert_eq!(
+        outcomes
+            .iter()
+            .filter(|r| matches!(r, Err(SyncError::AlreadyRunning { .. })))
+            .count(),
+        1
+    );
+    assert_eq!(outcomes.iter().filter(|r| r.is_ok()).count(), 1);
+    fake.shutdown().await;
+    test.teardown().await;
+}

@@ -1,0 +1,122 @@
+//! Connections over the API: add (shape check, live check, encrypted save), list, get, test,
+//! remove. A secret is never returned: only its hint.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use spendlens_domain::ProviderKind;
+use spendlens_store::ConnectionId;
+use spendlens_sync::connections::{AddConnection, AddConnectionError};
+
+use crate::AppState;
+use crate::auth::ApiOrg;
+use crate::error::ApiError;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateConnection {
+    pub provider: String,
+    pub name: String,
+    pub credential: String,
+    pub base_url: Option<String>,
+    #[serde(default)]
+    pub skip_check: bool,
+    pub sync_interval_minutes: Option<i64>,
+    pub backfill_days: Option<i64>,
+}
+
+pub async fn list(
+    State(state): State<Arc<AppState>>,
+    ApiOrg(org): ApiOrg,
+) -> Result<Response, ApiError> {
+    let connections = state.store().list_connections(org).await?;
+    Ok(Json(serde_json::json!({ "connections": connections })).into_response())
+}
+
+pub async fn get(
+    State(state): State<Arc<AppState>>,
+    ApiOrg(org): ApiOrg,
+    Path(id): Path<i64>,
+) -> Result<Response, ApiError> {
+    let connection = state.store().get_connection(org, ConnectionId(id)).await?;
+    Ok(Json(connection).into_response())
+}
+
+pub async fn create(
+    State(state): State<Arc<AppState>>,
+    ApiOrg(org): ApiOrg,
+    body: Result<Json<CreateConnection>, axum::extract::rejection::JsonRejection>,
+) -> Result<Response, ApiError> {
+    let Json(body) =
+        body.map_err(|e| ApiError::BadRequest(format!("invalid JSON body: {}", e.body_text())))?;
+    let provider: ProviderKind =
+        body.provider
+            .parse()
+            .map_err(|e: spendlens_domain::provider::UnknownProvider| {
+                ApiError::BadRequest(e.to_string())
+            })?;
+    let result = state
+        .engine
+        .add_connection(
+            org,
+            AddConnection {
+                provider,
+                name: &body.name,
+                secret: &body.credential,
+                base_url: body.base_url.as_deref(),
+                skip_check: body.skip_check,
+                sync_interval_secs: body.sync_interval_minutes.unwrap_or(60).saturating_mul(60),
+                backfill_days: body.backfill_days.unwrap_or(90),
+                lookback_days: 3,
+            },
+        )
+        .await;
+    match result {
+        Ok((connection, check)) => Ok((
+            StatusCode::CREATED,
+            Json(serde_json::json!({
+                "connection": connection,
+                "check": check.map(|c| c.summary),
+            })),
+        )
+            .into_response()),
+        Err(AddConnectionError::Store(store)) => Err(store.into()),
+        Err(err @ AddConnectionError::Check(_)) => Err(ApiError::Upstream(err.to_string())),
+        Err(err) => Err(ApiError::BadRequest(err.to_string())),
+    }
+}
+
+pub async fn test(
+    State(state): State<Arc<AppState>>,
+    ApiOrg(org): ApiOrg,
+    Path(id): Path<i64>,
+) -> Result<Response, ApiError> {
+    let check = state.engine.test_connection(org, ConnectionId(id)).await?;
+    Ok(Json(serde_json::json!({ "ok": true, "summary": check.summary })).into_response())
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct RemoveParams {
+    /// Also delete everything synced through the connection.
+    #[serde(default)]
+    pub purge: bool,
+}
+
+pub async fn remove(
+    State(state): State<Arc<AppState>>,
+    ApiOrg(org): ApiOrg,
+    Path(id): Path<i64>,
+    Query(params): Query<RemoveParams>,
+) -> Result<Response, ApiError> {
+    let id = ConnectionId(id);
+    if params.purge {
+        state.store().delete_connection(org, id).await?;
+    } else {
+        state.store().remove_credential(org, id).await?;
+    }
+    Ok(StatusCode::NO_CONTENT.into_response())
+}

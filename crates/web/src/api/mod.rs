@@ -1,0 +1,35 @@
+//! The JSON API under `/api/v1`.
+
+pub mod connections;
+pub mod openapi;
+pub mod reports;
+pub mod sync_runs;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::{get, post};
+
+use crate::AppState;
+
+pub use reports::filters_text;
+
+pub fn routes() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/openapi.json", get(openapi::document))
+        .route("/reports/{view}", get(reports::report))
+        .route(
+            "/connections",
+            get(connections::list).post(connections::create),
+        )
+        .route(
+            "/connections/{id}",
+            get(connections::get).delete(connections::remove),
+        )
+        .route("/connections/{id}/test", post(connections::test))
+        .route("/connections/{id}/sync", post(sync_runs::sync_one))
+        .route("/sync", post(sync_runs::sync_all))
+        .route("/sync-runs", get(sync_runs::list))
+        .route("/workspaces", get(reports::workspaces))
+        .route("/api-keys", get(reports::api_keys))
+}

@@ -1,0 +1,223 @@
+//! The OpenAPI 3.1 document of the JSON API, served at `/api/v1/openapi.json`.
+//!
+//! Written by hand next to the routes it describes; a test checks that every route in
+//! [`super::routes`] is in it and every path in it answers.
+
+use axum::Json;
+use serde_json::{Value, json};
+
+/// The documented paths, in the router's syntax (`{id}`), with their methods.
+pub const PATHS: &[(&str, &str)] = &[
+    ("get", "/reports/{view}"),
+    ("get", "/connections"),
+    ("post", "/connections"),
+    ("get", "/connections/{id}"),
+    ("delete", "/connections/{id}"),
+    ("post", "/connections/{id}/test"),
+    ("post", "/connections/{id}/sync"),
+    ("post", "/sync"),
+    ("get", "/sync-runs"),
+    ("get", "/workspaces"),
+    ("get", "/api-keys"),
+];
+
+pub async fn document() -> Json<Value> {
+    Json(spec())
+}
+
+fn money() -> Value {
+    json!({"type": "string", "pattern": "^-?[0-9]+\\.[0-9]{2,9}$", "description": "USD as an exact decimal string", "examples": ["12.50", "0.000123456"]})
+}
+
+fn error_response(description: &str) -> Value {
+    json!({"description": description, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}})
+}
+
+fn view_parameters() -> Value {
+    let query = |name: &str, description: &str, schema: Value| json!({"name": name, "in": "query", "required": false, "description": description, "schema": schema});
+    json!([
+        {"name": "view", "in": "path", "required": true, "schema": {"type": "string", "enum": ["providers", "workspaces", "keys", "models"]}},
+        query("period", "A preset period; ignored when from and to are given.", json!({"type": "string", "enum": ["last-7-days", "last-30-days", "last-90-days", "this-month", "last-month"], "default": "last-30-days"})),
+        query("from", "First day, inclusive (UTC).", json!({"type": "string", "format": "date"})),
+        query("to", "Last day, inclusive (UTC).", json!({"type": "string", "format": "date"})),
+        query("provider", "Provider ids, comma-separated.", json!({"type": "string", "examples": ["openai,anthropic"]})),
+        query("search", "Case-insensitive text in the row's names (at most 200 characters).", json!({"type": "string", "maxLength": 200})),
+        query("min_cost", "Lowest cost shown, USD.", json!({"type": "string"})),
+        query("max_cost", "Highest cost shown, USD.", json!({"type": "string"})),
+        query("sort", "A column of the view (cost, trend, tokens, requests, …).", json!({"type": "string"})),
+        query("order", "Sort order.", json!({"type": "string", "enum": ["asc", "desc"]})),
+        query("workspace", "Only this workspace display name (drill-down).", json!({"type": "string"})),
+        query("key", "Only this API key id (drill-down to models).", json!({"type": "integer"})),
+        query("format", "Response format.", json!({"type": "string", "enum": ["json", "csv"], "default": "json"})),
+    ])
+}
+
+/// The whole document.
+pub fn spec() -> Value {
+    let auth_errors = json!({
+        "400": error_response("The request was wrong; the message says how."),
+        "401": error_response("Missing or invalid API token."),
+        "404": error_response("Not found in your organization."),
+    });
+    let with_errors = |ok: Value| {
+        let mut responses = auth_errors.clone();
+        if let (Some(map), Some(ok)) = (responses.as_object_mut(), ok.as_object()) {
+            for (k, v) in ok {
+                map.insert(k.clone(), v.clone());
+            }
+        }
+        responses
+    };
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "spendlens API",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "AI spend by provider, workspace, API key and model, synced from the providers' own billing APIs. Money is an exact USD decimal string; days are UTC; every report compares with the previous period of equal length."
+        },
+        "servers": [{"url": "/api/v1"}],
+        "security": [{"bearer": []}],
+        "paths": {
+            "/reports/{view}": {"get": {
+                "summary": "A view: providers, workspaces, keys or models",
+                "parameters": view_parameters(),
+                "responses": with_errors(json!({"200": {"description": "The report", "content": {
+                    "application/json": {"schema": {"$ref": "#/components/schemas/Report"}},
+                    "text/csv": {"schema": {"type": "string"}}
+                }}}))
+            }},
+            "/connections": {
+                "get": {"summary": "List connections (never their secrets)", "responses": with_errors(json!({"200": {"description": "Connections", "content": {"application/json": {"schema": {"type": "object", "properties": {"connections": {"type": "array", "items": {"$ref": "#/components/schemas/Connection"}}}}}}}}))},
+                "post": {
+                    "summary": "Add a connection: shape check, one live call, encrypted save",
+                    "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/NewConnection"}}}},
+                    "responses": with_errors(json!({
+                        "201": {"description": "Saved", "content": {"application/json": {"schema": {"type": "object", "properties": {"connection": {"$ref": "#/components/schemas/Connection"}, "check": {"type": ["string", "null"]}}}}}},
+                        "409": error_response("A connection with this name exists."),
+                        "422": error_response("The provider refused the credential or could not be reached; nothing was saved.")
+                    }))
+                }
+            },
+            "/connections/{id}": {
+                "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "integer"}}],
+                "get": {"summary": "One connection", "responses": with_errors(json!({"200": {"description": "The connection", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Connection"}}}}}))},
+                "delete": {"summary": "Remove the credential (keep history), or everything with purge=true",
+                    "parameters": [{"name": "purge", "in": "query", "required": false, "schema": {"type": "boolean", "default": false}}],
+                    "responses": with_errors(json!({"204": {"description": "Removed"}}))}
+            },
+            "/connections/{id}/test": {
+                "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "integer"}}],
+                "post": {"summary": "One cheap live call with the stored credential", "responses": with_errors(json!({"200": {"description": "The credential works", "content": {"application/json": {"schema": {"type": "object", "properties": {"ok": {"type": "boolean"}, "summary": {"type": "string"}}}}}}, "422": error_response("The provider refused the credential.")}))}
+            },
+            "/connections/{id}/sync": {
+                "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "integer"}}],
+                "post": {"summary": "Sync one connection now (in the background)", "responses": with_errors(json!({"202": {"description": "Started; follow GET /sync-runs"}}))}
+            },
+            "/sync": {"post": {"summary": "Sync every connection now (in the background)", "responses": with_errors(json!({"202": {"description": "Started; follow GET /sync-runs"}}))}},
+            "/sync-runs": {"get": {
+                "summary": "The sync log, newest first",
+                "parameters": [
+                    {"name": "connection", "in": "query", "schema": {"type": "integer"}},
+                    {"name": "status", "in": "query", "schema": {"type": "string", "enum": ["running", "success", "partial", "failed"]}},
+                    {"name": "limit", "in": "query", "schema": {"type": "integer", "default": 200, "maximum": 10000}}
+                ],
+                "responses": with_errors(json!({"200": {"description": "Runs", "content": {"application/json": {"schema": {"type": "object", "properties": {"sync_runs": {"type": "array", "items": {"$ref": "#/components/schemas/SyncRun"}}}}}}}}))
+            }},
+            "/workspaces": {"get": {"summary": "Workspaces with provider and display names", "responses": with_errors(json!({"200": {"description": "Workspaces"}}))}},
+            "/api-keys": {"get": {"summary": "API keys as providers list them (hints only)", "responses": with_errors(json!({"200": {"description": "API keys"}}))}}
+        },
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "description": "An API token from `spendlens tokens create`."}},
+            "schemas": {
+                "Money": money(),
+                "Error": {"type": "object", "required": ["error"], "properties": {"error": {"type": "object", "required": ["code", "message", "request_id"], "properties": {
+                    "code": {"type": "string"}, "message": {"type": "string"}, "request_id": {"type": "string"}}}}},
+                "Period": {"type": "object", "required": ["from", "to"], "properties": {"from": {"type": "string", "format": "date"}, "to": {"type": "string", "format": "date"}}},
+                "Report": {
+                    "type": "object",
+                    "required": ["view", "period", "previous_period", "total_cost", "rows"],
+                    "properties": {
+                        "view": {"type": "string"},
+                        "period": {"$ref": "#/components/schemas/Period"},
+                        "previous_period": {"$ref": "#/components/schemas/Period"},
+                        "time_zone": {"const": "UTC"},
+                        "currency": {"const": "USD"},
+                        "total_cost": money(), "previous_total_cost": money(), "total_credits": money(), "total_net_cost": money(),
+                        "trend_pct": {"type": ["string", "null"]},
+                        "trend": {"type": "string", "enum": ["up", "down", "flat", "new", "none"]},
+                        "rows": {"type": "array", "items": {"$ref": "#/components/schemas/Row"}}
+                    }
+                },
+                "Row": {
+                    "type": "object",
+                    "description": "Every row has the metrics; each view adds its entity: provider; workspace (+ providers); key_id, key_name, key_hint, workspace, status; model, category, unit, cost_per_1m, cost_per_unit, avg_tokens_per_request, most_efficient.",
+                    "required": ["provider", "cost", "previous_cost", "input_tokens", "output_tokens", "requests"],
+                    "properties": {
+                        "provider": {"type": "string"},
+                        "cost": money(), "credits": money(), "net_cost": money(), "previous_cost": money(),
+                        "trend_pct": {"type": ["string", "null"]},
+                        "trend": {"type": "string"},
+                        "share_pct": {"type": ["string", "null"]},
+                        "input_tokens": {"type": "integer"}, "output_tokens": {"type": "integer"},
+                        "cache_read_tokens": {"type": "integer"}, "cache_write_tokens": {"type": "integer"}, "total_tokens": {"type": "integer"},
+                        "requests": {"type": ["integer", "null"], "description": "null when the provider does not report request counts"}
+                    }
+                },
+                "NewConnection": {
+                    "type": "object",
+                    "required": ["provider", "name", "credential"],
+                    "additionalProperties": false,
+                    "properties": {
+                        "provider": {"type": "string", "enum": ["openai", "anthropic", "bedrock", "vertex", "fal", "runway", "openrouter", "litellm"]},
+                        "name": {"type": "string", "maxLength": 80},
+                        "credential": {"type": "string", "description": "An organization Admin key (OpenAI sk-admin-…, Anthropic sk-ant-admin01-…). Write-only."},
+                        "base_url": {"type": "string", "format": "uri"},
+                        "skip_check": {"type": "boolean", "default": false},
+                        "sync_interval_minutes": {"type": "integer", "default": 60},
+                        "backfill_days": {"type": "integer", "default": 90}
+                    }
+                },
+                "Connection": {
+                    "type": "object",
+                    "properties": {
+                        "id": {"type": "integer"}, "provider": {"type": "string"}, "name": {"type": "string"},
+                        "credential_hint": {"type": ["string", "null"]}, "has_credential": {"type": "boolean"},
+                        "base_url": {"type": ["string", "null"]},
+                        "status": {"type": "string", "enum": ["pending", "connected", "error", "disconnected"]},
+                        "status_message": {"type": ["string", "null"]},
+                        "last_sync_at": {"type": ["string", "null"], "format": "date-time"},
+                        "synced_through": {"type": ["string", "null"], "format": "date"}
+                    }
+                },
+                "SyncRun": {
+                    "type": "object",
+                    "properties": {
+                        "id": {"type": "integer"}, "connection_id": {"type": "integer"}, "connection_name": {"type": "string"},
+                        "provider": {"type": "string"}, "trigger": {"type": "string", "enum": ["initial", "scheduled", "manual"]},
+                        "window": {"$ref": "#/components/schemas/Period"},
+                        "started_at": {"type": "string", "format": "date-time"}, "finished_at": {"type": ["string", "null"], "format": "date-time"},
+                        "status": {"type": "string", "enum": ["running", "success", "partial", "failed"]},
+                        "workspaces": {"type": "integer"}, "api_keys": {"type": "integer"}, "lines": {"type": "integer"},
+                        "http_calls": {"type": "integer"}, "retries": {"type": "integer"}, "error": {"type": ["string", "null"]}
+                    }
+                }
+            }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_documented_path_has_its_method() {
+        let spec = spec();
+        for (method, path) in PATHS {
+            assert!(
+                spec["paths"][path][method].is_object(),
+                "{method} {path} is not documented"
+            );
+        }
+    }
+}

@@ -1,0 +1,107 @@
+//! Sync over the API: "sync now" (one connection or all) starts in the background and answers
+//! 202 at once; `GET /sync-runs` is the log.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use spendlens_providers::CallStats;
+use spendlens_store::{ConnectionId, SyncRunFilter, SyncRunStatus};
+
+use crate::AppState;
+use crate::auth::ApiOrg;
+use crate::error::ApiError;
+
+#[derive(Debug, Default, Deserialize)]
+pub struct RunParams {
+    pub connection: Option<i64>,
+    pub status: Option<String>,
+    pub limit: Option<i64>,
+}
+
+pub async fn list(
+    State(state): State<Arc<AppState>>,
+    ApiOrg(org): ApiOrg,
+    Query(params): Query<RunParams>,
+) -> Result<Response, ApiError> {
+    let status = params
+        .status
+        .as_deref()
+        .filter(|s| !s.is_empty())
+        .map(str::parse::<SyncRunStatus>)
+        .transpose()
+        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let runs = state
+        .store()
+        .list_sync_runs(
+            org,
+            &SyncRunFilter {
+                connection: params.connection.map(ConnectionId),
+                status,
+                limit: params.limit,
+            },
+        )
+        .await?;
+    Ok(Json(serde_json::json!({ "sync_runs": runs })).into_response())
+}
+
+pub async fn sync_one(
+    State(state): State<Arc<AppState>>,
+    ApiOrg(org): ApiOrg,
+    Path(id): Path<i64>,
+) -> Result<Response, ApiError> {
+    let connection = state.store().get_connection(org, ConnectionId(id)).await?;
+    if !connection.has_credential {
+        return Err(ApiError::BadRequest(format!(
+            "connection \"{}\" has no credential; add it again to sync",
+            connection.name
+        )));
+    }
+    let engine = state.engine.clone();
+    tokio::spawn(async move {
+        let stats = CallStats::default();
+        if let Err(err) = engine
+            .sync_connection(org, connection.id, None, true, &stats)
+            .await
+        {
+            tracing::warn!(connection = %connection.name, error = %err, "manual sync could not start");
+        }
+    });
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(serde_json::json!({
+            "started": [id],
+            "message": "sync started; follow it in GET /api/v1/sync-runs",
+        })),
+    )
+        .into_response())
+}
+
+pub async fn sync_all(
+    State(state): State<Arc<AppState>>,
+    ApiOrg(org): ApiOrg,
+) -> Result<Response, ApiError> {
+    let connections = state.store().list_connections(org).await?;
+    let ids: Vec<i64> = connections
+        .iter()
+        .filter(|c| c.has_credential)
+        .map(|c| c.id.0)
+        .collect();
+    let engine = state.engine.clone();
+    tokio::spawn(async move {
+        if let Err(err) = engine.sync_all(org, None, true).await {
+            tracing::warn!(error = %err, "manual sync of all connections failed to start");
+        }
+    });
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(serde_json::json!({
+            "started": ids,
+            "message": "sync of every connection started; follow it in GET /api/v1/sync-runs",
+        })),
+    )
+        .into_response())
+}
