@@ -15,8 +15,14 @@
 //! [`RunningFake`], the handle of a fake serving on a local port.
 
 pub mod anthropic;
+pub mod bedrock;
 mod common;
+pub mod fal;
+pub mod litellm;
 pub mod openai;
+pub mod openrouter;
+pub mod runway;
+pub mod vertex;
 
 pub use common::faults::{Fault, FaultRule, Faults};
 pub use common::log::{RecordedRequest, RequestLog};

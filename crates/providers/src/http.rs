@@ -187,13 +187,47 @@ impl<'a> Client<'a> {
             page,
         };
         let url = endpoint_url(&self.base, path, query);
-        let body = self.get_body(url, at).await?;
+        let body = self
+            .request_body(reqwest::Method::GET, url, None, at)
+            .await?;
         let value = decode(self.provider(), at, &body)?;
         self.stats.count_page();
         Ok(value)
     }
 
-    async fn get_body(&self, url: Url, at: At<'_>) -> Result<Vec<u8>, ProviderError> {
+    /// POST `body` as JSON to `path` (relative to the base URL) with `query`, retried as the
+    /// settings allow, decoded as `T`. Counts one page on success.
+    #[allow(
+        dead_code,
+        reason = "used by the Runway and Vertex connectors being added"
+    )]
+    pub(crate) async fn post_json<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+        body: &serde_json::Value,
+        page: u32,
+    ) -> Result<T, ProviderError> {
+        let at = At {
+            endpoint: path,
+            page,
+        };
+        let url = endpoint_url(&self.base, path, query);
+        let bytes = self
+            .request_body(reqwest::Method::POST, url, Some(body), at)
+            .await?;
+        let value = decode(self.provider(), at, &bytes)?;
+        self.stats.count_page();
+        Ok(value)
+    }
+
+    async fn request_body(
+        &self,
+        method: reqwest::Method,
+        url: Url,
+        json: Option<&serde_json::Value>,
+        at: At<'_>,
+    ) -> Result<Vec<u8>, ProviderError> {
         let provider = self.provider();
         let mut retry: u32 = 0;
         loop {
@@ -203,14 +237,17 @@ impl<'a> Client<'a> {
                 endpoint = at.endpoint,
                 page = at.page,
                 retry,
-                "GET"
+                method = %method,
+                "request"
             );
-            let outcome = self
+            let mut request = self
                 .http
-                .get(url.clone())
-                .headers(self.profile.headers.clone())
-                .send()
-                .await;
+                .request(method.clone(), url.clone())
+                .headers(self.profile.headers.clone());
+            if let Some(json) = json {
+                request = request.json(json);
+            }
+            let outcome = request.send().await;
             // Either a value to return, or why and how long to wait before trying again.
             let failure: Failure = match outcome {
                 Err(error) if error.is_builder() => {

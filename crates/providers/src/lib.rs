@@ -14,10 +14,16 @@
 //! of storage, allocation or presentation. Secrets only ever go into request headers.
 
 mod anthropic;
+mod bedrock;
 mod error;
+mod fal;
 mod http;
+mod litellm;
 mod openai;
+mod openrouter;
 mod paging;
+mod runway;
+mod vertex;
 
 use std::time::Duration;
 
@@ -112,12 +118,14 @@ pub async fn fetch_window(
             let client = anthropic::client(credential, config, stats)?;
             anthropic::fetch_window(&client, window).await
         }
-        ProviderKind::Bedrock
-        | ProviderKind::Vertex
-        | ProviderKind::Fal
-        | ProviderKind::Runway
-        | ProviderKind::OpenRouter
-        | ProviderKind::LiteLlm => Err(ProviderError::NotAvailable { provider }),
+        ProviderKind::Bedrock => bedrock::fetch_window(credential, config, window, stats).await,
+        ProviderKind::Vertex => vertex::fetch_window(credential, config, window, stats).await,
+        ProviderKind::Fal => fal::fetch_window(credential, config, window, stats).await,
+        ProviderKind::Runway => runway::fetch_window(credential, config, window, stats).await,
+        ProviderKind::OpenRouter => {
+            openrouter::fetch_window(credential, config, window, stats).await
+        }
+        ProviderKind::LiteLlm => litellm::fetch_window(credential, config, window, stats).await,
     }
 }
 
@@ -142,12 +150,12 @@ pub async fn check_connection(
             let client = anthropic::client(credential, config, stats)?;
             anthropic::check_connection(&client).await
         }
-        ProviderKind::Bedrock
-        | ProviderKind::Vertex
-        | ProviderKind::Fal
-        | ProviderKind::Runway
-        | ProviderKind::OpenRouter
-        | ProviderKind::LiteLlm => Err(ProviderError::NotAvailable { provider }),
+        ProviderKind::Bedrock => bedrock::check_connection(credential, config, stats).await,
+        ProviderKind::Vertex => vertex::check_connection(credential, config, stats).await,
+        ProviderKind::Fal => fal::check_connection(credential, config, stats).await,
+        ProviderKind::Runway => runway::check_connection(credential, config, stats).await,
+        ProviderKind::OpenRouter => openrouter::check_connection(credential, config, stats).await,
+        ProviderKind::LiteLlm => litellm::check_connection(credential, config, stats).await,
     }
 }
 

@@ -361,9 +361,10 @@ impl Store {
             let mut tx = pool.begin().await?;
             for sql in [
                 "DELETE FROM cost_lines WHERE connection_id = $1",
-                "DELETE FROM rollup_workspace_day WHERE connection_id = $1",
-                "DELETE FROM rollup_key_day WHERE connection_id = $1",
-                "DELETE FROM rollup_model_day WHERE connection_id = $1",
+                "DELETE FROM rollup_workspace WHERE connection_id = $1",
+                "DELETE FROM rollup_key WHERE connection_id = $1",
+                "DELETE FROM rollup_model WHERE connection_id = $1",
+                "DELETE FROM rollup_workspace_model WHERE connection_id = $1",
                 "DELETE FROM api_keys WHERE connection_id = $1",
                 "DELETE FROM workspace_names WHERE workspace_id IN (SELECT id FROM workspaces WHERE connection_id = $1)",
                 "DELETE FROM workspaces WHERE connection_id = $1",

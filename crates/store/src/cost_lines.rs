@@ -1,5 +1,5 @@
 //! Replacing a sync window: a connection's workspaces and keys are upserted, and its cost
-//! lines and daily rollups for the window's days are deleted and written anew — all in one
+//! lines and rollups for the window's days are deleted and written anew — all in one
 //! transaction, so a failure changes nothing and a re-run never double counts.
 
 use std::collections::{HashMap, HashSet};
@@ -7,7 +7,8 @@ use std::collections::{HashMap, HashSet};
 use spendlens_domain::{ApiKeyRecord, CostLine, DayRange, WorkspaceRecord};
 use time::OffsetDateTime;
 
-use crate::rollups::RollupRows;
+use crate::bulk::{BulkInsert, Value};
+use crate::rollups::{MAX_LEVEL, ROLLUP_TABLES, RollupRows, rebuild_sql};
 use crate::{ConnectionId, OrgId, Store, StoreError, StoreResult, millis, with_pool};
 
 /// Everything one window replacement writes.
@@ -33,6 +34,49 @@ pub struct WriteCounts {
     pub lines: usize,
 }
 
+const WORKSPACE_COLUMNS: [&str; 9] = [
+    "org_id",
+    "connection_id",
+    "provider_id",
+    "provider_name",
+    "display_name",
+    "archived",
+    "created_at",
+    "first_seen_at",
+    "last_seen_at",
+];
+
+const KEY_COLUMNS: [&str; 11] = [
+    "org_id",
+    "connection_id",
+    "provider_id",
+    "workspace_ref",
+    "name",
+    "hint",
+    "status",
+    "created_at",
+    "last_used_at",
+    "first_seen_at",
+    "last_seen_at",
+];
+
+/// The last record of each id, in first-seen order (one statement cannot upsert a row twice on
+/// PostgreSQL).
+fn dedup_by_id<T>(records: &[T], id: impl Fn(&T) -> &String) -> Vec<&T> {
+    let mut index: HashMap<&str, usize> = HashMap::new();
+    let mut out: Vec<&T> = Vec::with_capacity(records.len());
+    for record in records {
+        match index.get(id(record).as_str()) {
+            Some(at) => out[*at] = record,
+            None => {
+                index.insert(id(record).as_str(), out.len());
+                out.push(record);
+            }
+        }
+    }
+    out
+}
+
 const LINE_COLUMNS: [&str; 20] = [
     "org_id",
     "connection_id",
@@ -55,31 +99,6 @@ const LINE_COLUMNS: [&str; 20] = [
     "estimated",
     "allocated",
 ];
-
-/// Rows per multi-row INSERT: 20 columns x 500 stays under both backends' bind limits.
-const LINES_PER_STATEMENT: usize = 500;
-
-/// `INSERT INTO table (cols) VALUES ($1, …), (…)` for `rows` rows.
-pub(crate) fn insert_sql(table: &str, columns: &[&str], rows: usize) -> String {
-    let mut sql = format!("INSERT INTO {table} ({}) VALUES ", columns.join(", "));
-    let mut param = 1;
-    for row in 0..rows {
-        if row > 0 {
-            sql.push_str(", ");
-        }
-        sql.push('(');
-        for column in 0..columns.len() {
-            if column > 0 {
-                sql.push_str(", ");
-            }
-            sql.push('$');
-            sql.push_str(&param.to_string());
-            param += 1;
-        }
-        sql.push(')');
-    }
-    sql
-}
 
 /// A line with its workspace and key resolved to stored ids.
 pub(crate) struct ResolvedLine<'a> {
@@ -145,38 +164,57 @@ impl Store {
         let counts = with_pool!(self, pool => {
             let mut tx = pool.begin().await?;
 
-            for workspace in write.workspaces {
-                sqlx::query(
-                    "INSERT INTO workspaces (org_id, connection_id, provider_id, provider_name, display_name, \
-                     archived, created_at, first_seen_at, last_seen_at) VALUES ($1, $2, $3, $4, $4, $5, $6, $7, $7) \
-                     ON CONFLICT (connection_id, provider_id) DO UPDATE SET provider_name = excluded.provider_name, \
+            let listed: Vec<Vec<Value>> = dedup_by_id(write.workspaces, |w| &w.provider_id)
+                .into_iter()
+                .map(|w| {
+                    vec![
+                        Value::Int(org),
+                        Value::Int(connection),
+                        Value::Text(w.provider_id.clone()),
+                        Value::Text(w.name.clone()),
+                        Value::Text(w.name.clone()),
+                        Value::Bool(w.archived),
+                        Value::OptInt(w.created_at.map(millis)),
+                        Value::Int(now),
+                        Value::Int(now),
+                    ]
+                })
+                .collect();
+            tx
+                .insert_rows_then(
+                    "workspaces",
+                    &WORKSPACE_COLUMNS,
+                    &listed,
+                    "ON CONFLICT (connection_id, provider_id) DO UPDATE SET provider_name = excluded.provider_name, \
                      display_name = CASE WHEN workspaces.display_name_custom THEN workspaces.display_name \
                      ELSE excluded.provider_name END, archived = excluded.archived, \
                      created_at = COALESCE(excluded.created_at, workspaces.created_at), last_seen_at = excluded.last_seen_at",
                 )
-                .bind(org)
-                .bind(connection)
-                .bind(&workspace.provider_id)
-                .bind(&workspace.name)
-                .bind(workspace.archived)
-                .bind(workspace.created_at.map(millis))
-                .bind(now)
-                .execute(&mut *tx)
                 .await?;
-            }
-            for provider_id in &referenced_workspaces {
-                sqlx::query(
-                    "INSERT INTO workspaces (org_id, connection_id, provider_id, provider_name, display_name, \
-                     first_seen_at, last_seen_at) VALUES ($1, $2, $3, $3, $3, $4, $4) \
-                     ON CONFLICT (connection_id, provider_id) DO UPDATE SET last_seen_at = excluded.last_seen_at",
+            let referenced: Vec<Vec<Value>> = referenced_workspaces
+                .iter()
+                .map(|id| {
+                    vec![
+                        Value::Int(org),
+                        Value::Int(connection),
+                        Value::Text((*id).to_owned()),
+                        Value::Text((*id).to_owned()),
+                        Value::Text((*id).to_owned()),
+                        Value::Bool(false),
+                        Value::OptInt(None),
+                        Value::Int(now),
+                        Value::Int(now),
+                    ]
+                })
+                .collect();
+            tx
+                .insert_rows_then(
+                    "workspaces",
+                    &WORKSPACE_COLUMNS,
+                    &referenced,
+                    "ON CONFLICT (connection_id, provider_id) DO UPDATE SET last_seen_at = excluded.last_seen_at",
                 )
-                .bind(org)
-                .bind(connection)
-                .bind(*provider_id)
-                .bind(now)
-                .execute(&mut *tx)
                 .await?;
-            }
             let workspace_ids: HashMap<String, i64> = sqlx::query_as::<_, (String, i64)>(
                 "SELECT provider_id, id FROM workspaces WHERE connection_id = $1",
             )
@@ -186,47 +224,52 @@ impl Store {
             .into_iter()
             .collect();
 
-            for key in write.api_keys {
-                let workspace_ref = key.workspace_id.as_ref().and_then(|w| workspace_ids.get(w)).copied();
-                sqlx::query(
-                    "INSERT INTO api_keys (org_id, connection_id, provider_id, workspace_ref, name, hint, status, \
-                     created_at, last_used_at, first_seen_at, last_seen_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) \
-                     ON CONFLICT (connection_id, provider_id) DO UPDATE SET workspace_ref = excluded.workspace_ref, \
+            let key_row = |provider_id: &str, workspace: Option<&str>, key: Option<&ApiKeyRecord>| {
+                vec![
+                    Value::Int(org),
+                    Value::Int(connection),
+                    Value::Text(provider_id.to_owned()),
+                    Value::OptInt(workspace.and_then(|w| workspace_ids.get(w)).copied()),
+                    Value::OptText(key.and_then(|k| k.name.clone())),
+                    Value::OptText(key.and_then(|k| k.hint.clone())),
+                    Value::Text(key.map_or("unlisted", |k| k.status.as_str()).to_owned()),
+                    Value::OptInt(key.and_then(|k| k.created_at).map(millis)),
+                    Value::OptInt(key.and_then(|k| k.last_used_at).map(millis)),
+                    Value::Int(now),
+                    Value::Int(now),
+                ]
+            };
+            let listed: Vec<Vec<Value>> = dedup_by_id(write.api_keys, |k| &k.provider_id)
+                .into_iter()
+                .map(|k| key_row(&k.provider_id, k.workspace_id.as_deref(), Some(k)))
+                .collect();
+            tx
+                .insert_rows_then(
+                    "api_keys",
+                    &KEY_COLUMNS,
+                    &listed,
+                    "ON CONFLICT (connection_id, provider_id) DO UPDATE SET workspace_ref = excluded.workspace_ref, \
                      name = excluded.name, hint = excluded.hint, status = excluded.status, \
                      created_at = COALESCE(excluded.created_at, api_keys.created_at), \
                      last_used_at = COALESCE(excluded.last_used_at, api_keys.last_used_at), \
                      last_seen_at = excluded.last_seen_at",
                 )
-                .bind(org)
-                .bind(connection)
-                .bind(&key.provider_id)
-                .bind(workspace_ref)
-                .bind(key.name.as_deref())
-                .bind(key.hint.as_deref())
-                .bind(key.status.as_str())
-                .bind(key.created_at.map(millis))
-                .bind(key.last_used_at.map(millis))
-                .bind(now)
-                .execute(&mut *tx)
                 .await?;
-            }
-            for (provider_id, workspace) in &referenced_keys {
-                let workspace_ref = workspace.and_then(|w| workspace_ids.get(w)).copied();
-                sqlx::query(
-                    "INSERT INTO api_keys (org_id, connection_id, provider_id, workspace_ref, status, \
-                     first_seen_at, last_seen_at) VALUES ($1, $2, $3, $4, 'unlisted', $5, $5) \
-                     ON CONFLICT (connection_id, provider_id) DO UPDATE SET \
+            // Keys seen only in usage keep what is known of them; `last_seen_at` stays, so a
+            // key the provider stopped listing is marked below.
+            let referenced: Vec<Vec<Value>> = referenced_keys
+                .iter()
+                .map(|(id, workspace)| key_row(id, *workspace, None))
+                .collect();
+            tx
+                .insert_rows_then(
+                    "api_keys",
+                    &KEY_COLUMNS,
+                    &referenced,
+                    "ON CONFLICT (connection_id, provider_id) DO UPDATE SET \
                      workspace_ref = COALESCE(api_keys.workspace_ref, excluded.workspace_ref)",
                 )
-                .bind(org)
-                .bind(connection)
-                .bind(*provider_id)
-                .bind(workspace_ref)
-                .bind(now)
-                .execute(&mut *tx)
                 .await?;
-            }
             if write.api_keys_complete {
                 // Keys the provider no longer lists were deleted there.
                 sqlx::query(
@@ -247,9 +290,16 @@ impl Store {
             .into_iter()
             .collect();
 
-            for table in ["cost_lines", "rollup_workspace_day", "rollup_key_day", "rollup_model_day"] {
+            sqlx::query("DELETE FROM cost_lines WHERE connection_id = $1 AND day >= $2 AND day <= $3")
+                .bind(connection)
+                .bind(from)
+                .bind(to)
+                .execute(&mut *tx)
+                .await?;
+            for table in &ROLLUP_TABLES {
                 sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "DELETE FROM {table} WHERE connection_id = $1 AND day >= $2 AND day <= $3"
+                    "DELETE FROM {} WHERE connection_id = $1 AND level = 0 AND block_start >= $2 AND block_start <= $3",
+                    table.name
                 )))
                 .bind(connection)
                 .bind(from)
@@ -268,52 +318,69 @@ impl Store {
                 })
                 .collect();
 
-            for chunk in resolved.chunks(LINES_PER_STATEMENT) {
-                let sql = insert_sql("cost_lines", &LINE_COLUMNS, chunk.len());
-                let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-                for item in chunk {
+            let rows: Vec<Vec<Value>> = resolved
+                .iter()
+                .map(|item| {
                     let line = item.line;
-                    query = query
-                        .bind(org)
-                        .bind(connection)
-                        .bind(i64::from(line.day.number()))
-                        .bind(item.workspace_ref)
-                        .bind(item.api_key_ref)
-                        .bind(line.model.as_str())
-                        .bind(line.category.as_str())
-                        .bind(line.unit.as_str())
-                        .bind(line.detail.as_str())
-                        .bind(line.tokens.input)
-                        .bind(line.tokens.output)
-                        .bind(line.tokens.cache_read)
-                        .bind(line.tokens.cache_write)
-                        .bind(line.requests)
-                        .bind(line.quantity.micros())
-                        .bind(line.cost.nanos())
-                        .bind(line.credits.nanos())
-                        .bind(line.currency.as_str())
-                        .bind(line.estimated)
-                        .bind(line.allocated);
-                }
-                query.execute(&mut *tx).await?;
-            }
+                    vec![
+                        Value::Int(org),
+                        Value::Int(connection),
+                        Value::Int(i64::from(line.day.number())),
+                        Value::OptInt(item.workspace_ref),
+                        Value::OptInt(item.api_key_ref),
+                        Value::Text(line.model.clone()),
+                        Value::Text(line.category.as_str().to_owned()),
+                        Value::Text(line.unit.as_str().to_owned()),
+                        Value::Text(line.detail.clone()),
+                        Value::Int(line.tokens.input),
+                        Value::Int(line.tokens.output),
+                        Value::Int(line.tokens.cache_read),
+                        Value::Int(line.tokens.cache_write),
+                        Value::OptInt(line.requests),
+                        Value::Int(line.quantity.micros()),
+                        Value::Int(line.cost.nanos()),
+                        Value::Int(line.credits.nanos()),
+                        Value::Text(line.currency.as_str().to_owned()),
+                        Value::Bool(line.estimated),
+                        Value::Bool(line.allocated),
+                    ]
+                })
+                .collect();
+            tx.insert_rows("cost_lines", &LINE_COLUMNS, &rows).await?;
 
             let rollups = RollupRows::from_lines(&resolved);
             for (table, columns, rows) in rollups.tables() {
-                for chunk in rows.chunks(LINES_PER_STATEMENT) {
-                    let sql = insert_sql(table, columns, chunk.len());
-                    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-                    for row in chunk {
-                        query = query.bind(org).bind(connection);
-                        for value in row {
-                            query = match value {
-                                crate::rollups::Value::Int(v) => query.bind(*v),
-                                crate::rollups::Value::OptInt(v) => query.bind(*v),
-                                crate::rollups::Value::Text(v) => query.bind(v.as_str()),
-                            };
-                        }
-                    }
-                    query.execute(&mut *tx).await?;
+                let rows: Vec<Vec<Value>> = rows
+                    .iter()
+                    .map(|row| {
+                        let mut full = Vec::with_capacity(row.len() + 2);
+                        full.push(Value::Int(org));
+                        full.push(Value::Int(connection));
+                        full.extend(row.iter().cloned());
+                        full
+                    })
+                    .collect();
+                tx.insert_rows(table.name, columns, &rows).await?;
+                // Every block of every level that overlaps the window, rebuilt from the level
+                // below it.
+                for level in 1..=MAX_LEVEL {
+                    let size = 1i64 << level;
+                    let first_block = from.div_euclid(size) * size;
+                    let last_block = to.div_euclid(size) * size;
+                    let [delete, insert] = rebuild_sql(table, level);
+                    sqlx::query(sqlx::AssertSqlSafe(delete))
+                        .bind(connection)
+                        .bind(first_block)
+                        .bind(last_block)
+                        .execute(&mut *tx)
+                        .await?;
+                    sqlx::query(sqlx::AssertSqlSafe(insert))
+                        .bind(connection)
+                        .bind(first_block)
+                        .bind(last_block)
+                        .bind(last_block + size - 1)
+                        .execute(&mut *tx)
+                        .await?;
                 }
             }
 
@@ -325,18 +392,5 @@ impl Store {
             }
         });
         Ok(counts)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn insert_sql_numbers_every_parameter() {
-        assert_eq!(
-            insert_sql("t", &["a", "b"], 2),
-            "INSERT INTO t (a, b) VALUES ($1, $2), ($3, $4)"
-        );
     }
 }

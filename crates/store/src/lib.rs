@@ -9,6 +9,7 @@
 //! Architecture invariant: only this crate knows SQL; it knows nothing of HTTP.
 
 mod api_keys;
+mod bulk;
 mod connections;
 mod cost_lines;
 mod location;

@@ -610,3 +610,75 @@ async fn a_sync_outcome_updates_the_connection() {
     }
     test.teardown().await;
 }
+
+/// Rollup blocks of every level agree with the lines they summarize, for any period, after
+/// overlapping window replacements.
+#[tokio::test]
+async fn rollups_agree_with_their_lines_for_any_period() {
+    let test = TestStore::new().await.unwrap();
+    let store = &test.store;
+    let org = store.ensure_default_org(NOW).await.unwrap();
+    let conn = connection(store, org, "c").await;
+    let start = day("2026-06-01");
+    let mut seed = 12345u64;
+    let mut next = move || {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        seed >> 33
+    };
+    // The expected cost per (day number, key), kept in memory as the store should.
+    let mut truth: std::collections::BTreeMap<(i32, Option<String>), i64> = Default::default();
+    for _ in 0..12 {
+        let from = start.add_days((next() % 150) as i64).unwrap();
+        let to = from.add_days((next() % 40) as i64).unwrap();
+        let window = DayRange::new(from, to).unwrap();
+        let mut lines = Vec::new();
+        for d in window.days() {
+            for key in ["key_1", "key_2"] {
+                if next() % 3 == 0 {
+                    continue;
+                }
+                let mut l = line(&d.to_string(), "proj_a", Some(key), "gpt-4o", "0");
+                l.cost = Money::from_nanos((next() % 1_000_000_000) as i64);
+                lines.push(l);
+            }
+        }
+        truth.retain(|(d, _), _| !window.contains(Day::from_number(*d).unwrap()));
+        for l in &lines {
+            *truth
+                .entry((l.day.number(), l.api_key_id.clone()))
+                .or_default() += l.cost.nanos();
+        }
+        write(store, org, conn, window, &lines).await.unwrap();
+    }
+    for _ in 0..25 {
+        let from = start.add_days((next() % 180) as i64).unwrap();
+        let period = DayRange::new(from, from.add_days((next() % 120) as i64).unwrap()).unwrap();
+        let previous = period.previous().unwrap();
+        let rows = store
+            .totals_by_key(org, period, Some(previous), &RollupFilter::default())
+            .await
+            .unwrap();
+        let expected = |range: DayRange| -> i64 {
+            truth
+                .iter()
+                .filter(|((d, _), _)| range.contains(Day::from_number(*d).unwrap()))
+                .map(|(_, v)| v)
+                .sum()
+        };
+        let current: i64 = rows.iter().map(|r| r.current.cost.nanos()).sum();
+        let before: i64 = rows.iter().map(|r| r.previous_cost.nanos()).sum();
+        assert_eq!(current, expected(period), "{period}");
+        assert_eq!(before, expected(previous), "{previous}");
+        let by_model: i64 = store
+            .totals_by_model(org, period, Some(previous), &RollupFilter::default())
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.current.cost.nanos())
+            .sum();
+        assert_eq!(by_model, expected(period), "{period}");
+    }
+    test.teardown().await;
+}

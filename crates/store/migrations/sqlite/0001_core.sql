@@ -102,9 +102,12 @@ CREATE TABLE cost_lines (
 CREATE INDEX cost_lines_window ON cost_lines (connection_id, day);
 CREATE INDEX cost_lines_key ON cost_lines (api_key_ref, day);
 
--- Daily rollups per view dimension, rewritten with the window they summarize.
-CREATE TABLE rollup_workspace_day (
-    org_id BIGINT NOT NULL, connection_id BIGINT NOT NULL, day BIGINT NOT NULL,
+-- Rollups per view dimension in dyadic day blocks: level 0 holds single days, level k holds
+-- blocks of 2^k days starting at a multiple of 2^k (day numbers). Any period is the union of a
+-- few blocks (about 2 log2 of its length), so a view reads a handful of rows per group instead of
+-- one per day. All levels are rewritten with the window they summarize, in its transaction.
+CREATE TABLE rollup_workspace (
+    org_id BIGINT NOT NULL, connection_id BIGINT NOT NULL, level BIGINT NOT NULL, block_start BIGINT NOT NULL,
     workspace_ref BIGINT,
     cost_nanos BIGINT NOT NULL, credits_nanos BIGINT NOT NULL,
     input_tokens BIGINT NOT NULL, output_tokens BIGINT NOT NULL,
@@ -112,11 +115,11 @@ CREATE TABLE rollup_workspace_day (
     requests BIGINT NOT NULL, requests_unknown BIGINT NOT NULL,
     quantity_micros BIGINT NOT NULL, lines BIGINT NOT NULL, allocated_lines BIGINT NOT NULL
 );
-CREATE INDEX rollup_workspace_day_org ON rollup_workspace_day (org_id, day);
-CREATE INDEX rollup_workspace_day_window ON rollup_workspace_day (connection_id, day);
+CREATE INDEX rollup_workspace_read ON rollup_workspace (org_id, level, block_start);
+CREATE INDEX rollup_workspace_window ON rollup_workspace (connection_id, level, block_start);
 
-CREATE TABLE rollup_key_day (
-    org_id BIGINT NOT NULL, connection_id BIGINT NOT NULL, day BIGINT NOT NULL,
+CREATE TABLE rollup_key (
+    org_id BIGINT NOT NULL, connection_id BIGINT NOT NULL, level BIGINT NOT NULL, block_start BIGINT NOT NULL,
     workspace_ref BIGINT, api_key_ref BIGINT,
     cost_nanos BIGINT NOT NULL, credits_nanos BIGINT NOT NULL,
     input_tokens BIGINT NOT NULL, output_tokens BIGINT NOT NULL,
@@ -124,11 +127,23 @@ CREATE TABLE rollup_key_day (
     requests BIGINT NOT NULL, requests_unknown BIGINT NOT NULL,
     quantity_micros BIGINT NOT NULL, lines BIGINT NOT NULL, allocated_lines BIGINT NOT NULL
 );
-CREATE INDEX rollup_key_day_org ON rollup_key_day (org_id, day);
-CREATE INDEX rollup_key_day_window ON rollup_key_day (connection_id, day);
+CREATE INDEX rollup_key_read ON rollup_key (org_id, level, block_start);
+CREATE INDEX rollup_key_window ON rollup_key (connection_id, level, block_start);
 
-CREATE TABLE rollup_model_day (
-    org_id BIGINT NOT NULL, connection_id BIGINT NOT NULL, day BIGINT NOT NULL,
+CREATE TABLE rollup_model (
+    org_id BIGINT NOT NULL, connection_id BIGINT NOT NULL, level BIGINT NOT NULL, block_start BIGINT NOT NULL,
+    model TEXT NOT NULL, category TEXT NOT NULL, unit TEXT NOT NULL,
+    cost_nanos BIGINT NOT NULL, credits_nanos BIGINT NOT NULL,
+    input_tokens BIGINT NOT NULL, output_tokens BIGINT NOT NULL,
+    cache_read_tokens BIGINT NOT NULL, cache_write_tokens BIGINT NOT NULL,
+    requests BIGINT NOT NULL, requests_unknown BIGINT NOT NULL,
+    quantity_micros BIGINT NOT NULL, lines BIGINT NOT NULL, allocated_lines BIGINT NOT NULL
+);
+CREATE INDEX rollup_model_read ON rollup_model (org_id, level, block_start);
+CREATE INDEX rollup_model_window ON rollup_model (connection_id, level, block_start);
+
+CREATE TABLE rollup_workspace_model (
+    org_id BIGINT NOT NULL, connection_id BIGINT NOT NULL, level BIGINT NOT NULL, block_start BIGINT NOT NULL,
     workspace_ref BIGINT, model TEXT NOT NULL, category TEXT NOT NULL, unit TEXT NOT NULL,
     cost_nanos BIGINT NOT NULL, credits_nanos BIGINT NOT NULL,
     input_tokens BIGINT NOT NULL, output_tokens BIGINT NOT NULL,
@@ -136,8 +151,8 @@ CREATE TABLE rollup_model_day (
     requests BIGINT NOT NULL, requests_unknown BIGINT NOT NULL,
     quantity_micros BIGINT NOT NULL, lines BIGINT NOT NULL, allocated_lines BIGINT NOT NULL
 );
-CREATE INDEX rollup_model_day_org ON rollup_model_day (org_id, day);
-CREATE INDEX rollup_model_day_window ON rollup_model_day (connection_id, day);
+CREATE INDEX rollup_workspace_model_read ON rollup_workspace_model (org_id, level, block_start);
+CREATE INDEX rollup_workspace_model_window ON rollup_workspace_model (connection_id, level, block_start);
 
 CREATE TABLE sync_runs (
     id              INTEGER PRIMARY KEY AUTOINCREMENT,

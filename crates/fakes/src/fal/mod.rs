@@ -1,0 +1,1 @@
+//! Placeholder: this provider's fake is being written from shared/providers.
