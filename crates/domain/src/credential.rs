@@ -78,6 +78,44 @@ impl Credential {
     }
 }
 
+/// What a provider's credential looks like and where to get it: (placeholder, hint).
+pub const fn expected_shape(provider: ProviderKind) -> (&'static str, &'static str) {
+    match provider {
+        ProviderKind::OpenAi => (
+            "sk-admin-…",
+            "An organization Admin key (sk-admin-…): platform.openai.com → Settings → Organization → Admin keys. Project keys (sk-proj-…) cannot read billing.",
+        ),
+        ProviderKind::Anthropic => (
+            "sk-ant-admin01-…",
+            "An Admin key (sk-ant-admin01-…): console.anthropic.com → Settings → Admin keys. Standard keys (sk-ant-api03-…) cannot read billing.",
+        ),
+        ProviderKind::Bedrock => (
+            r#"{"accessKeyId": "AKIA…", "secretAccessKey": "…", "region": "us-east-1"}"#,
+            "IAM credentials allowed ce:GetCostAndUsage and ce:GetDimensionValues. A Bedrock API key (ABSK…) cannot read billing.",
+        ),
+        ProviderKind::Vertex => (
+            r#"{"type": "service_account", "client_email": "…", "private_key": "…", …}"#,
+            "A service-account JSON key with BigQuery Data Viewer and Job User on the billing export; add \"billing_dataset\" to skip discovery.",
+        ),
+        ProviderKind::Fal => (
+            "key-id:key-secret",
+            "An ADMIN-scope key (<uuid>:<hex>) from fal.ai → Dashboard → Keys.",
+        ),
+        ProviderKind::Runway => (
+            "key_…",
+            "An API key (key_…) from the Runway developer portal (dev.runwayml.com).",
+        ),
+        ProviderKind::OpenRouter => (
+            r#"{"apiKey": "sk-or-v1-…", "provisioningKey": "sk-or-v1-…"}"#,
+            "A management (provisioning) key shows daily activity per model; a plain API key shows only its own totals.",
+        ),
+        ProviderKind::LiteLlm => (
+            r#"{"apiKey": "sk-…", "baseUrl": "https://litellm.example.com"}"#,
+            "The proxy's master key or an admin virtual key, and the proxy's URL.",
+        ),
+    }
+}
+
 fn shape(message: String) -> CredentialShapeError {
     CredentialShapeError(message)
 }

@@ -123,13 +123,23 @@ pub fn table(report: &Report, style: MoneyStyle) -> Table {
         }
         sum
     };
+    // CSV carries the trend as a plain signed number (a leading "+" reads as a formula).
+    let trend_cell =
+        |trend: spendlens_domain::Trend, pct: Option<rust_decimal::Decimal>| match style {
+            MoneyStyle::Cents => trend_text(trend, pct),
+            MoneyStyle::Exact => match (trend, pct) {
+                (spendlens_domain::Trend::New, _) => "new".to_owned(),
+                (_, Some(pct)) => pct.to_string(),
+                (_, None) => String::new(),
+            },
+        };
     let common = |i: usize, m: &Metrics| {
         vec![
             cost.cells[i].clone(),
             credits.cells[i].clone(),
             net.cells[i].clone(),
             previous.cells[i].clone(),
-            trend_text(m.trend, m.trend_pct),
+            trend_cell(m.trend, m.trend_pct),
             pct(m.share_pct),
             m.input_tokens.to_string(),
             m.output_tokens.to_string(),
@@ -142,7 +152,7 @@ pub fn table(report: &Report, style: MoneyStyle) -> Table {
         credits.total.clone(),
         net.total.clone(),
         previous.total.clone(),
-        trend_text(header.trend, header.trend_pct),
+        trend_cell(header.trend, header.trend_pct),
         if metrics.is_empty() {
             String::new()
         } else {
@@ -166,7 +176,7 @@ pub fn table(report: &Report, style: MoneyStyle) -> Table {
         "Credits",
         "Net cost",
         "Previous cost",
-        "Trend",
+        "Trend %",
         "Share",
         "Input tokens",
         "Output tokens",

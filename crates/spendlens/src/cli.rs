@@ -55,6 +55,12 @@ pub enum Command {
     /// Create, list and revoke API tokens for the JSON API.
     #[command(subcommand)]
     Tokens(TokensCommand),
+    /// Add and list dashboard users.
+    #[command(subcommand)]
+    Users(UsersCommand),
+    /// Show and verify the append-only audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
     /// Bring the database schema up to date (also done at every start).
     Migrate,
     /// Measure the store: write rate and view latency at a chosen size.
@@ -240,6 +246,39 @@ pub enum TokensCommand {
     List,
     /// Revoke a token by id.
     Revoke { id: i64 },
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum RoleArg {
+    Admin,
+    Viewer,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UsersCommand {
+    /// Add a user. The password comes from standard input, or is generated and printed once.
+    Add {
+        #[arg(long)]
+        email: String,
+        #[arg(long, value_enum, default_value_t = RoleArg::Viewer)]
+        role: RoleArg,
+        /// Read the password from standard input instead of generating one.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List users.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Recompute the hash chain and report the first broken entry, if any.
+    Verify,
+    /// Show the newest entries.
+    List {
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+    },
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]

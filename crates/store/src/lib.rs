@@ -9,6 +9,7 @@
 //! Architecture invariant: only this crate knows SQL; it knows nothing of HTTP.
 
 mod api_keys;
+mod audit;
 mod bulk;
 mod connections;
 mod cost_lines;
@@ -19,6 +20,7 @@ mod rollups;
 mod sync_runs;
 pub mod testing;
 mod tokens;
+mod users;
 pub mod vault;
 mod workspaces;
 
@@ -30,6 +32,7 @@ use sqlx::{PgPool, SqlitePool};
 use time::OffsetDateTime;
 
 pub use api_keys::ApiKeyRow;
+pub use audit::{AuditEntry, AuditVerdict};
 pub use connections::{ConnectionRow, ConnectionStatus, NewConnection, validate_connection_name};
 pub use cost_lines::{WindowWrite, WriteCounts};
 pub use location::DatabaseLocation;
@@ -38,7 +41,8 @@ pub use rollups::{
 };
 pub use sync_runs::{SyncRunFilter, SyncRunOutcome, SyncRunRow, SyncRunStatus, SyncTrigger};
 pub use tokens::{ApiTokenRow, NewApiToken};
-pub use workspaces::{WorkspaceNameChange, WorkspaceRow};
+pub use users::{NewSession, Role, SessionRow, UserRow, normalize_email};
+pub use workspaces::{MAX_DISPLAY_NAME, WorkspaceNameChange, WorkspaceRow, validate_display_name};
 
 /// The errors of the storage layer.
 #[derive(Debug, thiserror::Error)]

@@ -10,12 +10,20 @@ struct Migration {
     postgres: &'static str,
 }
 
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "core",
-    sqlite: include_str!("../migrations/sqlite/0001_core.sql"),
-    postgres: include_str!("../migrations/postgres/0001_core.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "core",
+        sqlite: include_str!("../migrations/sqlite/0001_core.sql"),
+        postgres: include_str!("../migrations/postgres/0001_core.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "users",
+        sqlite: include_str!("../migrations/sqlite/0002_users.sql"),
+        postgres: include_str!("../migrations/postgres/0002_users.sql"),
+    },
+];
 
 pub(crate) async fn run(store: &Store) -> StoreResult<usize> {
     with_pool!(store, pool => {

@@ -1,5 +1,5 @@
-//! spendlens's HTTP surface: the JSON API under `/api/v1` (behind API tokens, described by
-//! `/api/v1/openapi.json`) and `/healthz`.
+//! spendlens's HTTP surface: the dashboard (server-rendered pages behind a login), the JSON API
+//! under `/api/v1` (behind API tokens, described by `/api/v1/openapi.json`) and `/healthz`.
 //!
 //! Architecture invariant: only this crate knows HTTP. Handlers turn input into domain types
 //! on their first line, call the query layer, the store or the sync engine, and map errors in
@@ -7,6 +7,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod dashboard;
 pub mod error;
 
 use std::net::SocketAddr;
@@ -44,6 +45,7 @@ pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .nest("/api/v1", api::routes())
+        .merge(dashboard::routes())
         .layer(middleware::from_fn(request_id))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
@@ -71,6 +73,7 @@ async fn request_id(request: Request, next: Next) -> Response {
     if let Ok(value) = HeaderValue::from_str(&id) {
         response.headers_mut().insert("x-request-id", value);
     }
+    dashboard::security_headers(response.headers_mut());
     response
 }
 

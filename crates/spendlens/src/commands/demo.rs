@@ -105,14 +105,29 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> anyhow::Result<ExitCode> {
         .store()
         .create_api_token(context.org, "demo", context.engine.now())
         .await?;
+    let admin_email = "admin@demo.spendlens.local";
+    let admin_password = crate::commands::users::generate_password();
+    crate::commands::users::add_user(
+        context.store(),
+        context.org,
+        admin_email,
+        spendlens_store::Role::Admin,
+        &admin_password,
+        context.engine.now(),
+    )
+    .await?;
     let data_dir = demo_dir.display();
     let Some(listener) = listener else {
-        println!("Demo data is in {data_dir}. API token: {}", token.secret);
+        println!(
+            "Demo data is in {data_dir}. Dashboard login: {admin_email} / {admin_password}. API token: {}",
+            token.secret
+        );
         return Ok(ExitCode::SUCCESS);
     };
     let url = format!("http://{}", listener.local_addr()?);
     println!();
     println!("spendlens demo is ready at {url}");
+    println!("  Sign in:     {admin_email} / {admin_password}");
     println!("  API token:   {}", token.secret);
     println!(
         "  Try:         curl -H 'Authorization: Bearer {}' '{url}/api/v1/reports/providers?period=last-30-days'",

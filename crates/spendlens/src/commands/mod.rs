@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub mod audit;
 pub mod bench;
 pub mod connections;
 pub mod demo;
@@ -7,6 +8,7 @@ pub mod report;
 pub mod serve;
 pub mod sync;
 pub mod tokens;
+pub mod users;
 
 use std::process::ExitCode;
 

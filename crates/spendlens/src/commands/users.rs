@@ -1,0 +1,109 @@
+//! `spendlens users add | list`.
+
+use std::io::Read as _;
+use std::process::ExitCode;
+
+use anyhow::{Context as _, bail};
+use rand::RngCore;
+use spendlens_store::{OrgId, Role, Store};
+use spendlens_web::dashboard::session::{MIN_PASSWORD, hash_password};
+
+use crate::cli::{Cli, RoleArg, UsersCommand};
+use crate::context::Context;
+use crate::render::text_table;
+
+/// A random password of 20 letters and digits (about 119 bits).
+pub fn generate_password() -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
+    let mut bytes = [0u8; 20];
+    rand::rng().fill_bytes(&mut bytes);
+    bytes
+        .iter()
+        .map(|b| ALPHABET[usize::from(*b) % ALPHABET.len()] as char)
+        .collect()
+}
+
+/// Adds a user with a hashed password; returns the row.
+pub async fn add_user(
+    store: &Store,
+    org: OrgId,
+    email: &str,
+    role: Role,
+    password: &str,
+    now: time::OffsetDateTime,
+) -> anyhow::Result<spendlens_store::UserRow> {
+    if password.chars().count() < MIN_PASSWORD {
+        bail!("the password needs at least {MIN_PASSWORD} characters");
+    }
+    let hash = hash_password(password).map_err(anyhow::Error::msg)?;
+    let user = store.create_user(org, email, &hash, role, now).await?;
+    store
+        .audit(
+            org,
+            "cli",
+            "user.create",
+            &user.email,
+            &format!("role={role}"),
+            now,
+        )
+        .await?;
+    Ok(user)
+}
+
+pub async fn run(cli: &Cli, command: &UsersCommand) -> anyhow::Result<ExitCode> {
+    let context = Context::open(cli).await?;
+    match command {
+        UsersCommand::Add {
+            email,
+            role,
+            password_stdin,
+        } => {
+            let role = match role {
+                RoleArg::Admin => Role::Admin,
+                RoleArg::Viewer => Role::Viewer,
+            };
+            let (password, generated) = if *password_stdin {
+                let mut text = String::new();
+                std::io::stdin()
+                    .read_to_string(&mut text)
+                    .context("reading the password from standard input")?;
+                (text.trim_end_matches(['\n', '\r']).to_owned(), false)
+            } else {
+                (generate_password(), true)
+            };
+            let user = add_user(
+                context.store(),
+                context.org,
+                email,
+                role,
+                &password,
+                context.engine.now(),
+            )
+            .await?;
+            println!("Added {} as {}.", user.email, user.role);
+            if generated {
+                println!("Password (shown once): {password}");
+            }
+        }
+        UsersCommand::List => {
+            let users = context.store().list_users(context.org).await?;
+            let rows: Vec<Vec<String>> = users
+                .iter()
+                .map(|u| {
+                    vec![
+                        u.email.clone(),
+                        u.role.to_string(),
+                        u.created_at.to_string(),
+                        u.last_login_at
+                            .map_or_else(|| "never".into(), |t| t.to_string()),
+                    ]
+                })
+                .collect();
+            print!(
+                "{}",
+                text_table(&["Email", "Role", "Added", "Last sign-in"], &rows, None)
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,274 @@
+//! Dashboard users (argon2 hashes, made by the caller), their roles, and login sessions. A
+//! session is stored as the SHA-256 of its cookie, with its CSRF token and expiry.
+
+use std::fmt;
+use std::str::FromStr;
+
+use rand::RngCore;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use time::OffsetDateTime;
+
+use crate::{OrgId, RowExt, Store, StoreError, StoreResult, from_millis, millis, with_pool};
+
+/// What a user may do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Everything.
+    Admin,
+    /// Read and export only.
+    Viewer,
+}
+
+impl Role {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Viewer => "viewer",
+        }
+    }
+}
+
+impl FromStr for Role {
+    type Err = StoreError;
+    fn from_str(text: &str) -> StoreResult<Role> {
+        match text.trim() {
+            "admin" => Ok(Role::Admin),
+            "viewer" => Ok(Role::Viewer),
+            other => Err(StoreError::Invalid(format!(
+                "unknown role \"{other}\"; use admin or viewer"
+            ))),
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct UserRow {
+    pub id: i64,
+    pub org_id: OrgId,
+    pub email: String,
+    pub role: Role,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub last_login_at: Option<OffsetDateTime>,
+}
+
+/// A live session: who, in which organization, with which CSRF token.
+#[derive(Clone, Debug)]
+pub struct SessionRow {
+    pub user: UserRow,
+    pub csrf_token: String,
+    pub expires_at: OffsetDateTime,
+}
+
+/// A session just created: the cookie value exists only here and in the browser.
+#[derive(Debug)]
+pub struct NewSession {
+    pub token: String,
+    pub csrf_token: String,
+    pub expires_at: OffsetDateTime,
+}
+
+fn random_hex(bytes: usize) -> String {
+    let mut buffer = vec![0u8; bytes];
+    rand::rng().fill_bytes(&mut buffer);
+    hex::encode(buffer)
+}
+
+fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// An email address as users type it: trimmed, lower-cased, one `@` with text on both sides.
+pub fn normalize_email(email: &str) -> StoreResult<String> {
+    let email = email.trim().to_lowercase();
+    let valid = email.len() <= 254
+        && email.split('@').count() == 2
+        && email.split('@').all(|part| !part.is_empty())
+        && !email.chars().any(|c| c.is_whitespace() || c.is_control());
+    if valid {
+        Ok(email)
+    } else {
+        Err(StoreError::Invalid(format!(
+            "\"{email}\" is not an email address"
+        )))
+    }
+}
+
+const USER_COLUMNS: &str = "id, org_id, email, role, created_at, last_login_at";
+
+fn user_from_row(row: &impl RowExt) -> StoreResult<UserRow> {
+    Ok(UserRow {
+        id: row.int("id")?,
+        org_id: OrgId(row.int("org_id")?),
+        email: row.text("email")?,
+        role: row.text("role")?.parse()?,
+        created_at: from_millis(row.int("created_at")?),
+        last_login_at: row.opt_int("last_login_at")?.map(from_millis),
+    })
+}
+
+impl Store {
+    /// Users across every organization (zero means the first-run setup is due).
+    pub async fn count_users(&self) -> StoreResult<i64> {
+        let count: i64 = with_pool!(self, pool => {
+            sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(pool).await?
+        });
+        Ok(count)
+    }
+
+    /// Adds a user with an already computed password hash.
+    pub async fn create_user(
+        &self,
+        org: OrgId,
+        email: &str,
+        password_hash: &str,
+        role: Role,
+        now: OffsetDateTime,
+    ) -> StoreResult<UserRow> {
+        let email = normalize_email(email)?;
+        let taken: Option<i64> = with_pool!(self, pool => {
+            sqlx::query_scalar("SELECT id FROM users WHERE email = $1")
+                .bind(&email)
+                .fetch_optional(pool)
+                .await?
+        });
+        if taken.is_some() {
+            return Err(StoreError::Conflict(format!(
+                "a user with the email {email} already exists"
+            )));
+        }
+        let id: i64 = with_pool!(self, pool => {
+            sqlx::query_scalar(
+                "INSERT INTO users (org_id, email, password_hash, role, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+            )
+            .bind(org.0)
+            .bind(&email)
+            .bind(password_hash)
+            .bind(role.as_str())
+            .bind(millis(now))
+            .fetch_one(pool)
+            .await?
+        });
+        self.get_user(org, id).await
+    }
+
+    pub async fn get_user(&self, org: OrgId, id: i64) -> StoreResult<UserRow> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE org_id = $1 AND id = $2");
+        let row = with_pool!(self, pool => {
+            let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(org.0).bind(id).fetch_optional(pool).await?;
+            row.as_ref().map(user_from_row).transpose()?
+        });
+        row.ok_or_else(|| StoreError::NotFound {
+            what: format!("user {id}"),
+        })
+    }
+
+    /// The user with this email and their password hash, for a login attempt.
+    pub async fn user_for_login(&self, email: &str) -> StoreResult<Option<(UserRow, String)>> {
+        let Ok(email) = normalize_email(email) else {
+            return Ok(None);
+        };
+        let sql = format!("SELECT {USER_COLUMNS}, password_hash FROM users WHERE email = $1");
+        with_pool!(self, pool => {
+            let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(&email).fetch_optional(pool).await?;
+            match row {
+                Some(row) => Ok(Some((user_from_row(&row)?, row.text("password_hash")?))),
+                None => Ok(None),
+            }
+        })
+    }
+
+    pub async fn list_users(&self, org: OrgId) -> StoreResult<Vec<UserRow>> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE org_id = $1 ORDER BY email");
+        with_pool!(self, pool => {
+            let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(org.0).fetch_all(pool).await?;
+            rows.iter().map(user_from_row).collect()
+        })
+    }
+
+    /// Starts a session for a user who just proved who they are.
+    pub async fn create_session(
+        &self,
+        user: &UserRow,
+        now: OffsetDateTime,
+        lifetime: time::Duration,
+    ) -> StoreResult<NewSession> {
+        let token = random_hex(32);
+        let csrf_token = random_hex(32);
+        let expires_at = now + lifetime;
+        with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            sqlx::query(
+                "INSERT INTO sessions (token_hash, user_id, org_id, csrf_token, created_at, expires_at, last_seen_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $5)",
+            )
+            .bind(token_hash(&token))
+            .bind(user.id)
+            .bind(user.org_id.0)
+            .bind(&csrf_token)
+            .bind(millis(now))
+            .bind(millis(expires_at))
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query("UPDATE users SET last_login_at = $1 WHERE id = $2")
+                .bind(millis(now))
+                .bind(user.id)
+                .execute(&mut *tx)
+                .await?;
+            // Expired sessions of everyone go when anyone logs in.
+            sqlx::query("DELETE FROM sessions WHERE expires_at < $1")
+                .bind(millis(now))
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+        });
+        Ok(NewSession {
+            token,
+            csrf_token,
+            expires_at,
+        })
+    }
+
+    /// The live session a cookie names, if any.
+    pub async fn session(
+        &self,
+        token: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<SessionRow>> {
+        if token.is_empty() || token.len() > 128 {
+            return Ok(None);
+        }
+        let sql = "SELECT u.id, u.org_id, u.email, u.role, u.created_at, u.last_login_at, s.csrf_token, s.expires_at \
+                   FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1 AND s.expires_at > $2";
+        with_pool!(self, pool => {
+            let row = sqlx::query(sql).bind(token_hash(token)).bind(millis(now)).fetch_optional(pool).await?;
+            match row {
+                Some(row) => Ok(Some(SessionRow {
+                    user: user_from_row(&row)?,
+                    csrf_token: row.text("csrf_token")?,
+                    expires_at: from_millis(row.int("expires_at")?),
+                })),
+                None => Ok(None),
+            }
+        })
+    }
+
+    pub async fn delete_session(&self, token: &str) -> StoreResult<()> {
+        with_pool!(self, pool => {
+            sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+                .bind(token_hash(token))
+                .execute(pool)
+                .await?;
+        });
+        Ok(())
+    }
+}

@@ -1,0 +1,72 @@
+// spendlens dashboard conveniences. Everything works without this file; it only saves clicks.
+(function () {
+  "use strict";
+  document.documentElement.classList.add("has-js");
+
+  // Filters apply as soon as a select changes.
+  document.querySelectorAll("form.filters select[data-autosubmit]").forEach(function (select) {
+    select.addEventListener("change", function () { select.form.submit(); });
+  });
+
+  // A custom date range replaces the preset.
+  document.querySelectorAll("form.filters input[type=date]").forEach(function (input) {
+    input.addEventListener("change", function () {
+      var preset = input.form.querySelector("select[name=period]");
+      if (preset) { preset.value = ""; }
+    });
+  });
+
+  // Inline rename: clicking a display name turns it into its form.
+  document.querySelectorAll("[data-rename]").forEach(function (cell) {
+    var label = cell.querySelector(".name-label");
+    var form = cell.querySelector("form");
+    if (!label || !form) { return; }
+    form.hidden = true;
+    label.hidden = false;
+    label.setAttribute("tabindex", "0");
+    label.setAttribute("role", "button");
+    label.title = "Click to rename";
+    var open = function () { label.hidden = true; form.hidden = false; form.querySelector("input[type=text]").focus(); };
+    label.addEventListener("click", open);
+    label.addEventListener("keydown", function (e) { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); open(); } });
+    form.addEventListener("keydown", function (e) { if (e.key === "Escape") { form.hidden = true; label.hidden = false; label.focus(); } });
+  });
+
+  // Select all rows for a bulk action.
+  document.querySelectorAll("input[data-select-all]").forEach(function (all) {
+    all.addEventListener("change", function () {
+      document.querySelectorAll("input[name=ids]").forEach(function (box) { box.checked = all.checked; });
+    });
+  });
+
+  // The provider picker shows that provider's credential shape.
+  var provider = document.querySelector("select[name=provider][data-shapes]");
+  if (provider) {
+    var shapes = JSON.parse(provider.getAttribute("data-shapes"));
+    var credential = document.querySelector("[name=credential]");
+    var hint = document.getElementById("credential-hint");
+    var show = function () {
+      var shape = shapes[provider.value] || "";
+      if (credential) { credential.placeholder = shape.placeholder || ""; }
+      if (hint) { hint.textContent = shape.hint || ""; }
+    };
+    provider.addEventListener("change", show);
+    show();
+  }
+
+  // While a sync runs, poll its progress and reload when it ends.
+  var banner = document.querySelector("[data-sync-running]");
+  if (banner) {
+    var poll = function () {
+      fetch("/sync-status", { credentials: "same-origin" }).then(function (r) { return r.json(); }).then(function (s) {
+        if (s.running > 0) {
+          banner.textContent = "Syncing " + s.running + " connection(s)… " + s.lines + " lines so far";
+          setTimeout(poll, 1500);
+        } else {
+          window.location.reload();
+        }
+      }).catch(function () { setTimeout(poll, 5000); });
+    };
+    setTimeout(poll, 1500);
+  }
+})();

@@ -1,0 +1,310 @@
+//! Charts drawn on the server as SVG: a donut for how cost divides, grouped bars for current
+//! vs previous period. Geometry is computed here (floats are fine for pixels, never for money);
+//! the markup comes from templates, so every label is escaped, and each shape has a `<title>`
+//! tooltip.
+
+use askama::Template;
+use spendlens_domain::Money;
+
+use crate::dashboard::format;
+
+/// Colours available to segments (`s1`…`s7` in the stylesheet); the last is "Other".
+const PALETTE: usize = 7;
+
+/// One labelled amount.
+#[derive(Clone, Debug)]
+pub struct Slice {
+    pub label: String,
+    pub value: Money,
+}
+
+/// A drawn donut segment.
+#[derive(Debug)]
+pub struct Segment {
+    pub path: String,
+    pub class: String,
+    pub title: String,
+    pub label: String,
+    pub share: String,
+}
+
+#[derive(Template, Debug)]
+#[template(path = "chart_donut.svg", escape = "html")]
+pub struct Donut {
+    pub title: String,
+    pub segments: Vec<Segment>,
+    pub total: String,
+    pub empty: bool,
+}
+
+/// The top slices, the rest summed as "Other"; negative amounts (refunds) are left out of the
+/// drawing (a donut cannot show them) but stay in the table.
+pub fn donut(title: &str, mut slices: Vec<Slice>, top: usize) -> Donut {
+    slices.retain(|s| s.value.nanos() > 0);
+    slices.sort_by(|a, b| b.value.cmp(&a.value).then_with(|| a.label.cmp(&b.label)));
+    if slices.len() > top {
+        let rest: Money = slices[top..].iter().map(|s| s.value).sum();
+        let others = slices.len() - top;
+        slices.truncate(top);
+        slices.push(Slice {
+            label: format!("Other ({others})"),
+            value: rest,
+        });
+    }
+    let total: Money = slices.iter().map(|s| s.value).sum();
+    let angles = angles(&slices.iter().map(|s| s.value.nanos()).collect::<Vec<_>>());
+    let mut start = 0.0f64;
+    let segments = slices
+        .iter()
+        .zip(angles)
+        .enumerate()
+        .map(|(index, (slice, sweep))| {
+            let path = arc_path(start, sweep);
+            start += sweep;
+            let pct = crate::dashboard::percent(slice.value, total);
+            Segment {
+                path,
+                class: format!("s{}", (index % PALETTE) + 1),
+                title: format!("{}: {} ({})", slice.label, format::money(slice.value), pct),
+                label: slice.label.clone(),
+                share: pct,
+            }
+        })
+        .collect::<Vec<_>>();
+    Donut {
+        title: title.to_owned(),
+        empty: segments.is_empty(),
+        segments,
+        total: format::money(total),
+    }
+}
+
+/// Sweep angles in degrees, proportional to the values, summing to 360 (0 when all are 0).
+pub fn angles(values: &[i64]) -> Vec<f64> {
+    let total: f64 = values.iter().map(|v| (*v).max(0) as f64).sum();
+    if total <= 0.0 {
+        return vec![0.0; values.len()];
+    }
+    values
+        .iter()
+        .map(|v| (*v).max(0) as f64 / total * 360.0)
+        .collect()
+}
+
+const CENTER: f64 = 100.0;
+const OUTER: f64 = 92.0;
+const INNER: f64 = 56.0;
+
+fn point(radius: f64, degrees: f64) -> (f64, f64) {
+    let radians = (degrees - 90.0).to_radians();
+    (
+        CENTER + radius * radians.cos(),
+        CENTER + radius * radians.sin(),
+    )
+}
+
+/// The ring segment from `start` sweeping `sweep` degrees. A full ring is two half rings (an
+/// SVG arc cannot end where it starts).
+fn arc_path(start: f64, sweep: f64) -> String {
+    if sweep >= 359.999 {
+        return format!("{} {}", arc_path(0.0, 180.0), arc_path(180.0, 180.0));
+    }
+    let end = start + sweep;
+    let large = i32::from(sweep > 180.0);
+    let (x0, y0) = point(OUTER, start);
+    let (x1, y1) = point(OUTER, end);
+    let (x2, y2) = point(INNER, end);
+    let (x3, y3) = point(INNER, start);
+    format!(
+        "M{x0:.2} {y0:.2}A{OUTER} {OUTER} 0 {large} 1 {x1:.2} {y1:.2}L{x2:.2} {y2:.2}A{INNER} {INNER} 0 {large} 0 {x3:.2} {y3:.2}Z"
+    )
+}
+
+/// One group of the grouped bar chart.
+#[derive(Clone, Debug)]
+pub struct Pair {
+    pub label: String,
+    pub current: Money,
+    pub previous: Money,
+}
+
+#[derive(Debug)]
+pub struct Bar {
+    pub x: String,
+    pub y: String,
+    pub width: String,
+    pub height: String,
+    pub class: &'static str,
+    pub title: String,
+}
+
+#[derive(Debug)]
+pub struct AxisLabel {
+    pub x: String,
+    pub y: String,
+    pub text: String,
+}
+
+#[derive(Template, Debug)]
+#[template(path = "chart_bars.svg", escape = "html")]
+pub struct Bars {
+    pub title: String,
+    pub bars: Vec<Bar>,
+    pub labels: Vec<AxisLabel>,
+    pub ticks: Vec<AxisLabel>,
+    pub gridlines: Vec<String>,
+    pub empty: bool,
+}
+
+const WIDTH: f64 = 640.0;
+const HEIGHT: f64 = 250.0;
+const LEFT: f64 = 64.0;
+const BOTTOM: f64 = 40.0;
+const TOP: f64 = 12.0;
+
+/// Current (dark) and previous (light) period side by side for each group.
+pub fn bars(title: &str, pairs: &[Pair], current_label: &str, previous_label: &str) -> Bars {
+    let max = pairs
+        .iter()
+        .flat_map(|p| [p.current.nanos(), p.previous.nanos()])
+        .max()
+        .unwrap_or(0)
+        .max(0);
+    let plot_height = HEIGHT - BOTTOM - TOP;
+    let group_width = if pairs.is_empty() {
+        0.0
+    } else {
+        (WIDTH - LEFT - 8.0) / pairs.len() as f64
+    };
+    let bar_width = (group_width * 0.36).min(34.0);
+    let scale = |value: i64| -> f64 {
+        if max == 0 {
+            0.0
+        } else {
+            value.max(0) as f64 / max as f64 * plot_height
+        }
+    };
+    let mut bars = Vec::new();
+    let mut labels = Vec::new();
+    for (index, pair) in pairs.iter().enumerate() {
+        let center = LEFT + group_width * (index as f64 + 0.5);
+        for (offset, value, class, period) in [
+            (-bar_width - 1.0, pair.current, "bar-current", current_label),
+            (1.0, pair.previous, "bar-previous", previous_label),
+        ] {
+            let height = scale(value.nanos());
+            bars.push(Bar {
+                x: format!("{:.1}", center + offset),
+                y: format!("{:.1}", TOP + plot_height - height),
+                width: format!("{bar_width:.1}"),
+                height: format!("{height:.1}"),
+                class,
+                title: format!("{}: {} ({period})", pair.label, format::money(value)),
+            });
+        }
+        let mut text: String = pair.label.chars().take(14).collect();
+        if pair.label.chars().count() > 14 {
+            text.push('…');
+        }
+        labels.push(AxisLabel {
+            x: format!("{center:.1}"),
+            y: format!("{:.1}", HEIGHT - BOTTOM + 16.0),
+            text,
+        });
+    }
+    let mut ticks = Vec::new();
+    let mut gridlines = Vec::new();
+    for step in 0..=4 {
+        let value = Money::from_nanos(max / 4 * step);
+        let y = TOP + plot_height - scale(value.nanos());
+        ticks.push(AxisLabel {
+            x: format!("{:.1}", LEFT - 6.0),
+            y: format!("{:.1}", y + 4.0),
+            text: format::money_compact(value),
+        });
+        gridlines.push(format!("{y:.1}"));
+    }
+    Bars {
+        title: title.to_owned(),
+        empty: pairs.is_empty() || max == 0,
+        bars,
+        labels,
+        ticks,
+        gridlines,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn a_single_slice_is_a_full_ring() {
+        let chart = donut(
+            "t",
+            vec![Slice {
+                label: "A".into(),
+                value: Money::from_nanos(5),
+            }],
+            5,
+        );
+        assert_eq!(chart.segments.len(), 1);
+        assert_eq!(chart.segments[0].path.matches('M').count(), 2);
+    }
+
+    #[test]
+    fn no_spend_draws_an_empty_chart() {
+        assert!(donut("t", vec![], 5).empty);
+        assert!(bars("t", &[], "now", "before").empty);
+        let zero = Pair {
+            label: "x".into(),
+            current: Money::ZERO,
+            previous: Money::ZERO,
+        };
+        assert!(bars("t", &[zero], "now", "before").empty);
+    }
+
+    #[test]
+    fn labels_are_escaped_in_the_svg() {
+        let chart = donut(
+            "t",
+            vec![Slice {
+                label: "<script>alert(1)</script>".into(),
+                value: Money::from_nanos(5),
+            }],
+            5,
+        );
+        let svg = chart.render().unwrap();
+        assert!(!svg.contains("<script>"), "{svg}");
+        assert!(
+            svg.contains("&lt;script&gt;") || svg.contains("&#60;script&#62;"),
+            "{svg}"
+        );
+    }
+
+    #[test]
+    fn small_slices_become_other() {
+        let slices = (1..=8)
+            .map(|i| Slice {
+                label: format!("s{i}"),
+                value: Money::from_nanos(i),
+            })
+            .collect();
+        let chart = donut("t", slices, 5);
+        assert_eq!(chart.segments.len(), 6);
+        assert_eq!(chart.segments[5].label, "Other (3)");
+    }
+
+    proptest! {
+        #[test]
+        fn angles_sum_to_a_full_turn(values in prop::collection::vec(0i64..1_000_000_000_000, 1..20)) {
+            let sum: f64 = angles(&values).iter().sum();
+            if values.iter().all(|v| *v == 0) {
+                prop_assert_eq!(sum, 0.0);
+            } else {
+                prop_assert!((sum - 360.0).abs() < 1e-6);
+            }
+        }
+    }
+}

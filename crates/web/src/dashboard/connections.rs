@@ -1,0 +1,409 @@
+//! Connections: add one (provider picker, the credential shape that provider expects, optional
+//! base URL), test, sync now, remove; status, last sync and last error for each. A secret never
+//! comes back to the browser — only its hint.
+
+use std::sync::Arc;
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use serde::Deserialize;
+use spendlens_domain::ProviderKind;
+use spendlens_domain::credential::expected_shape;
+use spendlens_providers::CallStats;
+use spendlens_store::{ConnectionId, ConnectionRow};
+use spendlens_sync::connections::{AddConnection, AddConnectionError};
+
+use crate::AppState;
+use crate::dashboard::error::PageError;
+use crate::dashboard::session::{CsrfForm, Viewer, flash, redirect_with};
+use crate::dashboard::{Layout, format, respond};
+
+pub struct Row {
+    pub id: i64,
+    pub name: String,
+    pub provider: String,
+    pub provider_label: String,
+    pub hint: String,
+    pub base_url: String,
+    pub status: String,
+    pub message: String,
+    pub last_sync: String,
+    pub synced_through: String,
+    pub notes: String,
+    pub has_credential: bool,
+}
+
+pub struct Choice {
+    pub value: &'static str,
+    pub label: &'static str,
+    pub selected: bool,
+}
+
+#[derive(Template)]
+#[template(path = "connections.html")]
+struct ConnectionsPage {
+    layout: Layout,
+    rows: Vec<Row>,
+    providers: Vec<Choice>,
+    shapes_json: String,
+    form_name: String,
+    form_base_url: String,
+    form_error: Option<String>,
+    placeholder: String,
+    hint: String,
+}
+
+fn row(connection: &ConnectionRow) -> Row {
+    Row {
+        id: connection.id.0,
+        name: connection.name.clone(),
+        provider: connection.provider.as_str().to_owned(),
+        provider_label: connection.provider.display_name().to_owned(),
+        hint: connection
+            .credential_hint
+            .clone()
+            .filter(|_| connection.has_credential)
+            .unwrap_or_else(|| "(removed)".to_owned()),
+        base_url: connection.base_url.clone().unwrap_or_default(),
+        status: connection.status.to_string(),
+        message: connection.status_message.clone().unwrap_or_default(),
+        last_sync: format::instant(connection.last_sync_at),
+        synced_through: connection
+            .synced_through
+            .map_or_else(|| "—".to_owned(), |d| d.to_string()),
+        notes: connection.notes.clone().unwrap_or_default(),
+        has_credential: connection.has_credential,
+    }
+}
+
+struct FormState {
+    provider: ProviderKind,
+    name: String,
+    base_url: String,
+    error: Option<String>,
+}
+
+async fn render_page(
+    state: &AppState,
+    viewer: &Viewer,
+    headers: &HeaderMap,
+    form: FormState,
+    status: StatusCode,
+) -> Result<Response, PageError> {
+    let connections = state.store().list_connections(viewer.org()).await?;
+    let shapes: serde_json::Map<String, serde_json::Value> = ProviderKind::ALL
+        .iter()
+        .map(|p| {
+            let (placeholder, hint) = expected_shape(*p);
+            (
+                p.as_str().to_owned(),
+                serde_json::json!({"placeholder": placeholder, "hint": hint}),
+            )
+        })
+        .collect();
+    let (placeholder, hint) = expected_shape(form.provider);
+    let layout = Layout::new(state, viewer, headers, "Connections", "/connections").await?;
+    let template = ConnectionsPage {
+        layout,
+        rows: connections.iter().map(row).collect(),
+        providers: ProviderKind::ALL
+            .iter()
+            .map(|p| Choice {
+                value: p.as_str(),
+                label: p.display_name(),
+                selected: *p == form.provider,
+            })
+            .collect(),
+        shapes_json: serde_json::Value::Object(shapes).to_string(),
+        form_name: form.name,
+        form_base_url: form.base_url,
+        form_error: form.error,
+        placeholder: placeholder.to_owned(),
+        hint: hint.to_owned(),
+    };
+    respond(&template.layout, headers, status, &template)
+}
+
+pub async fn page_handler(
+    state: &AppState,
+    viewer: &Viewer,
+    headers: &HeaderMap,
+) -> Result<Response, PageError> {
+    render_page(
+        state,
+        viewer,
+        headers,
+        FormState {
+            provider: ProviderKind::OpenAi,
+            name: String::new(),
+            base_url: String::new(),
+            error: None,
+        },
+        StatusCode::OK,
+    )
+    .await
+}
+
+pub async fn page(
+    State(state): State<Arc<AppState>>,
+    viewer: Viewer,
+    headers: HeaderMap,
+) -> Result<Response, PageError> {
+    page_handler(&state, &viewer, &headers).await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct AddForm {
+    #[serde(default)]
+    pub csrf: String,
+    #[serde(default)]
+    pub provider: String,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub credential: String,
+    #[serde(default)]
+    pub base_url: String,
+}
+
+pub async fn add(
+    State(state): State<Arc<AppState>>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    Form(form): Form<AddForm>,
+) -> Result<Response, PageError> {
+    viewer.check_csrf(&form.csrf)?;
+    viewer.require_admin()?;
+    let provider: ProviderKind =
+        form.provider
+            .parse()
+            .map_err(|e: spendlens_domain::provider::UnknownProvider| {
+                PageError::BadRequest(e.to_string())
+            })?;
+    if form.credential.len() > 20_000 {
+        return Err(PageError::BadRequest(
+            "the credential is far too long to be a key".to_owned(),
+        ));
+    }
+    let result = state
+        .engine
+        .add_connection(
+            viewer.org(),
+            AddConnection {
+                provider,
+                name: &form.name,
+                secret: &form.credential,
+                base_url: Some(form.base_url.as_str()).filter(|u| !u.trim().is_empty()),
+                skip_check: false,
+                sync_interval_secs: 3600,
+                backfill_days: 90,
+                lookback_days: 3,
+            },
+        )
+        .await;
+    match result {
+        Ok((connection, check)) => {
+            let now = state.engine.now();
+            state
+                .store()
+                .audit(
+                    viewer.org(),
+                    &viewer.actor(),
+                    "connection.add",
+                    &connection.name,
+                    &format!(
+                        "{} key {}",
+                        provider.as_str(),
+                        connection.credential_hint.clone().unwrap_or_default()
+                    ),
+                    now,
+                )
+                .await?;
+            // The first sync starts now, in the background.
+            let engine = state.engine.clone();
+            let (org, id) = (viewer.org(), connection.id);
+            tokio::spawn(async move {
+                let stats = CallStats::default();
+                if let Err(err) = engine.sync_connection(org, id, None, true, &stats).await {
+                    tracing::warn!(error = %err, "first sync could not start");
+                }
+            });
+            let checked = check
+                .map(|c| format!(" {}.", c.summary))
+                .unwrap_or_default();
+            Ok(redirect_with(
+                "/connections",
+                vec![flash(
+                    &headers,
+                    "ok",
+                    &format!(
+                        "Added “{}”.{checked} The first sync has started.",
+                        connection.name
+                    ),
+                )],
+            ))
+        }
+        Err(err) => {
+            let message = match &err {
+                AddConnectionError::Store(spendlens_store::StoreError::Conflict(m)) => m.clone(),
+                AddConnectionError::Store(other) => {
+                    return Err(PageError::Internal(other.to_string()));
+                }
+                other => other.to_string(),
+            };
+            render_page(
+                &state,
+                &viewer,
+                &headers,
+                FormState {
+                    provider,
+                    name: form.name.chars().take(80).collect(),
+                    base_url: form.base_url.chars().take(500).collect(),
+                    error: Some(crate::dashboard::session::capitalize(&message)),
+                },
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+    }
+}
+
+pub async fn test(
+    State(state): State<Arc<AppState>>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, PageError> {
+    viewer.check_csrf(&form.csrf)?;
+    viewer.require_admin()?;
+    let connection = state
+        .store()
+        .get_connection(viewer.org(), ConnectionId(id))
+        .await?;
+    let notice = match state
+        .engine
+        .test_connection(viewer.org(), connection.id)
+        .await
+    {
+        Ok(check) => (
+            "ok",
+            format!("“{}” works: {}.", connection.name, check.summary),
+        ),
+        Err(err) => (
+            "error",
+            format!("“{}” failed its check: {err}", connection.name),
+        ),
+    };
+    Ok(redirect_with(
+        "/connections",
+        vec![flash(&headers, notice.0, &notice.1)],
+    ))
+}
+
+pub async fn sync_now(
+    State(state): State<Arc<AppState>>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, PageError> {
+    viewer.check_csrf(&form.csrf)?;
+    viewer.require_admin()?;
+    let connection = state
+        .store()
+        .get_connection(viewer.org(), ConnectionId(id))
+        .await?;
+    if !connection.has_credential {
+        return Err(PageError::BadRequest(format!(
+            "“{}” has no credential; add the connection again to sync it",
+            connection.name
+        )));
+    }
+    let engine = state.engine.clone();
+    let org = viewer.org();
+    tokio::spawn(async move {
+        let stats = CallStats::default();
+        if let Err(err) = engine
+            .sync_connection(org, connection.id, None, true, &stats)
+            .await
+        {
+            tracing::warn!(error = %err, "manual sync could not start");
+        }
+    });
+    Ok(redirect_with(
+        "/sync-logs",
+        vec![flash(
+            &headers,
+            "ok",
+            "Sync started; it appears below and the page updates when it ends.",
+        )],
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RemoveForm {
+    #[serde(default)]
+    pub csrf: String,
+    /// Also delete everything synced through the connection.
+    #[serde(default)]
+    pub purge: Option<String>,
+}
+
+pub async fn remove(
+    State(state): State<Arc<AppState>>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Form(form): Form<RemoveForm>,
+) -> Result<Response, PageError> {
+    viewer.check_csrf(&form.csrf)?;
+    viewer.require_admin()?;
+    let connection = state
+        .store()
+        .get_connection(viewer.org(), ConnectionId(id))
+        .await?;
+    let purge = form.purge.as_deref() == Some("1");
+    let now = state.engine.now();
+    let message = if purge {
+        state
+            .store()
+            .delete_connection(viewer.org(), connection.id)
+            .await?;
+        format!(
+            "Deleted “{}” and everything synced through it.",
+            connection.name
+        )
+    } else {
+        state
+            .store()
+            .remove_credential(viewer.org(), connection.id)
+            .await?;
+        format!(
+            "Removed the credential of “{}”; its history stays.",
+            connection.name
+        )
+    };
+    state
+        .store()
+        .audit(
+            viewer.org(),
+            &viewer.actor(),
+            if purge {
+                "connection.delete"
+            } else {
+                "connection.remove_credential"
+            },
+            &connection.name,
+            "",
+            now,
+        )
+        .await?;
+    Ok(redirect_with(
+        "/connections",
+        vec![flash(&headers, "ok", &message)],
+    ))
+}

@@ -1,0 +1,102 @@
+//! Errors of HTML routes: an HTML page with the status, a message the user can act on and the
+//! request id — never JSON, never a stack trace.
+
+use askama::Template;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use spendlens_query::QueryError;
+use spendlens_store::StoreError;
+use spendlens_sync::SyncError;
+
+use crate::error::current_request_id;
+
+#[derive(Debug, thiserror::Error)]
+pub enum PageError {
+    /// Not signed in (or first run): go there.
+    #[error("redirect to {0}")]
+    Redirect(String),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0} not found")]
+    NotFound(String),
+    #[error("internal error")]
+    Internal(String),
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    status: u16,
+    title: &'a str,
+    message: String,
+    request_id: String,
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        let (status, title) = match &self {
+            PageError::Redirect(to) => return Redirect::to(to).into_response(),
+            PageError::BadRequest(_) => (StatusCode::BAD_REQUEST, "That request cannot be shown"),
+            PageError::Forbidden(_) => (StatusCode::FORBIDDEN, "Not allowed"),
+            PageError::NotFound(_) => (StatusCode::NOT_FOUND, "Not found"),
+            PageError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong"),
+        };
+        let request_id = current_request_id();
+        let message = match &self {
+            PageError::Internal(cause) => {
+                tracing::error!(request_id = %request_id, cause = %cause, "internal error");
+                "spendlens hit an internal error. Quote the request id below when you report it."
+                    .to_owned()
+            }
+            other => other.to_string(),
+        };
+        let page = ErrorPage {
+            status: status.as_u16(),
+            title,
+            message,
+            request_id,
+        };
+        match page.render() {
+            Ok(html) => (status, Html(html)).into_response(),
+            Err(_) => (status, page.message).into_response(),
+        }
+    }
+}
+
+impl From<StoreError> for PageError {
+    fn from(err: StoreError) -> PageError {
+        match err {
+            StoreError::NotFound { what } => PageError::NotFound(what),
+            StoreError::Invalid(message) | StoreError::Conflict(message) => {
+                PageError::BadRequest(message)
+            }
+            other => PageError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<QueryError> for PageError {
+    fn from(err: QueryError) -> PageError {
+        match err {
+            QueryError::Invalid(message) => PageError::BadRequest(message),
+            QueryError::Store(store) => store.into(),
+        }
+    }
+}
+
+impl From<SyncError> for PageError {
+    fn from(err: SyncError) -> PageError {
+        match err {
+            SyncError::Store(store) => store.into(),
+            other => PageError::BadRequest(other.to_string()),
+        }
+    }
+}
+
+impl From<askama::Error> for PageError {
+    fn from(err: askama::Error) -> PageError {
+        PageError::Internal(format!("template: {err}"))
+    }
+}

@@ -1,0 +1,199 @@
+//! How numbers read on the page: money in dollars and cents (rows that add up to the total),
+//! rates with enough digits to matter, counts with separators, trends with arrows, and `N/A`
+//! where a provider does not say.
+
+use rust_decimal::Decimal;
+use spendlens_domain::display::{cents_adding_up, format_money};
+use spendlens_domain::{Money, Trend};
+
+/// `$1,234.57`.
+pub fn money(value: Money) -> String {
+    format_money(value.round_to_cents(), "USD")
+}
+
+/// A column of money in cents that adds up to `total` (when the column is all of it).
+pub fn money_column(values: &[Money], total: Money) -> Vec<String> {
+    cents_adding_up(values, total)
+        .into_iter()
+        .map(|cents| format_money(cents, "USD"))
+        .collect()
+}
+
+/// A rate (per 1M tokens, per image) to four significant digits and at least two decimals:
+/// `$12.69`, `$5.738`, `$0.9371`, `$0.000015`.
+pub fn rate(value: Option<Money>) -> String {
+    let Some(value) = value else {
+        return "N/A".to_owned();
+    };
+    let decimal = value.to_decimal();
+    let magnitude = decimal.abs();
+    // Digits before the point (0 for values below 1), or minus the zeros after it.
+    let mut exponent: i32 = 0;
+    if magnitude >= Decimal::ONE {
+        let mut scaled = magnitude;
+        while scaled >= Decimal::TEN {
+            scaled /= Decimal::TEN;
+            exponent += 1;
+        }
+    } else if !magnitude.is_zero() {
+        let mut scaled = magnitude;
+        while scaled < Decimal::ONE && exponent > -9 {
+            scaled *= Decimal::TEN;
+            exponent -= 1;
+        }
+    }
+    let decimals = (3 - exponent).clamp(2, 9) as u32;
+    let rounded = decimal.round_dp(decimals);
+    let mut text = rounded.normalize().to_string();
+    match text.find('.') {
+        None => text.push_str(".00"),
+        Some(dot) if text.len() - dot - 1 < 2 => text.push('0'),
+        _ => {}
+    }
+    format!("${text}")
+}
+
+/// Money compactly for chart axes: `$10.9K`, `$1.2M`, `$950`.
+pub fn money_compact(value: Money) -> String {
+    let dollars = value.round_to_cents() / 100;
+    match dollars.unsigned_abs() {
+        n if n >= 1_000_000 => format!("${:.1}M", dollars as f64 / 1e6),
+        n if n >= 10_000 => format!("${:.0}K", dollars as f64 / 1e3),
+        n if n >= 1_000 => format!("${:.1}K", dollars as f64 / 1e3),
+        _ => format!("${dollars}"),
+    }
+}
+
+/// `12,345,678`.
+pub fn count(value: i64) -> String {
+    let digits = value.unsigned_abs().to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 1);
+    if value < 0 {
+        out.push('-');
+    }
+    for (index, digit) in digits.chars().enumerate() {
+        if index > 0 && (digits.len() - index).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
+}
+
+/// A non-token quantity with separators: `4,216`, `1,234.5`.
+pub fn quantity(value: spendlens_domain::Quantity) -> String {
+    let decimal = value.to_decimal();
+    let whole = decimal.trunc();
+    let fraction = (decimal - whole).abs().normalize();
+    let whole_text =
+        count(i64::try_from(whole.mantissa() / 10i128.pow(whole.scale())).unwrap_or(0));
+    if fraction.is_zero() {
+        whole_text
+    } else {
+        let fraction_text = fraction.to_string();
+        format!("{whole_text}{}", fraction_text.trim_start_matches('0'))
+    }
+}
+
+/// A count that may be unknown.
+pub fn opt_count(value: Option<i64>) -> String {
+    value.map_or_else(|| "N/A".to_owned(), count)
+}
+
+/// Large token counts compactly: `1.2B`, `345.6M`, `12.3K`.
+pub fn compact(value: i64) -> String {
+    let v = value as f64; // display only; never money
+    let (scaled, suffix) = match value.unsigned_abs() {
+        n if n >= 1_000_000_000 => (v / 1e9, "B"),
+        n if n >= 1_000_000 => (v / 1e6, "M"),
+        n if n >= 10_000 => (v / 1e3, "K"),
+        _ => return count(value),
+    };
+    format!("{scaled:.1}{suffix}")
+}
+
+/// A trend for a table cell: (text, CSS class, accessible label).
+pub fn trend(trend: Trend, pct: Option<Decimal>) -> (String, &'static str, String) {
+    match (trend, pct) {
+        (Trend::New, _) => ("new".to_owned(), "new", "new this period".to_owned()),
+        (Trend::None, _) => ("—".to_owned(), "na", "no spend in either period".to_owned()),
+        (Trend::Up, Some(p)) => (format!("↑ {p}%"), "up", format!("up {p} percent")),
+        (Trend::Down, Some(p)) => (
+            format!("↓ {}%", p.abs()),
+            "down",
+            format!("down {} percent", p.abs()),
+        ),
+        (_, Some(p)) => (format!("{p}%"), "na", "unchanged".to_owned()),
+        (_, None) => ("—".to_owned(), "na", "unchanged".to_owned()),
+    }
+}
+
+/// A percentage share, `12.3%`.
+pub fn share(pct: Option<Decimal>) -> String {
+    pct.map_or_else(|| "—".to_owned(), |p| format!("{p}%"))
+}
+
+/// An instant in UTC, minutes precision.
+pub fn instant(at: Option<time::OffsetDateTime>) -> String {
+    match at {
+        None => "never".to_owned(),
+        Some(at) => {
+            let at = at.to_offset(time::UtcOffset::UTC);
+            format!(
+                "{:04}-{:02}-{:02} {:02}:{:02} UTC",
+                at.year(),
+                at.month() as u8,
+                at.day(),
+                at.hour(),
+                at.minute()
+            )
+        }
+    }
+}
+
+/// A day range as `2026-10-24 – 2026-11-22`.
+pub fn range(range: spendlens_domain::DayRange) -> String {
+    format!("{} – {}", range.from(), range.to())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_read_as_a_finance_person_expects() {
+        assert_eq!(money(Money::parse_units("1234.567").unwrap()), "$1,234.57");
+        assert_eq!(count(1234567), "1,234,567");
+        assert_eq!(compact(1_234_567_890), "1.2B");
+        assert_eq!(
+            rate(Some(Money::parse_units("0.000015").unwrap())),
+            "$0.000015"
+        );
+        assert_eq!(rate(Some(Money::parse_units("2.5").unwrap())), "$2.50");
+        assert_eq!(rate(Some(Money::parse_units("5.73841").unwrap())), "$5.738");
+        assert_eq!(rate(Some(Money::parse_units("12.691").unwrap())), "$12.69");
+        assert_eq!(
+            rate(Some(Money::parse_units("0.93711").unwrap())),
+            "$0.9371"
+        );
+        assert_eq!(rate(Some(Money::parse_units("0.02").unwrap())), "$0.02");
+        assert_eq!(
+            money_compact(Money::parse_units("10918.09").unwrap()),
+            "$11K"
+        );
+        assert_eq!(
+            money_compact(Money::parse_units("2461.34").unwrap()),
+            "$2.5K"
+        );
+        assert_eq!(rate(None), "N/A");
+        assert_eq!(opt_count(None), "N/A");
+        assert_eq!(
+            quantity(spendlens_domain::Quantity::from_whole(830_814)),
+            "830,814"
+        );
+        assert_eq!(
+            quantity(spendlens_domain::Quantity::from_micros(1_234_500_000)),
+            "1,234.5"
+        );
+    }
+}

@@ -1,0 +1,201 @@
+//! The dashboard: server-rendered pages over the same reports as the API and the CLI.
+//!
+//! Tabs: Providers, Workspaces, API Keys, Models (metric views with filters, cards, charts,
+//! tables and CSV), Workspace Management, Connections, Sync Logs, Users. The URL holds a view's
+//! whole state, so a page can be bookmarked, shared and exported with the same numbers. Pages
+//! work without JavaScript; `app.js` only saves clicks.
+
+pub mod charts;
+mod connections;
+pub mod error;
+pub mod format;
+mod manage;
+pub mod session;
+mod sync_logs;
+mod users;
+mod views;
+
+use std::sync::Arc;
+
+use askama::Template;
+use axum::Router;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use rust_decimal::Decimal;
+use spendlens_domain::Money;
+
+use crate::AppState;
+use error::PageError;
+use session::{FLASH_COOKIE, Viewer, set_cookie, take_flash};
+
+pub fn routes() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/", get(|| async { Redirect::to("/providers") }))
+        .route("/setup", get(session::setup_form).post(session::setup))
+        .route("/login", get(session::login_form).post(session::login))
+        .route("/logout", post(session::logout))
+        .route("/providers", get(views::providers))
+        .route("/workspaces", get(views::workspaces))
+        .route("/keys", get(views::keys))
+        .route("/models", get(views::models))
+        .route("/export/{view}", get(views::export))
+        .route("/refresh", post(views::refresh))
+        .route("/sync-status", get(views::sync_status))
+        .route("/workspace-management", get(manage::page))
+        .route("/workspace-management/{id}/rename", post(manage::rename))
+        .route("/workspace-management/{id}/revert", post(manage::revert))
+        .route(
+            "/workspace-management/bulk-rename",
+            post(manage::bulk_rename),
+        )
+        .route(
+            "/connections",
+            get(connections::page).post(connections::add),
+        )
+        .route("/connections/{id}/test", post(connections::test))
+        .route("/connections/{id}/sync", post(connections::sync_now))
+        .route("/connections/{id}/remove", post(connections::remove))
+        .route("/sync-logs", get(sync_logs::page))
+        .route("/users", get(users::page).post(users::add))
+        .route("/static/app.css", get(stylesheet))
+        .route("/static/app.js", get(script))
+}
+
+const STYLESHEET: &str = include_str!("../../assets/app.css");
+const SCRIPT: &str = include_str!("../../assets/app.js");
+
+async fn stylesheet() -> Response {
+    static_asset(STYLESHEET, "text/css; charset=utf-8")
+}
+
+async fn script() -> Response {
+    static_asset(SCRIPT, "text/javascript; charset=utf-8")
+}
+
+fn static_asset(body: &'static str, content_type: &'static str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// The tabs, in order: (path, label, admin only).
+const TABS: [(&str, &str, bool); 8] = [
+    ("/providers", "Providers", false),
+    ("/workspaces", "Workspaces", false),
+    ("/keys", "API Keys", false),
+    ("/models", "Models", false),
+    ("/workspace-management", "Workspace Management", false),
+    ("/connections", "Connections", false),
+    ("/sync-logs", "Sync Logs", false),
+    ("/users", "Users", true),
+];
+
+pub struct Tab {
+    pub href: &'static str,
+    pub label: &'static str,
+    pub current: bool,
+}
+
+/// What every page's frame shows: title, tabs, who is signed in, the CSRF token for its forms
+/// and a one-time notice.
+pub struct Layout {
+    pub title: String,
+    pub tabs: Vec<Tab>,
+    pub email: String,
+    pub role: String,
+    pub is_admin: bool,
+    pub org_name: String,
+    pub csrf: String,
+    pub notice: Option<(String, String)>,
+    /// `<meta http-equiv=refresh>` seconds, for auto-refresh (works without JavaScript).
+    pub auto_refresh: Option<u32>,
+    had_flash: bool,
+}
+
+impl Layout {
+    pub async fn new(
+        state: &AppState,
+        viewer: &Viewer,
+        headers: &HeaderMap,
+        title: &str,
+        active: &str,
+    ) -> Result<Layout, PageError> {
+        let notice = take_flash(headers);
+        Ok(Layout {
+            title: title.to_owned(),
+            tabs: TABS
+                .iter()
+                .filter(|(_, _, admin)| !admin || viewer.is_admin())
+                .map(|(href, label, _)| Tab {
+                    href,
+                    label,
+                    current: *href == active,
+                })
+                .collect(),
+            email: viewer.user().email.clone(),
+            role: viewer.user().role.to_string(),
+            is_admin: viewer.is_admin(),
+            org_name: state.store().org_name(viewer.org()).await?,
+            csrf: viewer.session.csrf_token.clone(),
+            had_flash: notice.is_some(),
+            notice,
+            auto_refresh: None,
+        })
+    }
+
+    /// Sets a notice for this render (e.g. a form's error).
+    pub fn with_notice(mut self, kind: &str, text: impl Into<String>) -> Layout {
+        self.notice = Some((kind.to_owned(), text.into()));
+        self
+    }
+}
+
+/// Renders a template into an HTML response.
+pub fn render(template: &impl Template) -> Result<Html<String>, PageError> {
+    Ok(Html(template.render()?))
+}
+
+/// Renders a page; clears the flash cookie the layout consumed.
+pub fn respond(
+    layout: &Layout,
+    headers: &HeaderMap,
+    status: StatusCode,
+    template: &impl Template,
+) -> Result<Response, PageError> {
+    let mut response = (status, render(template)?).into_response();
+    if layout.had_flash {
+        response
+            .headers_mut()
+            .append(header::SET_COOKIE, set_cookie(headers, FLASH_COOKIE, "", 0));
+    }
+    Ok(response)
+}
+
+/// Adds the security headers every dashboard response carries.
+pub fn security_headers(headers: &mut HeaderMap) {
+    let pairs = [
+        (
+            "content-security-policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+        ),
+        ("x-frame-options", "DENY"),
+        ("x-content-type-options", "nosniff"),
+        ("referrer-policy", "same-origin"),
+    ];
+    for (name, value) in pairs {
+        if !headers.contains_key(name) {
+            headers.insert(name, HeaderValue::from_static(value));
+        }
+    }
+}
+
+/// `part` of `whole` as `12.3%`.
+pub fn percent(part: Money, whole: Money) -> String {
+    format::share(spendlens_query::views::percent(part, whole).map(|p: Decimal| p))
+}

@@ -1,0 +1,174 @@
+//! Users (admins only): who can sign in, with which role, and adding people — admins change
+//! everything, viewers read and export.
+
+use std::sync::Arc;
+
+use askama::Template;
+use axum::Form;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use serde::Deserialize;
+use spendlens_store::Role;
+
+use crate::AppState;
+use crate::dashboard::error::PageError;
+use crate::dashboard::session::{
+    Viewer, capitalize, check_new_password, flash, hash_password, redirect_with,
+};
+use crate::dashboard::{Layout, format, respond};
+
+pub struct Row {
+    pub email: String,
+    pub role: String,
+    pub created: String,
+    pub last_login: String,
+}
+
+#[derive(Template)]
+#[template(path = "users.html")]
+struct UsersPage {
+    layout: Layout,
+    rows: Vec<Row>,
+    form_email: String,
+    form_error: Option<String>,
+}
+
+async fn show(
+    state: &AppState,
+    viewer: &Viewer,
+    headers: &HeaderMap,
+    email: String,
+    error: Option<String>,
+    status: StatusCode,
+) -> Result<Response, PageError> {
+    let rows = state
+        .store()
+        .list_users(viewer.org())
+        .await?
+        .into_iter()
+        .map(|u| Row {
+            email: u.email,
+            role: u.role.to_string(),
+            created: format::instant(Some(u.created_at)),
+            last_login: format::instant(u.last_login_at),
+        })
+        .collect();
+    let layout = Layout::new(state, viewer, headers, "Users", "/users").await?;
+    let template = UsersPage {
+        layout,
+        rows,
+        form_email: email,
+        form_error: error,
+    };
+    respond(&template.layout, headers, status, &template)
+}
+
+pub async fn page(
+    State(state): State<Arc<AppState>>,
+    viewer: Viewer,
+    headers: HeaderMap,
+) -> Result<Response, PageError> {
+    viewer.require_admin()?;
+    show(
+        &state,
+        &viewer,
+        &headers,
+        String::new(),
+        None,
+        StatusCode::OK,
+    )
+    .await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct AddForm {
+    #[serde(default)]
+    pub csrf: String,
+    #[serde(default)]
+    pub email: String,
+    #[serde(default)]
+    pub role: String,
+    #[serde(default)]
+    pub password: String,
+    #[serde(default)]
+    pub password_confirm: String,
+}
+
+pub async fn add(
+    State(state): State<Arc<AppState>>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    Form(form): Form<AddForm>,
+) -> Result<Response, PageError> {
+    viewer.check_csrf(&form.csrf)?;
+    viewer.require_admin()?;
+    let email: String = form.email.chars().take(254).collect();
+    let problem = match (
+        form.role.parse::<Role>(),
+        spendlens_store::normalize_email(&form.email),
+        check_new_password(&form.password, &form.password_confirm),
+    ) {
+        (Err(err), _, _) => Some(err.to_string()),
+        (_, Err(err), _) => Some(err.to_string()),
+        (_, _, Err(err)) => Some(err),
+        (Ok(_), Ok(_), Ok(())) => None,
+    };
+    if let Some(problem) = problem {
+        return show(
+            &state,
+            &viewer,
+            &headers,
+            email,
+            Some(capitalize(&problem)),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    }
+    let role: Role = form.role.parse()?;
+    let password = form.password.clone();
+    let hash = tokio::task::spawn_blocking(move || hash_password(&password))
+        .await
+        .map_err(|e| PageError::Internal(e.to_string()))?
+        .map_err(PageError::Internal)?;
+    let now = state.engine.now();
+    match state
+        .store()
+        .create_user(viewer.org(), &form.email, &hash, role, now)
+        .await
+    {
+        Ok(user) => {
+            state
+                .store()
+                .audit(
+                    viewer.org(),
+                    &viewer.actor(),
+                    "user.create",
+                    &user.email,
+                    &format!("role={role}"),
+                    now,
+                )
+                .await?;
+            Ok(redirect_with(
+                "/users",
+                vec![flash(
+                    &headers,
+                    "ok",
+                    &format!("Added {} as {role}.", user.email),
+                )],
+            ))
+        }
+        Err(spendlens_store::StoreError::Conflict(message)) => {
+            show(
+                &state,
+                &viewer,
+                &headers,
+                email,
+                Some(capitalize(&message)),
+                StatusCode::CONFLICT,
+            )
+            .await
+        }
+        Err(other) => Err(other.into()),
+    }
+}

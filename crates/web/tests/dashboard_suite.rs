@@ -1,0 +1,897 @@
+//! The dashboard over HTTP, through the real server on a random port: first-run setup, login,
+//! every page and action for both roles, CSRF rejection, bad input, cross-organization
+//! isolation, CSV export and page weight (SQLite, or PostgreSQL with
+//! `SPENDLENS_TEST_DATABASE_URL`).
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a failing test should stop loudly
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
+use spendlens_domain::{
+    Category, CostLine, Currency, DayRange, Money, PriceCatalog, ProviderKind, Quantity,
+    TokenCounts, Unit, WorkspaceRecord,
+};
+use spendlens_providers::HttpSettings;
+use spendlens_store::testing::TestStore;
+use spendlens_store::vault::Vault;
+use spendlens_store::{ConnectionId, NewConnection, OrgId, Role, WindowWrite};
+use spendlens_sync::{FixedClock, SyncEngine, SyncSettings};
+use spendlens_web::dashboard::session::hash_password;
+use time::macros::datetime;
+
+const PASSWORD: &str = "correct horse battery staple";
+
+struct Browser {
+    client: reqwest::Client,
+    base: String,
+    cookie: String,
+    csrf: String,
+}
+
+impl Browser {
+    fn anonymous(base: &str) -> Browser {
+        Browser {
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            base: base.to_owned(),
+            cookie: String::new(),
+            csrf: String::new(),
+        }
+    }
+
+    async fn get(&self, path: &str) -> (StatusCode, String) {
+        let response = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .header(COOKIE, &self.cookie)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        (status, response.text().await.unwrap())
+    }
+
+    async fn get_response(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(format!("{}{path}", self.base))
+            .header(COOKIE, &self.cookie)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// POSTs a form; `csrf` is added unless the pairs carry one.
+    async fn post(&self, path: &str, pairs: &[(&str, &str)]) -> reqwest::Response {
+        let mut form: Vec<(String, String)> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        if !pairs.iter().any(|(k, _)| *k == "csrf") {
+            form.push(("csrf".to_owned(), self.csrf.clone()));
+        }
+        self.client
+            .post(format!("{}{path}", self.base))
+            .header(COOKIE, &self.cookie)
+            .form(&form)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Signs in through the login form, as a person would.
+    async fn login(base: &str, email: &str, password: &str) -> Browser {
+        let mut browser = Browser::anonymous(base);
+        let response = browser.get_response("/login").await;
+        let login_cookie = cookie_of(&response, "spendlens_login_csrf").unwrap();
+        let html = response.text().await.unwrap();
+        let csrf = csrf_in(&html);
+        browser.cookie = format!("spendlens_login_csrf={login_cookie}");
+        let response = browser
+            .post(
+                "/login",
+                &[
+                    ("email", email),
+                    ("password", password),
+                    ("csrf", &csrf),
+                    ("next", "/providers"),
+                ],
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "login failed");
+        let session = cookie_of(&response, "spendlens_session").unwrap();
+        browser.cookie = format!("spendlens_session={session}");
+        let (_, page) = browser.get("/providers").await;
+        browser.csrf = csrf_in(&page);
+        browser
+    }
+}
+
+fn cookie_of(response: &reqwest::Response, name: &str) -> Option<String> {
+    response
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| {
+            let pair = v.split(';').next()?;
+            let (key, value) = pair.split_once('=')?;
+            (key == name && !value.is_empty()).then(|| value.to_owned())
+        })
+}
+
+fn csrf_in(html: &str) -> String {
+    let marker = "name=\"csrf\" value=\"";
+    let start = html
+        .find(marker)
+        .unwrap_or_else(|| panic!("no csrf field in {html}"))
+        + marker.len();
+    html[start..start + html[start..].find('"').unwrap()].to_owned()
+}
+
+struct App {
+    base: String,
+    engine: SyncEngine,
+    org: OrgId,
+    connection: ConnectionId,
+    test: TestStore,
+}
+
+fn line(
+    day: &str,
+    workspace: &str,
+    key: Option<&str>,
+    model: &str,
+    dollars: &str,
+    requests: Option<i64>,
+) -> CostLine {
+    CostLine {
+        day: day.parse().unwrap(),
+        workspace_id: Some(workspace.to_owned()),
+        api_key_id: key.map(str::to_owned),
+        model: model.to_owned(),
+        category: Category::Text,
+        unit: Unit::tokens(),
+        detail: String::new(),
+        tokens: TokenCounts {
+            input: 2_000_000,
+            output: 500_000,
+            cache_read: 100_000,
+            cache_write: 0,
+        },
+        requests,
+        quantity: Quantity::ZERO,
+        cost: Money::parse_units(dollars).unwrap(),
+        credits: Money::ZERO,
+        currency: Currency::usd(),
+        estimated: false,
+        allocated: key.is_some(),
+    }
+}
+
+impl App {
+    /// A server with two organizations: ours with data, and another one with its own user.
+    async fn start() -> App {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let test = TestStore::new().await.unwrap();
+        let engine = SyncEngine::new(
+            test.store.clone(),
+            Vault::from_key([6; 32]),
+            PriceCatalog::built_in(),
+            Arc::new(FixedClock::new(datetime!(2026-11-22 10:00 UTC))),
+            SyncSettings {
+                lease: Duration::from_secs(60),
+                http: HttpSettings::default(),
+                owner: "dashboard-test".into(),
+            },
+        );
+        let store = engine.store();
+        let now = engine.now();
+        let org = store.ensure_default_org(now).await.unwrap();
+        let credential = spendlens_domain::Credential::parse(
+            ProviderKind::OpenAi,
+            "sk-admin-dashboardtestkeyxxxxxxxxxxxxxxxx",
+        )
+        .unwrap();
+        let connection = store
+            .create_connection(
+                org,
+                NewConnection {
+                    name: "openai-prod",
+                    credential: &credential,
+                    base_url: Some("http://127.0.0.1:9"),
+                    sync_interval_secs: 3600,
+                    backfill_days: 90,
+                    lookback_days: 3,
+                },
+                engine.vault(),
+                now,
+            )
+            .await
+            .unwrap()
+            .id;
+        let window =
+            DayRange::new("2026-09-01".parse().unwrap(), "2026-11-22".parse().unwrap()).unwrap();
+        store
+            .replace_window(WindowWrite {
+                org,
+                connection,
+                window,
+                workspaces: &[
+                    WorkspaceRecord {
+                        provider_id: "proj_search".into(),
+                        name: "Search".into(),
+                        archived: false,
+                        created_at: None,
+                    },
+                    WorkspaceRecord {
+                        provider_id: "proj_bot".into(),
+                        name: "Support Bot".into(),
+                        archived: false,
+                        created_at: None,
+                    },
+                ],
+                api_keys: &[],
+                api_keys_complete: false,
+                lines: &[
+                    line(
+                        "2026-11-20",
+                        "proj_search",
+                        Some("key_a"),
+                        "gpt-4o",
+                        "100.00",
+                        Some(10),
+                    ),
+                    line(
+                        "2026-11-21",
+                        "proj_search",
+                        Some("key_b"),
+                        "gpt-4o-mini",
+                        "0.333333333",
+                        Some(20),
+                    ),
+                    line(
+                        "2026-11-21",
+                        "proj_bot",
+                        Some("key_c"),
+                        "gpt-4o",
+                        "0.333333333",
+                        Some(5),
+                    ),
+                    line(
+                        "2026-11-22",
+                        "proj_bot",
+                        Some("key_c"),
+                        "gpt-4o",
+                        "0.333333334",
+                        Some(5),
+                    ),
+                    line(
+                        "2026-10-01",
+                        "proj_search",
+                        Some("key_a"),
+                        "gpt-4o",
+                        "50.00",
+                        Some(7),
+                    ),
+                    line(
+                        "2026-11-14",
+                        "proj_search",
+                        Some("key_a"),
+                        "gpt-4o",
+                        "10.00",
+                        Some(3),
+                    ),
+                ],
+                now,
+            })
+            .await
+            .unwrap();
+        for (email, role) in [
+            ("admin@example.com", Role::Admin),
+            ("viewer@example.com", Role::Viewer),
+        ] {
+            store
+                .create_user(org, email, &hash_password(PASSWORD).unwrap(), role, now)
+                .await
+                .unwrap();
+        }
+        let other = store.create_org("Other Inc", now).await.unwrap();
+        store
+            .create_user(
+                other,
+                "mallory@other.example",
+                &hash_password(PASSWORD).unwrap(),
+                Role::Admin,
+                now,
+            )
+            .await
+            .unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let router = spendlens_web::router(spendlens_web::AppState::new(engine.clone()));
+        tokio::spawn(spendlens_web::serve(
+            listener,
+            router,
+            std::future::pending(),
+        ));
+        App {
+            base,
+            engine,
+            org,
+            connection,
+            test,
+        }
+    }
+
+    async fn admin(&self) -> Browser {
+        Browser::login(&self.base, "admin@example.com", PASSWORD).await
+    }
+
+    async fn viewer(&self) -> Browser {
+        Browser::login(&self.base, "viewer@example.com", PASSWORD).await
+    }
+
+    async fn workspace_id(&self, provider_id: &str) -> i64 {
+        self.engine
+            .store()
+            .list_workspaces(self.org)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|w| w.provider_id == provider_id)
+            .unwrap()
+            .id
+            .0
+    }
+
+    async fn display_name(&self, provider_id: &str) -> String {
+        self.engine
+            .store()
+            .list_workspaces(self.org)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|w| w.provider_id == provider_id)
+            .unwrap()
+            .display_name
+    }
+}
+
+const PAGES: [&str; 7] = [
+    "/providers",
+    "/workspaces",
+    "/keys",
+    "/models",
+    "/workspace-management",
+    "/connections",
+    "/sync-logs",
+];
+
+#[tokio::test]
+async fn the_first_visit_sets_up_an_admin_and_signs_them_in() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let test = TestStore::new().await.unwrap();
+    let engine = SyncEngine::new(
+        test.store.clone(),
+        Vault::from_key([7; 32]),
+        PriceCatalog::built_in(),
+        Arc::new(FixedClock::new(datetime!(2026-11-22 10:00 UTC))),
+        SyncSettings::default(),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(spendlens_web::serve(
+        listener,
+        spendlens_web::router(spendlens_web::AppState::new(engine.clone())),
+        std::future::pending(),
+    ));
+    let mut browser = Browser::anonymous(&base);
+    let response = browser.get_response("/providers").await;
+    assert_eq!(response.headers()[LOCATION], "/setup");
+    let response = browser.get_response("/setup").await;
+    let login_cookie = cookie_of(&response, "spendlens_login_csrf").unwrap();
+    let csrf = csrf_in(&response.text().await.unwrap());
+    browser.cookie = format!("spendlens_login_csrf={login_cookie}");
+    // A forged token is refused.
+    let response = browser
+        .post(
+            "/setup",
+            &[
+                ("email", "a@b.c"),
+                ("password", PASSWORD),
+                ("password_confirm", PASSWORD),
+                ("csrf", "forged"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    // A short password is explained.
+    let response = browser
+        .post(
+            "/setup",
+            &[
+                ("email", "a@b.c"),
+                ("password", "short"),
+                ("password_confirm", "short"),
+                ("csrf", &csrf),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        response
+            .text()
+            .await
+            .unwrap()
+            .contains("at least 10 characters")
+    );
+    let response = browser
+        .post(
+            "/setup",
+            &[
+                ("email", "owner@example.com"),
+                ("password", PASSWORD),
+                ("password_confirm", PASSWORD),
+                ("csrf", &csrf),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let session = cookie_of(&response, "spendlens_session").unwrap();
+    let set_cookie = response
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(
+        set_cookie.contains("HttpOnly") && set_cookie.contains("SameSite=Lax"),
+        "{set_cookie}"
+    );
+    browser.cookie = format!("spendlens_session={session}");
+    let (status, html) = browser.get("/providers").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("owner@example.com (admin)"));
+    // Setup is closed once an admin exists.
+    let response = browser.get_response("/setup").await;
+    assert_eq!(response.headers()[LOCATION], "/login");
+    assert_eq!(engine.store().count_users().await.unwrap(), 1);
+    test.teardown().await;
+}
+
+#[tokio::test]
+async fn login_refuses_a_wrong_password_and_logout_ends_the_session() {
+    let app = App::start().await;
+    let mut browser = Browser::anonymous(&app.base);
+    let response = browser.get_response("/login?next=/keys").await;
+    let login_cookie = cookie_of(&response, "spendlens_login_csrf").unwrap();
+    let csrf = csrf_in(&response.text().await.unwrap());
+    browser.cookie = format!("spendlens_login_csrf={login_cookie}");
+    let response = browser
+        .post(
+            "/login",
+            &[
+                ("email", "admin@example.com"),
+                ("password", "wrong password!"),
+                ("csrf", &csrf),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert!(
+        response
+            .text()
+            .await
+            .unwrap()
+            .contains("Wrong email or password")
+    );
+    let admin = app.admin().await;
+    let response = admin.post("/logout", &[]).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let response = admin.get_response("/providers").await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert!(
+        response.headers()[LOCATION]
+            .to_str()
+            .unwrap()
+            .starts_with("/login?next=")
+    );
+    app.test.teardown().await;
+}
+
+#[tokio::test]
+async fn every_page_renders_for_both_roles_and_only_admins_see_users() {
+    let app = App::start().await;
+    for (browser, users_status) in [
+        (app.admin().await, StatusCode::OK),
+        (app.viewer().await, StatusCode::FORBIDDEN),
+    ] {
+        for path in PAGES {
+            let response = browser.get_response(path).await;
+            assert_eq!(response.status(), StatusCode::OK, "{path}");
+            let csp = response.headers()["content-security-policy"]
+                .to_str()
+                .unwrap()
+                .to_owned();
+            assert!(csp.contains("default-src 'self'"), "{csp}");
+            let html = response.text().await.unwrap();
+            assert!(html.contains("<main id=\"content\">"), "{path}");
+            assert!(
+                html.len() < 150 * 1024,
+                "{path} weighs {} bytes",
+                html.len()
+            );
+        }
+        assert_eq!(browser.get("/users").await.0, users_status);
+    }
+    // Without a session every page sends you to sign in.
+    let anonymous = Browser::anonymous(&app.base);
+    for path in PAGES {
+        let response = anonymous.get_response(path).await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "{path}");
+    }
+    // Assets are served by the binary itself.
+    for asset in ["/static/app.css", "/static/app.js"] {
+        assert_eq!(anonymous.get(asset).await.0, StatusCode::OK);
+    }
+    app.test.teardown().await;
+}
+
+#[tokio::test]
+async fn totals_on_a_page_add_up_to_its_rows() {
+    let app = App::start().await;
+    let admin = app.admin().await;
+    let (_, html) = admin.get("/keys?period=last-7-days").await;
+    // Three keys: $100.00, $0.33…, $0.66…: shown in cents, they must still add to $101.00.
+    assert!(html.contains("$101.00"), "{html}");
+    assert!(html.contains("$100.00"));
+    assert!(html.contains("$0.33"));
+    assert!(html.contains("$0.67"));
+    let (_, providers) = admin.get("/providers?period=last-7-days").await;
+    assert!(providers.contains("$101.00"));
+    assert!(providers.contains("↑"), "a rise is shown with an up arrow");
+    app.test.teardown().await;
+}
+
+#[tokio::test]
+async fn drill_down_goes_from_a_workspace_to_its_keys_to_their_models() {
+    let app = App::start().await;
+    let admin = app.admin().await;
+    let (_, html) = admin.get("/workspaces?period=last-7-days").await;
+    let link = html
+        .split("href=\"")
+        .find(|part| part.starts_with("/keys?") && part.contains("workspace=Search"))
+        .unwrap_or_else(|| panic!("no drill-down link in {html}"));
+    assert!(link.starts_with("/keys?period=last-7-days"), "{link}");
+    let (status, keys) = admin.get("/keys?period=last-7-days&workspace=Search").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(keys.contains("Only workspace “Search”"));
+    assert!(keys.contains("key_a") && keys.contains("key_b"));
+    assert!(!keys.contains("key_c"), "another workspace's key shows");
+    let key_id = app
+        .engine
+        .store()
+        .list_api_keys(app.org)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|k| k.provider_id == "key_a")
+        .unwrap()
+        .id
+        .0;
+    assert!(
+        keys.contains(&format!("key={key_id}\"")),
+        "no drill-down to the key's models"
+    );
+    let (status, models) = admin
+        .get(&format!("/models?period=last-7-days&key={key_id}"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(models.contains("gpt-4o") && !models.contains("gpt-4o-mini"));
+    app.test.teardown().await;
+}
+
+#[tokio::test]
+async fn bad_filters_get_a_clear_400_and_change_nothing() {
+    let app = App::start().await;
+    let admin = app.admin().await;
+    let long = "x".repeat(5000);
+    for (query, expected) in [
+        ("from=2026-02-30&to=2026-03-01", "YYYY-MM-DD"),
+        ("from=2026-11-10&to=2026-11-01", "ends earlier"),
+        ("min_cost=-5", "cannot be negative"),
+        ("max_cost=lots", "max_cost"),
+        ("sort=colour", "cannot sort"),
+        ("provider=azure", "unknown provider"),
+        (&format!("search={long}")[..], "longest accepted"),
+        ("page=0", "positive number"),
+    ] {
+        let (status, html) = admin.get(&format!("/keys?{query}")).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{query}");
+        assert!(html.contains(expected), "{query}: {html}");
+        assert!(html.contains("request id"), "{query}");
+    }
+    let (status, _) = admin.get("/keys?page=99").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    app.test.teardown().await;
+}
+
+#[tokio::test]
+async fn renames_merge_rows_keep_history_and_revert() {
+    let app = App::start().await;
+    let admin = app.admin().await;
+    let search = app.workspace_id("proj_search").await;
+    let bot = app.workspace_id("proj_bot").await;
+    // Bad names change nothing.
+    for bad in ["", "   ", &"n".repeat(500)] {
+        let response = admin
+            .post(
+                &format!("/workspace-management/{search}/rename"),
+                &[("name", bad)],
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{bad:?}");
+    }
+    assert_eq!(app.display_name("proj_search").await, "Search");
+    let response = admin
+        .post(
+            &format!("/workspace-management/{search}/rename"),
+            &[("name", "Platform")],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let response = admin
+        .client
+        .post(format!("{}/workspace-management/bulk-rename", app.base))
+        .header(COOKIE, &admin.cookie)
+        .form(&[
+            ("csrf", admin.csrf.as_str()),
+            ("name", "Platform"),
+            ("ids", &bot.to_string()),
+            ("ids", &search.to_string()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let (_, html) = admin.get("/workspaces?period=last-7-days").await;
+    assert!(html.contains(">Platform</a>"));
+    assert!(!html.contains(">Support Bot</a>"), "merged rows show once");
+    let (_, manage) = admin.get("/workspace-management").await;
+    assert!(
+        manage.contains("“Search” → “Platform” by admin@example.com"),
+        "{manage}"
+    );
+    let history = app
+        .engine
+        .store()
+        .workspace_history(app.org, spendlens_store::WorkspaceId(bot))
+        .await
+        .unwrap();
+    let response = admin
+        .post(
+            &format!("/workspace-management/{bot}/revert"),
+            &[("change", &history[0].id.to_string())],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(app.display_name("proj_bot").await, "Support Bot");
+    // Every change is in the audit log, and the chain holds.
+    let entries = app
+        .engine
+        .store()
+        .audit_entries(app.org, 100)
+        .await
+        .unwrap();
+    assert!(entries.iter().any(|e| e.action == "workspace.bulk_rename"));
+    assert_eq!(
+        app.engine.store().verify_audit(app.org).await.unwrap(),
+        spendlens_store::AuditVerdict::Intact {
+            entries: entries.len()
+        }
+    );
+    app.test.teardown().await;
+}
+
+#[tokio::test]
+async fn a_forged_or_missing_csrf_token_changes_nothing() {
+    let app = App::start().await;
+    let admin = app.admin().await;
+    let viewer = app.viewer().await;
+    let search = app.workspace_id("proj_search").await;
+    for token in ["", "forged", viewer.csrf.as_str()] {
+        let response = admin
+            .post(
+                &format!("/workspace-management/{search}/rename"),
+                &[("name", "Hacked"), ("csrf", token)],
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::FORBIDDEN, "token {token:?}");
+    }
+    assert_eq!(app.display_name("proj_search").await, "Search");
+    let response = admin.post("/logout", &[("csrf", "forged")]).await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    app.test.teardown().await;
+}
+
+#[tokio::test]
+async fn a_viewer_can_read_and_export_but_every_mutation_is_403() {
+    let app = App::start().await;
+    let viewer = app.viewer().await;
+    let search = app.workspace_id("proj_search").await;
+    let connection = app.connection.0;
+    let mutations: Vec<(String, Vec<(&str, &str)>)> = vec![
+        (
+            format!("/workspace-management/{search}/rename"),
+            vec![("name", "Mine")],
+        ),
+        (
+            format!("/workspace-management/{search}/revert"),
+            vec![("change", "1")],
+        ),
+        (
+            "/connections".to_owned(),
+            vec![
+                ("provider", "openai"),
+                ("name", "x"),
+                ("credential", "sk-admin-x"),
+            ],
+        ),
+        (format!("/connections/{connection}/test"), vec![]),
+        (format!("/connections/{connection}/sync"), vec![]),
+        (
+            format!("/connections/{connection}/remove"),
+            vec![("purge", "1")],
+        ),
+        ("/refresh".to_owned(), vec![]),
+        (
+            "/users".to_owned(),
+            vec![
+                ("email", "x@y.z"),
+                ("role", "admin"),
+                ("password", PASSWORD),
+                ("password_confirm", PASSWORD),
+            ],
+        ),
+    ];
+    for (path, form) in &mutations {
+        let response = viewer.post(path, form).await;
+        assert_eq!(response.status(), StatusCode::FORBIDDEN, "{path}");
+    }
+    assert_eq!(app.display_name("proj_search").await, "Search");
+    assert_eq!(
+        app.engine
+            .store()
+            .list_connections(app.org)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        app.engine.store().list_users(app.org).await.unwrap().len(),
+        2
+    );
+    let response = viewer.get_response("/export/keys?period=last-7-days").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let (_, html) = viewer.get("/keys").await;
+    assert!(
+        !html.contains("Refresh data"),
+        "viewers do not get the refresh button"
+    );
+    app.test.teardown().await;
+}
+
+#[tokio::test]
+async fn another_organizations_user_sees_nothing_of_ours_and_cannot_touch_it() {
+    let app = App::start().await;
+    let mallory = Browser::login(&app.base, "mallory@other.example", PASSWORD).await;
+    let (_, html) = mallory.get("/workspaces?period=last-90-days").await;
+    assert!(!html.contains(">Search</a>") && !html.contains("Support Bot"));
+    let (_, connections) = mallory.get("/connections").await;
+    assert!(!connections.contains("<td>openai-prod"));
+    let search = app.workspace_id("proj_search").await;
+    let response = mallory
+        .post(
+            &format!("/workspace-management/{search}/rename"),
+            &[("name", "Owned")],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    let response = mallory
+        .post(
+            &format!("/connections/{}/remove", app.connection.0),
+            &[("purge", "1")],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    let (_, models) = mallory.get("/models?key=1").await;
+    assert!(!models.contains("gpt-4o"));
+    assert_eq!(app.display_name("proj_search").await, "Search");
+    assert_eq!(
+        app.engine
+            .store()
+            .list_connections(app.org)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    app.test.teardown().await;
+}
+
+#[tokio::test]
+async fn adding_a_connection_with_a_wrong_key_type_explains_and_saves_nothing() {
+    let app = App::start().await;
+    let admin = app.admin().await;
+    let response = admin
+        .post(
+            "/connections",
+            &[
+                ("provider", "openai"),
+                ("name", "bad"),
+                ("credential", "sk-proj-abcdefghijklmnopqrstuvwxyz0123"),
+                ("base_url", ""),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = response.text().await.unwrap();
+    assert!(
+        html.contains("project key") && html.contains("Admin key"),
+        "{html}"
+    );
+    assert!(
+        !html.contains("abcdefghijklmnopqrstuvwxyz0123"),
+        "the secret came back to the browser"
+    );
+    assert_eq!(
+        app.engine
+            .store()
+            .list_connections(app.org)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    let (_, page) = admin.get("/connections").await;
+    assert!(page.contains("sk-admin-das…xxxx"), "the hint shows: {page}");
+    assert!(!page.contains("dashboardtestkey"), "the secret shows");
+    app.test.teardown().await;
+}
+
+#[tokio::test]
+async fn csv_export_is_the_table_with_its_filters_and_neutralized_cells() {
+    let app = App::start().await;
+    let admin = app.admin().await;
+    let search = app.workspace_id("proj_search").await;
+    let response = admin
+        .post(
+            &format!("/workspace-management/{search}/rename"),
+            &[("name", "=HYPERLINK(\"http://evil\")")],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let response = admin
+        .get_response("/export/workspaces?period=last-7-days&sort=workspace&order=asc")
+        .await;
+    assert_eq!(
+        response.headers()["content-type"],
+        "text/csv; charset=utf-8"
+    );
+    assert!(
+        response.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .contains("spendlens-workspaces-2026-11-16-2026-11-22.csv")
+    );
+    let csv = response.text().await.unwrap();
+    insta::assert_snapshot!("workspaces_csv", csv);
+    app.test.teardown().await;
+}
