@@ -187,10 +187,12 @@ fn place_cost(
         .map(Vec::as_slice)
         .unwrap_or(&[]);
 
-    // Narrow to the billed key, and to the billed category when usage has it.
+    // Narrow to the billed key, and to the billed category when usage has it. A provider that
+    // bills per key names the key exactly: no key there means the key-less line, not a spread.
+    let exact_key = provider.bills_per_key() || cost.api_key_id.is_some();
     let mut candidates: Vec<&LineKey> = group
         .iter()
-        .filter(|key| cost.api_key_id.is_none() || key.api_key_id == cost.api_key_id)
+        .filter(|key| !exact_key || key.api_key_id == cost.api_key_id)
         .collect();
     if let Some(category) = cost.category
         && candidates.iter().any(|key| key.category == category)
@@ -210,7 +212,7 @@ fn place_cost(
     let credit_parts = split_proportionally(cost.credits.nanos(), &weights);
     match (cost_parts, credit_parts) {
         (Some(cost_parts), Some(credit_parts)) => {
-            let spread = cost.api_key_id.is_none();
+            let spread = !exact_key;
             for ((key, cost_part), credit_part) in
                 candidates.iter().zip(cost_parts).zip(credit_parts)
             {
@@ -224,11 +226,15 @@ fn place_cost(
             }
         }
         _ => {
-            // No usage to carry it: the money stays on a line of its own.
-            let (category, unit) = match (&cost.model, cost.category) {
-                (_, Some(category)) => (category, unit_for(category)),
-                (Some(_), None) => (Category::Text, Unit::tokens()),
-                (None, None) => (Category::Other, Unit::requests()),
+            // No usage to carry it: the money stays on a line of its own, in the unit its
+            // model's usage is counted in when there is any.
+            let (category, unit) = match (group.first(), &cost.model, cost.category) {
+                (Some(usage), _, category) => {
+                    (category.unwrap_or(usage.category), usage.unit.clone())
+                }
+                (None, _, Some(category)) => (category, unit_for(category)),
+                (None, Some(_), None) => (Category::Text, Unit::tokens()),
+                (None, None, None) => (Category::Other, Unit::requests()),
             };
             let line = CostLine {
                 day: cost.day,
@@ -239,7 +245,8 @@ fn place_cost(
                 unit,
                 detail: String::new(),
                 tokens: TokenCounts::default(),
-                requests: Some(0),
+                // No requests carried this money; where the provider reports none, unknown.
+                requests: provider.reports_request_counts().then_some(0),
                 quantity: Quantity::ZERO,
                 cost: cost.cost,
                 credits: cost.credits,
@@ -283,7 +290,8 @@ fn weights_for(cost: &BilledCost, price: Option<&ModelPrice>, usages: &[UsageSha
             return weights;
         }
     }
-    let weights = by(&|(_, _, quantity, _)| i128::from(quantity.micros().max(0)));
+    // Refund days carry negative quantities: their size still says how to split.
+    let weights = by(&|(_, _, quantity, _)| i128::from(quantity.micros().saturating_abs()));
     if nonzero(&weights) {
         return weights;
     }
@@ -412,6 +420,50 @@ mod tests {
         );
         let costs: Vec<_> = lines.iter().map(|l| l.cost.to_exact_string()).collect();
         assert_eq!(costs, vec!["1.00", "3.00"]);
+    }
+
+    #[test]
+    fn a_provider_billing_per_key_keeps_key_less_money_off_the_keys() {
+        let mut keyed = usage("key_a", "fal-ai/flux/dev", 0, 0, 0);
+        keyed.unit = Unit::images();
+        keyed.quantity = Quantity::from_whole(10);
+        let mut login = keyed.clone();
+        login.api_key_id = None;
+        login.quantity = Quantity::from_whole(2);
+        let mut for_key = bill(Some("fal-ai/flux/dev"), None, "1.00");
+        for_key.api_key_id = Some("key_a".into());
+        let no_key = bill(Some("fal-ai/flux/dev"), None, "0.20");
+        let lines = allocate(
+            ProviderKind::Fal,
+            vec![keyed, login],
+            vec![for_key, no_key],
+            &PriceCatalog::built_in(),
+        );
+        let key_less = lines.iter().find(|l| l.api_key_id.is_none()).unwrap();
+        assert_eq!(key_less.cost.to_exact_string(), "0.20");
+        let key_a = lines.iter().find(|l| l.api_key_id.is_some()).unwrap();
+        assert_eq!(key_a.cost.to_exact_string(), "1.00");
+        assert!(!key_a.allocated);
+    }
+
+    #[test]
+    fn a_refund_day_lands_on_its_usage_line() {
+        let mut refund = usage("x", "gen4.5", 0, 0, 0);
+        refund.api_key_id = None;
+        refund.unit = Unit::credits();
+        refund.requests = None;
+        refund.quantity = Quantity::from_whole(-10);
+        let mut cost = bill(Some("gen4.5"), None, "-0.10");
+        cost.api_key_id = None;
+        let lines = allocate(
+            ProviderKind::Runway,
+            vec![refund],
+            vec![cost],
+            &PriceCatalog::built_in(),
+        );
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        assert_eq!(lines[0].cost.to_exact_string(), "-0.10");
+        assert_eq!(lines[0].unit, Unit::credits());
     }
 
     proptest! {

@@ -74,6 +74,13 @@ impl ProviderKind {
         )
     }
 
+    /// Whether the provider's bill names the API key of each amount (so an amount without a key
+    /// belongs to no key, rather than to be spread over keys). OpenAI and Anthropic bill per
+    /// project/workspace and line item; the others bill per key or have no keys at all.
+    pub const fn bills_per_key(self) -> bool {
+        !matches!(self, ProviderKind::OpenAi | ProviderKind::Anthropic)
+    }
+
     /// What this provider's natural workspace is called.
     pub const fn workspace_noun(self) -> &'static str {
         match self {

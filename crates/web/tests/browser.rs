@@ -1,0 +1,603 @@
+//! The dashboard in a real headless Chromium, driven through chromedriver: sign in, switch
+//! views, filter, sort, export CSV and compare it with the table, drill down from a workspace to
+//! its keys, rename a workspace and revert it, add a connection with a wrong key type and read
+//! the message. Every view is saved as a screenshot under `target/screenshots/`.
+//!
+//! Needs Debian's `chromium` and `chromium-driver` (`.ci/run` installs them). Without them the
+//! test says so and passes, unless `SPENDLENS_REQUIRE_BROWSER=1` (as in CI), when it fails.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a failing test should stop loudly
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use spendlens_domain::{Money, PriceCatalog, ProviderKind};
+use spendlens_fakes::anthropic::AnthropicFake;
+use spendlens_fakes::openai::OpenAiFake;
+use spendlens_providers::{CallStats, HttpSettings};
+use spendlens_store::Role;
+use spendlens_store::testing::TestStore;
+use spendlens_store::vault::Vault;
+use spendlens_sync::connections::AddConnection;
+use spendlens_sync::{FixedClock, SyncEngine, SyncSettings};
+use spendlens_web::dashboard::session::hash_password;
+use time::macros::{date, datetime};
+
+const EMAIL: &str = "admin@browser.test";
+const PASSWORD: &str = "browser test password";
+
+struct Driver(Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn find(binary: &str, env: &str) -> Option<PathBuf> {
+    if let Ok(path) = std::env::var(env) {
+        return Some(PathBuf::from(path));
+    }
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join(binary))
+            .find(|candidate| candidate.is_file())
+    })
+}
+
+fn screenshots() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join("..")
+        .join("screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+async fn shot(client: &Client, name: &str) {
+    // Full-page: grow the window to the document before the screenshot.
+    let height = client
+        .execute("return document.documentElement.scrollHeight", vec![])
+        .await
+        .unwrap()
+        .as_u64()
+        .unwrap_or(1000)
+        .clamp(600, 6000) as u32;
+    let width = client
+        .execute("return window.innerWidth", vec![])
+        .await
+        .unwrap()
+        .as_u64()
+        .unwrap_or(1400) as u32;
+    client
+        .set_window_size(width.max(390), height + 120)
+        .await
+        .unwrap();
+    let png = client.screenshot().await.unwrap();
+    assert!(png.len() > 1000, "an empty screenshot of {name}");
+    std::fs::write(screenshots().join(format!("{name}.png")), png).unwrap();
+}
+
+async fn start_chromedriver() -> Option<(Driver, String)> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let required = std::env::var("SPENDLENS_REQUIRE_BROWSER").as_deref() == Ok("1");
+    let (Some(driver), Some(_chromium)) = (
+        find("chromedriver", "SPENDLENS_CHROMEDRIVER"),
+        find("chromium", "SPENDLENS_CHROMIUM"),
+    ) else {
+        if required {
+            panic!(
+                "chromium and chromedriver are required (SPENDLENS_REQUIRE_BROWSER=1): apt-get install chromium chromium-driver"
+            );
+        }
+        eprintln!(
+            "SKIPPED: the browser test needs chromium and chromedriver (apt-get install chromium chromium-driver)"
+        );
+        return None;
+    };
+    let port = free_port();
+    let child = Command::new(driver)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let url = format!("http://127.0.0.1:{port}");
+    for _ in 0..100 {
+        if reqwest::get(format!("{url}/status")).await.is_ok() {
+            return Some((Driver(child), url));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("chromedriver did not start on {url}");
+}
+
+async fn browser(driver_url: &str, profile: &std::path::Path) -> Client {
+    let chromium = find("chromium", "SPENDLENS_CHROMIUM").unwrap();
+    let mut capabilities = serde_json::Map::new();
+    capabilities.insert(
+        "goog:chromeOptions".to_owned(),
+        serde_json::json!({
+            "binary": chromium,
+            "args": [
+                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--no-first-run", "--window-size=1400,1000",
+                format!("--user-data-dir={}", profile.display()),
+            ]
+        }),
+    );
+    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(capabilities)
+        .connect(driver_url)
+        .await
+        .unwrap()
+}
+
+/// The dashboard on a random port over data synced from the provider fakes.
+async fn start_app() -> (String, SyncEngine, TestStore, Vec<Box<dyn std::any::Any>>) {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let test = TestStore::new().await.unwrap();
+    let engine = SyncEngine::new(
+        test.store.clone(),
+        Vault::from_key([8; 32]),
+        PriceCatalog::built_in(),
+        Arc::new(FixedClock::new(datetime!(2026-11-22 10:00 UTC))),
+        SyncSettings {
+            lease: Duration::from_secs(60),
+            http: HttpSettings::default(),
+            owner: "browser-test".into(),
+        },
+    );
+    let org = engine
+        .store()
+        .ensure_default_org(engine.now())
+        .await
+        .unwrap();
+    let openai = OpenAiFake::builder()
+        .seed(7)
+        .today(date!(2026 - 11 - 22))
+        .build();
+    let openai_key = openai.admin_key().to_owned();
+    let openai = openai.spawn().await.unwrap();
+    let anthropic = AnthropicFake::builder()
+        .seed(7)
+        .today(date!(2026 - 11 - 22))
+        .build();
+    let anthropic_key = anthropic.admin_key().to_owned();
+    let anthropic = anthropic.spawn().await.unwrap();
+    for (provider, name, key, url) in [
+        (
+            ProviderKind::OpenAi,
+            "OpenAI",
+            openai_key.as_str(),
+            openai.base_url().to_owned(),
+        ),
+        (
+            ProviderKind::Anthropic,
+            "Anthropic",
+            anthropic_key.as_str(),
+            anthropic.base_url().to_owned(),
+        ),
+    ] {
+        let (row, _) = engine
+            .add_connection(
+                org,
+                AddConnection {
+                    provider,
+                    name,
+                    secret: key,
+                    base_url: Some(&url),
+                    skip_check: false,
+                    sync_interval_secs: 3600,
+                    backfill_days: 90,
+                    lookback_days: 3,
+                },
+            )
+            .await
+            .unwrap();
+        engine
+            .sync_connection(org, row.id, None, false, &CallStats::default())
+            .await
+            .unwrap();
+    }
+    engine
+        .store()
+        .create_user(
+            org,
+            EMAIL,
+            &hash_password(PASSWORD).unwrap(),
+            Role::Admin,
+            engine.now(),
+        )
+        .await
+        .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(spendlens_web::serve(
+        listener,
+        spendlens_web::router(spendlens_web::AppState::new(engine.clone())),
+        std::future::pending(),
+    ));
+    (
+        base,
+        engine,
+        test,
+        vec![Box::new(openai), Box::new(anthropic)],
+    )
+}
+
+async fn wait_for_url(client: &Client, part: &str) {
+    for _ in 0..100 {
+        if client.current_url().await.unwrap().as_str().contains(part) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!(
+        "the browser never reached a URL with {part}: {}",
+        client.current_url().await.unwrap()
+    );
+}
+
+async fn texts(client: &Client, css: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for element in client.find_all(Locator::Css(css)).await.unwrap() {
+        out.push(element.text().await.unwrap().trim().to_owned());
+    }
+    out
+}
+
+fn dollars(text: &str) -> Money {
+    Money::parse_units(&text.replace(['$', ','], ""))
+        .unwrap_or_else(|_| panic!("not money: {text}"))
+}
+
+#[tokio::test]
+async fn a_person_uses_the_dashboard_in_a_real_browser() {
+    let Some((_driver, driver_url)) = start_chromedriver().await else {
+        return;
+    };
+    let (base, engine, test, _fakes) = start_app().await;
+    let profile = spendlens_store::testing::tempfile_dir::TempDir::new().unwrap();
+    let client = browser(&driver_url, profile.path()).await;
+
+    // Sign in.
+    client.goto(&format!("{base}/providers")).await.unwrap();
+    wait_for_url(&client, "/login").await;
+    shot(&client, "00-login").await;
+    client
+        .find(Locator::Css("input[name=email]"))
+        .await
+        .unwrap()
+        .send_keys(EMAIL)
+        .await
+        .unwrap();
+    client
+        .find(Locator::Css("input[name=password]"))
+        .await
+        .unwrap()
+        .send_keys(PASSWORD)
+        .await
+        .unwrap();
+    client
+        .find(Locator::Css("button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_url(&client, "/providers").await;
+    shot(&client, "01-providers").await;
+
+    // Switch views through the tabs.
+    for (tab, path, name) in [
+        ("Workspaces", "/workspaces", "02-workspaces"),
+        ("API Keys", "/keys", "03-keys"),
+        ("Models", "/models", "04-models"),
+        (
+            "Workspace Management",
+            "/workspace-management",
+            "05-workspace-management",
+        ),
+        ("Connections", "/connections", "06-connections"),
+        ("Sync Logs", "/sync-logs", "07-sync-logs"),
+        ("Users", "/users", "08-users"),
+    ] {
+        client
+            .find(Locator::LinkText(tab))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        wait_for_url(&client, path).await;
+        let heading = client
+            .find(Locator::Css("h1"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(!heading.is_empty(), "{path} has no heading");
+        shot(&client, name).await;
+    }
+
+    // Filter: choosing a provider applies at once (JavaScript) and lands in the URL.
+    client.set_window_size(1400, 1000).await.unwrap();
+    client
+        .goto(&format!("{base}/keys?period=last-30-days"))
+        .await
+        .unwrap();
+    client
+        .find(Locator::Css("select[name=provider]"))
+        .await
+        .unwrap()
+        .select_by_value("anthropic")
+        .await
+        .unwrap();
+    wait_for_url(&client, "provider=anthropic").await;
+    let badges = texts(&client, "tbody td .badge").await;
+    assert!(
+        !badges.is_empty() && badges.iter().all(|b| b == "Anthropic"),
+        "{badges:?}"
+    );
+
+    // Sort: the Cost header sorts ascending on the second click.
+    client
+        .goto(&format!(
+            "{base}/keys?period=last-30-days&sort=cost&order=desc"
+        ))
+        .await
+        .unwrap();
+    client
+        .find(Locator::Css("th a[href*='sort=cost&order=asc']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_url(&client, "order=asc").await;
+    let costs: Vec<Money> = texts(&client, "tbody tr:not(.more) td:nth-child(5)")
+        .await
+        .iter()
+        .map(|t| dollars(t))
+        .collect();
+    assert!(
+        costs.len() > 3 && costs.windows(2).all(|w| w[0] <= w[1]),
+        "{costs:?}"
+    );
+    shot(&client, "09-keys-sorted-ascending").await;
+
+    // CSV export has the table's rows, in its order, and its total.
+    let export = client
+        .find(Locator::Css("a[download]"))
+        .await
+        .unwrap()
+        .attr("href")
+        .await
+        .unwrap()
+        .unwrap();
+    let session = client.get_named_cookie("spendlens_session").await.unwrap();
+    let csv = reqwest::Client::new()
+        .get(format!("{base}{export}"))
+        .header("cookie", format!("spendlens_session={}", session.value()))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(csv.as_bytes());
+    let records: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    let rows: Vec<&csv::StringRecord> = records
+        .iter()
+        .skip(4)
+        .filter(|r| &r[0] != "Total")
+        .collect();
+    let table_names = texts(
+        &client,
+        "tbody tr:not(.more) td:nth-child(1) > a, tbody tr:not(.more) td:nth-child(1)",
+    )
+    .await;
+    let csv_names: Vec<String> = rows.iter().map(|r| r[0].to_owned()).collect();
+    for name in &csv_names {
+        assert!(
+            table_names.iter().any(|t| t.starts_with(name.as_str())),
+            "{name} is in the CSV but not the table"
+        );
+    }
+    let csv_total = records.iter().find(|r| &r[0] == "Total").unwrap()[5].to_owned();
+    let table_total = client
+        .find(Locator::Css("tfoot td:nth-child(5)"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        Money::parse_units(&csv_total).unwrap().round_to_cents(),
+        dollars(&table_total).round_to_cents()
+    );
+
+    // Drill down: a workspace row opens its API keys.
+    client
+        .goto(&format!("{base}/workspaces?period=last-30-days"))
+        .await
+        .unwrap();
+    let link = client
+        .find(Locator::Css("tbody td:first-child a"))
+        .await
+        .unwrap();
+    let workspace = link.text().await.unwrap();
+    link.click().await.unwrap();
+    wait_for_url(&client, "/keys").await;
+    let notice = client
+        .find(Locator::Css(".notice"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(notice.contains(&workspace), "{notice}");
+    shot(&client, "10-drill-down-keys-of-a-workspace").await;
+
+    // Rename a workspace inline, then revert it from its history.
+    client
+        .goto(&format!("{base}/workspace-management"))
+        .await
+        .unwrap();
+    let label = client
+        .find(Locator::Css("td[data-rename] .name-label"))
+        .await
+        .unwrap();
+    let original = label.text().await.unwrap();
+    label.click().await.unwrap();
+    let input = client
+        .find(Locator::Css("td[data-rename] form input[name=name]"))
+        .await
+        .unwrap();
+    input.clear().await.unwrap();
+    input.send_keys("Renamed in the browser").await.unwrap();
+    client
+        .find(Locator::Css("td[data-rename] form button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let notice = client
+        .wait()
+        .for_element(Locator::Css(".notice.ok"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(notice.contains("Renamed in the browser"), "{notice}");
+    shot(&client, "11-workspace-renamed").await;
+    let row = client
+        .find(Locator::XPath(
+            "//tr[.//span[@class='name-label' and text()='Renamed in the browser']]",
+        ))
+        .await
+        .unwrap();
+    row.find(Locator::Css("summary"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    row.find(Locator::Css("details button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let notice = client
+        .wait()
+        .for_element(Locator::Css(".notice.ok"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(notice.contains(&original), "{notice}");
+    let names = texts(&client, "td[data-rename] .name-label").await;
+    assert!(names.contains(&original) && !names.iter().any(|n| n == "Renamed in the browser"));
+
+    // Add a connection with the wrong kind of key: the page says what to do, nothing is saved.
+    client.goto(&format!("{base}/connections")).await.unwrap();
+    client
+        .find(Locator::Css("select[name=provider]"))
+        .await
+        .unwrap()
+        .select_by_value("anthropic")
+        .await
+        .unwrap();
+    let hint = client
+        .find(Locator::Id("credential-hint"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        hint.contains("sk-ant-admin01"),
+        "the form shows the expected shape: {hint}"
+    );
+    client
+        .find(Locator::Css("input[name=name]"))
+        .await
+        .unwrap()
+        .send_keys("wrong key")
+        .await
+        .unwrap();
+    client
+        .find(Locator::Css("textarea[name=credential]"))
+        .await
+        .unwrap()
+        .send_keys("sk-ant-api03-thisIsAStandardKeyNotAnAdminKey0000000000")
+        .await
+        .unwrap();
+    client
+        .find(Locator::XPath("//button[text()='Check and add']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let error = client
+        .wait()
+        .for_element(Locator::Css(".notice.error"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        error.contains("Admin key") && error.contains("sk-ant-api03"),
+        "{error}"
+    );
+    shot(&client, "12-wrong-key-type").await;
+    assert_eq!(
+        engine
+            .store()
+            .list_connections(
+                engine
+                    .store()
+                    .ensure_default_org(engine.now())
+                    .await
+                    .unwrap()
+            )
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+
+    // Phone width.
+    client.set_window_size(390, 844).await.unwrap();
+    client
+        .goto(&format!("{base}/models?period=last-30-days"))
+        .await
+        .unwrap();
+    shot(&client, "13-models-phone").await;
+
+    client.close().await.unwrap();
+    test.teardown().await;
+}
