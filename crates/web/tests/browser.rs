@@ -107,16 +107,18 @@ async fn start_chromedriver() -> Option<(Driver, String)> {
         return None;
     };
     let port = free_port();
-    let child = Command::new(driver)
-        .arg(format!("--port={port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let driver = Driver(
+        Command::new(driver)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
     let url = format!("http://127.0.0.1:{port}");
     for _ in 0..100 {
         if reqwest::get(format!("{url}/status")).await.is_ok() {
-            return Some((Driver(child), url));
+            return Some((driver, url));
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
