@@ -199,6 +199,15 @@ fn place_cost(
     {
         candidates.retain(|key| key.category == category);
     }
+    // A bill line that names a usage detail ("dall-e-3, 1024x1792") pays for that detail only.
+    let named: Vec<&LineKey> = candidates
+        .iter()
+        .copied()
+        .filter(|key| !key.detail.is_empty() && names_detail(&cost.description, &key.detail))
+        .collect();
+    if !named.is_empty() {
+        candidates = named;
+    }
 
     let price = catalog.lookup(provider, &model_name, cost.day);
     let usages: Vec<UsageShape> = candidates
@@ -257,6 +266,14 @@ fn place_cost(
             merge_line(lines, line);
         }
     }
+}
+
+/// Whether `description` names `detail` as a whole word (`"dall-e-3, 1024x1792"` names
+/// `1024x1792`, not `1024x179`).
+fn names_detail(description: &str, detail: &str) -> bool {
+    description
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '.'))
+        .any(|word| word.eq_ignore_ascii_case(detail))
 }
 
 fn unit_for(category: Category) -> Unit {
@@ -444,6 +461,40 @@ mod tests {
         let key_a = lines.iter().find(|l| l.api_key_id.is_some()).unwrap();
         assert_eq!(key_a.cost.to_exact_string(), "1.00");
         assert!(!key_a.allocated);
+    }
+
+    #[test]
+    fn a_bill_line_naming_an_image_size_pays_for_that_size() {
+        let image = |key: &str, size: &str, count: i64| {
+            let mut u = usage(key, "dall-e-3", 0, 0, 0);
+            u.category = Category::Image;
+            u.unit = Unit::images();
+            u.detail = size.to_owned();
+            u.quantity = Quantity::from_whole(count);
+            u
+        };
+        let mut large = bill(Some("dall-e-3"), None, "8.00");
+        large.description = "dall-e-3, 1024x1792".into();
+        large.category = Some(Category::Image);
+        let lines = allocate(
+            ProviderKind::OpenAi,
+            vec![
+                image("key_a", "1024x1024", 100),
+                image("key_b", "1024x1792", 100),
+            ],
+            vec![large],
+            &PriceCatalog::built_in(),
+        );
+        let by_size = |size: &str| {
+            lines
+                .iter()
+                .find(|l| l.detail == size)
+                .unwrap()
+                .cost
+                .to_exact_string()
+        };
+        assert_eq!(by_size("1024x1792"), "8.00");
+        assert_eq!(by_size("1024x1024"), "0.00");
     }
 
     #[test]

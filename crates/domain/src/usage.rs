@@ -310,4 +310,8 @@ pub struct FetchedWindow {
     pub costs: Vec<BilledCost>,
     /// Things the user should know that are not errors (e.g. "billing export lags 24–48 h").
     pub notes: Vec<String>,
+    /// The days the provider could serve, when fewer than the window asked for (OpenRouter
+    /// keeps 30 days): only these days are replaced, so history older than the API keeps is
+    /// never wiped by an empty answer. `None`: the whole window.
+    pub served: Option<crate::DayRange>,
 }

@@ -179,6 +179,27 @@ pub enum ProviderError {
         endpoint: String,
         pages: u32,
     },
+
+    /// The credential has the right shape but a part of it cannot be used (a service-account
+    /// private key that does not parse): found before any network call.
+    #[error(
+        "The {} credential cannot be used: {reason}; {advice}",
+        .provider.display_name()
+    )]
+    UnreadableCredential {
+        provider: ProviderKind,
+        reason: String,
+        advice: String,
+    },
+
+    /// The account has no billing data source spendlens can read yet (AWS Cost Explorer not
+    /// enabled, no Cloud Billing export to BigQuery): the user must set it up once.
+    #[error("{} has no billing data to read: {reason}; {advice}", .provider.display_name())]
+    NotSetUp {
+        provider: ProviderKind,
+        reason: String,
+        advice: String,
+    },
 }
 
 impl ProviderError {
@@ -187,7 +208,9 @@ impl ProviderError {
     pub fn is_credential_rejected(&self) -> bool {
         matches!(
             self,
-            ProviderError::CredentialRejected { .. } | ProviderError::UnusableCredential { .. }
+            ProviderError::CredentialRejected { .. }
+                | ProviderError::UnusableCredential { .. }
+                | ProviderError::UnreadableCredential { .. }
         )
     }
 
@@ -223,7 +246,9 @@ impl ProviderError {
             | ProviderError::UnexpectedPage { provider, .. }
             | ProviderError::RepeatedPage { provider, .. }
             | ProviderError::DuplicateBucket { provider, .. }
-            | ProviderError::TooManyPages { provider, .. } => *provider,
+            | ProviderError::TooManyPages { provider, .. }
+            | ProviderError::UnreadableCredential { provider, .. }
+            | ProviderError::NotSetUp { provider, .. } => *provider,
         }
     }
 }

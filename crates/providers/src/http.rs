@@ -80,15 +80,15 @@ impl CallStats {
         }
     }
 
-    fn count_call(&self) {
+    pub(crate) fn count_call(&self) {
         self.http_calls.fetch_add(1, Ordering::Relaxed);
     }
 
-    fn count_retry(&self) {
+    pub(crate) fn count_retry(&self) {
         self.retries.fetch_add(1, Ordering::Relaxed);
     }
 
-    fn count_page(&self) {
+    pub(crate) fn count_page(&self) {
         self.pages.fetch_add(1, Ordering::Relaxed);
     }
 }
@@ -430,7 +430,7 @@ pub(crate) fn endpoint_url(base: &Url, path: &str, query: &[(&str, String)]) -> 
 }
 
 /// A readable cause for a transport error, without the URL.
-fn transport_detail(error: &reqwest::Error, settings: &HttpSettings) -> String {
+pub(crate) fn transport_detail(error: &reqwest::Error, settings: &HttpSettings) -> String {
     if error.is_timeout() {
         return format!(
             "no answer within {} s (timed out)",
@@ -470,8 +470,18 @@ fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
 pub(crate) fn provider_message(body: &[u8], secret: &str) -> String {
     #[derive(serde::Deserialize)]
     struct Envelope {
-        error: Option<Inner>,
+        error: Option<ErrorField>,
         message: Option<String>,
+        /// FastAPI's `{"detail": "…"}` (LiteLLM).
+        detail: Option<serde_json::Value>,
+    }
+    /// `{"error": {"message": …}}` (OpenAI, Anthropic, OpenRouter, fal) or
+    /// `{"error": "…"}` (Runway).
+    #[derive(serde::Deserialize)]
+    #[serde(untagged)]
+    enum ErrorField {
+        Text(String),
+        Object(Inner),
     }
     #[derive(serde::Deserialize)]
     struct Inner {
@@ -480,10 +490,23 @@ pub(crate) fn provider_message(body: &[u8], secret: &str) -> String {
     let parsed = serde_json::from_slice::<Envelope>(body).ok();
     let message = parsed
         .and_then(|envelope| {
+            let detail = match envelope.detail {
+                Some(serde_json::Value::String(text)) => Some(text),
+                Some(serde_json::Value::Object(map)) => map
+                    .get("error")
+                    .or_else(|| map.get("message"))
+                    .and_then(serde_json::Value::as_str)
+                    .map(str::to_owned),
+                _ => None,
+            };
             envelope
                 .error
-                .and_then(|inner| inner.message)
+                .and_then(|error| match error {
+                    ErrorField::Text(text) => Some(text),
+                    ErrorField::Object(inner) => inner.message,
+                })
                 .or(envelope.message)
+                .or(detail)
         })
         .unwrap_or_else(|| String::from_utf8_lossy(body).into_owned());
     let message: String = message
@@ -508,6 +531,23 @@ pub(crate) fn provider_message(body: &[u8], secret: &str) -> String {
     } else {
         message
     }
+}
+
+/// The decimal text of a JSON number or numeric string, read from its literal text so that a
+/// float such as `1.095e-05` never passes through `f64`. `None` for `null` or anything else.
+pub(crate) fn number_text(raw: &serde_json::value::RawValue) -> Option<String> {
+    let text = raw.get().trim();
+    let text = if text.starts_with('"') {
+        serde_json::from_str::<String>(text).ok()?
+    } else {
+        text.to_owned()
+    };
+    let text = text.trim();
+    let numeric = !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, '-' | '+' | '.' | 'e' | 'E'));
+    numeric.then(|| text.to_owned())
 }
 
 /// Decodes a page, telling a cut-off body from one that is not JSON from JSON of the wrong shape.
@@ -813,6 +853,38 @@ mod tests {
             url.as_str(),
             "http://127.0.0.1:9/anthropic/v1/organizations/cost_report"
         );
+    }
+
+    #[test]
+    fn string_errors_and_fastapi_details_are_read_too() {
+        assert_eq!(
+            provider_message(br#"{"error":"Invalid API key."}"#, "key_1234567890"),
+            "Invalid API key."
+        );
+        assert_eq!(
+            provider_message(
+                br#"{"detail":"Non-admin users can only view their own spend data."}"#,
+                "sk-1234567890"
+            ),
+            "Non-admin users can only view their own spend data."
+        );
+        assert_eq!(
+            provider_message(
+                br#"{"detail":{"error":"Please provide start_date and end_date"}}"#,
+                "sk-1234567890"
+            ),
+            "Please provide start_date and end_date"
+        );
+    }
+
+    #[test]
+    fn numbers_are_read_from_their_literal_text() {
+        let raw = |text: &str| serde_json::value::RawValue::from_string(text.to_owned()).unwrap();
+        assert_eq!(number_text(&raw("1.095e-05")).as_deref(), Some("1.095e-05"));
+        assert_eq!(number_text(&raw(r#""0.32""#)).as_deref(), Some("0.32"));
+        assert_eq!(number_text(&raw("-400")).as_deref(), Some("-400"));
+        assert_eq!(number_text(&raw("null")), None);
+        assert_eq!(number_text(&raw(r#""n/a""#)), None);
     }
 
     #[test]

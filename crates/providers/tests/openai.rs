@@ -674,25 +674,3 @@ async fn unknown_models_and_new_fields_are_carried_through() {
     assert_eq!(fetched.costs[1].cost.nanos(), 250);
     assert_eq!(fetched.api_keys[0].hint.as_deref(), Some("sk-abc...def"));
 }
-
-#[tokio::test]
-async fn providers_without_a_connector_say_so_without_a_call() {
-    let credential =
-        Credential::parse(ProviderKind::Runway, "key_abcdefghijklmnopqrstuvwxyz").unwrap();
-    let stats = CallStats::new();
-    let err = fetch_window(
-        &credential,
-        &ConnectorConfig::default(),
-        ninety_days(),
-        &stats,
-    )
-    .await
-    .unwrap_err();
-    assert!(matches!(err, ProviderError::NotAvailable { .. }));
-    assert!(
-        err.to_string()
-            .contains("Runway connector is not available yet"),
-        "{err}"
-    );
-    assert_eq!(stats.snapshot().http_calls, 0);
-}

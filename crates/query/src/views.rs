@@ -250,6 +250,33 @@ pub struct ModelsReport {
     pub total_requests: Option<i64>,
     pub most_efficient_model: Option<String>,
     pub rows: Vec<ModelViewRow>,
+    /// Image generation by model and size, for the Images panel.
+    pub images: ImagesSummary,
+}
+
+/// Images generated in the period: count, cost, cost per image and the mix of sizes.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct ImagesSummary {
+    pub image_count: Quantity,
+    pub image_cost: Money,
+    pub cost_per_image: Option<Money>,
+    pub rows: Vec<ImageRow>,
+    /// What the providers' APIs do not say about images.
+    pub note: &'static str,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ImageRow {
+    pub provider: ProviderKind,
+    pub model: String,
+    /// Size or resolution (`1024x1024`); `null` when the provider gives none.
+    pub size: Option<String>,
+    pub images: Quantity,
+    /// Percent of all images in the period.
+    pub share_of_images_pct: Option<Decimal>,
+    pub cost: Money,
+    pub net_cost: Money,
+    pub cost_per_image: Option<Money>,
 }
 
 /// Any of the four reports.
@@ -798,7 +825,9 @@ pub async fn models(
         _ => compare_metrics(column, &a.metrics, &b.metrics).unwrap_or(Ordering::Equal),
     });
     let header = Header::new(query, &rows.iter().map(|r| &r.metrics).collect::<Vec<_>>());
+    let images = images(store, org, query, &catalog).await?;
     Ok(ModelsReport {
+        images,
         header,
         model_count: rows.len(),
         total_requests: sum_requests(rows.iter().map(|r| &r.metrics)),
@@ -807,6 +836,52 @@ pub async fn models(
             .find(|r| r.most_efficient)
             .map(|r| r.model.clone()),
         rows,
+    })
+}
+
+/// The Images panel: image lines of the period by model and size.
+async fn images(
+    store: &Store,
+    org: OrgId,
+    query: &ViewQuery,
+    catalog: &Catalog,
+) -> Result<ImagesSummary, QueryError> {
+    let totals = store
+        .image_totals(org, query.period, &catalog.filter(query))
+        .await?;
+    let mut rows: Vec<ImageRow> = totals
+        .into_iter()
+        .filter_map(|t| {
+            let provider = catalog.provider(t.connection_id)?;
+            (query.includes_provider(provider)
+                && query.matches_search(&[t.model.as_str(), t.detail.as_str()]))
+            .then(|| ImageRow {
+                provider,
+                size: (!t.detail.is_empty()).then(|| t.detail.clone()),
+                cost_per_image: cost_per_unit(t.cost, t.images),
+                net_cost: t.cost - t.credits,
+                share_of_images_pct: None,
+                images: t.images,
+                cost: t.cost,
+                model: t.model,
+            })
+        })
+        .collect();
+    let image_count = rows.iter().fold(Quantity::ZERO, |acc, r| acc + r.images);
+    let image_cost: Money = rows.iter().map(|r| r.cost).sum();
+    for row in &mut rows {
+        row.share_of_images_pct = percent(
+            Money::from_nanos(row.images.micros()),
+            Money::from_nanos(image_count.micros()),
+        );
+    }
+    rows.sort_by(|a, b| b.cost.cmp(&a.cost).then_with(|| a.model.cmp(&b.model)));
+    Ok(ImagesSummary {
+        cost_per_image: cost_per_unit(image_cost, image_count),
+        image_count,
+        image_cost,
+        rows,
+        note: "Sizes come from the provider's usage report. OpenAI's usage API does not report image quality (standard or HD); a higher cost per image at the same size shows HD use.",
     })
 }
 

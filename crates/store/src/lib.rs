@@ -37,7 +37,7 @@ pub use connections::{ConnectionRow, ConnectionStatus, NewConnection, validate_c
 pub use cost_lines::{WindowWrite, WriteCounts};
 pub use location::DatabaseLocation;
 pub use rollups::{
-    ConnectionTotals, KeyTotals, ModelTotals, RollupFilter, Totals, WorkspaceTotals,
+    ConnectionTotals, ImageTotals, KeyTotals, ModelTotals, RollupFilter, Totals, WorkspaceTotals,
 };
 pub use sync_runs::{SyncRunFilter, SyncRunOutcome, SyncRunRow, SyncRunStatus, SyncTrigger};
 pub use tokens::{ApiTokenRow, NewApiToken};

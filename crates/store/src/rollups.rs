@@ -782,3 +782,77 @@ mod tests {
         }
     }
 }
+
+/// Image work of one (connection, model, size): count and money over a period.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ImageTotals {
+    pub connection_id: ConnectionId,
+    pub model: String,
+    /// The size or resolution (`1024x1024`), empty when the provider gives none.
+    pub detail: String,
+    pub images: Quantity,
+    pub cost: Money,
+    pub credits: Money,
+}
+
+impl Store {
+    /// Image lines of a period by model and size (images are few lines; read from the cost
+    /// lines through their category index).
+    pub async fn image_totals(
+        &self,
+        org: OrgId,
+        period: DayRange,
+        filter: &RollupFilter,
+    ) -> StoreResult<Vec<ImageTotals>> {
+        let mut sql = format!(
+            "SELECT connection_id, model, detail, CAST(SUM(quantity_micros) AS BIGINT) AS quantity_micros, \
+             CAST(SUM(cost_nanos) AS BIGINT) AS cost_nanos, CAST(SUM(credits_nanos) AS BIGINT) AS credits_nanos \
+             FROM cost_lines WHERE org_id = $1 AND category = 'image' AND unit = 'images' AND day >= {} AND day <= {}",
+            period.from().number(),
+            period.to().number()
+        );
+        if let Some(connections) = &filter.connections {
+            let ids: Vec<String> = connections.iter().map(|c| c.0.to_string()).collect();
+            let _ = write!(
+                sql,
+                " AND connection_id IN ({})",
+                if ids.is_empty() {
+                    "NULL".to_owned()
+                } else {
+                    ids.join(", ")
+                }
+            );
+        }
+        if let Some(workspaces) = &filter.workspaces {
+            let ids: Vec<String> = workspaces.iter().map(|w| w.0.to_string()).collect();
+            let _ = write!(
+                sql,
+                " AND workspace_ref IN ({})",
+                if ids.is_empty() {
+                    "NULL".to_owned()
+                } else {
+                    ids.join(", ")
+                }
+            );
+        }
+        if let Some(key) = filter.api_key {
+            let _ = write!(sql, " AND api_key_ref = {}", key.0);
+        }
+        sql.push_str(" GROUP BY connection_id, model, detail");
+        with_pool!(self, pool => {
+            let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(org.0).fetch_all(pool).await?;
+            rows.iter()
+                .map(|row| {
+                    Ok(ImageTotals {
+                        connection_id: ConnectionId(row.int("connection_id")?),
+                        model: row.text("model")?,
+                        detail: row.text("detail")?,
+                        images: Quantity::from_micros(row.int("quantity_micros")?),
+                        cost: Money::from_nanos(row.int("cost_nanos")?),
+                        credits: Money::from_nanos(row.int("credits_nanos")?),
+                    })
+                })
+                .collect()
+        })
+    }
+}

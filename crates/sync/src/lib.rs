@@ -75,6 +75,9 @@ pub enum SyncError {
     Provider(#[from] ProviderError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The provider sent something spendlens cannot store correctly yet.
+    #[error("{0}")]
+    Unsupported(String),
 }
 
 /// What one sync did.
@@ -345,19 +348,48 @@ impl SyncEngine {
         stats: &CallStats,
     ) -> Result<(WriteCounts, Vec<String>), SyncError> {
         let fetched = spendlens_providers::fetch_window(credential, config, window, stats).await?;
+        // Every report is in USD; amounts in another currency would be added as if they were.
+        if let Some(foreign) = fetched
+            .costs
+            .iter()
+            .map(|c| c.currency.as_str())
+            .find(|c| *c != "USD")
+        {
+            return Err(SyncError::Unsupported(format!(
+                "{} bills this account in {foreign}; spendlens reports in USD and does not convert \
+                 currencies yet, so nothing from this sync was stored. Use a USD billing account or \
+                 follow the currency-conversion issue.",
+                connection.provider.display_name()
+            )));
+        }
         let api_keys_complete = !fetched.api_keys.is_empty();
-        let lines = allocate(
+        // Replace only the days the provider could answer for (never wipe older history it
+        // no longer serves); lines outside them cannot be stored.
+        let replaced = fetched
+            .served
+            .and_then(|served| {
+                DayRange::new(
+                    served.from().max(window.from()),
+                    served.to().min(window.to()),
+                )
+                .ok()
+            })
+            .unwrap_or(window);
+        let lines: Vec<_> = allocate(
             connection.provider,
             fetched.usage,
             fetched.costs,
             &self.catalog,
-        );
+        )
+        .into_iter()
+        .filter(|line| replaced.contains(line.day))
+        .collect();
         let counts = self
             .store
             .replace_window(WindowWrite {
                 org,
                 connection: connection.id,
-                window,
+                window: replaced,
                 workspaces: &fetched.workspaces,
                 api_keys: &fetched.api_keys,
                 api_keys_complete,

@@ -116,6 +116,7 @@ impl From<SyncError> for ApiError {
             }
             SyncError::Provider(provider) => ApiError::Upstream(provider.to_string()),
             SyncError::Store(store) => store.into(),
+            SyncError::Unsupported(message) => ApiError::Upstream(message),
         }
     }
 }

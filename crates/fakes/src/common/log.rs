@@ -11,6 +11,8 @@ pub struct RecordedRequest {
     pub path: String,
     /// The raw (still percent-encoded) query string, empty if none.
     pub query: String,
+    /// The request body as text (JSON for POST endpoints such as Runway's usage), empty if none.
+    pub body: String,
 }
 
 impl RecordedRequest {
@@ -42,9 +44,15 @@ impl RequestLog {
     }
 
     pub(crate) fn record(&self, path: &str, query: Option<&str>) {
+        self.record_with_body(path, query, "");
+    }
+
+    /// Records a request that carries a body (kept as text, lossily decoded).
+    pub(crate) fn record_with_body(&self, path: &str, query: Option<&str>, body: &str) {
         self.lock().push(RecordedRequest {
             path: path.to_owned(),
             query: query.unwrap_or_default().to_owned(),
+            body: body.to_owned(),
         });
     }
 

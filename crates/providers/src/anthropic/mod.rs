@@ -137,6 +137,7 @@ pub(crate) async fn fetch_window(
         usage,
         costs,
         notes: Vec::new(),
+        served: None,
     })
 }
 

@@ -112,6 +112,7 @@ pub(crate) async fn fetch_window(
         usage,
         costs,
         notes: Vec::new(),
+        served: None,
     })
 }
 

@@ -85,6 +85,15 @@ pub async fn run(_cli: &Cli, args: &BenchArgs) -> anyhow::Result<ExitCode> {
                 args.samples
             );
         }
+        for page in result.pages {
+            println!(
+                "page {:<22} p50 {:>7.2} ms  p95 {:>7.2} ms  {:>7.1} KB  (server time through the router, signed in)",
+                page.path,
+                page.p50.as_secs_f64() * 1000.0,
+                page.p95.as_secs_f64() * 1000.0,
+                page.bytes as f64 / 1024.0
+            );
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -93,7 +102,27 @@ pub struct BenchResult {
     pub lines_written: usize,
     pub write_time: Duration,
     pub views: Vec<(View, Duration, Duration)>,
+    pub pages: Vec<PageTiming>,
 }
+
+/// One dashboard page's server time and weight.
+pub struct PageTiming {
+    pub path: &'static str,
+    pub p50: Duration,
+    pub p95: Duration,
+    pub bytes: usize,
+}
+
+/// The dashboard pages timed, each with the default filters.
+const PAGES: [&str; 7] = [
+    "/providers",
+    "/workspaces",
+    "/keys",
+    "/models",
+    "/workspace-management",
+    "/connections",
+    "/sync-logs",
+];
 
 /// Fills `store` with the synthetic organization and times the views.
 pub async fn measure(store: &Store, shape: Shape, samples: usize) -> anyhow::Result<BenchResult> {
@@ -177,11 +206,74 @@ pub async fn measure(store: &Store, shape: Shape, samples: usize) -> anyhow::Res
         timings.sort();
         views.push((view, percentile(&timings, 50), percentile(&timings, 95)));
     }
+    let pages = measure_pages(store, org, samples).await?;
     Ok(BenchResult {
         lines_written: written,
         write_time,
         views,
+        pages,
     })
+}
+
+/// Times each dashboard page through the real router (no network), as a signed-in admin.
+async fn measure_pages(
+    store: &Store,
+    org: spendlens_store::OrgId,
+    samples: usize,
+) -> anyhow::Result<Vec<PageTiming>> {
+    use tower::ServiceExt as _;
+    let now = time::OffsetDateTime::now_utc();
+    let hash = spendlens_web::dashboard::session::hash_password("bench password 123")
+        .map_err(anyhow::Error::msg)?;
+    let user = store
+        .create_user(
+            org,
+            "bench@spendlens.local",
+            &hash,
+            spendlens_store::Role::Admin,
+            now,
+        )
+        .await?;
+    let session = store
+        .create_session(&user, now, time::Duration::hours(1))
+        .await?;
+    let engine = spendlens_sync::SyncEngine::new(
+        store.clone(),
+        Vault::from_key([9; 32]),
+        spendlens_domain::PriceCatalog::built_in(),
+        std::sync::Arc::new(spendlens_sync::SystemClock),
+        spendlens_sync::SyncSettings::default(),
+    );
+    let router = spendlens_web::router(spendlens_web::AppState::new(engine));
+    let mut out = Vec::new();
+    for path in PAGES {
+        let mut timings = Vec::with_capacity(samples);
+        let mut bytes = 0;
+        for round in 0..=samples.max(1) {
+            let request = axum::http::Request::builder()
+                .uri(path)
+                .header("cookie", format!("spendlens_session={}", session.token))
+                .body(axum::body::Body::empty())?;
+            let started = Instant::now();
+            let response = router.clone().oneshot(request).await?;
+            let status = response.status();
+            let body = axum::body::to_bytes(response.into_body(), 10 * 1024 * 1024).await?;
+            let elapsed = started.elapsed();
+            anyhow::ensure!(status.is_success(), "{path} answered {status}");
+            bytes = body.len();
+            if round > 0 {
+                timings.push(elapsed);
+            }
+        }
+        timings.sort();
+        out.push(PageTiming {
+            path,
+            p50: percentile(&timings, 50),
+            p95: percentile(&timings, 95),
+            bytes,
+        });
+    }
+    Ok(out)
 }
 
 fn percentile(sorted: &[Duration], pct: usize) -> Duration {
@@ -293,6 +385,8 @@ mod tests {
             .unwrap();
         assert!(result.lines_written >= 4_000);
         assert_eq!(result.views.len(), 4);
+        assert_eq!(result.pages.len(), 7);
+        assert!(result.pages.iter().all(|p| p.bytes > 1000));
         test.teardown().await;
     }
 }

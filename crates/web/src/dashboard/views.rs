@@ -169,9 +169,19 @@ pub struct LegendItem {
     pub share: String,
 }
 
+/// The Models page's Images panel.
+pub struct ImagesPanel {
+    pub count: String,
+    pub cost: String,
+    pub per_image: String,
+    pub rows: Vec<Vec<String>>,
+    pub note: String,
+}
+
 #[derive(Template)]
 #[template(path = "metric_view.html")]
 pub struct MetricPage {
+    pub images: Option<ImagesPanel>,
     pub layout: Layout,
     pub heading: String,
     pub drill: Option<(String, String)>,
@@ -601,7 +611,39 @@ async fn view_page(
                 .to_owned()
         }
     });
+    let images = match &report {
+        Report::Models(r) if !r.images.rows.is_empty() => Some(ImagesPanel {
+            count: format::quantity(r.images.image_count),
+            cost: format::money(r.images.image_cost),
+            per_image: format::rate(r.images.cost_per_image),
+            rows: {
+                let costs = format::money_column(
+                    &r.images.rows.iter().map(|i| i.cost).collect::<Vec<_>>(),
+                    r.images.image_cost,
+                );
+                r.images
+                    .rows
+                    .iter()
+                    .zip(costs)
+                    .map(|(i, cost)| {
+                        vec![
+                            i.model.clone(),
+                            i.provider.display_name().to_owned(),
+                            i.size.clone().unwrap_or_else(|| "not reported".to_owned()),
+                            format::quantity(i.images),
+                            format::share(i.share_of_images_pct),
+                            cost,
+                            format::rate(i.cost_per_image),
+                        ]
+                    })
+                    .collect()
+            },
+            note: r.images.note.to_owned(),
+        }),
+        _ => None,
+    };
     let template = MetricPage {
+        images,
         layout,
         heading: heading(view).to_owned(),
         drill,
