@@ -11,7 +11,13 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use spendlens_domain::ProviderKind;
 use spendlens_fakes::anthropic::AnthropicFake;
+use spendlens_fakes::bedrock::BedrockFake;
+use spendlens_fakes::fal::FalFake;
+use spendlens_fakes::litellm::LiteLlmFake;
 use spendlens_fakes::openai::OpenAiFake;
+use spendlens_fakes::openrouter::OpenRouterFake;
+use spendlens_fakes::runway::RunwayFake;
+use spendlens_fakes::vertex::VertexFake;
 use spendlens_store::{DatabaseLocation, SyncRunStatus};
 use spendlens_sync::connections::AddConnection;
 
@@ -36,51 +42,23 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> anyhow::Result<ExitCode> {
     let context = Context::open_at(&DatabaseLocation::in_data_dir(&demo_dir), &demo_dir).await?;
     let today = context.engine.today().date();
 
-    let openai = OpenAiFake::builder().seed(args.seed).today(today).build();
-    let openai_key = openai.admin_key().to_owned();
-    let openai = openai
-        .spawn()
-        .await
-        .context("starting the OpenAI stand-in")?;
-    let anthropic = AnthropicFake::builder()
-        .seed(args.seed)
-        .today(today)
-        .build();
-    let anthropic_key = anthropic.admin_key().to_owned();
-    let anthropic = anthropic
-        .spawn()
-        .await
-        .context("starting the Anthropic stand-in")?;
+    let stand_ins = StandIns::start(args.seed, today).await?;
     println!(
-        "Started local stand-ins: OpenAI Admin API at {}, Anthropic Admin API at {}",
-        openai.base_url(),
-        anthropic.base_url()
+        "Started local stand-ins for the billing APIs of {} providers.",
+        stand_ins.connections.len()
     );
 
     let mut failed = false;
-    for (provider, name, key, base_url) in [
-        (
-            ProviderKind::OpenAi,
-            "OpenAI (demo)",
-            openai_key.as_str(),
-            openai.base_url(),
-        ),
-        (
-            ProviderKind::Anthropic,
-            "Anthropic (demo)",
-            anthropic_key.as_str(),
-            anthropic.base_url(),
-        ),
-    ] {
+    for stand_in in &stand_ins.connections {
         let (row, check) = context
             .engine
             .add_connection(
                 context.org,
                 AddConnection {
-                    provider,
-                    name,
-                    secret: key,
-                    base_url: Some(base_url),
+                    provider: stand_in.provider,
+                    name: &stand_in.name,
+                    secret: &stand_in.secret,
+                    base_url: Some(&stand_in.base_url),
                     skip_check: false,
                     sync_interval_secs: 3600,
                     backfill_days: 90,
@@ -88,9 +66,9 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> anyhow::Result<ExitCode> {
                 },
             )
             .await
-            .with_context(|| format!("connecting {name}"))?;
+            .with_context(|| format!("connecting {}", stand_in.name))?;
         if let Some(check) = check {
-            println!("Connected {name}: {}", check.summary);
+            println!("Connected {}: {}", stand_in.name, check.summary);
         }
         let report = sync_with_progress(&context.engine, context.org, &row, None).await?;
         print_report(&report);
@@ -137,8 +115,7 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> anyhow::Result<ExitCode> {
     println!("  CLI:         cargo run --release -- --data-dir {data_dir} report models");
     println!("Press Ctrl-C to stop.");
     serve_until_ctrl_c(&context, listener, true).await?;
-    openai.shutdown().await;
-    anthropic.shutdown().await;
+    drop(stand_ins);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -155,4 +132,179 @@ fn reset_demo_database(demo_dir: &Path) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// One stand-in's connection: what a user would paste, and where to reach it.
+struct StandIn {
+    provider: ProviderKind,
+    name: String,
+    secret: String,
+    base_url: String,
+}
+
+/// The running stand-ins (kept alive while the demo serves) and their connections.
+struct StandIns {
+    connections: Vec<StandIn>,
+    _running: Vec<Box<dyn std::any::Any + Send>>,
+}
+
+impl StandIns {
+    /// Starts a stand-in for every provider, each with its own seeded organization.
+    async fn start(seed: u64, today: time::Date) -> anyhow::Result<StandIns> {
+        let mut connections = Vec::new();
+        let mut running: Vec<Box<dyn std::any::Any + Send>> = Vec::new();
+        let mut add = |provider: ProviderKind, secret: String, base_url: String| {
+            connections.push(StandIn {
+                provider,
+                name: format!("{} (demo)", provider.display_name()),
+                secret,
+                base_url,
+            });
+        };
+
+        let openai = OpenAiFake::builder()
+            .seed(seed)
+            .today(today)
+            .build()
+            .spawn()
+            .await
+            .context("starting the OpenAI stand-in")?;
+        add(
+            ProviderKind::OpenAi,
+            openai.admin_key().to_owned(),
+            openai.base_url().to_owned(),
+        );
+        running.push(Box::new(openai));
+
+        let anthropic = AnthropicFake::builder()
+            .seed(seed)
+            .today(today)
+            .build()
+            .spawn()
+            .await
+            .context("starting the Anthropic stand-in")?;
+        add(
+            ProviderKind::Anthropic,
+            anthropic.admin_key().to_owned(),
+            anthropic.base_url().to_owned(),
+        );
+        running.push(Box::new(anthropic));
+
+        let bedrock = BedrockFake::builder()
+            .seed(seed)
+            .today(today)
+            .build()
+            .spawn()
+            .await
+            .context("starting the Cost Explorer stand-in")?;
+        let aws = serde_json::json!({
+            "accessKeyId": bedrock.access_key_id(),
+            "secretAccessKey": bedrock.secret_access_key(),
+            "region": "us-east-1",
+        });
+        add(
+            ProviderKind::Bedrock,
+            aws.to_string(),
+            bedrock.endpoint_url().to_owned(),
+        );
+        running.push(Box::new(bedrock));
+
+        // A service-account key made now, for this run only: the stand-in checks its signature.
+        let (private_pem, public_pem) = demo_key_pair()?;
+        let vertex = VertexFake::builder()
+            .seed(seed)
+            .today(today)
+            .public_key_pem(public_pem)
+            .build()
+            .spawn()
+            .await
+            .context("starting the BigQuery stand-in")?;
+        add(
+            ProviderKind::Vertex,
+            vertex.service_account_key_json(&private_pem),
+            vertex.base_url().to_owned(),
+        );
+        running.push(Box::new(vertex));
+
+        let fal = FalFake::builder()
+            .seed(seed)
+            .today(today)
+            .build()
+            .spawn()
+            .await
+            .context("starting the fal.ai stand-in")?;
+        add(
+            ProviderKind::Fal,
+            fal.admin_key().to_owned(),
+            fal.base_url().to_owned(),
+        );
+        running.push(Box::new(fal));
+
+        let runway = RunwayFake::builder()
+            .seed(seed)
+            .today(today)
+            .build()
+            .spawn()
+            .await
+            .context("starting the Runway stand-in")?;
+        add(
+            ProviderKind::Runway,
+            runway.admin_key().to_owned(),
+            runway.base_url().to_owned(),
+        );
+        running.push(Box::new(runway));
+
+        let openrouter = OpenRouterFake::builder()
+            .seed(seed)
+            .today(today)
+            .build()
+            .spawn()
+            .await
+            .context("starting the OpenRouter stand-in")?;
+        let key = serde_json::json!({ "provisioningKey": openrouter.management_key() });
+        add(
+            ProviderKind::OpenRouter,
+            key.to_string(),
+            openrouter.base_url().to_owned(),
+        );
+        running.push(Box::new(openrouter));
+
+        let litellm = LiteLlmFake::builder()
+            .seed(seed)
+            .today(today)
+            .build()
+            .spawn()
+            .await
+            .context("starting the LiteLLM stand-in")?;
+        let key =
+            serde_json::json!({ "apiKey": litellm.master_key(), "baseUrl": litellm.base_url() });
+        add(
+            ProviderKind::LiteLlm,
+            key.to_string(),
+            litellm.base_url().to_owned(),
+        );
+        running.push(Box::new(litellm));
+
+        Ok(StandIns {
+            connections,
+            _running: running,
+        })
+    }
+}
+
+/// A fresh RSA key pair (PKCS#8 private PEM, SPKI public PEM) for the demo's service account.
+fn demo_key_pair() -> anyhow::Result<(String, String)> {
+    use rsa::pkcs8::{EncodePrivateKey, EncodePublicKey, LineEnding};
+    let mut rng = rsa::rand_core::OsRng;
+    let key = rsa::RsaPrivateKey::new(&mut rng, 2048)
+        .context("generating the demo service-account key")?;
+    let private = key
+        .to_pkcs8_pem(LineEnding::LF)
+        .context("encoding the demo key")?
+        .to_string();
+    let public = key
+        .to_public_key()
+        .to_public_key_pem(LineEnding::LF)
+        .context("encoding the demo key")?;
+    Ok((private, public))
 }
