@@ -100,6 +100,17 @@ impl TestStore {
     }
 }
 
+impl crate::Store {
+    /// Runs raw SQL: for tests that must change stored data behind the store's back (tamper
+    /// checks). Not for product code.
+    pub async fn execute_for_tests(&self, sql: &str) -> StoreResult<()> {
+        crate::with_pool!(self, pool => {
+            sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned())).execute(pool).await?;
+        });
+        Ok(())
+    }
+}
+
 /// Test databases more than two hours old were left by crashed runs.
 async fn drop_stale_databases(admin: &mut PgConnection) {
     let now = SystemTime::now()

@@ -682,3 +682,100 @@ async fn rollups_agree_with_their_lines_for_any_period() {
     }
     test.teardown().await;
 }
+
+#[tokio::test]
+async fn sessions_name_their_user_until_they_expire_or_end() {
+    let test = TestStore::new().await.unwrap();
+    let store = &test.store;
+    let org = store.ensure_default_org(NOW).await.unwrap();
+    let user = store
+        .create_user(
+            org,
+            " Alice@Example.com ",
+            "$argon2id$fake",
+            spendlens_store::Role::Viewer,
+            NOW,
+        )
+        .await
+        .unwrap();
+    assert_eq!(user.email, "alice@example.com");
+    assert!(matches!(
+        store
+            .create_user(
+                org,
+                "alice@example.com",
+                "x",
+                spendlens_store::Role::Admin,
+                NOW
+            )
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    let session = store
+        .create_session(&user, NOW, time::Duration::hours(1))
+        .await
+        .unwrap();
+    let found = store.session(&session.token, NOW).await.unwrap().unwrap();
+    assert_eq!(found.user.id, user.id);
+    assert_eq!(found.csrf_token, session.csrf_token);
+    assert!(store.session("not-a-token", NOW).await.unwrap().is_none());
+    assert!(
+        store
+            .session(&session.token, NOW + time::Duration::hours(2))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    store.delete_session(&session.token).await.unwrap();
+    assert!(store.session(&session.token, NOW).await.unwrap().is_none());
+    test.teardown().await;
+}
+
+#[tokio::test]
+async fn an_edited_or_removed_audit_entry_breaks_the_chain() {
+    let test = TestStore::new().await.unwrap();
+    let store = &test.store;
+    let org = store.ensure_default_org(NOW).await.unwrap();
+    for i in 0..4 {
+        store
+            .audit(
+                org,
+                "alice",
+                "workspace.rename",
+                &format!("workspace {i}"),
+                "a → b",
+                NOW,
+            )
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        store.verify_audit(org).await.unwrap(),
+        spendlens_store::AuditVerdict::Intact { entries: 4 }
+    );
+    let entries = store.audit_entries(org, 10).await.unwrap();
+    let second = entries[2].id;
+    // Tamper through SQL, as someone with database access could.
+    let url = test.store.location().clone();
+    let tamper = spendlens_store::Store::connect(&url).await.unwrap();
+    tamper
+        .execute_for_tests(&format!(
+            "UPDATE audit_log SET actor = 'mallory' WHERE id = {second}"
+        ))
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.verify_audit(org).await.unwrap(),
+        spendlens_store::AuditVerdict::Broken { entry_id, .. } if entry_id == second
+    ));
+    tamper
+        .execute_for_tests(&format!("DELETE FROM audit_log WHERE id = {second}"))
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.verify_audit(org).await.unwrap(),
+        spendlens_store::AuditVerdict::Broken { .. }
+    ));
+    tamper.close().await;
+    test.teardown().await;
+}

@@ -113,6 +113,21 @@ async fn add(context: &Context, args: &AddConnectionArgs) -> anyhow::Result<Exit
         .await;
     match result {
         Ok((row, check)) => {
+            context
+                .store()
+                .audit(
+                    context.org,
+                    "cli",
+                    "connection.add",
+                    &row.name,
+                    &format!(
+                        "{} key {}",
+                        provider.as_str(),
+                        row.credential_hint.clone().unwrap_or_default()
+                    ),
+                    context.engine.now(),
+                )
+                .await?;
             println!(
                 "Added {} connection \"{}\" (id {}, key {}).",
                 provider.display_name(),

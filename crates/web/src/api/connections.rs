@@ -76,14 +76,31 @@ pub async fn create(
         )
         .await;
     match result {
-        Ok((connection, check)) => Ok((
-            StatusCode::CREATED,
-            Json(serde_json::json!({
-                "connection": connection,
-                "check": check.map(|c| c.summary),
-            })),
-        )
-            .into_response()),
+        Ok((connection, check)) => {
+            state
+                .store()
+                .audit(
+                    org,
+                    "api token",
+                    "connection.add",
+                    &connection.name,
+                    &format!(
+                        "{} key {}",
+                        provider.as_str(),
+                        connection.credential_hint.clone().unwrap_or_default()
+                    ),
+                    state.engine.now(),
+                )
+                .await?;
+            Ok((
+                StatusCode::CREATED,
+                Json(serde_json::json!({
+                    "connection": connection,
+                    "check": check.map(|c| c.summary),
+                })),
+            )
+                .into_response())
+        }
         Err(AddConnectionError::Store(store)) => Err(store.into()),
         Err(err @ AddConnectionError::Check(_)) => Err(ApiError::Upstream(err.to_string())),
         Err(err) => Err(ApiError::BadRequest(err.to_string())),
@@ -113,10 +130,27 @@ pub async fn remove(
     Query(params): Query<RemoveParams>,
 ) -> Result<Response, ApiError> {
     let id = ConnectionId(id);
+    let connection = state.store().get_connection(org, id).await?;
     if params.purge {
         state.store().delete_connection(org, id).await?;
     } else {
         state.store().remove_credential(org, id).await?;
     }
+    let action = if params.purge {
+        "connection.delete"
+    } else {
+        "connection.remove_credential"
+    };
+    state
+        .store()
+        .audit(
+            org,
+            "api token",
+            action,
+            &connection.name,
+            "",
+            state.engine.now(),
+        )
+        .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
