@@ -8,7 +8,7 @@ use spendlens_domain::{ApiKeyRecord, CostLine, DayRange, WorkspaceRecord};
 use time::OffsetDateTime;
 
 use crate::bulk::{BulkInsert, Value};
-use crate::rollups::{MAX_LEVEL, ROLLUP_TABLES, RollupRows, rebuild_sql};
+use crate::rollups::{ROLLUP_TABLES, RollupRows, rebuild_sql};
 use crate::{ConnectionId, OrgId, Store, StoreError, StoreResult, millis, with_pool};
 
 /// Everything one window replacement writes.
@@ -363,7 +363,7 @@ impl Store {
                 tx.insert_rows(table.name, columns, &rows).await?;
                 // Every block of every level that overlaps the window, rebuilt from the level
                 // below it.
-                for level in 1..=MAX_LEVEL {
+                for level in 1..=table.levels {
                     let size = 1i64 << level;
                     let first_block = from.div_euclid(size) * size;
                     let last_block = to.div_euclid(size) * size;

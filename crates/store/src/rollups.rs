@@ -162,38 +162,52 @@ fn metric_values(totals: &Totals) -> [Value; 11] {
 /// The highest block level: blocks of 2^7 = 128 days.
 pub(crate) const MAX_LEVEL: u32 = 7;
 
-/// A rollup table and its grouping columns.
+/// A rollup table, its grouping columns and how many block levels it keeps above single
+/// days (a table always read for a few groups needs none; rewriting levels is most of the cost
+/// of a window replacement).
 pub(crate) struct RollupTable {
     pub name: &'static str,
     pub dims: &'static [&'static str],
+    pub levels: u32,
 }
 
 pub(crate) const ROLLUP_TABLES: [RollupTable; 4] = [
     RollupTable {
         name: "rollup_workspace",
         dims: &["workspace_ref"],
+        levels: MAX_LEVEL,
     },
     RollupTable {
         name: "rollup_key",
         dims: &["workspace_ref", "api_key_ref"],
+        levels: MAX_LEVEL,
     },
     RollupTable {
         name: "rollup_model",
         dims: &["model", "category", "unit"],
+        levels: MAX_LEVEL,
     },
+    // Read only for the models of one workspace (a drill-down): days are few enough.
     RollupTable {
         name: "rollup_workspace_model",
         dims: &["workspace_ref", "model", "category", "unit"],
+        levels: 0,
     },
 ];
 
 /// The blocks that tile `[first, last]` (day numbers) exactly, largest first where aligned.
-pub fn blocks(first: i64, last: i64) -> Vec<(u32, i64)> {
+#[cfg(test)]
+fn blocks(first: i64, last: i64) -> Vec<(u32, i64)> {
+    blocks_up_to(first, last, MAX_LEVEL)
+}
+
+/// [`blocks`] for a table that keeps levels up to `max_level`.
+pub fn blocks_up_to(first: i64, last: i64, max_level: u32) -> Vec<(u32, i64)> {
     let mut out = Vec::new();
     let mut start = first;
     while start <= last {
         let mut level = 0;
-        while level < MAX_LEVEL {
+        while level < max_level {
             let size = 1i64 << (level + 1);
             if start.rem_euclid(size) == 0 && start + size - 1 <= last {
                 level += 1;
@@ -452,7 +466,11 @@ fn grouped_sql(source: Source, dims: &[&str], filter: &RollupFilter, span: Span)
             ),
             Source::Rollup(_) => {
                 let mut by_level: BTreeMap<u32, Vec<i64>> = BTreeMap::new();
-                for (level, start) in blocks(first, last) {
+                let max_level = ROLLUP_TABLES
+                    .iter()
+                    .find(|t| t.name == table)
+                    .map_or(0, |t| t.levels);
+                for (level, start) in blocks_up_to(first, last, max_level) {
                     by_level.entry(level).or_default().push(start);
                 }
                 by_level

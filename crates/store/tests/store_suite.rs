@@ -679,6 +679,24 @@ async fn rollups_agree_with_their_lines_for_any_period() {
             .map(|r| r.current.cost.nanos())
             .sum();
         assert_eq!(by_model, expected(period), "{period}");
+        // The models of one workspace come from the workspace x model rollup.
+        let workspace = store.list_workspaces(org).await.unwrap()[0].id;
+        let of_workspace: i64 = store
+            .totals_by_model(
+                org,
+                period,
+                Some(previous),
+                &RollupFilter {
+                    workspaces: Some(vec![workspace]),
+                    ..RollupFilter::default()
+                },
+            )
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.current.cost.nanos())
+            .sum();
+        assert_eq!(of_workspace, expected(period), "{period} of one workspace");
     }
     test.teardown().await;
 }

@@ -101,7 +101,8 @@ CREATE TABLE cost_lines (
 );
 CREATE INDEX cost_lines_window ON cost_lines (connection_id, day);
 CREATE INDEX cost_lines_key ON cost_lines (api_key_ref, day);
-CREATE INDEX cost_lines_category ON cost_lines (org_id, category, day);
+-- Image lines only (few): the Images panel reads them without a scan, writes barely pay.
+CREATE INDEX cost_lines_images ON cost_lines (org_id, day) WHERE category = 'image';
 
 -- Rollups per view dimension in dyadic day blocks: level 0 holds single days, level k holds
 -- blocks of 2^k days starting at a multiple of 2^k (day numbers). Any period is the union of a
