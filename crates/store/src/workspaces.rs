@@ -191,6 +191,32 @@ impl Store {
         })
     }
 
+    /// Every rename of every workspace of the organization, newest first (one query for a
+    /// page that shows all histories).
+    pub async fn all_workspace_history(&self, org: OrgId) -> StoreResult<Vec<WorkspaceNameChange>> {
+        with_pool!(self, pool => {
+            let rows = sqlx::query(
+                "SELECT id, workspace_id, old_name, new_name, changed_at, changed_by FROM workspace_names \
+                 WHERE org_id = $1 ORDER BY changed_at DESC, id DESC",
+            )
+            .bind(org.0)
+            .fetch_all(pool)
+            .await?;
+            rows.iter()
+                .map(|row| {
+                    Ok(WorkspaceNameChange {
+                        id: row.int("id")?,
+                        workspace_id: WorkspaceId(row.int("workspace_id")?),
+                        old_name: row.text("old_name")?,
+                        new_name: row.text("new_name")?,
+                        changed_at: from_millis(row.int("changed_at")?),
+                        changed_by: row.text("changed_by")?,
+                    })
+                })
+                .collect()
+        })
+    }
+
     /// Reverts to the name a workspace had before the given change (recorded as a rename).
     pub async fn revert_workspace_name(
         &self,

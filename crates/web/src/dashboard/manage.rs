@@ -67,6 +67,24 @@ pub async fn page(
     let needle = search.to_lowercase();
     let workspaces = state.store().list_workspaces(viewer.org()).await?;
     let total = workspaces.len();
+    let mut histories: std::collections::HashMap<WorkspaceId, Vec<HistoryItem>> =
+        std::collections::HashMap::new();
+    for change in state.store().all_workspace_history(viewer.org()).await? {
+        histories
+            .entry(change.workspace_id)
+            .or_default()
+            .push(HistoryItem {
+                id: change.id,
+                text: format!(
+                    "{}: “{}” → “{}” by {}",
+                    format::instant(Some(change.changed_at)),
+                    change.old_name,
+                    change.new_name,
+                    change.changed_by
+                ),
+                old_name: change.old_name,
+            });
+    }
     let mut rows = Vec::new();
     for workspace in &workspaces {
         let matches = needle.is_empty()
@@ -81,23 +99,7 @@ pub async fn page(
         if !matches {
             continue;
         }
-        let history = state
-            .store()
-            .workspace_history(viewer.org(), workspace.id)
-            .await?
-            .into_iter()
-            .map(|change| HistoryItem {
-                id: change.id,
-                text: format!(
-                    "{}: “{}” → “{}” by {}",
-                    format::instant(Some(change.changed_at)),
-                    change.old_name,
-                    change.new_name,
-                    change.changed_by
-                ),
-                old_name: change.old_name,
-            })
-            .collect();
+        let history = histories.remove(&workspace.id).unwrap_or_default();
         rows.push(row(workspace, &workspaces, history));
     }
     let layout = Layout::new(
