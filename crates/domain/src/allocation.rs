@@ -9,8 +9,6 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use rust_decimal::Decimal;
-
 use crate::calendar::Day;
 use crate::catalog::{ModelPrice, PriceCatalog};
 use crate::cost_line::{CostLine, LineKey};
@@ -317,22 +315,6 @@ fn weights_for(cost: &BilledCost, price: Option<&ModelPrice>, usages: &[UsageSha
         return weights;
     }
     by(&|(.., requests)| i128::from(requests.unwrap_or(0).max(0)))
-}
-
-/// Prices usage the provider reported without cost, from the catalog. Returns the list price,
-/// or `None` when the model is unpriced.
-pub fn catalog_price(
-    catalog: &PriceCatalog,
-    provider: ProviderKind,
-    model: &str,
-    day: Day,
-    tokens: TokenCounts,
-    unit: &Unit,
-    quantity: Decimal,
-) -> Option<Money> {
-    catalog
-        .lookup(provider, model, day)
-        .map(|price| price.price(tokens, unit, quantity))
 }
 
 #[cfg(test)]

@@ -3,6 +3,8 @@
 //! Rows rounded to cents one by one can miss their rounded total by a cent or two, which a
 //! finance reader notices. [`cents_adding_up`] rounds with the largest-remainder method instead.
 
+use rust_decimal::Decimal;
+
 use crate::money::{Money, NANOS_PER_UNIT};
 
 /// Each row in whole cents, such that the cents sum to the total rounded to cents — when the
@@ -40,19 +42,62 @@ pub fn cents_adding_up(rows: &[Money], total: Money) -> Vec<i64> {
     cents
 }
 
-/// `1234567` cents as `12,345.67`.
-pub fn format_cents(cents: i64) -> String {
-    let sign = if cents < 0 { "-" } else { "" };
-    let abs = cents.unsigned_abs();
-    let whole = (abs / 100).to_string();
-    let mut grouped = String::with_capacity(whole.len() + whole.len() / 3);
-    for (index, digit) in whole.chars().enumerate() {
-        if index > 0 && (whole.len() - index).is_multiple_of(3) {
+/// A whole number with thousands separators: `12,345,678`.
+pub fn group_thousands(value: i64) -> String {
+    let sign = if value < 0 { "-" } else { "" };
+    format!("{sign}{}", group_digits(value.unsigned_abs()))
+}
+
+fn group_digits(value: u64) -> String {
+    let digits = value.to_string();
+    let mut grouped = String::with_capacity(digits.len() + digits.len() / 3);
+    for (index, digit) in digits.chars().enumerate() {
+        if index > 0 && (digits.len() - index).is_multiple_of(3) {
             grouped.push(',');
         }
         grouped.push(digit);
     }
-    format!("{sign}{grouped}.{:02}", abs % 100)
+    grouped
+}
+
+/// `1234567` cents as `12,345.67`.
+pub fn format_cents(cents: i64) -> String {
+    let sign = if cents < 0 { "-" } else { "" };
+    let abs = cents.unsigned_abs();
+    format!("{sign}{}.{:02}", group_digits(abs / 100), abs % 100)
+}
+
+/// A rate (per 1M tokens, per image) in dollars to four significant digits and at least two
+/// decimals — `$12.69`, `$5.738`, `$0.9371`, `$0.000015` — so that small unit prices stay
+/// readable where cents would show `$0.00`.
+pub fn format_rate(value: Money) -> String {
+    let decimal = value.to_decimal();
+    let magnitude = decimal.abs();
+    // Digits before the point minus one, or minus the zeros after it.
+    let mut exponent: i32 = 0;
+    let mut scaled = magnitude;
+    if magnitude >= Decimal::ONE {
+        while scaled >= Decimal::TEN {
+            scaled /= Decimal::TEN;
+            exponent += 1;
+        }
+    } else if !magnitude.is_zero() {
+        while scaled < Decimal::ONE && exponent > -9 {
+            scaled *= Decimal::TEN;
+            exponent -= 1;
+        }
+    }
+    let decimals = u32::try_from((3 - exponent).clamp(2, 9)).unwrap_or(2);
+    let mut text = decimal.round_dp(decimals).normalize().to_string();
+    match text.find('.') {
+        None => text.push_str(".00"),
+        Some(dot) if text.len() - dot - 1 < 2 => text.push('0'),
+        _ => {}
+    }
+    match text.strip_prefix('-') {
+        Some(rest) => format!("-${rest}"),
+        None => format!("${text}"),
+    }
 }
 
 /// Money as `$12,345.67` (USD) or `12,345.67 EUR`.
@@ -79,6 +124,19 @@ mod tests {
         let rows = [third, third, Money::from_nanos(333_333_334)];
         let cents = cents_adding_up(&rows, Money::from_nanos(1_000_000_000));
         assert_eq!(cents.iter().sum::<i64>(), 100);
+    }
+
+    #[test]
+    fn rates_keep_four_significant_digits() {
+        let rate = |text: &str| format_rate(Money::parse_units(text).unwrap());
+        assert_eq!(rate("2.5"), "$2.50");
+        assert_eq!(rate("5.73841"), "$5.738");
+        assert_eq!(rate("12.691"), "$12.69");
+        assert_eq!(rate("0.93711"), "$0.9371");
+        assert_eq!(rate("0.02"), "$0.02");
+        assert_eq!(rate("0.000015"), "$0.000015");
+        assert_eq!(rate("0"), "$0.00");
+        assert_eq!(group_thousands(-1_234_567), "-1,234,567");
     }
 
     #[test]

@@ -10,13 +10,6 @@ use spendlens_domain::ProviderKind;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ProviderError {
-    /// There is no connector for this provider yet.
-    #[error(
-        "The {} connector is not available yet in this version of spendlens; the connection is kept, but it cannot be synced",
-        .provider.display_name()
-    )]
-    NotAvailable { provider: ProviderKind },
-
     /// The connection's base URL cannot be used to build request URLs.
     #[error(
         "The {} base URL \"{url}\" cannot be used ({reason}); fix the connection's base URL or remove it to use {default}",
@@ -232,8 +225,7 @@ impl ProviderError {
     /// The provider the error is about.
     pub fn provider(&self) -> ProviderKind {
         match self {
-            ProviderError::NotAvailable { provider }
-            | ProviderError::InvalidBaseUrl { provider, .. }
+            ProviderError::InvalidBaseUrl { provider, .. }
             | ProviderError::InvalidWindow { provider, .. }
             | ProviderError::UnusableCredential { provider }
             | ProviderError::CredentialRejected { provider, .. }

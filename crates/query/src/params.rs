@@ -334,6 +334,30 @@ impl ViewQuery {
         }
     }
 
+    /// The filters in words, for the header lines of a CSV export.
+    pub fn filters_text(&self) -> String {
+        let params = self.to_params();
+        let mut parts = Vec::new();
+        for (name, value) in [
+            ("provider", params.provider),
+            ("search", params.search),
+            ("min_cost", params.min_cost),
+            ("max_cost", params.max_cost),
+            ("workspace", params.workspace),
+            ("key", params.key),
+        ] {
+            if let Some(value) = value {
+                parts.push(format!("{name}={value}"));
+            }
+        }
+        parts.push(format!(
+            "sort={} {}",
+            self.sort,
+            if self.descending { "desc" } else { "asc" }
+        ));
+        parts.join("; ")
+    }
+
     pub(crate) fn cost_in_range(&self, cost: Money) -> bool {
         self.min_cost.is_none_or(|min| cost >= min) && self.max_cost.is_none_or(|max| cost <= max)
     }

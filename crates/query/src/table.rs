@@ -2,7 +2,7 @@
 //! tables, so both show exactly the report's rows, in its order, with its totals.
 
 use spendlens_domain::Money;
-use spendlens_domain::display::{cents_adding_up, format_money};
+use spendlens_domain::display::{cents_adding_up, format_money, format_rate};
 
 use crate::views::{Metrics, Report};
 
@@ -69,20 +69,7 @@ fn opt_money(value: Option<Money>, style: MoneyStyle) -> String {
     match (value, style) {
         (None, _) => "N/A".to_owned(),
         (Some(m), MoneyStyle::Exact) => m.to_exact_string(),
-        (Some(m), MoneyStyle::Cents) => {
-            // Rates keep more precision than cents: $0.0375 per 1M or $0.000015 per
-            // character matter. Four significant digits, never fewer than cents.
-            let value = m.to_decimal();
-            let magnitude = value.abs();
-            let mut places = 2u32;
-            let mut threshold = rust_decimal::Decimal::new(1, 0);
-            while magnitude < threshold && places < 9 {
-                threshold /= rust_decimal::Decimal::TEN;
-                places += 1;
-            }
-            let text = value.round_dp((places + 2).min(9)).normalize().to_string();
-            format!("${text}")
-        }
+        (Some(m), MoneyStyle::Cents) => format_rate(m),
     }
 }
 

@@ -497,12 +497,19 @@ pub async fn workspaces(
         providers: BTreeSet<ProviderKind>,
         ids: BTreeSet<WorkspaceId>,
     }
+    // Each name's cost per provider, so merged rows split back for the per-provider card.
+    let mut split: BTreeMap<String, BTreeMap<ProviderKind, Money>> = BTreeMap::new();
     let mut merged: BTreeMap<String, Merged> = BTreeMap::new();
     for row in totals {
         let Some(provider) = catalog.provider(row.connection_id) else {
             continue;
         };
         let name = catalog.workspace_name(row.workspace_id, row.connection_id);
+        *split
+            .entry(name.clone())
+            .or_default()
+            .entry(provider)
+            .or_default() += row.current.cost;
         let entry = merged.entry(name).or_insert_with(|| Merged {
             totals: Totals::default(),
             previous: Money::ZERO,
@@ -549,13 +556,9 @@ pub async fn workspaces(
     });
     let mut cost_by_provider: BTreeMap<ProviderKind, Money> = BTreeMap::new();
     for row in &rows {
-        if let [single] = row.providers.as_slice() {
-            *cost_by_provider.entry(*single).or_default() += row.metrics.cost;
+        for (provider, cost) in split.get(&row.workspace).into_iter().flatten() {
+            *cost_by_provider.entry(*provider).or_default() += *cost;
         }
-    }
-    // Merged rows' cost is split back by provider from the unmerged totals.
-    if rows.iter().any(|r| r.providers.len() > 1) {
-        cost_by_provider = provider_split(store, org, query, &catalog, &rows).await?;
     }
     let header = Header::new(query, &rows.iter().map(|r| &r.metrics).collect::<Vec<_>>());
     Ok(WorkspacesReport {
@@ -564,35 +567,6 @@ pub async fn workspaces(
         cost_by_provider,
         rows,
     })
-}
-
-async fn provider_split(
-    store: &Store,
-    org: OrgId,
-    query: &ViewQuery,
-    catalog: &Catalog,
-    rows: &[WorkspaceViewRow],
-) -> Result<BTreeMap<ProviderKind, Money>, QueryError> {
-    let shown: BTreeSet<&str> = rows.iter().map(|r| r.workspace.as_str()).collect();
-    let totals = store
-        .totals_by_workspace(
-            org,
-            query.period,
-            Some(query.previous),
-            &catalog.filter(query),
-        )
-        .await?;
-    let mut split: BTreeMap<ProviderKind, Money> = BTreeMap::new();
-    for row in totals {
-        let name = catalog.workspace_name(row.workspace_id, row.connection_id);
-        if let (true, Some(provider)) = (
-            shown.contains(name.as_str()),
-            catalog.provider(row.connection_id),
-        ) {
-            *split.entry(provider).or_default() += row.current.cost;
-        }
-    }
-    Ok(split)
 }
 
 /// Spend per API key, with every known key of the selected providers (at zero when idle)

@@ -404,6 +404,40 @@ impl Span {
     }
 }
 
+/// `AND …` clauses for a filter's connections and workspaces, and its key when the table has
+/// a key column. Ids are integers formatted by Rust: nothing user-typed reaches the SQL text.
+fn filter_clauses(filter: &RollupFilter, has_key_column: bool) -> String {
+    let id_list = |ids: Vec<i64>| {
+        if ids.is_empty() {
+            "NULL".to_owned()
+        } else {
+            ids.iter()
+                .map(i64::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        }
+    };
+    let mut clauses = String::new();
+    if let Some(connections) = &filter.connections {
+        let _ = write!(
+            clauses,
+            " AND connection_id IN ({})",
+            id_list(connections.iter().map(|c| c.0).collect())
+        );
+    }
+    if let Some(workspaces) = &filter.workspaces {
+        let _ = write!(
+            clauses,
+            " AND workspace_ref IN ({})",
+            id_list(workspaces.iter().map(|w| w.0).collect())
+        );
+    }
+    if let (true, Some(key)) = (has_key_column, filter.api_key) {
+        let _ = write!(clauses, " AND api_key_ref = {}", key.0);
+    }
+    clauses
+}
+
 /// The two reads of a view: the current period's totals per group, and the previous period's
 /// cost per group. Two plain aggregations are cheaper than one with a condition per column.
 /// Parameter: $1 org. Block lists and ids are integers formatted by Rust: nothing user-typed
@@ -422,32 +456,7 @@ fn grouped_sql(source: Source, dims: &[&str], filter: &RollupFilter, span: Span)
         (Source::Lines, "allocated_lines") => "CASE WHEN allocated THEN 1 ELSE 0 END".to_owned(),
         _ => column.to_owned(),
     };
-    let mut filters = String::new();
-    let id_list = |ids: &mut dyn Iterator<Item = i64>| {
-        let list = ids.map(|id| id.to_string()).collect::<Vec<_>>().join(", ");
-        if list.is_empty() {
-            "NULL".to_owned()
-        } else {
-            list
-        }
-    };
-    if let Some(connections) = &filter.connections {
-        let _ = write!(
-            filters,
-            " AND connection_id IN ({})",
-            id_list(&mut connections.iter().map(|c| c.0))
-        );
-    }
-    if let Some(workspaces) = &filter.workspaces {
-        let _ = write!(
-            filters,
-            " AND workspace_ref IN ({})",
-            id_list(&mut workspaces.iter().map(|w| w.0))
-        );
-    }
-    if let (Source::Lines, Some(key)) = (source, filter.api_key) {
-        let _ = write!(filters, " AND api_key_ref = {}", key.0);
-    }
+    let filters = filter_clauses(filter, matches!(source, Source::Lines));
     let select_dims: String = dims.iter().map(|d| format!("{d}, ")).collect();
     let group = if dims.is_empty() {
         String::new()
@@ -829,33 +838,7 @@ impl Store {
             period.from().number(),
             period.to().number()
         );
-        if let Some(connections) = &filter.connections {
-            let ids: Vec<String> = connections.iter().map(|c| c.0.to_string()).collect();
-            let _ = write!(
-                sql,
-                " AND connection_id IN ({})",
-                if ids.is_empty() {
-                    "NULL".to_owned()
-                } else {
-                    ids.join(", ")
-                }
-            );
-        }
-        if let Some(workspaces) = &filter.workspaces {
-            let ids: Vec<String> = workspaces.iter().map(|w| w.0.to_string()).collect();
-            let _ = write!(
-                sql,
-                " AND workspace_ref IN ({})",
-                if ids.is_empty() {
-                    "NULL".to_owned()
-                } else {
-                    ids.join(", ")
-                }
-            );
-        }
-        if let Some(key) = filter.api_key {
-            let _ = write!(sql, " AND api_key_ref = {}", key.0);
-        }
+        sql.push_str(&filter_clauses(filter, true));
         sql.push_str(" GROUP BY connection_id, model, detail");
         with_pool!(self, pool => {
             let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(org.0).fetch_all(pool).await?;

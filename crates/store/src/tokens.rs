@@ -10,6 +10,9 @@ use crate::{OrgId, RowExt, Store, StoreError, StoreResult, from_millis, millis, 
 /// Every token starts with this, so leaked tokens are easy to recognize and scan for.
 pub const TOKEN_PREFIX: &str = "sl_";
 
+/// How precisely `last_used_at` is kept.
+const LAST_USED_RESOLUTION_MS: i64 = 60_000;
+
 /// A token just created: the only time its secret exists outside the caller's hands.
 #[derive(Debug)]
 pub struct NewApiToken {
@@ -74,22 +77,29 @@ impl Store {
         now: OffsetDateTime,
     ) -> StoreResult<Option<OrgId>> {
         let hash = hash_token(secret);
-        let found: Option<(i64, i64)> = with_pool!(self, pool => {
-            sqlx::query_as("SELECT id, org_id FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL")
-                .bind(&hash)
-                .fetch_optional(pool)
-                .await?
+        let found: Option<(i64, i64, Option<i64>)> = with_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT id, org_id, last_used_at FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL",
+            )
+            .bind(&hash)
+            .fetch_optional(pool)
+            .await?
         });
-        let Some((id, org)) = found else {
+        let Some((id, org, last_used)) = found else {
             return Ok(None);
         };
-        with_pool!(self, pool => {
-            sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2")
-                .bind(millis(now))
-                .bind(id)
-                .execute(pool)
-                .await?;
-        });
+        // Record use at most once a minute: a script calling the API in a loop should not turn
+        // every read into a write.
+        let now = millis(now);
+        if last_used.is_none_or(|at| now - at >= LAST_USED_RESOLUTION_MS) {
+            with_pool!(self, pool => {
+                sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2")
+                    .bind(now)
+                    .bind(id)
+                    .execute(pool)
+                    .await?;
+            });
+        }
         Ok(Some(OrgId(org)))
     }
 

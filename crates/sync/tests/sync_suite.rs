@@ -78,6 +78,47 @@ async fn connect(
         .id
 }
 
+/// A fresh store, an engine over it and its organization.
+async fn setup() -> (TestStore, SyncEngine, OrgId) {
+    let test = TestStore::new().await.unwrap();
+    let engine = engine(test.store.clone());
+    let org = engine
+        .store()
+        .ensure_default_org(engine.now())
+        .await
+        .unwrap();
+    (test, engine, org)
+}
+
+/// An OpenAI fake with the given seed, connected through the real add-connection path.
+async fn openai_connection(
+    engine: &SyncEngine,
+    org: OrgId,
+    seed: u64,
+) -> (spendlens_fakes::openai::RunningOpenAiFake, ConnectionId) {
+    let fake = OpenAiFake::builder().seed(seed).today(TODAY).build();
+    let key = fake.admin_key().to_owned();
+    let fake = fake.spawn().await.unwrap();
+    let id = connect(engine, org, ProviderKind::OpenAi, &key, fake.base_url()).await;
+    (fake, id)
+}
+
+/// The same for Anthropic.
+async fn anthropic_connection(
+    engine: &SyncEngine,
+    org: OrgId,
+    seed: u64,
+) -> (
+    spendlens_fakes::anthropic::RunningAnthropicFake,
+    ConnectionId,
+) {
+    let fake = AnthropicFake::builder().seed(seed).today(TODAY).build();
+    let key = fake.admin_key().to_owned();
+    let fake = fake.spawn().await.unwrap();
+    let id = connect(engine, org, ProviderKind::Anthropic, &key, fake.base_url()).await;
+    (fake, id)
+}
+
 fn window(from: &str, to: &str) -> DayRange {
     DayRange::new(from.parse().unwrap(), to.parse().unwrap()).unwrap()
 }
@@ -98,17 +139,8 @@ async fn stored_total(store: &Store, org: OrgId, range: DayRange) -> Money {
 
 #[tokio::test]
 async fn an_openai_sync_stores_exactly_what_was_billed() {
-    let test = TestStore::new().await.unwrap();
-    let engine = engine(test.store.clone());
-    let org = engine
-        .store()
-        .ensure_default_org(engine.now())
-        .await
-        .unwrap();
-    let fake = OpenAiFake::builder().seed(11).today(TODAY).build();
-    let key = fake.admin_key().to_owned();
-    let fake = fake.spawn().await.unwrap();
-    let id = connect(&engine, org, ProviderKind::OpenAi, &key, fake.base_url()).await;
+    let (test, engine, org) = setup().await;
+    let (fake, id) = openai_connection(&engine, org, 11).await;
 
     let report = engine
         .sync_connection(org, id, None, false, &CallStats::default())
@@ -165,17 +197,8 @@ async fn an_openai_sync_stores_exactly_what_was_billed() {
 
 #[tokio::test]
 async fn an_anthropic_sync_reads_cents_and_leaves_requests_unknown() {
-    let test = TestStore::new().await.unwrap();
-    let engine = engine(test.store.clone());
-    let org = engine
-        .store()
-        .ensure_default_org(engine.now())
-        .await
-        .unwrap();
-    let fake = AnthropicFake::builder().seed(5).today(TODAY).build();
-    let key = fake.admin_key().to_owned();
-    let fake = fake.spawn().await.unwrap();
-    let id = connect(&engine, org, ProviderKind::Anthropic, &key, fake.base_url()).await;
+    let (test, engine, org) = setup().await;
+    let (fake, id) = anthropic_connection(&engine, org, 5).await;
     let report = engine
         .sync_connection(org, id, None, false, &CallStats::default())
         .await
@@ -209,17 +232,8 @@ async fn an_anthropic_sync_reads_cents_and_leaves_requests_unknown() {
 
 #[tokio::test]
 async fn syncing_the_same_window_again_never_double_counts() {
-    let test = TestStore::new().await.unwrap();
-    let engine = engine(test.store.clone());
-    let org = engine
-        .store()
-        .ensure_default_org(engine.now())
-        .await
-        .unwrap();
-    let fake = OpenAiFake::builder().seed(2).today(TODAY).build();
-    let key = fake.admin_key().to_owned();
-    let fake = fake.spawn().await.unwrap();
-    let id = connect(&engine, org, ProviderKind::OpenAi, &key, fake.base_url()).await;
+    let (test, engine, org) = setup().await;
+    let (fake, id) = openai_connection(&engine, org, 2).await;
     let explicit = window("2026-10-01", "2026-11-10");
     let stats = CallStats::default();
     engine
@@ -253,17 +267,8 @@ async fn syncing_the_same_window_again_never_double_counts() {
 
 #[tokio::test]
 async fn a_failure_half_way_changes_nothing_and_says_so() {
-    let test = TestStore::new().await.unwrap();
-    let engine = engine(test.store.clone());
-    let org = engine
-        .store()
-        .ensure_default_org(engine.now())
-        .await
-        .unwrap();
-    let fake = OpenAiFake::builder().seed(3).today(TODAY).build();
-    let key = fake.admin_key().to_owned();
-    let fake = fake.spawn().await.unwrap();
-    let id = connect(&engine, org, ProviderKind::OpenAi, &key, fake.base_url()).await;
+    let (test, engine, org) = setup().await;
+    let (fake, id) = openai_connection(&engine, org, 3).await;
     let range = window("2026-09-01", "2026-11-20");
     engine
         .sync_connection(org, id, Some(range), true, &CallStats::default())
@@ -347,17 +352,8 @@ async fn a_failure_half_way_changes_nothing_and_says_so() {
 
 #[tokio::test]
 async fn a_revoked_key_errors_then_disconnects_after_three_rejections() {
-    let test = TestStore::new().await.unwrap();
-    let engine = engine(test.store.clone());
-    let org = engine
-        .store()
-        .ensure_default_org(engine.now())
-        .await
-        .unwrap();
-    let fake = AnthropicFake::builder().seed(9).today(TODAY).build();
-    let key = fake.admin_key().to_owned();
-    let fake = fake.spawn().await.unwrap();
-    let id = connect(&engine, org, ProviderKind::Anthropic, &key, fake.base_url()).await;
+    let (test, engine, org) = setup().await;
+    let (fake, id) = anthropic_connection(&engine, org, 9).await;
     fake.set_revoked(true);
     for attempt in 1..=3 {
         let report = engine
@@ -390,13 +386,7 @@ async fn a_revoked_key_errors_then_disconnects_after_three_rejections() {
 
 #[tokio::test]
 async fn a_wrong_key_type_is_refused_before_any_call_and_a_rejected_key_is_not_saved() {
-    let test = TestStore::new().await.unwrap();
-    let engine = engine(test.store.clone());
-    let org = engine
-        .store()
-        .ensure_default_org(engine.now())
-        .await
-        .unwrap();
+    let (test, engine, org) = setup().await;
     let fake = OpenAiFake::builder()
         .seed(1)
         .today(TODAY)
@@ -447,17 +437,8 @@ async fn a_wrong_key_type_is_refused_before_any_call_and_a_rejected_key_is_not_s
 
 #[tokio::test]
 async fn only_one_sync_of_a_connection_runs_at_a_time() {
-    let test = TestStore::new().await.unwrap();
-    let engine = engine(test.store.clone());
-    let org = engine
-        .store()
-        .ensure_default_org(engine.now())
-        .await
-        .unwrap();
-    let fake = OpenAiFake::builder().seed(4).today(TODAY).build();
-    let key = fake.admin_key().to_owned();
-    let fake = fake.spawn().await.unwrap();
-    let id = connect(&engine, org, ProviderKind::OpenAi, &key, fake.base_url()).await;
+    let (test, engine, org) = setup().await;
+    let (fake, id) = openai_connection(&engine, org, 4).await;
     fake.faults()
         .add(FaultRule::new(Fault::Delay(Duration::from_millis(300))).times(3));
     let (stats_a, stats_b) = (CallStats::default(), CallStats::default());

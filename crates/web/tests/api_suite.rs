@@ -519,3 +519,37 @@ async fn one_organization_cannot_see_anothers_data() {
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn workspaces_of_two_providers_given_one_name_are_one_row_split_back_by_provider() {
+    let app = App::start().await;
+    let store = app.engine.store();
+    let workspaces = store.list_workspaces(app.org).await.unwrap();
+    let pick = |provider: ProviderKind| {
+        workspaces
+            .iter()
+            .find(|w| w.provider == provider && !w.archived)
+            .unwrap()
+            .id
+    };
+    for id in [pick(ProviderKind::OpenAi), pick(ProviderKind::Anthropic)] {
+        store
+            .rename_workspace(app.org, id, "Shared platform", "test", app.engine.now())
+            .await
+            .unwrap();
+    }
+    let (status, body) = app.get("/api/v1/reports/workspaces").await;
+    assert_eq!(status, 200);
+    let rows = body["rows"].as_array().unwrap();
+    let shared: Vec<&Value> = rows
+        .iter()
+        .filter(|r| r["workspace"] == "Shared platform")
+        .collect();
+    assert_eq!(shared.len(), 1, "{body}");
+    assert_eq!(shared[0]["provider"], "openai+anthropic");
+    let by_provider = body["cost_by_provider"].as_object().unwrap();
+    assert_eq!(by_provider.len(), 2, "{body}");
+    let split: Money = by_provider.values().map(money).sum();
+    assert_eq!(split, money(&body["total_cost"]));
+    app.stop().await;
+}

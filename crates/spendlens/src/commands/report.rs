@@ -100,14 +100,10 @@ pub async fn run(cli: &Cli, args: &ReportArgs) -> anyhow::Result<ExitCode> {
     let report = spendlens_query::report(context.store(), context.org, &query).await?;
     match args.format {
         Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
-        Format::Csv => print!("{}", to_csv(&report, &spendlens_web_filters(&query))?),
+        Format::Csv => print!("{}", to_csv(&report, &query.filters_text())?),
         Format::Table => print_table(&report),
     }
     Ok(ExitCode::SUCCESS)
-}
-
-fn spendlens_web_filters(query: &ViewQuery) -> String {
-    spendlens_web::api::filters_text(query)
 }
 
 fn print_table(report: &Report) {
@@ -152,10 +148,8 @@ fn print_table(report: &Report) {
                 "N/A (some providers do not report requests)".to_owned(),
                 |n| n.to_string()
             ),
-            r.average_cost_per_1m.map_or("N/A".to_owned(), |m| format!(
-                "${}",
-                m.to_decimal().round_dp(4)
-            ))
+            r.average_cost_per_1m
+                .map_or("N/A".to_owned(), spendlens_domain::display::format_rate)
         ),
         Report::Models(r) => println!(
             "Models: {} · most efficient: {} · requests: {}",

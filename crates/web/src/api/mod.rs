@@ -12,8 +12,6 @@ use axum::routing::{get, post};
 
 use crate::AppState;
 
-pub use reports::filters_text;
-
 pub fn routes() -> Router<Arc<AppState>> {
     Router::new()
         .route("/openapi.json", get(openapi::document))

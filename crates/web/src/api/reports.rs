@@ -34,7 +34,7 @@ pub async fn report(
     match params.format.as_deref().unwrap_or("json") {
         "json" => Ok(Json(report).into_response()),
         "csv" => {
-            let filters = filters_text(&query);
+            let filters = query.filters_text();
             let csv = spendlens_query::table::to_csv(&report, &filters)
                 .map_err(|e| ApiError::Internal(e.to_string()))?;
             let filename = format!(
@@ -59,36 +59,6 @@ pub async fn report(
             "format must be json or csv, not \"{other}\""
         ))),
     }
-}
-
-/// The filters of a query in words, for the CSV's header lines.
-pub fn filters_text(query: &ViewQuery) -> String {
-    let params = query.to_params();
-    let mut parts = Vec::new();
-    if let Some(p) = params.provider {
-        parts.push(format!("provider={p}"));
-    }
-    if let Some(s) = params.search {
-        parts.push(format!("search={s}"));
-    }
-    if let Some(m) = params.min_cost {
-        parts.push(format!("min_cost={m}"));
-    }
-    if let Some(m) = params.max_cost {
-        parts.push(format!("max_cost={m}"));
-    }
-    if let Some(w) = params.workspace {
-        parts.push(format!("workspace={w}"));
-    }
-    if let Some(k) = params.key {
-        parts.push(format!("key={k}"));
-    }
-    parts.push(format!(
-        "sort={} {}",
-        query.sort,
-        if query.descending { "desc" } else { "asc" }
-    ));
-    parts.join("; ")
 }
 
 pub async fn workspaces(

@@ -3,7 +3,7 @@
 //! where a provider does not say.
 
 use rust_decimal::Decimal;
-use spendlens_domain::display::{cents_adding_up, format_money};
+use spendlens_domain::display::{cents_adding_up, format_money, format_rate, group_thousands};
 use spendlens_domain::{Money, Trend};
 
 /// `$1,234.57`.
@@ -19,65 +19,36 @@ pub fn money_column(values: &[Money], total: Money) -> Vec<String> {
         .collect()
 }
 
-/// A rate (per 1M tokens, per image) to four significant digits and at least two decimals:
-/// `$12.69`, `$5.738`, `$0.9371`, `$0.000015`.
+/// A rate (per 1M tokens, per image), or `N/A` when there is none.
 pub fn rate(value: Option<Money>) -> String {
-    let Some(value) = value else {
-        return "N/A".to_owned();
-    };
-    let decimal = value.to_decimal();
-    let magnitude = decimal.abs();
-    // Digits before the point (0 for values below 1), or minus the zeros after it.
-    let mut exponent: i32 = 0;
-    if magnitude >= Decimal::ONE {
-        let mut scaled = magnitude;
-        while scaled >= Decimal::TEN {
-            scaled /= Decimal::TEN;
-            exponent += 1;
-        }
-    } else if !magnitude.is_zero() {
-        let mut scaled = magnitude;
-        while scaled < Decimal::ONE && exponent > -9 {
-            scaled *= Decimal::TEN;
-            exponent -= 1;
-        }
-    }
-    let decimals = (3 - exponent).clamp(2, 9) as u32;
-    let rounded = decimal.round_dp(decimals);
-    let mut text = rounded.normalize().to_string();
-    match text.find('.') {
-        None => text.push_str(".00"),
-        Some(dot) if text.len() - dot - 1 < 2 => text.push('0'),
-        _ => {}
-    }
-    format!("${text}")
+    value.map_or_else(|| "N/A".to_owned(), format_rate)
 }
 
-/// Money compactly for chart axes: `$10.9K`, `$1.2M`, `$950`.
+/// Money compactly for chart axes: `$11K`, `$2.5K`, `$1.2M`, `$950` (whole dollars, integer
+/// arithmetic: one decimal below 10K and for millions).
 pub fn money_compact(value: Money) -> String {
     let dollars = value.round_to_cents() / 100;
-    match dollars.unsigned_abs() {
-        n if n >= 1_000_000 => format!("${:.1}M", dollars as f64 / 1e6),
-        n if n >= 10_000 => format!("${:.0}K", dollars as f64 / 1e3),
-        n if n >= 1_000 => format!("${:.1}K", dollars as f64 / 1e3),
-        _ => format!("${dollars}"),
+    let sign = if dollars < 0 { "-" } else { "" };
+    let abs = dollars.unsigned_abs();
+    // `units` tenths of a thousand or million, rounded half up.
+    let tenths = |divisor: u64| (abs * 10 + divisor / 2) / divisor;
+    match abs {
+        n if n >= 1_000_000 => {
+            let t = tenths(1_000_000);
+            format!("{sign}${}.{}M", t / 10, t % 10)
+        }
+        n if n >= 10_000 => format!("{sign}${}K", (abs + 500) / 1000),
+        n if n >= 1_000 => {
+            let t = tenths(1_000);
+            format!("{sign}${}.{}K", t / 10, t % 10)
+        }
+        _ => format!("{sign}${abs}"),
     }
 }
 
 /// `12,345,678`.
 pub fn count(value: i64) -> String {
-    let digits = value.unsigned_abs().to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 1);
-    if value < 0 {
-        out.push('-');
-    }
-    for (index, digit) in digits.chars().enumerate() {
-        if index > 0 && (digits.len() - index).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(digit);
-    }
-    out
+    group_thousands(value)
 }
 
 /// A non-token quantity with separators: `4,216`, `1,234.5`.
@@ -180,6 +151,10 @@ mod tests {
         assert_eq!(
             money_compact(Money::parse_units("10918.09").unwrap()),
             "$11K"
+        );
+        assert_eq!(
+            money_compact(Money::parse_units("1234567").unwrap()),
+            "$1.2M"
         );
         assert_eq!(
             money_compact(Money::parse_units("2461.34").unwrap()),

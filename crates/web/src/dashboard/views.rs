@@ -17,7 +17,7 @@ use serde::Deserialize;
 use spendlens_domain::{Day, Money, ProviderKind};
 use spendlens_query::views::{Metrics, Report};
 use spendlens_query::{View, ViewParams, ViewQuery};
-use spendlens_store::{SyncRunFilter, SyncRunStatus};
+use spendlens_store::{ConnectionRow, SyncRunFilter, SyncRunStatus};
 
 use crate::AppState;
 use crate::dashboard::charts::{self, Pair, Slice};
@@ -337,13 +337,7 @@ fn trend_sub(metrics_cost: Money, previous: Money) -> String {
     format!("{text} vs {} before", format::money(previous))
 }
 
-async fn filter_form(
-    state: &AppState,
-    viewer: &Viewer,
-    query: &ViewQuery,
-    auto: bool,
-) -> Result<FilterForm, PageError> {
-    let connections = state.store().list_connections(viewer.org()).await?;
+fn filter_form(connections: &[ConnectionRow], query: &ViewQuery, auto: bool) -> FilterForm {
     let mut providers: Vec<ProviderKind> = connections.iter().map(|c| c.provider).collect();
     providers.sort();
     providers.dedup();
@@ -375,7 +369,7 @@ async fn filter_form(
         selected: value == preset,
     })
     .collect();
-    Ok(FilterForm {
+    FilterForm {
         action: view_path(query.view).to_owned(),
         presets,
         custom: query.preset.is_none(),
@@ -396,7 +390,7 @@ async fn filter_form(
         workspace: query.workspace.clone(),
         key: query.key.map(|k| k.0.to_string()),
         auto,
-    })
+    }
 }
 
 /// Parses the URL into a query, with a 400 page naming the bad value.
@@ -435,8 +429,11 @@ fn page_number(params: &PageParams) -> Result<usize, PageError> {
 }
 
 /// The sync state the toolbar shows: last sync time and how many syncs run now.
-async fn sync_state(state: &AppState, viewer: &Viewer) -> Result<(String, usize), PageError> {
-    let connections = state.store().list_connections(viewer.org()).await?;
+async fn sync_state(
+    state: &AppState,
+    viewer: &Viewer,
+    connections: &[ConnectionRow],
+) -> Result<(String, usize), PageError> {
     let last = connections.iter().filter_map(|c| c.last_sync_at).max();
     let running = state
         .store()
@@ -470,8 +467,10 @@ async fn view_page(
         layout.auto_refresh = Some(60);
     }
     let header = report.header().clone();
-    let (last_sync, running) = sync_state(state, viewer).await?;
-    let filters = filter_form(state, viewer, &query, auto).await?;
+    // One read of the connections serves the toolbar and the provider picker.
+    let connections = state.store().list_connections(viewer.org()).await?;
+    let (last_sync, running) = sync_state(state, viewer, &connections).await?;
+    let filters = filter_form(&connections, &query, auto);
     let period_text = format!(
         "{} (UTC) compared with {} · amounts in {}",
         format::range(header.period),
@@ -1228,7 +1227,7 @@ pub async fn export(
         .map_err(|_| PageError::NotFound(format!("view \"{view}\"")))?;
     let query = parse_query(&state, view, &params)?;
     let report = spendlens_query::report(state.store(), viewer.org(), &query).await?;
-    let csv = spendlens_query::table::to_csv(&report, &crate::api::filters_text(&query))
+    let csv = spendlens_query::table::to_csv(&report, &query.filters_text())
         .map_err(|e| PageError::Internal(e.to_string()))?;
     let filename = format!(
         "spendlens-{}-{}-{}.csv",
