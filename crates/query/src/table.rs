@@ -1,10 +1,18 @@
-//! A report as a plain table of text cells — the one shape behind CSV export and the CLI's
-//! tables, so both show exactly the report's rows, in its order, with its totals.
+//! One column model for every table a report is shown as: each view declares its columns once
+//! (title, kind, sort key, CSV name, unit, how the total row sums it) in [`columns`], and the
+//! dashboard's HTML, CSV export and the CLI's tables all render from that declaration.
+//!
+//! A [`Sheet`] is a report as typed cell values; [`table`] turns it into text for CSV (exact
+//! money) or the terminal (cents). The dashboard reads the same sheet and decorates cells.
 
-use spendlens_domain::Money;
+pub mod columns;
+
+use rust_decimal::Decimal;
 use spendlens_domain::display::{cents_adding_up, format_money, format_rate};
+use spendlens_domain::{Money, Quantity, Trend};
 
-use crate::views::{Metrics, Report};
+use crate::params::View;
+use crate::views::{Metrics, Report, percent};
 
 /// How money cells are written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -15,7 +23,215 @@ pub enum MoneyStyle {
     Cents,
 }
 
-/// Column titles, rows, and a closing total row.
+/// What a column holds; decides alignment, formatting and how cells add up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Text,
+    Money,
+    Count,
+    Percent,
+    Trend,
+}
+
+impl Kind {
+    pub fn is_numeric(self) -> bool {
+        self != Kind::Text
+    }
+}
+
+/// A column's identity, for surfaces choosing and decorating columns (never by position or
+/// by title).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ColumnId {
+    Provider,
+    Connections,
+    Workspace,
+    KeyName,
+    KeyHint,
+    Status,
+    Model,
+    Category,
+    Cost,
+    Credits,
+    NetCost,
+    PreviousCost,
+    Trend,
+    Share,
+    InputTokens,
+    OutputTokens,
+    Tokens,
+    Requests,
+    CostPer1M,
+    Allocated,
+    Unit,
+    Quantity,
+    CostPerUnit,
+    AvgTokensPerRequest,
+    MostEfficient,
+    Coverage,
+}
+
+/// How a column's cell in a total (or "other rows") row is made.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Total {
+    /// The row's label ("Total").
+    Label,
+    /// Left empty.
+    Empty,
+    /// The sum of the cells (unknown if any is unknown).
+    Sum,
+    /// The rows' share of the report's cost.
+    Share,
+    /// The trend of the rows' summed cost against their summed previous cost.
+    Trend,
+    /// A figure of the whole report (shown on the total row only).
+    Whole(Value),
+}
+
+/// One cell's value, before any surface formats it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Value {
+    Empty,
+    Text(String),
+    Money(Money),
+    /// A rate (per 1M tokens, per unit): `N/A` when unknown.
+    Rate(Option<Money>),
+    /// A count: `N/A` when unknown.
+    Count(Option<i64>),
+    Quantity(Quantity),
+    Percent(Option<Decimal>),
+    Trend(Trend, Option<Decimal>),
+}
+
+/// A column's description, the same for every surface.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Spec {
+    pub id: ColumnId,
+    /// The dashboard's column title.
+    pub title: &'static str,
+    /// The CSV (and CLI) header; `None` for a column CSV does not carry.
+    pub csv: Option<&'static str>,
+    pub kind: Kind,
+    /// The `sort=` value that sorts by this column.
+    pub sort: Option<&'static str>,
+    /// What the numbers count: `USD`, `tokens`, `requests`, `%`…; empty for text.
+    pub unit: &'static str,
+    pub total: Total,
+}
+
+/// A column of rows of type `R`: its description and how a row gives its value.
+pub struct Column<R> {
+    pub spec: Spec,
+    pub value: fn(&R) -> Value,
+}
+
+/// Rows that carry the common metrics.
+pub trait Row {
+    fn metrics(&self) -> &Metrics;
+}
+
+/// A report as typed cells: the one table every surface renders.
+#[derive(Clone, Debug)]
+pub struct Sheet {
+    pub view: View,
+    pub specs: Vec<Spec>,
+    pub rows: Vec<Vec<Value>>,
+    pub metrics: Vec<Metrics>,
+    /// The dashboard's columns, in order.
+    pub html: &'static [ColumnId],
+    /// The terminal's columns, in order.
+    pub cli: &'static [ColumnId],
+}
+
+impl Sheet {
+    pub fn new<R: Row>(
+        view: View,
+        columns: Vec<Column<R>>,
+        rows: &[R],
+        html: &'static [ColumnId],
+        cli: &'static [ColumnId],
+    ) -> Sheet {
+        Sheet {
+            view,
+            rows: rows
+                .iter()
+                .map(|row| columns.iter().map(|c| (c.value)(row)).collect())
+                .collect(),
+            metrics: rows.iter().map(|r| r.metrics().clone()).collect(),
+            specs: columns.into_iter().map(|c| c.spec).collect(),
+            html,
+            cli,
+        }
+    }
+
+    /// The position of a column in `specs` and each row.
+    pub fn position(&self, id: ColumnId) -> Option<usize> {
+        self.specs.iter().position(|s| s.id == id)
+    }
+
+    /// Positions of the given columns (those the view declares).
+    pub fn positions(&self, ids: &[ColumnId]) -> Vec<usize> {
+        ids.iter().filter_map(|id| self.position(*id)).collect()
+    }
+
+    /// The CSV columns, in declaration order.
+    pub fn csv_positions(&self) -> Vec<usize> {
+        (0..self.specs.len())
+            .filter(|i| self.specs[*i].csv.is_some())
+            .collect()
+    }
+
+    /// A summary row of the given rows, the first text column holding `label`.
+    pub fn summary(&self, rows: &[usize], label: &str) -> Vec<Value> {
+        let whole = rows.len() == self.rows.len();
+        let all_cost: Money = self.metrics.iter().map(|m| m.cost).sum();
+        let cost: Money = rows.iter().map(|i| self.metrics[*i].cost).sum();
+        let previous: Money = rows.iter().map(|i| self.metrics[*i].previous_cost).sum();
+        self.specs
+            .iter()
+            .enumerate()
+            .map(|(column, spec)| match &spec.total {
+                Total::Label => Value::Text(label.to_owned()),
+                Total::Empty => Value::Empty,
+                Total::Whole(value) if whole => value.clone(),
+                Total::Whole(_) => Value::Empty,
+                Total::Share if rows.is_empty() => Value::Percent(None),
+                Total::Share if whole => Value::Percent(Some(Decimal::new(1000, 1))),
+                Total::Share => Value::Percent(percent(cost, all_cost)),
+                Total::Trend => Value::Trend(
+                    spendlens_domain::trend::trend(cost, previous),
+                    spendlens_domain::trend::trend_pct(cost, previous),
+                ),
+                Total::Sum => sum(spec.kind, rows.iter().map(|i| &self.rows[*i][column])),
+            })
+            .collect()
+    }
+}
+
+fn sum<'a>(kind: Kind, values: impl Iterator<Item = &'a Value>) -> Value {
+    let mut total = match kind {
+        Kind::Money => Value::Money(Money::ZERO),
+        _ => Value::Count(Some(0)),
+    };
+    for value in values {
+        total = match (total, value) {
+            (Value::Money(a), Value::Money(b)) => Value::Money(a + *b),
+            (Value::Count(a), Value::Count(b)) => {
+                Value::Count(a.zip(*b).map(|(a, b)| a.saturating_add(b)))
+            }
+            (total, Value::Empty) => total,
+            (_, _) => Value::Empty,
+        };
+    }
+    total
+}
+
+/// The sheet of a report.
+pub fn sheet(report: &Report) -> Sheet {
+    columns::sheet(report)
+}
+
+/// Column titles, rows, and a closing total row, as text.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Table {
     pub columns: Vec<&'static str>,
@@ -23,286 +239,98 @@ pub struct Table {
     pub total: Vec<String>,
 }
 
+/// Which table of a report.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Surface {
+    /// Every CSV column.
+    Csv,
+    /// The terminal's narrower choice.
+    Cli,
+}
+
 /// `+12.5%`, `-3.0%`, `new`, or empty when there was no spend in either period.
-pub fn trend_text(
-    trend: spendlens_domain::Trend,
-    trend_pct: Option<rust_decimal::Decimal>,
-) -> String {
-    use spendlens_domain::Trend;
+pub fn trend_text(trend: Trend, trend_pct: Option<Decimal>) -> String {
     match (trend, trend_pct) {
         (Trend::New, _) => "new".to_owned(),
         (Trend::None, _) => String::new(),
-        (_, Some(pct)) if pct > rust_decimal::Decimal::ZERO => format!("+{pct}%"),
+        (_, Some(pct)) if pct > Decimal::ZERO => format!("+{pct}%"),
         (_, Some(pct)) => format!("{pct}%"),
         (_, None) => String::new(),
     }
 }
 
-fn opt<T: ToString>(value: Option<T>) -> String {
-    value.map_or_else(|| "N/A".to_owned(), |v| v.to_string())
-}
-
-/// Formats money cells of one column so that, in cents style, they add up to the total.
-struct MoneyColumn {
-    cells: Vec<String>,
-    total: String,
-}
-
-fn money_column(values: &[Money], style: MoneyStyle) -> MoneyColumn {
-    let total: Money = values.iter().sum();
-    match style {
-        MoneyStyle::Exact => MoneyColumn {
-            cells: values.iter().map(|m| m.to_exact_string()).collect(),
-            total: total.to_exact_string(),
+/// A cell as plain text.
+pub fn text(value: &Value, style: MoneyStyle) -> String {
+    match value {
+        Value::Empty => String::new(),
+        Value::Text(text) => text.clone(),
+        Value::Money(m) => match style {
+            MoneyStyle::Exact => m.to_exact_string(),
+            MoneyStyle::Cents => format_money(m.round_to_cents(), "USD"),
         },
-        MoneyStyle::Cents => MoneyColumn {
-            cells: cents_adding_up(values, total)
-                .into_iter()
-                .map(|cents| format_money(cents, "USD"))
-                .collect(),
-            total: format_money(total.round_to_cents(), "USD"),
+        Value::Rate(None) | Value::Count(None) => "N/A".to_owned(),
+        Value::Rate(Some(m)) => match style {
+            MoneyStyle::Exact => m.to_exact_string(),
+            MoneyStyle::Cents => format_rate(*m),
         },
-    }
-}
-
-fn opt_money(value: Option<Money>, style: MoneyStyle) -> String {
-    match (value, style) {
-        (None, _) => "N/A".to_owned(),
-        (Some(m), MoneyStyle::Exact) => m.to_exact_string(),
-        (Some(m), MoneyStyle::Cents) => format_rate(m),
-    }
-}
-
-fn pct(value: Option<rust_decimal::Decimal>) -> String {
-    value.map_or_else(String::new, |p| format!("{p}%"))
-}
-
-/// Builds the table of a report.
-pub fn table(report: &Report, style: MoneyStyle) -> Table {
-    let metrics: Vec<&Metrics> = match report {
-        Report::Providers(r) => r.rows.iter().map(|x| &x.metrics).collect(),
-        Report::Workspaces(r) => r.rows.iter().map(|x| &x.metrics).collect(),
-        Report::Keys(r) => r.rows.iter().map(|x| &x.metrics).collect(),
-        Report::Models(r) => r.rows.iter().map(|x| &x.metrics).collect(),
-    };
-    let cost = money_column(&metrics.iter().map(|m| m.cost).collect::<Vec<_>>(), style);
-    let previous = money_column(
-        &metrics.iter().map(|m| m.previous_cost).collect::<Vec<_>>(),
-        style,
-    );
-    let credits = money_column(
-        &metrics.iter().map(|m| m.credits).collect::<Vec<_>>(),
-        style,
-    );
-    let net = money_column(
-        &metrics.iter().map(|m| m.net_cost).collect::<Vec<_>>(),
-        style,
-    );
-    let header = report.header();
-    let total_tokens: i64 = metrics.iter().map(|m| m.total_tokens).sum();
-    let total_requests = {
-        let mut sum = Some(0i64);
-        for m in &metrics {
-            sum = match (sum, m.requests) {
-                (Some(a), Some(b)) => Some(a + b),
-                _ => None,
-            };
-        }
-        sum
-    };
-    // CSV carries the trend as a plain signed number (a leading "+" reads as a formula).
-    let trend_cell =
-        |trend: spendlens_domain::Trend, pct: Option<rust_decimal::Decimal>| match style {
-            MoneyStyle::Cents => trend_text(trend, pct),
+        Value::Count(Some(n)) => n.to_string(),
+        Value::Quantity(q) => q.to_string(),
+        Value::Percent(p) => p.map_or_else(String::new, |p| format!("{p}%")),
+        // CSV carries the trend as a plain signed number (a leading "+" reads as a formula).
+        Value::Trend(trend, pct) => match style {
+            MoneyStyle::Cents => trend_text(*trend, *pct),
             MoneyStyle::Exact => match (trend, pct) {
-                (spendlens_domain::Trend::New, _) => "new".to_owned(),
+                (Trend::New, _) => "new".to_owned(),
                 (_, Some(pct)) => pct.to_string(),
                 (_, None) => String::new(),
             },
-        };
-    let common = |i: usize, m: &Metrics| {
-        vec![
-            cost.cells[i].clone(),
-            credits.cells[i].clone(),
-            net.cells[i].clone(),
-            previous.cells[i].clone(),
-            trend_cell(m.trend, m.trend_pct),
-            pct(m.share_pct),
-            m.input_tokens.to_string(),
-            m.output_tokens.to_string(),
-            m.total_tokens.to_string(),
-            opt(m.requests),
-        ]
+        },
+    }
+}
+
+/// Builds the text table of a report for CSV or the terminal.
+pub fn table(report: &Report, style: MoneyStyle, surface: Surface) -> Table {
+    let sheet = sheet(report);
+    let positions = match surface {
+        Surface::Csv => sheet.csv_positions(),
+        Surface::Cli => sheet.positions(sheet.cli),
     };
-    let common_total = vec![
-        cost.total.clone(),
-        credits.total.clone(),
-        net.total.clone(),
-        previous.total.clone(),
-        trend_cell(header.trend, header.trend_pct),
-        if metrics.is_empty() {
-            String::new()
-        } else {
-            "100.0%".to_owned()
-        },
-        metrics
+    let all: Vec<usize> = (0..sheet.rows.len()).collect();
+    let total = sheet.summary(&all, "Total");
+    let mut rows: Vec<Vec<String>> = sheet
+        .rows
+        .iter()
+        .map(|row| positions.iter().map(|p| text(&row[*p], style)).collect())
+        .collect();
+    let total_text: Vec<String> = positions.iter().map(|p| text(&total[*p], style)).collect();
+    if style == MoneyStyle::Cents {
+        // Money columns in cents add up to their rounded totals.
+        for (out, position) in positions.iter().enumerate() {
+            let spec = &sheet.specs[*position];
+            if spec.kind != Kind::Money || spec.total != Total::Sum {
+                continue;
+            }
+            let values: Vec<Money> = sheet
+                .rows
+                .iter()
+                .map(|row| match &row[*position] {
+                    Value::Money(m) => *m,
+                    _ => Money::ZERO,
+                })
+                .collect();
+            let sum: Money = values.iter().sum();
+            for (row, cents) in rows.iter_mut().zip(cents_adding_up(&values, sum)) {
+                row[out] = format_money(cents, "USD");
+            }
+        }
+    }
+    Table {
+        columns: positions
             .iter()
-            .map(|m| m.input_tokens)
-            .sum::<i64>()
-            .to_string(),
-        metrics
-            .iter()
-            .map(|m| m.output_tokens)
-            .sum::<i64>()
-            .to_string(),
-        total_tokens.to_string(),
-        opt(total_requests),
-    ];
-    const COMMON: [&str; 10] = [
-        "Cost",
-        "Credits",
-        "Net cost",
-        "Previous cost",
-        "Trend %",
-        "Share",
-        "Input tokens",
-        "Output tokens",
-        "Tokens",
-        "Requests",
-    ];
-    let with_common = |lead: &[&'static str], tail: &[&'static str]| {
-        let mut columns = lead.to_vec();
-        columns.extend_from_slice(&COMMON);
-        columns.extend_from_slice(tail);
-        columns
-    };
-    match report {
-        Report::Providers(r) => Table {
-            columns: with_common(&["Provider"], &["Connections"]),
-            rows: r
-                .rows
-                .iter()
-                .enumerate()
-                .map(|(i, row)| {
-                    let mut cells = vec![row.provider_name.to_owned()];
-                    cells.extend(common(i, &row.metrics));
-                    cells.push(row.connections.join("; "));
-                    cells
-                })
-                .collect(),
-            total: {
-                let mut cells = vec!["Total".to_owned()];
-                cells.extend(common_total.clone());
-                cells.push(String::new());
-                cells
-            },
-        },
-        Report::Workspaces(r) => Table {
-            columns: with_common(&["Workspace", "Provider"], &[]),
-            rows: r
-                .rows
-                .iter()
-                .enumerate()
-                .map(|(i, row)| {
-                    let mut cells = vec![row.workspace.clone(), row.provider.clone()];
-                    cells.extend(common(i, &row.metrics));
-                    cells
-                })
-                .collect(),
-            total: {
-                let mut cells = vec!["Total".to_owned(), String::new()];
-                cells.extend(common_total.clone());
-                cells
-            },
-        },
-        Report::Keys(r) => Table {
-            columns: with_common(
-                &["Key name", "Workspace", "Key hint", "Provider", "Status"],
-                &["Cost/1M tokens", "Allocated"],
-            ),
-            rows: r
-                .rows
-                .iter()
-                .enumerate()
-                .map(|(i, row)| {
-                    let mut cells = vec![
-                        row.key_name.clone(),
-                        row.workspace.clone().unwrap_or_default(),
-                        row.key_hint.clone().unwrap_or_default(),
-                        row.provider.as_str().to_owned(),
-                        row.status.clone(),
-                    ];
-                    cells.extend(common(i, &row.metrics));
-                    cells.push(opt_money(row.cost_per_1m, style));
-                    cells.push(if row.allocated { "yes" } else { "no" }.to_owned());
-                    cells
-                })
-                .collect(),
-            total: {
-                let mut cells = vec![
-                    "Total".to_owned(),
-                    String::new(),
-                    String::new(),
-                    String::new(),
-                    String::new(),
-                ];
-                cells.extend(common_total.clone());
-                cells.push(opt_money(r.average_cost_per_1m, style));
-                cells.push(String::new());
-                cells
-            },
-        },
-        Report::Models(r) => Table {
-            columns: with_common(
-                &["Model", "Provider", "Category"],
-                &[
-                    "Unit",
-                    "Quantity",
-                    "Cost/1M tokens",
-                    "Cost/unit",
-                    "Avg tokens/req",
-                    "Most efficient",
-                ],
-            ),
-            rows: r
-                .rows
-                .iter()
-                .enumerate()
-                .map(|(i, row)| {
-                    let mut cells = vec![
-                        row.model.clone(),
-                        row.provider.as_str().to_owned(),
-                        row.category.as_str().to_owned(),
-                    ];
-                    cells.extend(common(i, &row.metrics));
-                    cells.push(row.unit.as_str().to_owned());
-                    cells.push(if row.unit.is_tokens() {
-                        String::new()
-                    } else {
-                        row.quantity.to_string()
-                    });
-                    cells.push(if row.unit.is_tokens() {
-                        opt_money(row.cost_per_1m, style)
-                    } else {
-                        String::new()
-                    });
-                    cells.push(if row.unit.is_tokens() {
-                        String::new()
-                    } else {
-                        opt_money(row.cost_per_unit, style)
-                    });
-                    cells.push(opt(row.avg_tokens_per_request));
-                    cells.push(if row.most_efficient { "★" } else { "" }.to_owned());
-                    cells
-                })
-                .collect(),
-            total: {
-                let mut cells = vec!["Total".to_owned(), String::new(), String::new()];
-                cells.extend(common_total.clone());
-                cells.extend(std::iter::repeat_n(String::new(), 6));
-                cells
-            },
-        },
+            .map(|p| sheet.specs[*p].csv.unwrap_or(sheet.specs[*p].title))
+            .collect(),
+        rows,
+        total: total_text,
     }
 }
 
@@ -328,7 +356,7 @@ pub fn neutralize_cell(cell: &str) -> String {
 /// the columns, the rows (exact money) and a total row. Formula-like cells are neutralized.
 pub fn to_csv(report: &Report, filters: &str) -> Result<String, csv::Error> {
     let header = report.header();
-    let table = table(report, MoneyStyle::Exact);
+    let table = table(report, MoneyStyle::Exact, Surface::Csv);
     let mut writer = csv::WriterBuilder::new()
         .flexible(true)
         .from_writer(Vec::new());
@@ -363,5 +391,16 @@ mod tests {
         assert_eq!(neutralize_cell("-cmd|x"), "'-cmd|x");
         assert_eq!(neutralize_cell("-12.50"), "-12.50");
         assert_eq!(neutralize_cell("plain"), "plain");
+    }
+
+    #[test]
+    fn sums_keep_unknown_counts_unknown() {
+        let values = [Value::Count(Some(2)), Value::Count(None)];
+        assert_eq!(sum(Kind::Count, values.iter()), Value::Count(None));
+        let values = [Value::Money(Money::from_nanos(5)), Value::Empty];
+        assert_eq!(
+            sum(Kind::Money, values.iter()),
+            Value::Money(Money::from_nanos(5))
+        );
     }
 }

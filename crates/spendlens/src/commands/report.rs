@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use spendlens_domain::Day;
-use spendlens_query::table::{MoneyStyle, table, to_csv};
+use spendlens_query::table::{MoneyStyle, Surface, table, to_csv};
 use spendlens_query::{Report, View, ViewParams, ViewQuery};
 
 use crate::cli::{Cli, Format, ReportArgs, ViewArg};
@@ -17,60 +17,6 @@ fn view_of(arg: ViewArg) -> View {
         ViewArg::Workspaces => View::Workspaces,
         ViewArg::Keys => View::Keys,
         ViewArg::Models => View::Models,
-    }
-}
-
-/// The columns a terminal table shows per view (the CSV and JSON carry all of them).
-fn terminal_columns(view: View) -> &'static [&'static str] {
-    match view {
-        View::Providers => &[
-            "Provider",
-            "Cost",
-            "Credits",
-            "Net cost",
-            "Previous cost",
-            "Trend %",
-            "Share",
-            "Tokens",
-            "Requests",
-        ],
-        View::Workspaces => &[
-            "Workspace",
-            "Provider",
-            "Cost",
-            "Share",
-            "Previous cost",
-            "Trend %",
-            "Tokens",
-            "Requests",
-        ],
-        View::Keys => &[
-            "Key name",
-            "Workspace",
-            "Key hint",
-            "Provider",
-            "Status",
-            "Cost",
-            "Previous cost",
-            "Trend %",
-            "Tokens",
-            "Requests",
-            "Cost/1M tokens",
-        ],
-        View::Models => &[
-            "Model",
-            "Provider",
-            "Cost",
-            "Previous cost",
-            "Trend %",
-            "Tokens",
-            "Requests",
-            "Cost/1M tokens",
-            "Cost/unit",
-            "Unit",
-            "Avg tokens/req",
-            "Most efficient",
-        ],
     }
 }
 
@@ -108,19 +54,8 @@ pub async fn run(cli: &Cli, args: &ReportArgs) -> anyhow::Result<ExitCode> {
 
 fn print_table(report: &Report) {
     let header = report.header();
-    let full = table(report, MoneyStyle::Cents);
-    let wanted = terminal_columns(header.view);
-    let indexes: Vec<usize> = wanted
-        .iter()
-        .filter_map(|name| full.columns.iter().position(|c| c == name))
-        .collect();
-    let pick = |row: &Vec<String>| -> Vec<String> {
-        indexes
-            .iter()
-            .map(|i| row.get(*i).cloned().unwrap_or_default())
-            .collect()
-    };
-    let columns: Vec<&str> = indexes.iter().map(|i| full.columns[*i]).collect();
+    // The terminal's columns come from the view's one column declaration.
+    let full = table(report, MoneyStyle::Cents, Surface::Cli);
     println!(
         "{} — {} (UTC), compared with {} · {}",
         match header.view {
@@ -137,9 +72,10 @@ fn print_table(report: &Report) {
         println!("No spend in this period. Sync with `spendlens sync`, or widen --period.");
         return;
     }
-    let rows: Vec<Vec<String>> = full.rows.iter().map(pick).collect();
-    let total = pick(&full.total);
-    print!("{}", text_table(&columns, &rows, Some(&total)));
+    print!(
+        "{}",
+        text_table(&full.columns, &full.rows, Some(&full.total))
+    );
     match report {
         Report::Keys(r) => println!(
             "Active keys: {} · requests: {} · average cost per 1M tokens: {}",

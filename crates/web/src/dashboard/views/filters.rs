@@ -1,0 +1,208 @@
+//! The URL side of a metric view: parsing its filters, writing links that keep them, and the
+//! filter form's choices.
+
+use spendlens_domain::{Day, ProviderKind};
+use spendlens_query::{View, ViewQuery};
+use spendlens_store::ConnectionRow;
+
+use super::PageParams;
+use crate::AppState;
+use crate::dashboard::error::PageError;
+
+pub struct ProviderOption {
+    pub value: String,
+    pub label: String,
+    pub selected: bool,
+}
+
+pub struct FilterForm {
+    pub action: String,
+    pub presets: Vec<ProviderOption>,
+    pub custom: bool,
+    pub from: String,
+    pub to: String,
+    pub providers: Vec<ProviderOption>,
+    pub search: String,
+    pub min_cost: String,
+    pub max_cost: String,
+    pub sort: String,
+    pub order: String,
+    pub workspace: Option<String>,
+    pub key: Option<String>,
+    pub auto: bool,
+}
+
+/// Query-string encoding of (key, value) pairs.
+fn query_string(pairs: &[(&str, String)]) -> String {
+    let mut serializer = url::form_urlencoded::Serializer::new(String::new());
+    for (key, value) in pairs {
+        if !value.is_empty() {
+            serializer.append_pair(key, value);
+        }
+    }
+    serializer.finish()
+}
+
+/// A view's parameters as URL pairs, with overrides.
+pub fn state_pairs(
+    query: &ViewQuery,
+    overrides: &[(&str, Option<String>)],
+    auto: bool,
+) -> Vec<(&'static str, String)> {
+    let params = query.to_params();
+    let mut pairs: Vec<(&'static str, String)> = vec![
+        ("period", params.period.unwrap_or_default()),
+        ("from", params.from.unwrap_or_default()),
+        ("to", params.to.unwrap_or_default()),
+        ("provider", params.provider.unwrap_or_default()),
+        ("search", params.search.unwrap_or_default()),
+        ("min_cost", params.min_cost.unwrap_or_default()),
+        ("max_cost", params.max_cost.unwrap_or_default()),
+        ("sort", params.sort.unwrap_or_default()),
+        ("order", params.order.unwrap_or_default()),
+        ("workspace", params.workspace.unwrap_or_default()),
+        ("key", params.key.unwrap_or_default()),
+        ("auto", if auto { "1".to_owned() } else { String::new() }),
+    ];
+    for (name, value) in overrides {
+        if let Some(slot) = pairs.iter_mut().find(|(k, _)| k == name) {
+            slot.1 = value.clone().unwrap_or_default();
+        }
+    }
+    pairs
+}
+
+pub fn href(path: &str, pairs: &[(&str, String)]) -> String {
+    let query = query_string(pairs);
+    if query.is_empty() {
+        path.to_owned()
+    } else {
+        format!("{path}?{query}")
+    }
+}
+
+/// Carries the period and provider filter into a drill-down link.
+pub fn drill_href(path: &str, query: &ViewQuery, extra: &[(&str, String)]) -> String {
+    let params = query.to_params();
+    let mut pairs: Vec<(&str, String)> = vec![
+        ("period", params.period.unwrap_or_default()),
+        ("from", params.from.unwrap_or_default()),
+        ("to", params.to.unwrap_or_default()),
+        ("provider", params.provider.unwrap_or_default()),
+    ];
+    pairs.extend(extra.iter().cloned());
+    href(path, &pairs)
+}
+
+pub fn view_path(view: View) -> &'static str {
+    match view {
+        View::Providers => "/providers",
+        View::Workspaces => "/workspaces",
+        View::Keys => "/keys",
+        View::Models => "/models",
+    }
+}
+
+pub fn heading(view: View) -> &'static str {
+    match view {
+        View::Providers => "Providers",
+        View::Workspaces => "Workspaces",
+        View::Keys => "API Keys",
+        View::Models => "Models",
+    }
+}
+
+pub fn filter_form(connections: &[ConnectionRow], query: &ViewQuery, auto: bool) -> FilterForm {
+    let mut providers: Vec<ProviderKind> = connections.iter().map(|c| c.provider).collect();
+    providers.sort();
+    providers.dedup();
+    let selected = query.providers.first().copied();
+    let mut options = vec![ProviderOption {
+        value: String::new(),
+        label: "All providers".to_owned(),
+        selected: selected.is_none(),
+    }];
+    options.extend(providers.iter().map(|p| ProviderOption {
+        value: p.as_str().to_owned(),
+        label: p.display_name().to_owned(),
+        selected: selected == Some(*p),
+    }));
+    let params = query.to_params();
+    let preset = params.period.clone().unwrap_or_default();
+    let presets = [
+        ("last-7-days", "Last 7 days"),
+        ("last-30-days", "Last 30 days"),
+        ("last-90-days", "Last 90 days"),
+        ("this-month", "This month"),
+        ("last-month", "Last month"),
+        ("", "Custom range"),
+    ]
+    .into_iter()
+    .map(|(value, label)| ProviderOption {
+        value: value.to_owned(),
+        label: label.to_owned(),
+        selected: value == preset,
+    })
+    .collect();
+    FilterForm {
+        action: view_path(query.view).to_owned(),
+        presets,
+        custom: query.preset.is_none(),
+        from: query.period.from().to_string(),
+        to: query.period.to().to_string(),
+        providers: options,
+        search: query.search.clone().unwrap_or_default(),
+        min_cost: query
+            .min_cost
+            .map(|m| m.to_exact_string())
+            .unwrap_or_default(),
+        max_cost: query
+            .max_cost
+            .map(|m| m.to_exact_string())
+            .unwrap_or_default(),
+        sort: query.sort.clone(),
+        order: if query.descending { "desc" } else { "asc" }.to_owned(),
+        workspace: query.workspace.clone(),
+        key: query.key.map(|k| k.0.to_string()),
+        auto,
+    }
+}
+
+/// Parses the URL into a query, with a 400 page naming the bad value.
+pub fn parse_query(
+    state: &AppState,
+    view: View,
+    params: &PageParams,
+) -> Result<ViewQuery, PageError> {
+    let mut view_params = params.view.clone();
+    // A custom range in the form replaces the preset.
+    if view_params.from.as_deref().is_some_and(|f| !f.is_empty())
+        && view_params.to.as_deref().is_some_and(|t| !t.is_empty())
+    {
+        view_params.period = None;
+    }
+    ViewQuery::parse(view, &view_params, Day::of(state.engine.now())).map_err(|err| {
+        PageError::BadRequest(format!(
+            "This filter cannot be used: {err}. Fix it, or start again from {}.",
+            view_path(view)
+        ))
+    })
+}
+
+pub fn page_number(params: &PageParams) -> Result<usize, PageError> {
+    match params
+        .page
+        .as_deref()
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+    {
+        None => Ok(1),
+        Some(text) => text
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=1_000_000).contains(n))
+            .ok_or_else(|| {
+                PageError::BadRequest(format!("page must be a positive number, not \"{text}\""))
+            }),
+    }
+}

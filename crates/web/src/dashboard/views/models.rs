@@ -1,0 +1,141 @@
+//! The Models view: spend per model and unit, cost per 1M tokens (or per unit), the most
+//! efficient model, and the Images panel.
+
+use spendlens_query::ViewQuery;
+use spendlens_query::table::ColumnId;
+use spendlens_query::views::{ModelsReport, Report};
+
+use super::cells::Cell;
+use super::page::{Built, CHART_TOP, ImagesPanel, card, period_labels, total_card};
+use super::top_pairs;
+use crate::dashboard::charts::{self, Slice};
+use crate::dashboard::format;
+
+fn singular(unit: &str) -> String {
+    unit.strip_suffix('s').unwrap_or(unit).replace('_', " ")
+}
+
+fn images_panel(r: &ModelsReport) -> Option<ImagesPanel> {
+    if r.images.rows.is_empty() {
+        return None;
+    }
+    let costs = format::money_column(
+        &r.images.rows.iter().map(|i| i.cost).collect::<Vec<_>>(),
+        r.images.image_cost,
+    );
+    Some(ImagesPanel {
+        count: format::quantity(r.images.image_count),
+        cost: format::money(r.images.image_cost),
+        per_image: format::rate(r.images.cost_per_image),
+        rows: r
+            .images
+            .rows
+            .iter()
+            .zip(costs)
+            .map(|(i, cost)| {
+                vec![
+                    i.model.clone(),
+                    i.provider.display_name().to_owned(),
+                    i.size.clone().unwrap_or_else(|| "not reported".to_owned()),
+                    format::quantity(i.images),
+                    format::share(i.share_of_images_pct),
+                    cost,
+                    format::rate(i.cost_per_image),
+                ]
+            })
+            .collect(),
+        note: r.images.note.to_owned(),
+    })
+}
+
+pub fn build<'a>(_query: &'a ViewQuery, report: &Report, r: &'a ModelsReport) -> Built<'a> {
+    let (current_label, previous_label) = period_labels(report);
+    let slices = r
+        .rows
+        .iter()
+        .map(|row| Slice {
+            label: row.model.clone(),
+            value: row.metrics.cost,
+        })
+        .collect();
+    let pairs = top_pairs(r.rows.iter().map(|row| (row.model.clone(), &row.metrics)));
+    let efficient = r.rows.iter().find(|row| row.most_efficient);
+    Built {
+        cards: vec![
+            total_card(report),
+            card(
+                "Models",
+                r.model_count.to_string(),
+                "with spend or usage in either period",
+            ),
+            card(
+                "Total requests",
+                format::opt_count(r.total_requests),
+                if r.total_requests.is_none() {
+                    "N/A: a provider here does not report requests"
+                } else {
+                    "where providers report them"
+                },
+            ),
+            card(
+                "Most efficient model",
+                efficient.map_or_else(|| "N/A".to_owned(), |row| format!("★ {}", row.model)),
+                efficient.map_or_else(String::new, |row| {
+                    format!("{} per 1M tokens", format::rate(row.cost_per_1m))
+                }),
+            ),
+        ],
+        donut: charts::donut("Cost by model", slices, CHART_TOP),
+        bars: charts::bars(
+            "Top models, this period vs the previous one",
+            &pairs,
+            &current_label,
+            &previous_label,
+        ),
+        notes: vec!["Cost/1M compares token-billed models; models billed per image, second or character show their cost per unit.".to_owned()],
+        key_label: None,
+        images: images_panel(r),
+        decorate: Box::new(move |index, id, cell: &mut Cell| {
+            let Some(row) = r.rows.get(index) else {
+                return;
+            };
+            let tokens = row.unit.is_tokens();
+            match id {
+                ColumnId::Model => {
+                    cell.star = row.most_efficient;
+                    cell.sub = (!tokens || row.category != spendlens_domain::Category::Text)
+                        .then(|| row.category.to_string());
+                    cell.title = row.most_efficient.then(|| {
+                        "The lowest cost per 1M tokens among text models with spend".to_owned()
+                    });
+                }
+                ColumnId::Provider => cell.set_badges(&[row.provider]),
+                // Models billed per image, second or character show their cost per unit here.
+                ColumnId::CostPer1M if !tokens => {
+                    let unit = singular(row.unit.as_str());
+                    *cell = match row.cost_per_unit {
+                        None => Cell::na("—"),
+                        Some(_) => Cell {
+                            title: Some(format!(
+                                "Cost per {unit} (this model is billed per {unit})"
+                            )),
+                            ..Cell::num(format!("{} / {unit}", format::rate(row.cost_per_unit)))
+                        },
+                    };
+                }
+                ColumnId::Tokens if !tokens => {
+                    *cell = if row.quantity.is_zero() {
+                        Cell::na("—")
+                    } else {
+                        Cell::num(format!(
+                            "{} {}",
+                            format::quantity(row.quantity),
+                            row.unit.as_str().replace('_', " ")
+                        ))
+                    };
+                }
+                _ => {}
+            }
+        }),
+    }
+}

@@ -1,0 +1,437 @@
+//! One metric view page: the report's sheet rendered as a paged table (money filled in so
+//! that the shown rows plus the rows on other pages add up to the total), with the view's
+//! cards, charts and notes around it.
+
+use askama::Template;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use spendlens_domain::Money;
+use spendlens_query::table::{ColumnId, Sheet, Value};
+use spendlens_query::views::Report;
+use spendlens_query::{View, ViewQuery};
+use spendlens_store::{ConnectionRow, SyncRunFilter, SyncRunStatus};
+
+use super::cells::{Cell, Column, is_summed_money, money_of};
+use super::filters::{
+    FilterForm, filter_form, heading, href, page_number, parse_query, state_pairs, view_path,
+};
+use super::{PageParams, keys, models, providers, workspaces};
+use crate::AppState;
+use crate::dashboard::charts;
+use crate::dashboard::error::PageError;
+use crate::dashboard::session::Viewer;
+use crate::dashboard::{Layout, format, respond};
+
+/// Rows per page of a table.
+pub const PAGE_SIZE: usize = 100;
+/// Groups in a chart before the rest become "Other".
+pub const CHART_TOP: usize = 6;
+
+pub struct Card {
+    pub label: String,
+    pub value: String,
+    pub sub: String,
+}
+
+pub fn card(label: &str, value: impl Into<String>, sub: impl Into<String>) -> Card {
+    Card {
+        label: label.to_owned(),
+        value: value.into(),
+        sub: sub.into(),
+    }
+}
+
+pub struct Pager {
+    pub text: String,
+    pub previous: Option<String>,
+    pub next: Option<String>,
+}
+
+pub struct LegendItem {
+    pub class: String,
+    pub label: String,
+    pub share: String,
+}
+
+/// The Models page's Images panel.
+pub struct ImagesPanel {
+    pub count: String,
+    pub cost: String,
+    pub per_image: String,
+    pub rows: Vec<Vec<String>>,
+    pub note: String,
+}
+
+#[derive(Template)]
+#[template(path = "metric_view.html")]
+pub struct MetricPage {
+    pub images: Option<ImagesPanel>,
+    pub layout: Layout,
+    pub heading: String,
+    pub drill: Option<(String, String)>,
+    pub period_text: String,
+    pub filters: FilterForm,
+    pub export_href: String,
+    pub auto_href: String,
+    pub cards: Vec<Card>,
+    pub donut: String,
+    pub donut_title: String,
+    pub legend: Vec<LegendItem>,
+    pub bars: String,
+    pub bars_title: String,
+    pub columns: Vec<Column>,
+    pub rows: Vec<Vec<Cell>>,
+    pub others: Option<Vec<Cell>>,
+    pub totals: Vec<Cell>,
+    pub pager: Option<Pager>,
+    pub last_sync: String,
+    pub running: usize,
+    pub notes: Vec<String>,
+    pub empty: Option<String>,
+}
+
+/// Decorates the cell of a row (by index) and column.
+pub type Decorate<'a> = Box<dyn Fn(usize, ColumnId, &mut Cell) + Send + Sync + 'a>;
+
+/// What a view adds around its table, and how it decorates its cells (links, badges, notes
+/// under names) by column id.
+pub struct Built<'a> {
+    pub cards: Vec<Card>,
+    pub donut: charts::Donut,
+    pub bars: charts::Bars,
+    pub notes: Vec<String>,
+    pub key_label: Option<String>,
+    pub images: Option<ImagesPanel>,
+    pub decorate: Decorate<'a>,
+}
+
+/// The "Total cost" card every view leads with.
+pub fn total_card(report: &Report) -> Card {
+    let header = report.header();
+    let (text, _, _) = format::trend(header.trend, header.trend_pct);
+    card(
+        "Total cost",
+        format::money(header.total_cost),
+        format!(
+            "{text} vs {} before",
+            format::money(header.previous_total_cost)
+        ),
+    )
+}
+
+/// The labels of the current and the previous period, for chart legends.
+pub fn period_labels(report: &Report) -> (String, String) {
+    let header = report.header();
+    (
+        format::range(header.period),
+        format::range(header.previous_period),
+    )
+}
+
+/// A sortable column: clicking sorts by it, clicking again reverses.
+fn column(query: &ViewQuery, title: &str, sort: Option<&str>, numeric: bool, auto: bool) -> Column {
+    let Some(sort) = sort else {
+        return Column {
+            title: title.to_owned(),
+            href: None,
+            numeric,
+            sorted: "none",
+        };
+    };
+    let active = query.sort == sort;
+    let descending_next = if active { !query.descending } else { numeric };
+    let order = if descending_next { "desc" } else { "asc" };
+    Column {
+        title: title.to_owned(),
+        href: Some(href(
+            view_path(query.view),
+            &state_pairs(
+                query,
+                &[
+                    ("sort", Some(sort.to_owned())),
+                    ("order", Some(order.to_owned())),
+                ],
+                auto,
+            ),
+        )),
+        numeric,
+        sorted: match (active, query.descending) {
+            (false, _) => "none",
+            (true, true) => "descending",
+            (true, false) => "ascending",
+        },
+    }
+}
+
+/// The sync state the toolbar shows: last sync time and how many syncs run now.
+async fn sync_state(
+    state: &AppState,
+    viewer: &Viewer,
+    connections: &[ConnectionRow],
+) -> Result<(String, usize), PageError> {
+    let last = connections.iter().filter_map(|c| c.last_sync_at).max();
+    let running = state
+        .store()
+        .list_sync_runs(
+            viewer.org(),
+            &SyncRunFilter {
+                status: Some(SyncRunStatus::Running),
+                limit: Some(100),
+                ..SyncRunFilter::default()
+            },
+        )
+        .await?
+        .len();
+    Ok((format::instant(last), running))
+}
+
+fn build<'a>(query: &'a ViewQuery, report: &'a Report) -> Built<'a> {
+    match report {
+        Report::Providers(r) => providers::build(query, report, r),
+        Report::Workspaces(r) => workspaces::build(query, report, r),
+        Report::Keys(r) => keys::build(query, report, r),
+        Report::Models(r) => models::build(query, report, r),
+    }
+}
+
+/// The table of a page: header, the page's rows, a row for the other pages, the total row.
+struct Rendered {
+    columns: Vec<Column>,
+    rows: Vec<Vec<Cell>>,
+    others: Option<Vec<Cell>>,
+    totals: Vec<Cell>,
+}
+
+fn render_table(
+    sheet: &Sheet,
+    query: &ViewQuery,
+    auto: bool,
+    shown: &[usize],
+    others: &[usize],
+    decorate: &dyn Fn(usize, ColumnId, &mut Cell),
+) -> Rendered {
+    let positions = sheet.positions(sheet.html);
+    let columns = positions
+        .iter()
+        .map(|p| {
+            let spec = &sheet.specs[*p];
+            column(query, spec.title, spec.sort, spec.kind.is_numeric(), auto)
+        })
+        .collect();
+    let all: Vec<usize> = (0..sheet.rows.len()).collect();
+    let total_values = sheet.summary(&all, "Total");
+    let others_values = (!others.is_empty()).then(|| {
+        sheet.summary(
+            others,
+            &format!("{} rows on other pages", format::count(others.len() as i64)),
+        )
+    });
+    let mut rows: Vec<Vec<Cell>> = shown
+        .iter()
+        .map(|index| {
+            positions
+                .iter()
+                .map(|p| {
+                    let spec = &sheet.specs[*p];
+                    let mut cell =
+                        Cell::of(spec, &sheet.rows[*index][*p], Some(&sheet.metrics[*index]));
+                    decorate(*index, spec.id, &mut cell);
+                    cell
+                })
+                .collect()
+        })
+        .collect();
+    let summary_cells = |values: &[Value]| -> Vec<Cell> {
+        positions
+            .iter()
+            .map(|p| Cell::of(&sheet.specs[*p], &values[*p], None))
+            .collect()
+    };
+    let mut others_row = others_values.as_deref().map(summary_cells);
+    let mut totals = summary_cells(&total_values);
+    // Money: the page's rows plus the other pages' row add up to the total.
+    for (out, position) in positions.iter().enumerate() {
+        if !is_summed_money(&sheet.specs[*position]) {
+            continue;
+        }
+        let mut values: Vec<Money> = shown
+            .iter()
+            .map(|i| money_of(&sheet.rows[*i][*position]))
+            .collect();
+        if let Some(others) = &others_values {
+            values.push(money_of(&others[*position]));
+        }
+        let total = money_of(&total_values[*position]);
+        let texts = format::money_column(&values, total);
+        for (row, text) in rows.iter_mut().zip(&texts) {
+            row[out].text.clone_from(text);
+        }
+        if let (Some(row), Some(text)) = (others_row.as_mut(), texts.get(shown.len())) {
+            row[out].text.clone_from(text);
+        }
+        totals[out].text = format::money(total);
+    }
+    if let Some(row) = others_row.as_mut() {
+        for cell in row.iter_mut().filter(|c| !c.class.contains("num")) {
+            cell.class.push_str(" more");
+        }
+    }
+    Rendered {
+        columns,
+        rows,
+        others: others_row,
+        totals,
+    }
+}
+
+/// Renders one metric view.
+pub async fn view_page(
+    state: &AppState,
+    viewer: &Viewer,
+    headers: &HeaderMap,
+    view: View,
+    params: PageParams,
+) -> Result<Response, PageError> {
+    let query = parse_query(state, view, &params)?;
+    let page_no = page_number(&params)?;
+    let auto = params.auto.as_deref() == Some("1");
+    let report = spendlens_query::report(state.store(), viewer.org(), &query).await?;
+    let mut layout = Layout::new(state, viewer, headers, heading(view), view_path(view)).await?;
+    if auto {
+        layout.auto_refresh = Some(60);
+    }
+    let header = report.header().clone();
+    // One read of the connections serves the toolbar and the provider picker.
+    let connections = state.store().list_connections(viewer.org()).await?;
+    let (last_sync, running) = sync_state(state, viewer, &connections).await?;
+    let filters = filter_form(&connections, &query, auto);
+    let period_text = format!(
+        "{} (UTC) compared with {} · amounts in {}",
+        format::range(header.period),
+        format::range(header.previous_period),
+        header.currency
+    );
+    let export_href = href(
+        &format!("/export/{}", view.as_str()),
+        &state_pairs(&query, &[("auto", None)], false),
+    );
+    let auto_href = href(
+        view_path(view),
+        &state_pairs(
+            &query,
+            &[(
+                "auto",
+                Some(if auto { String::new() } else { "1".to_owned() }),
+            )],
+            !auto,
+        ),
+    );
+    let sheet = spendlens_query::table::sheet(&report);
+    let built = build(&query, &report);
+    let total_rows = sheet.rows.len();
+    let pages = total_rows.div_ceil(PAGE_SIZE).max(1);
+    if page_no > pages {
+        return Err(PageError::NotFound(format!(
+            "page {page_no} (this table has {pages} page{})",
+            if pages == 1 { "" } else { "s" }
+        )));
+    }
+    let start = (page_no - 1) * PAGE_SIZE;
+    let end = (start + PAGE_SIZE).min(total_rows);
+    let shown: Vec<usize> = (start..end).collect();
+    let others: Vec<usize> = (0..start).chain(end..total_rows).collect();
+    let table = render_table(&sheet, &query, auto, &shown, &others, &*built.decorate);
+    let pager = (pages > 1).then(|| {
+        let link = |n: usize| {
+            href(view_path(view), &{
+                let mut pairs = state_pairs(&query, &[], auto);
+                pairs.push(("page", n.to_string()));
+                pairs
+            })
+        };
+        Pager {
+            text: format!(
+                "Rows {}–{} of {} · page {page_no} of {pages}",
+                format::count(start as i64 + 1),
+                format::count(end as i64),
+                format::count(total_rows as i64)
+            ),
+            previous: (page_no > 1).then(|| link(page_no - 1)),
+            next: (page_no < pages).then(|| link(page_no + 1)),
+        }
+    });
+    let drill = match (&query.workspace, query.key) {
+        (Some(workspace), _) => Some((
+            format!("Only workspace “{workspace}”"),
+            href(
+                view_path(view),
+                &state_pairs(&query, &[("workspace", None)], auto),
+            ),
+        )),
+        (None, Some(key)) => Some((
+            format!(
+                "Only API key {}",
+                built.key_label.clone().unwrap_or_else(|| key.0.to_string())
+            ),
+            href(
+                view_path(view),
+                &state_pairs(&query, &[("key", None)], auto),
+            ),
+        )),
+        _ => None,
+    };
+    let empty = (total_rows == 0).then(|| {
+        if query.search.is_some()
+            || query.min_cost.is_some()
+            || query.max_cost.is_some()
+            || !query.providers.is_empty()
+        {
+            "No rows match these filters.".to_owned()
+        } else {
+            "No spend in this period yet. Add a connection and sync it, or choose a longer period."
+                .to_owned()
+        }
+    });
+    let Built {
+        cards,
+        donut,
+        bars,
+        notes,
+        images,
+        ..
+    } = built;
+    let template = MetricPage {
+        images,
+        layout,
+        heading: heading(view).to_owned(),
+        drill,
+        period_text,
+        filters,
+        export_href,
+        auto_href,
+        cards,
+        donut: donut.render()?,
+        donut_title: donut.title.clone(),
+        legend: donut
+            .segments
+            .iter()
+            .map(|s| LegendItem {
+                class: s.class.clone(),
+                label: s.label.clone(),
+                share: s.share.clone(),
+            })
+            .collect(),
+        bars: bars.render()?,
+        bars_title: bars.title.clone(),
+        columns: table.columns,
+        rows: table.rows,
+        others: table.others,
+        totals: table.totals,
+        pager,
+        last_sync,
+        running,
+        notes,
+        empty,
+    };
+    respond(&template.layout, headers, StatusCode::OK, &template)
+}

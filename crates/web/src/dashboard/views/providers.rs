@@ -1,0 +1,99 @@
+//! The Providers view: spend per provider, with credits, net cost and coverage cards.
+
+use spendlens_query::ViewQuery;
+use spendlens_query::table::ColumnId;
+use spendlens_query::views::{ProvidersReport, Report};
+
+use super::cells::Cell;
+use super::filters::drill_href;
+use super::page::{Built, CHART_TOP, card, period_labels, total_card};
+use crate::dashboard::charts::{self, Pair, Slice};
+use crate::dashboard::format;
+
+pub fn build<'a>(query: &'a ViewQuery, report: &Report, r: &'a ProvidersReport) -> Built<'a> {
+    let (current_label, previous_label) = period_labels(report);
+    let header = &r.header;
+    let slices = r
+        .rows
+        .iter()
+        .map(|row| Slice {
+            label: row.provider_name.to_owned(),
+            value: row.metrics.cost,
+        })
+        .collect();
+    let pairs: Vec<Pair> = r
+        .rows
+        .iter()
+        .take(CHART_TOP)
+        .map(|row| Pair {
+            label: row.provider_name.to_owned(),
+            current: row.metrics.cost,
+            previous: row.metrics.previous_cost,
+        })
+        .collect();
+    Built {
+        cards: vec![
+            total_card(report),
+            card(
+                "Credits applied",
+                format::money(header.total_credits),
+                "credits and refunds from providers",
+            ),
+            card(
+                "Net cost",
+                format::money(header.total_net_cost),
+                "cost minus credits",
+            ),
+            card(
+                "Providers with spend",
+                r.provider_count.to_string(),
+                format!("{} connected", r.rows.len()),
+            ),
+            card(
+                "Coverage",
+                "N/A",
+                "metered ÷ billed spend, once metering is set up",
+            ),
+        ],
+        donut: charts::donut("Cost by provider", slices, CHART_TOP),
+        bars: charts::bars(
+            "Cost by provider, this period vs the previous one",
+            &pairs,
+            &current_label,
+            &previous_label,
+        ),
+        notes: Vec::new(),
+        key_label: None,
+        images: None,
+        decorate: Box::new(move |index, id, cell: &mut Cell| {
+            let Some(row) = r.rows.get(index) else {
+                return;
+            };
+            match id {
+                ColumnId::Provider => {
+                    cell.text.clear();
+                    cell.badges = vec![(
+                        row.provider.as_str().to_owned(),
+                        row.provider_name.to_owned(),
+                    )];
+                    cell.href = Some(drill_href(
+                        "/workspaces",
+                        query,
+                        &[("provider", row.provider.as_str().to_owned())],
+                    ));
+                    cell.sub = Some(row.connections.join(", "));
+                }
+                ColumnId::Coverage if row.coverage_pct.is_none() => {
+                    *cell = Cell {
+                        title: Some(
+                            "Coverage (metered ÷ billed spend) appears once applications report their AI calls"
+                                .to_owned(),
+                        ),
+                        ..Cell::na("N/A")
+                    };
+                }
+                _ => {}
+            }
+        }),
+    }
+}
