@@ -14,7 +14,10 @@ pub mod trend;
 pub mod usage;
 
 pub use calendar::{CalendarError, Day, DayRange, PeriodPreset};
-pub use catalog::{ModelPrice, PriceCatalog};
+pub use catalog::{
+    CanonicalUsage, ModelPrice, PriceCatalog, PriceEntry, PriceSource, Priced, Pricing, Unpriced,
+    price,
+};
 pub use cost_line::{CostLine, LineKey};
 pub use credential::{Credential, CredentialShapeError};
 pub use money::{Currency, Money, MoneyError, Quantity};
