@@ -38,12 +38,26 @@ pub fn normalize_model(provider: ProviderKind, model: &str) -> String {
     id
 }
 
-/// For a gateway (OpenRouter, LiteLLM), the provider that served `model` and its id there:
-/// `anthropic/claude-3.7-sonnet` → (Anthropic, `claude-3-7-sonnet`), `bedrock/us.anthropic…` →
-/// Bedrock, a bare `gpt-4o` → OpenAI. `None` for other providers or unknown families.
+/// The provider whose list price applies to `model` when `provider` has no entry of its own:
+/// for a gateway (OpenRouter, LiteLLM) the provider that served it (`anthropic/claude-3.7-sonnet`
+/// → (Anthropic, `claude-3-7-sonnet`), `bedrock/us.anthropic…` → Bedrock, a bare `gpt-4o` →
+/// OpenAI); for Claude on Bedrock or Vertex, Anthropic (they sell Claude at Anthropic's list
+/// prices). `None` otherwise.
 pub fn upstream_model(provider: ProviderKind, model: &str) -> Option<(ProviderKind, String)> {
-    if !matches!(provider, ProviderKind::OpenRouter | ProviderKind::LiteLlm) {
-        return None;
+    match provider {
+        ProviderKind::Bedrock => {
+            let id = normalize_model(provider, model);
+            let claude = id.strip_prefix("anthropic.")?;
+            return Some((ProviderKind::Anthropic, claude.to_owned()));
+        }
+        ProviderKind::Vertex => {
+            let id = normalize_model(provider, model);
+            return id
+                .starts_with("claude")
+                .then_some((ProviderKind::Anthropic, id));
+        }
+        ProviderKind::OpenRouter | ProviderKind::LiteLlm => {}
+        _ => return None,
     }
     let id = model.trim().to_ascii_lowercase();
     let (prefix, rest) = match id.split_once('/') {
@@ -66,6 +80,10 @@ pub fn upstream_model(provider: ProviderKind, model: &str) -> Option<(ProviderKi
         // OpenRouter spells versions with dots (`claude-3.7-sonnet`, `claude-sonnet-4.5`),
         // Anthropic with dashes.
         upstream_id = dots_between_digits_to_dashes(&upstream_id);
+    }
+    // `bedrock/anthropic.claude-…`, `vertex_ai/claude-…`: one more hop to Anthropic.
+    if let Some(next) = upstream_model(upstream, &upstream_id) {
+        return Some(next);
     }
     Some((upstream, upstream_id))
 }
@@ -241,8 +259,25 @@ mod tests {
             (
                 LiteLlm,
                 "bedrock/us.anthropic.claude-3-5-haiku-20241022-v1:0",
-                Some((Bedrock, "anthropic.claude-3-5-haiku-20241022")),
+                Some((Anthropic, "claude-3-5-haiku-20241022")),
             ),
+            (
+                LiteLlm,
+                "bedrock/amazon.nova-lite-v1:0",
+                Some((Bedrock, "amazon.nova-lite-v1")),
+            ),
+            (
+                Bedrock,
+                "us.anthropic.claude-3-7-sonnet-20250219-v1:0",
+                Some((Anthropic, "claude-3-7-sonnet-20250219")),
+            ),
+            (Bedrock, "amazon.nova-lite-v1:0", None),
+            (
+                Vertex,
+                "claude-sonnet-4-5@20250929",
+                Some((Anthropic, "claude-sonnet-4-5")),
+            ),
+            (Vertex, "gemini-2.5-pro", None),
             (LiteLlm, "my-company-alias", None),
             (OpenAi, "anthropic/claude-3.7-sonnet", None),
         ];

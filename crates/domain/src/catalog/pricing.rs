@@ -111,8 +111,8 @@ pub struct Priced {
     pub entry: Box<PriceEntry>,
     /// Lines with units; their costs add up to `cost`.
     pub lines: Vec<LineCost>,
-    /// Set when the call came through a gateway and was priced at the upstream provider's
-    /// price (OpenRouter, LiteLLM).
+    /// Set when the call was priced at another provider's entry: a gateway's (OpenRouter,
+    /// LiteLLM) upstream, or Anthropic for Claude on Bedrock and Vertex.
     pub upstream: Option<(ProviderKind, String)>,
     /// Cache writes of unknown lifetime were priced at the 5-minute rate.
     pub assumed_cache_write_5m: bool,
@@ -198,8 +198,9 @@ pub fn normalize_tier(tier: Option<&str>) -> Option<String> {
 /// effective on `at`'s UTC day, whose batch flag and service tier equal the call's, and whose
 /// context condition (if any) the call's total input exceeds; among those, the highest
 /// provenance (user > observed > built-in), then the most specific glob, then the newest
-/// `effective_from`, then the highest context threshold. A gateway's call (OpenRouter,
-/// LiteLLM) with no entry of its own is priced at its upstream provider's entry.
+/// `effective_from`, then the highest context threshold. A model the provider has no entry
+/// for is priced at its upstream's entry when there is one ([`super::upstream_model`]: a
+/// gateway's upstream provider, Anthropic for Claude on Bedrock and Vertex).
 pub fn price(
     catalog: &PriceCatalog,
     provider: ProviderKind,

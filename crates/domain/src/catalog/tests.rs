@@ -201,13 +201,22 @@ fn cache_writes_by_lifetime_and_reasoning_default_to_their_prices() {
     let p = priced(price(
         &catalog,
         ProviderKind::Anthropic,
-        "claude-sonnet-4-5",
+        "claude-3-7-sonnet-20250219",
         AT,
         &usage,
     ));
     // 1h at $6, unknown at the 5m $3.75 (flagged), reasoning at output $15.
     assert_eq!(p.cost.to_exact_string(), "24.75");
     assert!(p.assumed_cache_write_5m);
+    // Sonnet 4.5 above 200k input tokens: the long-context prices for the whole request.
+    let p = priced(price(
+        &catalog,
+        ProviderKind::Anthropic,
+        "claude-sonnet-4-5",
+        AT,
+        &usage,
+    ));
+    assert_eq!(p.cost.to_exact_string(), "42.00");
 }
 
 #[test]
@@ -427,6 +436,98 @@ fn gateways_are_priced_at_the_upstream_price() {
         &catalog,
         ProviderKind::OpenRouter,
         "meta-llama/llama-3-70b",
+        AT,
+        &usage,
+    ));
+    assert!(matches!(reason, Unpriced::UnknownModel { .. }));
+}
+
+#[test]
+fn claude_on_bedrock_and_vertex_costs_what_anthropic_lists() {
+    let catalog = PriceCatalog::built_in();
+    let usage = CanonicalUsage {
+        input: 3,
+        cache_write_5m: 12_304,
+        output: 550,
+        ..CanonicalUsage::default()
+    };
+    for (provider, model) in [
+        (
+            ProviderKind::Bedrock,
+            "us.anthropic.claude-3-7-sonnet-20250219-v1:0",
+        ),
+        (
+            ProviderKind::Bedrock,
+            "anthropic.claude-3-7-sonnet-20250219-v1:0",
+        ),
+        (ProviderKind::Vertex, "claude-3-7-sonnet@20250219"),
+        (
+            ProviderKind::LiteLlm,
+            "bedrock/global.anthropic.claude-3-7-sonnet-20250219-v1:0",
+        ),
+    ] {
+        let p = priced(price(&catalog, provider, model, AT, &usage));
+        assert_eq!(p.cost.to_exact_string(), "0.054399", "{provider} {model}");
+        assert_eq!(p.upstream.map(|u| u.0), Some(ProviderKind::Anthropic));
+    }
+    // Bedrock's own models are priced at Bedrock's entries.
+    let p = priced(price(
+        &catalog,
+        ProviderKind::Bedrock,
+        "us.amazon.nova-lite-v1:0",
+        AT,
+        &usage_in(1_000_000),
+    ));
+    assert_eq!(
+        (p.cost.to_exact_string(), p.upstream),
+        ("0.06".to_owned(), None)
+    );
+}
+
+#[test]
+fn every_provider_has_built_in_prices_except_fal() {
+    let catalog = PriceCatalog::built_in();
+    for provider in ProviderKind::ALL {
+        let own = catalog
+            .entries()
+            .iter()
+            .filter(|e| e.provider == provider)
+            .count();
+        match provider {
+            // Gateways are priced at their upstream's entries; fal publishes no list we can cite.
+            ProviderKind::OpenRouter | ProviderKind::LiteLlm | ProviderKind::Fal => {
+                assert_eq!(own, 0)
+            }
+            _ => assert!(own > 0, "{provider} has no built-in price"),
+        }
+    }
+    // Runway bills every model in credits at $0.01.
+    let usage = CanonicalUsage {
+        quantity: Some((Unit::credits(), Quantity::from_whole(120))),
+        ..CanonicalUsage::default()
+    };
+    let p = priced(price(&catalog, ProviderKind::Runway, "gen4.5", AT, &usage));
+    assert_eq!(p.cost.to_exact_string(), "1.20");
+    // Gemini's long-context price applies above 200k input tokens, cached ones included.
+    let long = CanonicalUsage {
+        input: 150_000,
+        cache_read: 60_000,
+        output: 1_000_000,
+        ..CanonicalUsage::default()
+    };
+    let p = priced(price(
+        &catalog,
+        ProviderKind::Vertex,
+        "gemini-2.5-pro",
+        AT,
+        &long,
+    ));
+    // 0.15M x 2.50 + 0.06M x 0.25 + 1M x 15
+    assert_eq!(p.cost.to_exact_string(), "15.39");
+    let reason = unpriced(price(
+        &catalog,
+        ProviderKind::Fal,
+        "fal-ai/flux/dev",
         AT,
         &usage,
     ));
