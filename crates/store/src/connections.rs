@@ -359,12 +359,9 @@ impl Store {
         self.get_connection(org, id).await?;
         with_pool!(self, pool => {
             let mut tx = pool.begin().await?;
+            crate::rollups::RollupWrite::delete_connection_rollups(&mut *tx, id).await?;
             for sql in [
                 "DELETE FROM cost_lines WHERE connection_id = $1",
-                "DELETE FROM rollup_workspace WHERE connection_id = $1",
-                "DELETE FROM rollup_key WHERE connection_id = $1",
-                "DELETE FROM rollup_model WHERE connection_id = $1",
-                "DELETE FROM rollup_workspace_model WHERE connection_id = $1",
                 "DELETE FROM api_keys WHERE connection_id = $1",
                 "DELETE FROM workspace_names WHERE workspace_id IN (SELECT id FROM workspaces WHERE connection_id = $1)",
                 "DELETE FROM workspaces WHERE connection_id = $1",

@@ -1,6 +1,7 @@
-//! Replacing a sync window: a connection's workspaces and keys are upserted, and its cost
-//! lines and rollups for the window's days are deleted and written anew — all in one
-//! transaction, so a failure changes nothing and a re-run never double counts.
+//! Replacing a sync window: a connection's workspaces and keys are upserted, its cost lines for
+//! the window's days are deleted and written anew, and the rollup engine replaces the window in
+//! every cost kind — all in one transaction, so a failure changes nothing and a re-run never
+//! double counts.
 
 use std::collections::{HashMap, HashSet};
 
@@ -8,7 +9,7 @@ use spendlens_domain::{ApiKeyRecord, CostLine, DayRange, WorkspaceRecord};
 use time::OffsetDateTime;
 
 use crate::bulk::{BulkInsert, Value};
-use crate::rollups::{ROLLUP_TABLES, RollupRows, rebuild_sql};
+use crate::rollups::{RollupWrite, cost_facts};
 use crate::{ConnectionId, OrgId, Store, StoreError, StoreResult, millis, with_pool};
 
 /// Everything one window replacement writes.
@@ -296,18 +297,6 @@ impl Store {
                 .bind(to)
                 .execute(&mut *tx)
                 .await?;
-            for table in &ROLLUP_TABLES {
-                sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "DELETE FROM {} WHERE connection_id = $1 AND level = 0 AND block_start >= $2 AND block_start <= $3",
-                    table.name
-                )))
-                .bind(connection)
-                .bind(from)
-                .bind(to)
-                .execute(&mut *tx)
-                .await?;
-            }
-
             let resolved: Vec<ResolvedLine<'_>> = write
                 .lines
                 .iter()
@@ -348,40 +337,9 @@ impl Store {
                 .collect();
             tx.insert_rows("cost_lines", &LINE_COLUMNS, &rows).await?;
 
-            let rollups = RollupRows::from_lines(&resolved);
-            for (table, columns, rows) in rollups.tables() {
-                let rows: Vec<Vec<Value>> = rows
-                    .iter()
-                    .map(|row| {
-                        let mut full = Vec::with_capacity(row.len() + 2);
-                        full.push(Value::Int(org));
-                        full.push(Value::Int(connection));
-                        full.extend(row.iter().cloned());
-                        full
-                    })
-                    .collect();
-                tx.insert_rows(table.name, columns, &rows).await?;
-                // Every block of every level that overlaps the window, rebuilt from the level
-                // below it.
-                for level in 1..=table.levels {
-                    let size = 1i64 << level;
-                    let first_block = from.div_euclid(size) * size;
-                    let last_block = to.div_euclid(size) * size;
-                    let [delete, insert] = rebuild_sql(table, level);
-                    sqlx::query(sqlx::AssertSqlSafe(delete))
-                        .bind(connection)
-                        .bind(first_block)
-                        .bind(last_block)
-                        .execute(&mut *tx)
-                        .await?;
-                    sqlx::query(sqlx::AssertSqlSafe(insert))
-                        .bind(connection)
-                        .bind(first_block)
-                        .bind(last_block)
-                        .bind(last_block + size - 1)
-                        .execute(&mut *tx)
-                        .await?;
-                }
+            for (kind, facts) in cost_facts(write.connection, &resolved) {
+                tx.replace_rollup_window(write.org, kind, Some(write.connection), kind.buckets(write.window), &facts)
+                    .await?;
             }
 
             tx.commit().await?;

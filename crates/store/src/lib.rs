@@ -37,7 +37,9 @@ pub use connections::{ConnectionRow, ConnectionStatus, NewConnection, validate_c
 pub use cost_lines::{WindowWrite, WriteCounts};
 pub use location::DatabaseLocation;
 pub use rollups::{
-    ConnectionTotals, ImageTotals, KeyTotals, ModelTotals, RollupFilter, Totals, WorkspaceTotals,
+    BucketRange, BucketSize, ConnectionTotals, DimType, DimValue, Fact, ImageTotals, KeyTotals,
+    MAX_DIMS, MAX_EXTRA, Metrics, ModelTotals, PeriodRow, RollupFilter, RollupKind, RollupWrite,
+    SeriesFilter, SeriesKey, Totals, WorkspaceTotals,
 };
 pub use sync_runs::{SyncRunFilter, SyncRunOutcome, SyncRunRow, SyncRunStatus, SyncTrigger};
 pub use tokens::{ApiTokenRow, NewApiToken};

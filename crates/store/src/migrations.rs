@@ -23,6 +23,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0002_users.sql"),
         postgres: include_str!("../migrations/postgres/0002_users.sql"),
     },
+    Migration {
+        version: 3,
+        name: "rollups",
+        sqlite: include_str!("../migrations/sqlite/0003_rollups.sql"),
+        postgres: include_str!("../migrations/postgres/0003_rollups.sql"),
+    },
 ];
 
 pub(crate) async fn run(store: &Store) -> StoreResult<usize> {
