@@ -510,9 +510,13 @@ async fn a_person_uses_the_dashboard_in_a_real_browser() {
         .click()
         .await
         .unwrap();
+    // Wait for the revert's own notice: the rename's notice is still on the page until the
+    // browser has loaded the next one.
+    let reverted =
+        "//*[contains(@class, 'notice') and contains(@class, 'ok') and contains(., 'Reverted to')]";
     let notice = client
         .wait()
-        .for_element(Locator::Css(".notice.ok"))
+        .for_element(Locator::XPath(reverted))
         .await
         .unwrap()
         .text()
