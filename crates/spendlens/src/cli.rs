@@ -293,6 +293,10 @@ pub struct BenchArgs {
     /// Cost lines in the 30-day period measured.
     #[arg(long, default_value_t = 1_000_000)]
     pub lines: usize,
+    /// API keys in the organization (default: one per 30 lines a day, at most 5,000); the
+    /// lines of a day are spread over them.
+    #[arg(long)]
+    pub keys: Option<usize>,
     /// Which stores to measure.
     #[arg(long, value_enum, default_value_t = BenchBackend::Sqlite)]
     pub backend: BenchBackend,

@@ -29,9 +29,11 @@ pub struct Shape {
 }
 
 impl Shape {
-    pub fn for_lines(lines: usize) -> Shape {
+    /// The shape for `lines` per period over `keys` API keys (by default one key per 30 lines
+    /// a day, between 4 and 5,000).
+    pub fn with_keys(lines: usize, keys: Option<usize>) -> Shape {
         let per_day = (lines as f64 / PERIOD_DAYS as f64).ceil() as usize;
-        let keys = (per_day / 30).clamp(4, 5000);
+        let keys = keys.map_or((per_day / 30).clamp(4, 5000), |k| k.max(2));
         let models_per_key = per_day.div_ceil(keys).max(1);
         Shape {
             workspaces: (keys / 20).max(2),
@@ -47,7 +49,7 @@ impl Shape {
 }
 
 pub async fn run(_cli: &Cli, args: &BenchArgs) -> anyhow::Result<ExitCode> {
-    let shape = Shape::for_lines(args.lines);
+    let shape = Shape::with_keys(args.lines, args.keys);
     println!(
         "Synthetic organization: {} workspaces, {} API keys, {} models, {} lines per day; {} days measured plus {} days before them ({} lines in the measured period).",
         shape.workspaces,
@@ -368,7 +370,7 @@ mod tests {
     #[test]
     fn the_shape_reaches_the_asked_size() {
         for lines in [1_000, 100_000, 1_000_000] {
-            let shape = Shape::for_lines(lines);
+            let shape = Shape::with_keys(lines, None);
             let per_period = shape.lines_per_day() * PERIOD_DAYS as usize;
             assert!(
                 per_period >= lines && per_period < lines + lines / 10 + 200,
@@ -377,10 +379,18 @@ mod tests {
         }
     }
 
+    #[test]
+    fn keys_can_be_chosen() {
+        let shape = Shape::with_keys(1_000_000, Some(20_000));
+        assert_eq!(shape.keys, 20_000);
+        assert_eq!(shape.workspaces, 1_000);
+        assert!(shape.lines_per_day() * PERIOD_DAYS as usize >= 1_000_000);
+    }
+
     #[tokio::test]
     async fn a_small_bench_runs_on_sqlite() {
         let test = TestStore::sqlite().await.unwrap();
-        let result = measure(&test.store, Shape::for_lines(2_000), 2)
+        let result = measure(&test.store, Shape::with_keys(2_000, None), 2)
             .await
             .unwrap();
         assert!(result.lines_written >= 4_000);
