@@ -5,8 +5,8 @@
 //! provider's own grain. No SQL, no server code, no clock in the mapping: every record's day
 //! comes from the provider's bucket.
 //!
-//! Layout: [`http`](crate::http) holds what every connector shares (client, retries, errors,
-//! paging guards); each provider has its own module with `wire.rs` (the documented JSON as serde
+//! Layout: [`http`](crate::http) holds what every connector shares (client, the one retry
+//! loop, decoding, access tokens), [`paging`](crate::paging) the listing loops and guards; each provider has its own module with `wire.rs` (the documented JSON as serde
 //! types, lenient) and the mapping to domain records. Adding a provider = a module plus one arm
 //! in [`fetch_window`], [`check_connection`] and [`default_base_url`].
 //!

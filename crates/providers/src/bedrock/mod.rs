@@ -41,7 +41,8 @@ use spendlens_domain::{
 };
 
 use crate::error::ProviderError;
-use crate::http::{At, CallStats, CursorGuard};
+use crate::http::{At, CallStats};
+use crate::paging::CursorGuard;
 use crate::{ConnectionCheck, ConnectorConfig};
 use sdk::{CostExplorer, Op, PROVIDER, map_error};
 use usage_type::{Measure, UsageKind, classify, is_bedrock_service};

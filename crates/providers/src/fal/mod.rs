@@ -35,7 +35,8 @@ use time::format_description::well_known::Rfc3339;
 use time::{OffsetDateTime, UtcOffset};
 
 use crate::error::ProviderError;
-use crate::http::{At, CallStats, Client, CursorGuard, Profile, number_text, secret_header};
+use crate::http::{At, CallStats, Client, Profile, number_text, secret_header};
+use crate::paging::CursorGuard;
 use crate::{ConnectionCheck, ConnectorConfig};
 
 const PROVIDER: ProviderKind = ProviderKind::Fal;

@@ -40,6 +40,7 @@ use url::Url;
 
 use crate::error::ProviderError;
 use crate::http::{At, CallStats, Client, Profile, decode, number_text, secret_header};
+use crate::paging::{OffsetGuard, next_page_number, repeated_page};
 use crate::{ConnectionCheck, ConnectorConfig};
 
 const PROVIDER: ProviderKind = ProviderKind::LiteLlm;
@@ -435,7 +436,7 @@ async fn list_teams(client: &Client<'_>) -> Result<Option<Vec<wire::Team>>, Prov
 /// Every virtual key, or `None` on a proxy without `/key/list`.
 async fn list_keys(client: &Client<'_>) -> Result<Option<Vec<wire::KeyObject>>, ProviderError> {
     let mut keys: Vec<wire::KeyObject> = Vec::new();
-    let mut seen = HashSet::new();
+    let mut guard = OffsetGuard::new(MAX_PAGES);
     let mut page_number: u32 = 1;
     loop {
         let query = [
@@ -471,9 +472,7 @@ async fn list_keys(client: &Client<'_>) -> Result<Option<Vec<wire::KeyObject>>, 
                     last_active: None,
                 },
             };
-            if !seen.insert(key.token.clone()) {
-                return Err(repeated(at));
-            }
+            guard.admit(PROVIDER, at, &key.token)?;
             keys.push(key);
         }
         let done = count == 0
@@ -484,27 +483,8 @@ async fn list_keys(client: &Client<'_>) -> Result<Option<Vec<wire::KeyObject>>, 
         if done {
             return Ok(Some(keys));
         }
-        page_number = next_page(page_number, at)?;
+        page_number = guard.next_page(PROVIDER, at)?;
     }
-}
-
-fn repeated(at: At<'_>) -> ProviderError {
-    ProviderError::RepeatedPage {
-        provider: PROVIDER,
-        endpoint: at.endpoint.to_owned(),
-        page: at.page,
-    }
-}
-
-fn next_page(page_number: u32, at: At<'_>) -> Result<u32, ProviderError> {
-    if page_number >= MAX_PAGES {
-        return Err(ProviderError::TooManyPages {
-            provider: PROVIDER,
-            endpoint: at.endpoint.to_owned(),
-            pages: page_number,
-        });
-    }
-    Ok(page_number + 1)
 }
 
 /// The figures of one cell, in exact units.
@@ -715,7 +695,7 @@ async fn fetch_activity(
         })?;
         let results: Vec<wire::DayResult> = decode(PROVIDER, at, raw.get().as_bytes())?;
         if !results.is_empty() && !fingerprints.insert(raw.get().to_owned()) {
-            return Err(repeated(at));
+            return Err(repeated_page(PROVIDER, at));
         }
         let empty = results.is_empty();
         for result in results {
@@ -737,7 +717,7 @@ async fn fetch_activity(
                 detail: "the page is empty although more pages are announced".to_owned(),
             });
         }
-        page_number = next_page(page_number, at)?;
+        page_number = next_page_number(PROVIDER, at, MAX_PAGES)?;
     }
 }
 

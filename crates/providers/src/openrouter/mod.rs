@@ -43,6 +43,7 @@ use time::format_description::well_known::Rfc3339;
 
 use crate::error::ProviderError;
 use crate::http::{At, CallStats, Client, Profile, number_text, secret_header};
+use crate::paging::OffsetGuard;
 use crate::{ConnectionCheck, ConnectorConfig};
 
 const PROVIDER: ProviderKind = ProviderKind::OpenRouter;
@@ -570,7 +571,7 @@ async fn list_workspaces(
     client: &Client<'_>,
 ) -> Result<Option<Vec<wire::Workspace>>, ProviderError> {
     let mut workspaces: Vec<wire::Workspace> = Vec::new();
-    let mut seen = HashSet::new();
+    let mut guard = OffsetGuard::new(MAX_PAGES);
     let mut page_number = 1;
     loop {
         let query = [
@@ -591,9 +592,7 @@ async fn list_workspaces(
         };
         let count = page.data.len();
         for workspace in page.data {
-            if !seen.insert(workspace.id.clone()) {
-                return Err(repeated(at));
-            }
+            guard.admit(PROVIDER, at, &workspace.id)?;
             workspaces.push(workspace);
         }
         let complete = count < WORKSPACES_LIMIT
@@ -603,7 +602,7 @@ async fn list_workspaces(
         if complete {
             return Ok(Some(workspaces));
         }
-        page_number = next_page(page_number, at)?;
+        page_number = guard.next_page(PROVIDER, at)?;
     }
 }
 
@@ -613,7 +612,7 @@ async fn list_keys(
     workspace_id: Option<&str>,
 ) -> Result<Vec<wire::Key>, ProviderError> {
     let mut keys: Vec<wire::Key> = Vec::new();
-    let mut seen = HashSet::new();
+    let mut guard = OffsetGuard::new(MAX_PAGES);
     let mut page_number = 1;
     loop {
         let mut query = vec![
@@ -631,36 +630,14 @@ async fn list_keys(
         };
         let count = page.data.len();
         for key in page.data {
-            if !seen.insert(key.hash.clone()) {
-                return Err(repeated(at));
-            }
+            guard.admit(PROVIDER, at, &key.hash)?;
             keys.push(key);
         }
         if count < KEYS_PAGE {
             return Ok(keys);
         }
-        page_number = next_page(page_number, at)?;
+        page_number = guard.next_page(PROVIDER, at)?;
     }
-}
-
-/// An offset page that repeats items already read: the offset did not advance.
-fn repeated(at: At<'_>) -> ProviderError {
-    ProviderError::RepeatedPage {
-        provider: PROVIDER,
-        endpoint: at.endpoint.to_owned(),
-        page: at.page,
-    }
-}
-
-fn next_page(page_number: u32, at: At<'_>) -> Result<u32, ProviderError> {
-    if page_number >= MAX_PAGES {
-        return Err(ProviderError::TooManyPages {
-            provider: PROVIDER,
-            endpoint: at.endpoint.to_owned(),
-            pages: page_number,
-        });
-    }
-    Ok(page_number + 1)
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]

@@ -1,24 +1,20 @@
-//! BigQuery REST calls with a service-account token: the token is fetched from the key's own
-//! `token_uri`, cached until shortly before it expires and fetched again once when BigQuery
-//! answers 401; every call is retried with backoff and jitter on 429, 5xx, transport errors
-//! and BigQuery's retryable 403 reasons (`rateLimitExceeded`), honoring `Retry-After`.
+//! BigQuery REST calls with a service-account token: the token comes from the shared
+//! [`TokenSource`] (the key's own `token_uri`, a signed JWT-bearer grant, cached until shortly
+//! before it expires, fetched again once when BigQuery answers 401); every call goes through the
+//! shared retry loop, which also retries BigQuery's passing 403 reasons (`rateLimitExceeded`).
 //!
 //! Google's error envelope (`{"error": {"code", "message", "errors": [{"reason"}]}}`) becomes a
 //! [`ProviderError`] that names the role to grant, the dataset to check, or the quota hit.
 
-use std::time::{Duration, Instant};
-
 use reqwest::StatusCode;
-use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue, RETRY_AFTER};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
-use time::OffsetDateTime;
 use url::Url;
 
 use crate::error::ProviderError;
 use crate::http::{
-    At, CallStats, HttpSettings, decode, endpoint_url, is_retryable_status, parse_retry_after,
-    provider_message, retry_delay, transport_detail, user_agent,
+    Answer, At, Attempts, CallStats, HttpSettings, RetryPolicy, TokenGrant, TokenRefusal,
+    TokenSource, authorized_send, decode, endpoint_url, http_client, provider_message,
 };
 
 use super::PROVIDER;
@@ -32,49 +28,55 @@ const RETRYABLE_REASONS: [&str; 4] = [
     "internalError",
 ];
 
-/// An access token and when to stop using it.
-struct AccessToken {
-    value: String,
-    refresh_at: Instant,
+/// The shared retry rules plus BigQuery's passing reasons.
+const POLICY: RetryPolicy = RetryPolicy {
+    retryable_body: retryable_reason,
+    wait_headers: &[],
+};
+
+fn retryable_reason(_status: StatusCode, body: &[u8]) -> bool {
+    reason_of(body).is_some_and(|reason| RETRYABLE_REASONS.contains(&reason.as_str()))
 }
 
 /// One fetch's BigQuery client.
 pub(crate) struct BigQuery<'a> {
     http: reqwest::Client,
     base: Url,
-    account: ServiceAccount,
-    token: Option<AccessToken>,
+    tokens: TokenSource<ServiceAccount>,
     settings: HttpSettings,
     stats: &'a CallStats,
 }
 
-/// A response that was not worth retrying, or the last one.
-struct Answer {
-    status: StatusCode,
-    body: Vec<u8>,
-}
+impl TokenGrant for ServiceAccount {
+    fn token_url(&self) -> &Url {
+        &self.token_uri
+    }
 
-/// Why an attempt failed in a way worth retrying.
-enum Failure {
-    Status {
-        status: StatusCode,
-        message: String,
-        retry_after: Option<Duration>,
-    },
-    Transport(String),
-    CutOff(String),
-}
+    fn form(&self, now_unix: i64) -> Result<Vec<(&'static str, String)>, ProviderError> {
+        Ok(vec![
+            (
+                "grant_type",
+                "urn:ietf:params:oauth:grant-type:jwt-bearer".to_owned(),
+            ),
+            ("assertion", self.assertion(now_unix)?),
+        ])
+    }
 
-#[derive(Deserialize)]
-struct TokenReply {
-    access_token: Option<String>,
-    expires_in: Option<serde_json::Value>,
-}
-
-#[derive(Deserialize)]
-struct TokenRefusal {
-    error: Option<String>,
-    error_description: Option<String>,
+    fn refused(&self, refusal: TokenRefusal) -> ProviderError {
+        ProviderError::CredentialRejected {
+            provider: PROVIDER,
+            endpoint: refusal.endpoint,
+            status: refusal.status,
+            advice: format!(
+                "Google did not accept the service account {}: its key may have been deleted \
+                 or disabled, or the account itself removed. Download a new JSON key (IAM & \
+                 Admin → Service accounts → Keys → Add key) and update the connection; if \
+                 the message mentions the time, check this server's clock.",
+                self.client_email
+            ),
+            message: refusal.message,
+        }
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -112,30 +114,18 @@ impl<'a> BigQuery<'a> {
         settings: &HttpSettings,
         stats: &'a CallStats,
     ) -> Result<BigQuery<'a>, ProviderError> {
-        let _already_installed = rustls::crypto::ring::default_provider().install_default();
-        let http = reqwest::Client::builder()
-            .timeout(settings.timeout)
-            .connect_timeout(settings.connect_timeout)
-            .user_agent(user_agent())
-            .build()
-            .map_err(|error| ProviderError::InvalidBaseUrl {
-                provider: PROVIDER,
-                url: base.to_string(),
-                reason: format!("the HTTP client could not be built: {error}"),
-                default: crate::default_base_url(PROVIDER).to_string(),
-            })?;
+        let http = http_client(PROVIDER, &base, settings)?;
         Ok(BigQuery {
             http,
             base,
-            account,
-            token: None,
+            tokens: TokenSource::new(account),
             settings: settings.clone(),
             stats,
         })
     }
 
     pub(crate) fn account(&self) -> &ServiceAccount {
-        &self.account
+        self.tokens.grant()
     }
 
     pub(crate) fn settings(&self) -> &HttpSettings {
@@ -177,143 +167,34 @@ impl<'a> BigQuery<'a> {
             page,
         };
         let url = endpoint_url(&self.base, path, query);
-        let mut refreshed = false;
-        loop {
-            let token = self.token().await?;
-            let mut bearer = HeaderValue::from_str(&format!("Bearer {token}"))
-                .map_err(|_| ProviderError::UnusableCredential { provider: PROVIDER })?;
-            bearer.set_sensitive(true);
-            let http = &self.http;
-            let answer = exchange(
-                || {
-                    let request = http
-                        .request(method.clone(), url.clone())
-                        .header(AUTHORIZATION, bearer.clone());
-                    match body {
-                        Some(json) => request.json(json),
-                        None => request,
-                    }
-                },
-                at,
-                &self.settings,
-                self.stats,
-                &token,
-            )
-            .await?;
-            if answer.status == StatusCode::UNAUTHORIZED && !refreshed {
-                // The token expired or was revoked early: fetch a new one, once.
-                tracing::info!(
-                    provider = PROVIDER.as_str(),
-                    "BigQuery answered 401; fetching a new access token"
-                );
-                self.token = None;
-                refreshed = true;
-                self.stats.count_retry();
-                continue;
-            }
-            if answer.status.is_success() {
-                let value = decode(PROVIDER, at, &answer.body)?;
-                self.stats.count_page();
-                return Ok(value);
-            }
-            return Err(self.bigquery_refusal(answer, at, &token));
-        }
-    }
-
-    /// The cached access token, or a new one from the key's `token_uri`.
-    async fn token(&mut self) -> Result<String, ProviderError> {
-        if let Some(token) = &self.token
-            && Instant::now() < token.refresh_at
-        {
-            return Ok(token.value.clone());
-        }
-        let fetched = self.fetch_token().await?;
-        let value = fetched.value.clone();
-        self.token = Some(fetched);
-        Ok(value)
-    }
-
-    async fn fetch_token(&self) -> Result<AccessToken, ProviderError> {
-        let token_uri = self.account.token_uri.clone();
-        let endpoint = token_uri.path().to_owned();
-        let at = At {
-            endpoint: &endpoint,
-            page: 1,
+        let attempts = Attempts {
+            provider: PROVIDER,
+            settings: &self.settings,
+            stats: self.stats,
+            policy: POLICY,
         };
-        let assertion = self
-            .account
-            .assertion(OffsetDateTime::now_utc().unix_timestamp())?;
-        let form: String = url::form_urlencoded::Serializer::new(String::new())
-            .append_pair("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer")
-            .append_pair("assertion", &assertion)
-            .finish();
         let http = &self.http;
-        let answer = exchange(
+        let (answer, token) = authorized_send(
+            &mut self.tokens,
+            http,
+            &attempts,
             || {
-                http.post(token_uri.clone())
-                    .header(
-                        CONTENT_TYPE,
-                        HeaderValue::from_static("application/x-www-form-urlencoded"),
-                    )
-                    .body(form.clone())
+                let request = http.request(method.clone(), url.clone());
+                match body {
+                    Some(json) => request.json(json),
+                    None => request,
+                }
             },
             at,
-            &self.settings,
-            self.stats,
-            "",
+            self.base.as_str(),
         )
         .await?;
-        if !answer.status.is_success() {
-            let refusal: Option<TokenRefusal> = serde_json::from_slice(&answer.body).ok();
-            let message = match refusal {
-                Some(TokenRefusal {
-                    error: Some(error),
-                    error_description,
-                }) => match error_description {
-                    Some(description) => format!("{error}: {description}"),
-                    None => error,
-                },
-                _ => provider_message(&answer.body, ""),
-            };
-            let message = provider_message(message.as_bytes(), "");
-            return Err(ProviderError::CredentialRejected {
-                provider: PROVIDER,
-                endpoint: format!("the token endpoint {}", token_uri),
-                status: answer.status.as_u16(),
-                advice: format!(
-                    "Google did not accept the service account {}: its key may have been deleted \
-                     or disabled, or the account itself removed. Download a new JSON key (IAM & \
-                     Admin → Service accounts → Keys → Add key) and update the connection; if \
-                     the message mentions the time, check this server's clock.",
-                    self.account.client_email
-                ),
-                message,
-            });
+        if answer.status.is_success() {
+            let value = decode(PROVIDER, at, &answer.body)?;
+            self.stats.count_page();
+            return Ok(value);
         }
-        let reply: TokenReply = decode(PROVIDER, at, &answer.body)?;
-        let value = reply
-            .access_token
-            .filter(|token| !token.trim().is_empty())
-            .ok_or_else(|| ProviderError::UnexpectedPage {
-                provider: PROVIDER,
-                endpoint: endpoint.clone(),
-                page: 1,
-                detail: "the token endpoint answered without an access_token".to_owned(),
-            })?;
-        let lifetime = reply
-            .expires_in
-            .and_then(|value| match value {
-                serde_json::Value::Number(n) => n.as_u64(),
-                serde_json::Value::String(s) => s.trim().parse().ok(),
-                _ => None,
-            })
-            .unwrap_or(3600);
-        // Stop using it a little before it runs out: a minute, or a quarter of a short lifetime.
-        let margin = (lifetime / 4).min(60);
-        Ok(AccessToken {
-            value,
-            refresh_at: Instant::now() + Duration::from_secs(lifetime.saturating_sub(margin)),
-        })
+        Err(self.bigquery_refusal(answer, at, &token))
     }
 
     /// What a BigQuery refusal means for the user.
@@ -323,8 +204,8 @@ impl<'a> BigQuery<'a> {
         let message = provider_message(&answer.body, token);
         let endpoint = at.endpoint.to_owned();
         let page = at.page;
-        let email = &self.account.client_email;
-        let project = &self.account.project_id;
+        let email = &self.account().client_email;
+        let project = &self.account().project_id;
         let refused = |advice: String| ProviderError::RequestRefused {
             provider: PROVIDER,
             endpoint: endpoint.clone(),
@@ -385,126 +266,6 @@ impl<'a> BigQuery<'a> {
             ),
             _ => refused("try again later; if it persists, please report it".to_owned()),
         }
-    }
-}
-
-/// Sends a request (built anew for every attempt), retrying what is worth retrying. Returns
-/// the answer when it is a success or a refusal not worth retrying; the caller reads it.
-async fn exchange(
-    build: impl Fn() -> reqwest::RequestBuilder,
-    at: At<'_>,
-    settings: &HttpSettings,
-    stats: &CallStats,
-    secret: &str,
-) -> Result<Answer, ProviderError> {
-    let mut retry: u32 = 0;
-    loop {
-        stats.count_call();
-        tracing::debug!(
-            provider = PROVIDER.as_str(),
-            endpoint = at.endpoint,
-            page = at.page,
-            retry,
-            "request"
-        );
-        let failure = match build().send().await {
-            Err(error) if error.is_builder() => {
-                return Err(ProviderError::InvalidBaseUrl {
-                    provider: PROVIDER,
-                    url: at.endpoint.to_owned(),
-                    reason: transport_detail(&error, settings),
-                    default: crate::default_base_url(PROVIDER).to_string(),
-                });
-            }
-            Err(error) => Failure::Transport(transport_detail(&error, settings)),
-            Ok(response) => {
-                let status = response.status();
-                let retry_after = response
-                    .headers()
-                    .get(RETRY_AFTER)
-                    .and_then(|value| value.to_str().ok())
-                    .and_then(|value| parse_retry_after(value, OffsetDateTime::now_utc()));
-                match response.bytes().await {
-                    Ok(body) => {
-                        let body = body.to_vec();
-                        let retryable = is_retryable_status(status)
-                            || reason_of(&body)
-                                .is_some_and(|reason| RETRYABLE_REASONS.contains(&reason.as_str()));
-                        if status.is_success() || !retryable {
-                            return Ok(Answer { status, body });
-                        }
-                        Failure::Status {
-                            status,
-                            message: provider_message(&body, secret),
-                            retry_after,
-                        }
-                    }
-                    Err(error) => Failure::CutOff(format!(
-                        "the connection broke while the page was being read ({})",
-                        transport_detail(&error, settings)
-                    )),
-                }
-            }
-        };
-        if retry >= settings.max_retries {
-            return Err(gave_up(failure, at, settings.max_retries));
-        }
-        let retry_after = match &failure {
-            Failure::Status { retry_after, .. } => *retry_after,
-            _ => None,
-        };
-        let delay = retry_delay(retry, retry_after, settings, rand::random::<f64>());
-        tracing::warn!(
-            provider = PROVIDER.as_str(),
-            endpoint = at.endpoint,
-            page = at.page,
-            retry = retry + 1,
-            delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
-            "retrying"
-        );
-        tokio::time::sleep(delay).await;
-        retry += 1;
-        stats.count_retry();
-    }
-}
-
-fn gave_up(failure: Failure, at: At<'_>, retries: u32) -> ProviderError {
-    let endpoint = at.endpoint.to_owned();
-    let page = at.page;
-    match failure {
-        Failure::Status { status, .. }
-            if status == StatusCode::TOO_MANY_REQUESTS || status == StatusCode::FORBIDDEN =>
-        {
-            ProviderError::RateLimited {
-                provider: PROVIDER,
-                endpoint,
-                page,
-                retries,
-            }
-        }
-        Failure::Status {
-            status, message, ..
-        } => ProviderError::ServerError {
-            provider: PROVIDER,
-            endpoint,
-            page,
-            status: status.as_u16(),
-            retries,
-            message,
-        },
-        Failure::Transport(detail) => ProviderError::Unreachable {
-            provider: PROVIDER,
-            endpoint,
-            page,
-            retries,
-            detail,
-        },
-        Failure::CutOff(detail) => ProviderError::TruncatedPage {
-            provider: PROVIDER,
-            endpoint,
-            page,
-            detail: format!("{detail} (after {retries} retries)"),
-        },
     }
 }
 

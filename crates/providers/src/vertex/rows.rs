@@ -1,0 +1,318 @@
+//! Mapping the export's rows — one (UTC day, service, SKU, project, currency, cost type) — to
+//! billed costs (cost and credits, exact NUMERIC sums read as strings) and usage records
+//! (tokens or the pricing unit's quantity).
+
+use std::collections::BTreeSet;
+
+use rust_decimal::prelude::ToPrimitive;
+use rust_decimal::{Decimal, RoundingStrategy};
+use spendlens_domain::money::parse_decimal;
+use spendlens_domain::{
+    BilledCost, Category, Currency, Day, DayRange, FetchedWindow, Money, Quantity, TokenClass,
+    TokenCounts, Unit, UsageRecord, WorkspaceRecord,
+};
+
+use super::query::Row;
+use super::sku::{self, SkuMeasure};
+use super::{PROVIDER, SERVICES};
+use crate::error::ProviderError;
+
+pub(super) fn row_error(row: &Row, detail: String) -> ProviderError {
+    ProviderError::UnexpectedPage {
+        provider: PROVIDER,
+        endpoint: "query results".to_owned(),
+        page: row.page,
+        detail,
+    }
+}
+
+/// A decimal cell, `None` (null or empty) as zero, exponent forms accepted.
+pub(super) fn decimal_cell(row: &Row, column: &str) -> Result<Decimal, ProviderError> {
+    match row.text(column).filter(|text| !text.is_empty()) {
+        None => Ok(Decimal::ZERO),
+        Some(text) => {
+            parse_decimal(text).map_err(|error| row_error(row, format!("column {column}: {error}")))
+        }
+    }
+}
+
+pub(super) fn money_cell(row: &Row, column: &str) -> Result<Money, ProviderError> {
+    let value = decimal_cell(row, column)?;
+    Money::from_decimal(value).map_err(|error| row_error(row, format!("column {column}: {error}")))
+}
+
+pub(super) fn to_count(value: Decimal) -> i64 {
+    value
+        .round_dp_with_strategy(0, RoundingStrategy::MidpointNearestEven)
+        .to_i64()
+        .unwrap_or(i64::MAX)
+}
+
+pub(super) fn map_rows(
+    rows: Vec<Row>,
+    window: DayRange,
+    fetched: &mut FetchedWindow,
+) -> Result<(), ProviderError> {
+    let mut projects: BTreeSet<String> = BTreeSet::new();
+    let mut currencies: BTreeSet<String> = BTreeSet::new();
+    for row in &rows {
+        let day_text = row.text("usage_date").unwrap_or("");
+        let day: Day = day_text
+            .parse()
+            .map_err(|_| row_error(row, format!("usage_date \"{day_text}\" is not a day")))?;
+        if !window.contains(day) {
+            return Err(row_error(
+                row,
+                format!("a row for {day} is outside the requested window {window}"),
+            ));
+        }
+        let service = row.text("service").unwrap_or("");
+        if !SERVICES.contains(&service) {
+            // Only the queried services can come back; anything else is not AI spend.
+            continue;
+        }
+        let project = row
+            .text("project_id")
+            .filter(|id| !id.is_empty())
+            .map(str::to_owned);
+        if let Some(project) = &project {
+            projects.insert(project.clone());
+        }
+        let currency_text = row
+            .text("currency")
+            .filter(|c| !c.is_empty())
+            .unwrap_or("USD");
+        let currency = Currency::parse(currency_text).map_err(|_| {
+            row_error(
+                row,
+                format!("currency \"{currency_text}\" is not a currency code"),
+            )
+        })?;
+        currencies.insert(currency.as_str().to_owned());
+        let cost = money_cell(row, "cost")?;
+        // Negative in the export; positive in spendlens.
+        let credits = -money_cell(row, "credits")?;
+        let quantity = decimal_cell(row, "pricing_qty")?;
+        let pricing_unit = row.text("pricing_unit").unwrap_or("");
+        let sku_text = row
+            .text("sku")
+            .filter(|s| !s.is_empty())
+            .unwrap_or("unnamed SKU");
+        // The raw SKU stays in the description, so the mapping can be redone later.
+        let sku_id = row.text("sku_id").unwrap_or("");
+        let described = if sku_id.is_empty() {
+            format!("{service}: {sku_text}")
+        } else {
+            format!("{service}: {sku_text} [{sku_id}]")
+        };
+        let cost_type = row
+            .text("cost_type")
+            .filter(|t| !t.is_empty())
+            .unwrap_or("regular")
+            .to_ascii_lowercase();
+
+        if cost_type != "regular" {
+            // Tax, adjustments and rounding: money of their own, no usage.
+            if !cost.is_zero() || !credits.is_zero() {
+                fetched.costs.push(BilledCost {
+                    day,
+                    workspace_id: project.clone(),
+                    api_key_id: None,
+                    model: Some(cost_type.replace('_', " ")),
+                    token_class: None,
+                    category: Some(Category::Other),
+                    description: format!("{described} {cost_type}"),
+                    cost,
+                    credits,
+                    currency,
+                    estimated: false,
+                });
+            }
+            continue;
+        }
+
+        let kind = sku::classify(sku_text);
+        let (scale, base) = sku::pricing_unit(pricing_unit);
+        let amount = quantity.checked_mul(scale).unwrap_or(Decimal::MAX);
+        let (tokens, unit, other_quantity, token_class) = match kind.measure {
+            SkuMeasure::Tokens(class) if sku::counts_tokens(&base) => {
+                let count = to_count(amount);
+                let mut tokens = TokenCounts::default();
+                match class {
+                    TokenClass::Input => tokens.input = count,
+                    TokenClass::CachedInput => {
+                        tokens.input = count;
+                        tokens.cache_read = count;
+                    }
+                    TokenClass::CacheWrite => {
+                        tokens.input = count;
+                        tokens.cache_write = count;
+                    }
+                    TokenClass::Output => tokens.output = count,
+                }
+                (tokens, Unit::tokens(), Quantity::ZERO, Some(class))
+            }
+            _ => {
+                let unit = match kind.category {
+                    Category::Image if sku::counts_tokens(&base) => Unit::images(),
+                    _ => sku::other_unit(&base),
+                };
+                let other = Quantity::from_decimal(amount)
+                    .map_err(|error| row_error(row, format!("column pricing_qty: {error}")))?;
+                (TokenCounts::default(), unit, other, None)
+            }
+        };
+        if !tokens.is_zero() || !other_quantity.is_zero() {
+            fetched.usage.push(UsageRecord {
+                day,
+                workspace_id: project.clone(),
+                api_key_id: None,
+                model: kind.model.clone(),
+                category: kind.category,
+                unit,
+                detail: String::new(),
+                tokens,
+                requests: None,
+                quantity: other_quantity,
+            });
+        }
+        if !cost.is_zero() || !credits.is_zero() {
+            fetched.costs.push(BilledCost {
+                day,
+                workspace_id: project,
+                api_key_id: None,
+                model: Some(kind.model),
+                token_class,
+                category: Some(kind.category),
+                description: described,
+                cost,
+                credits,
+                currency,
+                estimated: false,
+            });
+        }
+    }
+    fetched.workspaces = projects
+        .into_iter()
+        .map(|id| WorkspaceRecord {
+            name: id.clone(),
+            provider_id: id,
+            archived: false,
+            created_at: None,
+        })
+        .collect();
+    let foreign: Vec<&String> = currencies.iter().filter(|c| c.as_str() != "USD").collect();
+    if !foreign.is_empty() {
+        let list: Vec<&str> = foreign.iter().map(|c| c.as_str()).collect();
+        fetched.notes.push(format!(
+            "The billing account is billed in {}: spendlens keeps these amounts in that \
+             currency, as the billing export reports them, and does not convert them to USD",
+            list.join(", ")
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(cells: &[(&str, Option<&str>)]) -> Row {
+        Row {
+            cells: cells
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), v.map(str::to_owned)))
+                .collect(),
+            page: 1,
+        }
+    }
+
+    fn window() -> DayRange {
+        DayRange::new("2025-06-01".parse().unwrap(), "2025-06-30".parse().unwrap()).unwrap()
+    }
+
+    #[test]
+    fn a_fully_credited_row_nets_to_zero_and_tokens_are_counted() {
+        let mut fetched = FetchedWindow::default();
+        map_rows(
+            vec![row(&[
+                ("usage_date", Some("2025-06-01")),
+                ("service", Some("Vertex AI")),
+                ("sku", Some("Gemini 2.0 Flash Text Input - Predictions")),
+                ("project_id", Some("demo-app")),
+                ("currency", Some("USD")),
+                ("cost_type", Some("regular")),
+                ("cost", Some("0.3188")),
+                ("credits", Some("-0.3188")),
+                ("promo_credits", Some("-0.3188")),
+                ("pricing_qty", Some("2125333")),
+                ("pricing_unit", Some("count")),
+            ])],
+            window(),
+            &mut fetched,
+        )
+        .unwrap();
+        let cost = &fetched.costs[0];
+        assert_eq!(cost.cost.nanos(), 318_800_000);
+        assert_eq!(cost.credits.nanos(), 318_800_000);
+        assert_eq!((cost.cost - cost.credits).nanos(), 0);
+        assert_eq!(cost.token_class, Some(TokenClass::Input));
+        let usage = &fetched.usage[0];
+        assert_eq!(usage.model, "gemini-2.0-flash");
+        assert_eq!(usage.tokens.input, 2_125_333);
+        assert_eq!(usage.requests, None);
+        assert_eq!(fetched.workspaces[0].provider_id, "demo-app");
+    }
+
+    #[test]
+    fn nulls_are_zero_exponents_are_exact_and_tax_is_its_own_line() {
+        let mut fetched = FetchedWindow::default();
+        map_rows(
+            vec![
+                row(&[
+                    ("usage_date", Some("2025-06-02")),
+                    ("service", Some("Gemini API")),
+                    (
+                        "sku",
+                        Some("Generate content output token count gemini 2.5 flash"),
+                    ),
+                    ("project_id", Some("p")),
+                    ("currency", Some("EUR")),
+                    ("cost_type", Some("regular")),
+                    ("cost", Some("1.5E-5")),
+                    ("credits", None),
+                    ("pricing_qty", Some("6.0E1")),
+                    ("pricing_unit", None),
+                ]),
+                row(&[
+                    ("usage_date", Some("2025-06-02")),
+                    ("service", Some("Vertex AI")),
+                    ("sku", Some("Tax")),
+                    ("project_id", Some("")),
+                    ("currency", Some("EUR")),
+                    ("cost_type", Some("tax")),
+                    ("cost", Some("0.19")),
+                    ("credits", Some("0")),
+                ]),
+                row(&[
+                    ("usage_date", Some("2025-06-02")),
+                    ("service", Some("Compute Engine")),
+                    ("sku", Some("N1 core")),
+                    ("cost", Some("100")),
+                ]),
+            ],
+            window(),
+            &mut fetched,
+        )
+        .unwrap();
+        assert_eq!(fetched.costs.len(), 2);
+        assert_eq!(fetched.costs[0].cost.nanos(), 15_000);
+        assert_eq!(fetched.costs[0].credits, Money::ZERO);
+        assert_eq!(fetched.costs[0].currency.as_str(), "EUR");
+        assert_eq!(fetched.usage[0].tokens.output, 60);
+        assert_eq!(fetched.costs[1].model.as_deref(), Some("tax"));
+        assert_eq!(fetched.costs[1].workspace_id, None);
+        assert_eq!(fetched.costs[1].category, Some(Category::Other));
+        assert!(fetched.notes[0].contains("EUR"), "{:?}", fetched.notes);
+    }
+}
