@@ -113,14 +113,11 @@ impl<G: TokenGrant> TokenSource<G> {
             endpoint: &endpoint,
             page: 1,
         };
-        let fields = self
-            .grant
-            .form(OffsetDateTime::now_utc().unix_timestamp())?;
-        let mut form = url::form_urlencoded::Serializer::new(String::new());
-        for (name, value) in &fields {
-            form.append_pair(name, value);
-        }
-        let form = form.finish();
+        let form = encode_form(
+            &self
+                .grant
+                .form(OffsetDateTime::now_utc().unix_timestamp())?,
+        );
         let secret = self.grant.secret();
         let answer = send(
             attempts,
@@ -181,6 +178,16 @@ impl<G: TokenGrant> TokenSource<G> {
             refresh_at: Instant::now() + Duration::from_secs(usable_for(lifetime)),
         })
     }
+}
+
+/// The form body of a token request. (Not inline in the async fn: the serializer is not `Send`,
+/// and the future must be.)
+fn encode_form(fields: &[(&'static str, String)]) -> String {
+    let mut form = url::form_urlencoded::Serializer::new(String::new());
+    for (name, value) in fields {
+        form.append_pair(name, value);
+    }
+    form.finish()
 }
 
 /// Seconds a token of `lifetime` seconds is used: a minute less, or a quarter less when short.
