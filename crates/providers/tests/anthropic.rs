@@ -243,7 +243,16 @@ async fn requests_use_the_documented_headers_and_parameters() {
         .filter(|(k, _)| k == "group_by[]")
         .map(|(_, v)| v)
         .collect();
-    assert_eq!(group_by, ["workspace_id", "api_key_id", "model"]);
+    assert_eq!(
+        group_by,
+        [
+            "workspace_id",
+            "api_key_id",
+            "model",
+            "service_tier",
+            "context_window"
+        ]
+    );
     let cost = &fake.log().requests_to("/cost_report")[0];
     assert_eq!(cost.param("limit").as_deref(), Some("31"));
     let workspaces = &fake.log().requests_to("/workspaces")[0];
@@ -534,4 +543,73 @@ async fn unknown_models_and_new_fields_are_carried_through() {
     assert_eq!(fetched.costs[1].model.as_deref(), Some("session"));
     assert_eq!(fetched.costs[1].workspace_id.as_deref(), Some("default"));
     assert_eq!(fetched.costs[1].cost.nanos(), 2_500_000_000);
+}
+
+#[tokio::test]
+async fn priority_tier_usage_gets_a_flagged_list_price_estimate_the_cost_report_lacks() {
+    let fake = AnthropicFake::builder()
+        .seed(11)
+        .priority_tier(true)
+        .build()
+        .spawn()
+        .await
+        .unwrap();
+    let window = ninety_days();
+    let fetched = fetch(&fake, window).await.0.unwrap();
+    let truth = fake.truth();
+    let (from, to) = (date(window.from()), date(window.to()));
+
+    // What the cost report bills is still exactly the bill.
+    let billed: i64 = fetched
+        .costs
+        .iter()
+        .filter(|c| !c.estimated)
+        .map(|c| c.cost.nanos())
+        .sum();
+    assert_eq!(billed as u64, truth.total_cost_nanos(from, to));
+
+    // Priority usage, priced by hand at Claude Sonnet 4.5's list prices ($3 input, $0.30
+    // cache read, $3.75 cache write, $15 output per 1M tokens), in nano-dollars per token.
+    let priority: Vec<_> = truth
+        .usage_lines(from, to)
+        .into_iter()
+        .filter(|line| line.service_tier == "priority")
+        .collect();
+    assert!(!priority.is_empty());
+    let mut expected: i64 = 0;
+    let mut input: u64 = 0;
+    for line in &priority {
+        assert_eq!(line.model, "claude-sonnet-4-5-20250929");
+        let t = &line.totals;
+        expected += (t.uncached_input_tokens * 3_000
+            + t.cache_read_input_tokens * 300
+            + (t.cache_creation_5m_input_tokens + t.cache_creation_1h_input_tokens) * 3_750
+            + t.output_tokens * 15_000) as i64;
+        input += t.input_tokens();
+    }
+    let estimated: Vec<_> = fetched.costs.iter().filter(|c| c.estimated).collect();
+    assert!(!estimated.is_empty());
+    for cost in &estimated {
+        assert_eq!(
+            cost.model.as_deref(),
+            Some("claude-sonnet-4-5-20250929 (priority tier)")
+        );
+        assert!(cost.description.contains("Priority Tier"), "{cost:?}");
+        assert!(cost.api_key_id.is_some(), "{cost:?}");
+    }
+    let estimate: i64 = estimated.iter().map(|c| c.cost.nanos()).sum();
+    assert_eq!(estimate, expected);
+    // The usage sits under the priority model, every token once.
+    let mine: i64 = fetched
+        .usage
+        .iter()
+        .filter(|u| u.model.ends_with(" (priority tier)"))
+        .map(|u| u.tokens.input)
+        .sum();
+    assert_eq!(mine as u64, input);
+    assert!(
+        fetched.notes.iter().any(|n| n.contains("Priority Tier")),
+        "{:?}",
+        fetched.notes
+    );
 }

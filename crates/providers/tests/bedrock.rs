@@ -864,13 +864,13 @@ async fn unknown_models_and_usage_types_are_kept_and_new_fields_ignored() {
     assert_eq!(filters[1]["Dimensions"]["Key"], "LINKED_ACCOUNT");
     assert_eq!(
         filters[2]["Not"]["Dimensions"]["Values"],
-        serde_json::json!(["Credit", "Refund"])
+        serde_json::json!(["Credit", "Refund", "Discount", "BundledDiscount"])
     );
     let credits = cost_requests[1];
     assert_eq!(credits["GroupBy"][1]["Key"], "RECORD_TYPE");
     assert_eq!(
         credits["Filter"]["And"][2]["Dimensions"]["Values"],
-        serde_json::json!(["Credit", "Refund"])
+        serde_json::json!(["Credit", "Refund", "Discount", "BundledDiscount"])
     );
 }
 
@@ -1150,4 +1150,44 @@ async fn the_signed_requests_work_against_moto_s_cost_explorer() {
         3,
         "{seen:?}"
     );
+}
+
+#[tokio::test]
+async fn edp_and_bundled_discounts_are_credits_not_netted_into_gross_cost() {
+    let fake = spawn_with(BedrockFake::builder().seed(5).edp_discount_percent(3)).await;
+    let window = ninety_days();
+    let (result, _) = fetch(&fake, window).await;
+    let fetched = result.unwrap();
+    let truth = fake.truth();
+    let (from, to) = (date(window.from()), date(window.to()));
+    let by_type = truth.bedrock_by_record_type(from, to);
+    let discount = nanos_of_dollars(&by_type["Discount"]);
+    let bundled = nanos_of_dollars(&by_type["BundledDiscount"]);
+    assert!(discount < 0 && bundled == -5_000_000_000, "{by_type:?}");
+
+    // Gross cost is every Usage record and nothing else: the discounts do not shrink it.
+    let gross: i64 = fetched.costs.iter().map(|c| c.cost.nanos()).sum();
+    assert_eq!(gross, nanos_of_dollars(&by_type["Usage"]));
+    // The discounts are credits, on their own lines, positive.
+    let discounted: i64 = fetched
+        .costs
+        .iter()
+        .filter(|c| c.description.starts_with("Discount on "))
+        .map(|c| c.credits.nanos())
+        .sum();
+    assert_eq!(discounted, -discount);
+    let bundled_credit: i64 = fetched
+        .costs
+        .iter()
+        .filter(|c| c.description.starts_with("BundledDiscount on "))
+        .map(|c| c.credits.nanos())
+        .sum();
+    assert_eq!(bundled_credit, 5_000_000_000);
+    // Net still equals every Bedrock record summed.
+    let net: i64 = fetched
+        .costs
+        .iter()
+        .map(|c| (c.cost - c.credits).nanos())
+        .sum();
+    assert_eq!(net, nanos_of_dollars(&truth.bedrock_net_total(from, to)));
 }

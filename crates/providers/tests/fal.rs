@@ -64,12 +64,19 @@ fn costs_by_cell(fetched: &FetchedWindow) -> BTreeMap<CostCell, i64> {
     cells
 }
 
+/// Model-API cost per (day, endpoint, key), and serverless cost per (day, app) with no key.
 fn expected_costs(fake: &RunningFalFake, window: DayRange) -> BTreeMap<CostCell, i64> {
-    fake.truth()
-        .cost_usd_by_day_endpoint_key(window.from().date(), window.to().date())
+    let (from, to) = (window.from().date(), window.to().date());
+    let mut cells: BTreeMap<CostCell, i64> = fake
+        .truth()
+        .cost_usd_by_day_endpoint_key(from, to)
         .into_iter()
         .map(|(cell, dollars)| (cell, nanos_of_dollars(&dollars)))
-        .collect()
+        .collect();
+    for line in fake.truth().serverless(from, to) {
+        *cells.entry((line.date, line.app, None)).or_default() += line.cost_nanos as i64;
+    }
+    cells
 }
 
 #[tokio::test]
@@ -81,12 +88,18 @@ async fn cost_and_quantity_per_day_endpoint_and_key_equal_the_fake_s_to_the_nano
     let truth = fake.truth();
     let (from, to) = (window.from().date(), window.to().date());
 
+    let serverless: u64 = truth
+        .serverless(from, to)
+        .iter()
+        .map(|l| l.cost_nanos)
+        .sum();
     let total: i64 = fetched.costs.iter().map(|c| c.cost.nanos()).sum();
-    assert_eq!(total as u64, truth.total_cost_nanos(from, to));
+    assert_eq!(total as u64, truth.total_cost_nanos(from, to) + serverless);
     assert_eq!(costs_by_cell(&fetched), expected_costs(&fake, window));
 
+    let machine_seconds = Unit::parse("machine_seconds").unwrap();
     let mut quantities: BTreeMap<(Date, String, Option<String>, Unit), Quantity> = BTreeMap::new();
-    for record in &fetched.usage {
+    for record in fetched.usage.iter().filter(|u| u.unit != machine_seconds) {
         assert_eq!(record.requests, None, "{record:?}");
         assert!(record.tokens.is_zero());
         assert_eq!(record.workspace_id.as_deref(), Some(truth.username()));
@@ -211,9 +224,11 @@ async fn keys_are_named_by_alias_and_login_usage_has_no_key() {
 async fn categories_come_from_units_and_endpoints() {
     let fake = spawn().await;
     let fetched = fetch(&fake, all_days(&fake)).await.0.unwrap();
+    let machine_seconds = Unit::parse("machine_seconds").unwrap();
     let seen: BTreeMap<String, (String, Category)> = fetched
         .usage
         .iter()
+        .filter(|u| u.unit != machine_seconds)
         .map(|u| (u.model.clone(), (u.unit.to_string(), u.category)))
         .collect();
     let expected: BTreeMap<String, (String, Category)> = [
@@ -558,4 +573,50 @@ async fn a_bucket_outside_the_window_is_refused() {
             .contains("a bucket for 2026-01-29 is outside the requested window"),
         "{err}"
     );
+}
+
+#[tokio::test]
+async fn serverless_machine_seconds_are_read_and_surge_rows_summed_per_app_and_day() {
+    let fake = spawn().await;
+    let window = all_days(&fake);
+    let (result, _) = fetch(&fake, window).await;
+    let fetched = result.unwrap();
+    let (from, to) = (window.from().date(), window.to().date());
+    let lines = fake.truth().serverless(from, to);
+    assert!(lines.iter().any(|l| l.is_surge), "the fake has surge rows");
+    let mut expected_cost: BTreeMap<(Date, String), i64> = BTreeMap::new();
+    let mut expected_seconds: BTreeMap<(Date, String), Decimal> = BTreeMap::new();
+    for line in &lines {
+        *expected_cost
+            .entry((line.date, line.app.clone()))
+            .or_default() += line.cost_nanos as i64;
+        *expected_seconds
+            .entry((line.date, line.app.clone()))
+            .or_default() += line.seconds.parse::<Decimal>().unwrap();
+    }
+    let mut cost: BTreeMap<(Date, String), i64> = BTreeMap::new();
+    for c in fetched
+        .costs
+        .iter()
+        .filter(|c| c.description.starts_with("Serverless "))
+    {
+        assert_eq!(c.api_key_id, None);
+        assert_eq!(c.category, Some(Category::Other));
+        *cost
+            .entry((c.day.date(), c.model.clone().unwrap()))
+            .or_default() += c.cost.nanos();
+    }
+    assert_eq!(cost, expected_cost);
+    let mut seconds: BTreeMap<(Date, String), Decimal> = BTreeMap::new();
+    for u in fetched
+        .usage
+        .iter()
+        .filter(|u| u.unit == Unit::parse("machine_seconds").unwrap())
+    {
+        assert!(u.detail.starts_with("GPU-"), "{u:?}");
+        *seconds.entry((u.day.date(), u.model.clone())).or_default() += u.quantity.to_decimal();
+    }
+    assert_eq!(seconds, expected_seconds);
+    let total: i64 = expected_cost.values().sum();
+    assert!(total > 0);
 }

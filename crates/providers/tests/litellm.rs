@@ -591,3 +591,94 @@ async fn an_old_proxy_without_key_breakdown_is_asked_key_by_key() {
             .all(|k| k.status == KeyStatus::Unlisted)
     );
 }
+
+#[tokio::test]
+async fn spend_with_no_model_is_kept_as_its_own_line_and_totals_match() {
+    let fake = LiteLlmFake::builder()
+        .seed(9)
+        .modelless_spend(true)
+        .build()
+        .spawn()
+        .await
+        .unwrap();
+    let window = all_days(&fake);
+    let (result, _) = fetch(&fake, window).await;
+    let fetched = result.unwrap();
+    let truth = fake.truth();
+    let (from, to) = (window.from().date(), window.to().date());
+    let modelless: u64 = truth
+        .lines(from, to)
+        .iter()
+        .filter(|line| line.model.is_empty())
+        .map(|line| line.spend_nanos)
+        .sum();
+    assert!(modelless > 0);
+    // Every day's total, model-less spend included, to the nano-dollar.
+    let total: i64 = fetched.costs.iter().map(|c| c.cost.nanos()).sum();
+    assert_eq!(total as u64, truth.total_spend_nanos(from, to));
+    let unknown: i64 = fetched
+        .costs
+        .iter()
+        .filter(|c| c.model.as_deref() == Some("unknown"))
+        .inspect(|c| assert_eq!(c.api_key_id, None, "{c:?}"))
+        .map(|c| c.cost.nanos())
+        .sum();
+    assert_eq!(unknown as u64, modelless);
+    // Per day too.
+    let mut per_day: BTreeMap<Date, i64> = BTreeMap::new();
+    for cost in &fetched.costs {
+        *per_day.entry(cost.day.date()).or_default() += cost.cost.nanos();
+    }
+    let expected: BTreeMap<Date, i64> = truth
+        .spend_usd_by_day(from, to)
+        .into_iter()
+        .map(|(day, dollars)| (day, nanos_of_dollars(&dollars)))
+        .collect();
+    assert_eq!(per_day, expected);
+    assert!(
+        fetched.notes.iter().any(|n| n.contains("names no model")),
+        "{:?}",
+        fetched.notes
+    );
+}
+
+#[tokio::test]
+async fn a_row_repeated_across_shifted_offset_pages_is_counted_once() {
+    let fake = spawn().await;
+    fake.faults().add(
+        FaultRule::new(Fault::ShiftedPage)
+            .on_path("/user/daily/activity")
+            .times(u32::MAX),
+    );
+    let window = all_days(&fake);
+    let (result, _) = fetch(&fake, window).await;
+    let fetched = result.unwrap();
+    let truth = fake.truth();
+    let (from, to) = (window.from().date(), window.to().date());
+    let total: i64 = fetched.costs.iter().map(|c| c.cost.nanos()).sum();
+    assert_eq!(total as u64, truth.total_spend_nanos(from, to));
+    let mut mine: BTreeMap<(Date, String, String), i64> = BTreeMap::new();
+    for cost in &fetched.costs {
+        *mine
+            .entry((
+                cost.day.date(),
+                cost.model.clone().unwrap(),
+                cost.api_key_id.clone().unwrap_or_default(),
+            ))
+            .or_default() += cost.cost.nanos();
+    }
+    let expected: BTreeMap<(Date, String, String), i64> = truth
+        .spend_usd_by_day_model_key(from, to)
+        .into_iter()
+        .map(|(cell, dollars)| (cell, nanos_of_dollars(&dollars)))
+        .collect();
+    assert_eq!(mine, expected);
+    assert!(
+        fetched
+            .notes
+            .iter()
+            .any(|n| n.contains("came back on two activity pages")),
+        "{:?}",
+        fetched.notes
+    );
+}

@@ -175,7 +175,8 @@ fn usage_row(
 }
 
 impl Data {
-    pub(crate) fn generate(seed: u64, first_day: i64, last_day: i64) -> Self {
+    /// `priority`: the first use of the first key runs on Priority Tier (usage only, no cost).
+    pub(crate) fn generate(seed: u64, first_day: i64, last_day: i64, priority: bool) -> Self {
         let days = last_day - first_day + 1;
         let org = Org::build(seed, first_day, days);
         let mut costs = Costs {
@@ -199,10 +200,21 @@ impl Data {
                 }
                 for (u, use_) in spec.uses.iter().enumerate() {
                     let cell = [k as u64, u as u64];
+                    let use_ = if priority && k == 0 && u == 0 {
+                        Use {
+                            tier: Tier::Priority,
+                            ..*use_
+                        }
+                    } else {
+                        *use_
+                    };
                     if let Some(row) =
-                        usage_row(seed, &at, &cell, spec.workspace, Some(k as u8), use_)
+                        usage_row(seed, &at, &cell, spec.workspace, Some(k as u8), &use_)
                     {
-                        costs.bill_usage(&row);
+                        // The cost report leaves Priority Tier out.
+                        if row.tier != Tier::Priority {
+                            costs.bill_usage(&row);
+                        }
                         usage.push(row);
                     }
                 }

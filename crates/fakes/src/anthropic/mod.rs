@@ -46,6 +46,7 @@ pub struct AnthropicFakeBuilder {
     today: Date,
     days: u32,
     admin_key: Option<String>,
+    priority: bool,
 }
 
 /// A generated Anthropic organization, ready to serve.
@@ -62,6 +63,7 @@ impl Default for AnthropicFakeBuilder {
             today: DEFAULT_TODAY,
             days: DEFAULT_DAYS,
             admin_key: None,
+            priority: false,
         }
     }
 }
@@ -90,6 +92,13 @@ impl AnthropicFakeBuilder {
         self
     }
 
+    /// Runs the first key's first model on Priority Tier: its usage is in the usage report
+    /// (`service_tier: "priority"`) and nothing of it in the cost report.
+    pub fn priority_tier(mut self, on: bool) -> Self {
+        self.priority = on;
+        self
+    }
+
     /// Generates the organization's data.
     pub fn build(self) -> AnthropicFake {
         let last_day = unix_day(self.today);
@@ -99,7 +108,12 @@ impl AnthropicFakeBuilder {
             format!("sk-ant-admin01-{}AA", rng.string(BASE64URL, 86))
         });
         AnthropicFake {
-            data: Arc::new(data::Data::generate(self.seed, first_day, last_day)),
+            data: Arc::new(data::Data::generate(
+                self.seed,
+                first_day,
+                last_day,
+                self.priority,
+            )),
             admin_key,
         }
     }

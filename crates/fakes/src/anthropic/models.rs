@@ -56,6 +56,8 @@ impl Model {
 pub(crate) enum Tier {
     Standard,
     Batch,
+    /// Priority Tier: in the usage report, never in the cost report (anthropic.md pitfall 4).
+    Priority,
 }
 
 impl Tier {
@@ -63,6 +65,7 @@ impl Tier {
         match self {
             Self::Standard => "standard",
             Self::Batch => "batch",
+            Self::Priority => "priority",
         }
     }
 }
@@ -142,7 +145,7 @@ pub(crate) fn token_price(model: Model, context: Context, tier: Tier, token: Tok
         TokenType::CacheRead => read,
     };
     match tier {
-        Tier::Standard => list,
+        Tier::Standard | Tier::Priority => list,
         Tier::Batch => list / 2,
     }
 }

@@ -331,6 +331,10 @@ pub(crate) enum RecordType {
     Usage,
     Credit,
     Refund,
+    /// An EDP (Enterprise Discount Program) or private-pricing discount, negative.
+    Discount,
+    /// A bundled discount, negative.
+    BundledDiscount,
 }
 
 impl RecordType {
@@ -339,6 +343,8 @@ impl RecordType {
             Self::Usage => "Usage",
             Self::Credit => "Credit",
             Self::Refund => "Refund",
+            Self::Discount => "Discount",
+            Self::BundledDiscount => "BundledDiscount",
         }
     }
 }

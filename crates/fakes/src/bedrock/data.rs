@@ -14,7 +14,10 @@
 //! Credits (RECORD_TYPE `Credit`, negative): `ml-prod`'s `Amazon Bedrock` usage fully covered
 //! for the first 45% of the window; `research`'s `Amazon Bedrock` usage covered from 20% to 90%;
 //! on some days half of `ml-prod`'s Haiku on-demand input (a Marketplace credit). One `Refund`
-//! of $12.34 on Sonnet output at 60% of the window.
+//! of $12.34 on Sonnet output at 60% of the window. With
+//! [`edp_discount_percent`](super::BedrockFakeBuilder::edp_discount_percent): a `Discount`
+//! record (negative) of that share of `ml-prod`'s first-party usage every day, and one
+//! `BundledDiscount` of $5 on Nova Pro input.
 
 use std::collections::BTreeMap;
 
@@ -121,6 +124,8 @@ const PLANS: [Plan; 23] = [
 /// Logical account names, with the account that pays for each plan.
 pub(crate) const ACCOUNT_NAMES: [&str; 3] = ["acme-management", "acme-ml-prod", "acme-research"];
 
+/// The bundled discount, in nano-dollars.
+const BUNDLED_DISCOUNT_NANOS: i64 = 5_000_000_000;
 /// The refund, in nano-dollars.
 const REFUND_NANOS: i64 = 12_340_000_000;
 
@@ -182,6 +187,9 @@ pub(crate) struct Shape {
     pub(crate) estimated_days: u32,
     /// NetUnblendedCost = UnblendedCost less this percentage on `Usage` records.
     pub(crate) discount_pct: u8,
+    /// Discount records: an EDP `Discount` of this percentage of `ml-prod`'s first-party
+    /// usage every day, and one `BundledDiscount` of $5 on Nova Pro input at 30% of the window.
+    pub(crate) edp_pct: u8,
 }
 
 /// The raw usage (tokens; hours for EC2) plan `index` has on `day`, if it runs that day.
@@ -285,6 +293,23 @@ impl Data {
                     0,
                 );
             }
+            if shape.edp_pct > 0 {
+                for (&(logical, product), &nanos) in &own {
+                    if logical == ML_PROD && product_of(product).family == Family::FirstParty {
+                        let discount = nanos * i64::from(shape.edp_pct.min(100)) / 100;
+                        add(fold(logical), product, RecordType::Discount, -discount, 0);
+                    }
+                }
+                if day == at(300) {
+                    add(
+                        fold(ML_PROD),
+                        ids::NOVA_PRO_IN,
+                        RecordType::BundledDiscount,
+                        -BUNDLED_DISCOUNT_NANOS,
+                        0,
+                    );
+                }
+            }
             if day == refund_day {
                 add(
                     fold(ML_PROD),
@@ -333,6 +358,7 @@ mod tests {
             accounts: 3,
             estimated_days: 3,
             discount_pct: 0,
+            edp_pct: 0,
         }
     }
 
@@ -355,6 +381,9 @@ mod tests {
                     credits += row.nanos;
                 }
                 RecordType::Refund => assert_eq!(row.nanos, -REFUND_NANOS),
+                RecordType::Discount | RecordType::BundledDiscount => {
+                    panic!("no discount records unless asked for")
+                }
             }
             assert_eq!(row.net_nanos, row.nanos);
         }

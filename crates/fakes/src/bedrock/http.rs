@@ -377,5 +377,7 @@ async fn respond(state: &ServerState, path: &str, prepared: Prepared) -> Respons
         }
         Some(Fault::RepeatPage) => ok(Variant::RepeatPage),
         Some(Fault::MissingField) => ok(Variant::MissingField),
+        // Cost Explorer pages by token, not by offset: a shifted page is an ordinary one.
+        Some(Fault::ShiftedPage) => ok(Variant::Normal),
     }
 }

@@ -119,6 +119,7 @@ pub struct BedrockFakeBuilder {
     accounts: u8,
     estimated_days: u32,
     discount_pct: u8,
+    edp_pct: u8,
     access_key_id: Option<String>,
     secret_access_key: Option<String>,
     session_token: Option<String>,
@@ -144,6 +145,7 @@ impl Default for BedrockFakeBuilder {
             accounts: 3,
             estimated_days: 3,
             discount_pct: 0,
+            edp_pct: 0,
             access_key_id: None,
             secret_access_key: None,
             session_token: None,
@@ -205,6 +207,14 @@ impl BedrockFakeBuilder {
     }
 
     /// The accepted access key id (default: `AKIA` + 16 characters from the seed).
+    /// Adds discount records (aws-bedrock.md §7): an EDP `Discount` of `percent` of `ml-prod`'s
+    /// first-party Bedrock usage every day, and one `BundledDiscount` of $5 — negative amounts
+    /// that are discounts, not gross spend.
+    pub fn edp_discount_percent(mut self, percent: u8) -> Self {
+        self.edp_pct = percent.min(100);
+        self
+    }
+
     pub fn access_key_id(mut self, id: impl Into<String>) -> Self {
         self.access_key_id = Some(id.into());
         self
@@ -259,6 +269,7 @@ impl BedrockFakeBuilder {
                 accounts: self.accounts,
                 estimated_days: self.estimated_days,
                 discount_pct: self.discount_pct,
+                edp_pct: self.edp_pct,
             },
         );
         let mut main = generated_credentials(self.seed, 0xAC_CE55);

@@ -27,6 +27,10 @@ pub enum Fault {
     Delay(Duration),
     /// HTTP 200 whose results lack a required field (see each provider's module for which).
     MissingField,
+    /// Offset pages only (LiteLLM's activity): a row was written at the head of the listing
+    /// after page 1 was read, so every later page starts one row earlier — the last row of
+    /// one page comes back as the first row of the next — and the listing is one row longer.
+    ShiftedPage,
 }
 
 /// When a fault fires.

@@ -91,6 +91,8 @@ pub(crate) enum Variant {
     RepeatPage,
     /// A required field is left out of the results (see [`Fault::MissingField`]).
     MissingField,
+    /// Offset pages start one row early (see [`Fault::ShiftedPage`]).
+    ShiftedPage,
 }
 
 /// Renders the body of a validated request.
@@ -169,5 +171,6 @@ pub(crate) async fn respond(
         },
         Some(Fault::RepeatPage) => render(Variant::RepeatPage),
         Some(Fault::MissingField) => render(Variant::MissingField),
+        Some(Fault::ShiftedPage) => render(Variant::ShiftedPage),
     }
 }

@@ -199,6 +199,8 @@ pub(crate) struct Data {
     /// Sorted by timestamp.
     pub(crate) events: Vec<Event>,
     pub(crate) balance_nanos: u64,
+    /// Machine-seconds of the account's own serverless apps (`/serverless/usage`).
+    pub(crate) serverless: Vec<super::serverless::ServerlessRow>,
     /// Serve the older usage shape (`cost` only).
     pub(crate) legacy_cost_only: bool,
 }
@@ -298,6 +300,7 @@ impl Data {
             admin,
             events,
             balance_nanos,
+            serverless: super::serverless::generate(seed, first_day, today),
             legacy_cost_only: false,
         }
     }

@@ -33,7 +33,7 @@ use base64::engine::general_purpose::STANDARD;
 use serde_json::json;
 
 use super::data::Data;
-use super::{account, events, usage};
+use super::{account, events, serverless, usage};
 use crate::common::query::Query;
 use crate::common::respond::{ApiError, Dialect, ErrorKind, Variant, error_response, respond};
 use crate::common::server::Controls;
@@ -250,8 +250,9 @@ pub(crate) async fn handle(State(state): State<Arc<ServerState>>, request: Reque
     if let Err(e) = authenticate(request.headers(), &state) {
         return error_response(&FalDialect, &e);
     }
-    const ROUTES: [&str; 4] = [
+    const ROUTES: [&str; 5] = [
         "/v1/models/usage",
+        "/v1/serverless/usage",
         "/v1/models/billing-events",
         "/v1/keys",
         "/v1/account/billing",
@@ -275,6 +276,7 @@ pub(crate) async fn handle(State(state): State<Arc<ServerState>>, request: Reque
     let data = &state.data;
     let prepared = match path {
         "/v1/models/usage" => usage::prepare(data, &q, raw, &pairs),
+        "/v1/serverless/usage" => serverless::prepare(data, &q, raw, &pairs),
         "/v1/models/billing-events" => events::prepare(data, &q, raw, &pairs),
         "/v1/keys" => account::keys(data, &q, raw, &pairs),
         _ => account::billing(data, raw, &pairs),

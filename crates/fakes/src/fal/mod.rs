@@ -26,6 +26,7 @@ mod account;
 mod data;
 mod events;
 mod http;
+mod serverless;
 mod time;
 mod truth;
 mod usage;
@@ -35,7 +36,7 @@ use std::sync::Arc;
 
 use axum::Router;
 
-pub use truth::{EventLine, FalTruth, KeyInfo};
+pub use truth::{EventLine, FalTruth, KeyInfo, ServerlessLine};
 
 use crate::common::server::{Controls, RunningFake, Served, serve};
 use crate::common::time_text::unix_day;

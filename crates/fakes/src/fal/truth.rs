@@ -26,6 +26,18 @@ pub struct KeyInfo {
     pub deleted: bool,
 }
 
+/// Machine-seconds of one serverless app on one day, at normal or surge price.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerlessLine {
+    pub date: Date,
+    pub app: String,
+    pub machine_type: String,
+    pub is_surge: bool,
+    /// Exact decimal text, e.g. `"9702.47"`.
+    pub seconds: String,
+    pub cost_nanos: u64,
+}
+
 /// One billed request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EventLine {
@@ -135,6 +147,28 @@ impl FalTruth {
             .events_between(start, end)
             .iter()
             .map(|e| self.line(e))
+            .collect()
+    }
+
+    /// Serverless lines from `from` to `to` (UTC days, inclusive): one per (day, app, machine
+    /// type, surge), as `/serverless/usage` rows before it sums them per bucket.
+    pub fn serverless(&self, from: Date, to: Date) -> Vec<ServerlessLine> {
+        let (first, last) = (unix_day(from), unix_day(to));
+        self.data
+            .serverless
+            .iter()
+            .filter(|row| row.day >= first && row.day <= last)
+            .map(|row| {
+                let spec = &super::serverless::APPS[usize::from(row.app)];
+                ServerlessLine {
+                    date: Self::date(row.day),
+                    app: spec.app.to_owned(),
+                    machine_type: spec.machine_type.to_owned(),
+                    is_surge: row.surge,
+                    seconds: money::decimal(u128::from(row.hundredths), 2),
+                    cost_nanos: row.cost(),
+                }
+            })
             .collect()
     }
 

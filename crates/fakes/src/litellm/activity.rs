@@ -29,7 +29,12 @@
 //! scientific notation below (`1.095e-05`), always with a `.` or an exponent (`0.0`). Under
 //! [`Fault::MissingField`](crate::Fault::MissingField) every `metrics` lacks `spend`;
 //! [`Fault::RepeatPage`](crate::Fault::RepeatPage) serves the previous page's rows (page 1 on
-//! the first) under the requested page's metadata.
+//! the first) under the requested page's metadata; [`Fault::ShiftedPage`](crate::Fault::ShiftedPage)
+//! starts every page after the first one row early (a row written at the head while the
+//! listing was read). Rows with no model (see
+//! [`modelless_spend`](super::LiteLlmFakeBuilder::modelless_spend)) count in the date's
+//! `metrics` and `api_keys` but not in `models`, `model_groups` or `providers`, as LiteLLM
+//! builds its breakdown only from rows that name a model.
 
 use std::cmp::Reverse;
 use std::collections::BTreeMap;
@@ -395,8 +400,10 @@ impl Request {
         } else {
             self.page
         };
+        let shifted = variant == Variant::ShiftedPage && self.page >= 2;
         let start = usize::try_from((served_page - 1).saturating_mul(self.page_size))
             .unwrap_or(usize::MAX)
+            .saturating_sub(usize::from(shifted))
             .min(self.rows.len());
         let end = start
             .saturating_add(usize::try_from(self.page_size).unwrap_or(usize::MAX))
@@ -409,9 +416,11 @@ impl Request {
             let spec = &MODELS[usize::from(r.model)];
             let day = days.entry(Reverse(r.day)).or_default();
             day.sums.add(r);
-            day.models.entry(spec.model).or_default().add(r);
-            day.groups.entry(spec.group).or_default().add(r);
-            day.providers.entry(spec.provider).or_default().add(r);
+            if !spec.model.is_empty() {
+                day.models.entry(spec.model).or_default().add(r);
+                day.groups.entry(spec.group).or_default().add(r);
+                day.providers.entry(spec.provider).or_default().add(r);
+            }
             day.keys.entry(r.key).or_default().add(r);
             if self.view == View::Team
                 && let Some(team) = self.data.keys[usize::from(r.key)].team
@@ -442,8 +451,8 @@ impl Request {
                 total_successful_requests: page_sums.successful,
                 total_failed_requests: page_sums.failed,
                 page: self.page,
-                total_pages: total.div_ceil(self.page_size),
-                has_more: self.page.saturating_mul(self.page_size) < total,
+                total_pages: (total + u64::from(shifted)).div_ceil(self.page_size),
+                has_more: self.page.saturating_mul(self.page_size) < total + u64::from(shifted),
             },
         })
     }

@@ -39,7 +39,10 @@ const fn m(
     }
 }
 
-pub(crate) const MODELS: [ModelSpec; 7] = [
+/// The index of the model-less spec: requests LiteLLM logged without a model.
+pub(crate) const NO_MODEL: u8 = 7;
+
+pub(crate) const MODELS: [ModelSpec; 8] = [
     m("gpt-4o-mini", "gpt-4o-mini", "openai", [150, 600, 75, 0]),
     m("gpt-4o", "gpt-4o", "openai", [2_500, 10_000, 1_250, 0]),
     m("gpt-4o", "gpt-4o", "azure", [2_500, 10_000, 1_250, 0]),
@@ -67,6 +70,7 @@ pub(crate) const MODELS: [ModelSpec; 7] = [
         "bedrock",
         [250, 1_250, 0, 0],
     ),
+    m("", "", "", [150, 600, 0, 0]),
 ];
 
 /// `(user_id, user_role, user_email)`.
@@ -341,7 +345,13 @@ fn team_uuid(rng: &mut SplitMix64) -> String {
 }
 
 impl Data {
-    pub(crate) fn generate(seed: u64, first_day: i64, today: i64, master_key: &str) -> Self {
+    pub(crate) fn generate(
+        seed: u64,
+        first_day: i64,
+        today: i64,
+        master_key: &str,
+        modelless: bool,
+    ) -> Self {
         let days = today - first_day + 1;
         let mut rng = SplitMix64::for_cell(seed, &[0x0011_7E11]);
         let team_ids = TEAMS.iter().map(|_| team_uuid(&mut rng)).collect();
@@ -445,6 +455,27 @@ impl Data {
                         }
                     };
                     rows.push(row);
+                }
+                // The first key also makes a few requests a day that LiteLLM logs without a
+                // model (pass-through routes, failed routing).
+                if modelless && k == 0 {
+                    let requests = 3 + (day.rem_euclid(5)) as u64;
+                    let (prompt, completion) = (requests * 800, requests * 100);
+                    let spec = &MODELS[usize::from(NO_MODEL)];
+                    rows.push(Row {
+                        day,
+                        user,
+                        key: 0,
+                        model: NO_MODEL,
+                        spend: prompt * spec.input + completion * spec.output,
+                        prompt,
+                        completion,
+                        cache_read: 0,
+                        cache_creation: 0,
+                        requests,
+                        successful: requests,
+                        failed: 0,
+                    });
                 }
             }
             rows.close_day();

@@ -64,6 +64,7 @@ pub struct LiteLlmFakeBuilder {
     today: Date,
     days: u32,
     master_key: Option<String>,
+    modelless: bool,
 }
 
 /// A generated LiteLLM proxy database, ready to serve.
@@ -79,6 +80,7 @@ impl Default for LiteLlmFakeBuilder {
             today: DEFAULT_TODAY,
             days: DEFAULT_DAYS,
             master_key: None,
+            modelless: false,
         }
     }
 }
@@ -107,6 +109,13 @@ impl LiteLlmFakeBuilder {
         self
     }
 
+    /// Adds a few requests a day, on the first key, that LiteLLM logged without a model: in
+    /// each date's totals but in no model's breakdown.
+    pub fn modelless_spend(mut self, on: bool) -> Self {
+        self.modelless = on;
+        self
+    }
+
     /// Generates the proxy's data.
     pub fn build(self) -> LiteLlmFake {
         let today = unix_day(self.today);
@@ -121,6 +130,7 @@ impl LiteLlmFakeBuilder {
                 first_day,
                 today,
                 &master_key,
+                self.modelless,
             )),
         }
     }

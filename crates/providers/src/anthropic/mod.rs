@@ -4,8 +4,10 @@
 //! The default workspace is never listed; usage, cost and keys show it as `workspace_id: null`.
 //! It becomes a workspace of its own, `default`. Costs are cents, as decimal strings. Usage
 //! input parts are disjoint and are summed into [`TokenCounts::input`]; request counts are not
-//! reported, so they are `None` (unknown), never zero.
+//! reported, so they are `None` (unknown), never zero. Priority Tier usage, which the cost
+//! report leaves out, is booked under its own model with a flagged estimate ([`priority`]).
 
+mod priority;
 mod wire;
 
 use std::collections::HashSet;
@@ -13,8 +15,8 @@ use std::collections::HashSet;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use spendlens_domain::{
     ApiKeyRecord, BilledCost, Category, Credential, Currency, Day, DayRange, FetchedWindow,
-    KeyStatus, Money, ProviderKind, Quantity, TokenClass, TokenCounts, Unit, UsageRecord,
-    WorkspaceRecord,
+    KeyStatus, Money, PriceCatalog, ProviderKind, Quantity, TokenClass, TokenCounts, Unit,
+    UsageRecord, WorkspaceRecord,
 };
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -130,13 +132,15 @@ pub(crate) async fn fetch_window(
         .collect();
     let api_keys = list_keys(client, &listed).await?;
     let usage = fetch_usage(client, window, &starting_at, &ending_at).await?;
-    let costs = fetch_costs(client, window, &starting_at, &ending_at).await?;
+    let mut costs = fetch_costs(client, window, &starting_at, &ending_at).await?;
+    let (estimates, notes) = priority::estimate(&usage, &PriceCatalog::built_in());
+    costs.extend(estimates);
     Ok(FetchedWindow {
         workspaces,
         api_keys,
         usage,
         costs,
-        notes: Vec::new(),
+        notes,
         served: None,
     })
 }
@@ -283,6 +287,9 @@ async fn fetch_usage(
         ("group_by[]", "workspace_id".to_owned()),
         ("group_by[]", "api_key_id".to_owned()),
         ("group_by[]", "model".to_owned()),
+        // Priority Tier is not in the cost report: its usage must be told apart.
+        ("group_by[]", "service_tier".to_owned()),
+        ("group_by[]", "context_window".to_owned()),
     ];
     list_buckets::<wire::BucketPage<wire::UsageResult>, _>(
         client,
@@ -304,6 +311,11 @@ fn map_usage(day: Day, r: wire::UsageResult) -> Vec<UsageRecord> {
         .model
         .filter(|model| !model.trim().is_empty())
         .unwrap_or_else(|| UNKNOWN_MODEL.to_owned());
+    let model = if priority::is_priority(r.service_tier.as_deref()) {
+        format!("{model}{}", priority::SUFFIX)
+    } else {
+        model
+    };
     let workspace_id = workspace_or_default(r.workspace_id);
     let mut records = vec![UsageRecord {
         day,

@@ -12,9 +12,9 @@
 //!    usage type, which says how many tokens one unit of `UsageQuantity` is.
 //! 4. Per account, `GetCostAndUsage` DAILY, `UnblendedCost` + `UsageQuantity`, grouped by
 //!    SERVICE and USAGE_TYPE, filtered to the services, the account and every record type
-//!    but `Credit` and `Refund`: gross cost and usage.
+//!    but `Credit`, `Refund`, `Discount` and `BundledDiscount`: gross cost and usage.
 //! 5. Per account, `GetCostAndUsage` DAILY grouped by SERVICE and RECORD_TYPE, filtered to
-//!    `Credit` and `Refund`: credits (negative in Cost Explorer, stored positive). Credits on
+//!    those four: credits and discounts (negative in Cost Explorer, stored positive). Credits on
 //!    `Amazon Bedrock` itself go to model `bedrock-general`; on a Marketplace service, to
 //!    its model.
 //!
@@ -52,7 +52,9 @@ const GET_DIMENSION_VALUES: &str = "GetDimensionValues";
 const COST_METRIC: &str = "UnblendedCost";
 const QUANTITY_METRIC: &str = "UsageQuantity";
 /// Record types that are not gross spend: read by the credits query, kept out of the usage query.
-const CREDIT_RECORD_TYPES: [&str; 2] = ["Credit", "Refund"];
+/// Discounts (EDP / private pricing `Discount`, `BundledDiscount`) are negative like credits and
+/// reduce the bill the same way: netted into gross cost they would understate what was used.
+const CREDIT_RECORD_TYPES: [&str; 4] = ["Credit", "Refund", "Discount", "BundledDiscount"];
 /// A listing longer than this many pages is a server that never stops.
 const MAX_PAGES: u32 = 5_000;
 

@@ -17,9 +17,11 @@
 //!   90 days per request) — too heavy for every sync, so it is not read.
 //! - The prepaid credit balance is a balance, not credits applied to this window: it goes into
 //!   a note, never into `credits`.
-//! - Not read: `/serverless/usage` (machine-seconds of your own deployed apps, a separate spend
-//!   stream) and the enterprise-only `/organization/*` endpoints.
+//! - Serverless: `GET /serverless/usage`, machine-seconds of your own deployed apps, a spend
+//!   stream `/models/usage` leaves out ([`serverless`]): model = the app, detail = the machine
+//!   type. Not read: the enterprise-only `/organization/*` endpoints.
 
+mod serverless;
 mod wire;
 
 use std::collections::{BTreeMap, HashSet};
@@ -39,7 +41,7 @@ use crate::http::{At, CallStats, Client, Profile, number_text, secret_header};
 use crate::paging::CursorGuard;
 use crate::{ConnectionCheck, ConnectorConfig};
 
-const PROVIDER: ProviderKind = ProviderKind::Fal;
+pub(super) const PROVIDER: ProviderKind = ProviderKind::Fal;
 const KEYS_URL: &str = "https://fal.ai/dashboard/keys";
 const USAGE_PATH: &str = "/models/usage";
 const BILLING_PATH: &str = "/account/billing";
@@ -131,6 +133,14 @@ pub(crate) async fn fetch_window(
     let listed_keys = list_keys(&client).await?;
     let usage = fetch_usage(&client, window).await?;
     notes.extend(usage.notes);
+    let serverless = serverless::fetch(&client, window, &workspace_id).await?;
+    if serverless.is_none() {
+        notes.push(
+            "This fal.ai account's API has no /serverless/usage, so spend of your own deployed \
+             apps (if any) is not included."
+                .to_owned(),
+        );
+    }
 
     let workspaces = vec![WorkspaceRecord {
         provider_id: workspace_id.clone(),
@@ -211,6 +221,10 @@ pub(crate) async fn fetch_window(
             estimated: false,
         });
     }
+    if let Some((serverless_usage, serverless_costs)) = serverless {
+        records.extend(serverless_usage);
+        costs.extend(serverless_costs);
+    }
     Ok(FetchedWindow {
         workspaces,
         api_keys,
@@ -288,7 +302,7 @@ async fn list_keys(client: &Client<'_>) -> Result<Vec<wire::Key>, ProviderError>
 
 /// The cursor to follow: fal says to page until `next_cursor` is null; `has_more: false`
 /// ends the listing too.
-fn next_cursor(next_cursor: Option<String>, has_more: Option<bool>) -> Option<String> {
+pub(super) fn next_cursor(next_cursor: Option<String>, has_more: Option<bool>) -> Option<String> {
     next_cursor.filter(|cursor| !cursor.is_empty() && has_more != Some(false))
 }
 
@@ -428,7 +442,7 @@ async fn fetch_usage(client: &Client<'_>, window: DayRange) -> Result<Usage, Pro
 
 /// The day a bucket label names, and the offset it carries: an RFC 3339 midnight (in any
 /// offset: fal labels buckets in the requested zone), or a bare date.
-fn bucket_day(label: &str) -> Option<(Day, UtcOffset)> {
+pub(super) fn bucket_day(label: &str) -> Option<(Day, UtcOffset)> {
     let label = label.trim();
     if let Ok(start) = OffsetDateTime::parse(label, &Rfc3339) {
         return (start.time() == time::Time::MIDNIGHT)
@@ -447,21 +461,21 @@ fn bucket_day(label: &str) -> Option<(Day, UtcOffset)> {
 /// (when `limit` counts rows rather than buckets) continues as the first bucket of the next
 /// page; anything else would count a day twice.
 #[derive(Debug, Default)]
-struct PageDays {
+pub(super) struct PageDays {
     seen: HashSet<Day>,
     this_page: Vec<Day>,
     last_of_previous_page: Option<Day>,
 }
 
 impl PageDays {
-    fn start_page(&mut self) {
+    pub(super) fn start_page(&mut self) {
         if let Some(last) = self.this_page.last() {
             self.last_of_previous_page = Some(*last);
         }
         self.this_page.clear();
     }
 
-    fn admit(&mut self, day: Day, at: At<'_>) -> Result<(), ProviderError> {
+    pub(super) fn admit(&mut self, day: Day, at: At<'_>) -> Result<(), ProviderError> {
         let continues = self.this_page.is_empty() && self.last_of_previous_page == Some(day);
         if self.this_page.contains(&day) || (self.seen.contains(&day) && !continues) {
             return Err(ProviderError::DuplicateBucket {

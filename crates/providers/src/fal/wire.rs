@@ -115,6 +115,48 @@ pub struct Key {
     pub created_at: Option<String>,
 }
 
+/// `GET /serverless/usage`: `{time_series:[{bucket, results}], summary, next_cursor, has_more}`.
+#[derive(Debug, Deserialize)]
+pub struct ServerlessPage {
+    #[serde(default)]
+    pub time_series: Option<Vec<ServerlessBucket>>,
+    #[serde(default)]
+    pub next_cursor: Option<String>,
+    #[serde(default)]
+    pub has_more: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ServerlessBucket {
+    pub bucket: String,
+    #[serde(default)]
+    pub results: Vec<ServerlessItem>,
+}
+
+/// Machine-seconds of one app on one machine type, surge or not.
+#[derive(Debug, Deserialize)]
+pub struct ServerlessItem {
+    #[serde(default)]
+    pub app: Option<String>,
+    #[serde(default)]
+    pub environment: Option<String>,
+    #[serde(default)]
+    pub machine_type: Option<String>,
+    #[serde(default)]
+    pub unit: Option<String>,
+    #[serde(default)]
+    pub quantity: Option<Box<RawValue>>,
+    #[serde(default)]
+    pub unit_price: Option<Box<RawValue>>,
+    /// Net of discounts.
+    #[serde(default)]
+    pub cost: Option<Box<RawValue>>,
+    #[serde(default)]
+    pub currency: Option<String>,
+    #[serde(default)]
+    pub is_surge: Option<bool>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

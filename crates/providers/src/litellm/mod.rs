@@ -25,6 +25,7 @@
 //!   non-admin key is refused by `/team/list` (401) and `/user/daily/activity` (403), and told
 //!   so.
 
+mod boundary;
 mod wire;
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
@@ -255,6 +256,50 @@ pub(crate) async fn fetch_window(
                 cells.insert((*day, None, model.clone()), rest);
             }
         }
+    }
+    // What no model carries (requests LiteLLM logged without a model): the date's total less
+    // its models, on a line of its own.
+    let mut modelless = Money::ZERO;
+    for (day, merged) in &activity.days {
+        let modelled = merged
+            .models
+            .values()
+            .fold(Figures::default(), |mut sum, model| {
+                sum.add(&model.total);
+                sum
+            });
+        let rest = merged.total.minus(&modelled);
+        if rest.is_rounding() || rest.spend.is_negative() || rest.spend.is_zero() {
+            continue;
+        }
+        modelless += rest.spend;
+        cells
+            .entry((*day, None, UNKNOWN_MODEL.to_owned()))
+            .or_default()
+            .add(&rest);
+    }
+    if !modelless.is_zero() {
+        notes.push(format!(
+            "${} of this window's LiteLLM spend names no model (LiteLLM leaves it out of the \
+             per-model breakdown); it is kept as model \"{UNKNOWN_MODEL}\" on the proxy, \
+             without a key.",
+            modelless.to_exact_string()
+        ));
+    }
+    if !activity.repeated_rows.is_empty() {
+        let spend = activity
+            .repeated_rows
+            .iter()
+            .fold(Money::ZERO, |mut sum, (_, _, _, spend)| {
+                sum += *spend;
+                sum
+            });
+        notes.push(format!(
+            "The proxy wrote while it was read: {} row(s) (${}) came back on two activity \
+             pages and were counted once.",
+            activity.repeated_rows.len(),
+            spend.to_exact_string()
+        ));
     }
     if !unexplained.is_zero() {
         notes.push(format!(
@@ -542,6 +587,8 @@ struct ModelDay {
 
 #[derive(Debug, Default)]
 struct DayMerge {
+    /// The date's own `metrics`, summed over pages: spend with no model is in here only.
+    total: Figures,
     models: BTreeMap<String, ModelDay>,
 }
 
@@ -552,6 +599,8 @@ struct Activity {
     /// Key hashes in `breakdown.api_keys`.
     keys_seen: BTreeSet<String>,
     key_metadata: BTreeMap<String, wire::KeyMetadata>,
+    /// (date, model, key) cells read twice across a page boundary and taken out again.
+    repeated_rows: Vec<(Day, String, String, Money)>,
 }
 
 /// Reads a metrics object; `what` names it in errors. Spend is required: a missing amount is
@@ -622,6 +671,10 @@ impl Activity {
                 "a result for {day} is outside the requested dates {window}"
             )));
         }
+        if let Some(metrics) = &result.metrics {
+            let total = figures(metrics, &|| format!("the total of {day}"), at)?;
+            self.days.entry(day).or_default().total.add(&total);
+        }
         let breakdown = result.breakdown.unwrap_or_default();
         for (hash, cell) in breakdown.api_keys.unwrap_or_default() {
             if let Some(metadata) = &cell.metadata {
@@ -660,6 +713,22 @@ impl Activity {
         }
         Ok(())
     }
+
+    /// Takes a (date, model, key) row read twice out of the date's figures again.
+    fn take_out(&mut self, day: Day, model: &str, key: &str, repeated: &Figures) {
+        let Some(merged) = self.days.get_mut(&day) else {
+            return;
+        };
+        merged.total = merged.total.minus(repeated);
+        if let Some(model_day) = merged.models.get_mut(model) {
+            model_day.total = model_day.total.minus(repeated);
+            if let Some(key_figures) = model_day.keys.get_mut(key) {
+                *key_figures = key_figures.minus(repeated);
+            }
+        }
+        self.repeated_rows
+            .push((day, model.to_owned(), key.to_owned(), repeated.spend));
+    }
 }
 
 /// Every page of `/user/daily/activity` for the window (of one key when `api_key` is given),
@@ -671,6 +740,7 @@ async fn fetch_activity(
 ) -> Result<Activity, ProviderError> {
     let mut activity = Activity::default();
     let mut fingerprints: HashSet<String> = HashSet::new();
+    let mut boundary = boundary::Boundary::default();
     let mut page_number: u32 = 1;
     loop {
         let mut query = vec![
@@ -698,8 +768,12 @@ async fn fetch_activity(
             return Err(repeated_page(PROVIDER, at));
         }
         let empty = results.is_empty();
+        let repeats = boundary.repeats(&results, at)?;
         for result in results {
             activity.merge(result, window, at)?;
+        }
+        for (day, model, key, figures) in repeats {
+            activity.take_out(day, &model, &key, &figures);
         }
         let metadata = page.metadata.unwrap_or_default();
         let more = metadata.has_more == Some(true)
