@@ -50,7 +50,8 @@ pub(super) fn estimate(
             *unpriced.entry(base.to_owned()).or_default() += tokens.input + tokens.output;
             continue;
         };
-        let cost = price.price(tokens, &Unit::tokens(), rust_decimal::Decimal::ZERO);
+        let nanos = price.price_nanos(tokens, &Unit::tokens(), rust_decimal::Decimal::ZERO);
+        let cost = Money::from_nanos(i64::try_from(nanos).unwrap_or(i64::MAX));
         estimated += cost;
         costs.push(BilledCost {
             day,
