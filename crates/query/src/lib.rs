@@ -11,6 +11,25 @@ pub mod views;
 pub use params::{View, ViewParams, ViewQuery};
 pub use views::{Report, report};
 
+use spendlens_store::{OrgId, Store};
+
+/// The reports service: every view, read through one store.
+#[derive(Clone, Debug)]
+pub struct Reports {
+    store: Store,
+}
+
+impl Reports {
+    pub fn new(store: Store) -> Reports {
+        Reports { store }
+    }
+
+    /// One view of one organization, as every surface shows it.
+    pub async fn report(&self, org: OrgId, query: &ViewQuery) -> Result<Report, QueryError> {
+        views::report(&self.store, org, query).await
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum QueryError {
     /// The request was wrong: the message says how.

@@ -1,9 +1,6 @@
 //! Connections: provider + name + encrypted credential + sync settings and state, and the
 //! lease that lets exactly one process sync a connection at a time.
 
-use std::fmt;
-use std::str::FromStr;
-
 use serde::Serialize;
 use spendlens_domain::{Credential, Day, ProviderKind};
 use time::OffsetDateTime;
@@ -12,52 +9,7 @@ use crate::vault::Vault;
 use crate::{
     ConnectionId, OrgId, RowExt, Store, StoreError, StoreResult, from_millis, millis, with_pool,
 };
-
-/// Where a connection stands.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ConnectionStatus {
-    /// Saved, never synced.
-    Pending,
-    /// The last sync succeeded.
-    Connected,
-    /// The last sync failed; the message says what to do.
-    Error,
-    /// The credential was removed or repeatedly rejected.
-    Disconnected,
-}
-
-impl ConnectionStatus {
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            ConnectionStatus::Pending => "pending",
-            ConnectionStatus::Connected => "connected",
-            ConnectionStatus::Error => "error",
-            ConnectionStatus::Disconnected => "disconnected",
-        }
-    }
-}
-
-impl FromStr for ConnectionStatus {
-    type Err = StoreError;
-    fn from_str(text: &str) -> StoreResult<ConnectionStatus> {
-        match text {
-            "pending" => Ok(ConnectionStatus::Pending),
-            "connected" => Ok(ConnectionStatus::Connected),
-            "error" => Ok(ConnectionStatus::Error),
-            "disconnected" => Ok(ConnectionStatus::Disconnected),
-            other => Err(StoreError::Corrupt(format!(
-                "connection status \"{other}\""
-            ))),
-        }
-    }
-}
-
-impl fmt::Display for ConnectionStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub use spendlens_domain::ConnectionStatus;
 
 /// What a new connection is made of.
 #[derive(Debug)]

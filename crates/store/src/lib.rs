@@ -71,28 +71,17 @@ pub enum StoreError {
     Corrupt(String),
 }
 
+/// A stored status or role the domain does not know: the database holds something this
+/// version did not write.
+impl From<spendlens_domain::UnknownValue> for StoreError {
+    fn from(err: spendlens_domain::UnknownValue) -> StoreError {
+        StoreError::Corrupt(err.to_string())
+    }
+}
+
 pub type StoreResult<T> = Result<T, StoreError>;
 
-/// An organization's id: every read and write is scoped by one.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
-#[serde(transparent)]
-pub struct OrgId(pub i64);
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
-#[serde(transparent)]
-pub struct ConnectionId(pub i64);
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
-#[serde(transparent)]
-pub struct WorkspaceId(pub i64);
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
-#[serde(transparent)]
-pub struct ApiKeyId(pub i64);
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
-#[serde(transparent)]
-pub struct SyncRunId(pub i64);
+pub use spendlens_domain::{ApiKeyId, ConnectionId, OrgId, SyncRunId, WorkspaceId};
 
 #[derive(Clone, Debug)]
 enum Pool {

@@ -1,9 +1,6 @@
 //! The sync-run log: one row per sync of a connection, with its window, outcome, counts,
 //! HTTP calls, retries and error text. This is the "Sync Logs" screen.
 
-use std::fmt;
-use std::str::FromStr;
-
 use serde::Serialize;
 use spendlens_domain::{DayRange, ProviderKind};
 use time::OffsetDateTime;
@@ -14,65 +11,7 @@ use crate::{
     from_millis, millis, with_pool,
 };
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum SyncTrigger {
-    Initial,
-    Scheduled,
-    Manual,
-}
-
-impl SyncTrigger {
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            SyncTrigger::Initial => "initial",
-            SyncTrigger::Scheduled => "scheduled",
-            SyncTrigger::Manual => "manual",
-        }
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum SyncRunStatus {
-    Running,
-    Success,
-    /// Data was stored but something the user should know about went wrong.
-    Partial,
-    Failed,
-}
-
-impl SyncRunStatus {
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            SyncRunStatus::Running => "running",
-            SyncRunStatus::Success => "success",
-            SyncRunStatus::Partial => "partial",
-            SyncRunStatus::Failed => "failed",
-        }
-    }
-}
-
-impl FromStr for SyncRunStatus {
-    type Err = StoreError;
-    fn from_str(text: &str) -> StoreResult<SyncRunStatus> {
-        match text {
-            "running" => Ok(SyncRunStatus::Running),
-            "success" => Ok(SyncRunStatus::Success),
-            "partial" => Ok(SyncRunStatus::Partial),
-            "failed" => Ok(SyncRunStatus::Failed),
-            other => Err(StoreError::Invalid(format!(
-                "unknown sync status \"{other}\"; use running, success, partial or failed"
-            ))),
-        }
-    }
-}
-
-impl fmt::Display for SyncRunStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub use spendlens_domain::{SyncRunStatus, SyncTrigger};
 
 /// How a run ended.
 #[derive(Clone, Debug)]

@@ -1,53 +1,13 @@
 //! Dashboard users (argon2 hashes, made by the caller), their roles, and login sessions. A
 //! session is stored as the SHA-256 of its cookie, with its CSRF token and expiry.
 
-use std::fmt;
-use std::str::FromStr;
-
 use rand::RngCore;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
 use crate::{OrgId, RowExt, Store, StoreError, StoreResult, from_millis, millis, with_pool};
-
-/// What a user may do.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    /// Everything.
-    Admin,
-    /// Read and export only.
-    Viewer,
-}
-
-impl Role {
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Role::Admin => "admin",
-            Role::Viewer => "viewer",
-        }
-    }
-}
-
-impl FromStr for Role {
-    type Err = StoreError;
-    fn from_str(text: &str) -> StoreResult<Role> {
-        match text.trim() {
-            "admin" => Ok(Role::Admin),
-            "viewer" => Ok(Role::Viewer),
-            other => Err(StoreError::Invalid(format!(
-                "unknown role \"{other}\"; use admin or viewer"
-            ))),
-        }
-    }
-}
-
-impl fmt::Display for Role {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub use spendlens_domain::Role;
 
 #[derive(Clone, Debug, Serialize)]
 pub struct UserRow {

@@ -6,7 +6,6 @@
 //! store the I/O of applying. A run holds the connection's lease in the database the whole
 //! time, so exactly one process syncs a connection at a time, whichever store it shares.
 
-pub mod clock;
 pub mod connections;
 pub mod plan;
 pub mod scheduler;
@@ -15,7 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use spendlens_domain::allocation::allocate;
-use spendlens_domain::{Day, DayRange, PriceCatalog};
+use spendlens_domain::{Day, DayRange, PriceCatalog, SyncRequest};
 use spendlens_providers::{CallStats, ConnectorConfig, HttpSettings, ProviderError};
 use spendlens_store::vault::Vault;
 use spendlens_store::{
@@ -25,8 +24,8 @@ use spendlens_store::{
 use time::OffsetDateTime;
 use tracing::{info, warn};
 
-pub use clock::{Clock, FixedClock, SystemClock};
 use plan::{PlanError, SyncState, next_watermark};
+pub use spendlens_domain::{Clock, FixedClock, SystemClock};
 
 /// After this many syncs in a row with a rejected credential, a connection is disconnected
 /// (no more scheduled syncs) until its credential is replaced or it is synced by hand.
@@ -166,8 +165,8 @@ impl SyncEngine {
         })
     }
 
-    /// Syncs one connection: a planned window, or `requested` when given. `manual` marks a
-    /// person's request. `stats` counts HTTP calls as they happen (for progress bars).
+    /// Syncs one connection: a planned window, or `requested` when given. `request` says
+    /// who asked. `stats` counts HTTP calls as they happen (for progress bars).
     ///
     /// A provider or store failure is not an `Err`: it is a failed run, logged and reported
     /// in the returned [`SyncReport`]. `Err` means no run could start (already running, no
@@ -177,7 +176,7 @@ impl SyncEngine {
         org: OrgId,
         connection_id: ConnectionId,
         requested: Option<DayRange>,
-        manual: bool,
+        request: SyncRequest,
         stats: &CallStats,
     ) -> Result<SyncReport, SyncError> {
         let connection = self.store.get_connection(org, connection_id).await?;
@@ -189,7 +188,7 @@ impl SyncEngine {
             },
             self.today(),
             requested,
-            manual,
+            request,
         )?;
         let Some(credential) = self
             .store
@@ -439,14 +438,14 @@ impl SyncEngine {
         &self,
         org: OrgId,
         requested: Option<DayRange>,
-        manual: bool,
+        request: SyncRequest,
     ) -> Result<Vec<(ConnectionRow, Result<SyncReport, SyncError>)>, SyncError> {
         let connections = self.store.list_connections(org).await?;
         let mut results = Vec::with_capacity(connections.len());
         for connection in connections.into_iter().filter(|c| c.has_credential) {
             let stats = CallStats::default();
             let result = self
-                .sync_connection(org, connection.id, requested, manual, &stats)
+                .sync_connection(org, connection.id, requested, request, &stats)
                 .await;
             results.push((connection, result));
         }

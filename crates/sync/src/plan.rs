@@ -6,8 +6,7 @@
 //!   changing recent days (costs settle, exports lag, Cost Explorer estimates).
 //! - An explicit `--from/--to`: exactly that window (not in the future).
 
-use spendlens_domain::{CalendarError, Day, DayRange};
-use spendlens_store::SyncTrigger;
+use spendlens_domain::{CalendarError, Day, DayRange, SyncRequest, SyncTrigger};
 
 /// The longest window one sync fetches; a longer gap is closed over several syncs.
 pub const MAX_WINDOW_DAYS: i64 = 400;
@@ -37,12 +36,12 @@ pub enum PlanError {
     Calendar(#[from] CalendarError),
 }
 
-/// Plans a sync. `requested` is an explicit window; `manual` says a person asked for it.
+/// Plans a sync. `requested` is an explicit window; `request` says who asked for it.
 pub fn plan(
     state: SyncState,
     today: Day,
     requested: Option<DayRange>,
-    manual: bool,
+    request: SyncRequest,
 ) -> Result<SyncPlan, PlanError> {
     if let Some(window) = requested {
         if window.to() > today {
@@ -70,10 +69,9 @@ pub fn plan(
             let from = from.max(today.add_days(1 - MAX_WINDOW_DAYS)?);
             Ok(SyncPlan {
                 window: DayRange::new(from, today)?,
-                trigger: if manual {
-                    SyncTrigger::Manual
-                } else {
-                    SyncTrigger::Scheduled
+                trigger: match request {
+                    SyncRequest::Manual => SyncTrigger::Manual,
+                    SyncRequest::Scheduled => SyncTrigger::Scheduled,
                 },
             })
         }
@@ -118,7 +116,7 @@ mod tests {
 
     #[test]
     fn the_first_sync_backfills_ninety_days_through_today() {
-        let plan = plan(state(None), day("2026-11-22"), None, false).unwrap();
+        let plan = plan(state(None), day("2026-11-22"), None, SyncRequest::Scheduled).unwrap();
         assert_eq!(plan.trigger, SyncTrigger::Initial);
         assert_eq!(plan.window.len_days(), 90);
         assert_eq!(plan.window.from(), day("2026-08-25"));
@@ -127,7 +125,13 @@ mod tests {
 
     #[test]
     fn later_syncs_look_back_from_the_watermark() {
-        let plan = plan(state(Some("2026-11-21")), day("2026-11-22"), None, false).unwrap();
+        let plan = plan(
+            state(Some("2026-11-21")),
+            day("2026-11-22"),
+            None,
+            SyncRequest::Scheduled,
+        )
+        .unwrap();
         assert_eq!(plan.trigger, SyncTrigger::Scheduled);
         assert_eq!(plan.window.from(), day("2026-11-18"));
         assert_eq!(plan.window.to(), day("2026-11-22"));
@@ -135,7 +139,13 @@ mod tests {
 
     #[test]
     fn a_long_outage_is_caught_up_from_the_watermark() {
-        let plan = plan(state(Some("2026-10-01")), day("2026-11-22"), None, true).unwrap();
+        let plan = plan(
+            state(Some("2026-10-01")),
+            day("2026-11-22"),
+            None,
+            SyncRequest::Manual,
+        )
+        .unwrap();
         assert_eq!(plan.trigger, SyncTrigger::Manual);
         assert_eq!(plan.window.from(), day("2026-09-28"));
     }
@@ -147,12 +157,18 @@ mod tests {
             state(Some("2026-11-21")),
             day("2026-11-22"),
             Some(window),
-            false,
+            SyncRequest::Scheduled,
         )
         .unwrap();
         assert_eq!(planned.window, window);
         let future = DayRange::new(day("2026-11-20"), day("2026-11-30")).unwrap();
-        let err = plan(state(None), day("2026-11-22"), Some(future), true).unwrap_err();
+        let err = plan(
+            state(None),
+            day("2026-11-22"),
+            Some(future),
+            SyncRequest::Manual,
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("future"), "{err}");
     }
 

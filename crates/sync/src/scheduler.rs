@@ -2,6 +2,7 @@
 //! hourly). Due connections are read from the database and claimed through their lease, so
 //! several serve processes sharing one PostgreSQL never sync a connection twice.
 
+use spendlens_domain::SyncRequest;
 use std::time::Duration;
 
 use spendlens_providers::CallStats;
@@ -48,7 +49,13 @@ pub async fn tick(engine: &SyncEngine) {
     for connection in due {
         let stats = CallStats::default();
         match engine
-            .sync_connection(connection.org_id, connection.id, None, false, &stats)
+            .sync_connection(
+                connection.org_id,
+                connection.id,
+                None,
+                SyncRequest::Scheduled,
+                &stats,
+            )
             .await
         {
             Ok(report) => info!(

@@ -5,6 +5,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a failing test should stop loudly
 
+use spendlens_domain::SyncRequest;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -143,7 +144,7 @@ async fn an_openai_sync_stores_exactly_what_was_billed() {
     let (fake, id) = openai_connection(&engine, org, 11).await;
 
     let report = engine
-        .sync_connection(org, id, None, false, &CallStats::default())
+        .sync_connection(org, id, None, SyncRequest::Scheduled, &CallStats::default())
         .await
         .unwrap();
     assert_eq!(report.status, SyncRunStatus::Success, "{:?}", report.error);
@@ -200,7 +201,7 @@ async fn an_anthropic_sync_reads_cents_and_leaves_requests_unknown() {
     let (test, engine, org) = setup().await;
     let (fake, id) = anthropic_connection(&engine, org, 5).await;
     let report = engine
-        .sync_connection(org, id, None, false, &CallStats::default())
+        .sync_connection(org, id, None, SyncRequest::Scheduled, &CallStats::default())
         .await
         .unwrap();
     assert_eq!(report.status, SyncRunStatus::Success, "{:?}", report.error);
@@ -237,19 +238,25 @@ async fn syncing_the_same_window_again_never_double_counts() {
     let explicit = window("2026-10-01", "2026-11-10");
     let stats = CallStats::default();
     engine
-        .sync_connection(org, id, Some(explicit), true, &stats)
+        .sync_connection(org, id, Some(explicit), SyncRequest::Manual, &stats)
         .await
         .unwrap();
     let once = stored_total(engine.store(), org, explicit).await;
     let again = engine
-        .sync_connection(org, id, Some(explicit), true, &CallStats::default())
+        .sync_connection(
+            org,
+            id,
+            Some(explicit),
+            SyncRequest::Manual,
+            &CallStats::default(),
+        )
         .await
         .unwrap();
     assert_eq!(again.status, SyncRunStatus::Success);
     assert_eq!(stored_total(engine.store(), org, explicit).await, once);
     // An overlapping incremental run changes nothing either.
     engine
-        .sync_connection(org, id, None, false, &CallStats::default())
+        .sync_connection(org, id, None, SyncRequest::Scheduled, &CallStats::default())
         .await
         .unwrap();
     assert_eq!(stored_total(engine.store(), org, explicit).await, once);
@@ -271,7 +278,13 @@ async fn a_failure_half_way_changes_nothing_and_says_so() {
     let (fake, id) = openai_connection(&engine, org, 3).await;
     let range = window("2026-09-01", "2026-11-20");
     engine
-        .sync_connection(org, id, Some(range), true, &CallStats::default())
+        .sync_connection(
+            org,
+            id,
+            Some(range),
+            SyncRequest::Manual,
+            &CallStats::default(),
+        )
         .await
         .unwrap();
     let before = stored_total(engine.store(), org, range).await;
@@ -314,7 +327,13 @@ async fn a_failure_half_way_changes_nothing_and_says_so() {
         fake.faults().clear();
         fake.faults().add(fault.clone());
         let report = engine
-            .sync_connection(org, id, Some(range), true, &CallStats::default())
+            .sync_connection(
+                org,
+                id,
+                Some(range),
+                SyncRequest::Manual,
+                &CallStats::default(),
+            )
             .await
             .unwrap();
         assert_eq!(report.status, SyncRunStatus::Failed, "{fault:?}");
@@ -340,7 +359,13 @@ async fn a_failure_half_way_changes_nothing_and_says_so() {
         .times(2),
     );
     let report = engine
-        .sync_connection(org, id, Some(range), true, &CallStats::default())
+        .sync_connection(
+            org,
+            id,
+            Some(range),
+            SyncRequest::Manual,
+            &CallStats::default(),
+        )
         .await
         .unwrap();
     assert_eq!(report.status, SyncRunStatus::Success, "{:?}", report.error);
@@ -357,7 +382,7 @@ async fn a_revoked_key_errors_then_disconnects_after_three_rejections() {
     fake.set_revoked(true);
     for attempt in 1..=3 {
         let report = engine
-            .sync_connection(org, id, None, false, &CallStats::default())
+            .sync_connection(org, id, None, SyncRequest::Scheduled, &CallStats::default())
             .await
             .unwrap();
         assert_eq!(report.status, SyncRunStatus::Failed);
@@ -443,8 +468,8 @@ async fn only_one_sync_of_a_connection_runs_at_a_time() {
         .add(FaultRule::new(Fault::Delay(Duration::from_millis(300))).times(3));
     let (stats_a, stats_b) = (CallStats::default(), CallStats::default());
     let (a, b) = tokio::join!(
-        engine.sync_connection(org, id, None, true, &stats_a),
-        engine.sync_connection(org, id, None, true, &stats_b)
+        engine.sync_connection(org, id, None, SyncRequest::Manual, &stats_a),
+        engine.sync_connection(org, id, None, SyncRequest::Manual, &stats_b)
     );
     let outcomes = [a, b];
     assert_eq!(

@@ -32,7 +32,7 @@ impl FromRequestParts<Arc<AppState>> for ApiOrg {
             .map(str::trim)
             .filter(|t| !t.is_empty() && t.len() <= 200)
             .ok_or(ApiError::Unauthorized)?;
-        let now = state.engine.now();
+        let now = state.now();
         match state.store().authenticate_api_token(token, now).await? {
             Some(org) => Ok(ApiOrg(org)),
             None => Err(ApiError::Unauthorized),

@@ -20,23 +20,54 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use rand::RngCore;
+use spendlens_domain::Clock;
+use spendlens_query::Reports;
 use spendlens_store::Store;
 use spendlens_sync::SyncEngine;
+use time::OffsetDateTime;
 use tokio::net::TcpListener;
 
-/// What every handler can reach.
-#[derive(Clone)]
+/// What every handler can reach: explicit services, each with one job. Handlers ask the
+/// clock for the time, read reports through `reports`, run and check syncs through `sync`, and
+/// reach users, sessions, tokens, workspaces and the audit log through `store`.
 pub struct AppState {
-    pub engine: SyncEngine,
+    /// Where the time comes from (a fixed clock in tests).
+    pub clock: Arc<dyn Clock>,
+    /// The database: users, sessions, API tokens, workspaces, connections and the audit log.
+    pub store: Store,
+    /// The reports every surface shows (the query layer).
+    pub reports: Reports,
+    /// Syncs, connection checks and additions.
+    pub sync: SyncEngine,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("store", self.store.location())
+            .finish_non_exhaustive()
+    }
 }
 
 impl AppState {
-    pub fn new(engine: SyncEngine) -> Arc<AppState> {
-        Arc::new(AppState { engine })
+    /// The services of a server whose syncs run through `sync` (they share its store and
+    /// clock).
+    pub fn new(sync: SyncEngine) -> Arc<AppState> {
+        Arc::new(AppState {
+            clock: sync.clock().clone(),
+            store: sync.store().clone(),
+            reports: Reports::new(sync.store().clone()),
+            sync,
+        })
     }
 
     pub fn store(&self) -> &Store {
-        self.engine.store()
+        &self.store
+    }
+
+    /// The current time, from the clock.
+    pub fn now(&self) -> OffsetDateTime {
+        self.clock.now()
     }
 }
 

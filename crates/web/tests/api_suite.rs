@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a failing test should stop loudly
 
+use spendlens_domain::SyncRequest;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -93,7 +94,13 @@ impl App {
                 .await
                 .unwrap();
             engine
-                .sync_connection(org, row.id, None, false, &CallStats::default())
+                .sync_connection(
+                    org,
+                    row.id,
+                    None,
+                    SyncRequest::Scheduled,
+                    &CallStats::default(),
+                )
                 .await
                 .unwrap();
         }

@@ -8,6 +8,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a failing test should stop loudly
 
+use spendlens_domain::SyncRequest;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -210,7 +211,13 @@ async fn start_app() -> (String, SyncEngine, TestStore, Vec<Box<dyn std::any::An
             .await
             .unwrap();
         engine
-            .sync_connection(org, row.id, None, false, &CallStats::default())
+            .sync_connection(
+                org,
+                row.id,
+                None,
+                SyncRequest::Scheduled,
+                &CallStats::default(),
+            )
             .await
             .unwrap();
     }

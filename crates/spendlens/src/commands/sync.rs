@@ -1,6 +1,7 @@
 //! `spendlens sync`: sync now, with a progress line per connection on a terminal and a summary
 //! at the end; exits non-zero when a run failed.
 
+use spendlens_domain::SyncRequest;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -68,7 +69,7 @@ pub async fn sync_with_progress(
     );
     bar.set_prefix(connection.name.clone());
     bar.enable_steady_tick(Duration::from_millis(120));
-    let work = engine.sync_connection(org, connection.id, window, true, &stats);
+    let work = engine.sync_connection(org, connection.id, window, SyncRequest::Manual, &stats);
     tokio::pin!(work);
     let result = loop {
         tokio::select! {

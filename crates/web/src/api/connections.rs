@@ -60,7 +60,7 @@ pub async fn create(
                 ApiError::BadRequest(e.to_string())
             })?;
     let result = state
-        .engine
+        .sync
         .add_connection(
             org,
             AddConnection {
@@ -89,7 +89,7 @@ pub async fn create(
                         provider.as_str(),
                         connection.credential_hint.clone().unwrap_or_default()
                     ),
-                    state.engine.now(),
+                    state.now(),
                 )
                 .await?;
             Ok((
@@ -112,7 +112,7 @@ pub async fn test(
     ApiOrg(org): ApiOrg,
     Path(id): Path<i64>,
 ) -> Result<Response, ApiError> {
-    let check = state.engine.test_connection(org, ConnectionId(id)).await?;
+    let check = state.sync.test_connection(org, ConnectionId(id)).await?;
     Ok(Json(serde_json::json!({ "ok": true, "summary": check.summary })).into_response())
 }
 
@@ -143,14 +143,7 @@ pub async fn remove(
     };
     state
         .store()
-        .audit(
-            org,
-            "api token",
-            action,
-            &connection.name,
-            "",
-            state.engine.now(),
-        )
+        .audit(org, "api token", action, &connection.name, "", state.now())
         .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

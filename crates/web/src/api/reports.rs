@@ -29,8 +29,8 @@ pub async fn report(
     Query(params): Query<ReportParams>,
 ) -> Result<Response, ApiError> {
     let view: View = view.parse()?;
-    let query = ViewQuery::parse(view, &params.view, Day::of(state.engine.now()))?;
-    let report = spendlens_query::report(state.store(), org, &query).await?;
+    let query = ViewQuery::parse(view, &params.view, Day::of(state.now()))?;
+    let report = state.reports.report(org, &query).await?;
     match params.format.as_deref().unwrap_or("json") {
         "json" => Ok(Json(report).into_response()),
         "csv" => {

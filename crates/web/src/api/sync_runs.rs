@@ -1,6 +1,7 @@
 //! Sync over the API: "sync now" (one connection or all) starts in the background and answers
 //! 202 at once; `GET /sync-runs` is the log.
 
+use spendlens_domain::SyncRequest;
 use std::sync::Arc;
 
 use axum::Json;
@@ -60,11 +61,11 @@ pub async fn sync_one(
             connection.name
         )));
     }
-    let engine = state.engine.clone();
+    let engine = state.sync.clone();
     tokio::spawn(async move {
         let stats = CallStats::default();
         if let Err(err) = engine
-            .sync_connection(org, connection.id, None, true, &stats)
+            .sync_connection(org, connection.id, None, SyncRequest::Manual, &stats)
             .await
         {
             tracing::warn!(connection = %connection.name, error = %err, "manual sync could not start");
@@ -90,9 +91,9 @@ pub async fn sync_all(
         .filter(|c| c.has_credential)
         .map(|c| c.id.0)
         .collect();
-    let engine = state.engine.clone();
+    let engine = state.sync.clone();
     tokio::spawn(async move {
-        if let Err(err) = engine.sync_all(org, None, true).await {
+        if let Err(err) = engine.sync_all(org, None, SyncRequest::Manual).await {
             tracing::warn!(error = %err, "manual sync of all connections failed to start");
         }
     });

@@ -2,6 +2,7 @@
 //! base URL), test, sync now, remove; status, last sync and last error for each. A secret never
 //! comes back to the browser — only its hint.
 
+use spendlens_domain::SyncRequest;
 use std::sync::Arc;
 
 use askama::Template;
@@ -189,7 +190,7 @@ pub async fn add(
         ));
     }
     let result = state
-        .engine
+        .sync
         .add_connection(
             viewer.org(),
             AddConnection {
@@ -206,7 +207,7 @@ pub async fn add(
         .await;
     match result {
         Ok((connection, check)) => {
-            let now = state.engine.now();
+            let now = state.now();
             state
                 .store()
                 .audit(
@@ -223,11 +224,14 @@ pub async fn add(
                 )
                 .await?;
             // The first sync starts now, in the background.
-            let engine = state.engine.clone();
+            let engine = state.sync.clone();
             let (org, id) = (viewer.org(), connection.id);
             tokio::spawn(async move {
                 let stats = CallStats::default();
-                if let Err(err) = engine.sync_connection(org, id, None, true, &stats).await {
+                if let Err(err) = engine
+                    .sync_connection(org, id, None, SyncRequest::Manual, &stats)
+                    .await
+                {
                     tracing::warn!(error = %err, "first sync could not start");
                 }
             });
@@ -285,7 +289,7 @@ pub async fn test(
         .get_connection(viewer.org(), ConnectionId(id))
         .await?;
     let notice = match state
-        .engine
+        .sync
         .test_connection(viewer.org(), connection.id)
         .await
     {
@@ -323,12 +327,12 @@ pub async fn sync_now(
             connection.name
         )));
     }
-    let engine = state.engine.clone();
+    let engine = state.sync.clone();
     let org = viewer.org();
     tokio::spawn(async move {
         let stats = CallStats::default();
         if let Err(err) = engine
-            .sync_connection(org, connection.id, None, true, &stats)
+            .sync_connection(org, connection.id, None, SyncRequest::Manual, &stats)
             .await
         {
             tracing::warn!(error = %err, "manual sync could not start");
@@ -367,7 +371,7 @@ pub async fn remove(
         .get_connection(viewer.org(), ConnectionId(id))
         .await?;
     let purge = form.purge.as_deref() == Some("1");
-    let now = state.engine.now();
+    let now = state.now();
     let message = if purge {
         state
             .store()

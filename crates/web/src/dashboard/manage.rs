@@ -171,7 +171,7 @@ pub async fn rename(
 ) -> Result<Response, PageError> {
     viewer.check_csrf(&form.csrf)?;
     viewer.require_admin()?;
-    let now = state.engine.now();
+    let now = state.now();
     let before = state
         .store()
         .get_workspace(viewer.org(), WorkspaceId(id))
@@ -227,7 +227,7 @@ pub async fn revert(
 ) -> Result<Response, PageError> {
     viewer.check_csrf(&form.csrf)?;
     viewer.require_admin()?;
-    let now = state.engine.now();
+    let now = state.now();
     let reverted = state
         .store()
         .revert_workspace_name(
@@ -306,7 +306,7 @@ pub async fn bulk_rename(
             .get_workspace(viewer.org(), WorkspaceId(*id))
             .await?;
     }
-    let now = state.engine.now();
+    let now = state.now();
     for id in &ids {
         state
             .store()

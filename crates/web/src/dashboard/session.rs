@@ -209,7 +209,7 @@ impl FromRequestParts<Arc<AppState>> for Viewer {
         let Some(token) = cookie(&parts.headers, SESSION_COOKIE) else {
             return Err(login_or_setup(state, &next).await);
         };
-        match state.store().session(&token, state.engine.now()).await? {
+        match state.store().session(&token, state.now()).await? {
             Some(session) => Ok(Viewer { session }),
             None => Err(login_or_setup(state, &next).await),
         }
@@ -316,7 +316,7 @@ async fn start_session(
 ) -> Result<Response, PageError> {
     let session = state
         .store()
-        .create_session(user, state.engine.now(), SESSION_LIFETIME)
+        .create_session(user, state.now(), SESSION_LIFETIME)
         .await?;
     Ok(redirect_with(
         next,
@@ -357,7 +357,7 @@ pub async fn login(
     };
     match verified {
         Some(user) => {
-            let now = state.engine.now();
+            let now = state.now();
             state
                 .store()
                 .audit(user.org_id, &user.email, "login", &user.email, "", now)
@@ -432,7 +432,7 @@ pub async fn setup(
         .await
         .map_err(|e| PageError::Internal(e.to_string()))?
         .map_err(PageError::Internal)?;
-    let now = state.engine.now();
+    let now = state.now();
     let org = state.store().ensure_default_org(now).await?;
     let user = state
         .store()

@@ -125,13 +125,16 @@ pub async fn add(
         )
         .await;
     }
-    let role: Role = form.role.parse()?;
+    let role: Role = form
+        .role
+        .parse()
+        .map_err(|e: spendlens_domain::UnknownValue| PageError::BadRequest(e.to_string()))?;
     let password = form.password.clone();
     let hash = tokio::task::spawn_blocking(move || hash_password(&password))
         .await
         .map_err(|e| PageError::Internal(e.to_string()))?
         .map_err(PageError::Internal)?;
-    let now = state.engine.now();
+    let now = state.now();
     match state
         .store()
         .create_user(viewer.org(), &form.email, &hash, role, now)

@@ -181,7 +181,7 @@ pub fn parse_query(
     {
         view_params.period = None;
     }
-    ViewQuery::parse(view, &view_params, Day::of(state.engine.now())).map_err(|err| {
+    ViewQuery::parse(view, &view_params, Day::of(state.now())).map_err(|err| {
         PageError::BadRequest(format!(
             "This filter cannot be used: {err}. Fix it, or start again from {}.",
             view_path(view)

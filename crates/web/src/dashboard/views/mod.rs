@@ -108,7 +108,7 @@ pub async fn export(
         .parse()
         .map_err(|_| PageError::NotFound(format!("view \"{view}\"")))?;
     let query = parse_query(&state, view, &params)?;
-    let report = spendlens_query::report(state.store(), viewer.org(), &query).await?;
+    let report = state.reports.report(viewer.org(), &query).await?;
     let csv = spendlens_query::table::to_csv(&report, &query.filters_text())
         .map_err(|e| PageError::Internal(e.to_string()))?;
     let filename = format!(

@@ -295,7 +295,7 @@ pub async fn view_page(
     let query = parse_query(state, view, &params)?;
     let page_no = page_number(&params)?;
     let auto = params.auto.as_deref() == Some("1");
-    let report = spendlens_query::report(state.store(), viewer.org(), &query).await?;
+    let report = state.reports.report(viewer.org(), &query).await?;
     let mut layout = Layout::new(state, viewer, headers, heading(view), view_path(view)).await?;
     if auto {
         layout.auto_refresh = Some(60);

@@ -33,7 +33,7 @@ pub async fn refresh(
     viewer.check_csrf(&form.csrf)?;
     viewer.require_admin()?;
     let org = viewer.org();
-    let engine = state.engine.clone();
+    let engine = state.sync.clone();
     let started = engine
         .store()
         .list_connections(org)
@@ -49,11 +49,11 @@ pub async fn refresh(
             "sync.all",
             "all connections",
             "manual refresh from the dashboard",
-            state.engine.now(),
+            state.now(),
         )
         .await?;
     tokio::spawn(async move {
-        if let Err(err) = engine.sync_all(org, None, true).await {
+        if let Err(err) = engine.sync_all(org, None, spendlens_domain::SyncRequest::Manual).await {
             tracing::warn!(error = %err, "dashboard refresh failed to start");
         }
     });
