@@ -19,10 +19,6 @@ pub trait Clock: Send + Sync {
 pub struct SystemClock;
 
 impl Clock for SystemClock {
-    #[expect(
-        clippy::disallowed_methods,
-        reason = "the one implementation of the clock reads the system time"
-    )]
     fn now(&self) -> OffsetDateTime {
         OffsetDateTime::now_utc()
     }
