@@ -17,6 +17,7 @@ mod location;
 mod migrations;
 mod orgs;
 mod rollups;
+mod schema;
 mod sync_runs;
 pub mod testing;
 mod tokens;
@@ -41,6 +42,7 @@ pub use rollups::{
     MAX_DIMS, MAX_EXTRA, Metrics, ModelTotals, PeriodRow, RollupFilter, RollupKind, RollupWrite,
     SeriesFilter, SeriesKey, Totals, WorkspaceTotals,
 };
+pub use schema::Schema;
 pub use sync_runs::{SyncRunFilter, SyncRunOutcome, SyncRunRow, SyncRunStatus, SyncTrigger};
 pub use tokens::{ApiTokenRow, NewApiToken};
 pub use users::{NewSession, Role, SessionRow, UserRow, normalize_email};

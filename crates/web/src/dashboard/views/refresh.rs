@@ -53,7 +53,10 @@ pub async fn refresh(
         )
         .await?;
     tokio::spawn(async move {
-        if let Err(err) = engine.sync_all(org, None, spendlens_domain::SyncRequest::Manual).await {
+        if let Err(err) = engine
+            .sync_all(org, None, spendlens_domain::SyncRequest::Manual)
+            .await
+        {
             tracing::warn!(error = %err, "dashboard refresh failed to start");
         }
     });
