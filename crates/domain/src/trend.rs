@@ -16,6 +16,10 @@ pub enum Trend {
     New,
     /// No spend in either period.
     None,
+    /// The data does not cover the previous period (before the first synced day, or beyond
+    /// what the provider serves): nothing to compare with, which is not "new".
+    #[serde(rename = "no_history")]
+    NoHistory,
 }
 
 /// The change from `previous` to `current`, in percent of `previous`, to one decimal.

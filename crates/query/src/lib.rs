@@ -4,6 +4,7 @@
 //! Architecture invariant: this crate reads through the store's rollup API and knows no SQL,
 //! HTTP or HTML; it only shapes numbers.
 
+pub mod history;
 pub mod params;
 pub mod table;
 pub mod views;

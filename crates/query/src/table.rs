@@ -8,7 +8,7 @@
 pub mod columns;
 
 use rust_decimal::Decimal;
-use spendlens_domain::display::{cents_adding_up, format_money, format_rate};
+use spendlens_domain::display::{format_money, format_rate};
 use spendlens_domain::{Money, Quantity, Trend};
 
 use crate::params::View;
@@ -19,7 +19,8 @@ use crate::views::{Metrics, Report, percent};
 pub enum MoneyStyle {
     /// `1234.567891234`: exact, for CSV and machines.
     Exact,
-    /// `$1,234.57`: rounded to cents so that shown rows add up to the shown total.
+    /// `$1,234.57`: each amount rounded to cents on its own, so one amount reads the same
+    /// everywhere (a column of rounded rows may then differ from its total by a cent or two).
     Cents,
 }
 
@@ -253,6 +254,7 @@ pub fn trend_text(trend: Trend, trend_pct: Option<Decimal>) -> String {
     match (trend, trend_pct) {
         (Trend::New, _) => "new".to_owned(),
         (Trend::None, _) => String::new(),
+        (Trend::NoHistory, _) => "no comparable history".to_owned(),
         (_, Some(pct)) if pct > Decimal::ZERO => format!("+{pct}%"),
         (_, Some(pct)) => format!("{pct}%"),
         (_, None) => String::new(),
@@ -281,6 +283,7 @@ pub fn text(value: &Value, style: MoneyStyle) -> String {
             MoneyStyle::Cents => trend_text(*trend, *pct),
             MoneyStyle::Exact => match (trend, pct) {
                 (Trend::New, _) => "new".to_owned(),
+                (Trend::NoHistory, _) => "no comparable history".to_owned(),
                 (_, Some(pct)) => pct.to_string(),
                 (_, None) => String::new(),
             },
@@ -297,33 +300,12 @@ pub fn table(report: &Report, style: MoneyStyle, surface: Surface) -> Table {
     };
     let all: Vec<usize> = (0..sheet.rows.len()).collect();
     let total = sheet.summary(&all, "Total");
-    let mut rows: Vec<Vec<String>> = sheet
+    let rows: Vec<Vec<String>> = sheet
         .rows
         .iter()
         .map(|row| positions.iter().map(|p| text(&row[*p], style)).collect())
         .collect();
     let total_text: Vec<String> = positions.iter().map(|p| text(&total[*p], style)).collect();
-    if style == MoneyStyle::Cents {
-        // Money columns in cents add up to their rounded totals.
-        for (out, position) in positions.iter().enumerate() {
-            let spec = &sheet.specs[*position];
-            if spec.kind != Kind::Money || spec.total != Total::Sum {
-                continue;
-            }
-            let values: Vec<Money> = sheet
-                .rows
-                .iter()
-                .map(|row| match &row[*position] {
-                    Value::Money(m) => *m,
-                    _ => Money::ZERO,
-                })
-                .collect();
-            let sum: Money = values.iter().sum();
-            for (row, cents) in rows.iter_mut().zip(cents_adding_up(&values, sum)) {
-                row[out] = format_money(cents, "USD");
-            }
-        }
-    }
     Table {
         columns: positions
             .iter()

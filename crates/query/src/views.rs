@@ -10,13 +10,14 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::Serialize;
 use spendlens_domain::trend::{trend, trend_pct};
-use spendlens_domain::{Category, DayRange, Money, ProviderKind, Quantity, Trend, Unit};
+use spendlens_domain::{Category, Day, DayRange, Money, ProviderKind, Quantity, Trend, Unit};
 use spendlens_store::{
     ApiKeyId, ApiKeyRow, ConnectionId, ConnectionRow, OrgId, RollupFilter, Store, Totals,
     WorkspaceId, WorkspaceRow,
 };
 
 use crate::QueryError;
+use crate::history::Coverage;
 use crate::params::{View, ViewQuery};
 
 /// Money, tokens and requests of one row, with its trend against the previous period.
@@ -38,6 +39,9 @@ pub struct Metrics {
     pub total_tokens: i64,
     /// `null` when the provider does not report request counts (Anthropic).
     pub requests: Option<i64>,
+    /// The first day every connection behind the row has data for; a previous period that
+    /// starts earlier has no comparable history (`trend` is `no_history`).
+    pub history_from: Option<Day>,
 }
 
 impl Metrics {
@@ -56,8 +60,40 @@ impl Metrics {
             cache_write_tokens: current.cache_write_tokens,
             total_tokens: current.total_tokens(),
             requests: current.known_requests(),
+            history_from: None,
         }
     }
+
+    /// Marks the trend "no comparable history" when the connections behind the row have no
+    /// data for the start of the previous period.
+    fn with_history(
+        mut self,
+        coverage: &Coverage,
+        connections: &BTreeSet<ConnectionId>,
+        previous: DayRange,
+    ) -> Metrics {
+        self.history_from = coverage.history_from(connections.iter().copied());
+        if self.trend != Trend::None && !coverage.covers(connections.iter().copied(), previous) {
+            self.trend = Trend::NoHistory;
+            self.trend_pct = None;
+        }
+        self
+    }
+}
+
+/// Trends sort by their percent, then "new", then "no comparable history", then rows with no
+/// spend at all — in either direction, so rows without a real trend never lead.
+fn compare_trend(a: &Metrics, b: &Metrics, descending: bool) -> Ordering {
+    let rank = |m: &Metrics| match (m.trend, m.trend_pct) {
+        (Trend::Up | Trend::Down | Trend::Flat, Some(_)) => 0,
+        (Trend::New, _) => 1,
+        (Trend::NoHistory, _) => 2,
+        _ => 3,
+    };
+    rank(a).cmp(&rank(b)).then_with(|| {
+        let order = compare_opt(&a.trend_pct, &b.trend_pct);
+        if descending { order.reverse() } else { order }
+    })
 }
 
 /// Requests are unknown for a row that includes a provider reporting none.
@@ -114,6 +150,8 @@ impl Header {
         let total_cost: Money = metrics.iter().map(|m| m.cost).sum();
         let previous: Money = metrics.iter().map(|m| m.previous_cost).sum();
         let credits: Money = metrics.iter().map(|m| m.credits).sum();
+        // The total compares only when every row does.
+        let no_history = metrics.iter().any(|m| m.trend == Trend::NoHistory);
         Header {
             view: query.view,
             period: query.period,
@@ -124,8 +162,16 @@ impl Header {
             previous_total_cost: previous,
             total_credits: credits,
             total_net_cost: total_cost - credits,
-            trend_pct: trend_pct(total_cost, previous),
-            trend: trend(total_cost, previous),
+            trend_pct: if no_history {
+                None
+            } else {
+                trend_pct(total_cost, previous)
+            },
+            trend: if no_history {
+                Trend::NoHistory
+            } else {
+                trend(total_cost, previous)
+            },
         }
     }
 }
@@ -304,16 +350,19 @@ impl Report {
 struct Catalog {
     connections: HashMap<ConnectionId, ConnectionRow>,
     workspaces: HashMap<WorkspaceId, WorkspaceRow>,
+    coverage: Coverage,
 }
 
 impl Catalog {
     async fn load(store: &Store, org: OrgId) -> Result<Catalog, QueryError> {
-        let connections = store
+        let connections: HashMap<ConnectionId, ConnectionRow> = store
             .list_connections(org)
             .await?
             .into_iter()
             .map(|c| (c.id, c))
             .collect();
+        let starts = store.history_starts(org).await?;
+        let coverage = Coverage::new(&starts, |id| connections.get(&id).map(|c| c.provider));
         let workspaces = store
             .list_workspaces(org)
             .await?
@@ -323,6 +372,7 @@ impl Catalog {
         Ok(Catalog {
             connections,
             workspaces,
+            coverage,
         })
     }
 
@@ -390,7 +440,16 @@ fn compare_metrics(column: &str, a: &Metrics, b: &Metrics) -> Option<Ordering> {
     })
 }
 
-fn finish_sort<T>(rows: &mut [T], descending: bool, compare: impl Fn(&T, &T) -> Ordering) {
+fn finish_sort<T: crate::table::Row>(
+    rows: &mut [T],
+    column: &str,
+    descending: bool,
+    compare: impl Fn(&T, &T) -> Ordering,
+) {
+    if column == "trend" {
+        rows.sort_by(|a, b| compare_trend(a.metrics(), b.metrics(), descending));
+        return;
+    }
     rows.sort_by(|a, b| {
         let order = compare(a, b);
         if descending { order.reverse() } else { order }
@@ -422,8 +481,8 @@ pub async fn providers(
             &catalog.filter(query),
         )
         .await?;
-    let mut by_provider: BTreeMap<ProviderKind, (Totals, Money, BTreeSet<String>)> =
-        BTreeMap::new();
+    type Entry = (Totals, Money, BTreeSet<String>, BTreeSet<ConnectionId>);
+    let mut by_provider: BTreeMap<ProviderKind, Entry> = BTreeMap::new();
     for row in totals {
         let Some(connection) = catalog.connections.get(&row.connection_id) else {
             continue;
@@ -432,6 +491,7 @@ pub async fn providers(
         entry.0.add(&row.current);
         entry.1 += row.previous_cost;
         entry.2.insert(connection.name.clone());
+        entry.3.insert(connection.id);
     }
     // Connected providers with nothing in the period still show, at zero.
     for connection in catalog.connections.values() {
@@ -445,8 +505,12 @@ pub async fn providers(
     }
     let mut rows: Vec<ProviderRow> = by_provider
         .into_iter()
-        .map(|(provider, (current, previous, names))| {
-            let mut metrics = Metrics::new(&current, previous);
+        .map(|(provider, (current, previous, names, ids))| {
+            let mut metrics = Metrics::new(&current, previous).with_history(
+                &catalog.coverage,
+                &ids,
+                query.previous,
+            );
             unknown_requests_of(&mut metrics, &[provider]);
             ProviderRow {
                 provider,
@@ -464,7 +528,7 @@ pub async fn providers(
     let total: Money = rows.iter().map(|r| r.metrics.cost).sum();
     set_shares(rows.iter_mut().map(|r| &mut r.metrics), total);
     let column = query.sort.as_str();
-    finish_sort(&mut rows, query.descending, |a, b| {
+    finish_sort(&mut rows, column, query.descending, |a, b| {
         compare_metrics(column, &a.metrics, &b.metrics)
             .unwrap_or_else(|| a.provider.as_str().cmp(b.provider.as_str()))
     });
@@ -496,6 +560,7 @@ pub async fn workspaces(
         previous: Money,
         providers: BTreeSet<ProviderKind>,
         ids: BTreeSet<WorkspaceId>,
+        connections: BTreeSet<ConnectionId>,
     }
     // Each name's cost per provider, so merged rows split back for the per-provider card.
     let mut split: BTreeMap<String, BTreeMap<ProviderKind, Money>> = BTreeMap::new();
@@ -515,7 +580,9 @@ pub async fn workspaces(
             previous: Money::ZERO,
             providers: BTreeSet::new(),
             ids: BTreeSet::new(),
+            connections: BTreeSet::new(),
         });
+        entry.connections.insert(row.connection_id);
         entry.totals.add(&row.current);
         entry.previous += row.previous_cost;
         entry.providers.insert(provider);
@@ -527,7 +594,11 @@ pub async fn workspaces(
         .into_iter()
         .map(|(name, m)| {
             let providers: Vec<ProviderKind> = m.providers.into_iter().collect();
-            let mut metrics = Metrics::new(&m.totals, m.previous);
+            let mut metrics = Metrics::new(&m.totals, m.previous).with_history(
+                &catalog.coverage,
+                &m.connections,
+                query.previous,
+            );
             unknown_requests_of(&mut metrics, &providers);
             WorkspaceViewRow {
                 workspace: name,
@@ -549,7 +620,7 @@ pub async fn workspaces(
     let total: Money = rows.iter().map(|r| r.metrics.cost).sum();
     set_shares(rows.iter_mut().map(|r| &mut r.metrics), total);
     let column = query.sort.as_str();
-    finish_sort(&mut rows, query.descending, |a, b| match column {
+    finish_sort(&mut rows, column, query.descending, |a, b| match column {
         "workspace" => a.workspace.to_lowercase().cmp(&b.workspace.to_lowercase()),
         "provider" => a.provider.cmp(&b.provider),
         _ => compare_metrics(column, &a.metrics, &b.metrics).unwrap_or(Ordering::Equal),
@@ -618,7 +689,11 @@ pub async fn keys(store: &Store, org: OrgId, query: &ViewQuery) -> Result<KeysRe
             provider,
             catalog.workspace_name(key.workspace_id, key.connection_id),
             &current,
-            previous,
+            Metrics::new(&current, previous).with_history(
+                &catalog.coverage,
+                &BTreeSet::from([key.connection_id]),
+                query.previous,
+            ),
         ));
     }
     // Keys present in rollups but not in the key table cannot happen; key-less spend can.
@@ -632,7 +707,11 @@ pub async fn keys(store: &Store, org: OrgId, query: &ViewQuery) -> Result<KeysRe
                 provider,
                 catalog.workspace_name(workspace, connection),
                 &current,
-                previous,
+                Metrics::new(&current, previous).with_history(
+                    &catalog.coverage,
+                    &BTreeSet::from([connection]),
+                    query.previous,
+                ),
             ));
         }
     }
@@ -649,7 +728,7 @@ pub async fn keys(store: &Store, org: OrgId, query: &ViewQuery) -> Result<KeysRe
     let total: Money = rows.iter().map(|r| r.metrics.cost).sum();
     set_shares(rows.iter_mut().map(|r| &mut r.metrics), total);
     let column = query.sort.as_str();
-    finish_sort(&mut rows, query.descending, |a, b| match column {
+    finish_sort(&mut rows, column, query.descending, |a, b| match column {
         "key_name" => a.key_name.to_lowercase().cmp(&b.key_name.to_lowercase()),
         "workspace" => a.workspace.cmp(&b.workspace),
         "provider" => a.provider.as_str().cmp(b.provider.as_str()),
@@ -684,9 +763,8 @@ fn key_row(
     provider: ProviderKind,
     workspace: String,
     current: &Totals,
-    previous: Money,
+    mut metrics: Metrics,
 ) -> KeyViewRow {
-    let mut metrics = Metrics::new(current, previous);
     unknown_requests_of(&mut metrics, &[provider]);
     KeyViewRow {
         key_id: key.map(|k| k.id),
@@ -720,50 +798,62 @@ pub async fn models(
             &catalog.filter(query),
         )
         .await?;
-    let mut merged: BTreeMap<(ProviderKind, String, Unit), (Category, Totals, Money)> =
-        BTreeMap::new();
+    type Entry = (Category, Totals, Money, BTreeSet<ConnectionId>);
+    let mut merged: BTreeMap<(ProviderKind, String, Unit), Entry> = BTreeMap::new();
     for row in totals {
         let Some(provider) = catalog.provider(row.connection_id) else {
             continue;
         };
         let entry = merged
             .entry((provider, row.model.clone(), row.unit.clone()))
-            .or_insert((row.category, Totals::default(), Money::ZERO));
+            .or_insert((
+                row.category,
+                Totals::default(),
+                Money::ZERO,
+                BTreeSet::new(),
+            ));
         entry.1.add(&row.current);
         entry.2 += row.previous_cost;
+        entry.3.insert(row.connection_id);
     }
     let mut rows: Vec<ModelViewRow> = merged
         .into_iter()
-        .map(|((provider, model, unit), (category, current, previous))| {
-            let mut metrics = Metrics::new(&current, previous);
-            unknown_requests_of(&mut metrics, &[provider]);
-            let tokens = unit.is_tokens();
-            ModelViewRow {
-                cost_per_1m: if tokens {
-                    cost_per_million(current.cost, current.total_tokens())
-                } else {
-                    None
-                },
-                cost_per_unit: if tokens {
-                    None
-                } else {
-                    cost_per_unit(current.cost, current.quantity)
-                },
-                avg_tokens_per_request: match (tokens, metrics.requests) {
-                    (true, Some(requests)) if requests > 0 => {
-                        Some(current.total_tokens() / requests)
-                    }
-                    _ => None,
-                },
-                quantity: current.quantity,
-                most_efficient: false,
-                model,
-                provider,
-                category,
-                unit,
-                metrics,
-            }
-        })
+        .map(
+            |((provider, model, unit), (category, current, previous, ids))| {
+                let mut metrics = Metrics::new(&current, previous).with_history(
+                    &catalog.coverage,
+                    &ids,
+                    query.previous,
+                );
+                unknown_requests_of(&mut metrics, &[provider]);
+                let tokens = unit.is_tokens();
+                ModelViewRow {
+                    cost_per_1m: if tokens {
+                        cost_per_million(current.cost, current.total_tokens())
+                    } else {
+                        None
+                    },
+                    cost_per_unit: if tokens {
+                        None
+                    } else {
+                        cost_per_unit(current.cost, current.quantity)
+                    },
+                    avg_tokens_per_request: match (tokens, metrics.requests) {
+                        (true, Some(requests)) if requests > 0 => {
+                            Some(current.total_tokens() / requests)
+                        }
+                        _ => None,
+                    },
+                    quantity: current.quantity,
+                    most_efficient: false,
+                    model,
+                    provider,
+                    category,
+                    unit,
+                    metrics,
+                }
+            },
+        )
         .filter(|row| {
             query.cost_in_range(row.metrics.cost)
                 && query.matches_search(&[
@@ -789,7 +879,7 @@ pub async fn models(
     let total: Money = rows.iter().map(|r| r.metrics.cost).sum();
     set_shares(rows.iter_mut().map(|r| &mut r.metrics), total);
     let column = query.sort.as_str();
-    finish_sort(&mut rows, query.descending, |a, b| match column {
+    finish_sort(&mut rows, column, query.descending, |a, b| match column {
         "model" => a.model.cmp(&b.model),
         "provider" => a.provider.as_str().cmp(b.provider.as_str()),
         "cost_per_1m" => compare_opt(&a.cost_per_1m, &b.cost_per_1m),

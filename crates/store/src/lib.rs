@@ -13,6 +13,7 @@ mod audit;
 mod bulk;
 mod connections;
 mod cost_lines;
+mod daily;
 mod location;
 mod migrations;
 mod orgs;
@@ -36,6 +37,7 @@ pub use api_keys::ApiKeyRow;
 pub use audit::{AuditEntry, AuditVerdict};
 pub use connections::{ConnectionRow, ConnectionStatus, NewConnection, validate_connection_name};
 pub use cost_lines::{WindowWrite, WriteCounts};
+pub use daily::{ConnectionHoldings, HistoryStart};
 pub use location::DatabaseLocation;
 pub use rollups::{
     BucketRange, BucketSize, ConnectionTotals, DimType, DimValue, Fact, ImageTotals, KeyTotals,

@@ -17,7 +17,10 @@ use spendlens_domain::{
 use spendlens_providers::HttpSettings;
 use spendlens_store::testing::TestStore;
 use spendlens_store::vault::Vault;
-use spendlens_store::{ConnectionId, NewConnection, OrgId, Role, WindowWrite};
+use spendlens_store::{
+    ConnectionId, NewConnection, OrgId, Role, SyncRunOutcome, SyncRunStatus, SyncTrigger,
+    WindowWrite, WriteCounts,
+};
 use spendlens_sync::{FixedClock, SyncEngine, SyncSettings};
 use spendlens_web::dashboard::session::hash_password;
 use time::macros::datetime;
@@ -893,5 +896,351 @@ async fn csv_export_is_the_table_with_its_filters_and_neutralized_cells() {
     );
     let csv = response.text().await.unwrap();
     insta::assert_snapshot!("workspaces_csv", csv);
+    app.test.teardown().await;
+}
+
+/// Writes extra lines for one day window of a connection (other days stay as they are).
+async fn write_day(
+    app: &App,
+    connection: ConnectionId,
+    day: &str,
+    workspaces: &[(&str, &str)],
+    lines: &[CostLine],
+) {
+    let store = app.engine.store();
+    let day = day.parse().unwrap();
+    store
+        .replace_window(WindowWrite {
+            org: app.org,
+            connection,
+            window: DayRange::new(day, day).unwrap(),
+            workspaces: &workspaces
+                .iter()
+                .map(|(id, name)| WorkspaceRecord {
+                    provider_id: (*id).into(),
+                    name: (*name).into(),
+                    archived: false,
+                    created_at: None,
+                })
+                .collect::<Vec<_>>(),
+            api_keys: &[],
+            api_keys_complete: false,
+            lines,
+            now: app.engine.now(),
+        })
+        .await
+        .unwrap();
+}
+
+/// The text of the table row whose first cell starts with `name`, tags stripped.
+fn row_text(html: &str, name: &str) -> Option<String> {
+    html.split("<tr>").find_map(|row| {
+        let text = strip_tags(row);
+        text.trim_start().starts_with(name).then_some(text)
+    })
+}
+
+fn strip_tags(html: &str) -> String {
+    let mut out = String::new();
+    let mut inside = false;
+    for c in html.chars() {
+        match c {
+            '<' => inside = true,
+            '>' => {
+                inside = false;
+                out.push(' ');
+            }
+            _ if !inside => out.push(c),
+            _ => {}
+        }
+    }
+    out.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[tokio::test]
+async fn a_previous_period_the_data_cannot_cover_has_no_comparable_history() {
+    let app = App::start().await;
+    let store = app.engine.store();
+    let now = app.engine.now();
+    // OpenRouter, synced once today: its API served the last 30 days (from 2026-10-23).
+    let credential = spendlens_domain::Credential::parse(
+        ProviderKind::OpenRouter,
+        "sk-or-v1-0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+    )
+    .unwrap();
+    let openrouter = store
+        .create_connection(
+            app.org,
+            NewConnection {
+                name: "openrouter",
+                credential: &credential,
+                base_url: Some("http://127.0.0.1:9"),
+                sync_interval_secs: 3600,
+                backfill_days: 90,
+                lookback_days: 3,
+            },
+            app.engine.vault(),
+            now,
+        )
+        .await
+        .unwrap()
+        .id;
+    let window =
+        DayRange::new("2026-08-24".parse().unwrap(), "2026-11-22".parse().unwrap()).unwrap();
+    let run = store
+        .start_sync_run(app.org, openrouter, SyncTrigger::Initial, window, now)
+        .await
+        .unwrap();
+    store
+        .finish_sync_run(
+            run,
+            &SyncRunOutcome {
+                status: SyncRunStatus::Success,
+                counts: WriteCounts::default(),
+                http_calls: 1,
+                retries: 0,
+                error: None,
+                notes: None,
+            },
+            now,
+        )
+        .await
+        .unwrap();
+    let default_workspace = [("or_default", "Default Workspace")];
+    write_day(
+        &app,
+        openrouter,
+        "2026-10-23",
+        &default_workspace,
+        &[line(
+            "2026-10-23",
+            "or_default",
+            None,
+            "openai/gpt-4o",
+            "0.10",
+            Some(1),
+        )],
+    )
+    .await;
+    write_day(
+        &app,
+        openrouter,
+        "2026-11-20",
+        &default_workspace,
+        &[line(
+            "2026-11-20",
+            "or_default",
+            None,
+            "openai/gpt-4o",
+            "2.80",
+            Some(9),
+        )],
+    )
+    .await;
+    // OpenAI's data starts 2026-10-01: Support Bot spent $1 in the previous period.
+    write_day(
+        &app,
+        app.connection,
+        "2026-10-25",
+        &[("proj_bot", "Support Bot")],
+        &[line(
+            "2026-10-25",
+            "proj_bot",
+            Some("key_c"),
+            "gpt-4o",
+            "1.00",
+            Some(1),
+        )],
+    )
+    .await;
+
+    // 2026-11-06 – 2026-11-22 compared with 2026-10-20 – 2026-11-05: OpenRouter has no data
+    // before 2026-10-23, so its $0.10 is not the whole previous period.
+    let admin = app.admin().await;
+    let range = "from=2026-11-06&to=2026-11-22";
+    let (status, html) = admin
+        .get(&format!("/workspaces?{range}&sort=trend&order=desc"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let default = row_text(&html, "Default Workspace").unwrap();
+    assert!(default.contains("no comparable history"), "{default}");
+    assert!(
+        !default.contains('↑'),
+        "a partial previous period is not a rise: {default}"
+    );
+    let bot = row_text(&html, "Support Bot").unwrap();
+    assert!(bot.contains("↓ 33.3%"), "{bot}");
+    let search = row_text(&html, "Search").unwrap();
+    assert!(search.contains("new"), "{search}");
+    // Real trends first, then "new", then rows without comparable history — both ways.
+    for order in ["desc", "asc"] {
+        let (_, html) = admin
+            .get(&format!("/workspaces?{range}&sort=trend&order={order}"))
+            .await;
+        let at = |name: &str| html.find(&format!(">{name}</a>")).unwrap();
+        assert!(at("Support Bot") < at("Search"), "{order}");
+        assert!(at("Search") < at("Default Workspace"), "{order}");
+    }
+    let (_, providers) = admin.get(&format!("/providers?{range}")).await;
+    let openrouter_row = row_text(&providers, "OpenRouter").unwrap();
+    assert!(
+        openrouter_row.contains("no comparable history"),
+        "{openrouter_row}"
+    );
+    let (_, csv) = admin.get(&format!("/export/workspaces?{range}")).await;
+    assert!(
+        csv.lines()
+            .any(|l| l.starts_with("Default Workspace,") && l.contains("no comparable history")),
+        "{csv}"
+    );
+    // Over the default week both previous periods are covered: real trends again.
+    let (_, html) = admin.get("/providers?period=last-7-days").await;
+    assert!(!html.contains("no comparable history"), "{html}");
+    app.test.teardown().await;
+}
+
+#[tokio::test]
+async fn deleting_a_connection_needs_a_confirmation_naming_what_is_lost() {
+    let app = App::start().await;
+    let admin = app.admin().await;
+    let id = app.connection.0;
+    let count = || async {
+        app.engine
+            .store()
+            .connection_holdings(app.org, app.connection)
+            .await
+            .map(|h| h.lines)
+            .ok()
+    };
+    // The page says what would be lost: 6 lines over 5 days, $161.00.
+    let (status, page) = admin.get(&format!("/connections/{id}/remove")).await;
+    assert_eq!(status, StatusCode::OK);
+    let text = strip_tags(&page);
+    assert!(text.contains("6 cost lines over 5 days"), "{text}");
+    assert!(text.contains("$161.00"), "{text}");
+    assert!(text.contains("Disconnect, keep data"), "{text}");
+    // The server refuses a delete without the confirmation, or with the wrong name.
+    for pairs in [
+        vec![("purge", "1")],
+        vec![("purge", "1"), ("confirm", "openai")],
+        vec![],
+    ] {
+        let response = admin
+            .post(&format!("/connections/{id}/remove"), &pairs)
+            .await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "{pairs:?}");
+        assert_eq!(
+            response.headers()[LOCATION],
+            format!("/connections/{id}/remove").as_str()
+        );
+        assert_eq!(count().await, Some(6), "{pairs:?} lost data");
+        let connection = app
+            .engine
+            .store()
+            .get_connection(app.org, app.connection)
+            .await
+            .unwrap();
+        assert!(connection.has_credential, "{pairs:?} removed the key");
+    }
+    // Disconnect keeps the data; delete with the name removes it; both are audited.
+    let response = admin
+        .post(
+            &format!("/connections/{id}/remove"),
+            &[("confirm", "disconnect")],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(count().await, Some(6));
+    let response = admin
+        .post(
+            &format!("/connections/{id}/remove"),
+            &[("purge", "1"), ("confirm", "openai-prod")],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(count().await, None, "the connection is gone");
+    let audit = app.engine.store().audit_entries(app.org, 10).await.unwrap();
+    let actions: Vec<(String, String)> = audit
+        .iter()
+        .map(|e| (e.action.clone(), e.detail.clone()))
+        .collect();
+    assert!(
+        actions.contains(&(
+            "connection.delete".to_owned(),
+            "deleted 6 cost lines over 5 days, $161.00 of spend".to_owned()
+        )),
+        "{actions:?}"
+    );
+    assert!(
+        actions
+            .iter()
+            .any(|(action, detail)| action == "connection.remove_credential"
+                && detail.starts_with("kept 6 cost lines")),
+        "{actions:?}"
+    );
+    app.test.teardown().await;
+}
+
+#[tokio::test]
+async fn one_amount_shows_the_same_cents_in_table_tooltip_and_drill_down() {
+    let app = App::start().await;
+    // Three keys of $0.335 each: $1.005 in all. Rounded on its own each is $0.34; nudging them
+    // to add up to $1.01 used to show one as $0.33.
+    let lines: Vec<CostLine> = ["k1", "k2", "k3"]
+        .iter()
+        .map(|key| {
+            line(
+                "2026-10-10",
+                "proj_round",
+                Some(key),
+                "gpt-4o",
+                "0.335",
+                Some(1),
+            )
+        })
+        .collect();
+    write_day(
+        &app,
+        app.connection,
+        "2026-10-10",
+        &[("proj_round", "Rounding")],
+        &lines,
+    )
+    .await;
+    let admin = app.admin().await;
+    let range = "from=2026-10-10&to=2026-10-10";
+    let (_, keys) = admin
+        .get(&format!("/keys?{range}&workspace=Rounding"))
+        .await;
+    for key in ["k1", "k2", "k3"] {
+        let row = row_text(&keys, key).unwrap();
+        assert!(row.contains("$0.34") && !row.contains("$0.33"), "{row}");
+        // The donut's tooltip shows the same amount.
+        assert!(keys.contains(&format!("{key}: $0.34")), "tooltip of {key}");
+    }
+    let total = keys.split("<tfoot>").nth(1).map(strip_tags).unwrap();
+    assert!(total.contains("$1.01"), "{total}");
+    assert!(
+        total.contains("rows add up to $1.02; 1¢ rounding"),
+        "{total}"
+    );
+    // The drill-down to one key's models totals the same cents as its row.
+    let k1 = app
+        .engine
+        .store()
+        .list_api_keys(app.org)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|k| k.provider_id == "k1")
+        .unwrap()
+        .id
+        .0;
+    let (_, models) = admin.get(&format!("/models?{range}&key={k1}")).await;
+    let total = models.split("<tfoot>").nth(1).map(strip_tags).unwrap();
+    assert!(total.contains("$0.34"), "{total}");
+    let (_, workspaces) = admin.get(&format!("/workspaces?{range}")).await;
+    let row = row_text(&workspaces, "Rounding").unwrap();
+    assert!(row.contains("$1.01"), "{row}");
     app.test.teardown().await;
 }

@@ -14,7 +14,7 @@ use serde::Deserialize;
 use spendlens_domain::ProviderKind;
 use spendlens_domain::credential::expected_shape;
 use spendlens_providers::CallStats;
-use spendlens_store::{ConnectionId, ConnectionRow};
+use spendlens_store::{ConnectionHoldings, ConnectionId, ConnectionRow};
 use spendlens_sync::connections::{AddConnection, AddConnectionError};
 
 use crate::AppState;
@@ -348,6 +348,70 @@ pub async fn sync_now(
     ))
 }
 
+#[derive(Template)]
+#[template(path = "connection_remove.html")]
+struct RemovePage {
+    layout: Layout,
+    csrf: String,
+    id: i64,
+    name: String,
+    provider: &'static str,
+    lines: String,
+    days: String,
+    span: String,
+    cost: String,
+    limited: bool,
+    limit_days: i64,
+}
+
+/// What removing a connection would lose, in words for the page, flash and audit log.
+fn holdings_text(holdings: &ConnectionHoldings) -> String {
+    format!(
+        "{} cost lines over {} days, {} of spend",
+        format::count(holdings.lines),
+        format::count(holdings.days),
+        format::money(holdings.cost)
+    )
+}
+
+/// The confirmation page: what deleting the connection would lose, with "disconnect, keep
+/// data" as the first choice.
+pub async fn confirm_remove(
+    State(state): State<Arc<AppState>>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+) -> Result<Response, PageError> {
+    viewer.require_admin()?;
+    let connection = state
+        .store()
+        .get_connection(viewer.org(), ConnectionId(id))
+        .await?;
+    let holdings = state
+        .store()
+        .connection_holdings(viewer.org(), connection.id)
+        .await?;
+    let layout = Layout::new(&state, &viewer, &headers, "Connections", "/connections").await?;
+    let limit = spendlens_query::history::history_limit_days(connection.provider);
+    let template = RemovePage {
+        csrf: layout.csrf.clone(),
+        layout,
+        id: connection.id.0,
+        name: connection.name.clone(),
+        provider: connection.provider.display_name(),
+        lines: format::count(holdings.lines),
+        days: format::count(holdings.days),
+        span: match (holdings.first_day, holdings.last_day) {
+            (Some(first), Some(last)) => format!("{first} – {last}"),
+            _ => String::new(),
+        },
+        cost: format::money(holdings.cost),
+        limited: limit.is_some(),
+        limit_days: limit.unwrap_or(0),
+    };
+    respond(&template.layout, &headers, StatusCode::OK, &template)
+}
+
 #[derive(Debug, Deserialize)]
 pub struct RemoveForm {
     #[serde(default)]
@@ -355,8 +419,13 @@ pub struct RemoveForm {
     /// Also delete everything synced through the connection.
     #[serde(default)]
     pub purge: Option<String>,
+    /// `disconnect` to forget the credential; the connection's name to delete everything.
+    #[serde(default)]
+    pub confirm: Option<String>,
 }
 
+/// Removes a connection's credential ("disconnect, keep data") or deletes the connection
+/// with its data — only with the confirmation the page above asks for.
 pub async fn remove(
     State(state): State<Arc<AppState>>,
     viewer: Viewer,
@@ -371,6 +440,32 @@ pub async fn remove(
         .get_connection(viewer.org(), ConnectionId(id))
         .await?;
     let purge = form.purge.as_deref() == Some("1");
+    let confirm = form.confirm.as_deref().map(str::trim).unwrap_or_default();
+    let confirmed = if purge {
+        confirm == connection.name
+    } else {
+        confirm == "disconnect"
+    };
+    let back = format!("/connections/{}/remove", connection.id.0);
+    if !confirmed {
+        let message = if purge && !confirm.is_empty() {
+            format!(
+                "Nothing was deleted: “{confirm}” is not the connection's name. Type {} exactly to delete it.",
+                connection.name
+            )
+        } else {
+            "Nothing was removed yet: confirm below, where what would be lost is listed.".to_owned()
+        };
+        return Ok(redirect_with(
+            &back,
+            vec![flash(&headers, "warn", &message)],
+        ));
+    }
+    let holdings = state
+        .store()
+        .connection_holdings(viewer.org(), connection.id)
+        .await?;
+    let lost = holdings_text(&holdings);
     let now = state.now();
     let message = if purge {
         state
@@ -378,7 +473,7 @@ pub async fn remove(
             .delete_connection(viewer.org(), connection.id)
             .await?;
         format!(
-            "Deleted “{}” and everything synced through it.",
+            "Deleted “{}” and everything synced through it ({lost}).",
             connection.name
         )
     } else {
@@ -387,7 +482,7 @@ pub async fn remove(
             .remove_credential(viewer.org(), connection.id)
             .await?;
         format!(
-            "Removed the credential of “{}”; its history stays.",
+            "Disconnected “{}”: its credential is erased; its history ({lost}) stays.",
             connection.name
         )
     };
@@ -402,7 +497,11 @@ pub async fn remove(
                 "connection.remove_credential"
             },
             &connection.name,
-            "",
+            &if purge {
+                format!("deleted {lost}")
+            } else {
+                format!("kept {lost}")
+            },
             now,
         )
         .await?;

@@ -1,9 +1,10 @@
-//! How numbers read on the page: money in dollars and cents (rows that add up to the total),
+//! How numbers read on the page: money in dollars and cents (each amount rounded on its own,
+//! the same everywhere; a total row states any rounding difference),
 //! rates with enough digits to matter, counts with separators, trends with arrows, and `N/A`
 //! where a provider does not say.
 
 use rust_decimal::Decimal;
-use spendlens_domain::display::{cents_adding_up, format_money, format_rate, group_thousands};
+use spendlens_domain::display::{format_money, format_rate, group_thousands};
 use spendlens_domain::{Money, Trend};
 
 /// `$1,234.57`.
@@ -11,12 +12,18 @@ pub fn money(value: Money) -> String {
     format_money(value.round_to_cents(), "USD")
 }
 
-/// A column of money in cents that adds up to `total` (when the column is all of it).
-pub fn money_column(values: &[Money], total: Money) -> Vec<String> {
-    cents_adding_up(values, total)
-        .into_iter()
-        .map(|cents| format_money(cents, "USD"))
-        .collect()
+/// The note a total row carries when its rows, each rounded to the cent on its own, do not
+/// add up to the rounded total: amounts stay honest, the difference is stated.
+pub fn rounding_note(rows: &[Money], total: Money) -> Option<String> {
+    let shown: i64 = rows.iter().map(|m| m.round_to_cents()).sum();
+    let difference = total.round_to_cents() - shown;
+    (difference != 0).then(|| {
+        format!(
+            "rows add up to {}; {}¢ rounding",
+            format_money(shown, "USD"),
+            difference.abs()
+        )
+    })
 }
 
 /// A rate (per 1M tokens, per image), or `N/A` when there is none.
@@ -88,6 +95,11 @@ pub fn trend(trend: Trend, pct: Option<Decimal>) -> (String, &'static str, Strin
     match (trend, pct) {
         (Trend::New, _) => ("new".to_owned(), "new", "new this period".to_owned()),
         (Trend::None, _) => ("—".to_owned(), "na", "no spend in either period".to_owned()),
+        (Trend::NoHistory, _) => (
+            "no comparable history".to_owned(),
+            "na",
+            "no comparable history".to_owned(),
+        ),
         (Trend::Up, Some(p)) => (format!("↑ {p}%"), "up", format!("up {p} percent")),
         (Trend::Down, Some(p)) => (
             format!("↓ {}%", p.abs()),

@@ -55,7 +55,10 @@ pub fn routes() -> Router<Arc<AppState>> {
         )
         .route("/connections/{id}/test", post(connections::test))
         .route("/connections/{id}/sync", post(connections::sync_now))
-        .route("/connections/{id}/remove", post(connections::remove))
+        .route(
+            "/connections/{id}/remove",
+            get(connections::confirm_remove).post(connections::remove),
+        )
         .route("/sync-logs", get(sync_logs::page))
         .route("/users", get(users::page).post(users::add))
         .route("/static/app.css", get(stylesheet))

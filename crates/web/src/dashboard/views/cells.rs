@@ -82,11 +82,19 @@ impl Cell {
                 Cell {
                     text,
                     class: format!("num {class}"),
-                    title: metrics.map(|m| {
-                        format!(
+                    title: metrics.map(|m| match (m.trend, m.history_from) {
+                        (spendlens_domain::Trend::NoHistory, Some(from)) => format!(
+                            "No comparable history: the data starts {from}, after the previous period began (it shows {} so far)",
+                            format::money(m.previous_cost)
+                        ),
+                        (spendlens_domain::Trend::NoHistory, None) => {
+                            "No comparable history: no data was synced for the previous period"
+                                .to_owned()
+                        }
+                        _ => format!(
                             "{label}; previous period {}",
                             format::money(m.previous_cost)
-                        )
+                        ),
                     }),
                     ..Cell::default()
                 }

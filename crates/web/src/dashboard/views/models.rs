@@ -19,10 +19,6 @@ fn images_panel(r: &ModelsReport) -> Option<ImagesPanel> {
     if r.images.rows.is_empty() {
         return None;
     }
-    let costs = format::money_column(
-        &r.images.rows.iter().map(|i| i.cost).collect::<Vec<_>>(),
-        r.images.image_cost,
-    );
     Some(ImagesPanel {
         count: format::quantity(r.images.image_count),
         cost: format::money(r.images.image_cost),
@@ -31,15 +27,14 @@ fn images_panel(r: &ModelsReport) -> Option<ImagesPanel> {
             .images
             .rows
             .iter()
-            .zip(costs)
-            .map(|(i, cost)| {
+            .map(|i| {
                 vec![
                     i.model.clone(),
                     i.provider.display_name().to_owned(),
                     i.size.clone().unwrap_or_else(|| "not reported".to_owned()),
                     format::quantity(i.images),
                     format::share(i.share_of_images_pct),
-                    cost,
+                    format::money(i.cost),
                     format::rate(i.cost_per_image),
                 ]
             })

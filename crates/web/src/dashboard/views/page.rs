@@ -1,5 +1,5 @@
-//! One metric view page: the report's sheet rendered as a paged table (money filled in so
-//! that the shown rows plus the rows on other pages add up to the total), with the view's
+//! One metric view page: the report's sheet rendered as a paged table (each amount rounded
+//! to the cent on its own; the total row states a rounding difference), with the view's
 //! cards, charts and notes around it.
 
 use askama::Template;
@@ -262,7 +262,9 @@ fn render_table(
             values.push(money_of(&others[*position]));
         }
         let total = money_of(&total_values[*position]);
-        let texts = format::money_column(&values, total);
+        // Each amount rounded on its own reads the same everywhere; the total row states any
+        // difference its rounded rows make.
+        let texts: Vec<String> = values.iter().map(|m| format::money(*m)).collect();
         for (row, text) in rows.iter_mut().zip(&texts) {
             row[out].text.clone_from(text);
         }
@@ -270,6 +272,7 @@ fn render_table(
             row[out].text.clone_from(text);
         }
         totals[out].text = format::money(total);
+        totals[out].sub = format::rounding_note(&values, total);
     }
     if let Some(row) = others_row.as_mut() {
         for cell in row.iter_mut().filter(|c| !c.class.contains("num")) {
