@@ -166,6 +166,29 @@ fn parse_cost(value: &str, name: &str) -> Result<Money, QueryError> {
     Ok(money)
 }
 
+/// Calendar errors in words that fit a form and a command line alike (no `--from`).
+fn calendar_error(err: spendlens_domain::CalendarError) -> QueryError {
+    use spendlens_domain::CalendarError;
+    QueryError::Invalid(match err {
+        CalendarError::Reversed { from, to } => format!(
+            "the period starts on {from} but ends earlier, on {to}; the from date must be the earlier one"
+        ),
+        CalendarError::UnknownPeriod(name) => format!(
+            "unknown period \"{name}\"; use last-7-days, last-30-days, last-90-days, this-month or last-month, or give a from and a to date"
+        ),
+        other => other.to_string(),
+    })
+}
+
+/// The first days of the month before `period` (which starts on the 1st), as many as
+/// `period` has, within that month: Nov 1–22 compares with Oct 1–22.
+fn same_days_of_last_month(period: DayRange) -> Result<DayRange, spendlens_domain::CalendarError> {
+    let day_before = period.from().add_days(-1)?;
+    let from = day_before.first_of_month();
+    let to = from.add_days(period.len_days() - 1)?.min(day_before);
+    DayRange::new(from, to)
+}
+
 impl ViewQuery {
     /// Validates `params` for `view`, resolving periods against `today` (UTC).
     pub fn parse(view: View, params: &ViewParams, today: Day) -> Result<ViewQuery, QueryError> {
@@ -177,10 +200,7 @@ impl ViewQuery {
                 let to: Day = to
                     .parse()
                     .map_err(|e| QueryError::Invalid(format!("to: {e}")))?;
-                (
-                    DayRange::new(from, to).map_err(|e| QueryError::Invalid(e.to_string()))?,
-                    None,
-                )
+                (DayRange::new(from, to).map_err(calendar_error)?, None)
             }
             (Some(_), None) | (None, Some(_)) => {
                 return Err(QueryError::Invalid(
@@ -189,10 +209,7 @@ impl ViewQuery {
             }
             (None, None) => {
                 let name = non_empty(&params.period).unwrap_or("last-30-days");
-                let preset: PeriodPreset =
-                    name.parse().map_err(|e: spendlens_domain::CalendarError| {
-                        QueryError::Invalid(e.to_string())
-                    })?;
+                let preset: PeriodPreset = name.parse().map_err(calendar_error)?;
                 (
                     preset
                         .resolve(today)
@@ -201,9 +218,14 @@ impl ViewQuery {
                 )
             }
         };
-        let previous = period
-            .previous()
-            .map_err(|e| QueryError::Invalid(e.to_string()))?;
+        // "This month" so far compares with the same days of last month; other periods with
+        // the period of equal length before them.
+        let previous = if preset.as_deref() == Some("this-month") {
+            same_days_of_last_month(period)
+        } else {
+            period.previous()
+        }
+        .map_err(calendar_error)?;
 
         let mut providers = Vec::new();
         if let Some(list) = non_empty(&params.provider) {
@@ -378,6 +400,23 @@ impl ViewQuery {
 mod tests {
     use super::*;
 
+    #[test]
+    fn this_month_compares_with_the_same_days_of_last_month() {
+        let params = ViewParams {
+            period: Some("this-month".into()),
+            ..Default::default()
+        };
+        let query =
+            ViewQuery::parse(View::Providers, &params, "2026-11-22".parse().unwrap()).unwrap();
+        assert_eq!(query.previous.from().to_string(), "2026-10-01");
+        assert_eq!(query.previous.to().to_string(), "2026-10-22");
+        // March 31 compares with all of February, never with March days.
+        let query =
+            ViewQuery::parse(View::Providers, &params, "2026-03-31".parse().unwrap()).unwrap();
+        assert_eq!(query.previous.from().to_string(), "2026-02-01");
+        assert_eq!(query.previous.to().to_string(), "2026-02-28");
+    }
+
     fn today() -> Day {
         "2026-11-22".parse().unwrap()
     }
@@ -412,7 +451,7 @@ mod tests {
                     to: Some("2026-03-01".into()),
                     ..Default::default()
                 },
-                "--from",
+                "must be the earlier one",
             ),
             (
                 ViewParams {

@@ -413,6 +413,11 @@ impl Catalog {
     }
 }
 
+/// Providers by the names people read, for sorting.
+fn provider_names(providers: &[ProviderKind]) -> Vec<&'static str> {
+    providers.iter().map(|p| p.display_name()).collect()
+}
+
 fn compare_money(a: Money, b: Money) -> Ordering {
     a.cmp(&b)
 }
@@ -530,7 +535,7 @@ pub async fn providers(
     let column = query.sort.as_str();
     finish_sort(&mut rows, column, query.descending, |a, b| {
         compare_metrics(column, &a.metrics, &b.metrics)
-            .unwrap_or_else(|| a.provider.as_str().cmp(b.provider.as_str()))
+            .unwrap_or_else(|| a.provider_name.cmp(b.provider_name))
     });
     let header = Header::new(query, &rows.iter().map(|r| &r.metrics).collect::<Vec<_>>());
     Ok(ProvidersReport {
@@ -622,7 +627,7 @@ pub async fn workspaces(
     let column = query.sort.as_str();
     finish_sort(&mut rows, column, query.descending, |a, b| match column {
         "workspace" => a.workspace.to_lowercase().cmp(&b.workspace.to_lowercase()),
-        "provider" => a.provider.cmp(&b.provider),
+        "provider" => provider_names(&a.providers).cmp(&provider_names(&b.providers)),
         _ => compare_metrics(column, &a.metrics, &b.metrics).unwrap_or(Ordering::Equal),
     });
     let mut cost_by_provider: BTreeMap<ProviderKind, Money> = BTreeMap::new();
@@ -731,7 +736,7 @@ pub async fn keys(store: &Store, org: OrgId, query: &ViewQuery) -> Result<KeysRe
     finish_sort(&mut rows, column, query.descending, |a, b| match column {
         "key_name" => a.key_name.to_lowercase().cmp(&b.key_name.to_lowercase()),
         "workspace" => a.workspace.cmp(&b.workspace),
-        "provider" => a.provider.as_str().cmp(b.provider.as_str()),
+        "provider" => a.provider.display_name().cmp(b.provider.display_name()),
         "status" => a.status.cmp(&b.status),
         "cost_per_1m" => compare_opt(&a.cost_per_1m, &b.cost_per_1m),
         _ => compare_metrics(column, &a.metrics, &b.metrics).unwrap_or(Ordering::Equal),
@@ -880,8 +885,12 @@ pub async fn models(
     set_shares(rows.iter_mut().map(|r| &mut r.metrics), total);
     let column = query.sort.as_str();
     finish_sort(&mut rows, column, query.descending, |a, b| match column {
-        "model" => a.model.cmp(&b.model),
-        "provider" => a.provider.as_str().cmp(b.provider.as_str()),
+        "model" => a
+            .model
+            .to_lowercase()
+            .cmp(&b.model.to_lowercase())
+            .then_with(|| a.model.cmp(&b.model)),
+        "provider" => a.provider.display_name().cmp(b.provider.display_name()),
         "cost_per_1m" => compare_opt(&a.cost_per_1m, &b.cost_per_1m),
         "avg_tokens_per_request" => {
             compare_opt(&a.avg_tokens_per_request, &b.avg_tokens_per_request)

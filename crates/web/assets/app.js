@@ -3,6 +3,10 @@
   "use strict";
   document.documentElement.classList.add("has-js");
 
+  // A form's error is where the person is looking: focused (screen readers read it too).
+  var problem = document.querySelector("[data-focus]");
+  if (problem) { problem.focus(); }
+
   // Filters apply as soon as a select changes.
   document.querySelectorAll("form.filters select[data-autosubmit]").forEach(function (select) {
     select.addEventListener("change", function () { select.form.submit(); });

@@ -378,7 +378,7 @@ async fn a_person_uses_the_dashboard_in_a_real_browser() {
         .await
         .unwrap();
     wait_for_url(&client, "order=asc").await;
-    let costs: Vec<Money> = texts(&client, "tbody tr:not(.more) td:nth-child(5)")
+    let costs: Vec<Money> = texts(&client, "tbody tr:not(.more) td[data-col=cost]")
         .await
         .iter()
         .map(|t| dollars(t))
@@ -432,12 +432,14 @@ async fn a_person_uses_the_dashboard_in_a_real_browser() {
     }
     let csv_total = records.iter().find(|r| &r[0] == "Total").unwrap()[5].to_owned();
     let table_total = client
-        .find(Locator::Css("tfoot td:nth-child(5)"))
+        .find(Locator::Css("tfoot td[data-col=cost]"))
         .await
         .unwrap()
         .text()
         .await
         .unwrap();
+    // The total cell's first line is the amount; a rounding note may follow it.
+    let table_total = table_total.lines().next().unwrap_or_default().to_owned();
     assert_eq!(
         Money::parse_units(&csv_total).unwrap().round_to_cents(),
         dollars(&table_total).round_to_cents()
@@ -603,6 +605,127 @@ async fn a_person_uses_the_dashboard_in_a_real_browser() {
         2
     );
 
+    // The brief's scenarios at 1440 px.
+    client.set_window_size(1440, 1000).await.unwrap();
+    // 1. A cost spike: a provider's workspaces by trend, the top one's keys, then the models
+    //    of that workspace — all by clicking.
+    client
+        .goto(&format!("{base}/providers?period=last-30-days"))
+        .await
+        .unwrap();
+    client
+        .find(Locator::Css("tbody td:first-child a"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_url(&client, "/workspaces").await;
+    wait_for_url(&client, "provider=").await;
+    client
+        .find(Locator::Css("th a[href*='sort=trend']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_url(&client, "sort=trend").await;
+    shot(&client, "14-spike-workspaces-by-trend").await;
+    let link = client
+        .find(Locator::Css("tbody td:first-child a"))
+        .await
+        .unwrap();
+    let spiking = link.text().await.unwrap();
+    link.click().await.unwrap();
+    wait_for_url(&client, "/keys").await;
+    client
+        .find(Locator::LinkText("models of this workspace"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_url(&client, "/models").await;
+    let notice = client
+        .find(Locator::Css(".notice"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(notice.contains(&spiking), "{notice}");
+    assert!(
+        client
+            .current_url()
+            .await
+            .unwrap()
+            .as_str()
+            .contains("period=last-30-days"),
+        "the period carried through the drill-down"
+    );
+    shot(&client, "15-spike-models-of-the-workspace").await;
+
+    // 2. Unused keys: API keys by cost, lowest first, lead with keys that cost nothing.
+    client
+        .goto(&format!(
+            "{base}/keys?period=last-30-days&sort=cost&order=asc"
+        ))
+        .await
+        .unwrap();
+    let costs = texts(&client, "tbody tr:not(.more) td[data-col=cost]").await;
+    assert!(dollars(&costs[0]).is_zero(), "{costs:?}");
+    shot(&client, "16-unused-keys").await;
+
+    // 3. Last month's Workspaces and Models CSVs, with the same period: the tab keeps it.
+    client.goto(&format!("{base}/workspaces")).await.unwrap();
+    client
+        .find(Locator::Css("select[name=period]"))
+        .await
+        .unwrap()
+        .select_by_value("last-month")
+        .await
+        .unwrap();
+    wait_for_url(&client, "period=last-month").await;
+    let mut periods = Vec::new();
+    for (tab, path) in [("Workspaces", "/workspaces"), ("Models", "/models")] {
+        client
+            .find(Locator::LinkText(tab))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        wait_for_url(&client, path).await;
+        wait_for_url(&client, "period=last-month").await;
+        let export = client
+            .find(Locator::Css("a[download]"))
+            .await
+            .unwrap()
+            .attr("href")
+            .await
+            .unwrap()
+            .unwrap();
+        let csv = reqwest::Client::new()
+            .get(format!("{base}{export}"))
+            .header("cookie", format!("spendlens_session={}", session.value()))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        periods.push(csv.lines().nth(1).unwrap_or_default().to_owned());
+    }
+    shot(&client, "17-models-last-month").await;
+    assert_eq!(
+        periods[0], periods[1],
+        "the two CSVs cover different periods"
+    );
+    assert!(
+        periods[0].contains("2026-10-01 to 2026-10-31"),
+        "{periods:?}"
+    );
+
     // Phone width.
     client.set_window_size(390, 844).await.unwrap();
     client
@@ -610,6 +733,13 @@ async fn a_person_uses_the_dashboard_in_a_real_browser() {
         .await
         .unwrap();
     shot(&client, "13-models-phone").await;
+    for (path, name) in [
+        ("/providers?period=last-30-days", "18-providers-phone"),
+        ("/keys?period=last-30-days", "19-keys-phone"),
+    ] {
+        client.goto(&format!("{base}{path}")).await.unwrap();
+        shot(&client, name).await;
+    }
 
     client.close().await.unwrap();
     test.teardown().await;

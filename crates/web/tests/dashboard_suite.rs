@@ -597,6 +597,46 @@ async fn drill_down_goes_from_a_workspace_to_its_keys_to_their_models() {
         .await;
     assert_eq!(status, StatusCode::OK);
     assert!(models.contains("gpt-4o") && !models.contains("gpt-4o-mini"));
+    // The tabs keep the period; Keys of a workspace lead on to the workspace's models.
+    assert!(
+        keys.contains("href=\"/models?period=last-7-days\""),
+        "tabs keep the period"
+    );
+    let link = keys
+        .split("href=\"")
+        .find(|part| part.starts_with("/models?") && part.contains("workspace=Support"))
+        .map(|part| {
+            part[..part.find('"').unwrap()]
+                .replace("&#38;", "&")
+                .replace("&amp;", "&")
+        });
+    assert!(
+        link.is_none(),
+        "the Search keys page links to Support Bot's models"
+    );
+    let (_, bot_keys) = admin
+        .get("/keys?period=last-7-days&workspace=Support+Bot")
+        .await;
+    let link = bot_keys
+        .split("href=\"")
+        .find(|part| part.starts_with("/models?") && part.contains("workspace=Support"))
+        .map(|part| {
+            part[..part.find('"').unwrap()]
+                .replace("&#38;", "&")
+                .replace("&amp;", "&")
+        })
+        .unwrap_or_else(|| panic!("no models-of-this-workspace link in {bot_keys}"));
+    let (status, bot_models) = admin.get(&link).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        bot_models.contains("Only workspace “Support Bot”"),
+        "{link}: {bot_models}"
+    );
+    assert!(bot_models.contains(">gpt-4o<") || bot_models.contains("gpt-4o "));
+    assert!(
+        !bot_models.contains("gpt-4o-mini"),
+        "another workspace's model shows"
+    );
     app.test.teardown().await;
 }
 
@@ -607,7 +647,7 @@ async fn bad_filters_get_a_clear_400_and_change_nothing() {
     let long = "x".repeat(5000);
     for (query, expected) in [
         ("from=2026-02-30&to=2026-03-01", "YYYY-MM-DD"),
-        ("from=2026-11-10&to=2026-11-01", "ends earlier"),
+        ("from=2026-11-10&to=2026-11-01", "must be the earlier one"),
         ("min_cost=-5", "cannot be negative"),
         ("max_cost=lots", "max_cost"),
         ("sort=colour", "cannot sort"),
@@ -618,7 +658,17 @@ async fn bad_filters_get_a_clear_400_and_change_nothing() {
         let (status, html) = admin.get(&format!("/keys?{query}")).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{query}");
         assert!(html.contains(expected), "{query}: {html}");
-        assert!(html.contains("request id"), "{query}");
+        if query.starts_with("page=") {
+            assert!(html.contains("request id"), "{query}");
+        } else {
+            // Said on the form, in words for the browser, not on an error page.
+            assert!(
+                html.contains("role=\"alert\"") && html.contains("This filter cannot be used"),
+                "{query}: {html}"
+            );
+            assert!(html.contains("<form class=\"filters\""), "{query}");
+            assert!(!html.contains("--from"), "{query}: {html}");
+        }
     }
     let (status, _) = admin.get("/keys?page=99").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
@@ -1220,10 +1270,7 @@ async fn one_amount_shows_the_same_cents_in_table_tooltip_and_drill_down() {
     }
     let total = keys.split("<tfoot>").nth(1).map(strip_tags).unwrap();
     assert!(total.contains("$1.01"), "{total}");
-    assert!(
-        total.contains("rows add up to $1.02; 1¢ rounding"),
-        "{total}"
-    );
+    assert!(total.contains("rows add to $1.02 (1¢ rounding)"), "{total}");
     // The drill-down to one key's models totals the same cents as its row.
     let k1 = app
         .engine

@@ -19,7 +19,7 @@ pub fn rounding_note(rows: &[Money], total: Money) -> Option<String> {
     let difference = total.round_to_cents() - shown;
     (difference != 0).then(|| {
         format!(
-            "rows add up to {}; {}¢ rounding",
+            "rows add to {} ({}¢ rounding)",
             format_money(shown, "USD"),
             difference.abs()
         )

@@ -103,6 +103,8 @@ pub struct Tab {
     pub href: &'static str,
     pub label: &'static str,
     pub current: bool,
+    /// A query string the link carries (`?period=…`): metric tabs keep the period and provider.
+    pub query: String,
 }
 
 /// What every page's frame shows: title, tabs, who is signed in, the CSRF token for its forms
@@ -139,6 +141,7 @@ impl Layout {
                     href,
                     label,
                     current: *href == active,
+                    query: String::new(),
                 })
                 .collect(),
             email: viewer.user().email.clone(),

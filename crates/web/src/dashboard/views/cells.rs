@@ -23,6 +23,8 @@ pub struct Cell {
     pub badges: Vec<(String, String)>,
     pub sub: Option<String>,
     pub star: bool,
+    /// The column's sort key, as `data-col` (for scripts and tests; never a position).
+    pub col: &'static str,
 }
 
 impl Cell {

@@ -28,8 +28,14 @@ pub struct FilterForm {
     pub sort: String,
     pub order: String,
     pub workspace: Option<String>,
+    /// The workspace picker (API Keys and Models); empty where the view has none.
+    pub workspaces: Vec<ProviderOption>,
     pub key: Option<String>,
     pub auto: bool,
+    /// What the search box searches on this tab.
+    pub search_placeholder: &'static str,
+    /// A filter value that cannot be used, said on the form (the values stay as typed).
+    pub error: Option<String>,
 }
 
 /// Query-string encoding of (key, value) pairs.
@@ -112,7 +118,21 @@ pub fn heading(view: View) -> &'static str {
     }
 }
 
-pub fn filter_form(connections: &[ConnectionRow], query: &ViewQuery, auto: bool) -> FilterForm {
+fn search_placeholder(view: View) -> &'static str {
+    match view {
+        View::Providers => "provider name",
+        View::Workspaces => "workspace or provider",
+        View::Keys => "key name, hint, workspace, provider",
+        View::Models => "model, provider or category",
+    }
+}
+
+pub fn filter_form(
+    connections: &[ConnectionRow],
+    workspace_names: &[String],
+    query: &ViewQuery,
+    auto: bool,
+) -> FilterForm {
     let mut providers: Vec<ProviderKind> = connections.iter().map(|c| c.provider).collect();
     providers.sort();
     providers.dedup();
@@ -162,10 +182,45 @@ pub fn filter_form(connections: &[ConnectionRow], query: &ViewQuery, auto: bool)
             .unwrap_or_default(),
         sort: query.sort.clone(),
         order: if query.descending { "desc" } else { "asc" }.to_owned(),
+        workspaces: if workspace_names.is_empty() {
+            Vec::new()
+        } else {
+            std::iter::once(ProviderOption {
+                value: String::new(),
+                label: "All workspaces".to_owned(),
+                selected: query.workspace.is_none(),
+            })
+            .chain(workspace_names.iter().map(|name| ProviderOption {
+                value: name.clone(),
+                label: name.clone(),
+                selected: query.workspace.as_deref() == Some(name.as_str()),
+            }))
+            .collect()
+        },
         workspace: query.workspace.clone(),
         key: query.key.map(|k| k.0.to_string()),
         auto,
+        search_placeholder: search_placeholder(query.view),
+        error: None,
     }
+}
+
+/// Keeps what the person typed in the form when it cannot be used, with the reason.
+pub fn keep_typed(form: &mut FilterForm, params: &PageParams, error: String) {
+    let typed = |value: &Option<String>| value.clone().unwrap_or_default();
+    let view = &params.view;
+    if view.from.is_some() || view.to.is_some() {
+        form.custom = true;
+        form.from = typed(&view.from);
+        form.to = typed(&view.to);
+        for preset in &mut form.presets {
+            preset.selected = preset.value.is_empty();
+        }
+    }
+    form.search = typed(&view.search);
+    form.min_cost = typed(&view.min_cost);
+    form.max_cost = typed(&view.max_cost);
+    form.error = Some(error);
 }
 
 /// Parses the URL into a query, with a 400 page naming the bad value.
@@ -174,6 +229,20 @@ pub fn parse_query(
     view: View,
     params: &PageParams,
 ) -> Result<ViewQuery, PageError> {
+    parse_filters(state, view, params).map_err(|err| {
+        PageError::BadRequest(format!(
+            "This filter cannot be used: {err}. Fix it, or start again from {}.",
+            view_path(view)
+        ))
+    })
+}
+
+/// Parses the URL into a query; the error says what is wrong with which value.
+pub fn parse_filters(
+    state: &AppState,
+    view: View,
+    params: &PageParams,
+) -> Result<ViewQuery, String> {
     let mut view_params = params.view.clone();
     // A custom range in the form replaces the preset.
     if view_params.from.as_deref().is_some_and(|f| !f.is_empty())
@@ -181,12 +250,17 @@ pub fn parse_query(
     {
         view_params.period = None;
     }
-    ViewQuery::parse(view, &view_params, Day::of(state.now())).map_err(|err| {
-        PageError::BadRequest(format!(
-            "This filter cannot be used: {err}. Fix it, or start again from {}.",
-            view_path(view)
-        ))
-    })
+    ViewQuery::parse(view, &view_params, Day::of(state.now())).map_err(|e| e.to_string())
+}
+
+/// The view with no filters, for showing a page whose filters cannot be used.
+pub fn default_query(state: &AppState, view: View) -> Result<ViewQuery, PageError> {
+    ViewQuery::parse(
+        view,
+        &spendlens_query::ViewParams::default(),
+        Day::of(state.now()),
+    )
+    .map_err(|e| PageError::Internal(e.to_string()))
 }
 
 pub fn page_number(params: &PageParams) -> Result<usize, PageError> {

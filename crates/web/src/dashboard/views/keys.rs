@@ -76,7 +76,14 @@ pub fn build<'a>(query: &'a ViewQuery, report: &Report, r: &'a KeysReport) -> Bu
             };
             match id {
                 ColumnId::KeyName => {
-                    cell.sub.clone_from(&row.workspace);
+                    // The workspace and the key's hint, under its name.
+                    cell.sub = Some(
+                        [row.workspace.as_deref(), row.key_hint.as_deref()]
+                            .into_iter()
+                            .flatten()
+                            .collect::<Vec<_>>()
+                            .join(" · "),
+                    );
                     match row.key_id {
                         Some(key) => {
                             cell.title = Some(format!("Show the models used with {}", row.key_name));

@@ -13,7 +13,8 @@ use spendlens_store::{ConnectionRow, SyncRunFilter, SyncRunStatus};
 
 use super::cells::{Cell, Column, is_summed_money, money_of};
 use super::filters::{
-    FilterForm, filter_form, heading, href, page_number, parse_query, state_pairs, view_path,
+    FilterForm, default_query, drill_href, filter_form, heading, href, keep_typed, page_number,
+    parse_filters, state_pairs, view_path,
 };
 use super::{PageParams, keys, models, providers, workspaces};
 use crate::AppState;
@@ -39,6 +40,13 @@ pub fn card(label: &str, value: impl Into<String>, sub: impl Into<String>) -> Ca
         value: value.into(),
         sub: sub.into(),
     }
+}
+
+/// The drill-down a page is in: what it shows, how to show all, and a related drill-down.
+pub struct Drill {
+    pub text: String,
+    pub clear: String,
+    pub also: Option<(String, String)>,
 }
 
 pub struct Pager {
@@ -68,7 +76,7 @@ pub struct MetricPage {
     pub images: Option<ImagesPanel>,
     pub layout: Layout,
     pub heading: String,
-    pub drill: Option<(String, String)>,
+    pub drill: Option<Drill>,
     pub period_text: String,
     pub filters: FilterForm,
     pub export_href: String,
@@ -236,6 +244,7 @@ fn render_table(
                     let mut cell =
                         Cell::of(spec, &sheet.rows[*index][*p], Some(&sheet.metrics[*index]));
                     decorate(*index, spec.id, &mut cell);
+                    cell.col = spec.sort.unwrap_or_default();
                     cell
                 })
                 .collect()
@@ -244,7 +253,10 @@ fn render_table(
     let summary_cells = |values: &[Value]| -> Vec<Cell> {
         positions
             .iter()
-            .map(|p| Cell::of(&sheet.specs[*p], &values[*p], None))
+            .map(|p| Cell {
+                col: sheet.specs[*p].sort.unwrap_or_default(),
+                ..Cell::of(&sheet.specs[*p], &values[*p], None)
+            })
             .collect()
     };
     let mut others_row = others_values.as_deref().map(summary_cells);
@@ -295,19 +307,52 @@ pub async fn view_page(
     view: View,
     params: PageParams,
 ) -> Result<Response, PageError> {
-    let query = parse_query(state, view, &params)?;
-    let page_no = page_number(&params)?;
+    // Filters that cannot be used are said on the form, with the values as typed; the page
+    // shows the view unfiltered meanwhile (400, so scripts still see the failure).
+    let (query, filter_error) = match parse_filters(state, view, &params) {
+        Ok(query) => (query, None),
+        Err(error) => (default_query(state, view)?, Some(error)),
+    };
+    let page_no = if filter_error.is_some() {
+        1
+    } else {
+        page_number(&params)?
+    };
     let auto = params.auto.as_deref() == Some("1");
     let report = state.reports.report(viewer.org(), &query).await?;
     let mut layout = Layout::new(state, viewer, headers, heading(view), view_path(view)).await?;
     if auto {
         layout.auto_refresh = Some(60);
     }
+    // The metric tabs keep the period, custom range and provider.
+    let carried = drill_href("", &query, &[]);
+    for tab in &mut layout.tabs {
+        if matches!(tab.href, "/providers" | "/workspaces" | "/keys" | "/models") {
+            tab.query.clone_from(&carried);
+        }
+    }
     let header = report.header().clone();
     // One read of the connections serves the toolbar and the provider picker.
     let connections = state.store().list_connections(viewer.org()).await?;
     let (last_sync, running) = sync_state(state, viewer, &connections).await?;
-    let filters = filter_form(&connections, &query, auto);
+    let workspace_names: Vec<String> = if matches!(view, View::Keys | View::Models) {
+        let mut names: Vec<String> = state
+            .store()
+            .list_workspaces(viewer.org())
+            .await?
+            .into_iter()
+            .map(|w| w.display_name)
+            .collect();
+        names.sort_by_key(|n| n.to_lowercase());
+        names.dedup();
+        names
+    } else {
+        Vec::new()
+    };
+    let mut filters = filter_form(&connections, &workspace_names, &query, auto);
+    if let Some(error) = filter_error.clone() {
+        keep_typed(&mut filters, &params, error);
+    }
     let period_text = format!(
         "{} (UTC) compared with {} · amounts in {}",
         format::range(header.period),
@@ -364,23 +409,35 @@ pub async fn view_page(
         }
     });
     let drill = match (&query.workspace, query.key) {
-        (Some(workspace), _) => Some((
-            format!("Only workspace “{workspace}”"),
-            href(
+        (Some(workspace), _) => Some(Drill {
+            text: format!("Only workspace “{workspace}”"),
+            clear: href(
                 view_path(view),
                 &state_pairs(&query, &[("workspace", None)], auto),
             ),
-        )),
-        (None, Some(key)) => Some((
-            format!(
+            also: match view {
+                View::Keys => Some((
+                    "models of this workspace".to_owned(),
+                    drill_href("/models", &query, &[("workspace", workspace.clone())]),
+                )),
+                View::Models => Some((
+                    "API keys of this workspace".to_owned(),
+                    drill_href("/keys", &query, &[("workspace", workspace.clone())]),
+                )),
+                _ => None,
+            },
+        }),
+        (None, Some(key)) => Some(Drill {
+            text: format!(
                 "Only API key {}",
                 built.key_label.clone().unwrap_or_else(|| key.0.to_string())
             ),
-            href(
+            clear: href(
                 view_path(view),
                 &state_pairs(&query, &[("key", None)], auto),
             ),
-        )),
+            also: None,
+        }),
         _ => None,
     };
     let empty = (total_rows == 0).then(|| {
@@ -436,5 +493,10 @@ pub async fn view_page(
         notes,
         empty,
     };
-    respond(&template.layout, headers, StatusCode::OK, &template)
+    let status = if filter_error.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    respond(&template.layout, headers, status, &template)
 }

@@ -71,11 +71,7 @@ pub fn build<'a>(query: &'a ViewQuery, report: &Report, r: &'a ProvidersReport) 
             };
             match id {
                 ColumnId::Provider => {
-                    cell.text.clear();
-                    cell.badges = vec![(
-                        row.provider.as_str().to_owned(),
-                        row.provider_name.to_owned(),
-                    )];
+                    cell.title = Some(format!("Show the workspaces of {}", row.provider_name));
                     cell.href = Some(drill_href(
                         "/workspaces",
                         query,

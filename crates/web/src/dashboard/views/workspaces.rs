@@ -26,10 +26,11 @@ pub fn build<'a>(query: &'a ViewQuery, report: &Report, r: &'a WorkspacesReport)
             .iter()
             .map(|row| (row.workspace.clone(), &row.metrics)),
     );
-    let mut by_provider: Vec<String> = r
-        .cost_by_provider
+    let mut largest_first: Vec<_> = r.cost_by_provider.iter().collect();
+    largest_first.sort_by(|a, b| b.1.cmp(a.1).then_with(|| a.0.cmp(b.0)));
+    let mut by_provider: Vec<String> = largest_first
         .iter()
-        .map(|(p, cost)| format!("{} {}", p.display_name(), format::money(*cost)))
+        .map(|(p, cost)| format!("{} {}", p.display_name(), format::money(**cost)))
         .collect();
     if by_provider.is_empty() {
         by_provider.push("—".to_owned());
