@@ -318,7 +318,7 @@ fn urlencode(text: &str) -> String {
 async fn bad_parameters_get_a_clear_400() {
     let app = App::start().await;
     for (query, expected) in [
-        ("from=2026-11-10&to=2026-11-01", "--from"),
+        ("from=2026-11-10&to=2026-11-01", "must be the earlier one"),
         ("from=2026-13-01&to=2026-11-01", "YYYY-MM-DD"),
         ("min_cost=-1", "negative"),
         ("min_cost=abc", "min_cost"),
