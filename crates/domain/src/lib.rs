@@ -12,6 +12,7 @@ pub mod credential;
 pub mod display;
 pub mod ids;
 pub mod money;
+pub mod password;
 pub mod provider;
 pub mod status;
 pub mod trend;

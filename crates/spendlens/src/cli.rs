@@ -88,6 +88,10 @@ pub struct ServeArgs {
     /// Do not run scheduled syncs in this process.
     #[arg(long)]
     pub no_scheduler: bool,
+    /// Believe the client address a reverse proxy appends to `X-Forwarded-For` (for sign-in
+    /// throttling and logs). Only set this when every request comes through that proxy.
+    #[arg(long, env = "SPENDLENS_TRUST_FORWARDED_FOR")]
+    pub trust_forwarded_for: bool,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]

@@ -7,8 +7,10 @@
 
 pub mod api;
 pub mod auth;
+pub mod client;
 pub mod dashboard;
 pub mod error;
+pub mod passwords;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -27,6 +29,14 @@ use spendlens_sync::SyncEngine;
 use time::OffsetDateTime;
 use tokio::net::TcpListener;
 
+/// Settings of the HTTP surface.
+#[derive(Clone, Debug, Default)]
+pub struct WebSettings {
+    /// The server sits behind a proxy that appends the client's address to `X-Forwarded-For`
+    /// (only then is that header believed, for sign-in throttling and logs).
+    pub trust_forwarded_for: bool,
+}
+
 /// What every handler can reach: explicit services, each with one job. Handlers ask the
 /// clock for the time, read reports through `reports`, run and check syncs through `sync`, and
 /// reach users, sessions, tokens, workspaces and the audit log through `store`.
@@ -39,6 +49,11 @@ pub struct AppState {
     pub reports: Reports,
     /// Syncs, connection checks and additions.
     pub sync: SyncEngine,
+    /// Every password hash and check of this server goes through it (bounded concurrency).
+    pub hasher: passwords::Hasher,
+    /// Failed sign-ins per account and per client address.
+    pub logins: Arc<dashboard::throttle::LoginThrottle>,
+    pub settings: WebSettings,
 }
 
 impl std::fmt::Debug for AppState {
@@ -53,11 +68,18 @@ impl AppState {
     /// The services of a server whose syncs run through `sync` (they share its store and
     /// clock).
     pub fn new(sync: SyncEngine) -> Arc<AppState> {
+        AppState::with_settings(sync, WebSettings::default())
+    }
+
+    pub fn with_settings(sync: SyncEngine, settings: WebSettings) -> Arc<AppState> {
         Arc::new(AppState {
             clock: sync.clock().clone(),
             store: sync.store().clone(),
             reports: Reports::new(sync.store().clone()),
             sync,
+            hasher: passwords::Hasher::default(),
+            logins: Arc::default(),
+            settings,
         })
     }
 

@@ -139,6 +139,7 @@ fn csrf_in(html: &str) -> String {
 struct App {
     base: String,
     engine: SyncEngine,
+    clock: Arc<FixedClock>,
     org: OrgId,
     connection: ConnectionId,
     test: TestStore,
@@ -181,11 +182,12 @@ impl App {
     async fn start() -> App {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let test = TestStore::new().await.unwrap();
+        let clock = Arc::new(FixedClock::new(datetime!(2026-11-22 10:00 UTC)));
         let engine = SyncEngine::new(
             test.store.clone(),
             Vault::from_key([6; 32]),
             PriceCatalog::built_in(),
-            Arc::new(FixedClock::new(datetime!(2026-11-22 10:00 UTC))),
+            clock.clone(),
             SyncSettings {
                 lease: Duration::from_secs(60),
                 http: HttpSettings::default(),
@@ -325,6 +327,7 @@ impl App {
         App {
             base,
             engine,
+            clock,
             org,
             connection,
             test,
@@ -431,7 +434,7 @@ async fn the_first_visit_sets_up_an_admin_and_signs_them_in() {
             .text()
             .await
             .unwrap()
-            .contains("at least 10 characters")
+            .contains("at least 12 characters")
     );
     let response = browser
         .post(
@@ -1289,5 +1292,139 @@ async fn one_amount_shows_the_same_cents_in_table_tooltip_and_drill_down() {
     let (_, workspaces) = admin.get(&format!("/workspaces?{range}")).await;
     let row = row_text(&workspaces, "Rounding").unwrap();
     assert!(row.contains("$1.01"), "{row}");
+/// A sign-in attempt through the form: (status, Retry-After, page).
+async fn try_login(
+    base: &str,
+    email: &str,
+    password: &str,
+) -> (StatusCode, Option<String>, String) {
+    let mut browser = Browser::anonymous(base);
+    let response = browser.get_response("/login").await;
+    let login_cookie = cookie_of(&response, "spendlens_login_csrf").unwrap();
+    let csrf = csrf_in(&response.text().await.unwrap());
+    browser.cookie = format!("spendlens_login_csrf={login_cookie}");
+    let response = browser
+        .post(
+            "/login",
+            &[("email", email), ("password", password), ("csrf", &csrf)],
+        )
+        .await;
+    let status = response.status();
+    let retry_after = response
+        .headers()
+        .get("retry-after")
+        .map(|v| v.to_str().unwrap().to_owned());
+    (status, retry_after, response.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn repeated_failures_back_off_then_lock_the_account_even_against_the_right_password() {
+    let app = App::start().await;
+    let start = app.engine.now();
+    let secret = "guess number";
+    for n in 1..=9 {
+        let (status, _, page) = try_login(&app.base, "admin@example.com", secret).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "failure {n}: {page}");
+        if n == 5 {
+            // After five failures the account waits a second before the next try.
+            let (status, retry_after, page) =
+                try_login(&app.base, "admin@example.com", PASSWORD).await;
+            assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{page}");
+            assert_eq!(retry_after.as_deref(), Some("1"));
+            assert!(page.contains("Too many failed sign-ins"), "{page}");
+        }
+        app.clock
+            .set(app.engine.now() + time::Duration::seconds(60));
+    }
+    // The tenth failure locks the account for 15 minutes.
+    let (status, retry_after, page) = try_login(&app.base, "admin@example.com", secret).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{page}");
+    assert_eq!(retry_after.as_deref(), Some("900"));
+    let locked_at = app.engine.now();
+    // The right password does not work during the lockout, and the page says until when.
+    app.clock.set(locked_at + time::Duration::minutes(14));
+    let (status, retry_after, page) = try_login(&app.base, "admin@example.com", PASSWORD).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{page}");
+    assert_eq!(retry_after.as_deref(), Some("60"));
+    assert!(page.contains("locked"), "{page}");
+    assert!(
+        page.contains("Try again after 2026-11-22 10:24:00 UTC (in 60 seconds)"),
+        "{page}"
+    );
+    // Other accounts sign in meanwhile; the locked one does once the lockout is over.
+    let (status, _, _) = try_login(&app.base, "viewer@example.com", PASSWORD).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    app.clock.set(locked_at + time::Duration::minutes(15));
+    let (status, _, page) = try_login(&app.base, "admin@example.com", PASSWORD).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{page}");
+    // Failures and the lockout are in the audit log, the password never is.
+    let entries = app
+        .engine
+        .store()
+        .audit_entries(app.org, 100)
+        .await
+        .unwrap();
+    let failed = entries
+        .iter()
+        .filter(|e| e.action == "login.failed")
+        .count();
+    assert_eq!(failed, 10);
+    let lockout = entries
+        .iter()
+        .find(|e| e.action == "login.lockout")
+        .unwrap();
+    assert_eq!(lockout.subject, "admin@example.com");
+    assert!(
+        lockout.detail.contains("from 127.0.0.1"),
+        "{}",
+        lockout.detail
+    );
+    assert!(
+        lockout.detail.contains("locked until"),
+        "{}",
+        lockout.detail
+    );
+    for entry in &entries {
+        let text = format!("{} {} {}", entry.actor, entry.subject, entry.detail);
+        assert!(!text.contains(secret) && !text.contains(PASSWORD), "{text}");
+    }
+    assert!(start < app.engine.now());
+    app.test.teardown().await;
+}
+
+#[tokio::test]
+async fn new_passwords_follow_the_policy_on_every_path() {
+    let app = App::start().await;
+    let admin = app.admin().await;
+    let long = "x y ".repeat(1250);
+    for (password, problem) in [
+        ("short pw", "at least 12 characters"),
+        ("password1234", "most common passwords"),
+        ("new@example.com", "must not be the email"),
+        ("aaaaaaaaaaaaaa", "repeated or a simple sequence"),
+        (long.as_str(), "too long"),
+    ] {
+        let response = admin
+            .post(
+                "/users",
+                &[
+                    ("email", "new@example.com"),
+                    ("role", "viewer"),
+                    ("password", password),
+                    ("password_confirm", password),
+                ],
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let page = response.text().await.unwrap();
+        assert!(page.contains(problem), "{problem}: {page}");
+    }
+    assert_eq!(
+        app.engine.store().list_users(app.org).await.unwrap().len(),
+        2
+    );
+    // A 5,000-byte password at sign-in is refused without hashing it.
+    let (status, _, _) = try_login(&app.base, "admin@example.com", &"y".repeat(5000)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
     app.test.teardown().await;
 }

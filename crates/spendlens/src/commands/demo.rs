@@ -114,7 +114,13 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> anyhow::Result<ExitCode> {
     println!("  OpenAPI:     {url}/api/v1/openapi.json");
     println!("  CLI:         cargo run --release -- --data-dir {data_dir} report models");
     println!("Press Ctrl-C to stop.");
-    serve_until_ctrl_c(&context, listener, true).await?;
+    serve_until_ctrl_c(
+        &context,
+        listener,
+        true,
+        spendlens_web::WebSettings::default(),
+    )
+    .await?;
     drop(stand_ins);
     Ok(ExitCode::SUCCESS)
 }

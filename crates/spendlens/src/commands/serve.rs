@@ -18,7 +18,10 @@ pub async fn run(cli: &Cli, args: &ServeArgs) -> anyhow::Result<ExitCode> {
         context.store().location()
     );
     println!("API: {url}/api/v1/openapi.json · create a token with `spendlens tokens create`");
-    serve_until_ctrl_c(&context, listener, !args.no_scheduler).await?;
+    let settings = spendlens_web::WebSettings {
+        trust_forwarded_for: args.trust_forwarded_for,
+    };
+    serve_until_ctrl_c(&context, listener, !args.no_scheduler, settings).await?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -33,6 +36,7 @@ pub async fn serve_until_ctrl_c(
     context: &Context,
     listener: TcpListener,
     scheduler: bool,
+    settings: spendlens_web::WebSettings,
 ) -> anyhow::Result<()> {
     let (stop_tx, stop_rx) = watch::channel(false);
     let scheduler_task = scheduler.then(|| {
@@ -41,7 +45,7 @@ pub async fn serve_until_ctrl_c(
             stop_rx.clone(),
         ))
     });
-    let state = spendlens_web::AppState::new(context.engine.clone());
+    let state = spendlens_web::AppState::with_settings(context.engine.clone(), settings);
     let router = spendlens_web::router(state);
     let shutdown = async move {
         shutdown_signal().await;

@@ -5,8 +5,9 @@ use std::process::ExitCode;
 
 use anyhow::{Context as _, bail};
 use rand::RngCore;
+use spendlens_domain::password::MAX_PASSWORD_BYTES;
 use spendlens_store::{OrgId, Role, Store};
-use spendlens_web::dashboard::session::{MIN_PASSWORD, hash_password};
+use spendlens_web::dashboard::session::hash_password;
 
 use crate::cli::{Cli, RoleArg, UsersCommand};
 use crate::context::Context;
@@ -32,8 +33,8 @@ pub async fn add_user(
     password: &str,
     now: time::OffsetDateTime,
 ) -> anyhow::Result<spendlens_store::UserRow> {
-    if password.chars().count() < MIN_PASSWORD {
-        bail!("the password needs at least {MIN_PASSWORD} characters");
+    if let Err(problem) = spendlens_domain::password::check_new_password(password, email) {
+        bail!("{problem}");
     }
     let hash = hash_password(password).map_err(anyhow::Error::msg)?;
     let user = store.create_user(org, email, &hash, role, now).await?;
@@ -63,10 +64,20 @@ pub async fn run(cli: &Cli, command: &UsersCommand) -> anyhow::Result<ExitCode> 
                 RoleArg::Viewer => Role::Viewer,
             };
             let (password, generated) = if *password_stdin {
-                let mut text = String::new();
+                // Read a little more than the longest password (and its line break), so a
+                // longer one is refused rather than cut.
+                let mut bytes = Vec::new();
                 std::io::stdin()
-                    .read_to_string(&mut text)
+                    .take(MAX_PASSWORD_BYTES as u64 + 3)
+                    .read_to_end(&mut bytes)
                     .context("reading the password from standard input")?;
+                if bytes.len() > MAX_PASSWORD_BYTES + 2 {
+                    bail!(
+                        "the password on standard input is too long (at most {MAX_PASSWORD_BYTES} bytes)"
+                    );
+                }
+                let text = String::from_utf8(bytes)
+                    .context("the password on standard input is not UTF-8 text")?;
                 (text.trim_end_matches(['\n', '\r']).to_owned(), false)
             } else {
                 (generate_password(), true)

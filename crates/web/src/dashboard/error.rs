@@ -2,13 +2,14 @@
 //! request id — never JSON, never a stack trace.
 
 use askama::Template;
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use spendlens_query::QueryError;
 use spendlens_store::StoreError;
 use spendlens_sync::SyncError;
 
 use crate::error::current_request_id;
+use crate::passwords::HashError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PageError {
@@ -21,6 +22,9 @@ pub enum PageError {
     Forbidden(String),
     #[error("{0} not found")]
     NotFound(String),
+    /// Come back later: sent with `Retry-After` (seconds).
+    #[error("{message}")]
+    TooManyRequests { message: String, retry_after: u64 },
     #[error("internal error")]
     Internal(String),
 }
@@ -41,6 +45,7 @@ impl IntoResponse for PageError {
             PageError::BadRequest(_) => (StatusCode::BAD_REQUEST, "That request cannot be shown"),
             PageError::Forbidden(_) => (StatusCode::FORBIDDEN, "Not allowed"),
             PageError::NotFound(_) => (StatusCode::NOT_FOUND, "Not found"),
+            PageError::TooManyRequests { .. } => (StatusCode::TOO_MANY_REQUESTS, "Try again later"),
             PageError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong"),
         };
         let request_id = current_request_id();
@@ -58,9 +63,27 @@ impl IntoResponse for PageError {
             message,
             request_id,
         };
-        match page.render() {
+        let mut response = match page.render() {
             Ok(html) => (status, Html(html)).into_response(),
             Err(_) => (status, page.message).into_response(),
+        };
+        if let PageError::TooManyRequests { retry_after, .. } = &self {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
+        }
+        response
+    }
+}
+
+impl From<HashError> for PageError {
+    fn from(err: HashError) -> PageError {
+        match err {
+            HashError::Busy { retry_after } => PageError::TooManyRequests {
+                message: err.to_string(),
+                retry_after,
+            },
+            HashError::Failed(cause) => PageError::Internal(cause),
         }
     }
 }

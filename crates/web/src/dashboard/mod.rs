@@ -12,6 +12,7 @@ pub mod format;
 mod manage;
 pub mod session;
 mod sync_logs;
+pub mod throttle;
 mod users;
 mod views;
 

@@ -8,9 +8,6 @@
 
 use std::sync::Arc;
 
-use argon2::Argon2;
-use argon2::password_hash::rand_core::OsRng;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use askama::Template;
 use axum::Form;
 use axum::extract::{FromRequestParts, Query, State};
@@ -19,59 +16,30 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use rand::RngCore;
 use serde::Deserialize;
+use spendlens_domain::password;
 use spendlens_store::{Role, SessionRow, UserRow};
+use time::OffsetDateTime;
 
 use crate::AppState;
+use crate::client::ClientAddr;
 use crate::dashboard::error::PageError;
 use crate::dashboard::render;
+use crate::dashboard::throttle::Verdict;
 
 pub const SESSION_COOKIE: &str = "spendlens_session";
 pub const LOGIN_CSRF_COOKIE: &str = "spendlens_login_csrf";
 pub const FLASH_COOKIE: &str = "spendlens_flash";
 /// How long a login lasts.
 pub const SESSION_LIFETIME: time::Duration = time::Duration::days(7);
-/// The shortest password accepted.
-pub const MIN_PASSWORD: usize = 10;
+/// The shortest password accepted, in characters.
+pub const MIN_PASSWORD: usize = password::MIN_PASSWORD_CHARS;
 
-/// Hashes a password with argon2id (salted, PHC string).
-pub fn hash_password(password: &str) -> Result<String, String> {
-    let salt = SaltString::generate(&mut OsRng);
-    argon2()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|hash| hash.to_string())
-        .map_err(|err| format!("cannot hash the password: {err}"))
-}
+pub use crate::passwords::{hash_password, verify_password};
 
-/// argon2id with the library's defaults (19 MiB, 2 passes, 1 lane): tens of milliseconds here.
-fn argon2() -> Argon2<'static> {
-    Argon2::default()
-}
-
-/// Whether `password` matches a stored hash.
-pub fn verify_password(password: &str, hash: &str) -> bool {
-    PasswordHash::new(hash)
-        .map(|parsed| {
-            argon2()
-                .verify_password(password.as_bytes(), &parsed)
-                .is_ok()
-        })
-        .unwrap_or(false)
-}
-
-/// Checks a new password; says what is wrong.
-pub fn check_new_password(password: &str, confirm: &str) -> Result<(), String> {
-    if password.chars().count() < MIN_PASSWORD {
-        return Err(format!(
-            "the password needs at least {MIN_PASSWORD} characters"
-        ));
-    }
-    if password.len() > 1024 {
-        return Err("the password is too long (at most 1024 bytes)".to_owned());
-    }
-    if password != confirm {
-        return Err("the two passwords differ".to_owned());
-    }
-    Ok(())
+/// Checks a new password (the policy is `spendlens_domain::password`) and its confirmation for
+/// the account `email`; says what is wrong.
+pub fn check_new_password(password: &str, confirm: &str, email: &str) -> Result<(), String> {
+    password::check_new_password_confirmed(password, confirm, email).map_err(|e| e.to_string())
 }
 
 fn random_token() -> String {
@@ -332,49 +300,192 @@ async fn start_session(
     ))
 }
 
+/// Seconds from `now` until `until`, at least one (for `Retry-After`).
+fn seconds_until(until: OffsetDateTime, now: OffsetDateTime) -> u64 {
+    let seconds = (until - now).as_seconds_f64().ceil();
+    if seconds >= 1.0 {
+        // Whole seconds of at most a lockout: no truncation to speak of.
+        seconds as u64
+    } else {
+        1
+    }
+}
+
+/// "2026-11-22 10:15:30 UTC (in 15 minutes)".
+fn when(until: OffsetDateTime, now: OffsetDateTime) -> String {
+    let seconds = seconds_until(until, now);
+    let wait = if seconds < 90 {
+        format!("{seconds} seconds")
+    } else {
+        format!("{} minutes", seconds.div_ceil(60))
+    };
+    format!(
+        "{} {:02}:{:02}:{:02} UTC (in {wait})",
+        until.date(),
+        until.hour(),
+        until.minute(),
+        until.second()
+    )
+}
+
+/// The login page again, with `error`, `status` and (for 429) `Retry-After`.
+fn login_again(
+    headers: &HeaderMap,
+    next: String,
+    email: &str,
+    error: String,
+    status: axum::http::StatusCode,
+    retry_after: Option<u64>,
+) -> Result<Response, PageError> {
+    let mut response = login_page(
+        headers,
+        LoginPage {
+            csrf: random_token(),
+            next,
+            email: email.chars().take(254).collect(),
+            error: Some(error),
+            setup: false,
+        },
+        status,
+    )?;
+    if let Some(seconds) = retry_after {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    }
+    Ok(response)
+}
+
+/// Signs in. Attempts are throttled per account and per client address (see `throttle`);
+/// every failure is logged (never the password), failures on real accounts and lockouts are
+/// audited; the password check waits for a hashing slot or answers 429.
 pub async fn login(
     State(state): State<Arc<AppState>>,
+    client: ClientAddr,
     headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Result<Response, PageError> {
     check_login_csrf(&headers, &form.csrf)?;
     let next = safe_next(form.next.as_deref());
-    let found = state.store().user_for_login(&form.email).await?;
-    let password = form.password.clone();
-    let verified = match found {
-        Some((user, hash)) => {
-            // Hashing is slow on purpose: keep it off the async workers.
-            let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
-                .await
-                .unwrap_or(false);
-            ok.then_some(user)
-        }
-        None => {
-            // Spend the same time on unknown emails, so timing does not reveal accounts.
-            let _ = tokio::task::spawn_blocking(move || hash_password(&password)).await;
-            None
+    let email: String = form.email.trim().to_lowercase().chars().take(254).collect();
+    let now = state.now();
+    if let Verdict::Wait { until, locked } = state.logins.check(&email, client.0, now) {
+        tracing::warn!(target: "spendlens::access", email = ?email, client = %client, locked, "sign-in refused: too many failures");
+        let why = if locked {
+            "This account is locked after too many failed sign-ins"
+        } else {
+            "Too many failed sign-ins"
+        };
+        return login_again(
+            &headers,
+            next,
+            &form.email,
+            format!("{why}. Try again after {}.", when(until, now)),
+            axum::http::StatusCode::TOO_MANY_REQUESTS,
+            Some(seconds_until(until, now)),
+        );
+    }
+    let found = state.store().user_for_login(&email).await?;
+    let (user, hash) = match found {
+        Some((user, hash)) => (Some(user), Some(hash)),
+        None => (None, None),
+    };
+    let verified = if password::too_long_to_check(&form.password) {
+        false
+    } else {
+        match state.hasher.verify(form.password, hash).await {
+            Ok(verified) => verified,
+            Err(crate::passwords::HashError::Busy { retry_after }) => {
+                tracing::warn!(target: "spendlens::access", email = ?email, client = %client, "sign-in refused: every hashing slot busy");
+                return login_again(
+                    &headers,
+                    next,
+                    &form.email,
+                    format!(
+                        "The server is busy checking other sign-ins. Try again in {retry_after} seconds."
+                    ),
+                    axum::http::StatusCode::TOO_MANY_REQUESTS,
+                    Some(retry_after),
+                );
+            }
+            Err(other) => return Err(other.into()),
         }
     };
-    match verified {
-        Some(user) => {
-            let now = state.now();
+    match user {
+        Some(user) if verified => {
+            state.logins.record_success(&email);
+            tracing::info!(target: "spendlens::access", email = ?email, client = %client, "signed in");
             state
                 .store()
-                .audit(user.org_id, &user.email, "login", &user.email, "", now)
+                .audit(
+                    user.org_id,
+                    &user.email,
+                    "login",
+                    &user.email,
+                    &format!("from {client}"),
+                    now,
+                )
                 .await?;
             start_session(&state, &headers, &user, &next).await
         }
-        None => login_page(
-            &headers,
-            LoginPage {
-                csrf: random_token(),
-                next,
-                email: form.email.chars().take(254).collect(),
-                error: Some("Wrong email or password.".to_owned()),
-                setup: false,
-            },
-            axum::http::StatusCode::UNAUTHORIZED,
-        ),
+        user => {
+            let failure = state.logins.record_failure(&email, client.0, now);
+            tracing::warn!(target: "spendlens::access", email = ?email, client = %client, failures = failure.failures, "sign-in failed");
+            if let Some(user) = &user {
+                state
+                    .store()
+                    .audit(
+                        user.org_id,
+                        "sign-in form",
+                        "login.failed",
+                        &user.email,
+                        &format!("from {client}; failure {} in a row", failure.failures),
+                        now,
+                    )
+                    .await?;
+            }
+            match failure.locked_until {
+                Some(until) => {
+                    tracing::warn!(target: "spendlens::access", email = ?email, client = %client, "account locked after repeated failed sign-ins");
+                    if let Some(user) = &user {
+                        state
+                            .store()
+                            .audit(
+                                user.org_id,
+                                "sign-in form",
+                                "login.lockout",
+                                &user.email,
+                                &format!(
+                                    "{} failed sign-ins in a row, the last from {client}; locked until {}",
+                                    failure.failures,
+                                    when(until, now)
+                                ),
+                                now,
+                            )
+                            .await?;
+                    }
+                    login_again(
+                        &headers,
+                        next,
+                        &form.email,
+                        format!(
+                            "Wrong email or password. This account is now locked after too many failed sign-ins; try again after {}.",
+                            when(until, now)
+                        ),
+                        axum::http::StatusCode::TOO_MANY_REQUESTS,
+                        Some(seconds_until(until, now)),
+                    )
+                }
+                None => login_again(
+                    &headers,
+                    next,
+                    &form.email,
+                    "Wrong email or password.".to_owned(),
+                    axum::http::StatusCode::UNAUTHORIZED,
+                    None,
+                ),
+            }
+        }
     }
 }
 
@@ -412,7 +523,7 @@ pub async fn setup(
     }
     let problem = match spendlens_store::normalize_email(&form.email) {
         Err(err) => Some(err.to_string()),
-        Ok(_) => check_new_password(&form.password, &form.password_confirm).err(),
+        Ok(email) => check_new_password(&form.password, &form.password_confirm, &email).err(),
     };
     if let Some(problem) = problem {
         return login_page(
@@ -427,11 +538,7 @@ pub async fn setup(
             axum::http::StatusCode::UNPROCESSABLE_ENTITY,
         );
     }
-    let password = form.password.clone();
-    let hash = tokio::task::spawn_blocking(move || hash_password(&password))
-        .await
-        .map_err(|e| PageError::Internal(e.to_string()))?
-        .map_err(PageError::Internal)?;
+    let hash = state.hasher.hash(form.password.clone()).await?;
     let now = state.now();
     let org = state.store().ensure_default_org(now).await?;
     let user = state
@@ -485,15 +592,6 @@ pub async fn logout(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn passwords_verify_only_against_their_hash() {
-        let hash = hash_password("correct horse battery").unwrap();
-        assert!(hash.starts_with("$argon2id$"));
-        assert!(verify_password("correct horse battery", &hash));
-        assert!(!verify_password("correct horse batterY", &hash));
-        assert!(!verify_password("x", "not a hash"));
-    }
 
     #[test]
     fn only_local_paths_are_followed_after_login() {

@@ -13,9 +13,7 @@ use spendlens_store::Role;
 
 use crate::AppState;
 use crate::dashboard::error::PageError;
-use crate::dashboard::session::{
-    Viewer, capitalize, check_new_password, flash, hash_password, redirect_with,
-};
+use crate::dashboard::session::{Viewer, capitalize, check_new_password, flash, redirect_with};
 use crate::dashboard::{Layout, format, respond};
 
 pub struct Row {
@@ -107,7 +105,7 @@ pub async fn add(
     let problem = match (
         form.role.parse::<Role>(),
         spendlens_store::normalize_email(&form.email),
-        check_new_password(&form.password, &form.password_confirm),
+        check_new_password(&form.password, &form.password_confirm, &form.email),
     ) {
         (Err(err), _, _) => Some(err.to_string()),
         (_, Err(err), _) => Some(err.to_string()),
@@ -129,11 +127,7 @@ pub async fn add(
         .role
         .parse()
         .map_err(|e: spendlens_domain::UnknownValue| PageError::BadRequest(e.to_string()))?;
-    let password = form.password.clone();
-    let hash = tokio::task::spawn_blocking(move || hash_password(&password))
-        .await
-        .map_err(|e| PageError::Internal(e.to_string()))?
-        .map_err(PageError::Internal)?;
+    let hash = state.hasher.hash(form.password.clone()).await?;
     let now = state.now();
     match state
         .store()
