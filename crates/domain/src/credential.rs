@@ -373,14 +373,29 @@ fn check_litellm(text: &str) -> Result<String, CredentialShapeError> {
     }
     if !(base.starts_with("https://") || base.starts_with("http://")) {
         return Err(shape(format!(
-            "the LiteLLM \"baseUrl\" must be the proxy's URL (https://…), not \"{base}\""
+            "the LiteLLM \"baseUrl\" must be the proxy's URL (https://…), not \"{}\"",
+            display_url(base)
         )));
     }
-    Ok(format!(
-        "{} @ {}",
-        hint_of(key, 3),
-        base.trim_end_matches('/')
-    ))
+    Ok(format!("{} @ {}", hint_of(key, 3), display_url(base)))
+}
+
+/// A URL as spendlens shows it (hints, pages, API answers, audit): scheme, host, port and path
+/// only — user info (`user:password@`), the query (`?token=…`) and the fragment are dropped. A
+/// text that is not a URL is not shown at all (it could be anything, a secret included).
+pub fn display_url(raw: &str) -> String {
+    match url::Url::parse(raw.trim()) {
+        Ok(url) if url.has_host() => {
+            let host = url.host_str().unwrap_or_default();
+            let port = url.port().map(|p| format!(":{p}")).unwrap_or_default();
+            format!(
+                "{}://{host}{port}{}",
+                url.scheme(),
+                url.path().trim_end_matches('/')
+            )
+        }
+        _ => "(a URL that cannot be shown)".to_owned(),
+    }
 }
 
 #[cfg(test)]
@@ -462,5 +477,118 @@ mod tests {
             )
             .is_ok()
         );
+    }
+
+    const SECRET_URL: &str =
+        "https://admin:hunter2@gateway.example.com:8443/v1/?token=qtok123&x=1#frag456";
+
+    fn leaks(text: &str) -> bool {
+        ["hunter2", "admin:", "qtok123", "token=", "frag456", "#"]
+            .iter()
+            .any(|secret| text.contains(secret))
+    }
+
+    #[test]
+    fn shown_urls_drop_user_info_query_and_fragment() {
+        assert_eq!(
+            display_url(SECRET_URL),
+            "https://gateway.example.com:8443/v1"
+        );
+        assert_eq!(
+            display_url(" http://proxy.internal/ "),
+            "http://proxy.internal"
+        );
+        // A password with a slash or a question mark in it must not spill into what is shown.
+        for raw in [
+            "https://u:pa/ss@host.example/x",
+            "https://u:p?ss@host.example",
+            "https://u:p#ss@host.example",
+            "https://host.example/?email=a@b.c&token=zz",
+            "not a url hunter2",
+        ] {
+            let shown = display_url(raw);
+            assert!(
+                !shown.contains("ss@")
+                    && !shown.contains("hunter2")
+                    && !shown.contains("zz")
+                    && !shown.contains("u:p"),
+                "{raw} → {shown}"
+            );
+        }
+    }
+
+    #[test]
+    fn no_provider_hint_shows_a_urls_user_info_query_or_fragment() {
+        let pem = "-----BEGIN PRIVATE KEY-----\nMIIB\n-----END PRIVATE KEY-----\n";
+        for provider in ProviderKind::ALL {
+            let credentials: Vec<String> = match provider {
+                ProviderKind::OpenAi => vec![
+                    format!("sk-admin-abcdefghijklmnop{SECRET_URL}"),
+                    "sk-admin-AbCdefghijklmnopqrstuvwxYz12".to_owned(),
+                ],
+                ProviderKind::Anthropic => vec![format!("sk-ant-admin01-abcdefghijkl{SECRET_URL}")],
+                ProviderKind::Bedrock => vec![
+                    serde_json::json!({
+                        "accessKeyId": "AKIAABCDEFGHIJKLMNOP",
+                        "secretAccessKey": "s3cr3t",
+                        "region": "us-east-1",
+                        "endpoint": SECRET_URL,
+                    })
+                    .to_string(),
+                ],
+                ProviderKind::Vertex => vec![
+                    serde_json::json!({
+                        "type": "service_account",
+                        "client_email": "svc@proj.iam.gserviceaccount.com",
+                        "private_key": pem,
+                        "token_uri": SECRET_URL,
+                    })
+                    .to_string(),
+                ],
+                ProviderKind::Fal => vec![format!("6f1c2a4e-1111:{SECRET_URL}")],
+                ProviderKind::Runway => vec![format!("key_{SECRET_URL}")],
+                ProviderKind::OpenRouter => vec![
+                    serde_json::json!({
+                        "apiKey": "sk-or-v1-abcdefghijklmnopqrstuvwxyz",
+                        "baseUrl": SECRET_URL,
+                    })
+                    .to_string(),
+                ],
+                ProviderKind::LiteLlm => vec![
+                    serde_json::json!({"apiKey": "sk-1234567890abcdef", "baseUrl": SECRET_URL})
+                        .to_string(),
+                    serde_json::json!({
+                        "apiKey": "sk-1234567890abcdef",
+                        "baseUrl": "http://u:hunter2@litellm.internal:4000?token=qtok123#frag456",
+                    })
+                    .to_string(),
+                ],
+            };
+            for raw in credentials {
+                match Credential::parse(provider, &raw) {
+                    Ok(credential) => {
+                        assert!(
+                            !leaks(credential.hint()),
+                            "{provider:?}: {}",
+                            credential.hint()
+                        );
+                        assert!(!leaks(&format!("{credential:?}")), "{provider:?}");
+                    }
+                    Err(err) => assert!(!leaks(&err.to_string()), "{provider:?}: {err}"),
+                }
+            }
+        }
+        let litellm = Credential::parse(
+            ProviderKind::LiteLlm,
+            &serde_json::json!({"apiKey": "sk-1234567890abcdef", "baseUrl": SECRET_URL})
+                .to_string(),
+        )
+        .unwrap();
+        assert_eq!(
+            litellm.hint(),
+            "sk-123…cdef @ https://gateway.example.com:8443/v1"
+        );
+        // The secret itself keeps the URL whole: the connector still needs it.
+        assert!(litellm.expose_secret().contains("hunter2"));
     }
 }

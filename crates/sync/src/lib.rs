@@ -464,12 +464,12 @@ impl SyncEngine {
     }
 }
 
-/// A base URL as users type it: http(s), a host, no credentials in it.
+/// A base URL as users type it: http(s), a host, no credentials, query or fragment in it (it
+/// is shown on pages and in the API as it is).
 pub fn parse_base_url(text: &str) -> Result<url::Url, String> {
     let url = url::Url::parse(text.trim()).map_err(|err| {
-        format!(
-            "the base URL \"{text}\" is not a URL ({err}); use e.g. https://gateway.example.com/v1"
-        )
+        // The text is not repeated: it may hold a password.
+        format!("the base URL is not a URL ({err}); use e.g. https://gateway.example.com/v1")
     })?;
     if !matches!(url.scheme(), "http" | "https") {
         return Err(format!(
@@ -482,6 +482,12 @@ pub fn parse_base_url(text: &str) -> Result<url::Url, String> {
     }
     if !url.username().is_empty() || url.password().is_some() {
         return Err("put credentials in the credential field, not in the base URL".to_owned());
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(
+            "the base URL cannot have a query (?…) or fragment (#…); put tokens in the credential field"
+                .to_owned(),
+        );
     }
     Ok(url)
 }

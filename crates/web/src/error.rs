@@ -3,7 +3,8 @@
 //! cause and shown only as "internal error".
 
 use axum::Json;
-use axum::http::StatusCode;
+use axum::extract::rejection::JsonRejection;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use spendlens_query::QueryError;
@@ -39,6 +40,15 @@ pub enum ApiError {
     /// A provider refused or failed a live check: the message says what to do.
     #[error("{0}")]
     Upstream(String),
+    /// The request body is larger than the server accepts.
+    #[error("{0}")]
+    TooLarge(String),
+    /// The request body is not of a type this route reads.
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    /// Come back later (with `Retry-After`, seconds).
+    #[error("{message}")]
+    TooManyRequests { message: String, retry_after: u64 },
     #[error("internal error")]
     Internal(String),
 }
@@ -64,6 +74,13 @@ impl ApiError {
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             ApiError::Upstream(_) => (StatusCode::UNPROCESSABLE_ENTITY, "provider_check_failed"),
+            ApiError::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+            ApiError::UnsupportedMediaType(_) => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
+            }
+            ApiError::TooManyRequests { .. } => {
+                (StatusCode::TOO_MANY_REQUESTS, "too_many_requests")
+            }
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
@@ -83,8 +100,81 @@ impl IntoResponse for ApiError {
                 request_id,
             },
         };
-        (status, Json(body)).into_response()
+        let mut response = (status, Json(body)).into_response();
+        if let ApiError::TooManyRequests { retry_after, .. } = &self {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
+        }
+        response
     }
+}
+
+impl ApiError {
+    /// The error for a response axum made itself (an extractor's rejection, an unknown route
+    /// or method): its status, and its text as the message.
+    pub fn from_status(status: StatusCode, text: &str) -> ApiError {
+        let text = text.trim();
+        let message = if text.is_empty() {
+            status.canonical_reason().unwrap_or("error").to_owned()
+        } else {
+            text.chars().take(500).collect()
+        };
+        match status {
+            StatusCode::PAYLOAD_TOO_LARGE => ApiError::TooLarge(format!(
+                "{message}; the body may be at most {} bytes",
+                crate::BODY_LIMIT
+            )),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::UnsupportedMediaType(format!(
+                "{message}; send Content-Type: application/json"
+            )),
+            StatusCode::NOT_FOUND => ApiError::NotFound(format!("route ({message})")),
+            StatusCode::UNAUTHORIZED => ApiError::Unauthorized,
+            StatusCode::FORBIDDEN => ApiError::Forbidden(message),
+            StatusCode::CONFLICT => ApiError::Conflict(message),
+            status if status.is_server_error() => ApiError::Internal(message),
+            _ => ApiError::BadRequest(message),
+        }
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(rejection: JsonRejection) -> ApiError {
+        ApiError::from_status(
+            rejection.status(),
+            &format!("invalid JSON body: {}", rejection.body_text()),
+        )
+    }
+}
+
+/// Turns every error response under `/api/v1` that is not JSON yet — an extractor's plain-text
+/// rejection (bad path or query, a body too large or of the wrong type), 404 and 405 — into the
+/// JSON error envelope, keeping its status.
+pub async fn json_errors(response: Response) -> Response {
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let allow = response.headers().get(header::ALLOW).cloned();
+    let text = axum::body::to_bytes(response.into_body(), 64 * 1024)
+        .await
+        .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+        .unwrap_or_default();
+    let mut error = ApiError::from_status(status, &text);
+    if status == StatusCode::METHOD_NOT_ALLOWED {
+        error = ApiError::BadRequest(format!("{text}: this route does not take that method"));
+    }
+    let mut json = error.into_response();
+    *json.status_mut() = status;
+    if let Some(allow) = allow {
+        json.headers_mut().insert(header::ALLOW, allow);
+    }
+    json
 }
 
 impl From<StoreError> for ApiError {

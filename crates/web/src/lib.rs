@@ -11,8 +11,8 @@ pub mod client;
 pub mod dashboard;
 pub mod error;
 pub mod passwords;
+pub mod server;
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
@@ -93,12 +93,22 @@ impl AppState {
     }
 }
 
+/// The largest request body read, in bytes (larger ones answer 413).
+pub const BODY_LIMIT: usize = 2 * 1024 * 1024;
+
+/// The longest pause between two chunks of a request body.
+pub const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Every route of the server.
 pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .nest("/api/v1", api::routes())
         .merge(dashboard::routes())
+        .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
+            BODY_TIMEOUT,
+        ))
         .layer(middleware::from_fn(request_id))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
@@ -144,16 +154,12 @@ async fn healthz(State(state): State<Arc<AppState>>) -> Response {
     }
 }
 
-/// Serves `router` on an already-bound listener until `shutdown` completes.
+/// Serves `router` on an already-bound listener until `shutdown` completes, under the default
+/// [`server::ServeLimits`] (timeouts and a connection cap).
 pub async fn serve(
     listener: TcpListener,
     router: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
+    server::serve_with_limits(listener, router, shutdown, server::ServeLimits::default()).await
 }

@@ -560,3 +560,76 @@ async fn workspaces_of_two_providers_given_one_name_are_one_row_split_back_by_pr
     assert_eq!(split, money(&body["total_cost"]));
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_password_in_a_url_never_shows_in_answers_hints_or_the_audit_log() {
+    let app = App::start().await;
+    let credential = serde_json::json!({
+        "apiKey": "sk-litellm-master-0123456789",
+        "baseUrl": "https://admin:hunter2@litellm.example.com:4000/?token=qtok123#frag456",
+    })
+    .to_string();
+    let (status, body) = app
+        .post(
+            "/api/v1/connections",
+            serde_json::json!({"provider": "litellm", "name": "gateway", "credential": credential, "skip_check": true}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let id = body["connection"]["id"].as_i64().unwrap();
+    assert_eq!(
+        body["connection"]["credential_hint"],
+        "sk-lit…6789 @ https://litellm.example.com:4000"
+    );
+    // A base URL override with a password, a query or a fragment is refused without echoing it.
+    for base_url in [
+        "https://admin:hunter2@litellm.example.com",
+        "https://litellm.example.com/?token=qtok123",
+        "https://litellm.example.com/#frag456",
+        "https://admin:hun/ter2@litellm.example.com",
+    ] {
+        let (status, body) = app
+            .post(
+                "/api/v1/connections",
+                serde_json::json!({"provider": "litellm", "name": "override", "credential": credential, "base_url": base_url, "skip_check": true}),
+            )
+            .await;
+        assert_eq!(status, 400, "{base_url}: {body}");
+        assert!(!body.to_string().contains("hunter2") && !body.to_string().contains("ter2"));
+    }
+    let mut seen = Vec::new();
+    for path in [
+        "/api/v1/connections".to_owned(),
+        format!("/api/v1/connections/{id}"),
+        "/api/v1/sync-runs".to_owned(),
+    ] {
+        let (status, body) = app.get(&path).await;
+        assert_eq!(status, 200, "{path}");
+        seen.push(body.to_string());
+    }
+    for entry in app
+        .engine
+        .store()
+        .audit_entries(app.org, 100)
+        .await
+        .unwrap()
+    {
+        seen.push(format!(
+            "{} {} {}",
+            entry.actor, entry.subject, entry.detail
+        ));
+    }
+    let connection = app
+        .engine
+        .store()
+        .get_connection(app.org, spendlens_store::ConnectionId(id))
+        .await
+        .unwrap();
+    seen.push(format!("{connection:?}"));
+    for text in &seen {
+        for secret in ["hunter2", "qtok123", "frag456", "admin:"] {
+            assert!(!text.contains(secret), "{secret} in {text}");
+        }
+    }
+    app.stop().await;
+}

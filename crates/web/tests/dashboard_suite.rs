@@ -1428,3 +1428,57 @@ async fn new_passwords_follow_the_policy_on_every_path() {
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     app.test.teardown().await;
 }
+
+#[tokio::test]
+async fn redirects_after_login_and_refresh_stay_on_this_site() {
+    let app = App::start().await;
+    let probes = [
+        "/\t/evil.example",
+        "//evil.example",
+        "/\\evil.example",
+        "\\\\evil.example",
+        "https://evil.example/",
+        "/\u{1}x",
+        "/caf\u{e9}",
+    ];
+    for probe in probes {
+        let mut browser = Browser::anonymous(&app.base);
+        let encoded: String = url::form_urlencoded::byte_serialize(probe.as_bytes()).collect();
+        let response = browser
+            .get_response(&format!("/login?next={encoded}"))
+            .await;
+        assert_eq!(response.status(), StatusCode::OK, "{probe:?}");
+        let login_cookie = cookie_of(&response, "spendlens_login_csrf").unwrap();
+        let csrf = csrf_in(&response.text().await.unwrap());
+        browser.cookie = format!("spendlens_login_csrf={login_cookie}");
+        let response = browser
+            .post(
+                "/login",
+                &[
+                    ("email", "viewer@example.com"),
+                    ("password", PASSWORD),
+                    ("csrf", &csrf),
+                    ("next", probe),
+                ],
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "{probe:?}");
+        assert_eq!(response.headers()[LOCATION], "/", "{probe:?}");
+    }
+    let admin = app.admin().await;
+    for probe in probes {
+        let response = admin.post("/refresh", &[("back", probe)]).await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "{probe:?}");
+        let location = response.headers()[LOCATION].to_str().unwrap();
+        assert!(
+            spendlens_web::dashboard::session::is_local_path(location)
+                && !location.contains("evil"),
+            "{probe:?} → {location:?}"
+        );
+    }
+    let response = admin
+        .post("/refresh", &[("back", "/keys?period=last-7-days")])
+        .await;
+    assert_eq!(response.headers()[LOCATION], "/keys?period=last-7-days");
+    app.test.teardown().await;
+}

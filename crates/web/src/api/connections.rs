@@ -51,8 +51,7 @@ pub async fn create(
     ApiOrg(org): ApiOrg,
     body: Result<Json<CreateConnection>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Response, ApiError> {
-    let Json(body) =
-        body.map_err(|e| ApiError::BadRequest(format!("invalid JSON body: {}", e.body_text())))?;
+    let Json(body) = body?;
     let provider: ProviderKind =
         body.provider
             .parse()

@@ -11,6 +11,7 @@ use axum::Router;
 use axum::routing::{get, post};
 
 use crate::AppState;
+use crate::error::ApiError;
 
 pub fn routes() -> Router<Arc<AppState>> {
     Router::new()
@@ -30,4 +31,6 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/sync-runs", get(sync_runs::list))
         .route("/workspaces", get(reports::workspaces))
         .route("/api-keys", get(reports::api_keys))
+        .fallback(|| async { ApiError::NotFound("route".to_owned()) })
+        .layer(axum::middleware::map_response(crate::error::json_errors))
 }

@@ -22,6 +22,10 @@ pub enum PageError {
     Forbidden(String),
     #[error("{0} not found")]
     NotFound(String),
+    /// A request the server refused before any page code ran (too large, wrong type, wrong
+    /// method): its status and axum's words.
+    #[error("{message}")]
+    Rejected { status: StatusCode, message: String },
     /// Come back later: sent with `Retry-After` (seconds).
     #[error("{message}")]
     TooManyRequests { message: String, retry_after: u64 },
@@ -46,6 +50,7 @@ impl IntoResponse for PageError {
             PageError::Forbidden(_) => (StatusCode::FORBIDDEN, "Not allowed"),
             PageError::NotFound(_) => (StatusCode::NOT_FOUND, "Not found"),
             PageError::TooManyRequests { .. } => (StatusCode::TOO_MANY_REQUESTS, "Try again later"),
+            PageError::Rejected { status, .. } => (*status, "That request cannot be handled"),
             PageError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong"),
         };
         let request_id = current_request_id();
@@ -74,6 +79,39 @@ impl IntoResponse for PageError {
         }
         response
     }
+}
+
+/// Renders every plain-text error response of the dashboard (an extractor's rejection: a form
+/// too large or of the wrong type, a bad path, a wrong method) as the HTML error page, keeping
+/// its status.
+pub async fn html_errors(response: Response) -> Response {
+    let status = response.status();
+    let is_text = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/plain"));
+    if !(status.is_client_error() || status.is_server_error()) || !is_text {
+        return response;
+    }
+    let allow = response.headers().get(header::ALLOW).cloned();
+    let text = axum::body::to_bytes(response.into_body(), 64 * 1024)
+        .await
+        .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+        .unwrap_or_default();
+    let message = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => format!(
+            "{}; a form may send at most {} bytes",
+            text.trim(),
+            crate::BODY_LIMIT
+        ),
+        _ => text.trim().chars().take(500).collect(),
+    };
+    let mut page = PageError::Rejected { status, message }.into_response();
+    if let Some(allow) = allow {
+        page.headers_mut().insert(header::ALLOW, allow);
+    }
+    page
 }
 
 impl From<HashError> for PageError {

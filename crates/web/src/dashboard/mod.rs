@@ -64,6 +64,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/users", get(users::page).post(users::add))
         .route("/static/app.css", get(stylesheet))
         .route("/static/app.js", get(script))
+        .layer(axum::middleware::map_response(error::html_errors))
 }
 
 const STYLESHEET: &str = include_str!("../../assets/app.css");

@@ -105,9 +105,17 @@ pub fn take_flash(headers: &HeaderMap) -> Option<(String, String)> {
     Some((kind.to_owned(), text.chars().take(2000).collect()))
 }
 
-/// A redirect that also sets cookies.
+/// A redirect (303) that also sets cookies. Only local paths are followed: anything else goes
+/// to `/` (so no caller can be turned into an open redirect, and no odd character becomes an
+/// invalid header).
 pub fn redirect_with(to: &str, cookies: Vec<HeaderValue>) -> Response {
-    let mut response = Redirect::to(to).into_response();
+    let to = local_path_or(Some(to), "/");
+    let location = HeaderValue::from_str(&to).unwrap_or_else(|_| HeaderValue::from_static("/"));
+    let mut response = (
+        axum::http::StatusCode::SEE_OTHER,
+        [(header::LOCATION, location)],
+    )
+        .into_response();
     for value in cookies {
         response.headers_mut().append(header::SET_COOKIE, value);
     }
@@ -194,14 +202,29 @@ async fn login_or_setup(state: &AppState, next: &str) -> PageError {
     }
 }
 
+/// Whether `path` is a path of this site that every browser reads the same way: it starts with
+/// one `/` and holds only visible ASCII — no backslash (browsers read `/\\host` as `//host`), no
+/// control character or space (browsers drop a tab, so `/\t/host` is `//host`), nothing outside
+/// ASCII — and at most 2,000 bytes.
+pub fn is_local_path(path: &str) -> bool {
+    let bytes = path.as_bytes();
+    bytes.first() == Some(&b'/')
+        && bytes.get(1) != Some(&b'/')
+        && bytes.len() <= 2000
+        && bytes.iter().all(|b| b.is_ascii_graphic() && *b != b'\\')
+}
+
+/// `path` when it is local (see [`is_local_path`]), else `fallback`.
+pub fn local_path_or(path: Option<&str>, fallback: &str) -> String {
+    match path {
+        Some(path) if is_local_path(path) => path.to_owned(),
+        _ => fallback.to_owned(),
+    }
+}
+
 /// Only local paths are followed after login (no open redirects).
 fn safe_next(next: Option<&str>) -> String {
-    match next {
-        Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') => {
-            path.to_owned()
-        }
-        _ => "/".to_owned(),
-    }
+    local_path_or(next, "/")
 }
 
 #[derive(Template)]
@@ -602,6 +625,31 @@ mod tests {
         assert_eq!(safe_next(Some("//evil.example")), "/");
         assert_eq!(safe_next(Some("https://evil.example")), "/");
         assert_eq!(safe_next(None), "/");
+        for probe in [
+            "/\t/evil.example",
+            "/\\evil.example",
+            "/\\/evil.example",
+            "\\\\evil.example",
+            "/\n/evil.example",
+            "/\r\nSet-Cookie: x=1",
+            "/ /evil.example",
+            "/\u{7f}/evil.example",
+            "/\u{0}",
+            "/caf\u{e9}",
+            "//\tevil.example",
+            "///evil.example",
+            "evil.example",
+            "javascript:alert(1)",
+            "",
+        ] {
+            assert_eq!(safe_next(Some(probe)), "/", "{probe:?}");
+            let response = redirect_with(probe, vec![]);
+            assert_eq!(response.headers()[header::LOCATION], "/", "{probe:?}");
+        }
+        assert_eq!(
+            redirect_with("/keys?workspace=a%20b", vec![]).headers()[header::LOCATION],
+            "/keys?workspace=a%20b"
+        );
     }
 
     #[test]
