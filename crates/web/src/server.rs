@@ -36,7 +36,7 @@ impl Default for ServeLimits {
     fn default() -> ServeLimits {
         ServeLimits {
             max_connections: 512,
-            header_read_timeout: Duration::from_secs(10),
+            header_read_timeout: Duration::from_secs(30),
             body_timeout: crate::BODY_TIMEOUT,
             shutdown_grace: Duration::from_secs(10),
         }
