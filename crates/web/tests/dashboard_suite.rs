@@ -1292,6 +1292,9 @@ async fn one_amount_shows_the_same_cents_in_table_tooltip_and_drill_down() {
     let (_, workspaces) = admin.get(&format!("/workspaces?{range}")).await;
     let row = row_text(&workspaces, "Rounding").unwrap();
     assert!(row.contains("$1.01"), "{row}");
+    app.test.teardown().await;
+}
+
 /// A sign-in attempt through the form: (status, Retry-After, page).
 async fn try_login(
     base: &str,
