@@ -29,6 +29,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0003_rollups.sql"),
         postgres: include_str!("../migrations/postgres/0003_rollups.sql"),
     },
+    Migration {
+        version: 7,
+        name: "history_index",
+        sqlite: include_str!("../migrations/sqlite/0007_history_index.sql"),
+        postgres: include_str!("../migrations/postgres/0007_history_index.sql"),
+    },
 ];
 
 pub(crate) async fn run(store: &Store) -> StoreResult<usize> {
