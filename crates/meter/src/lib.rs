@@ -6,6 +6,7 @@
 //! Architecture invariant: no I/O, no clock (the present instant is a parameter), no HTTP, no SQL.
 
 pub mod event;
+pub mod otlp;
 pub mod parse;
 pub mod provider;
 pub mod tokens;

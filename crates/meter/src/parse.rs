@@ -250,7 +250,7 @@ pub fn validate_time(time: OffsetDateTime, now: OffsetDateTime) -> Result<(), Ev
 }
 
 /// A provider key as a hint: a full secret sent by mistake is cut down before it goes anywhere.
-fn key_hint(key: &str) -> String {
+pub(crate) fn key_hint(key: &str) -> String {
     if key.contains('…') || key.contains("...") || key.chars().count() <= 24 {
         return key.to_owned();
     }
