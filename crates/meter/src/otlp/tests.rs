@@ -248,3 +248,85 @@ fn deeply_nested_values_are_refused_not_overflowed() {
     );
     assert!(decode(body.as_bytes(), Encoding::Json).is_err());
 }
+
+/// Request bodies the real OpenTelemetry Python SDK sent (opentelemetry-sdk and
+/// opentelemetry-exporter-otlp-proto-http 1.45.1, opentelemetry-exporter-otlp-json-http 0.66b1),
+/// captured from crates/web/tests/otel/export_spans.py with the marker PROMPT-MARKER-7f3a.
+const SDK_PROTOBUF: &[u8] = include_bytes!("fixtures/python-sdk-1.45.1.pb");
+const SDK_JSON: &[u8] = include_bytes!("fixtures/python-json-exporter-0.66b1.json");
+const CAPTURED_AT: time::OffsetDateTime = datetime!(2026-12-04 21:00 UTC);
+
+#[test]
+fn what_the_python_sdk_sends_converts_the_same_in_both_encodings() {
+    for (body, encoding) in [
+        (SDK_PROTOBUF, Encoding::Protobuf),
+        (SDK_JSON, Encoding::Json),
+    ] {
+        let request = decode(body, encoding).unwrap();
+        let batch = spans_to_events(&request, CAPTURED_AT);
+        assert_eq!(
+            (batch.spans, batch.ignored, batch.rejected()),
+            (7, 2, 0),
+            "{encoding:?}"
+        );
+        let events: Vec<_> = batch.items.iter().map(|i| i.as_ref().unwrap()).collect();
+        assert_eq!(events.len(), 5);
+
+        let full = events[0];
+        assert_eq!(
+            (full.provider.as_str(), full.model.as_str()),
+            ("openai", "gpt-4o-2024-08-06")
+        );
+        let t = full.tokens.unwrap();
+        assert_eq!(
+            (
+                t.input_uncached,
+                t.cache_read,
+                t.output_visible,
+                t.output_reasoning
+            ),
+            (176, 1024, 65, 20)
+        );
+        assert_eq!(
+            full.reported_cost.map(spendlens_domain::Money::nanos),
+            Some(12_300_000)
+        );
+        assert_eq!(full.attribution.customer.as_deref(), Some("acme"));
+        assert_eq!(full.attribution.product.as_deref(), Some("support-bot"));
+        assert_eq!(full.attribution.agent.as_deref(), Some("triage"));
+        assert_eq!(full.attribution.workflow.as_deref(), Some("ticket_reply"));
+        assert_eq!(
+            full.tags.get("environment").map(String::as_str),
+            Some("test")
+        );
+        assert_eq!(full.tags.get("team").map(String::as_str), Some("support"));
+        assert_eq!(
+            full.tags.get("otel_scope").map(String::as_str),
+            Some("spendlens.test.genai")
+        );
+        assert!(full.id.starts_with("otlp-") && full.id.len() == 5 + 32 + 1 + 16);
+
+        let no_usage = events[1];
+        assert_eq!(
+            (no_usage.provider.as_str(), no_usage.tokens),
+            ("anthropic", None)
+        );
+
+        let failed = events[2];
+        assert_eq!(
+            (failed.status, failed.input_tokens()),
+            (crate::CallStatus::Error, Some(300))
+        );
+        assert_eq!(events[3].status, crate::CallStatus::Timeout);
+
+        assert_eq!(events[4].model, "gpt-4.1");
+        assert_eq!(batch.content_attributes_dropped, 5);
+        for e in &events {
+            let everything = format!("{e:?} {}", serde_json::to_string(e).unwrap());
+            assert!(!everything.contains("PROMPT-MARKER"), "{everything}");
+        }
+    }
+    // The two encodings carry different spans (two runs) but the same shapes; the protobuf
+    // body holds the prompt marker only inside attributes and span events that are dropped.
+    assert!(SDK_PROTOBUF.windows(18).any(|w| w == b"PROMPT-MARKER-7f3a"));
+}
