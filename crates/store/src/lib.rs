@@ -19,6 +19,7 @@ mod migrations;
 mod orgs;
 mod rollups;
 mod schema;
+mod sqlite_files;
 mod sync_runs;
 pub mod testing;
 mod tokens;
@@ -73,6 +74,11 @@ pub enum StoreError {
     Vault(#[from] vault::VaultError),
     #[error("stored data is inconsistent: {0}")]
     Corrupt(String),
+    /// The filesystem holding the SQLite database has (almost) no space left.
+    #[error(
+        "the disk holding the database is full ({free} bytes free); free some space: writes resume without a restart"
+    )]
+    DiskFull { free: u64 },
 }
 
 /// A stored status or role the domain does not know: the database holds something this
@@ -130,16 +136,7 @@ impl Store {
     pub async fn connect(location: &DatabaseLocation) -> StoreResult<Store> {
         let pool = match location {
             DatabaseLocation::Sqlite { path } => {
-                if let Some(parent) = path.parent()
-                    && !parent.as_os_str().is_empty()
-                {
-                    std::fs::create_dir_all(parent).map_err(|err| {
-                        StoreError::Location(format!(
-                            "cannot create the data directory {}: {err}",
-                            parent.display()
-                        ))
-                    })?;
-                }
+                sqlite_files::prepare(path)?;
                 let options = SqliteConnectOptions::new()
                     .filename(path)
                     .create_if_missing(true)
@@ -151,6 +148,7 @@ impl Store {
                     .pragma("temp_store", "memory");
                 let pool = SqlitePoolOptions::new()
                     .max_connections(8)
+                    .after_release(|conn, _| Box::pin(sqlite_files::release_clean(conn)))
                     .connect_with(options)
                     .await
                     .map_err(|err| {
@@ -208,6 +206,33 @@ impl Store {
     pub async fn ping(&self) -> StoreResult<()> {
         with_pool!(self, pool => {
             sqlx::query("SELECT 1").execute(pool).await?;
+        });
+        Ok(())
+    }
+
+    /// Commits a 64 KiB write, for health checks: a database that answers reads but cannot
+    /// take a real write (a full disk, a read-only file, a lost lock) fails here, with the
+    /// database's reason. On SQLite the data directory's free space is checked first: a small
+    /// write can still fit in pages the write-ahead log already holds while every write that
+    /// grows the database fails.
+    pub async fn probe_write(&self, now: OffsetDateTime) -> StoreResult<()> {
+        const PROBE_BYTES: usize = 64 * 1024;
+        if let DatabaseLocation::Sqlite { path } = &self.location
+            && let Some(free) = sqlite_files::free_bytes(path)
+            && free < sqlite_files::MIN_FREE_BYTES
+        {
+            return Err(StoreError::DiskFull { free });
+        }
+        let filler = format!("{}{}", millis(now), "0".repeat(PROBE_BYTES));
+        with_pool!(self, pool => {
+            sqlx::query(
+                "INSERT INTO health_probe (id, at, filler) VALUES (1, $1, $2) \
+                 ON CONFLICT (id) DO UPDATE SET at = excluded.at, filler = excluded.filler",
+            )
+            .bind(millis(now))
+            .bind(&filler)
+            .execute(pool)
+            .await?;
         });
         Ok(())
     }

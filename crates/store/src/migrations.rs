@@ -35,6 +35,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0007_history_index.sql"),
         postgres: include_str!("../migrations/postgres/0007_history_index.sql"),
     },
+    Migration {
+        version: 10,
+        name: "health_probe",
+        sqlite: include_str!("../migrations/sqlite/0010_health_probe.sql"),
+        postgres: include_str!("../migrations/postgres/0010_health_probe.sql"),
+    },
 ];
 
 pub(crate) async fn run(store: &Store) -> StoreResult<usize> {

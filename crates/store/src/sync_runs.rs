@@ -70,7 +70,15 @@ impl Store {
         now: OffsetDateTime,
     ) -> StoreResult<SyncRunId> {
         let id: i64 = with_pool!(self, pool => {
-            sqlx::query_scalar(
+            let mut tx = pool.begin().await?;
+            // The caller holds the connection's lease: a run still marked running was left by
+            // a process that stopped before it finished (its lease ran out). Close it.
+            sqlx::query(ABANDONED_RUN_UPDATE)
+                .bind(millis(now))
+                .bind(connection.0)
+                .execute(&mut *tx)
+                .await?;
+            let id: i64 = sqlx::query_scalar(
                 "INSERT INTO sync_runs (org_id, connection_id, trigger_kind, window_from, window_to, started_at, status) \
                  VALUES ($1, $2, $3, $4, $5, $6, 'running') RETURNING id",
             )
@@ -80,10 +88,30 @@ impl Store {
             .bind(i64::from(window.from().number()))
             .bind(i64::from(window.to().number()))
             .bind(millis(now))
+            .fetch_one(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            id
+        });
+        Ok(SyncRunId(id))
+    }
+
+    /// Who holds a connection's sync lease: the run on record as running, and when the lease
+    /// runs out (the connection is free again then if its holder stopped).
+    pub async fn sync_lease_holder(
+        &self,
+        connection: ConnectionId,
+    ) -> StoreResult<(Option<SyncRunId>, Option<OffsetDateTime>)> {
+        let (run, until): (Option<i64>, Option<i64>) = with_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT (SELECT MAX(id) FROM sync_runs WHERE connection_id = $1 AND status = 'running'), \
+                 (SELECT lease_until FROM connections WHERE id = $1)",
+            )
+            .bind(connection.0)
             .fetch_one(pool)
             .await?
         });
-        Ok(SyncRunId(id))
+        Ok((run.map(SyncRunId), until.map(from_millis)))
     }
 
     pub async fn finish_sync_run(
@@ -185,3 +213,8 @@ impl Store {
         })
     }
 }
+
+/// Closes the runs of connection `$2` left running by a stopped process, at `$1`.
+const ABANDONED_RUN_UPDATE: &str = "UPDATE sync_runs SET status = 'failed', finished_at = $1, \
+     error = 'The sync was interrupted (the process stopped before it finished). Nothing from this run was stored; the next sync fetches the window again.' \
+     WHERE status = 'running' AND connection_id = $2";

@@ -8,23 +8,24 @@
 
 pub mod connections;
 pub mod plan;
+mod run;
 pub mod scheduler;
+
+pub use run::StartedSync;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use spendlens_domain::allocation::allocate;
 use spendlens_domain::{Day, DayRange, PriceCatalog, SyncRequest};
 use spendlens_providers::{CallStats, ConnectorConfig, HttpSettings, ProviderError};
 use spendlens_store::vault::Vault;
 use spendlens_store::{
-    ConnectionId, ConnectionRow, ConnectionStatus, OrgId, Store, StoreError, SyncRunId,
-    SyncRunOutcome, SyncRunStatus, SyncTrigger, WindowWrite, WriteCounts,
+    ConnectionId, ConnectionRow, OrgId, Store, StoreError, SyncRunId, SyncRunStatus, SyncTrigger,
+    WriteCounts,
 };
 use time::OffsetDateTime;
-use tracing::{info, warn};
 
-use plan::{PlanError, SyncState, next_watermark};
+use plan::PlanError;
 pub use spendlens_domain::{Clock, FixedClock, SystemClock};
 
 /// After this many syncs in a row with a rejected credential, a connection is disconnected
@@ -46,7 +47,9 @@ pub struct SyncSettings {
 impl Default for SyncSettings {
     fn default() -> SyncSettings {
         SyncSettings {
-            lease: Duration::from_secs(600),
+            // Renewed every third of it while a sync runs, so a crashed process blocks its
+            // connection for at most this long.
+            lease: Duration::from_secs(90),
             http: HttpSettings::default(),
             owner: default_owner(),
         }
@@ -60,10 +63,14 @@ fn default_owner() -> String {
 
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {
-    #[error(
-        "a sync of \"{name}\" is already running (in this or another spendlens process); wait for it to finish"
-    )]
-    AlreadyRunning { name: String },
+    #[error("{}", run::already_running_message(name, *run, *free_at))]
+    AlreadyRunning {
+        name: String,
+        /// The run that holds the connection, when it is on record.
+        run: Option<SyncRunId>,
+        /// When the lease runs out if its holder stopped without releasing it.
+        free_at: Option<OffsetDateTime>,
+    },
     #[error(
         "connection \"{name}\" has no credential (it was removed); add the connection again to sync it"
     )]
@@ -163,273 +170,6 @@ impl SyncEngine {
             base_url,
             http: self.settings.http.clone(),
         })
-    }
-
-    /// Syncs one connection: a planned window, or `requested` when given. `request` says
-    /// who asked. `stats` counts HTTP calls as they happen (for progress bars).
-    ///
-    /// A provider or store failure is not an `Err`: it is a failed run, logged and reported
-    /// in the returned [`SyncReport`]. `Err` means no run could start (already running, no
-    /// credential, bad window).
-    pub async fn sync_connection(
-        &self,
-        org: OrgId,
-        connection_id: ConnectionId,
-        requested: Option<DayRange>,
-        request: SyncRequest,
-        stats: &CallStats,
-    ) -> Result<SyncReport, SyncError> {
-        let connection = self.store.get_connection(org, connection_id).await?;
-        let plan = plan::plan(
-            SyncState {
-                synced_through: connection.synced_through,
-                backfill_days: connection.backfill_days,
-                lookback_days: connection.lookback_days,
-            },
-            self.today(),
-            requested,
-            request,
-        )?;
-        let Some(credential) = self
-            .store
-            .load_credential(org, connection.id, &self.vault)
-            .await?
-        else {
-            return Err(SyncError::NoCredential {
-                name: connection.name.clone(),
-            });
-        };
-        let config = self.connector_config(connection.base_url.as_deref())?;
-
-        // Each run holds the lease under its own name, so two runs in one process exclude
-        // each other as two processes do.
-        let holder = format!("{}#{:08x}", self.settings.owner, rand::random::<u32>());
-        let now = self.now();
-        if !self
-            .store
-            .claim_sync_lease(connection.id, &holder, now, now + self.settings.lease)
-            .await?
-        {
-            return Err(SyncError::AlreadyRunning {
-                name: connection.name.clone(),
-            });
-        }
-        let run = self
-            .store
-            .start_sync_run(org, connection.id, plan.trigger, plan.window, now)
-            .await;
-        let run = match run {
-            Ok(run) => run,
-            Err(err) => {
-                self.release(&connection, &holder).await;
-                return Err(err.into());
-            }
-        };
-        info!(connection = %connection.name, window = %plan.window, trigger = plan.trigger.as_str(), "sync started");
-
-        let work = self.fetch_and_apply(org, &connection, &credential, &config, plan.window, stats);
-        let result = self.while_holding_lease(&connection, &holder, work).await;
-
-        let counts = stats.snapshot();
-        let finished = self.now();
-        let report = match result {
-            Ok((written, notes)) => {
-                let outcome = SyncRunOutcome {
-                    status: SyncRunStatus::Success,
-                    counts: written,
-                    http_calls: counts.http_calls,
-                    retries: counts.retries,
-                    error: None,
-                    notes: (!notes.is_empty()).then(|| notes.join("\n")),
-                };
-                self.store.finish_sync_run(run, &outcome, finished).await?;
-                self.store
-                    .record_sync_outcome(
-                        connection.id,
-                        ConnectionStatus::Connected,
-                        None,
-                        next_watermark(connection.synced_through, plan.window),
-                        false,
-                        outcome.notes.as_deref(),
-                        finished,
-                        Some(
-                            finished
-                                + time::Duration::seconds(connection.sync_interval_secs.max(60)),
-                        ),
-                    )
-                    .await?;
-                info!(connection = %connection.name, lines = written.lines, "sync succeeded");
-                SyncReport {
-                    run_id: run,
-                    connection_id: connection.id,
-                    connection_name: connection.name.clone(),
-                    window: plan.window,
-                    trigger: plan.trigger,
-                    status: SyncRunStatus::Success,
-                    counts: written,
-                    http_calls: counts.http_calls,
-                    retries: counts.retries,
-                    error: None,
-                    notes,
-                }
-            }
-            Err(err) => {
-                let rejected = matches!(&err, SyncError::Provider(p) if p.is_credential_rejected());
-                let message = format!("{err} Stored data was left unchanged.");
-                warn!(connection = %connection.name, error = %message, "sync failed");
-                let outcome = SyncRunOutcome {
-                    status: SyncRunStatus::Failed,
-                    counts: WriteCounts::default(),
-                    http_calls: counts.http_calls,
-                    retries: counts.retries,
-                    error: Some(message.clone()),
-                    notes: None,
-                };
-                self.store.finish_sync_run(run, &outcome, finished).await?;
-                let disconnect =
-                    rejected && connection.auth_failures + 1 >= AUTH_FAILURES_BEFORE_DISCONNECT;
-                let (status, next) = if disconnect {
-                    (ConnectionStatus::Disconnected, None)
-                } else {
-                    (
-                        ConnectionStatus::Error,
-                        Some(
-                            finished
-                                + time::Duration::seconds(connection.sync_interval_secs.max(60)),
-                        ),
-                    )
-                };
-                let status_message = if disconnect {
-                    format!(
-                        "{message} Scheduled syncs stopped after {AUTH_FAILURES_BEFORE_DISCONNECT} rejections in a row; replace the credential to resume."
-                    )
-                } else {
-                    message.clone()
-                };
-                self.store
-                    .record_sync_outcome(
-                        connection.id,
-                        status,
-                        Some(&status_message),
-                        None,
-                        rejected,
-                        None,
-                        finished,
-                        next,
-                    )
-                    .await?;
-                SyncReport {
-                    run_id: run,
-                    connection_id: connection.id,
-                    connection_name: connection.name.clone(),
-                    window: plan.window,
-                    trigger: plan.trigger,
-                    status: SyncRunStatus::Failed,
-                    counts: WriteCounts::default(),
-                    http_calls: counts.http_calls,
-                    retries: counts.retries,
-                    error: Some(message),
-                    notes: Vec::new(),
-                }
-            }
-        };
-        self.release(&connection, &holder).await;
-        Ok(report)
-    }
-
-    async fn fetch_and_apply(
-        &self,
-        org: OrgId,
-        connection: &ConnectionRow,
-        credential: &spendlens_domain::Credential,
-        config: &ConnectorConfig,
-        window: DayRange,
-        stats: &CallStats,
-    ) -> Result<(WriteCounts, Vec<String>), SyncError> {
-        let fetched = spendlens_providers::fetch_window(credential, config, window, stats).await?;
-        // Every report is in USD; amounts in another currency would be added as if they were.
-        if let Some(foreign) = fetched
-            .costs
-            .iter()
-            .map(|c| c.currency.as_str())
-            .find(|c| *c != "USD")
-        {
-            return Err(SyncError::Unsupported(format!(
-                "{} bills this account in {foreign}; spendlens reports in USD and does not convert \
-                 currencies yet, so nothing from this sync was stored. Use a USD billing account or \
-                 follow the currency-conversion issue.",
-                connection.provider.display_name()
-            )));
-        }
-        let api_keys_complete = !fetched.api_keys.is_empty();
-        // Replace only the days the provider could answer for (never wipe older history it
-        // no longer serves); lines outside them cannot be stored.
-        let replaced = fetched
-            .served
-            .and_then(|served| {
-                DayRange::new(
-                    served.from().max(window.from()),
-                    served.to().min(window.to()),
-                )
-                .ok()
-            })
-            .unwrap_or(window);
-        let lines: Vec<_> = allocate(
-            connection.provider,
-            fetched.usage,
-            fetched.costs,
-            &self.catalog,
-        )
-        .into_iter()
-        .filter(|line| replaced.contains(line.day))
-        .collect();
-        let counts = self
-            .store
-            .replace_window(WindowWrite {
-                org,
-                connection: connection.id,
-                window: replaced,
-                workspaces: &fetched.workspaces,
-                api_keys: &fetched.api_keys,
-                api_keys_complete,
-                lines: &lines,
-                now: self.now(),
-            })
-            .await?;
-        Ok((counts, fetched.notes))
-    }
-
-    /// Runs `work` while renewing the connection's lease, so a long sync keeps it and a
-    /// crashed one loses it within one lease period.
-    async fn while_holding_lease<T>(
-        &self,
-        connection: &ConnectionRow,
-        holder: &str,
-        work: impl Future<Output = Result<T, SyncError>>,
-    ) -> Result<T, SyncError> {
-        let renew_every = (self.settings.lease / 3).max(Duration::from_secs(1));
-        tokio::pin!(work);
-        loop {
-            tokio::select! {
-                result = &mut work => return result,
-                () = tokio::time::sleep(renew_every) => {
-                    let now = self.now();
-                    if let Err(err) = self
-                        .store
-                        .claim_sync_lease(connection.id, holder, now, now + self.settings.lease)
-                        .await
-                    {
-                        warn!(connection = %connection.name, error = %err, "could not renew the sync lease");
-                    }
-                }
-            }
-        }
-    }
-
-    async fn release(&self, connection: &ConnectionRow, holder: &str) {
-        if let Err(err) = self.store.release_sync_lease(connection.id, holder).await {
-            warn!(connection = %connection.name, error = %err, "could not release the sync lease");
-        }
     }
 
     /// Syncs every connection of an organization that has a credential, one after another.

@@ -483,3 +483,98 @@ async fn only_one_sync_of_a_connection_runs_at_a_time() {
     fake.shutdown().await;
     test.teardown().await;
 }
+
+/// An engine of another process over the same store, at `at`.
+fn engine_at(store: Store, owner: &str, at: time::OffsetDateTime) -> SyncEngine {
+    install_tls();
+    SyncEngine::new(
+        store,
+        Vault::from_key([3; 32]),
+        PriceCatalog::built_in(),
+        Arc::new(FixedClock::new(at)),
+        SyncSettings {
+            lease: Duration::from_secs(60),
+            owner: owner.to_owned(),
+            ..SyncSettings::default()
+        },
+    )
+}
+
+#[tokio::test]
+async fn a_crashed_run_frees_its_connection_when_its_lease_runs_out() {
+    let (test, engine, org) = setup().await;
+    let (fake, id) = openai_connection(&engine, org, 5).await;
+    // A process starts a run and dies (kill -9): the run stays "running", the lease held.
+    let started = engine
+        .begin_sync(org, id, None, SyncRequest::Manual)
+        .await
+        .unwrap();
+    let crashed_run = started.run_id();
+    drop(started);
+
+    // Another process (the CLI, say) is told which run holds the connection and when it is free.
+    let t0 = datetime!(2026-11-22 12:00 UTC);
+    let other = engine_at(
+        test.store.clone(),
+        "cli:2",
+        t0 + time::Duration::seconds(30),
+    );
+    let stats = CallStats::default();
+    let err = other
+        .sync_connection(org, id, None, SyncRequest::Manual, &stats)
+        .await
+        .unwrap_err();
+    match &err {
+        SyncError::AlreadyRunning { run, free_at, .. } => {
+            assert_eq!(*run, Some(crashed_run));
+            assert_eq!(*free_at, Some(t0 + time::Duration::seconds(60)));
+        }
+        other => panic!("expected already running, got {other}"),
+    }
+    let message = err.to_string();
+    assert!(
+        message.contains(&format!("run {}", crashed_run.0)),
+        "{message}"
+    );
+    assert!(message.contains("free again at 12:01:00 UTC"), "{message}");
+
+    // Once the lease has run out, that process syncs, and the abandoned run is closed as failed.
+    let later = engine_at(
+        test.store.clone(),
+        "cli:2",
+        t0 + time::Duration::seconds(61),
+    );
+    let report = later
+        .sync_connection(org, id, None, SyncRequest::Manual, &stats)
+        .await
+        .unwrap();
+    assert_eq!(report.status, SyncRunStatus::Success);
+    let runs = test
+        .store
+        .list_sync_runs(org, &SyncRunFilter::default())
+        .await
+        .unwrap();
+    let abandoned = runs.iter().find(|r| r.id == crashed_run).unwrap();
+    assert_eq!(abandoned.status, SyncRunStatus::Failed);
+    assert!(
+        abandoned
+            .error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("interrupted"),
+        "{abandoned:?}"
+    );
+    assert_eq!(
+        runs.iter()
+            .filter(|r| r.status == SyncRunStatus::Running)
+            .count(),
+        0
+    );
+    fake.shutdown().await;
+    test.teardown().await;
+}
+
+#[test]
+fn the_default_lease_frees_a_crashed_connection_within_two_minutes() {
+    assert!(SyncSettings::default().lease <= Duration::from_secs(120));
+}

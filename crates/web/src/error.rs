@@ -37,6 +37,12 @@ pub enum ApiError {
     NotFound(String),
     #[error("{0}")]
     Conflict(String),
+    /// A sync of the connection is already running (`run_id`: the run on record).
+    #[error("{message}")]
+    AlreadyRunning {
+        message: String,
+        run_id: Option<i64>,
+    },
     /// A provider refused or failed a live check: the message says what to do.
     #[error("{0}")]
     Upstream(String),
@@ -63,6 +69,8 @@ struct ErrorDetail<'a> {
     code: &'a str,
     message: String,
     request_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    run_id: Option<i64>,
 }
 
 impl ApiError {
@@ -73,6 +81,7 @@ impl ApiError {
             ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+            ApiError::AlreadyRunning { .. } => (StatusCode::CONFLICT, "already_running"),
             ApiError::Upstream(_) => (StatusCode::UNPROCESSABLE_ENTITY, "provider_check_failed"),
             ApiError::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             ApiError::UnsupportedMediaType(_) => {
@@ -98,6 +107,10 @@ impl IntoResponse for ApiError {
                 code,
                 message: self.to_string(),
                 request_id,
+                run_id: match &self {
+                    ApiError::AlreadyRunning { run_id, .. } => *run_id,
+                    _ => None,
+                },
             },
         };
         let mut response = (status, Json(body)).into_response();
@@ -200,7 +213,10 @@ impl From<QueryError> for ApiError {
 impl From<SyncError> for ApiError {
     fn from(err: SyncError) -> ApiError {
         match err {
-            SyncError::AlreadyRunning { .. } => ApiError::Conflict(err.to_string()),
+            SyncError::AlreadyRunning { run, .. } => ApiError::AlreadyRunning {
+                message: err.to_string(),
+                run_id: run.map(|r| r.0),
+            },
             SyncError::NoCredential { .. } | SyncError::Plan(_) => {
                 ApiError::BadRequest(err.to_string())
             }

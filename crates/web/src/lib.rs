@@ -141,17 +141,37 @@ async fn request_id(request: Request, next: Next) -> Response {
 }
 
 async fn healthz(State(state): State<Arc<AppState>>) -> Response {
-    match state.store().ping().await {
-        Ok(()) => axum::Json(serde_json::json!({"status": "ok", "database": "ok"})).into_response(),
-        Err(err) => {
-            tracing::error!(error = %err, "health check: database unreachable");
-            (
-                axum::http::StatusCode::SERVICE_UNAVAILABLE,
-                axum::Json(serde_json::json!({"status": "unavailable", "database": "unreachable"})),
-            )
-                .into_response()
-        }
+    use axum::http::StatusCode;
+    if let Err(err) = state.store().ping().await {
+        tracing::error!(error = %err, "health check: database unreachable");
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            axum::Json(serde_json::json!({"status": "unavailable", "database": "unreachable"})),
+        )
+            .into_response();
     }
+    // A database that reads but cannot commit (full disk, read-only file) is not healthy.
+    if let Err(err) = state.store().probe_write(state.now()).await {
+        tracing::error!(error = %err, "health check: the database cannot write");
+        let (database, message) = match &err {
+            spendlens_store::StoreError::DiskFull { .. } => ("disk_full", err.to_string()),
+            _ => (
+                "cannot_write",
+                "the database answers reads but cannot commit a write (is the disk full or the file read-only?)"
+                    .to_owned(),
+            ),
+        };
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            axum::Json(serde_json::json!({
+                "status": "unavailable",
+                "database": database,
+                "message": message,
+            })),
+        )
+            .into_response();
+    }
+    axum::Json(serde_json::json!({"status": "ok", "database": "ok"})).into_response()
 }
 
 /// Serves `router` on an already-bound listener until `shutdown` completes, under the default

@@ -447,6 +447,71 @@ async fn connections_never_return_secrets_and_refuse_wrong_keys() {
 }
 
 #[tokio::test]
+async fn concurrent_sync_now_calls_start_one_run_and_answer_409_with_its_id() {
+    let app = App::start().await;
+    app.openai.faults().add(
+        spendlens_fakes::FaultRule::new(spendlens_fakes::Fault::Delay(Duration::from_millis(400)))
+            .times(4),
+    );
+    let connections = app.engine.store().list_connections(app.org).await.unwrap();
+    let id = connections
+        .iter()
+        .find(|c| c.provider == ProviderKind::OpenAi)
+        .unwrap()
+        .id
+        .0;
+    let path = format!("/api/v1/connections/{id}/sync");
+    let calls = (0..5).map(|_| app.post(&path, serde_json::json!({})));
+    let answers = futures_join_all(calls).await;
+    let accepted: Vec<&Value> = answers
+        .iter()
+        .filter(|(status, _)| *status == 202)
+        .map(|(_, body)| body)
+        .collect();
+    assert_eq!(accepted.len(), 1, "{answers:?}");
+    let run_id = accepted[0]["run_id"].as_i64().expect("202 names its run");
+    for (status, body) in answers.iter().filter(|(status, _)| *status != 202) {
+        assert_eq!(*status, 409, "{body}");
+        assert_eq!(body["error"]["code"], "already_running", "{body}");
+        assert_eq!(body["error"]["run_id"].as_i64(), Some(run_id), "{body}");
+        let message = body["error"]["message"].as_str().unwrap();
+        assert!(message.contains("already running"), "{message}");
+    }
+    app.stop().await;
+}
+
+/// Runs the futures concurrently and collects their outputs in order.
+async fn futures_join_all<F: std::future::Future>(
+    futures: impl Iterator<Item = F>,
+) -> Vec<F::Output> {
+    let handles: Vec<_> = futures.collect();
+    let mut out = Vec::new();
+    let mut pinned: Vec<std::pin::Pin<Box<F>>> = handles.into_iter().map(Box::pin).collect();
+    let mut results: Vec<Option<F::Output>> = pinned.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (slot, fut) in results.iter_mut().zip(pinned.iter_mut()) {
+            if slot.is_none() {
+                match fut.as_mut().poll(cx) {
+                    std::task::Poll::Ready(value) => *slot = Some(value),
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
+    })
+    .await;
+    for slot in results {
+        out.extend(slot);
+    }
+    out
+}
+
+#[tokio::test]
 async fn sync_now_runs_in_the_background_and_shows_in_the_log() {
     let app = App::start().await;
     let (status, body) = app.post("/api/v1/sync", serde_json::json!({})).await;

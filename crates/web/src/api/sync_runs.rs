@@ -1,5 +1,7 @@
-//! Sync over the API: "sync now" (one connection or all) starts in the background and answers
-//! 202 at once; `GET /sync-runs` is the log.
+//! Sync over the API: "sync now" of one connection starts its run (409 with the running run's
+//! id when one is already running) and answers 202 with the new run's id while the fetching
+//! goes on in the background; "sync all" starts every connection in the background;
+//! `GET /sync-runs` is the log.
 
 use spendlens_domain::SyncRequest;
 use std::sync::Arc;
@@ -61,20 +63,25 @@ pub async fn sync_one(
             connection.name
         )));
     }
+    // Start the run here, so the answer is the truth: 409 with the running run's id, or the
+    // real error (a database that cannot write); only the fetching moves to a task.
+    let started = state
+        .sync
+        .begin_sync(org, connection.id, None, SyncRequest::Manual)
+        .await?;
+    let run_id = started.run_id();
     let engine = state.sync.clone();
     tokio::spawn(async move {
         let stats = CallStats::default();
-        if let Err(err) = engine
-            .sync_connection(org, connection.id, None, SyncRequest::Manual, &stats)
-            .await
-        {
-            tracing::warn!(connection = %connection.name, error = %err, "manual sync could not start");
+        if let Err(err) = engine.run_started(started, &stats).await {
+            tracing::warn!(connection = %connection.name, error = %err, "manual sync failed");
         }
     });
     Ok((
         StatusCode::ACCEPTED,
         Json(serde_json::json!({
             "started": [id],
+            "run_id": run_id.0,
             "message": "sync started; follow it in GET /api/v1/sync-runs",
         })),
     )

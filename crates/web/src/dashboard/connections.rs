@@ -15,6 +15,7 @@ use spendlens_domain::ProviderKind;
 use spendlens_domain::credential::expected_shape;
 use spendlens_providers::CallStats;
 use spendlens_store::{ConnectionHoldings, ConnectionId, ConnectionRow};
+use spendlens_sync::SyncError;
 use spendlens_sync::connections::{AddConnection, AddConnectionError};
 
 use crate::AppState;
@@ -327,15 +328,26 @@ pub async fn sync_now(
             connection.name
         )));
     }
-    let engine = state.sync.clone();
     let org = viewer.org();
+    let started = match state
+        .sync
+        .begin_sync(org, connection.id, None, SyncRequest::Manual)
+        .await
+    {
+        Ok(started) => started,
+        Err(err @ SyncError::AlreadyRunning { .. }) => {
+            return Ok(redirect_with(
+                "/sync-logs",
+                vec![flash(&headers, "error", &format!("{err}."))],
+            ));
+        }
+        Err(err) => return Err(err.into()),
+    };
+    let engine = state.sync.clone();
     tokio::spawn(async move {
         let stats = CallStats::default();
-        if let Err(err) = engine
-            .sync_connection(org, connection.id, None, SyncRequest::Manual, &stats)
-            .await
-        {
-            tracing::warn!(error = %err, "manual sync could not start");
+        if let Err(err) = engine.run_started(started, &stats).await {
+            tracing::warn!(error = %err, "manual sync failed");
         }
     });
     Ok(redirect_with(
