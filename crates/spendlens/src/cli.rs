@@ -280,7 +280,8 @@ pub enum AuditCommand {
     Verify,
     /// Show the newest entries.
     List {
-        #[arg(long, default_value_t = 50)]
+        /// How many entries (1 to 100000; a larger number is refused, not cut down).
+        #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(i64).range(1..=100_000))]
         limit: i64,
     },
 }

@@ -531,6 +531,21 @@ async fn sync_now_runs_in_the_background_and_shows_in_the_log() {
     assert!(finished, "the manual syncs did not finish");
     let (status, body) = app.get("/api/v1/sync-runs?status=exploded").await;
     assert_eq!(status, 400, "{body}");
+    // Out-of-range values are refused, not silently cut down.
+    for limit in ["12987632361", "0", "-1", "10001"] {
+        let (status, body) = app.get(&format!("/api/v1/sync-runs?limit={limit}")).await;
+        assert_eq!(status, 400, "limit={limit}: {body}");
+        assert_eq!(body["error"]["code"], "bad_request", "{body}");
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("between 1 and 10000"),
+            "{body}"
+        );
+    }
+    let (status, body) = app.get("/api/v1/sync-runs?limit=10000").await;
+    assert_eq!(status, 200, "{body}");
     app.stop().await;
 }
 

@@ -18,6 +18,9 @@ use crate::AppState;
 use crate::auth::ApiOrg;
 use crate::error::ApiError;
 
+/// The most runs one page of the log returns (a larger `limit` is refused, not cut down).
+pub const MAX_RUNS_LIMIT: i64 = 10_000;
+
 #[derive(Debug, Default, Deserialize)]
 pub struct RunParams {
     pub connection: Option<i64>,
@@ -37,6 +40,13 @@ pub async fn list(
         .map(str::parse::<SyncRunStatus>)
         .transpose()
         .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    if let Some(limit) = params.limit
+        && !(1..=MAX_RUNS_LIMIT).contains(&limit)
+    {
+        return Err(ApiError::BadRequest(format!(
+            "limit must be between 1 and {MAX_RUNS_LIMIT}, not {limit}"
+        )));
+    }
     let runs = state
         .store()
         .list_sync_runs(
