@@ -14,6 +14,7 @@ pub mod ids;
 pub mod money;
 pub mod password;
 pub mod provider;
+pub mod scope;
 pub mod status;
 pub mod trend;
 pub mod usage;
@@ -29,6 +30,7 @@ pub use credential::{Credential, CredentialShapeError};
 pub use ids::{ApiKeyId, ConnectionId, OrgId, SyncRunId, WorkspaceId};
 pub use money::{Currency, Money, MoneyError, Quantity};
 pub use provider::ProviderKind;
+pub use scope::{Scope, ScopeError, Scopes};
 pub use status::{ConnectionStatus, Role, SyncRequest, SyncRunStatus, SyncTrigger, UnknownValue};
 pub use trend::Trend;
 pub use usage::{

@@ -31,6 +31,16 @@ pub struct Cli {
     )]
     pub database_url: Option<String>,
 
+    /// Hosts a connection's base-URL override may name (comma-separated; `*.example.com` for
+    /// subdomains). Unset: any host.
+    #[arg(
+        long,
+        global = true,
+        env = "SPENDLENS_BASE_URL_HOSTS",
+        value_delimiter = ','
+    )]
+    pub base_url_hosts: Vec<String>,
+
     /// Log filter, e.g. info or spendlens=debug.
     #[arg(long, global = true, env = "SPENDLENS_LOG", default_value = "warn")]
     pub log: String,
@@ -245,6 +255,14 @@ pub enum TokensCommand {
         /// What the token is for.
         #[arg(long, default_value = "cli")]
         name: String,
+        /// What it may do, comma-separated: read (reports, connections, sync runs — every
+        /// token reads), connections (add, test, remove), sync (start syncs), admin
+        /// (everything, including base-URL overrides).
+        #[arg(long, default_value = "read")]
+        scope: String,
+        /// Refuse the token after this many days (default: no expiry).
+        #[arg(long, value_parser = clap::value_parser!(i64).range(1..=3650))]
+        expires_in_days: Option<i64>,
     },
     /// List tokens (prefixes only).
     List,

@@ -27,7 +27,17 @@ impl Context {
             Some(url) if !url.trim().is_empty() => DatabaseLocation::parse(url)?,
             _ => DatabaseLocation::in_data_dir(&cli.data_dir),
         };
-        Context::open_at(&location, &cli.data_dir).await
+        let mut context = Context::open_at(&location, &cli.data_dir).await?;
+        let hosts: Vec<String> = cli
+            .base_url_hosts
+            .iter()
+            .map(|h| h.trim().to_owned())
+            .filter(|h| !h.is_empty())
+            .collect();
+        if !hosts.is_empty() {
+            context.engine = context.engine.with_allowed_base_url_hosts(hosts);
+        }
+        Ok(context)
     }
 
     pub async fn open_at(location: &DatabaseLocation, data_dir: &Path) -> anyhow::Result<Context> {

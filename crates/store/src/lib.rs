@@ -47,7 +47,7 @@ pub use rollups::{
 };
 pub use schema::Schema;
 pub use sync_runs::{SyncRunFilter, SyncRunOutcome, SyncRunRow, SyncRunStatus, SyncTrigger};
-pub use tokens::{ApiTokenRow, NewApiToken};
+pub use tokens::{ApiTokenRow, NewApiToken, TokenAuth};
 pub use users::{NewSession, Role, SessionRow, UserRow, normalize_email};
 pub use workspaces::{MAX_DISPLAY_NAME, WorkspaceNameChange, WorkspaceRow, validate_display_name};
 

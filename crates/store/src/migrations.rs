@@ -41,6 +41,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0010_health_probe.sql"),
         postgres: include_str!("../migrations/postgres/0010_health_probe.sql"),
     },
+    Migration {
+        version: 11,
+        name: "least_privilege",
+        sqlite: include_str!("../migrations/sqlite/0011_least_privilege.sql"),
+        postgres: include_str!("../migrations/postgres/0011_least_privilege.sql"),
+    },
 ];
 
 pub(crate) async fn run(store: &Store) -> StoreResult<usize> {

@@ -1,9 +1,12 @@
-//! API tokens for scripts and the JSON API: random, shown once, stored as SHA-256 hashes.
+//! API tokens for scripts and the JSON API: random, shown once, stored as SHA-256 hashes, with
+//! scopes (what the token may do) and an optional expiry.
 
 use rand::RngCore;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
+
+use spendlens_domain::Scopes;
 
 use crate::{OrgId, RowExt, Store, StoreError, StoreResult, from_millis, millis, with_pool};
 
@@ -32,6 +35,29 @@ pub struct ApiTokenRow {
     pub last_used_at: Option<OffsetDateTime>,
     #[serde(with = "time::serde::rfc3339::option")]
     pub revoked_at: Option<OffsetDateTime>,
+    /// What the token may do (`read,sync`, …).
+    #[serde(serialize_with = "scopes_text")]
+    pub scopes: Scopes,
+    /// After this instant the token is refused.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub expires_at: Option<OffsetDateTime>,
+}
+
+fn scopes_text<S: serde::Serializer>(scopes: &Scopes, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.collect_str(scopes)
+}
+
+/// A caller a presented API token names: its organization, the token and what it may do.
+#[derive(Clone, Copy, Debug)]
+pub struct TokenAuth {
+    pub org: OrgId,
+    pub token_id: i64,
+    pub scopes: Scopes,
+}
+
+/// Stored scopes back as [`Scopes`]; text this version cannot read grants only reading.
+fn stored_scopes(text: &str) -> Scopes {
+    text.parse().unwrap_or(Scopes::READ)
 }
 
 pub fn hash_token(secret: &str) -> String {
@@ -39,10 +65,24 @@ pub fn hash_token(secret: &str) -> String {
 }
 
 impl Store {
+    /// A token with full access and no expiry (the first token of a new install, tests).
     pub async fn create_api_token(
         &self,
         org: OrgId,
         name: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<NewApiToken> {
+        self.create_scoped_api_token(org, name, Scopes::ADMIN, None, now)
+            .await
+    }
+
+    /// A token that may do what `scopes` allow, until `expires_at` if given.
+    pub async fn create_scoped_api_token(
+        &self,
+        org: OrgId,
+        name: &str,
+        scopes: Scopes,
+        expires_at: Option<OffsetDateTime>,
         now: OffsetDateTime,
     ) -> StoreResult<NewApiToken> {
         let name = name.trim();
@@ -51,46 +91,69 @@ impl Store {
                 "a token needs a name of 1 to 80 characters".to_owned(),
             ));
         }
+        if expires_at.is_some_and(|at| at <= now) {
+            return Err(StoreError::Invalid(
+                "a token's expiry must be in the future".to_owned(),
+            ));
+        }
         let mut bytes = [0u8; 24];
         rand::rng().fill_bytes(&mut bytes);
         let secret = format!("{TOKEN_PREFIX}{}", hex::encode(bytes));
         let prefix: String = secret.chars().take(TOKEN_PREFIX.len() + 6).collect();
         let id: i64 = with_pool!(self, pool => {
             sqlx::query_scalar(
-                "INSERT INTO api_tokens (org_id, name, token_hash, prefix, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+                "INSERT INTO api_tokens (org_id, name, token_hash, prefix, created_at, scopes, expires_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
             )
             .bind(org.0)
             .bind(name)
             .bind(hash_token(&secret))
             .bind(prefix)
             .bind(millis(now))
+            .bind(scopes.to_string())
+            .bind(expires_at.map(millis))
             .fetch_one(pool)
             .await?
         });
         Ok(NewApiToken { id, secret })
     }
 
-    /// The organization a presented token belongs to, if it is valid and not revoked.
+    /// The organization a presented token belongs to, if it is valid, not revoked and not
+    /// expired.
     pub async fn authenticate_api_token(
         &self,
         secret: &str,
         now: OffsetDateTime,
     ) -> StoreResult<Option<OrgId>> {
+        Ok(self
+            .authenticate_token(secret, now)
+            .await?
+            .map(|auth| auth.org))
+    }
+
+    /// The caller a presented token names, if it is valid, not revoked and not expired.
+    pub async fn authenticate_token(
+        &self,
+        secret: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<TokenAuth>> {
         let hash = hash_token(secret);
-        let found: Option<(i64, i64, Option<i64>)> = with_pool!(self, pool => {
+        let now = millis(now);
+        let found: Option<(i64, i64, Option<i64>, String)> = with_pool!(self, pool => {
             sqlx::query_as(
-                "SELECT id, org_id, last_used_at FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL",
+                "SELECT id, org_id, last_used_at, scopes FROM api_tokens \
+                 WHERE token_hash = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2)",
             )
             .bind(&hash)
+            .bind(now)
             .fetch_optional(pool)
             .await?
         });
-        let Some((id, org, last_used)) = found else {
+        let Some((id, org, last_used, scopes)) = found else {
             return Ok(None);
         };
         // Record use at most once a minute: a script calling the API in a loop should not turn
         // every read into a write.
-        let now = millis(now);
         if last_used.is_none_or(|at| now - at >= LAST_USED_RESOLUTION_MS) {
             with_pool!(self, pool => {
                 sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2")
@@ -100,13 +163,17 @@ impl Store {
                     .await?;
             });
         }
-        Ok(Some(OrgId(org)))
+        Ok(Some(TokenAuth {
+            org: OrgId(org),
+            token_id: id,
+            scopes: stored_scopes(&scopes),
+        }))
     }
 
     pub async fn list_api_tokens(&self, org: OrgId) -> StoreResult<Vec<ApiTokenRow>> {
         with_pool!(self, pool => {
             let rows = sqlx::query(
-                "SELECT id, name, prefix, created_at, last_used_at, revoked_at FROM api_tokens WHERE org_id = $1 ORDER BY id",
+                "SELECT id, name, prefix, created_at, last_used_at, revoked_at, scopes, expires_at FROM api_tokens WHERE org_id = $1 ORDER BY id",
             )
             .bind(org.0)
             .fetch_all(pool)
@@ -120,6 +187,8 @@ impl Store {
                         created_at: from_millis(row.int("created_at")?),
                         last_used_at: row.opt_int("last_used_at")?.map(from_millis),
                         revoked_at: row.opt_int("revoked_at")?.map(from_millis),
+                        scopes: stored_scopes(&row.text("scopes")?),
+                        expires_at: row.opt_int("expires_at")?.map(from_millis),
                     })
                 })
                 .collect()

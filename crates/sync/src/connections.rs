@@ -5,7 +5,7 @@ use spendlens_domain::{Credential, CredentialShapeError, ProviderKind};
 use spendlens_providers::{ConnectionCheck, ProviderError};
 use spendlens_store::{ConnectionId, ConnectionRow, NewConnection, OrgId, StoreError};
 
-use crate::{SyncEngine, SyncError, parse_base_url};
+use crate::{SyncEngine, SyncError};
 
 /// What a new connection is asked to be.
 #[derive(Debug)]
@@ -47,7 +47,10 @@ impl SyncEngine {
     ) -> Result<(ConnectionRow, Option<ConnectionCheck>), AddConnectionError> {
         let credential = Credential::parse(request.provider, request.secret)?;
         let base_url = match request.base_url.map(str::trim).filter(|u| !u.is_empty()) {
-            Some(text) => Some(parse_base_url(text).map_err(AddConnectionError::BaseUrl)?),
+            Some(text) => Some(
+                self.check_base_url(text)
+                    .map_err(AddConnectionError::BaseUrl)?,
+            ),
             None => None,
         };
         if !(1..=400).contains(&request.backfill_days) {

@@ -42,6 +42,9 @@ pub struct SyncSettings {
     pub http: HttpSettings,
     /// A name for this process in leases (host and pid by default).
     pub owner: String,
+    /// When not empty, the only hosts a connection's base-URL override may name (`host` or
+    /// `*.domain`): without it, whoever may add connections can make the server call any host.
+    pub allowed_base_url_hosts: Vec<String>,
 }
 
 impl Default for SyncSettings {
@@ -52,6 +55,7 @@ impl Default for SyncSettings {
             lease: Duration::from_secs(90),
             http: HttpSettings::default(),
             owner: default_owner(),
+            allowed_base_url_hosts: Vec::new(),
         }
     }
 }
@@ -138,6 +142,12 @@ impl SyncEngine {
         }
     }
 
+    /// The same engine, admitting base-URL overrides only on these hosts.
+    pub fn with_allowed_base_url_hosts(mut self, hosts: Vec<String>) -> SyncEngine {
+        self.settings.allowed_base_url_hosts = hosts;
+        self
+    }
+
     pub fn store(&self) -> &Store {
         &self.store
     }
@@ -158,12 +168,29 @@ impl SyncEngine {
         Day::of(self.clock.now())
     }
 
+    /// A base-URL override as users type it ([`parse_base_url`]), on a host the allowlist
+    /// admits.
+    pub fn check_base_url(&self, text: &str) -> Result<url::Url, String> {
+        let url = parse_base_url(text)?;
+        let allowed = &self.settings.allowed_base_url_hosts;
+        let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
+        if !allowed.is_empty() && !allowed.iter().any(|pattern| host_matches(pattern, &host)) {
+            return Err(format!(
+                "the base URL's host {host} is not on this server's allowlist ({}); an \
+                 administrator can add it with --base-url-hosts",
+                allowed.join(", ")
+            ));
+        }
+        Ok(url)
+    }
+
     /// The connector settings for a base-URL override and our HTTP settings.
     pub fn connector_config(&self, base_url: Option<&str>) -> Result<ConnectorConfig, SyncError> {
         let base_url = match base_url {
-            Some(text) => {
-                Some(parse_base_url(text).map_err(|e| SyncError::Store(StoreError::Invalid(e)))?)
-            }
+            Some(text) => Some(
+                self.check_base_url(text)
+                    .map_err(|e| SyncError::Store(StoreError::Invalid(e)))?,
+            ),
             None => None,
         };
         Ok(ConnectorConfig {
@@ -204,6 +231,15 @@ impl SyncEngine {
     }
 }
 
+/// Whether `host` is `pattern` (any case) or, for `*.domain`, a subdomain of it.
+fn host_matches(pattern: &str, host: &str) -> bool {
+    let pattern = pattern.trim().to_ascii_lowercase();
+    match pattern.strip_prefix("*.") {
+        Some(domain) => host.ends_with(&format!(".{domain}")),
+        None => pattern == host,
+    }
+}
+
 /// A base URL as users type it: http(s), a host, no credentials, query or fragment in it (it
 /// is shown on pages and in the API as it is).
 pub fn parse_base_url(text: &str) -> Result<url::Url, String> {
@@ -230,4 +266,56 @@ pub fn parse_base_url(text: &str) -> Result<url::Url, String> {
         );
     }
     Ok(url)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn engine(hosts: &[&str]) -> (spendlens_store::testing::TestStore, SyncEngine) {
+        let test = spendlens_store::testing::TestStore::sqlite()
+            .await
+            .expect("a test store");
+        let engine = SyncEngine::new(
+            test.store.clone(),
+            Vault::from_key([1; 32]),
+            PriceCatalog::built_in(),
+            Arc::new(FixedClock::new(
+                time::macros::datetime!(2026-11-22 12:00 UTC),
+            )),
+            SyncSettings::default(),
+        )
+        .with_allowed_base_url_hosts(hosts.iter().map(|h| (*h).to_owned()).collect());
+        (test, engine)
+    }
+
+    #[tokio::test]
+    async fn base_url_overrides_stay_on_the_allowlist() {
+        let (_test, open) = engine(&[]).await;
+        assert!(
+            open.check_base_url("https://anywhere.example.org/v1")
+                .is_ok()
+        );
+        let (_test, closed) = engine(&["gateway.internal", "*.corp.example"]).await;
+        assert!(closed.check_base_url("https://gateway.internal/v1").is_ok());
+        assert!(
+            closed
+                .check_base_url("https://GATEWAY.internal:8443")
+                .is_ok()
+        );
+        assert!(
+            closed
+                .check_base_url("https://litellm.corp.example")
+                .is_ok()
+        );
+        for refused in [
+            "https://corp.example",
+            "https://evil.example/gateway.internal",
+            "https://gateway.internal.evil.example",
+            "http://169.254.169.254/latest",
+        ] {
+            let err = closed.check_base_url(refused).expect_err(refused);
+            assert!(err.contains("allowlist"), "{err}");
+        }
+    }
 }

@@ -48,6 +48,7 @@ fn engine(store: Store) -> SyncEngine {
                 max_retry_after: Duration::from_millis(20),
             },
             owner: "test".to_owned(),
+            allowed_base_url_hosts: Vec::new(),
         },
     )
 }

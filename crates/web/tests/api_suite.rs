@@ -50,6 +50,7 @@ impl App {
                     max_retry_after: Duration::from_millis(10),
                 },
                 owner: "api-test".into(),
+                allowed_base_url_hosts: Vec::new(),
             },
         );
         let org = engine
@@ -509,6 +510,173 @@ async fn futures_join_all<F: std::future::Future>(
         out.extend(slot);
     }
     out
+}
+
+#[tokio::test]
+async fn token_scopes_and_expiry_limit_what_a_token_may_do() {
+    use spendlens_domain::Scopes;
+    let app = App::start().await;
+    let store = app.engine.store();
+    let now = app.engine.now();
+    let token = |scopes: &str| {
+        let scopes: Scopes = scopes.parse().unwrap();
+        async move {
+            store
+                .create_scoped_api_token(app.org, "scoped", scopes, None, now)
+                .await
+                .unwrap()
+                .secret
+        }
+    };
+    let call = |method: reqwest::Method, path: String, token: String, body: Option<Value>| {
+        let request = app
+            .client
+            .request(method, format!("{}{path}", app.base))
+            .bearer_auth(token);
+        let request = match body {
+            Some(body) => request.json(&body),
+            None => request,
+        };
+        async move {
+            let response = request.send().await.unwrap();
+            let status = response.status().as_u16();
+            (
+                status,
+                response.json::<Value>().await.unwrap_or(Value::Null),
+            )
+        }
+    };
+    let openai = app
+        .engine
+        .store()
+        .list_connections(app.org)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|c| c.provider == ProviderKind::OpenAi)
+        .unwrap()
+        .id
+        .0;
+    let new_connection = |base_url: Option<&str>| {
+        serde_json::json!({
+            "provider": "anthropic",
+            "name": "scoped-anthropic",
+            "credential": "sk-ant-admin01-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+            "skip_check": true,
+            "base_url": base_url,
+        })
+    };
+
+    // A read token reads, and is refused every write with the scope it would need.
+    let read = token("read").await;
+    let (status, _) = call(
+        reqwest::Method::GET,
+        "/api/v1/reports/providers".into(),
+        read.clone(),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, body) = call(
+        reqwest::Method::POST,
+        "/api/v1/sync".into(),
+        read.clone(),
+        None,
+    )
+    .await;
+    assert_eq!(status, 403, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("\"sync\" scope"),
+        "{body}"
+    );
+    let (status, body) = call(
+        reqwest::Method::POST,
+        "/api/v1/connections".into(),
+        read.clone(),
+        Some(new_connection(None)),
+    )
+    .await;
+    assert_eq!(status, 403, "{body}");
+    let (status, _) = call(
+        reqwest::Method::DELETE,
+        format!("/api/v1/connections/{openai}"),
+        read.clone(),
+        None,
+    )
+    .await;
+    assert_eq!(status, 403);
+
+    // A connections token adds a connection, but may not point one at another host.
+    let connections = token("connections").await;
+    let (status, body) = call(
+        reqwest::Method::POST,
+        "/api/v1/connections".into(),
+        connections.clone(),
+        Some(new_connection(Some("https://gateway.example.com"))),
+    )
+    .await;
+    assert_eq!(status, 403, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("base URL"),
+        "{body}"
+    );
+    let (status, body) = call(
+        reqwest::Method::POST,
+        "/api/v1/connections".into(),
+        connections.clone(),
+        Some(new_connection(None)),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let (status, _) = call(
+        reqwest::Method::POST,
+        format!("/api/v1/connections/{openai}/sync"),
+        connections.clone(),
+        None,
+    )
+    .await;
+    assert_eq!(status, 403);
+
+    // A sync token starts syncs.
+    let sync = token("sync").await;
+    let (status, body) = call(
+        reqwest::Method::POST,
+        format!("/api/v1/connections/{openai}/sync"),
+        sync.clone(),
+        None,
+    )
+    .await;
+    assert_eq!(status, 202, "{body}");
+
+    // An expired token is refused like an unknown one.
+    let expired = store
+        .create_scoped_api_token(
+            app.org,
+            "expired",
+            Scopes::ADMIN,
+            Some(now - time::Duration::hours(1)),
+            now - time::Duration::hours(2),
+        )
+        .await
+        .unwrap()
+        .secret;
+    let (status, _) = call(
+        reqwest::Method::GET,
+        "/api/v1/reports/providers".into(),
+        expired,
+        None,
+    )
+    .await;
+    assert_eq!(status, 401);
+    let listed = store.list_api_tokens(app.org).await.unwrap();
+    assert!(listed.iter().any(|t| t.scopes.to_string() == "read,sync"));
+    app.stop().await;
 }
 
 #[tokio::test]

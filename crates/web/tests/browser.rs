@@ -161,6 +161,7 @@ async fn start_app() -> (String, SyncEngine, TestStore, Vec<Box<dyn std::any::An
             lease: Duration::from_secs(60),
             http: HttpSettings::default(),
             owner: "browser-test".into(),
+            allowed_base_url_hosts: Vec::new(),
         },
     );
     let org = engine

@@ -192,6 +192,7 @@ impl App {
                 lease: Duration::from_secs(60),
                 http: HttpSettings::default(),
                 owner: "dashboard-test".into(),
+                allowed_base_url_hosts: Vec::new(),
             },
         );
         let store = engine.store();

@@ -2,6 +2,8 @@
 
 use std::process::ExitCode;
 
+use spendlens_domain::Scopes;
+
 use crate::cli::{Cli, TokensCommand};
 use crate::context::Context;
 use crate::render::text_table;
@@ -10,14 +12,37 @@ pub async fn run(cli: &Cli, command: &TokensCommand) -> anyhow::Result<ExitCode>
     let context = Context::open(cli).await?;
     let now = context.engine.now();
     match command {
-        TokensCommand::Create { name } => {
+        TokensCommand::Create {
+            name,
+            scope,
+            expires_in_days,
+        } => {
+            let scopes: Scopes = scope.parse()?;
+            let expires_at = expires_in_days.map(|days| now + time::Duration::days(days));
             let token = context
                 .store()
-                .create_api_token(context.org, name, now)
+                .create_scoped_api_token(context.org, name, scopes, expires_at, now)
+                .await?;
+            context
+                .store()
+                .audit(
+                    context.org,
+                    "cli",
+                    "token.create",
+                    name,
+                    &format!(
+                        "token {} scopes {scopes}{}",
+                        token.id,
+                        expires_at.map_or_else(String::new, |at| format!(" expires {at}"))
+                    ),
+                    now,
+                )
                 .await?;
             println!("{}", token.secret);
+            let expiry =
+                expires_at.map_or_else(|| "no expiry".to_owned(), |at| format!("expires {at}"));
             eprintln!(
-                "Created API token {} (\"{name}\"). It is shown only now; store it safely.\nUse it as: curl -H 'Authorization: Bearer {}' http://127.0.0.1:8080/api/v1/reports/providers",
+                "Created API token {} (\"{name}\", scopes {scopes}, {expiry}). It is shown only now; store it safely.\nUse it as: curl -H 'Authorization: Bearer {}' http://127.0.0.1:8080/api/v1/reports/providers",
                 token.id, token.secret
             );
         }
@@ -33,15 +58,30 @@ pub async fn run(cli: &Cli, command: &TokensCommand) -> anyhow::Result<ExitCode>
                         t.created_at.to_string(),
                         t.last_used_at
                             .map_or_else(|| "never".into(), |x| x.to_string()),
-                        t.revoked_at
-                            .map_or_else(|| "active".into(), |x| format!("revoked {x}")),
+                        t.scopes.to_string(),
+                        t.expires_at
+                            .map_or_else(|| "never".into(), |x| x.to_string()),
+                        match (t.revoked_at, t.expires_at) {
+                            (Some(at), _) => format!("revoked {at}"),
+                            (None, Some(at)) if at <= now => "expired".to_owned(),
+                            _ => "active".to_owned(),
+                        },
                     ]
                 })
                 .collect();
             print!(
                 "{}",
                 text_table(
-                    &["Id", "Name", "Token", "Created", "Last used", "Status"],
+                    &[
+                        "Id",
+                        "Name",
+                        "Token",
+                        "Created",
+                        "Last used",
+                        "Scopes",
+                        "Expires",
+                        "Status"
+                    ],
                     &rows,
                     None
                 )
@@ -51,6 +91,10 @@ pub async fn run(cli: &Cli, command: &TokensCommand) -> anyhow::Result<ExitCode>
             context
                 .store()
                 .revoke_api_token(context.org, *id, now)
+                .await?;
+            context
+                .store()
+                .audit(context.org, "cli", "token.revoke", &id.to_string(), "", now)
                 .await?;
             println!("Revoked token {id}.");
         }

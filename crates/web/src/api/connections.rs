@@ -13,7 +13,9 @@ use spendlens_store::ConnectionId;
 use spendlens_sync::connections::{AddConnection, AddConnectionError};
 
 use crate::AppState;
-use crate::auth::ApiOrg;
+use spendlens_domain::Scope;
+
+use crate::auth::{ApiCaller, ApiOrg};
 use crate::error::ApiError;
 
 #[derive(Debug, Deserialize)]
@@ -48,10 +50,21 @@ pub async fn get(
 
 pub async fn create(
     State(state): State<Arc<AppState>>,
-    ApiOrg(org): ApiOrg,
+    caller: ApiCaller,
     body: Result<Json<CreateConnection>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Response, ApiError> {
+    let org = caller.require(Scope::Connections, "add connections")?;
     let Json(body) = body?;
+    if body
+        .base_url
+        .as_deref()
+        .is_some_and(|u| !u.trim().is_empty())
+    {
+        caller.require(
+            Scope::Admin,
+            "set a base URL (it makes the server call the host it names)",
+        )?;
+    }
     let provider: ProviderKind =
         body.provider
             .parse()
@@ -80,7 +93,7 @@ pub async fn create(
                 .store()
                 .audit(
                     org,
-                    "api token",
+                    &format!("api token {}", caller.0.token_id),
                     "connection.add",
                     &connection.name,
                     &format!(
@@ -108,9 +121,10 @@ pub async fn create(
 
 pub async fn test(
     State(state): State<Arc<AppState>>,
-    ApiOrg(org): ApiOrg,
+    caller: ApiCaller,
     Path(id): Path<i64>,
 ) -> Result<Response, ApiError> {
+    let org = caller.require(Scope::Connections, "test connections")?;
     let check = state.sync.test_connection(org, ConnectionId(id)).await?;
     Ok(Json(serde_json::json!({ "ok": true, "summary": check.summary })).into_response())
 }
@@ -124,10 +138,11 @@ pub struct RemoveParams {
 
 pub async fn remove(
     State(state): State<Arc<AppState>>,
-    ApiOrg(org): ApiOrg,
+    caller: ApiCaller,
     Path(id): Path<i64>,
     Query(params): Query<RemoveParams>,
 ) -> Result<Response, ApiError> {
+    let org = caller.require(Scope::Connections, "remove connections")?;
     let id = ConnectionId(id);
     let connection = state.store().get_connection(org, id).await?;
     if params.purge {
@@ -142,7 +157,14 @@ pub async fn remove(
     };
     state
         .store()
-        .audit(org, "api token", action, &connection.name, "", state.now())
+        .audit(
+            org,
+            &format!("api token {}", caller.0.token_id),
+            action,
+            &connection.name,
+            "",
+            state.now(),
+        )
         .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -15,7 +15,9 @@ use spendlens_providers::CallStats;
 use spendlens_store::{ConnectionId, SyncRunFilter, SyncRunStatus};
 
 use crate::AppState;
-use crate::auth::ApiOrg;
+use spendlens_domain::Scope;
+
+use crate::auth::{ApiCaller, ApiOrg};
 use crate::error::ApiError;
 
 /// The most runs one page of the log returns (a larger `limit` is refused, not cut down).
@@ -63,9 +65,10 @@ pub async fn list(
 
 pub async fn sync_one(
     State(state): State<Arc<AppState>>,
-    ApiOrg(org): ApiOrg,
+    caller: ApiCaller,
     Path(id): Path<i64>,
 ) -> Result<Response, ApiError> {
+    let org = caller.require(Scope::Sync, "start syncs")?;
     let connection = state.store().get_connection(org, ConnectionId(id)).await?;
     if !connection.has_credential {
         return Err(ApiError::BadRequest(format!(
@@ -100,8 +103,9 @@ pub async fn sync_one(
 
 pub async fn sync_all(
     State(state): State<Arc<AppState>>,
-    ApiOrg(org): ApiOrg,
+    caller: ApiCaller,
 ) -> Result<Response, ApiError> {
+    let org = caller.require(Scope::Sync, "start syncs")?;
     let connections = state.store().list_connections(org).await?;
     let ids: Vec<i64> = connections
         .iter()
