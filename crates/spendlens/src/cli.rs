@@ -102,6 +102,12 @@ pub struct ServeArgs {
     /// throttling and logs). Only set this when every request comes through that proxy.
     #[arg(long, env = "SPENDLENS_TRUST_FORWARDED_FOR")]
     pub trust_forwarded_for: bool,
+    /// How long a dashboard sign-in lasts at most, in hours.
+    #[arg(long, env = "SPENDLENS_SESSION_HOURS", default_value_t = 168, value_parser = clap::value_parser!(i64).range(1..=2160))]
+    pub session_hours: i64,
+    /// A dashboard session unused for this many minutes ends (idle expiry).
+    #[arg(long, env = "SPENDLENS_SESSION_IDLE_MINUTES", default_value_t = 720, value_parser = clap::value_parser!(i64).range(5..=43200))]
+    pub session_idle_minutes: i64,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -290,6 +296,17 @@ pub enum UsersCommand {
     },
     /// List users.
     List,
+    /// Stop a user signing in (their sessions end now); `enable` undoes it.
+    Disable { email: String },
+    /// Let a disabled user sign in again.
+    Enable { email: String },
+    /// Remove a user for good (the audit log keeps what they did). Asks for --yes.
+    Remove {
+        email: String,
+        /// Confirm the removal.
+        #[arg(long)]
+        yes: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

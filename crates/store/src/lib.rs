@@ -23,6 +23,7 @@ mod sqlite_files;
 mod sync_runs;
 pub mod testing;
 mod tokens;
+mod user_admin;
 mod users;
 pub mod vault;
 mod workspaces;
@@ -48,6 +49,7 @@ pub use rollups::{
 pub use schema::Schema;
 pub use sync_runs::{SyncRunFilter, SyncRunOutcome, SyncRunRow, SyncRunStatus, SyncTrigger};
 pub use tokens::{ApiTokenRow, NewApiToken, TokenAuth};
+pub use user_admin::SessionInfo;
 pub use users::{NewSession, Role, SessionRow, UserRow, normalize_email};
 pub use workspaces::{MAX_DISPLAY_NAME, WorkspaceNameChange, WorkspaceRow, validate_display_name};
 

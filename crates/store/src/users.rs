@@ -19,6 +19,9 @@ pub struct UserRow {
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339::option")]
     pub last_login_at: Option<OffsetDateTime>,
+    /// Set while the user may not sign in (their sessions were ended when it was set).
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub disabled_at: Option<OffsetDateTime>,
 }
 
 /// A live session: who, in which organization, with which CSRF token.
@@ -43,7 +46,7 @@ fn random_hex(bytes: usize) -> String {
     hex::encode(buffer)
 }
 
-fn token_hash(token: &str) -> String {
+pub(crate) fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
@@ -63,9 +66,10 @@ pub fn normalize_email(email: &str) -> StoreResult<String> {
     }
 }
 
-const USER_COLUMNS: &str = "id, org_id, email, role, created_at, last_login_at";
+pub(crate) const USER_COLUMNS: &str =
+    "id, org_id, email, role, created_at, last_login_at, disabled_at";
 
-fn user_from_row(row: &impl RowExt) -> StoreResult<UserRow> {
+pub(crate) fn user_from_row(row: &impl RowExt) -> StoreResult<UserRow> {
     Ok(UserRow {
         id: row.int("id")?,
         org_id: OrgId(row.int("org_id")?),
@@ -73,6 +77,7 @@ fn user_from_row(row: &impl RowExt) -> StoreResult<UserRow> {
         role: row.text("role")?.parse()?,
         created_at: from_millis(row.int("created_at")?),
         last_login_at: row.opt_int("last_login_at")?.map(from_millis),
+        disabled_at: row.opt_int("disabled_at")?.map(from_millis),
     })
 }
 
@@ -198,28 +203,55 @@ impl Store {
         })
     }
 
-    /// The live session a cookie names, if any.
+    /// The live session a cookie names, if any: not expired, used within `idle`, its user not
+    /// disabled. Using it moves its last-seen time (at most once a minute).
     pub async fn session(
         &self,
         token: &str,
         now: OffsetDateTime,
+        idle: time::Duration,
     ) -> StoreResult<Option<SessionRow>> {
         if token.is_empty() || token.len() > 128 {
             return Ok(None);
         }
-        let sql = "SELECT u.id, u.org_id, u.email, u.role, u.created_at, u.last_login_at, s.csrf_token, s.expires_at \
-                   FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1 AND s.expires_at > $2";
-        with_pool!(self, pool => {
-            let row = sqlx::query(sql).bind(token_hash(token)).bind(millis(now)).fetch_optional(pool).await?;
+        let hash = token_hash(token);
+        let now_ms = millis(now);
+        let sql = "SELECT u.id, u.org_id, u.email, u.role, u.created_at, u.last_login_at, u.disabled_at, \
+                   s.csrf_token, s.expires_at, s.last_seen_at \
+                   FROM sessions s JOIN users u ON u.id = s.user_id \
+                   WHERE s.token_hash = $1 AND s.expires_at > $2 AND s.last_seen_at > $3 AND u.disabled_at IS NULL";
+        let found = with_pool!(self, pool => {
+            let row = sqlx::query(sql)
+                .bind(&hash)
+                .bind(now_ms)
+                .bind(millis(now - idle))
+                .fetch_optional(pool)
+                .await?;
             match row {
-                Some(row) => Ok(Some(SessionRow {
-                    user: user_from_row(&row)?,
-                    csrf_token: row.text("csrf_token")?,
-                    expires_at: from_millis(row.int("expires_at")?),
-                })),
-                None => Ok(None),
+                Some(row) => Some((
+                    SessionRow {
+                        user: user_from_row(&row)?,
+                        csrf_token: row.text("csrf_token")?,
+                        expires_at: from_millis(row.int("expires_at")?),
+                    },
+                    row.int("last_seen_at")?,
+                )),
+                None => None,
             }
-        })
+        });
+        let Some((session, last_seen)) = found else {
+            return Ok(None);
+        };
+        if now_ms - last_seen >= 60_000 {
+            with_pool!(self, pool => {
+                sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE token_hash = $2")
+                    .bind(now_ms)
+                    .bind(&hash)
+                    .execute(pool)
+                    .await?;
+            });
+        }
+        Ok(Some(session))
     }
 
     pub async fn delete_session(&self, token: &str) -> StoreResult<()> {

@@ -733,19 +733,175 @@ async fn sessions_name_their_user_until_they_expire_or_end() {
         .create_session(&user, NOW, time::Duration::hours(1))
         .await
         .unwrap();
-    let found = store.session(&session.token, NOW).await.unwrap().unwrap();
+    let found = store
+        .session(&session.token, NOW, time::Duration::hours(12))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(found.user.id, user.id);
     assert_eq!(found.csrf_token, session.csrf_token);
-    assert!(store.session("not-a-token", NOW).await.unwrap().is_none());
     assert!(
         store
-            .session(&session.token, NOW + time::Duration::hours(2))
+            .session("not-a-token", NOW, time::Duration::hours(12))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        store
+            .session(
+                &session.token,
+                NOW + time::Duration::hours(2),
+                time::Duration::hours(12)
+            )
             .await
             .unwrap()
             .is_none()
     );
     store.delete_session(&session.token).await.unwrap();
-    assert!(store.session(&session.token, NOW).await.unwrap().is_none());
+    assert!(
+        store
+            .session(&session.token, NOW, time::Duration::hours(12))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    test.teardown().await;
+}
+
+#[tokio::test]
+async fn idle_sessions_end_and_disabled_or_removed_users_lose_theirs() {
+    let test = TestStore::new().await.unwrap();
+    let store = &test.store;
+    let org = store.ensure_default_org(NOW).await.unwrap();
+    let idle = time::Duration::minutes(30);
+    let admin = store
+        .create_user(
+            org,
+            "root@example.com",
+            "h",
+            spendlens_store::Role::Admin,
+            NOW,
+        )
+        .await
+        .unwrap();
+    let bob = store
+        .create_user(
+            org,
+            "bob@example.com",
+            "h",
+            spendlens_store::Role::Viewer,
+            NOW,
+        )
+        .await
+        .unwrap();
+    let week = time::Duration::days(7);
+
+    // Used every 20 minutes, a session lives on; left alone for 31 minutes, it ends.
+    let session = store.create_session(&bob, NOW, week).await.unwrap();
+    let mut at = NOW;
+    for _ in 0..4 {
+        at += time::Duration::minutes(20);
+        assert!(
+            store
+                .session(&session.token, at, idle)
+                .await
+                .unwrap()
+                .is_some()
+        );
+    }
+    assert!(
+        store
+            .session(&session.token, at + time::Duration::minutes(31), idle)
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    // Sessions are listed and ended one by one or all at once.
+    let one = store.create_session(&bob, NOW, week).await.unwrap();
+    let two = store.create_session(&bob, NOW, week).await.unwrap();
+    let listed = store.list_sessions(org, bob.id, NOW).await.unwrap();
+    assert_eq!(listed.len(), 3);
+    let one_id = Store::session_id_of(&one.token);
+    assert!(listed.iter().any(|s| s.id == one_id));
+    assert_eq!(
+        store
+            .revoke_sessions(org, bob.id, Some(&one_id))
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(
+        store
+            .session(&one.token, NOW, idle)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        store
+            .session(&two.token, NOW, idle)
+            .await
+            .unwrap()
+            .is_some()
+    );
+
+    // Disabling signs the user out everywhere and keeps them out until enabled again.
+    let disabled = store
+        .set_user_disabled(org, bob.id, true, NOW)
+        .await
+        .unwrap();
+    assert_eq!(disabled.disabled_at, Some(NOW));
+    assert!(
+        store
+            .session(&two.token, NOW, idle)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        store
+            .list_sessions(org, bob.id, NOW)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let enabled = store
+        .set_user_disabled(org, bob.id, false, NOW)
+        .await
+        .unwrap();
+    assert_eq!(enabled.disabled_at, None);
+
+    // The last active admin can be neither disabled nor removed.
+    for result in [
+        store
+            .set_user_disabled(org, admin.id, true, NOW)
+            .await
+            .map(|_| ()),
+        store.remove_user(org, admin.id).await.map(|_| ()),
+    ] {
+        assert!(
+            matches!(result, Err(StoreError::Conflict(ref m)) if m.contains("last active admin")),
+            "{result:?}"
+        );
+    }
+    let bob_session = store.create_session(&bob, NOW, week).await.unwrap();
+    store.remove_user(org, bob.id).await.unwrap();
+    assert!(
+        store
+            .session(&bob_session.token, NOW, idle)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        store
+            .user_for_login("bob@example.com")
+            .await
+            .unwrap()
+            .is_none()
+    );
     test.teardown().await;
 }
 

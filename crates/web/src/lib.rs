@@ -30,11 +30,25 @@ use time::OffsetDateTime;
 use tokio::net::TcpListener;
 
 /// Settings of the HTTP surface.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct WebSettings {
     /// The server sits behind a proxy that appends the client's address to `X-Forwarded-For`
     /// (only then is that header believed, for sign-in throttling and logs).
     pub trust_forwarded_for: bool,
+    /// How long a dashboard session lasts at most.
+    pub session_lifetime: time::Duration,
+    /// A session unused this long ends (idle expiry).
+    pub session_idle: time::Duration,
+}
+
+impl Default for WebSettings {
+    fn default() -> WebSettings {
+        WebSettings {
+            trust_forwarded_for: false,
+            session_lifetime: time::Duration::days(7),
+            session_idle: time::Duration::hours(12),
+        }
+    }
 }
 
 /// What every handler can reach: explicit services, each with one job. Handlers ask the

@@ -1486,3 +1486,130 @@ async fn redirects_after_login_and_refresh_stay_on_this_site() {
     assert_eq!(response.headers()[LOCATION], "/keys?period=last-7-days");
     app.test.teardown().await;
 }
+
+#[tokio::test]
+async fn admins_disable_enable_and_remove_users_and_end_their_sessions() {
+    let app = App::start().await;
+    let admin = app.admin().await;
+    let viewer = app.viewer().await;
+    let store = app.engine.store();
+    let viewer_id = store
+        .user_by_email(app.org, "viewer@example.com")
+        .await
+        .unwrap()
+        .id;
+
+    // The viewer sees their own sessions (this browser marked) but not anyone else's.
+    let (status, page) = viewer.get(&format!("/users/{viewer_id}/sessions")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("(this browser)"), "{page}");
+    let admin_id = store
+        .user_by_email(app.org, "admin@example.com")
+        .await
+        .unwrap()
+        .id;
+    let (status, _) = viewer.get(&format!("/users/{admin_id}/sessions")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let response = viewer
+        .post(&format!("/users/{admin_id}/disable"), &[])
+        .await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+
+    // Disabling signs the viewer out at once and keeps them out, with a message that says so.
+    let response = admin
+        .post(&format!("/users/{viewer_id}/disable"), &[])
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let response = viewer.get_response("/providers").await;
+    assert_eq!(
+        response.status(),
+        StatusCode::SEE_OTHER,
+        "the session ended"
+    );
+    let (status, _, body) = try_login(&app.base, "viewer@example.com", PASSWORD).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(body.contains("disabled"), "{body}");
+    let (_, users) = admin.get("/users").await;
+    assert!(users.contains("disabled"), "{users}");
+
+    // Enabled again, they sign in.
+    admin.post(&format!("/users/{viewer_id}/enable"), &[]).await;
+    let viewer = app.viewer().await;
+    let (status, _) = viewer.get("/providers").await;
+    assert_eq!(status, StatusCode::OK);
+
+    // An admin ends a session of theirs.
+    let sessions = store
+        .list_sessions(app.org, viewer_id, app.engine.now())
+        .await
+        .unwrap();
+    assert_eq!(sessions.len(), 1);
+    let response = admin
+        .post(
+            &format!("/users/{viewer_id}/sessions/revoke"),
+            &[("session", sessions[0].id.as_str())],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        viewer.get_response("/providers").await.status(),
+        StatusCode::SEE_OTHER
+    );
+
+    // The last admin stays; nobody disables themselves.
+    let response = admin.post(&format!("/users/{admin_id}/disable"), &[]).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert!(
+        store
+            .user_by_email(app.org, "admin@example.com")
+            .await
+            .unwrap()
+            .disabled_at
+            .is_none()
+    );
+
+    // Removing asks first, names who goes, and needs the email typed.
+    let (status, page) = admin.get(&format!("/users/{viewer_id}/remove")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("viewer@example.com"), "{page}");
+    let response = admin
+        .post(
+            &format!("/users/{viewer_id}/remove"),
+            &[("confirm", "someone")],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        store
+            .user_by_email(app.org, "viewer@example.com")
+            .await
+            .is_ok()
+    );
+    let response = admin
+        .post(
+            &format!("/users/{viewer_id}/remove"),
+            &[("confirm", "viewer@example.com")],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert!(
+        store
+            .user_by_email(app.org, "viewer@example.com")
+            .await
+            .is_err()
+    );
+    let audit = store.audit_entries(app.org, 50).await.unwrap();
+    for action in [
+        "user.disable",
+        "user.enable",
+        "session.revoke",
+        "user.remove",
+        "login.disabled",
+    ] {
+        assert!(
+            audit.iter().any(|e| e.action == action),
+            "no {action} in the audit log"
+        );
+    }
+    app.test.teardown().await;
+}

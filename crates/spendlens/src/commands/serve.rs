@@ -20,6 +20,8 @@ pub async fn run(cli: &Cli, args: &ServeArgs) -> anyhow::Result<ExitCode> {
     println!("API: {url}/api/v1/openapi.json · create a token with `spendlens tokens create`");
     let settings = spendlens_web::WebSettings {
         trust_forwarded_for: args.trust_forwarded_for,
+        session_lifetime: time::Duration::hours(args.session_hours),
+        session_idle: time::Duration::minutes(args.session_idle_minutes),
     };
     serve_until_ctrl_c(&context, listener, !args.no_scheduler, settings).await?;
     Ok(ExitCode::SUCCESS)

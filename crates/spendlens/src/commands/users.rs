@@ -107,13 +107,65 @@ pub async fn run(cli: &Cli, command: &UsersCommand) -> anyhow::Result<ExitCode> 
                         u.created_at.to_string(),
                         u.last_login_at
                             .map_or_else(|| "never".into(), |t| t.to_string()),
+                        u.disabled_at
+                            .map_or_else(|| "active".into(), |t| format!("disabled {t}")),
                     ]
                 })
                 .collect();
             print!(
                 "{}",
-                text_table(&["Email", "Role", "Added", "Last sign-in"], &rows, None)
+                text_table(
+                    &["Email", "Role", "Added", "Last sign-in", "Status"],
+                    &rows,
+                    None
+                )
             );
+        }
+        UsersCommand::Disable { email } | UsersCommand::Enable { email } => {
+            let disable = matches!(command, UsersCommand::Disable { .. });
+            let now = context.engine.now();
+            let user = context.store().user_by_email(context.org, email).await?;
+            let user = context
+                .store()
+                .set_user_disabled(context.org, user.id, disable, now)
+                .await?;
+            let action = if disable {
+                "user.disable"
+            } else {
+                "user.enable"
+            };
+            context
+                .store()
+                .audit(context.org, "cli", action, &user.email, "", now)
+                .await?;
+            if disable {
+                println!("Disabled {}: signed out everywhere.", user.email);
+            } else {
+                println!("Enabled {}.", user.email);
+            }
+        }
+        UsersCommand::Remove { email, yes } => {
+            let user = context.store().user_by_email(context.org, email).await?;
+            if !*yes {
+                bail!(
+                    "this removes {} ({}) for good and ends their sessions; run again with --yes to confirm (or `users disable` to stop them for a while)",
+                    user.email,
+                    user.role
+                );
+            }
+            let removed = context.store().remove_user(context.org, user.id).await?;
+            context
+                .store()
+                .audit(
+                    context.org,
+                    "cli",
+                    "user.remove",
+                    &removed.email,
+                    &format!("role={}", removed.role),
+                    context.engine.now(),
+                )
+                .await?;
+            println!("Removed {}.", removed.email);
         }
     }
     Ok(ExitCode::SUCCESS)

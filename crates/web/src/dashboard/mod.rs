@@ -10,6 +10,7 @@ mod connections;
 pub mod error;
 pub mod format;
 mod manage;
+mod people;
 pub mod session;
 mod sync_logs;
 pub mod throttle;
@@ -62,6 +63,14 @@ pub fn routes() -> Router<Arc<AppState>> {
         )
         .route("/sync-logs", get(sync_logs::page))
         .route("/users", get(users::page).post(users::add))
+        .route("/users/{id}/disable", post(people::disable))
+        .route("/users/{id}/enable", post(people::enable))
+        .route(
+            "/users/{id}/remove",
+            get(people::confirm_remove).post(people::remove),
+        )
+        .route("/users/{id}/sessions", get(people::sessions))
+        .route("/users/{id}/sessions/revoke", post(people::revoke))
         .route("/static/app.css", get(stylesheet))
         .route("/static/app.js", get(script))
         .layer(axum::middleware::map_response(error::html_errors))

@@ -29,8 +29,6 @@ use crate::dashboard::throttle::Verdict;
 pub const SESSION_COOKIE: &str = "spendlens_session";
 pub const LOGIN_CSRF_COOKIE: &str = "spendlens_login_csrf";
 pub const FLASH_COOKIE: &str = "spendlens_flash";
-/// How long a login lasts.
-pub const SESSION_LIFETIME: time::Duration = time::Duration::days(7);
 /// The shortest password accepted, in characters.
 pub const MIN_PASSWORD: usize = password::MIN_PASSWORD_CHARS;
 
@@ -185,7 +183,11 @@ impl FromRequestParts<Arc<AppState>> for Viewer {
         let Some(token) = cookie(&parts.headers, SESSION_COOKIE) else {
             return Err(login_or_setup(state, &next).await);
         };
-        match state.store().session(&token, state.now()).await? {
+        match state
+            .store()
+            .session(&token, state.now(), state.settings.session_idle)
+            .await?
+        {
             Some(session) => Ok(Viewer { session }),
             None => Err(login_or_setup(state, &next).await),
         }
@@ -307,7 +309,7 @@ async fn start_session(
 ) -> Result<Response, PageError> {
     let session = state
         .store()
-        .create_session(user, state.now(), SESSION_LIFETIME)
+        .create_session(user, state.now(), state.settings.session_lifetime)
         .await?;
     Ok(redirect_with(
         next,
@@ -316,7 +318,7 @@ async fn start_session(
                 headers,
                 SESSION_COOKIE,
                 &session.token,
-                SESSION_LIFETIME.whole_seconds(),
+                state.settings.session_lifetime.whole_seconds(),
             ),
             set_cookie(headers, LOGIN_CSRF_COOKIE, "", 0),
         ],
@@ -435,6 +437,29 @@ pub async fn login(
         }
     };
     match user {
+        Some(user) if verified && user.disabled_at.is_some() => {
+            // Said only after the password checked out, so the form tells nothing to a guesser.
+            tracing::warn!(target: "spendlens::access", email = ?email, client = %client, "sign-in refused: account disabled");
+            state
+                .store()
+                .audit(
+                    user.org_id,
+                    "sign-in form",
+                    "login.disabled",
+                    &user.email,
+                    &format!("from {client}"),
+                    now,
+                )
+                .await?;
+            login_again(
+                &headers,
+                next,
+                &form.email,
+                "This account is disabled. Ask an administrator to enable it.".to_owned(),
+                axum::http::StatusCode::FORBIDDEN,
+                None,
+            )
+        }
         Some(user) if verified => {
             state.logins.record_success(&email);
             tracing::info!(target: "spendlens::access", email = ?email, client = %client, "signed in");

@@ -17,6 +17,9 @@ use crate::dashboard::session::{Viewer, capitalize, check_new_password, flash, r
 use crate::dashboard::{Layout, format, respond};
 
 pub struct Row {
+    pub id: i64,
+    pub is_me: bool,
+    pub disabled: bool,
     pub email: String,
     pub role: String,
     pub created: String,
@@ -46,6 +49,9 @@ async fn show(
         .await?
         .into_iter()
         .map(|u| Row {
+            id: u.id,
+            is_me: u.id == viewer.user().id,
+            disabled: u.disabled_at.is_some(),
             email: u.email,
             role: u.role.to_string(),
             created: format::instant(Some(u.created_at)),

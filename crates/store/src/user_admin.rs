@@ -1,0 +1,182 @@
+//! Managing people: disable, enable and remove users (never the last active admin), and list
+//! and end sessions. Disabling or removing a user ends their sessions in the same transaction.
+
+use serde::Serialize;
+use time::OffsetDateTime;
+
+use crate::users::{USER_COLUMNS, user_from_row};
+use crate::{
+    OrgId, RowExt, Store, StoreError, StoreResult, UserRow, from_millis, millis, with_pool,
+};
+use spendlens_domain::Role;
+
+/// One signed-in browser of a user.
+#[derive(Clone, Debug, Serialize)]
+pub struct SessionInfo {
+    /// The SHA-256 of the session cookie (the cookie itself is never stored): enough to name
+    /// the session, useless to take it over.
+    pub id: String,
+    pub user_id: i64,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub last_seen_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+}
+
+impl Store {
+    /// The user with this email in the organization.
+    pub async fn user_by_email(&self, org: OrgId, email: &str) -> StoreResult<UserRow> {
+        let email = crate::normalize_email(email)?;
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE org_id = $1 AND email = $2");
+        let row = with_pool!(self, pool => {
+            let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(org.0).bind(&email).fetch_optional(pool).await?;
+            row.as_ref().map(user_from_row).transpose()?
+        });
+        row.ok_or_else(|| StoreError::NotFound {
+            what: format!("user {email}"),
+        })
+    }
+
+    /// Disables (and signs out everywhere) or re-enables a user. The last active admin cannot
+    /// be disabled.
+    pub async fn set_user_disabled(
+        &self,
+        org: OrgId,
+        id: i64,
+        disabled: bool,
+        now: OffsetDateTime,
+    ) -> StoreResult<UserRow> {
+        let user = self.get_user(org, id).await?;
+        if disabled {
+            self.refuse_last_admin(org, &user, "disable").await?;
+        }
+        with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            sqlx::query("UPDATE users SET disabled_at = $1 WHERE org_id = $2 AND id = $3")
+                .bind(disabled.then(|| millis(now)))
+                .bind(org.0)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            if disabled {
+                sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+        });
+        self.get_user(org, id).await
+    }
+
+    /// Removes a user and their sessions (the audit log keeps their email on what they did).
+    /// The last active admin cannot be removed.
+    pub async fn remove_user(&self, org: OrgId, id: i64) -> StoreResult<UserRow> {
+        let user = self.get_user(org, id).await?;
+        self.refuse_last_admin(org, &user, "remove").await?;
+        with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("DELETE FROM users WHERE org_id = $1 AND id = $2")
+                .bind(org.0)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+        });
+        Ok(user)
+    }
+
+    async fn refuse_last_admin(&self, org: OrgId, user: &UserRow, doing: &str) -> StoreResult<()> {
+        if user.role != Role::Admin || user.disabled_at.is_some() {
+            return Ok(());
+        }
+        let admins: i64 = with_pool!(self, pool => {
+            sqlx::query_scalar(
+                "SELECT COUNT(*) FROM users WHERE org_id = $1 AND role = $2 AND disabled_at IS NULL",
+            )
+            .bind(org.0)
+            .bind(Role::Admin.as_str())
+            .fetch_one(pool)
+            .await?
+        });
+        if admins <= 1 {
+            return Err(StoreError::Conflict(format!(
+                "{} is the last active admin; add another admin before you {doing} this one",
+                user.email
+            )));
+        }
+        Ok(())
+    }
+
+    /// A user's live sessions, newest first.
+    pub async fn list_sessions(
+        &self,
+        org: OrgId,
+        user_id: i64,
+        now: OffsetDateTime,
+    ) -> StoreResult<Vec<SessionInfo>> {
+        with_pool!(self, pool => {
+            let rows = sqlx::query(
+                "SELECT token_hash, user_id, created_at, last_seen_at, expires_at FROM sessions \
+                 WHERE org_id = $1 AND user_id = $2 AND expires_at > $3 ORDER BY last_seen_at DESC",
+            )
+            .bind(org.0)
+            .bind(user_id)
+            .bind(millis(now))
+            .fetch_all(pool)
+            .await?;
+            rows.iter()
+                .map(|row| {
+                    Ok(SessionInfo {
+                        id: row.text("token_hash")?,
+                        user_id: row.int("user_id")?,
+                        created_at: from_millis(row.int("created_at")?),
+                        last_seen_at: from_millis(row.int("last_seen_at")?),
+                        expires_at: from_millis(row.int("expires_at")?),
+                    })
+                })
+                .collect()
+        })
+    }
+
+    /// Ends one session of a user (`Some(id)`), or all of them (`None`). Returns how many
+    /// ended.
+    pub async fn revoke_sessions(
+        &self,
+        org: OrgId,
+        user_id: i64,
+        session: Option<&str>,
+    ) -> StoreResult<u64> {
+        let ended = with_pool!(self, pool => {
+            match session {
+                Some(id) => sqlx::query(
+                    "DELETE FROM sessions WHERE org_id = $1 AND user_id = $2 AND token_hash = $3",
+                )
+                .bind(org.0)
+                .bind(user_id)
+                .bind(id)
+                .execute(pool)
+                .await?
+                .rows_affected(),
+                None => sqlx::query("DELETE FROM sessions WHERE org_id = $1 AND user_id = $2")
+                    .bind(org.0)
+                    .bind(user_id)
+                    .execute(pool)
+                    .await?
+                    .rows_affected(),
+            }
+        });
+        Ok(ended)
+    }
+
+    /// The session id ([`SessionInfo::id`]) of a cookie, to mark "this browser" in a list.
+    pub fn session_id_of(cookie: &str) -> String {
+        crate::users::token_hash(cookie)
+    }
+}
