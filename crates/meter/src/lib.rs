@@ -5,12 +5,14 @@
 //!
 //! Architecture invariant: no I/O, no clock (the present instant is a parameter), no HTTP, no SQL.
 
+pub mod cost;
 pub mod event;
 pub mod otlp;
 pub mod parse;
 pub mod provider;
 pub mod tokens;
 
+pub use cost::{CostSource, EventCost, PricedEvent, cost_event};
 pub use event::{Attribution, CallStatus, EventSource, MeteredEvent, Tags};
 pub use parse::{EventProblem, parse_event, parse_event_value, validate_time};
 pub use provider::normalize_provider;

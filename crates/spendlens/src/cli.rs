@@ -65,6 +65,13 @@ pub enum Command {
     /// Create, list and revoke API tokens for the JSON API.
     #[command(subcommand)]
     Tokens(TokensCommand),
+    /// Create, list, regenerate and revoke ingest keys (write-only keys applications use to
+    /// send metered events).
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Metered events: raw-event retention.
+    #[command(subcommand)]
+    Meter(MeterCommand),
     /// Add and list dashboard users.
     #[command(subcommand)]
     Users(UsersCommand),
@@ -274,6 +281,46 @@ pub enum TokensCommand {
     List,
     /// Revoke a token by id.
     Revoke { id: i64 },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Create an ingest key; its secret is printed once.
+    Create {
+        /// What the key is for (the application or service that sends with it).
+        #[arg(long)]
+        name: String,
+    },
+    /// List ingest keys (masked).
+    List,
+    /// Give a key a new secret; the old one stops working at once.
+    Regenerate {
+        id: i64,
+        /// Confirm: applications still sending with the old secret will be refused.
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Revoke a key: events sent with it are refused from now on (stored ones stay).
+    Revoke {
+        id: i64,
+        /// Confirm: applications sending with this key will be refused.
+        #[arg(long)]
+        yes: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MeterCommand {
+    /// Delete raw metered events older than the retention (rollups and the idempotency ledger
+    /// are kept, so totals do not change and late retries still count once).
+    Prune {
+        /// Keep the raw events of this many most recent days (today included).
+        #[arg(long, env = "SPENDLENS_METER_RETENTION_DAYS")]
+        keep_days: u32,
+        /// Confirm the deletion.
+        #[arg(long)]
+        yes: bool,
+    },
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]

@@ -48,6 +48,8 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Command::Sync(args) => commands::sync::run(&cli, args).await,
         Command::Report(args) => commands::report::run(&cli, args).await,
         Command::Tokens(command) => commands::tokens::run(&cli, command).await,
+        Command::Keys(command) => commands::keys::run(&cli, command).await,
+        Command::Meter(command) => commands::keys::meter(&cli, command).await,
         Command::Users(command) => commands::users::run(&cli, command).await,
         Command::Audit(command) => commands::audit::run(&cli, command).await,
         Command::Migrate => commands::migrate(&cli).await,

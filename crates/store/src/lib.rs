@@ -14,7 +14,9 @@ mod bulk;
 mod connections;
 mod cost_lines;
 mod daily;
+mod ingest_keys;
 mod location;
+mod meter;
 mod migrations;
 mod orgs;
 mod rollups;
@@ -40,7 +42,11 @@ pub use audit::{AuditEntry, AuditVerdict};
 pub use connections::{ConnectionRow, ConnectionStatus, NewConnection, validate_connection_name};
 pub use cost_lines::{WindowWrite, WriteCounts};
 pub use daily::{ConnectionHoldings, HistoryStart};
+pub use ingest_keys::{INGEST_KEY_PREFIX, IngestKeyCheck, IngestKeyRow, NewIngestKey};
 pub use location::DatabaseLocation;
+pub use meter::Pruned;
+pub use meter::rollup::{METER_DIMS, METER_EXTRA, extra as meter_extra};
+pub use meter::{IngestOutcome, METER_DAY, METER_HOUR};
 pub use rollups::{
     BucketRange, BucketSize, ConnectionTotals, DimType, DimValue, Fact, ImageTotals, KeyTotals,
     MAX_DIMS, MAX_EXTRA, Metrics, ModelTotals, PeriodRow, RollupFilter, RollupKind, RollupWrite,
@@ -117,6 +123,8 @@ pub(crate) use with_pool;
 pub struct Store {
     pool: Pool,
     location: DatabaseLocation,
+    /// Day partitions of `meter_events` known to exist (PostgreSQL).
+    partitions: meter::PartitionCache,
 }
 
 /// Which backend a store runs on.
@@ -185,6 +193,7 @@ impl Store {
         Ok(Store {
             pool,
             location: location.clone(),
+            partitions: meter::PartitionCache::default(),
         })
     }
 

@@ -36,6 +36,12 @@ const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/postgres/0007_history_index.sql"),
     },
     Migration {
+        version: 8,
+        name: "metering",
+        sqlite: include_str!("../migrations/sqlite/0008_metering.sql"),
+        postgres: include_str!("../migrations/postgres/0008_metering.sql"),
+    },
+    Migration {
         version: 10,
         name: "health_probe",
         sqlite: include_str!("../migrations/sqlite/0010_health_probe.sql"),

@@ -1,13 +1,14 @@
 //! API-token authentication: `Authorization: Bearer sl_…` names the organization a request
 //! acts for and what it may do. [`ApiOrg`] admits any valid token (every token reads);
-//! [`ApiCaller`] carries the token's scopes for routes that write.
+//! [`ApiCaller`] carries the token's scopes for routes that write. Ingest keys (`sl_ingest_…`,
+//! [`IngestAuth`]) may only send metered events and are refused on every other route.
 
 use std::sync::Arc;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use spendlens_domain::Scope;
-use spendlens_store::{OrgId, TokenAuth};
+use spendlens_store::{INGEST_KEY_PREFIX, IngestKeyCheck, OrgId, TokenAuth};
 
 use crate::AppState;
 use crate::error::ApiError;
@@ -55,21 +56,95 @@ impl FromRequestParts<Arc<AppState>> for ApiCaller {
         parts: &mut Parts,
         state: &Arc<AppState>,
     ) -> Result<ApiCaller, ApiError> {
-        let header = parts
-            .headers
-            .get(axum::http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .ok_or(ApiError::Unauthorized)?;
-        let token = header
-            .strip_prefix("Bearer ")
-            .or_else(|| header.strip_prefix("bearer "))
-            .map(str::trim)
-            .filter(|t| !t.is_empty() && t.len() <= 200)
-            .ok_or(ApiError::Unauthorized)?;
+        let token = bearer(parts).ok_or(ApiError::Unauthorized)?;
+        if is_ingest_key(token) {
+            return Err(ApiError::Forbidden(
+                "an ingest key can only send events (POST /api/v1/meter/events); it reads and changes nothing. Use an API token (`spendlens tokens create`) for this route".to_owned(),
+            ));
+        }
         let now = state.now();
         match state.store().authenticate_token(token, now).await? {
             Some(auth) => Ok(ApiCaller(auth)),
             None => Err(ApiError::Unauthorized),
         }
+    }
+}
+
+/// The bearer credential of a request, if any.
+fn bearer(parts: &Parts) -> Option<&str> {
+    let header = parts
+        .headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())?;
+    header
+        .strip_prefix("Bearer ")
+        .or_else(|| header.strip_prefix("bearer "))
+        .map(str::trim)
+        .filter(|t| !t.is_empty() && t.len() <= 200)
+}
+
+fn is_ingest_key(token: &str) -> bool {
+    token.starts_with(INGEST_KEY_PREFIX)
+}
+
+/// Who sent metered events: an ingest key (the normal case) or an API token.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IngestAuth {
+    pub org: OrgId,
+    /// The ingest key's id; `None` when an API token sent the events.
+    pub key_id: Option<i64>,
+}
+
+impl IngestAuth {
+    /// Checks a presented secret: a live ingest key, or an admin-scoped API token (which may
+    /// send events too). Revoked and regenerated keys get a message saying so.
+    pub async fn check(state: &AppState, token: &str) -> Result<IngestAuth, ApiError> {
+        let now = state.now();
+        if !is_ingest_key(token) {
+            return match state.store().authenticate_token(token, now).await? {
+                Some(auth) if auth.scopes.allows(Scope::Admin) => Ok(IngestAuth {
+                    org: auth.org,
+                    key_id: None,
+                }),
+                Some(auth) => Err(ApiError::Forbidden(format!(
+                    "this API token (scopes: {}) may not send events; send with an ingest key (sl_ingest_…) or an admin token",
+                    auth.scopes
+                ))),
+                None => Err(ApiError::UnauthorizedBecause(
+                    "missing or invalid ingest key; send Authorization: Bearer sl_ingest_… (create one on the Connections page or with `spendlens keys create`)".to_owned(),
+                )),
+            };
+        }
+        match state.store().check_ingest_key(token, now).await? {
+            IngestKeyCheck::Valid { org, id, .. } => Ok(IngestAuth {
+                org,
+                key_id: Some(id),
+            }),
+            IngestKeyCheck::Revoked { name, at } => Err(ApiError::UnauthorizedBecause(format!(
+                "the ingest key \"{name}\" was revoked at {at}; nothing was stored. Create a new key (Connections page or `spendlens keys create`) and send with it"
+            ))),
+            IngestKeyCheck::Replaced { name, at } => Err(ApiError::UnauthorizedBecause(format!(
+                "the ingest key \"{name}\" was regenerated at {at} and this is its old secret; nothing was stored. Send with the new secret"
+            ))),
+            IngestKeyCheck::Unknown => Err(ApiError::UnauthorizedBecause(
+                "unknown ingest key; nothing was stored. Check the key (Connections page or `spendlens keys list`)".to_owned(),
+            )),
+        }
+    }
+}
+
+impl FromRequestParts<Arc<AppState>> for IngestAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<IngestAuth, ApiError> {
+        let token = bearer(parts).ok_or_else(|| {
+            ApiError::UnauthorizedBecause(
+                "missing ingest key; send Authorization: Bearer sl_ingest_… (create one on the Connections page or with `spendlens keys create`)".to_owned(),
+            )
+        })?;
+        IngestAuth::check(state, token).await
     }
 }

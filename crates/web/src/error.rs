@@ -31,6 +31,9 @@ pub enum ApiError {
         "missing or invalid API token; send Authorization: Bearer <token> (create one with `spendlens tokens create`)"
     )]
     Unauthorized,
+    /// A credential was presented but is not (or no longer) good here: the message says why.
+    #[error("{0}")]
+    UnauthorizedBecause(String),
     #[error("{0}")]
     Forbidden(String),
     #[error("{0} not found")]
@@ -55,6 +58,10 @@ pub enum ApiError {
     /// Come back later (with `Retry-After`, seconds).
     #[error("{message}")]
     TooManyRequests { message: String, retry_after: u64 },
+    /// The server cannot take the request now (the database is busy or unreachable): retry
+    /// after `retry_after` seconds; nothing was stored.
+    #[error("{message}")]
+    Unavailable { message: String, retry_after: u64 },
     #[error("internal error")]
     Internal(String),
 }
@@ -77,7 +84,9 @@ impl ApiError {
     fn status_and_code(&self) -> (StatusCode, &'static str) {
         match self {
             ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
-            ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            ApiError::Unauthorized | ApiError::UnauthorizedBecause(_) => {
+                (StatusCode::UNAUTHORIZED, "unauthorized")
+            }
             ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
@@ -90,6 +99,7 @@ impl ApiError {
             ApiError::TooManyRequests { .. } => {
                 (StatusCode::TOO_MANY_REQUESTS, "too_many_requests")
             }
+            ApiError::Unavailable { .. } => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
@@ -114,7 +124,9 @@ impl IntoResponse for ApiError {
             },
         };
         let mut response = (status, Json(body)).into_response();
-        if let ApiError::TooManyRequests { retry_after, .. } = &self {
+        if let ApiError::TooManyRequests { retry_after, .. }
+        | ApiError::Unavailable { retry_after, .. } = &self
+        {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));

@@ -4,6 +4,7 @@ pub mod audit;
 pub mod bench;
 pub mod connections;
 pub mod demo;
+pub mod keys;
 pub mod report;
 pub mod serve;
 pub mod sync;

@@ -1,6 +1,8 @@
 //! The JSON API under `/api/v1`.
 
 pub mod connections;
+pub mod ingest_keys;
+pub mod meter;
 pub mod openapi;
 pub mod reports;
 pub mod sync_runs;
@@ -31,6 +33,19 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/sync-runs", get(sync_runs::list))
         .route("/workspaces", get(reports::workspaces))
         .route("/api-keys", get(reports::api_keys))
+        .route("/meter/events", post(meter::ingest))
+        .route(
+            "/ingest-keys",
+            get(ingest_keys::list).post(ingest_keys::create),
+        )
+        .route(
+            "/ingest-keys/{id}/regenerate",
+            post(ingest_keys::regenerate),
+        )
+        .route(
+            "/ingest-keys/{id}",
+            axum::routing::delete(ingest_keys::revoke),
+        )
         .fallback(|| async { ApiError::NotFound("route".to_owned()) })
         .layer(axum::middleware::map_response(crate::error::json_errors))
 }

@@ -19,6 +19,11 @@ pub const PATHS: &[(&str, &str)] = &[
     ("get", "/sync-runs"),
     ("get", "/workspaces"),
     ("get", "/api-keys"),
+    ("post", "/meter/events"),
+    ("get", "/ingest-keys"),
+    ("post", "/ingest-keys"),
+    ("post", "/ingest-keys/{id}/regenerate"),
+    ("delete", "/ingest-keys/{id}"),
 ];
 
 pub async fn document() -> Json<Value> {
@@ -68,7 +73,7 @@ pub fn spec() -> Value {
         }
         responses
     };
-    json!({
+    let mut doc = json!({
         "openapi": "3.1.0",
         "info": {
             "title": "spendlens API",
@@ -203,7 +208,71 @@ pub fn spec() -> Value {
                 }
             }
         }
-    })
+    });
+    metering(&mut doc, &with_errors);
+    doc
+}
+
+/// The metering paths: ingest (ingest key) and ingest-key management (API token).
+fn metering(doc: &mut Value, with_errors: &dyn Fn(Value) -> Value) {
+    let key_schema = json!({"type": "object", "properties": {
+        "id": {"type": "integer"}, "name": {"type": "string"},
+        "hint": {"type": "string", "description": "The masked key, e.g. sl_ingest_3f9a…c21d"},
+        "created_at": {"type": "string", "format": "date-time"},
+        "regenerated_at": {"type": ["string", "null"], "format": "date-time"},
+        "last_used_at": {"type": ["string", "null"], "format": "date-time"},
+        "revoked_at": {"type": ["string", "null"], "format": "date-time"}}});
+    let with_secret = json!({"type": "object", "properties": {"ingest_key": key_schema, "secret": {"type": "string", "description": "Shown in this answer only."}}});
+    let id = json!([{"name": "id", "in": "path", "required": true, "schema": {"type": "integer"}}]);
+    let paths = json!({
+        "/meter/events": {"post": {
+            "summary": "Send metered AI calls (ingest key, or an API token). A JSON array of events (or one object), or NDJSON with Content-Type application/x-ndjson; Content-Encoding gzip accepted; at most 10,000 events and 10 MiB (decompressed) per request. Answers after the commit; an event id is counted once ever.",
+            "security": [{"ingest_key": []}, {"bearer": []}],
+            "requestBody": {"required": true, "content": {
+                "application/json": {"schema": {"type": "array", "items": {"$ref": "#/components/schemas/MeterEvent"}}},
+                "application/x-ndjson": {"schema": {"type": "string"}}}},
+            "responses": with_errors(json!({
+                "200": {"description": "Stored: counts, and a message per rejected event", "content": {"application/json": {"schema": {"type": "object", "properties": {
+                    "accepted": {"type": "integer"}, "duplicate": {"type": "integer"}, "rejected": {"type": "integer"},
+                    "errors": {"type": "array", "items": {"type": "object", "properties": {"index": {"type": "integer"}, "message": {"type": "string"}}}}}}}}},
+                "413": error_response("More than 10,000 events or 10 MiB."),
+                "415": error_response("Not JSON or NDJSON, or an encoding other than gzip."),
+                "503": error_response("Nothing was stored; retry after Retry-After seconds.")
+            }))
+        }},
+        "/ingest-keys": {
+            "get": {"summary": "Ingest keys (masked)", "responses": with_errors(json!({"200": {"description": "Keys", "content": {"application/json": {"schema": {"type": "object", "properties": {"ingest_keys": {"type": "array", "items": key_schema}}}}}}}))},
+            "post": {"summary": "Create an ingest key; the secret is in this answer only (audited)",
+                "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["name"], "properties": {"name": {"type": "string", "maxLength": 80}}}}}},
+                "responses": with_errors(json!({"201": {"description": "Created", "content": {"application/json": {"schema": with_secret}}}}))}
+        },
+        "/ingest-keys/{id}/regenerate": {"parameters": id, "post": {"summary": "A new secret; the old one stops working at once (audited)",
+            "responses": with_errors(json!({"200": {"description": "Regenerated", "content": {"application/json": {"schema": with_secret}}}}))}},
+        "/ingest-keys/{id}": {"parameters": id, "delete": {"summary": "Revoke: events sent with the key are refused from now on (audited)",
+            "responses": with_errors(json!({"200": {"description": "Revoked"}}))}}
+    });
+    if let (Some(target), Some(paths)) = (doc["paths"].as_object_mut(), paths.as_object()) {
+        target.extend(paths.clone());
+    }
+    doc["components"]["securitySchemes"]["ingest_key"] = json!({"type": "http", "scheme": "bearer", "description": "An ingest key (sl_ingest_…) from the Connections page or `spendlens keys create`: it can only send events."});
+    doc["components"]["schemas"]["MeterEvent"] = json!({
+        "type": "object", "required": ["id", "time", "provider", "model"],
+        "properties": {
+            "id": {"type": "string", "maxLength": 255, "description": "Idempotency key: the same id is counted once, forever"},
+            "time": {"type": "string", "format": "date-time"},
+            "provider": {"type": "string"}, "model": {"type": "string"},
+            "tokens": {"type": "object", "properties": {"input": {"type": "integer"}, "cache_read": {"type": "integer"}, "cache_write": {"type": "integer"}, "output": {"type": "integer"}, "reasoning": {"type": "integer"}, "total": {"type": "integer"}}},
+            "input_includes_cache": {"type": "boolean"}, "output_includes_reasoning": {"type": "boolean"},
+            "quantity": {"type": ["number", "string"]}, "unit": {"type": "string"},
+            "cost": {"type": ["number", "string"], "description": "Provider-reported USD cost; wins over the catalog"},
+            "latency_ms": {"type": "integer"}, "status": {"type": "string", "enum": ["ok", "error", "timeout"]},
+            "api_key": {"type": "string", "description": "The provider key's hint or id (a full key is cut to a hint)"},
+            "workspace": {"type": "string"}, "customer": {"type": "string"}, "subscriber": {"type": "string"},
+            "product": {"type": "string"}, "agent": {"type": "string"}, "workflow": {"type": "string"},
+            "trace_id": {"type": "string"}, "span_id": {"type": "string"},
+            "tags": {"type": "object", "additionalProperties": {"type": "string"}}
+        }
+    });
 }
 
 #[cfg(test)]

@@ -1,0 +1,143 @@
+//! The metered events' rollups: kinds `meter_hour` and `meter_day` of the one rollup engine,
+//! fed by deltas at ingest (only for rows actually inserted), over the attribution dimensions.
+//! Dashboards read these, never `meter_events`.
+
+use spendlens_meter::{CallStatus, PricedEvent};
+
+use crate::rollups::{BucketSize, DimType, DimValue, Fact, Metrics, RollupKind, SeriesKey};
+
+/// The dimensions of both kinds, in stored order. An absent value is the empty string
+/// (shown as N/A, never as a value).
+pub const METER_DIMS: &[(&str, DimType)] = &[
+    ("provider", DimType::Text),
+    ("model", DimType::Text),
+    ("api_key", DimType::Text),
+    ("customer", DimType::Text),
+    ("product", DimType::Text),
+    ("agent", DimType::Text),
+    ("workflow", DimType::Text),
+    ("status", DimType::Text),
+];
+
+/// The extra metrics (beyond cost, tokens, requests, requests with unknown usage, lines):
+/// events without a price, events whose cost was reported by the sender, reasoning tokens
+/// (part of `output_tokens`), failed calls (error or timeout), and the latency sum and count
+/// of the events that reported one.
+pub const METER_EXTRA: &[&str] = &[
+    "unpriced",
+    "reported_cost",
+    "reasoning_tokens",
+    "failed",
+    "latency_ms_sum",
+    "latency_known",
+];
+
+/// Index of each extra in [`Metrics::extra`].
+pub mod extra {
+    pub const UNPRICED: usize = 0;
+    pub const REPORTED_COST: usize = 1;
+    pub const REASONING_TOKENS: usize = 2;
+    pub const FAILED: usize = 3;
+    pub const LATENCY_MS_SUM: usize = 4;
+    pub const LATENCY_KNOWN: usize = 5;
+}
+
+/// Metered calls per hour (hours since 1970-01-01 00:00 UTC) and attribution.
+pub static METER_HOUR: RollupKind = RollupKind {
+    name: "meter_hour",
+    bucket: BucketSize::Hour,
+    dims: METER_DIMS,
+    extra: METER_EXTRA,
+};
+
+/// Metered calls per UTC day and attribution.
+pub static METER_DAY: RollupKind = RollupKind {
+    name: "meter_day",
+    bucket: BucketSize::Day,
+    dims: METER_DIMS,
+    extra: METER_EXTRA,
+};
+
+fn clamp(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+/// The series an event counts in.
+pub fn series_of(priced: &PricedEvent) -> SeriesKey {
+    let e = &priced.event;
+    let text = |v: &Option<String>| DimValue::Text(v.clone().unwrap_or_default());
+    SeriesKey {
+        connection: None,
+        dims: vec![
+            DimValue::Text(e.provider.clone()),
+            DimValue::Text(e.model.clone()),
+            text(&e.api_key),
+            text(&e.attribution.customer),
+            text(&e.attribution.product),
+            text(&e.attribution.agent),
+            text(&e.attribution.workflow),
+            DimValue::Text(e.status.as_str().to_owned()),
+        ],
+    }
+}
+
+/// What one event adds to its series.
+pub fn metrics_of(priced: &PricedEvent) -> Metrics {
+    let e = &priced.event;
+    let mut m = Metrics::default();
+    let t = &mut m.totals;
+    t.cost = priced.cost.cost.unwrap_or_default();
+    t.requests = 1;
+    t.lines = 1;
+    match e.tokens {
+        Some(tokens) => {
+            t.input_tokens = clamp(tokens.input_uncached);
+            t.cache_read_tokens = clamp(tokens.cache_read);
+            t.cache_write_tokens = clamp(tokens.cache_write);
+            t.output_tokens = clamp(tokens.output_total());
+            m.extra[extra::REASONING_TOKENS] = clamp(tokens.output_reasoning);
+        }
+        None => t.requests_unknown = 1,
+    }
+    if priced.cost.cost.is_none() {
+        m.extra[extra::UNPRICED] = 1;
+    }
+    if priced.cost.source == spendlens_meter::CostSource::Reported {
+        m.extra[extra::REPORTED_COST] = 1;
+    }
+    if e.status != CallStatus::Ok {
+        m.extra[extra::FAILED] = 1;
+    }
+    if let Some(ms) = e.latency_ms {
+        m.extra[extra::LATENCY_MS_SUM] = ms;
+        m.extra[extra::LATENCY_KNOWN] = 1;
+    }
+    m
+}
+
+/// Facts for both kinds, summed per series and bucket.
+pub fn facts<'a>(events: impl Iterator<Item = &'a PricedEvent>) -> (Vec<Fact>, Vec<Fact>) {
+    use std::collections::HashMap;
+    let mut hours: HashMap<(SeriesKey, i64), Metrics> = HashMap::new();
+    let mut days: HashMap<(SeriesKey, i64), Metrics> = HashMap::new();
+    for priced in events {
+        let series = series_of(priced);
+        let metrics = metrics_of(priced);
+        let hour = priced.event.time.unix_timestamp().div_euclid(3600);
+        let day = hour.div_euclid(24);
+        let at = days.entry((series.clone(), day)).or_default();
+        *at = at.plus(metrics);
+        let at = hours.entry((series, hour)).or_default();
+        *at = at.plus(metrics);
+    }
+    let into = |map: HashMap<(SeriesKey, i64), Metrics>| -> Vec<Fact> {
+        map.into_iter()
+            .map(|((series, bucket), metrics)| Fact {
+                series,
+                bucket,
+                metrics,
+            })
+            .collect()
+    };
+    (into(hours), into(days))
+}

@@ -1,0 +1,116 @@
+//! Ingest keys over the API (`/api/v1/ingest-keys`, API token required): list, create (the
+//! secret is in this one answer only), regenerate (the old secret stops at once), revoke.
+//! Every change is audited.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+
+use crate::AppState;
+use spendlens_domain::Scope;
+
+use crate::auth::{ApiCaller, ApiOrg};
+use crate::error::ApiError;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateIngestKey {
+    pub name: String,
+}
+
+pub async fn list(
+    State(state): State<Arc<AppState>>,
+    ApiOrg(org): ApiOrg,
+) -> Result<Response, ApiError> {
+    let keys = state.store().list_ingest_keys(org).await?;
+    Ok(Json(serde_json::json!({ "ingest_keys": keys })).into_response())
+}
+
+pub async fn create(
+    State(state): State<Arc<AppState>>,
+    caller: ApiCaller,
+    body: Result<Json<CreateIngestKey>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let org = caller.require(Scope::Admin, "create ingest keys")?;
+    let Json(body) = body?;
+    let now = state.now();
+    let new = state
+        .store()
+        .create_ingest_key(org, &body.name, now)
+        .await?;
+    state
+        .store()
+        .audit(
+            org,
+            &format!("api token {}", caller.0.token_id),
+            "ingest_key.create",
+            &new.key.name,
+            &new.key.hint,
+            now,
+        )
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(serde_json::json!({
+            "ingest_key": new.key,
+            "secret": new.secret,
+            "note": "the secret is shown once; store it now",
+        })),
+    )
+        .into_response())
+}
+
+pub async fn regenerate(
+    State(state): State<Arc<AppState>>,
+    caller: ApiCaller,
+    Path(id): Path<i64>,
+) -> Result<Response, ApiError> {
+    let org = caller.require(Scope::Admin, "regenerate ingest keys")?;
+    let now = state.now();
+    let before = state.store().get_ingest_key(org, id).await?;
+    let new = state.store().regenerate_ingest_key(org, id, now).await?;
+    state
+        .store()
+        .audit(
+            org,
+            &format!("api token {}", caller.0.token_id),
+            "ingest_key.regenerate",
+            &new.key.name,
+            &format!("{} replaced by {}", before.hint, new.key.hint),
+            now,
+        )
+        .await?;
+    Ok(Json(serde_json::json!({
+        "ingest_key": new.key,
+        "secret": new.secret,
+        "note": "the old secret no longer works; the new one is shown once",
+    }))
+    .into_response())
+}
+
+pub async fn revoke(
+    State(state): State<Arc<AppState>>,
+    caller: ApiCaller,
+    Path(id): Path<i64>,
+) -> Result<Response, ApiError> {
+    let org = caller.require(Scope::Admin, "revoke ingest keys")?;
+    let now = state.now();
+    let key = state.store().revoke_ingest_key(org, id, now).await?;
+    state
+        .store()
+        .audit(
+            org,
+            &format!("api token {}", caller.0.token_id),
+            "ingest_key.revoke",
+            &key.name,
+            &key.hint,
+            now,
+        )
+        .await?;
+    Ok(Json(serde_json::json!({ "ingest_key": key })).into_response())
+}
