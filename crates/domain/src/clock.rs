@@ -19,6 +19,10 @@ pub trait Clock: Send + Sync {
 pub struct SystemClock;
 
 impl Clock for SystemClock {
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "the one reader of the system time"
+    )]
     fn now(&self) -> OffsetDateTime {
         OffsetDateTime::now_utc()
     }

@@ -67,6 +67,10 @@ async fn start(builder: VertexFakeBuilder) -> RunningVertexFake {
     builder.build().spawn().await.expect("spawn")
 }
 
+#[expect(
+    clippy::disallowed_methods,
+    reason = "JWTs are checked against the wall clock"
+)]
 fn now() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)

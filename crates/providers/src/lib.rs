@@ -87,7 +87,7 @@ pub fn default_base_url(provider: ProviderKind) -> Url {
         ProviderKind::OpenRouter => "https://openrouter.ai/api/v1",
         ProviderKind::LiteLlm => "http://localhost:4000",
     };
-    #[allow(
+    #[expect(
         clippy::expect_used,
         reason = "constant URLs, every one parsed by the test default_base_urls_parse"
     )]

@@ -35,7 +35,7 @@ pub(crate) trait BucketPaged: DeserializeOwned {
     type Result;
     /// The buckets (start as sent, start parsed, results), whether more follow, and
     /// `next_page`.
-    #[allow(
+    #[expect(
         clippy::type_complexity,
         reason = "a flat tuple read once, right below"
     )]

@@ -626,6 +626,10 @@ async fn a_window_older_than_cost_explorer_keeps_is_refused_with_advice() {
 }
 
 #[tokio::test]
+#[expect(
+    clippy::disallowed_methods,
+    reason = "the live check reads the real last 30 days"
+)]
 async fn the_connection_check_lists_the_bedrock_services() {
     let fake = spawn_with(
         BedrockFake::builder().seed(3).today(

@@ -348,9 +348,13 @@ impl Store {
 
     /// Records the end of a sync: status, message, watermark (on success), times and the
     /// count of consecutive credential rejections.
-    #[allow(clippy::too_many_arguments)] // one row's worth of sync outcome, named at the call site
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one row's worth of sync outcome, named at the call site"
+    )]
     pub async fn record_sync_outcome(
         &self,
+        org: OrgId,
         id: ConnectionId,
         status: ConnectionStatus,
         message: Option<&str>,
@@ -370,7 +374,7 @@ impl Store {
                  auth_failures = CASE WHEN $6 THEN auth_failures + 1 WHEN $3 THEN 0 ELSE auth_failures END, \
                  notes = CASE WHEN $3 THEN $7 ELSE notes END, \
                  next_sync_at = $8 \
-                 WHERE id = $9",
+                 WHERE id = $9 AND org_id = $10",
             )
             .bind(status.as_str())
             .bind(message)
@@ -381,6 +385,7 @@ impl Store {
             .bind(notes)
             .bind(next_sync_at.map(millis))
             .bind(id.0)
+            .bind(org.0)
             .execute(pool)
             .await?;
         });
@@ -391,6 +396,7 @@ impl Store {
     /// still running. Exactly one caller wins, on either backend.
     pub async fn claim_sync_lease(
         &self,
+        org: OrgId,
         id: ConnectionId,
         owner: &str,
         now: OffsetDateTime,
@@ -399,12 +405,13 @@ impl Store {
         let claimed = with_pool!(self, pool => {
             sqlx::query(
                 "UPDATE connections SET lease_owner = $1, lease_until = $2 \
-                 WHERE id = $3 AND (lease_until IS NULL OR lease_until < $4 OR lease_owner = $1)",
+                 WHERE id = $3 AND org_id = $5 AND (lease_until IS NULL OR lease_until < $4 OR lease_owner = $1)",
             )
             .bind(owner)
             .bind(millis(until))
             .bind(id.0)
             .bind(millis(now))
+            .bind(org.0)
             .execute(pool)
             .await?
             .rows_affected()
@@ -412,13 +419,19 @@ impl Store {
         Ok(claimed == 1)
     }
 
-    pub async fn release_sync_lease(&self, id: ConnectionId, owner: &str) -> StoreResult<()> {
+    pub async fn release_sync_lease(
+        &self,
+        org: OrgId,
+        id: ConnectionId,
+        owner: &str,
+    ) -> StoreResult<()> {
         with_pool!(self, pool => {
             sqlx::query(
-                "UPDATE connections SET lease_owner = NULL, lease_until = NULL WHERE id = $1 AND lease_owner = $2",
+                "UPDATE connections SET lease_owner = NULL, lease_until = NULL WHERE id = $1 AND lease_owner = $2 AND org_id = $3",
             )
             .bind(id.0)
             .bind(owner)
+            .bind(org.0)
             .execute(pool)
             .await?;
         });

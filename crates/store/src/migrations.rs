@@ -100,7 +100,7 @@ pub(crate) async fn run(store: &Store) -> StoreResult<usize> {
                 )
                 .bind(migration.version)
                 .bind(migration.name)
-                .bind(crate::millis(time::OffsetDateTime::now_utc()))
+                .bind(crate::millis(applied_at()))
                 .execute(&mut *tx)
                 .await?;
                 tx.commit().await?;
@@ -117,4 +117,13 @@ pub(crate) async fn run(store: &Store) -> StoreResult<usize> {
         }
     }
     Ok(applied)
+}
+
+/// When a migration was applied: the wall clock (schema metadata, not product data).
+#[expect(
+    clippy::disallowed_methods,
+    reason = "schema metadata, recorded once per migration"
+)]
+fn applied_at() -> time::OffsetDateTime {
+    time::OffsetDateTime::now_utc()
 }

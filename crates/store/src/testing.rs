@@ -57,6 +57,7 @@ impl TestStore {
     pub async fn postgres(admin_url: &str) -> StoreResult<TestStore> {
         let mut admin = PgConnection::connect(admin_url).await?;
         drop_stale_databases(&mut admin).await;
+        #[expect(clippy::disallowed_methods, reason = "names a test database uniquely")]
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_secs())
@@ -113,6 +114,10 @@ impl crate::Store {
 
 /// Test databases more than two hours old were left by crashed runs.
 async fn drop_stale_databases(admin: &mut PgConnection) {
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "the age of leftover test databases"
+    )]
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())

@@ -435,20 +435,30 @@ async fn only_one_process_holds_a_connections_sync_lease() {
     let org = store.ensure_default_org(NOW).await.unwrap();
     let conn = connection(store, org, "c").await;
     let until = NOW + time::Duration::minutes(10);
-    assert!(store.claim_sync_lease(conn, "a", NOW, until).await.unwrap());
-    assert!(!store.claim_sync_lease(conn, "b", NOW, until).await.unwrap());
+    assert!(
+        store
+            .claim_sync_lease(org, conn, "a", NOW, until)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .claim_sync_lease(org, conn, "b", NOW, until)
+            .await
+            .unwrap()
+    );
     // After expiry another process may take it.
     let later = until + time::Duration::seconds(1);
     assert!(
         store
-            .claim_sync_lease(conn, "b", later, later + time::Duration::minutes(10))
+            .claim_sync_lease(org, conn, "b", later, later + time::Duration::minutes(10))
             .await
             .unwrap()
     );
-    store.release_sync_lease(conn, "b").await.unwrap();
+    store.release_sync_lease(org, conn, "b").await.unwrap();
     assert!(
         store
-            .claim_sync_lease(conn, "a", later, until)
+            .claim_sync_lease(org, conn, "a", later, until)
             .await
             .unwrap()
     );
@@ -573,6 +583,7 @@ async fn a_sync_outcome_updates_the_connection() {
     let conn = connection(store, org, "c").await;
     store
         .record_sync_outcome(
+            org,
             conn,
             ConnectionStatus::Connected,
             None,
@@ -592,6 +603,7 @@ async fn a_sync_outcome_updates_the_connection() {
     for attempt in 1..=2 {
         store
             .record_sync_outcome(
+                org,
                 conn,
                 ConnectionStatus::Error,
                 Some("bad"),

@@ -121,7 +121,13 @@ impl SyncEngine {
         let now = self.now();
         if !self
             .store
-            .claim_sync_lease(connection.id, &holder, now, now + self.settings.lease)
+            .claim_sync_lease(
+                connection.org_id,
+                connection.id,
+                &holder,
+                now,
+                now + self.settings.lease,
+            )
             .await?
         {
             let (run, free_at) = self
@@ -178,6 +184,24 @@ impl SyncEngine {
         let work = self.fetch_and_apply(org, &connection, &credential, &config, plan.window, stats);
         let result = self.while_holding_lease(&connection, &holder, work).await;
 
+        // The lease is released whatever recording the outcome does (an early return on a
+        // store error must not keep the connection blocked until the lease runs out).
+        let report = self
+            .record_outcome(&connection, &plan, run, result, stats)
+            .await;
+        self.release(&connection, &holder).await;
+        report
+    }
+
+    /// Records how a run ended: the sync-log row and the connection's status.
+    async fn record_outcome(
+        &self,
+        connection: &ConnectionRow,
+        plan: &SyncPlan,
+        run: SyncRunId,
+        result: Result<(WriteCounts, Vec<String>), SyncError>,
+        stats: &CallStats,
+    ) -> Result<SyncReport, SyncError> {
         let counts = stats.snapshot();
         let finished = self.now();
         let report = match result {
@@ -193,6 +217,7 @@ impl SyncEngine {
                 self.store.finish_sync_run(run, &outcome, finished).await?;
                 self.store
                     .record_sync_outcome(
+                        connection.org_id,
                         connection.id,
                         ConnectionStatus::Connected,
                         None,
@@ -256,6 +281,7 @@ impl SyncEngine {
                 };
                 self.store
                     .record_sync_outcome(
+                        connection.org_id,
                         connection.id,
                         status,
                         Some(&status_message),
@@ -281,7 +307,6 @@ impl SyncEngine {
                 }
             }
         };
-        self.release(&connection, &holder).await;
         Ok(report)
     }
 
@@ -364,7 +389,7 @@ impl SyncEngine {
                     let now = self.now();
                     if let Err(err) = self
                         .store
-                        .claim_sync_lease(connection.id, holder, now, now + self.settings.lease)
+                        .claim_sync_lease(connection.org_id, connection.id, holder, now, now + self.settings.lease)
                         .await
                     {
                         warn!(connection = %connection.name, error = %err, "could not renew the sync lease");
@@ -375,7 +400,11 @@ impl SyncEngine {
     }
 
     async fn release(&self, connection: &ConnectionRow, holder: &str) {
-        if let Err(err) = self.store.release_sync_lease(connection.id, holder).await {
+        if let Err(err) = self
+            .store
+            .release_sync_lease(connection.org_id, connection.id, holder)
+            .await
+        {
             warn!(connection = %connection.name, error = %err, "could not release the sync lease");
         }
     }

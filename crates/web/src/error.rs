@@ -23,6 +23,23 @@ pub fn current_request_id() -> String {
         .unwrap_or_else(|_| "-".to_owned())
 }
 
+/// An error and every error under it, `: `-separated, for the log of a 500 (the response
+/// itself says only "internal error" and the request id).
+pub fn cause_chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let next = cause.to_string();
+        // thiserror's `#[error("...: {0}")]` often repeats its source; don't say it twice.
+        if !text.ends_with(&next) {
+            text.push_str(": ");
+            text.push_str(&next);
+        }
+        source = cause.source();
+    }
+    text
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     #[error("{0}")]
@@ -208,7 +225,7 @@ impl From<StoreError> for ApiError {
             StoreError::NotFound { what } => ApiError::NotFound(what),
             StoreError::Conflict(message) => ApiError::Conflict(message),
             StoreError::Invalid(message) => ApiError::BadRequest(message),
-            other => ApiError::Internal(other.to_string()),
+            other => ApiError::Internal(cause_chain(&other)),
         }
     }
 }
@@ -236,5 +253,27 @@ impl From<SyncError> for ApiError {
             SyncError::Store(store) => store.into(),
             SyncError::Unsupported(message) => ApiError::Upstream(message),
         }
+    }
+}
+
+#[cfg(test)]
+mod chain_tests {
+    use super::cause_chain;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("outer failed")]
+    struct Outer(#[source] Inner);
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("inner failed: {0}")]
+    struct Inner(#[source] std::io::Error);
+
+    #[test]
+    fn an_internal_error_keeps_every_cause_once() {
+        let err = Outer(Inner(std::io::Error::other("disk on fire")));
+        assert_eq!(
+            cause_chain(&err),
+            "outer failed: inner failed: disk on fire"
+        );
     }
 }

@@ -51,7 +51,10 @@ pub(crate) const EC2: &str = "Amazon Elastic Compute Cloud - Compute";
 const USE1: &str = "us-east-1";
 const USW2: &str = "us-west-2";
 
-#[allow(clippy::too_many_arguments)] // a table row, read as one line each below
+#[expect(
+    clippy::too_many_arguments,
+    reason = "a table row, read as one line each below"
+)]
 const fn product(
     service: &'static str,
     usage_type: &'static str,

@@ -187,7 +187,7 @@ mod tests {
     fn decode_tells_cut_off_from_malformed_from_wrong_shape() {
         #[derive(serde::Deserialize, Debug)]
         struct Page {
-            #[allow(dead_code, reason = "only decoded")]
+            #[expect(dead_code, reason = "only decoded")]
             has_more: bool,
         }
         let at = At {

@@ -154,6 +154,10 @@ pub(crate) async fn send(
 
 /// The wait a refusal asks for: `Retry-After`, or the longest of the provider's own headers.
 fn wait_of(headers: &HeaderMap, wait_headers: &[&str]) -> Option<Duration> {
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "a Retry-After HTTP date is relative to the real wall clock, not a test clock"
+    )]
     let now = OffsetDateTime::now_utc();
     let standard = headers
         .get(RETRY_AFTER)

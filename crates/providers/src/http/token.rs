@@ -113,11 +113,12 @@ impl<G: TokenGrant> TokenSource<G> {
             endpoint: &endpoint,
             page: 1,
         };
-        let form = encode_form(
-            &self
-                .grant
-                .form(OffsetDateTime::now_utc().unix_timestamp())?,
-        );
+        #[expect(
+            clippy::disallowed_methods,
+            reason = "a signed grant's iat is checked against the token server's wall clock"
+        )]
+        let issued_at = OffsetDateTime::now_utc().unix_timestamp();
+        let form = encode_form(&self.grant.form(issued_at)?);
         let secret = self.grant.secret();
         let answer = send(
             attempts,

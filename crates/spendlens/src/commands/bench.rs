@@ -128,7 +128,7 @@ const PAGES: [&str; 7] = [
 
 /// Fills `store` with the synthetic organization and times the views.
 pub async fn measure(store: &Store, shape: Shape, samples: usize) -> anyhow::Result<BenchResult> {
-    let now = time::OffsetDateTime::now_utc();
+    let now = spendlens_domain::Clock::now(&spendlens_domain::SystemClock);
     let today = Day::of(now);
     let org = store.ensure_default_org(now).await?;
     let vault = Vault::from_key([9; 32]);
@@ -224,7 +224,7 @@ async fn measure_pages(
     samples: usize,
 ) -> anyhow::Result<Vec<PageTiming>> {
     use tower::ServiceExt as _;
-    let now = time::OffsetDateTime::now_utc();
+    let now = spendlens_domain::Clock::now(&spendlens_domain::SystemClock);
     let hash = spendlens_web::dashboard::session::hash_password("bench password 123")
         .map_err(anyhow::Error::msg)?;
     let user = store

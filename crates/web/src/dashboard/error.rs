@@ -133,7 +133,7 @@ impl From<StoreError> for PageError {
             StoreError::Invalid(message) | StoreError::Conflict(message) => {
                 PageError::BadRequest(message)
             }
-            other => PageError::Internal(other.to_string()),
+            other => PageError::Internal(crate::error::cause_chain(&other)),
         }
     }
 }
@@ -151,6 +151,11 @@ impl From<SyncError> for PageError {
     fn from(err: SyncError) -> PageError {
         match err {
             SyncError::Store(store) => store.into(),
+            // The provider refused or failed: 422, as the API answers.
+            err @ (SyncError::Provider(_) | SyncError::Unsupported(_)) => PageError::Rejected {
+                status: StatusCode::UNPROCESSABLE_ENTITY,
+                message: err.to_string(),
+            },
             other => PageError::BadRequest(other.to_string()),
         }
     }
