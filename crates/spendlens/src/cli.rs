@@ -375,8 +375,28 @@ pub enum BenchBackend {
     Both,
 }
 
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum BenchTarget {
+    /// The store: sync writes and view latency (the default).
+    Store,
+    /// Metering ingest through the real HTTP endpoint.
+    Meter,
+}
+
 #[derive(Debug, Args)]
 pub struct BenchArgs {
+    /// What to measure.
+    #[arg(value_enum, default_value_t = BenchTarget::Store)]
+    pub target: BenchTarget,
+    /// `meter`: events to send.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub events: usize,
+    /// `meter`: events per request (1 to 10,000).
+    #[arg(long, default_value_t = 5_000)]
+    pub batch: usize,
+    /// `meter`: concurrent clients.
+    #[arg(long, default_value_t = 4)]
+    pub clients: usize,
     /// Cost lines in the 30-day period measured.
     #[arg(long, default_value_t = 1_000_000)]
     pub lines: usize,

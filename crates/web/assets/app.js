@@ -73,4 +73,13 @@
     };
     setTimeout(poll, 1500);
   }
+  // Copy a just-created secret (the button only exists with JavaScript).
+  document.querySelectorAll("button[data-copy]").forEach(function (button) {
+    var source = document.getElementById(button.getAttribute("data-copy"));
+    if (!source || !navigator.clipboard) { return; }
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      navigator.clipboard.writeText(source.textContent.trim()).then(function () { button.textContent = "Copied"; });
+    });
+  });
 })();

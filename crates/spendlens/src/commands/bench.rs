@@ -14,7 +14,7 @@ use spendlens_store::testing::TestStore;
 use spendlens_store::vault::Vault;
 use spendlens_store::{NewConnection, Store, WindowWrite};
 
-use crate::cli::{BenchArgs, BenchBackend, Cli};
+use crate::cli::{BenchArgs, BenchBackend, BenchTarget, Cli};
 
 /// Days in the measured period; the same again before it feeds the trends.
 const PERIOD_DAYS: i64 = 30;
@@ -49,6 +49,9 @@ impl Shape {
 }
 
 pub async fn run(_cli: &Cli, args: &BenchArgs) -> anyhow::Result<ExitCode> {
+    if args.target == BenchTarget::Meter {
+        return super::bench_meter::run(args).await;
+    }
     let shape = Shape::with_keys(args.lines, args.keys);
     println!(
         "Synthetic organization: {} workspaces, {} API keys, {} models, {} lines per day; {} days measured plus {} days before them ({} lines in the measured period).",

@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod bench;
+pub mod bench_meter;
 pub mod connections;
 pub mod demo;
 pub mod keys;

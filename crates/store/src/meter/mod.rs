@@ -353,6 +353,29 @@ impl Store {
         })
     }
 
+    /// How many of `ids` the organization's ledger holds (tests: acknowledged events are there).
+    pub async fn meter_events_known(&self, org: OrgId, ids: &[String]) -> StoreResult<i64> {
+        let mut known = 0;
+        for chunk in ids.chunks(500) {
+            let sql = format!(
+                "SELECT COUNT(*) FROM meter_event_ids WHERE org_id = $1 AND event_id IN ({})",
+                (0..chunk.len())
+                    .map(|i| format!("${}", i + 2))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            let count: i64 = with_pool!(self, pool => {
+                let mut query = sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(org.0);
+                for id in chunk {
+                    query = query.bind(id);
+                }
+                query.fetch_one(pool).await?
+            });
+            known += count;
+        }
+        Ok(known)
+    }
+
     /// How many event ids the organization's ledger holds (every event ever accepted).
     pub async fn meter_event_id_count(&self, org: OrgId) -> StoreResult<i64> {
         with_pool!(self, pool => {

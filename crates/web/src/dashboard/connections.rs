@@ -20,6 +20,7 @@ use spendlens_sync::connections::{AddConnection, AddConnectionError};
 
 use crate::AppState;
 use crate::dashboard::error::PageError;
+use crate::dashboard::ingest_keys::{KeyRow, ShownSecret};
 use crate::dashboard::session::{CsrfForm, Viewer, flash, redirect_with};
 use crate::dashboard::{Layout, format, respond};
 
@@ -56,6 +57,9 @@ struct ConnectionsPage {
     form_error: Option<String>,
     placeholder: String,
     hint: String,
+    ingest_keys: Vec<KeyRow>,
+    /// A just created or regenerated ingest key's secret: this response is its only showing.
+    shown_secret: Option<ShownSecret>,
 }
 
 fn row(connection: &ConnectionRow) -> Row {
@@ -94,6 +98,7 @@ async fn render_page(
     headers: &HeaderMap,
     form: FormState,
     status: StatusCode,
+    shown_secret: Option<ShownSecret>,
 ) -> Result<Response, PageError> {
     let connections = state.store().list_connections(viewer.org()).await?;
     let shapes: serde_json::Map<String, serde_json::Value> = ProviderKind::ALL
@@ -125,8 +130,18 @@ async fn render_page(
         form_error: form.error,
         placeholder: placeholder.to_owned(),
         hint: hint.to_owned(),
+        ingest_keys: super::ingest_keys::rows(state, viewer.org()).await?,
+        shown_secret,
     };
-    respond(&template.layout, headers, status, &template)
+    let secret_shown = template.shown_secret.is_some();
+    let mut response = respond(&template.layout, headers, status, &template)?;
+    if secret_shown {
+        response.headers_mut().insert(
+            axum::http::header::CACHE_CONTROL,
+            axum::http::HeaderValue::from_static("no-store"),
+        );
+    }
+    Ok(response)
 }
 
 pub async fn page_handler(
@@ -145,6 +160,30 @@ pub async fn page_handler(
             error: None,
         },
         StatusCode::OK,
+        None,
+    )
+    .await
+}
+
+/// The page with a new ingest key's secret shown once (after create or regenerate).
+pub async fn page_with_secret(
+    state: &AppState,
+    viewer: &Viewer,
+    headers: &HeaderMap,
+    shown: ShownSecret,
+) -> Result<Response, PageError> {
+    render_page(
+        state,
+        viewer,
+        headers,
+        FormState {
+            provider: ProviderKind::OpenAi,
+            name: String::new(),
+            base_url: String::new(),
+            error: None,
+        },
+        StatusCode::OK,
+        Some(shown),
     )
     .await
 }
@@ -270,6 +309,7 @@ pub async fn add(
                     error: Some(crate::dashboard::session::capitalize(&message)),
                 },
                 StatusCode::UNPROCESSABLE_ENTITY,
+                None,
             )
             .await
         }

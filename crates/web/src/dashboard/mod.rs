@@ -9,6 +9,7 @@ pub mod charts;
 mod connections;
 pub mod error;
 pub mod format;
+mod ingest_keys;
 mod manage;
 mod people;
 pub mod session;
@@ -60,6 +61,11 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route(
             "/connections/{id}/remove",
             get(connections::confirm_remove).post(connections::remove),
+        )
+        .route("/ingest-keys", post(ingest_keys::create))
+        .route(
+            "/ingest-keys/{id}/{action}",
+            get(ingest_keys::confirm).post(ingest_keys::act),
         )
         .route("/sync-logs", get(sync_logs::page))
         .route("/users", get(users::page).post(users::add))
