@@ -65,7 +65,7 @@ fn serve(url: &str, data_dir: &std::path::Path) -> (Child, String) {
 fn event_time() -> &'static str {
     static TIME: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     TIME.get_or_init(|| {
-        (time::OffsetDateTime::now_utc() - time::Duration::minutes(1))
+        (spendlens_domain::Clock::now(&spendlens_domain::SystemClock) - time::Duration::minutes(1))
             .format(&time::format_description::well_known::Rfc3339)
             .unwrap()
     })
@@ -185,7 +185,7 @@ async fn every_acknowledged_event_survives_kill_9_and_retries_count_once() {
     let (mut server, base) = serve(&url, data_dir.path());
     let store = Store::open(test.store.location()).await.unwrap();
     let org = store
-        .ensure_default_org(time::OffsetDateTime::now_utc())
+        .ensure_default_org(spendlens_domain::Clock::now(&spendlens_domain::SystemClock))
         .await
         .unwrap();
     let acked_ids: Vec<String> = acked.iter().flat_map(|(c, n)| batch(*c, *n).0).collect();

@@ -171,7 +171,7 @@ async fn measure(
 ) -> anyhow::Result<MeterResult> {
     let url = database_url(test.store.location());
     let data_dir = tempfile_dir::TempDir::new()?;
-    let now = time::OffsetDateTime::now_utc();
+    let now = spendlens_domain::Clock::now(&spendlens_domain::SystemClock);
     let org = test.store.ensure_default_org(now).await?;
     let key = test
         .store
