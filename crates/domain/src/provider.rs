@@ -17,6 +17,8 @@ pub enum ProviderKind {
     Runway,
     OpenRouter,
     LiteLlm,
+    #[serde(rename = "azure-openai")]
+    AzureOpenAi,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -24,7 +26,7 @@ pub enum ProviderKind {
 pub struct UnknownProvider(pub String);
 
 impl ProviderKind {
-    pub const ALL: [ProviderKind; 8] = [
+    pub const ALL: [ProviderKind; 9] = [
         ProviderKind::OpenAi,
         ProviderKind::Anthropic,
         ProviderKind::Bedrock,
@@ -33,9 +35,10 @@ impl ProviderKind {
         ProviderKind::Runway,
         ProviderKind::OpenRouter,
         ProviderKind::LiteLlm,
+        ProviderKind::AzureOpenAi,
     ];
     const ALL_NAMES: &'static str =
-        "openai, anthropic, bedrock, vertex, fal, runway, openrouter, litellm";
+        "openai, anthropic, bedrock, vertex, fal, runway, openrouter, litellm, azure-openai";
 
     /// The stable identifier used in URLs, the CLI, JSON and the database.
     pub const fn as_str(self) -> &'static str {
@@ -48,6 +51,7 @@ impl ProviderKind {
             ProviderKind::Runway => "runway",
             ProviderKind::OpenRouter => "openrouter",
             ProviderKind::LiteLlm => "litellm",
+            ProviderKind::AzureOpenAi => "azure-openai",
         }
     }
 
@@ -62,6 +66,7 @@ impl ProviderKind {
             ProviderKind::Runway => "Runway",
             ProviderKind::OpenRouter => "OpenRouter",
             ProviderKind::LiteLlm => "LiteLLM",
+            ProviderKind::AzureOpenAi => "Azure OpenAI",
         }
     }
 
@@ -92,6 +97,7 @@ impl ProviderKind {
             ProviderKind::Runway => "organization",
             ProviderKind::OpenRouter => "account",
             ProviderKind::LiteLlm => "team",
+            ProviderKind::AzureOpenAi => "Azure OpenAI resource",
         }
     }
 }
@@ -105,6 +111,7 @@ impl FromStr for ProviderKind {
             "aws" | "aws-bedrock" | "aws_bedrock" => "bedrock",
             "google" | "gcp" | "google-vertex" | "vertex-ai" => "vertex",
             "fal.ai" | "fal-ai" => "fal",
+            "azure_openai" | "azureopenai" | "azure-openai-service" | "aoai" => "azure-openai",
             other => other,
         };
         ProviderKind::ALL
@@ -129,6 +136,16 @@ mod tests {
         for kind in ProviderKind::ALL {
             assert_eq!(kind.as_str().parse::<ProviderKind>().unwrap(), kind);
         }
+    }
+
+    #[test]
+    fn azure_openai_is_spelled_with_a_hyphen_everywhere() {
+        let kind = ProviderKind::AzureOpenAi;
+        assert_eq!(kind.as_str(), "azure-openai");
+        assert_eq!(serde_json::to_string(&kind).unwrap(), "\"azure-openai\"");
+        assert_eq!("AOAI".parse::<ProviderKind>().unwrap(), kind);
+        // "azure" alone stays unknown: Azure sells more than OpenAI models.
+        assert!("azure".parse::<ProviderKind>().is_err());
     }
 
     #[test]

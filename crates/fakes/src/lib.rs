@@ -15,6 +15,7 @@
 //! [`RunningFake`], the handle of a fake serving on a local port.
 
 pub mod anthropic;
+pub mod azure;
 pub mod bedrock;
 mod common;
 pub mod fal;

@@ -14,6 +14,7 @@
 //! of storage, allocation or presentation. Secrets only ever go into request headers.
 
 mod anthropic;
+mod azure;
 mod bedrock;
 mod error;
 mod fal;
@@ -86,6 +87,7 @@ pub fn default_base_url(provider: ProviderKind) -> Url {
         ProviderKind::Runway => "https://api.dev.runwayml.com",
         ProviderKind::OpenRouter => "https://openrouter.ai/api/v1",
         ProviderKind::LiteLlm => "http://localhost:4000",
+        ProviderKind::AzureOpenAi => "https://management.azure.com",
     };
     #[expect(
         clippy::expect_used,
@@ -126,6 +128,7 @@ pub async fn fetch_window(
             openrouter::fetch_window(credential, config, window, stats).await
         }
         ProviderKind::LiteLlm => litellm::fetch_window(credential, config, window, stats).await,
+        ProviderKind::AzureOpenAi => azure::fetch_window(credential, config, window, stats).await,
     }
 }
 
@@ -156,6 +159,7 @@ pub async fn check_connection(
         ProviderKind::Runway => runway::check_connection(credential, config, stats).await,
         ProviderKind::OpenRouter => openrouter::check_connection(credential, config, stats).await,
         ProviderKind::LiteLlm => litellm::check_connection(credential, config, stats).await,
+        ProviderKind::AzureOpenAi => azure::check_connection(credential, config, stats).await,
     }
 }
 

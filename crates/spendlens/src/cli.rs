@@ -127,6 +127,7 @@ pub enum ProviderArg {
     Runway,
     Openrouter,
     Litellm,
+    AzureOpenai,
 }
 
 #[derive(Debug, Subcommand)]

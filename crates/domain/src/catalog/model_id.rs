@@ -33,7 +33,8 @@ pub fn normalize_model(provider: ProviderKind, model: &str) -> String {
         ProviderKind::Fal
         | ProviderKind::Runway
         | ProviderKind::OpenRouter
-        | ProviderKind::LiteLlm => {}
+        | ProviderKind::LiteLlm
+        | ProviderKind::AzureOpenAi => {}
     }
     id
 }

@@ -21,6 +21,7 @@ pub fn provider_of(arg: ProviderArg) -> ProviderKind {
         ProviderArg::Runway => ProviderKind::Runway,
         ProviderArg::Openrouter => ProviderKind::OpenRouter,
         ProviderArg::Litellm => ProviderKind::LiteLlm,
+        ProviderArg::AzureOpenai => ProviderKind::AzureOpenAi,
     }
 }
 

@@ -11,6 +11,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use spendlens_domain::ProviderKind;
 use spendlens_fakes::anthropic::AnthropicFake;
+use spendlens_fakes::azure::AzureFake;
 use spendlens_fakes::bedrock::BedrockFake;
 use spendlens_fakes::fal::FalFake;
 use spendlens_fakes::litellm::LiteLlmFake;
@@ -290,6 +291,28 @@ impl StandIns {
             litellm.base_url().to_owned(),
         );
         running.push(Box::new(litellm));
+
+        // One stand-in host for both Entra ID (the token) and Cost Management (the query):
+        // the connection's base URL points both there.
+        let azure = AzureFake::builder()
+            .seed(seed)
+            .today(today)
+            .build()
+            .spawn()
+            .await
+            .context("starting the Azure Cost Management stand-in")?;
+        let principal = serde_json::json!({
+            "tenantId": spendlens_fakes::azure::TENANT_ID,
+            "clientId": spendlens_fakes::azure::CLIENT_ID,
+            "clientSecret": azure.admin_key(),
+            "subscriptionId": spendlens_fakes::azure::USD_SUBSCRIPTION,
+        });
+        add(
+            ProviderKind::AzureOpenAi,
+            principal.to_string(),
+            azure.base_url().to_owned(),
+        );
+        running.push(Box::new(azure));
 
         Ok(StandIns {
             connections,

@@ -11,6 +11,10 @@ use serde_json::Value;
 
 use crate::provider::ProviderKind;
 
+mod azure;
+
+pub use azure::{AzureServicePrincipal, AzureTenant};
+
 /// A credential whose shape fits its provider. The secret is only readable on purpose.
 #[derive(Clone)]
 pub struct Credential {
@@ -55,6 +59,7 @@ impl Credential {
             ProviderKind::Runway => check_runway(text)?,
             ProviderKind::OpenRouter => check_openrouter(text)?,
             ProviderKind::LiteLlm => check_litellm(text)?,
+            ProviderKind::AzureOpenAi => AzureServicePrincipal::parse(text)?.hint(),
         };
         Ok(Credential {
             provider,
@@ -113,10 +118,14 @@ pub const fn expected_shape(provider: ProviderKind) -> (&'static str, &'static s
             r#"{"apiKey": "sk-…", "baseUrl": "https://litellm.example.com"}"#,
             "The proxy's master key or an admin virtual key, and the proxy's URL.",
         ),
+        ProviderKind::AzureOpenAi => (
+            r#"{"tenantId": "…", "clientId": "…", "clientSecret": "…", "subscriptionId": "…", "resourceGroup": null, "scope": null}"#,
+            "An app registration (service principal) with the Cost Management Reader role on the subscription or resource group: its Directory (tenant) ID, Application (client) ID and a client secret's Value. The output of `az ad sp create-for-rbac` (appId, password, tenant) is accepted too, with subscriptionId added.",
+        ),
     }
 }
 
-fn shape(message: String) -> CredentialShapeError {
+pub(crate) fn shape(message: String) -> CredentialShapeError {
     CredentialShapeError(message)
 }
 
@@ -202,7 +211,7 @@ fn check_anthropic(text: &str) -> Result<String, CredentialShapeError> {
     Ok(hint_of(text, prefix))
 }
 
-fn json_object(
+pub(crate) fn json_object(
     text: &str,
     provider: &str,
     example: &str,
@@ -551,6 +560,15 @@ mod tests {
                     serde_json::json!({
                         "apiKey": "sk-or-v1-abcdefghijklmnopqrstuvwxyz",
                         "baseUrl": SECRET_URL,
+                    })
+                    .to_string(),
+                ],
+                ProviderKind::AzureOpenAi => vec![
+                    serde_json::json!({
+                        "tenantId": "11111111-2222-3333-4444-555555555555",
+                        "clientId": "66666666-7777-8888-9999-aaaaaaaaaaaa",
+                        "clientSecret": format!("abc~{SECRET_URL}"),
+                        "subscriptionId": "bbbbbbbb-cccc-dddd-eeee-ffffffffffff",
                     })
                     .to_string(),
                 ],
