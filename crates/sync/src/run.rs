@@ -130,11 +130,21 @@ impl SyncEngine {
             )
             .await?
         {
-            let (run, free_at) = self
-                .store
-                .sync_lease_holder(connection.id)
-                .await
-                .unwrap_or((None, None));
+            // The holder records its run right after claiming the lease: give it a moment, so
+            // a 409 can name the run instead of racing it (seen under load in the API suite).
+            let mut holder_run = (None, None);
+            for _ in 0..50 {
+                holder_run = self
+                    .store
+                    .sync_lease_holder(connection.id)
+                    .await
+                    .unwrap_or((None, None));
+                if holder_run.0.is_some() || holder_run.1.is_none() {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+            let (run, free_at) = holder_run;
             return Err(SyncError::AlreadyRunning {
                 name: connection.name.clone(),
                 run,
