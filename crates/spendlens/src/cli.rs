@@ -115,6 +115,10 @@ pub struct ServeArgs {
     /// A dashboard session unused for this many minutes ends (idle expiry).
     #[arg(long, env = "SPENDLENS_SESSION_IDLE_MINUTES", default_value_t = 720, value_parser = clap::value_parser!(i64).range(5..=43200))]
     pub session_idle_minutes: i64,
+    /// Keep raw metered events this many days (today included) and prune older ones at start
+    /// and every six hours; rollups and the id ledger are kept. Unset: keep raw events forever.
+    #[arg(long, env = "SPENDLENS_METER_RETENTION_DAYS", value_parser = clap::value_parser!(u32).range(1..=36500))]
+    pub meter_retention_days: Option<u32>,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]

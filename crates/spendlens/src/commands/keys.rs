@@ -110,8 +110,7 @@ pub async fn meter(cli: &Cli, command: &MeterCommand) -> anyhow::Result<ExitCode
             if *keep_days == 0 {
                 anyhow::bail!("--keep-days must be at least 1 (today's events are always kept)");
             }
-            let today = spendlens_domain::Day::of(now);
-            let before = i32::try_from(i64::from(today.number()) - i64::from(*keep_days) + 1)?;
+            let before = retention_cutoff(now, *keep_days)?;
             if !yes {
                 eprintln!(
                     "This deletes every raw metered event before day {} (keeping {keep_days} days); rollups and the id ledger stay, so totals do not change. Run again with --yes to do it.",
@@ -119,21 +118,7 @@ pub async fn meter(cli: &Cli, command: &MeterCommand) -> anyhow::Result<ExitCode
                 );
                 return Ok(ExitCode::FAILURE);
             }
-            let pruned = context.store().prune_meter_events(before).await?;
-            context
-                .store()
-                .audit(
-                    context.org,
-                    "cli",
-                    "meter.prune",
-                    "meter_events",
-                    &format!(
-                        "{} raw events before day {before} deleted ({} partitions)",
-                        pruned.events, pruned.partitions
-                    ),
-                    now,
-                )
-                .await?;
+            let pruned = prune(context.store(), context.org, "cli", before, now).await?;
             println!(
                 "Deleted {} raw metered events ({} day partitions); rollups kept.",
                 pruned.events, pruned.partitions
@@ -141,4 +126,64 @@ pub async fn meter(cli: &Cli, command: &MeterCommand) -> anyhow::Result<ExitCode
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The first day kept when keeping `keep_days` days up to `now`'s day.
+fn retention_cutoff(now: time::OffsetDateTime, keep_days: u32) -> anyhow::Result<i32> {
+    let today = spendlens_domain::Day::of(now);
+    Ok(i32::try_from(
+        i64::from(today.number()) - i64::from(keep_days) + 1,
+    )?)
+}
+
+/// Prunes raw events before day `before` and audits it when anything went.
+async fn prune(
+    store: &spendlens_store::Store,
+    org: spendlens_store::OrgId,
+    actor: &str,
+    before: i32,
+    now: time::OffsetDateTime,
+) -> anyhow::Result<spendlens_store::Pruned> {
+    let pruned = store.prune_meter_events(before).await?;
+    if pruned.events > 0 || pruned.partitions > 0 {
+        store
+            .audit(
+                org,
+                actor,
+                "meter.prune",
+                "meter_events",
+                &format!(
+                    "{} raw events before day {before} deleted ({} partitions)",
+                    pruned.events, pruned.partitions
+                ),
+                now,
+            )
+            .await?;
+    }
+    Ok(pruned)
+}
+
+/// `serve --meter-retention-days N`: prunes at start and every six hours.
+pub fn spawn_retention(context: &Context, keep_days: u32) -> tokio::task::JoinHandle<()> {
+    let engine = context.engine.clone();
+    let org = context.org;
+    tokio::spawn(async move {
+        loop {
+            let now = engine.now();
+            let result = match retention_cutoff(now, keep_days) {
+                Ok(before) => prune(engine.store(), org, "retention", before, now).await,
+                Err(err) => Err(err),
+            };
+            match result {
+                Ok(pruned) if pruned.events > 0 => tracing::info!(
+                    events = pruned.events,
+                    partitions = pruned.partitions,
+                    "pruned raw metered events past the retention"
+                ),
+                Ok(_) => {}
+                Err(err) => tracing::warn!(error = %err, "pruning raw metered events failed"),
+            }
+            tokio::time::sleep(std::time::Duration::from_secs(6 * 3600)).await;
+        }
+    })
 }

@@ -23,7 +23,13 @@ pub async fn run(cli: &Cli, args: &ServeArgs) -> anyhow::Result<ExitCode> {
         session_lifetime: time::Duration::hours(args.session_hours),
         session_idle: time::Duration::minutes(args.session_idle_minutes),
     };
+    let retention = args
+        .meter_retention_days
+        .map(|days| super::keys::spawn_retention(&context, days));
     serve_until_ctrl_c(&context, listener, !args.no_scheduler, settings).await?;
+    if let Some(task) = retention {
+        task.abort();
+    }
     Ok(ExitCode::SUCCESS)
 }
 

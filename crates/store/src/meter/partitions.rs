@@ -117,6 +117,19 @@ impl Store {
                         continue;
                     }
                     let mut tx = pool.begin().await?;
+                    // Serialized with partition creation and with other servers' prunes.
+                    sqlx::query(
+                        "SELECT pg_advisory_xact_lock(hashtext('spendlens.meter_events.partitions'))",
+                    )
+                    .execute(&mut *tx)
+                    .await?;
+                    let exists: Option<String> = sqlx::query_scalar("SELECT to_regclass($1)::TEXT")
+                        .bind(&name)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                    if exists.is_none() {
+                        continue;
+                    }
                     let count: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
                         "SELECT COUNT(*) FROM {name}"
                     )))
