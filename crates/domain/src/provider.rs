@@ -19,6 +19,7 @@ pub enum ProviderKind {
     LiteLlm,
     #[serde(rename = "azure-openai")]
     AzureOpenAi,
+    PiApi,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -26,7 +27,7 @@ pub enum ProviderKind {
 pub struct UnknownProvider(pub String);
 
 impl ProviderKind {
-    pub const ALL: [ProviderKind; 9] = [
+    pub const ALL: [ProviderKind; 10] = [
         ProviderKind::OpenAi,
         ProviderKind::Anthropic,
         ProviderKind::Bedrock,
@@ -36,9 +37,10 @@ impl ProviderKind {
         ProviderKind::OpenRouter,
         ProviderKind::LiteLlm,
         ProviderKind::AzureOpenAi,
+        ProviderKind::PiApi,
     ];
     const ALL_NAMES: &'static str =
-        "openai, anthropic, bedrock, vertex, fal, runway, openrouter, litellm, azure-openai";
+        "openai, anthropic, bedrock, vertex, fal, runway, openrouter, litellm, azure-openai, piapi";
 
     /// The stable identifier used in URLs, the CLI, JSON and the database.
     pub const fn as_str(self) -> &'static str {
@@ -52,6 +54,7 @@ impl ProviderKind {
             ProviderKind::OpenRouter => "openrouter",
             ProviderKind::LiteLlm => "litellm",
             ProviderKind::AzureOpenAi => "azure-openai",
+            ProviderKind::PiApi => "piapi",
         }
     }
 
@@ -67,6 +70,7 @@ impl ProviderKind {
             ProviderKind::OpenRouter => "OpenRouter",
             ProviderKind::LiteLlm => "LiteLLM",
             ProviderKind::AzureOpenAi => "Azure OpenAI",
+            ProviderKind::PiApi => "PiAPI",
         }
     }
 
@@ -75,7 +79,10 @@ impl ProviderKind {
     pub const fn reports_request_counts(self) -> bool {
         matches!(
             self,
-            ProviderKind::OpenAi | ProviderKind::OpenRouter | ProviderKind::LiteLlm
+            ProviderKind::OpenAi
+                | ProviderKind::OpenRouter
+                | ProviderKind::LiteLlm
+                | ProviderKind::PiApi
         )
     }
 
@@ -98,6 +105,7 @@ impl ProviderKind {
             ProviderKind::OpenRouter => "account",
             ProviderKind::LiteLlm => "team",
             ProviderKind::AzureOpenAi => "Azure OpenAI resource",
+            ProviderKind::PiApi => "account",
         }
     }
 }
@@ -111,6 +119,7 @@ impl FromStr for ProviderKind {
             "aws" | "aws-bedrock" | "aws_bedrock" => "bedrock",
             "google" | "gcp" | "google-vertex" | "vertex-ai" => "vertex",
             "fal.ai" | "fal-ai" => "fal",
+            "pi-api" | "piapi.ai" => "piapi",
             "azure_openai" | "azureopenai" | "azure-openai-service" | "aoai" => "azure-openai",
             other => other,
         };

@@ -22,6 +22,7 @@ pub mod fal;
 pub mod litellm;
 pub mod openai;
 pub mod openrouter;
+pub mod piapi;
 pub mod runway;
 pub mod vertex;
 

@@ -23,6 +23,7 @@ mod litellm;
 mod openai;
 mod openrouter;
 mod paging;
+mod piapi;
 mod runway;
 mod vertex;
 
@@ -88,6 +89,7 @@ pub fn default_base_url(provider: ProviderKind) -> Url {
         ProviderKind::OpenRouter => "https://openrouter.ai/api/v1",
         ProviderKind::LiteLlm => "http://localhost:4000",
         ProviderKind::AzureOpenAi => "https://management.azure.com",
+        ProviderKind::PiApi => "https://api.piapi.ai",
     };
     #[expect(
         clippy::expect_used,
@@ -129,6 +131,7 @@ pub async fn fetch_window(
         }
         ProviderKind::LiteLlm => litellm::fetch_window(credential, config, window, stats).await,
         ProviderKind::AzureOpenAi => azure::fetch_window(credential, config, window, stats).await,
+        ProviderKind::PiApi => piapi::fetch_window(credential, config, window, stats).await,
     }
 }
 
@@ -160,6 +163,7 @@ pub async fn check_connection(
         ProviderKind::OpenRouter => openrouter::check_connection(credential, config, stats).await,
         ProviderKind::LiteLlm => litellm::check_connection(credential, config, stats).await,
         ProviderKind::AzureOpenAi => azure::check_connection(credential, config, stats).await,
+        ProviderKind::PiApi => piapi::check_connection(credential, config, stats).await,
     }
 }
 

@@ -132,6 +132,7 @@ pub enum ProviderArg {
     Openrouter,
     Litellm,
     AzureOpenai,
+    Piapi,
 }
 
 #[derive(Debug, Subcommand)]

@@ -34,7 +34,8 @@ pub fn normalize_model(provider: ProviderKind, model: &str) -> String {
         | ProviderKind::Runway
         | ProviderKind::OpenRouter
         | ProviderKind::LiteLlm
-        | ProviderKind::AzureOpenAi => {}
+        | ProviderKind::AzureOpenAi
+        | ProviderKind::PiApi => {}
     }
     id
 }

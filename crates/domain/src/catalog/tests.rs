@@ -499,7 +499,8 @@ fn every_provider_has_built_in_prices_except_fal() {
             ProviderKind::OpenRouter
             | ProviderKind::LiteLlm
             | ProviderKind::Fal
-            | ProviderKind::AzureOpenAi => {
+            | ProviderKind::AzureOpenAi
+            | ProviderKind::PiApi => {
                 assert_eq!(own, 0)
             }
             _ => assert!(own > 0, "{provider} has no built-in price"),

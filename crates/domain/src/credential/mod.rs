@@ -12,8 +12,10 @@ use serde_json::Value;
 use crate::provider::ProviderKind;
 
 mod azure;
+mod piapi;
 
 pub use azure::{AzureServicePrincipal, AzureTenant};
+pub use piapi::{PIAPI_DEFAULT_ENVIRONMENT, PiApiKey};
 
 /// A credential whose shape fits its provider. The secret is only readable on purpose.
 #[derive(Clone)]
@@ -60,6 +62,7 @@ impl Credential {
             ProviderKind::OpenRouter => check_openrouter(text)?,
             ProviderKind::LiteLlm => check_litellm(text)?,
             ProviderKind::AzureOpenAi => AzureServicePrincipal::parse(text)?.hint(),
+            ProviderKind::PiApi => PiApiKey::parse(text)?.hint(),
         };
         Ok(Credential {
             provider,
@@ -117,6 +120,10 @@ pub const fn expected_shape(provider: ProviderKind) -> (&'static str, &'static s
         ProviderKind::LiteLlm => (
             r#"{"apiKey": "sk-…", "baseUrl": "https://litellm.example.com"}"#,
             "The proxy's master key or an admin virtual key, and the proxy's URL.",
+        ),
+        ProviderKind::PiApi => (
+            r#"{"apiKey": "…", "environment": "production"}"#,
+            "A PiAPI API key from the PiAPI workspace (the bare key works too). The environment is a label to tell PiAPI accounts apart; PiAPI has one API host and no sandbox.",
         ),
         ProviderKind::AzureOpenAi => (
             r#"{"tenantId": "…", "clientId": "…", "clientSecret": "…", "subscriptionId": "…", "resourceGroup": null, "scope": null}"#,
@@ -571,6 +578,11 @@ mod tests {
                         "subscriptionId": "bbbbbbbb-cccc-dddd-eeee-ffffffffffff",
                     })
                     .to_string(),
+                ],
+                ProviderKind::PiApi => vec![
+                    format!("sk-{SECRET_URL}"),
+                    serde_json::json!({"apiKey": "sk-1234567890abcdefgh", "environment": SECRET_URL})
+                        .to_string(),
                 ],
                 ProviderKind::LiteLlm => vec![
                     serde_json::json!({"apiKey": "sk-1234567890abcdef", "baseUrl": SECRET_URL})

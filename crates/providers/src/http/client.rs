@@ -157,6 +157,11 @@ impl<'a> Client<'a> {
         self.profile.provider
     }
 
+    /// The credential, to scrub from messages a connector reads itself.
+    pub(crate) fn secret(&self) -> &str {
+        self.secret
+    }
+
     /// GET `path` (relative to the base URL) with `query`, retried as the settings allow,
     /// decoded as `T`. Counts one page on success.
     pub(crate) async fn get<T: DeserializeOwned>(

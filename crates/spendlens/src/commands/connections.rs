@@ -22,6 +22,7 @@ pub fn provider_of(arg: ProviderArg) -> ProviderKind {
         ProviderArg::Openrouter => ProviderKind::OpenRouter,
         ProviderArg::Litellm => ProviderKind::LiteLlm,
         ProviderArg::AzureOpenai => ProviderKind::AzureOpenAi,
+        ProviderArg::Piapi => ProviderKind::PiApi,
     }
 }
 

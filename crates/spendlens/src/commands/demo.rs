@@ -17,6 +17,7 @@ use spendlens_fakes::fal::FalFake;
 use spendlens_fakes::litellm::LiteLlmFake;
 use spendlens_fakes::openai::OpenAiFake;
 use spendlens_fakes::openrouter::OpenRouterFake;
+use spendlens_fakes::piapi::PiApiFake;
 use spendlens_fakes::runway::RunwayFake;
 use spendlens_fakes::vertex::VertexFake;
 use spendlens_store::{DatabaseLocation, SyncRunStatus};
@@ -313,6 +314,21 @@ impl StandIns {
             azure.base_url().to_owned(),
         );
         running.push(Box::new(azure));
+
+        let piapi = PiApiFake::builder()
+            .seed(seed)
+            .today(today)
+            .build()
+            .spawn()
+            .await
+            .context("starting the PiAPI stand-in")?;
+        let key = serde_json::json!({"apiKey": piapi.admin_key(), "environment": "production"});
+        add(
+            ProviderKind::PiApi,
+            key.to_string(),
+            piapi.base_url().to_owned(),
+        );
+        running.push(Box::new(piapi));
 
         Ok(StandIns {
             connections,

@@ -173,7 +173,7 @@ pub fn spec() -> Value {
                     "required": ["provider", "name", "credential"],
                     "additionalProperties": false,
                     "properties": {
-                        "provider": {"type": "string", "enum": ["openai", "anthropic", "bedrock", "vertex", "fal", "runway", "openrouter", "litellm", "azure-openai"]},
+                        "provider": {"type": "string", "enum": ["openai", "anthropic", "bedrock", "vertex", "fal", "runway", "openrouter", "litellm", "azure-openai", "piapi"]},
                         "name": {"type": "string", "maxLength": 80},
                         "credential": {"type": "string", "description": "An organization Admin key (OpenAI sk-admin-…, Anthropic sk-ant-admin01-…). Write-only."},
                         "base_url": {"type": "string", "format": "uri"},
