@@ -1,0 +1,188 @@
+//! The Azure OpenAI and PiAPI connectors through the real sync engine against their fakes, on
+//! SQLite and (with `SPENDLENS_TEST_DATABASE_URL`) PostgreSQL: a scope billed in EUR is stored
+//! in USD (not refused), and PiAPI's task history is stored to the nano-dollar with one request
+//! per task.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a failing test should stop loudly
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use spendlens_domain::{Money, PriceCatalog, ProviderKind, SyncRequest};
+use spendlens_fakes::azure::{AzureFake, CLIENT_ID, EUR_SUBSCRIPTION, TENANT_ID};
+use spendlens_fakes::piapi::PiApiFake;
+use spendlens_providers::{CallStats, HttpSettings};
+use spendlens_store::testing::TestStore;
+use spendlens_store::vault::Vault;
+use spendlens_store::{ConnectionId, OrgId, RollupFilter, SyncRunStatus};
+use spendlens_sync::connections::AddConnection;
+use spendlens_sync::{FixedClock, SyncEngine, SyncSettings};
+use time::macros::{date, datetime};
+
+const TODAY: time::Date = date!(2026 - 11 - 22);
+
+fn engine(store: spendlens_store::Store) -> SyncEngine {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    SyncEngine::new(
+        store,
+        Vault::from_key([5; 32]),
+        PriceCatalog::built_in(),
+        Arc::new(FixedClock::new(datetime!(2026-11-22 12:00 UTC))),
+        SyncSettings {
+            lease: Duration::from_secs(60),
+            http: HttpSettings {
+                timeout: Duration::from_secs(5),
+                connect_timeout: Duration::from_secs(2),
+                max_retries: 3,
+                base_backoff: Duration::from_millis(1),
+                max_backoff: Duration::from_millis(5),
+                max_retry_after: Duration::from_millis(20),
+            },
+            owner: "test".to_owned(),
+            allowed_base_url_hosts: Vec::new(),
+        },
+    )
+}
+
+async fn setup() -> (TestStore, SyncEngine, OrgId) {
+    let test = TestStore::new().await.unwrap();
+    let engine = engine(test.store.clone());
+    let org = engine
+        .store()
+        .ensure_default_org(engine.now())
+        .await
+        .unwrap();
+    (test, engine, org)
+}
+
+async fn connect(
+    engine: &SyncEngine,
+    org: OrgId,
+    provider: ProviderKind,
+    secret: &str,
+    base_url: &str,
+) -> ConnectionId {
+    engine
+        .add_connection(
+            org,
+            AddConnection {
+                provider,
+                name: provider.as_str(),
+                secret,
+                base_url: Some(base_url),
+                skip_check: false,
+                sync_interval_secs: 3600,
+                backfill_days: 45,
+                lookback_days: 3,
+            },
+        )
+        .await
+        .unwrap()
+        .0
+        .id
+}
+
+#[tokio::test]
+async fn an_azure_scope_billed_in_eur_is_stored_in_usd_not_refused() {
+    let (test, engine, org) = setup().await;
+    let fake = AzureFake::builder()
+        .seed(8)
+        .today(TODAY)
+        .build()
+        .spawn()
+        .await
+        .unwrap();
+    // Plain GUIDs and an alphanumeric secret: nothing to escape.
+    let secret = format!(
+        r#"{{"tenantId": "{TENANT_ID}", "clientId": "{CLIENT_ID}", "clientSecret": "{}", "subscriptionId": "{EUR_SUBSCRIPTION}"}}"#,
+        fake.admin_key()
+    );
+    let id = connect(
+        &engine,
+        org,
+        ProviderKind::AzureOpenAi,
+        &secret,
+        fake.base_url(),
+    )
+    .await;
+    let report = engine
+        .sync_connection(org, id, None, SyncRequest::Scheduled, &CallStats::default())
+        .await
+        .unwrap();
+    assert_eq!(report.status, SyncRunStatus::Success, "{:?}", report.error);
+    let synced = report.window;
+    let expected: Money = fake
+        .truth()
+        .rows(
+            EUR_SUBSCRIPTION,
+            None,
+            synced.from().date(),
+            synced.to().date(),
+        )
+        .iter()
+        .map(|row| Money::parse_units(&row.cost_usd).unwrap())
+        .sum();
+    let stored: Money = engine
+        .store()
+        .totals_by_connection(org, synced, None, &RollupFilter::default())
+        .await
+        .unwrap()
+        .iter()
+        .map(|t| t.current.cost)
+        .sum();
+    assert!(!expected.is_zero());
+    assert_eq!(stored, expected);
+    assert!(
+        report.notes.iter().any(|n| n.contains("billed in EUR")),
+        "{:?}",
+        report.notes
+    );
+    fake.shutdown().await;
+    test.teardown().await;
+}
+
+#[tokio::test]
+async fn a_piapi_sync_stores_task_consumption_exactly_with_one_request_per_task() {
+    let (test, engine, org) = setup().await;
+    let fake = PiApiFake::builder()
+        .seed(8)
+        .today(TODAY)
+        .build()
+        .spawn()
+        .await
+        .unwrap();
+    let id = connect(
+        &engine,
+        org,
+        ProviderKind::PiApi,
+        fake.admin_key(),
+        fake.base_url(),
+    )
+    .await;
+    let report = engine
+        .sync_connection(org, id, None, SyncRequest::Scheduled, &CallStats::default())
+        .await
+        .unwrap();
+    assert_eq!(report.status, SyncRunStatus::Success, "{:?}", report.error);
+    let synced = report.window;
+    let truth = fake
+        .truth()
+        .by_day_key_model(synced.from().date(), synced.to().date());
+    let expected: Money = truth
+        .values()
+        .map(|cell| Money::parse_units(&cell.usd).unwrap())
+        .sum();
+    let models = engine
+        .store()
+        .totals_by_model(org, synced, None, &RollupFilter::default())
+        .await
+        .unwrap();
+    let stored: Money = models.iter().map(|m| m.current.cost).sum();
+    assert!(!expected.is_zero());
+    assert_eq!(stored, expected);
+    let requests: i64 = models.iter().map(|m| m.current.requests).sum();
+    let tasks: i64 = truth.values().map(|cell| cell.tasks).sum();
+    assert_eq!(requests, tasks);
+    fake.shutdown().await;
+    test.teardown().await;
+}
