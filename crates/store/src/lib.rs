@@ -19,6 +19,7 @@ mod location;
 mod meter;
 mod migrations;
 mod orgs;
+mod prices;
 mod rollups;
 mod schema;
 mod sqlite_files;
@@ -47,6 +48,7 @@ pub use location::DatabaseLocation;
 pub use meter::Pruned;
 pub use meter::rollup::{METER_DIMS, METER_EXTRA, extra as meter_extra};
 pub use meter::{IngestOutcome, METER_DAY, METER_HOUR};
+pub use prices::{CatalogSnapshot, PriceImport};
 pub use rollups::{
     BucketRange, BucketSize, ConnectionTotals, DimType, DimValue, Fact, ImageTotals, KeyTotals,
     MAX_DIMS, MAX_EXTRA, Metrics, ModelTotals, PeriodRow, RollupFilter, RollupKind, RollupWrite,

@@ -42,6 +42,12 @@ const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/postgres/0008_metering.sql"),
     },
     Migration {
+        version: 9,
+        name: "prices",
+        sqlite: include_str!("../migrations/sqlite/0009_prices.sql"),
+        postgres: include_str!("../migrations/postgres/0009_prices.sql"),
+    },
+    Migration {
         version: 10,
         name: "health_probe",
         sqlite: include_str!("../migrations/sqlite/0010_health_probe.sql"),

@@ -184,39 +184,55 @@ fn to_entry(file: FileEntry, default_source: PriceSource) -> Result<PriceEntry, 
     entry.validate().map_err(|e| e.to_string())
 }
 
-/// Writes entries in the price file format (what `spendlens prices export` would print and
+/// One entry in the file's JSON shape — also the body the API takes for a new or edited entry.
+/// Without a `provenance`, the entry gets `default_source`.
+pub fn entry_from_json(
+    value: serde_json::Value,
+    default_source: PriceSource,
+) -> Result<PriceEntry, String> {
+    let file: FileEntry = serde_json::from_value(value).map_err(|e| e.to_string())?;
+    to_entry(file, default_source)
+}
+
+/// An entry in the file's JSON shape (what `entry_from_json` reads back).
+pub fn entry_to_json(entry: &PriceEntry) -> serde_json::Value {
+    serde_json::to_value(to_file_entry(entry)).unwrap_or(serde_json::Value::Null)
+}
+
+fn to_file_entry(e: &PriceEntry) -> FileEntry {
+    let text = |v: Option<rust_decimal::Decimal>| v.map(|d| d.normalize().to_string());
+    FileEntry {
+        provider: e.provider.as_str().to_owned(),
+        model: e.model_glob.clone(),
+        input: text(e.tokens.input),
+        cache_read: text(e.tokens.cache_read),
+        cache_write_5m: text(e.tokens.cache_write_5m),
+        cache_write_1h: text(e.tokens.cache_write_1h),
+        output: text(e.tokens.output),
+        reasoning: text(e.tokens.reasoning),
+        units: e
+            .units
+            .iter()
+            .map(|u| (u.unit.to_string(), u.price.normalize().to_string()))
+            .collect(),
+        context_above: e.conditions.context_above,
+        batch: e.conditions.batch,
+        service_tier: e.conditions.service_tier.clone(),
+        effective_from: e.effective_from.to_string(),
+        effective_to: e.effective_to.map(|d| d.to_string()),
+        currency: Some(e.currency.to_string()),
+        provenance: Some(e.source.as_str().to_owned()),
+        source: e.note.clone(),
+    }
+}
+
+/// Writes entries in the price file format (what `spendlens prices export` prints and
 /// `import` reads back).
 pub fn write_price_file(entries: &[PriceEntry]) -> Result<String, PriceFileError> {
-    let text = |v: Option<rust_decimal::Decimal>| v.map(|d| d.normalize().to_string());
     let file = PriceFile {
         format: FORMAT.to_owned(),
         description: None,
-        entries: entries
-            .iter()
-            .map(|e| FileEntry {
-                provider: e.provider.as_str().to_owned(),
-                model: e.model_glob.clone(),
-                input: text(e.tokens.input),
-                cache_read: text(e.tokens.cache_read),
-                cache_write_5m: text(e.tokens.cache_write_5m),
-                cache_write_1h: text(e.tokens.cache_write_1h),
-                output: text(e.tokens.output),
-                reasoning: text(e.tokens.reasoning),
-                units: e
-                    .units
-                    .iter()
-                    .map(|u| (u.unit.to_string(), u.price.normalize().to_string()))
-                    .collect(),
-                context_above: e.conditions.context_above,
-                batch: e.conditions.batch,
-                service_tier: e.conditions.service_tier.clone(),
-                effective_from: e.effective_from.to_string(),
-                effective_to: e.effective_to.map(|d| d.to_string()),
-                currency: Some(e.currency.to_string()),
-                provenance: Some(e.source.as_str().to_owned()),
-                source: e.note.clone(),
-            })
-            .collect(),
+        entries: entries.iter().map(to_file_entry).collect(),
     };
     serde_json::to_string_pretty(&file).map_err(|e| PriceFileError::Json(e.to_string()))
 }

@@ -17,7 +17,10 @@ use crate::calendar::Day;
 use crate::provider::ProviderKind;
 use crate::usage::{TokenClass, TokenCounts, Unit};
 
-pub use data::{BUILT_IN_PRICES_JSON, PriceFileError, parse_price_file, write_price_file};
+pub use data::{
+    BUILT_IN_PRICES_JSON, PriceFileError, entry_from_json, entry_to_json, parse_price_file,
+    write_price_file,
+};
 pub use entry::{
     Conditions, EntryError, PriceEntry, PriceSource, Provenance, TokenPrices, UnitPrice,
 };

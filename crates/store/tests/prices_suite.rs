@@ -1,0 +1,421 @@
+//! The stored price catalog: precedence (user over built-in, most specific glob, newest entry
+//! effective on the call's day), exact money through the database, add / edit / delete rules
+//! and built-in imports. Runs on SQLite, and on PostgreSQL when `SPENDLENS_TEST_DATABASE_URL`
+//! is set.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a failing test should stop loudly
+
+use std::str::FromStr;
+
+use rust_decimal::Decimal;
+use spendlens_domain::catalog::{Conditions, TokenPrices, UnitPrice};
+use spendlens_domain::{
+    CanonicalUsage, Currency, Day, Money, PriceCatalog, PriceEntry, PriceSource, Pricing,
+    ProviderKind, Unit, price,
+};
+use spendlens_store::testing::TestStore;
+use spendlens_store::{OrgId, Store, StoreError};
+use time::OffsetDateTime;
+use time::macros::datetime;
+
+const NOW: OffsetDateTime = datetime!(2026-11-22 08:00 UTC);
+
+fn dec(text: &str) -> Decimal {
+    Decimal::from_str(text).unwrap()
+}
+
+fn user(provider: ProviderKind, glob: &str, input: &str, output: &str, from: &str) -> PriceEntry {
+    PriceEntry {
+        id: String::new(),
+        provider,
+        model_glob: glob.to_owned(),
+        tokens: TokenPrices {
+            input: Some(dec(input)),
+            output: Some(dec(output)),
+            ..TokenPrices::default()
+        },
+        units: Vec::new(),
+        conditions: Conditions::default(),
+        effective_from: Day::from_str(from).unwrap(),
+        effective_to: None,
+        currency: Currency::usd(),
+        source: PriceSource::User,
+        note: "negotiated rate, contract 2026-11".to_owned(),
+    }
+}
+
+fn usage(input: i64, output: i64) -> CanonicalUsage {
+    CanonicalUsage {
+        input,
+        output,
+        ..CanonicalUsage::default()
+    }
+}
+
+/// The entry that priced the call and its cost, or the unpriced reason.
+fn priced(
+    catalog: &PriceCatalog,
+    provider: ProviderKind,
+    model: &str,
+    at: OffsetDateTime,
+) -> Result<(PriceEntry, Money), String> {
+    match price(catalog, provider, model, at, &usage(1_000_000, 1_000_000)) {
+        Pricing::Priced(p) => Ok((*p.entry, p.cost)),
+        Pricing::Unpriced(reason) => Err(reason.to_string()),
+    }
+}
+
+async fn setup() -> (TestStore, OrgId) {
+    let test = TestStore::new().await.unwrap();
+    let org = test.store.ensure_default_org(NOW).await.unwrap();
+    (test, org)
+}
+
+async fn catalog(store: &Store, org: OrgId) -> PriceCatalog {
+    store.price_catalog(org).await.unwrap().catalog
+}
+
+#[tokio::test]
+async fn user_prices_beat_built_in_ones_and_unknown_models_stay_unpriced() {
+    let (test, org) = setup().await;
+    let store = &test.store;
+    let at = datetime!(2026-11-01 12:00 UTC);
+    let before = catalog(store, org).await;
+    let (entry, cost) = priced(&before, ProviderKind::OpenAi, "gpt-4o-mini", at).unwrap();
+    assert_eq!(entry.source, PriceSource::BuiltIn);
+    assert_eq!(
+        cost,
+        Money::parse_units("0.75").unwrap(),
+        "0.15 + 0.60 per 1M"
+    );
+    let err = priced(&before, ProviderKind::OpenAi, "gpt-99-turbo", at).unwrap_err();
+    assert!(err.contains("no price"), "{err}");
+
+    // A broader user glob still beats the more specific built-in entry.
+    let added = store
+        .add_price(
+            org,
+            user(ProviderKind::OpenAi, "gpt-4o*", "0.1", "0.2", "2026-01-01"),
+            NOW,
+        )
+        .await
+        .unwrap();
+    let after = catalog(store, org).await;
+    let (entry, cost) = priced(&after, ProviderKind::OpenAi, "gpt-4o-mini", at).unwrap();
+    assert_eq!(entry.id, added.id);
+    assert_eq!(cost, Money::parse_units("0.3").unwrap());
+    // Other providers' built-in prices are still there.
+    let (entry, _) = priced(&after, ProviderKind::Anthropic, "claude-sonnet-4-5", at).unwrap();
+    assert_eq!(entry.source, PriceSource::BuiltIn);
+    test.teardown().await;
+}
+
+#[tokio::test]
+async fn the_newest_entry_effective_on_the_calls_day_prices_it() {
+    let (test, org) = setup().await;
+    let store = &test.store;
+    let mut january = user(
+        ProviderKind::Anthropic,
+        "house-model*",
+        "1",
+        "1",
+        "2026-01-01",
+    );
+    january.effective_to = Some(Day::from_str("2026-09-30").unwrap());
+    let january = store.add_price(org, january, NOW).await.unwrap();
+    let june = store
+        .add_price(
+            org,
+            user(
+                ProviderKind::Anthropic,
+                "house-model*",
+                "2",
+                "2",
+                "2026-06-01",
+            ),
+            NOW,
+        )
+        .await
+        .unwrap();
+    let catalog = catalog(store, org).await;
+    let on = |at| priced(&catalog, ProviderKind::Anthropic, "house-model-7", at);
+    assert_eq!(
+        on(datetime!(2026-03-01 00:00 UTC)).unwrap().0.id,
+        january.id
+    );
+    assert_eq!(on(datetime!(2026-07-01 00:00 UTC)).unwrap().0.id, june.id);
+    assert_eq!(
+        on(datetime!(2026-10-05 00:00 UTC)).unwrap().1,
+        Money::parse_units("4").unwrap()
+    );
+    // Before the first entry starts the model has no price: unpriced, not $0.
+    assert!(on(datetime!(2025-12-31 23:59 UTC)).is_err());
+    // The last instant of June's predecessor's window is still the newest effective one.
+    assert_eq!(
+        on(datetime!(2026-05-31 23:59 UTC)).unwrap().0.id,
+        january.id
+    );
+    test.teardown().await;
+}
+
+#[tokio::test]
+async fn the_most_specific_glob_wins_among_user_prices() {
+    let (test, org) = setup().await;
+    let store = &test.store;
+    let broad = store
+        .add_price(
+            org,
+            user(
+                ProviderKind::Anthropic,
+                "claude-*",
+                "10",
+                "10",
+                "2026-01-01",
+            ),
+            NOW,
+        )
+        .await
+        .unwrap();
+    let narrow = store
+        .add_price(
+            org,
+            user(
+                ProviderKind::Anthropic,
+                "claude-sonnet-4*",
+                "3",
+                "15",
+                "2025-01-01",
+            ),
+            NOW,
+        )
+        .await
+        .unwrap();
+    let catalog = catalog(store, org).await;
+    let at = datetime!(2026-11-01 00:00 UTC);
+    let sonnet = priced(&catalog, ProviderKind::Anthropic, "claude-sonnet-4-5", at).unwrap();
+    assert_eq!(sonnet.0.id, narrow.id);
+    assert_eq!(sonnet.1, Money::parse_units("18").unwrap());
+    let haiku = priced(&catalog, ProviderKind::Anthropic, "claude-haiku-4-5", at).unwrap();
+    assert_eq!(haiku.0.id, broad.id);
+    test.teardown().await;
+}
+
+#[tokio::test]
+async fn prices_come_back_exactly_and_cost_exact_money() {
+    let (test, org) = setup().await;
+    let store = &test.store;
+    let mut entry = user(
+        ProviderKind::Fal,
+        "flux-exact",
+        "0.0375",
+        "12345678.123456789012",
+        "2026-01-01",
+    );
+    entry.tokens.cache_read = Some(dec("0.000000001"));
+    entry.units = vec![UnitPrice {
+        unit: Unit::images(),
+        price: dec("0.0333333333333333333"),
+    }];
+    entry.conditions = Conditions {
+        context_above: Some(200_000),
+        batch: true,
+        service_tier: Some("flex".to_owned()),
+    };
+    let added = store.add_price(org, entry.clone(), NOW).await.unwrap();
+    let read = store
+        .get_price(org, added.id.parse().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        read,
+        PriceEntry {
+            id: added.id.clone(),
+            ..entry.clone()
+        }
+    );
+    assert_eq!(
+        read.tokens.output.unwrap().to_string(),
+        "12345678.123456789012"
+    );
+    // 1M tokens at $0.0375 per 1M is exactly 37,500,000 nano-dollars; 3 images at
+    // $0.0333… cost $0.0999999999999999999, rounded once to $0.1000000000.
+    let plain = PriceEntry {
+        conditions: Conditions::default(),
+        ..entry
+    };
+    store.add_price(org, plain, NOW).await.unwrap();
+    let catalog = catalog(store, org).await;
+    let mut call = usage(1_000_000, 0);
+    call.quantity = Some((Unit::images(), spendlens_domain::Quantity::from_whole(3)));
+    let Pricing::Priced(p) = price(
+        &catalog,
+        ProviderKind::Fal,
+        "flux-exact",
+        datetime!(2026-02-01 00:00 UTC),
+        &call,
+    ) else {
+        panic!("unpriced")
+    };
+    assert_eq!(p.cost.to_exact_string(), "0.1375");
+    test.teardown().await;
+}
+
+#[tokio::test]
+async fn edits_and_deletes_touch_user_entries_only_and_duplicates_are_refused() {
+    let (test, org) = setup().await;
+    let store = &test.store;
+    let revision = store.price_revision(org).await.unwrap();
+    let added = store
+        .add_price(
+            org,
+            user(ProviderKind::OpenAi, "gpt-house", "1", "2", "2026-01-01"),
+            NOW,
+        )
+        .await
+        .unwrap();
+    assert!(store.price_revision(org).await.unwrap() > revision);
+    let id: i64 = added.id.parse().unwrap();
+    let dup = store
+        .add_price(
+            org,
+            user(ProviderKind::OpenAi, "GPT-House", "5", "5", "2026-01-01"),
+            NOW,
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(dup, StoreError::Conflict(_)), "{dup}");
+    let (before, after) = store
+        .edit_price(
+            org,
+            id,
+            user(ProviderKind::OpenAi, "gpt-house", "1.5", "2", "2026-01-01"),
+            NOW,
+        )
+        .await
+        .unwrap();
+    assert_eq!(before.tokens.input, Some(dec("1")));
+    assert_eq!(
+        store.get_price(org, id).await.unwrap().tokens.input,
+        after.tokens.input
+    );
+    let mut bad = user(ProviderKind::OpenAi, "gpt-house", "-1", "2", "2026-01-01");
+    let err = store
+        .edit_price(org, id, bad.clone(), NOW)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("negative"), "{err}");
+    bad.source = PriceSource::BuiltIn;
+    bad.tokens.input = Some(dec("1"));
+    let err = store.add_price(org, bad, NOW).await.unwrap_err();
+    assert!(err.to_string().contains("prices import"), "{err}");
+    // Another organization sees none of it.
+    let other = store.create_org("other", NOW).await.unwrap();
+    assert!(matches!(
+        store.get_price(other, id).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    assert!(store.delete_price(other, id).await.is_err());
+    let deleted = store.delete_price(org, id).await.unwrap();
+    assert_eq!(deleted.model_glob, "gpt-house");
+    assert!(store.stored_prices(org).await.unwrap().is_empty());
+
+    // Imported built-in rows cannot be edited or deleted one by one.
+    let built_in = PriceCatalog::built_in().entries().to_vec();
+    store
+        .import_built_in_prices(org, built_in, true, NOW)
+        .await
+        .unwrap();
+    let row = store.stored_prices(org).await.unwrap().remove(0);
+    let row_id: i64 = row.id.parse().unwrap();
+    let err = store.delete_price(org, row_id).await.unwrap_err();
+    assert!(err.to_string().contains("built-in"), "{err}");
+    let err = store
+        .edit_price(org, row_id, row.clone(), NOW)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("built-in"), "{err}");
+    test.teardown().await;
+}
+
+#[tokio::test]
+async fn an_import_replaces_built_in_prices_only_and_says_what_changed() {
+    let (test, org) = setup().await;
+    let store = &test.store;
+    let mine = store
+        .add_price(
+            org,
+            user(ProviderKind::OpenAi, "gpt-house", "1", "2", "2026-01-01"),
+            NOW,
+        )
+        .await
+        .unwrap();
+    let compiled = PriceCatalog::built_in().entries().to_vec();
+    let mut file = compiled.clone();
+    let removed = file.remove(0);
+    let changed_glob = file[0].model_glob.clone();
+    file[0].tokens.input = Some(dec("999"));
+    let mut new = file[1].clone();
+    new.model_glob = "brand-new-model".to_owned();
+    new.id = String::new();
+    file.push(new);
+
+    let revision = store.price_revision(org).await.unwrap();
+    let dry = store
+        .import_built_in_prices(org, file.clone(), false, NOW)
+        .await
+        .unwrap();
+    assert!(!dry.applied && dry.replaced_compiled);
+    assert_eq!(dry.added.len(), 1);
+    assert_eq!(dry.changed.len(), 1);
+    assert_eq!(dry.changed[0].0.model_glob, changed_glob);
+    assert_eq!(dry.removed.len(), 1);
+    assert_eq!(dry.removed[0].model_glob, removed.model_glob);
+    assert_eq!(dry.unchanged, compiled.len() - 2);
+    assert_eq!(
+        store.price_revision(org).await.unwrap(),
+        revision,
+        "dry run wrote"
+    );
+    assert!(store.stored_prices(org).await.unwrap().len() == 1);
+
+    let applied = store
+        .import_built_in_prices(org, file.clone(), true, NOW)
+        .await
+        .unwrap();
+    assert!(applied.applied);
+    assert!(store.price_revision(org).await.unwrap() > revision);
+    let stored = store.stored_prices(org).await.unwrap();
+    assert_eq!(stored.len(), file.len() + 1);
+    assert!(stored.iter().any(|e| e.id == mine.id));
+    let prices = store.prices(org).await.unwrap();
+    assert_eq!(
+        prices.len(),
+        file.len() + 1,
+        "compiled list no longer added"
+    );
+    // The same file again changes nothing.
+    let again = store
+        .import_built_in_prices(org, file, true, NOW)
+        .await
+        .unwrap();
+    assert!(again.is_noop() && !again.replaced_compiled);
+    // An empty file or a user entry in it is refused, and nothing changes.
+    assert!(
+        store
+            .import_built_in_prices(org, Vec::new(), true, NOW)
+            .await
+            .is_err()
+    );
+    let err = store
+        .import_built_in_prices(
+            org,
+            vec![user(ProviderKind::OpenAi, "x", "1", "1", "2026-01-01")],
+            true,
+            NOW,
+        )
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("built-in prices only"), "{err}");
+    assert_eq!(store.stored_prices(org).await.unwrap().len(), stored.len());
+    test.teardown().await;
+}
