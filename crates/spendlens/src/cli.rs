@@ -78,6 +78,10 @@ pub enum Command {
     /// Show and verify the append-only audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// The price catalog that prices metered calls: list, check, add, edit, delete, import,
+    /// export.
+    #[command(subcommand)]
+    Prices(PricesCommand),
     /// Bring the database schema up to date (also done at every start).
     Migrate,
     /// Measure the store: write rate and view latency at a chosen size.
@@ -423,4 +427,143 @@ pub struct BenchArgs {
     /// Queries per view to time.
     #[arg(long, default_value_t = 50)]
     pub samples: usize,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PricesCommand {
+    /// List the organization's prices (built-in and yours).
+    List {
+        /// Only this provider.
+        #[arg(long)]
+        provider: Option<String>,
+        /// Only model patterns containing this text.
+        #[arg(long)]
+        search: Option<String>,
+        /// Only this provenance: built_in, observed or user.
+        #[arg(long)]
+        provenance: Option<String>,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Which entry prices a call and what it costs — or why it is unpriced.
+    Check(PriceCheckArgs),
+    /// Add a user price (it takes precedence over built-in prices).
+    Add(PriceEntryArgs),
+    /// Change a user price: only the options given change ("" clears an optional one).
+    Edit {
+        id: i64,
+        #[command(flatten)]
+        entry: PriceEntryArgs,
+    },
+    /// Delete a user price; without --yes, only shows what would be deleted.
+    Delete {
+        id: i64,
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Replace the built-in prices with a price file (the format of `export`); without a
+    /// file, with the list compiled into this version. Shows what changes; user prices stay.
+    Import {
+        file: Option<PathBuf>,
+        /// Show what would change, change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Write the prices as a price file (to standard output without --output).
+    Export {
+        #[arg(long)]
+        output: Option<PathBuf>,
+        /// Only this provenance: built_in, observed or user.
+        #[arg(long)]
+        provenance: Option<String>,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct PriceCheckArgs {
+    /// openai, anthropic, bedrock, vertex, fal, runway, openrouter or litellm.
+    pub provider: String,
+    /// The model id as the provider reports it.
+    pub model: String,
+    /// Uncached input tokens.
+    #[arg(long)]
+    pub input: Option<i64>,
+    #[arg(long)]
+    pub cache_read: Option<i64>,
+    /// Cache-write tokens (5-minute lifetime).
+    #[arg(long)]
+    pub cache_write: Option<i64>,
+    #[arg(long)]
+    pub cache_write_1h: Option<i64>,
+    /// Visible output tokens.
+    #[arg(long)]
+    pub output: Option<i64>,
+    #[arg(long)]
+    pub reasoning: Option<i64>,
+    /// Non-token quantity, with --unit.
+    #[arg(long, requires = "unit")]
+    pub quantity: Option<String>,
+    /// images, seconds, characters, requests, ...
+    #[arg(long, requires = "quantity")]
+    pub unit: Option<String>,
+    #[arg(long)]
+    pub batch: bool,
+    /// The service tier the provider applied (priority, flex, ...).
+    #[arg(long)]
+    pub tier: Option<String>,
+    /// When the call happened (RFC 3339 or a UTC day); now by default.
+    #[arg(long)]
+    pub at: Option<String>,
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+/// The fields of a price entry. Prices are decimal text per 1M tokens ("2.50", "0.0375").
+#[derive(Debug, Args, Default)]
+pub struct PriceEntryArgs {
+    #[arg(long)]
+    pub provider: Option<String>,
+    /// Model id or pattern (`*` matches anything), e.g. "gpt-4o-mini*".
+    #[arg(long)]
+    pub model: Option<String>,
+    #[arg(long)]
+    pub input: Option<String>,
+    #[arg(long)]
+    pub cache_read: Option<String>,
+    /// Cache writes with a 5-minute (or unknown) lifetime.
+    #[arg(long)]
+    pub cache_write: Option<String>,
+    #[arg(long)]
+    pub cache_write_1h: Option<String>,
+    #[arg(long)]
+    pub output: Option<String>,
+    #[arg(long)]
+    pub reasoning: Option<String>,
+    /// A non-token unit price, unit=price (repeatable): --unit-price images=0.04.
+    #[arg(long = "unit-price")]
+    pub unit_prices: Vec<String>,
+    /// Applies only when the call's total input is above this many tokens ("" clears).
+    #[arg(long)]
+    pub context_above: Option<String>,
+    /// Applies to batch calls only (true) or non-batch calls only (false).
+    #[arg(long)]
+    pub batch: Option<bool>,
+    /// Applies to this service tier only ("" = the standard tier).
+    #[arg(long)]
+    pub tier: Option<String>,
+    /// First day the price applies (YYYY-MM-DD, UTC); today by default for a new price.
+    #[arg(long)]
+    pub from: Option<String>,
+    /// Last day the price applies, inclusive ("" = until further notice).
+    #[arg(long)]
+    pub to: Option<String>,
+    /// ISO 4217 code; USD by default.
+    #[arg(long)]
+    pub currency: Option<String>,
+    /// Where the price comes from and when (required for a new price).
+    #[arg(long)]
+    pub note: Option<String>,
+    /// user (default) or observed (read from a bill).
+    #[arg(long)]
+    pub provenance: Option<String>,
 }

@@ -473,9 +473,7 @@ impl Store {
             }
         }
         report.removed = old.into_values().collect();
-        report
-            .removed
-            .sort_by(|a, b| a.derived_id().cmp(&b.derived_id()));
+        report.removed.sort_by_cached_key(PriceEntry::derived_id);
         if !apply {
             return Ok(report);
         }

@@ -11,6 +11,7 @@ pub mod client;
 pub mod dashboard;
 pub mod error;
 pub mod passwords;
+pub mod prices;
 pub mod server;
 
 use std::sync::Arc;
@@ -67,6 +68,8 @@ pub struct AppState {
     pub hasher: passwords::Hasher,
     /// Failed sign-ins per account and per client address.
     pub logins: Arc<dashboard::throttle::LoginThrottle>,
+    /// Each organization's price catalog, rebuilt when its prices change.
+    pub prices: prices::PriceCache,
     pub settings: WebSettings,
 }
 
@@ -93,6 +96,7 @@ impl AppState {
             sync,
             hasher: passwords::Hasher::default(),
             logins: Arc::default(),
+            prices: prices::PriceCache::default(),
             settings,
         })
     }

@@ -208,6 +208,7 @@ async fn every_api_route_refuses_a_missing_or_wrong_token() {
             let mut request = match *method {
                 "get" => app.client.get(&url),
                 "post" => app.client.post(&url).json(&serde_json::json!({})),
+                "put" => app.client.put(&url).json(&serde_json::json!({})),
                 "delete" => app.client.delete(&url),
                 other => panic!("{other}"),
             };

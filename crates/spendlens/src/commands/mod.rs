@@ -6,6 +6,7 @@ pub mod bench_meter;
 pub mod connections;
 pub mod demo;
 pub mod keys;
+pub mod prices;
 pub mod report;
 pub mod serve;
 pub mod sync;

@@ -4,6 +4,7 @@ pub mod connections;
 pub mod ingest_keys;
 pub mod meter;
 pub mod openapi;
+pub mod prices;
 pub mod reports;
 pub mod sync_runs;
 
@@ -45,6 +46,12 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route(
             "/ingest-keys/{id}",
             axum::routing::delete(ingest_keys::revoke),
+        )
+        .route("/prices", get(prices::list).post(prices::create))
+        .route("/prices/check", get(prices::check))
+        .route(
+            "/prices/{id}",
+            get(prices::get).put(prices::update).delete(prices::remove),
         )
         .fallback(|| async { ApiError::NotFound("route".to_owned()) })
         .layer(axum::middleware::map_response(crate::error::json_errors))

@@ -24,10 +24,98 @@ pub const PATHS: &[(&str, &str)] = &[
     ("post", "/ingest-keys"),
     ("post", "/ingest-keys/{id}/regenerate"),
     ("delete", "/ingest-keys/{id}"),
+    ("get", "/prices"),
+    ("post", "/prices"),
+    ("get", "/prices/check"),
+    ("get", "/prices/{id}"),
+    ("put", "/prices/{id}"),
+    ("delete", "/prices/{id}"),
 ];
 
 pub async fn document() -> Json<Value> {
     Json(spec())
+}
+
+/// The price catalog's paths and schemas, merged into the document by [`spec`].
+fn price_paths(with_errors: &dyn Fn(Value) -> Value) -> (Value, Value) {
+    let id = json!([{"name": "id", "in": "path", "required": true, "schema": {"type": "integer"}}]);
+    let entry = json!({"$ref": "#/components/schemas/PriceEntry"});
+    let body = json!({"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PriceEntryInput"}}}});
+    let ok = |description: &str, schema: Value| json!({"description": description, "content": {"application/json": {"schema": schema}}});
+    let query = |name: &str, description: &str, schema: Value| json!({"name": name, "in": "query", "required": false, "description": description, "schema": schema});
+    let tokens = |name: &str| {
+        query(
+            name,
+            &format!("{name} tokens (canonical, disjoint bucket)"),
+            json!({"type": "integer", "minimum": 0}),
+        )
+    };
+    let paths = json!({
+        "/prices": {
+            "get": {"summary": "The organization's price catalog: built-in and user entries",
+                "parameters": [
+                    query("provider", "Only this provider.", json!({"type": "string"})),
+                    query("search", "Text in the model pattern.", json!({"type": "string", "maxLength": 200})),
+                    query("provenance", "Only this provenance.", json!({"type": "string", "enum": ["built_in", "observed", "user"]}))
+                ],
+                "responses": with_errors(json!({"200": ok("Entries", json!({"type": "object", "properties": {"count": {"type": "integer"}, "entries": {"type": "array", "items": entry}}}))}))},
+            "post": {"summary": "Add a user price (it takes precedence over built-in prices)", "requestBody": body,
+                "responses": with_errors(json!({"201": ok("Added", entry.clone()), "409": error_response("An entry with the same model, start day and conditions exists.")}))}
+        },
+        "/prices/check": {"get": {
+            "summary": "Which entry prices a call and what it costs, or why it is unpriced",
+            "parameters": [
+                {"name": "provider", "in": "query", "required": true, "schema": {"type": "string"}},
+                {"name": "model", "in": "query", "required": true, "schema": {"type": "string"}},
+                tokens("input"), tokens("cache_read"), tokens("cache_write"), tokens("cache_write_1h"), tokens("output"), tokens("reasoning"),
+                query("quantity", "Non-token quantity (with unit).", json!({"type": "string"})),
+                query("unit", "images, seconds, characters, requests, …", json!({"type": "string"})),
+                query("batch", "A batch call.", json!({"type": "boolean"})),
+                query("service_tier", "The tier the provider applied (priority, flex, …).", json!({"type": "string"})),
+                query("at", "When the call happened (RFC 3339 or a UTC day); now when absent.", json!({"type": "string"}))
+            ],
+            "responses": with_errors(json!({"200": ok("priced (cost, entry, lines) or unpriced (reason, message; cost null — never $0)", json!({"type": "object", "required": ["status"], "properties": {
+                "status": {"type": "string", "enum": ["priced", "unpriced"]}, "cost": {"type": ["string", "null"]}, "currency": {"type": "string"},
+                "entry": entry, "reason": {"type": "string"}, "message": {"type": "string"}}}))}))
+        }},
+        "/prices/{id}": {
+            "parameters": id,
+            "get": {"summary": "One stored entry", "responses": with_errors(json!({"200": ok("The entry", entry.clone())}))},
+            "put": {"summary": "Replace a user entry's fields (built-in entries are read-only)", "requestBody": body,
+                "responses": with_errors(json!({"200": ok("Before and after", json!({"type": "object", "properties": {"before": entry, "entry": entry}})), "409": error_response("An entry with the same model, start day and conditions exists.")}))},
+            "delete": {"summary": "Delete a user entry; the answer names what was deleted", "responses": with_errors(json!({"200": ok("Deleted", json!({"type": "object", "properties": {"deleted": entry}}))}))}
+        }
+    });
+    let price = json!({"type": ["string", "null"], "description": "Exact decimal string per 1M tokens, e.g. \"2.5\" or \"0.0375\""});
+    let input_properties = json!({
+        "provider": {"type": "string", "enum": ["openai", "anthropic", "bedrock", "vertex", "fal", "runway", "openrouter", "litellm"]},
+        "model": {"type": "string", "description": "Model id or glob (`*` matches any run of characters), matched case-insensitively", "maxLength": 200},
+        "input": price, "cache_read": price, "cache_write_5m": price, "cache_write_1h": price, "output": price,
+        "reasoning": {"type": ["string", "null"], "description": "Per 1M reasoning tokens; the output price when absent"},
+        "units": {"type": "object", "additionalProperties": {"type": "string"}, "description": "Price per one non-token unit by unit name: {\"images\": \"0.04\"}"},
+        "context_above": {"type": ["integer", "null"], "description": "Applies when the call's total input is above this many tokens (to the whole call)"},
+        "batch": {"type": "boolean", "default": false},
+        "service_tier": {"type": ["string", "null"]},
+        "effective_from": {"type": "string", "format": "date"},
+        "effective_to": {"type": ["string", "null"], "format": "date", "description": "Last day, inclusive"},
+        "currency": {"type": "string", "default": "USD"},
+        "provenance": {"type": "string", "enum": ["user", "observed"], "default": "user"},
+        "source": {"type": "string", "description": "Where the price was read and when (required)"}
+    });
+    let mut output_properties = input_properties.clone();
+    if let Some(map) = output_properties.as_object_mut() {
+        map.insert("id".to_owned(), json!({"type": ["integer", "string"], "description": "A stored entry's id; built-in entries of the compiled list have text ids"}));
+        map.insert("editable".to_owned(), json!({"type": "boolean"}));
+        map.insert(
+            "provenance".to_owned(),
+            json!({"type": "string", "enum": ["built_in", "observed", "user"]}),
+        );
+    }
+    let schemas = json!({
+        "PriceEntryInput": {"type": "object", "additionalProperties": false, "required": ["provider", "model", "effective_from", "source"], "properties": input_properties},
+        "PriceEntry": {"type": "object", "properties": output_properties}
+    });
+    (paths, schemas)
 }
 
 fn money() -> Value {
@@ -73,6 +161,7 @@ pub fn spec() -> Value {
         }
         responses
     };
+    let (price_paths, price_schemas) = price_paths(&with_errors);
     let mut doc = json!({
         "openapi": "3.1.0",
         "info": {
@@ -209,6 +298,19 @@ pub fn spec() -> Value {
             }
         }
     });
+    for (section, extra) in [("paths", price_paths), ("schemas", price_schemas)] {
+        let target = if section == "paths" {
+            doc.get_mut("paths")
+        } else {
+            doc
+                .get_mut("components")
+                .and_then(|c| c.get_mut("schemas"))
+        };
+        if let (Some(target), Value::Object(extra)) = (target.and_then(Value::as_object_mut), extra)
+        {
+            target.extend(extra);
+        }
+    }
     metering(&mut doc, &with_errors);
     doc
 }

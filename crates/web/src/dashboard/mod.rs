@@ -1,7 +1,7 @@
 //! The dashboard: server-rendered pages over the same reports as the API and the CLI.
 //!
 //! Tabs: Providers, Workspaces, API Keys, Models (metric views with filters, cards, charts,
-//! tables and CSV), Workspace Management, Connections, Sync Logs, Users. The URL holds a view's
+//! tables and CSV), Workspace Management, Connections, Sync Logs, Cost (Model pricing), Users. The URL holds a view's
 //! whole state, so a page can be bookmarked, shared and exported with the same numbers. Pages
 //! work without JavaScript; `app.js` only saves clicks.
 
@@ -12,6 +12,8 @@ pub mod format;
 mod ingest_keys;
 mod manage;
 mod people;
+mod pricing;
+mod pricing_edit;
 pub mod session;
 mod sync_logs;
 pub mod throttle;
@@ -77,6 +79,19 @@ pub fn routes() -> Router<Arc<AppState>> {
         )
         .route("/users/{id}/sessions", get(people::sessions))
         .route("/users/{id}/sessions/revoke", post(people::revoke))
+        .route(
+            "/cost/pricing",
+            get(pricing::page).post(pricing_edit::create),
+        )
+        .route("/cost/pricing/new", get(pricing_edit::new_form))
+        .route(
+            "/cost/pricing/{id}/edit",
+            get(pricing_edit::edit_form).post(pricing_edit::edit),
+        )
+        .route(
+            "/cost/pricing/{id}/delete",
+            get(pricing_edit::confirm_delete).post(pricing_edit::delete),
+        )
         .route("/static/app.css", get(stylesheet))
         .route("/static/app.js", get(script))
         .layer(axum::middleware::map_response(error::html_errors))
@@ -105,7 +120,7 @@ fn static_asset(body: &'static str, content_type: &'static str) -> Response {
 }
 
 /// The tabs, in order: (path, label, admin only).
-const TABS: [(&str, &str, bool); 8] = [
+const TABS: [(&str, &str, bool); 9] = [
     ("/providers", "Providers", false),
     ("/workspaces", "Workspaces", false),
     ("/keys", "API Keys", false),
@@ -113,6 +128,7 @@ const TABS: [(&str, &str, bool); 8] = [
     ("/workspace-management", "Workspace Management", false),
     ("/connections", "Connections", false),
     ("/sync-logs", "Sync Logs", false),
+    ("/cost/pricing", "Cost", false),
     ("/users", "Users", true),
 ];
 
