@@ -71,6 +71,7 @@ impl App {
                 lease: Duration::from_secs(60),
                 http: HttpSettings::default(),
                 owner: "prices-test".into(),
+                allowed_base_url_hosts: Vec::new(),
             },
         );
         let store = engine.store();

@@ -1,7 +1,7 @@
 //! The price catalog over the API: list (with filters), get, add, edit and delete user
 //! prices (built-in ones are read-only here; `spendlens prices import` refreshes them), and
 //! check what a call would cost and which entry prices it — or why it is unpriced. Every
-//! change is audited.
+//! change is audited and needs an admin-scoped token; any token reads and checks.
 
 use std::sync::Arc;
 
@@ -12,11 +12,11 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use spendlens_domain::catalog::entry_from_json;
-use spendlens_domain::{PriceEntry, PriceSource, ProviderKind, price};
+use spendlens_domain::{PriceEntry, PriceSource, ProviderKind, Scope, price};
 use spendlens_store::OrgId;
 
 use crate::AppState;
-use crate::auth::ApiOrg;
+use crate::auth::{ApiCaller, ApiOrg};
 use crate::error::ApiError;
 use crate::prices::{CheckParams, entry_json, pricing_json};
 
@@ -155,9 +155,10 @@ async fn audit(
 
 pub async fn create(
     State(state): State<Arc<AppState>>,
-    ApiOrg(org): ApiOrg,
+    caller: ApiCaller,
     body: Result<Json<serde_json::Value>, JsonRejection>,
 ) -> Result<Response, ApiError> {
+    let org = caller.require(Scope::Admin, "change prices")?;
     let Json(body) = body?;
     let entry = parse_body(body)?;
     let added = state.store().add_price(org, entry, state.now()).await?;
@@ -174,10 +175,11 @@ pub async fn create(
 
 pub async fn update(
     State(state): State<Arc<AppState>>,
-    ApiOrg(org): ApiOrg,
+    caller: ApiCaller,
     Path(id): Path<i64>,
     body: Result<Json<serde_json::Value>, JsonRejection>,
 ) -> Result<Response, ApiError> {
+    let org = caller.require(Scope::Admin, "change prices")?;
     let Json(body) = body?;
     let entry = parse_body(body)?;
     let (before, after) = state
@@ -201,9 +203,10 @@ pub async fn update(
 
 pub async fn remove(
     State(state): State<Arc<AppState>>,
-    ApiOrg(org): ApiOrg,
+    caller: ApiCaller,
     Path(id): Path<i64>,
 ) -> Result<Response, ApiError> {
+    let org = caller.require(Scope::Admin, "delete prices")?;
     let deleted = state.store().delete_price(org, id).await?;
     audit(
         &state,
