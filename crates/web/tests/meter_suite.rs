@@ -746,3 +746,57 @@ async fn retention_prunes_raw_events_and_keeps_rollups_and_idempotency() {
     );
     app.test.teardown().await;
 }
+
+#[tokio::test]
+async fn an_organizations_own_price_prices_the_events_that_follow() {
+    let app = App::start().await;
+    let (_, key) = app.new_key("pricing").await;
+    let house = |id: &str| {
+        let mut e = event(id);
+        e["model"] = json!("house-model-7");
+        e["tokens"] = json!({"input": 1_000_000, "output": 1_000_000});
+        e
+    };
+    // No price: unpriced, not $0.
+    let (status, body) = app.ingest(&key, &json!([house("h-1")])).await;
+    assert_eq!(
+        (status, body["accepted"].as_u64()),
+        (200, Some(1)),
+        "{body}"
+    );
+    let before = app.day_totals().await;
+    assert_eq!(before.extra[meter_extra::UNPRICED], 1);
+    assert_eq!(before.totals.cost.nanos(), 0);
+
+    // The organization adds its own price; the next event is priced with it.
+    let (status, added) = app
+        .call(
+            reqwest::Method::POST,
+            "/api/v1/prices",
+            &app.token,
+            Some(
+                json!({"provider": "openai", "model": "house-model-*", "input": "2", "output": "8",
+                "effective_from": "2026-01-01", "source": "our contract"}),
+            ),
+        )
+        .await;
+    assert_eq!(status, 201, "{added}");
+    let (status, body) = app.ingest(&key, &json!([house("h-2")])).await;
+    assert_eq!(
+        (status, body["accepted"].as_u64()),
+        (200, Some(1)),
+        "{body}"
+    );
+    let after = app.day_totals().await;
+    assert_eq!(
+        after.extra[meter_extra::UNPRICED],
+        1,
+        "the first event stays unpriced"
+    );
+    // 1M input at $2 + 1M output at $8 = $10.
+    assert_eq!(
+        after.totals.cost.nanos() - before.totals.cost.nanos(),
+        10_000_000_000
+    );
+    app.test.teardown().await;
+}

@@ -7,7 +7,7 @@
 //! idempotency and rollups are decided in one place; prices come from [`catalog_for`].
 
 use std::io::Read;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use axum::Json;
 use axum::body::Body;
@@ -48,13 +48,17 @@ pub struct EventError {
     pub message: String,
 }
 
-/// The price catalog that prices an organization's events. Today the built-in one; this is
-/// the one place to point at a per-organization catalog.
-pub(crate) async fn catalog_for(_state: &AppState, _org: OrgId) -> Arc<PriceCatalog> {
-    static BUILT_IN: OnceLock<Arc<PriceCatalog>> = OnceLock::new();
-    BUILT_IN
-        .get_or_init(|| Arc::new(PriceCatalog::built_in()))
-        .clone()
+/// The price catalog that prices an organization's events: the built-in prices with the
+/// organization's own (Cost → Model pricing), cached until a price changes.
+pub(crate) async fn catalog_for(
+    state: &AppState,
+    org: OrgId,
+) -> Result<Arc<PriceCatalog>, ApiError> {
+    state
+        .prices
+        .catalog(state.store(), org)
+        .await
+        .map_err(unavailable)
 }
 
 /// The one ingest path for parsed events, shared by the native endpoint and the OTLP receiver.
@@ -70,7 +74,7 @@ pub(crate) async fn ingest_parsed(
     auth: &IngestAuth,
     events: Vec<Result<MeteredEvent, EventProblem>>,
 ) -> Result<IngestReport, ApiError> {
-    let catalog = catalog_for(state, auth.org).await;
+    let catalog = catalog_for(state, auth.org).await?;
     let mut report = IngestReport::default();
     let mut good = Vec::with_capacity(events.len());
     let mut positions = Vec::with_capacity(events.len());

@@ -302,9 +302,7 @@ pub fn spec() -> Value {
         let target = if section == "paths" {
             doc.get_mut("paths")
         } else {
-            doc
-                .get_mut("components")
-                .and_then(|c| c.get_mut("schemas"))
+            doc.get_mut("components").and_then(|c| c.get_mut("schemas"))
         };
         if let (Some(target), Value::Object(extra)) = (target.and_then(Value::as_object_mut), extra)
         {
