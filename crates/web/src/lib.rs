@@ -10,6 +10,7 @@ pub mod auth;
 pub mod client;
 pub mod dashboard;
 pub mod error;
+pub mod otlp;
 pub mod passwords;
 pub mod prices;
 pub mod server;
@@ -122,6 +123,7 @@ pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .nest("/api/v1", api::routes())
+        .merge(otlp::routes())
         .merge(dashboard::routes())
         .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
         .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
