@@ -38,7 +38,26 @@ pub const BUSY_RETRY_AFTER: u64 = 1;
 const MAX_ERROR_MESSAGE: usize = 8 * 1024;
 
 pub fn routes() -> Router<Arc<AppState>> {
-    Router::new().route("/v1/traces", post(export_traces))
+    Router::new()
+        .route("/v1/traces", post(export_traces))
+        .route("/v1/metrics", post(not_traces))
+        .route("/v1/logs", post(not_traces))
+}
+
+/// An SDK pointed at spendlens with `OTEL_EXPORTER_OTLP_ENDPOINT` also exports its metrics and
+/// logs: say plainly that only traces are read (404 is not retried).
+async fn not_traces(headers: HeaderMap) -> Response {
+    let encoding = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(Encoding::from_content_type)
+        .unwrap_or(Encoding::Json);
+    Failure::new(
+        StatusCode::NOT_FOUND,
+        rpc_code::UNIMPLEMENTED,
+        "spendlens receives OpenTelemetry traces only (POST /v1/traces); turn this signal's exporter off (OTEL_METRICS_EXPORTER=none, OTEL_LOGS_EXPORTER=none) or point it elsewhere",
+    )
+    .into_response(encoding)
 }
 
 /// The answer to one export request: what came in, what was stored, what was refused.

@@ -569,6 +569,21 @@ async fn keys_media_types_methods_and_sizes() {
         .unwrap();
     assert_eq!(response.status(), 415);
     assert_eq!(app.client.get(&url).send().await.unwrap().status(), 405);
+    // Metrics and logs pointed here by OTEL_EXPORTER_OTLP_ENDPOINT: told plainly, not retried.
+    let response = app
+        .client
+        .post(format!("{}/v1/metrics", app.base))
+        .header("content-type", "application/x-protobuf")
+        .body(Vec::new())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 404);
+    assert!(
+        status_of(&response.bytes().await.unwrap())
+            .message
+            .contains("traces only")
+    );
 
     // Over the cap, said up front or found while decompressing: 413, and nothing stored.
     let big = vec![0u8; 65 * 1024 * 1024];
