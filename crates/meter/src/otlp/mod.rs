@@ -67,12 +67,29 @@ pub fn decode(body: &[u8], encoding: Encoding) -> Result<ExportTraceServiceReque
                 return Ok(ExportTraceServiceRequest::default());
             }
             serde_json::from_slice(body).map_err(|err| {
+                // serde quotes a misplaced value whole: keep the answer short (and a prompt
+                // sent in the wrong place out of it).
+                let mut detail = err.to_string();
+                if detail.len() > MAX_DETAIL {
+                    let cut = (0..=MAX_DETAIL)
+                        .rev()
+                        .find(|i| detail.is_char_boundary(*i))
+                        .unwrap_or(0);
+                    detail = format!("{}… ({})", &detail[..cut], position(&err));
+                }
                 DecodeError(format!(
-                    "the body is not an OTLP/JSON ExportTraceServiceRequest: {err}"
+                    "the body is not an OTLP/JSON ExportTraceServiceRequest: {detail}"
                 ))
             })
         }
     }
+}
+
+/// The longest decoder detail quoted back.
+const MAX_DETAIL: usize = 200;
+
+fn position(err: &serde_json::Error) -> String {
+    format!("line {} column {}", err.line(), err.column())
 }
 
 /// The 200 answer: `partial_success` set only when spans were rejected or there is a warning.

@@ -82,6 +82,17 @@ fn json_mistakes_get_messages_that_say_what_to_send() {
 }
 
 #[test]
+fn a_misplaced_value_is_not_quoted_back_whole() {
+    let prompt = "SECRET ".repeat(1000);
+    let body = format!(
+        r#"{{"resourceSpans":[{{"scopeSpans":[{{"spans":[{{"attributes":[{{"key":"gen_ai.input.messages","value":"{prompt}"}}]}}]}}]}}]}}"#
+    );
+    let msg = decode(body.as_bytes(), Encoding::Json).unwrap_err().0;
+    assert!(msg.len() < 400, "{}", msg.len());
+    assert!(msg.contains("line 1 column"), "{msg}");
+}
+
+#[test]
 fn json_nulls_and_empty_bodies_are_defaults() {
     assert_eq!(
         decode(b"", Encoding::Json).unwrap(),
