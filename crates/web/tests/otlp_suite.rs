@@ -63,6 +63,7 @@ impl App {
                     max_retry_after: Duration::from_millis(10),
                 },
                 owner: "otlp-test".into(),
+                allowed_base_url_hosts: Vec::new(),
             },
         );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -370,6 +371,47 @@ async fn the_python_sdk_exports_genai_spans_in_both_encodings_and_retries_count_
         "the receiver logs its counts"
     );
     app.assert_nowhere_in_database(marker).await;
+}
+
+/// Bodies the real Python SDK sent (captured from `tests/otel/export_spans.py` with the marker
+/// PROMPT-MARKER-7f3a; see crates/meter/src/otlp/fixtures), posted as the SDK posted them: this
+/// runs everywhere, with or without the virtualenv.
+#[tokio::test]
+async fn captured_sdk_bodies_become_events_once_and_leave_no_prompt() {
+    const PROTOBUF: &[u8] = include_bytes!("../../meter/src/otlp/fixtures/python-sdk-1.45.1.pb");
+    const JSON: &[u8] =
+        include_bytes!("../../meter/src/otlp/fixtures/python-json-exporter-0.66b1.json");
+    for (content_type, body) in [
+        ("application/x-protobuf", PROTOBUF),
+        ("application/json", JSON),
+    ] {
+        let app = App::start().await;
+        for _ in 0..2 {
+            let response = app.post(content_type, false, body.to_vec()).await;
+            assert_eq!(response.status(), 200, "{content_type}");
+            assert_eq!(response.headers()["content-type"], content_type);
+            let bytes = response.bytes().await.unwrap();
+            let partial = if content_type == "application/json" {
+                let answer: Value = serde_json::from_slice(&bytes).unwrap();
+                assert!(
+                    answer
+                        .get("partialSuccess")
+                        .is_none_or(|p| p.get("rejectedSpans").is_none_or(|n| n == 0 || n == "0"))
+                );
+                None
+            } else {
+                ExportTraceServiceResponse::decode(&bytes[..])
+                    .unwrap()
+                    .partial_success
+                    .filter(|p| p.rejected_spans != 0)
+            };
+            assert!(partial.is_none(), "{content_type}: {partial:?}");
+            // 7 spans: 5 GenAI calls, 2 ignored; the second post is a retry and adds nothing.
+            assert_eq!(app.events().await, 5, "{content_type}");
+        }
+        assert_eq!(app.series().await.len(), 5, "{content_type}");
+        app.assert_nowhere_in_database("PROMPT-MARKER-7f3a").await;
+    }
 }
 
 #[tokio::test]

@@ -121,6 +121,7 @@ pub fn encode_response(encoding: Encoding, rejected_spans: usize, error_message:
 /// gRPC status codes used in `google.rpc.Status` bodies.
 pub mod rpc_code {
     pub const INVALID_ARGUMENT: i32 = 3;
+    pub const PERMISSION_DENIED: i32 = 7;
     pub const RESOURCE_EXHAUSTED: i32 = 8;
     pub const UNAUTHENTICATED: i32 = 16;
     pub const UNAVAILABLE: i32 = 14;
