@@ -3,7 +3,7 @@
 //! its cost unknown, never $0.
 
 use serde::Serialize;
-use spendlens_domain::catalog::{CanonicalUsage, Pricing, price};
+use spendlens_domain::catalog::{CanonicalUsage, CostClass, Priced, Pricing, price};
 use spendlens_domain::usage::Unit;
 use spendlens_domain::{Currency, Money, PriceCatalog, ProviderKind};
 
@@ -52,6 +52,41 @@ pub struct EventCost {
     pub price_entry: Option<String>,
     /// Why the catalog could not price it (also set beside a reported cost).
     pub unpriced_reason: Option<String>,
+    /// How the catalog cost divides between input and output tokens (set exactly when
+    /// `catalog_cost` is).
+    pub catalog_split: Option<CostSplit>,
+}
+
+/// The catalog cost of a call by side: every priced line is rounded on its own and the cost is
+/// their sum, so `input + output + other` is exactly the catalog cost.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct CostSplit {
+    /// Input tokens: uncached input, cache reads and cache writes.
+    pub input: Money,
+    /// Output tokens: visible output and reasoning.
+    pub output: Money,
+    /// Non-token work (images, seconds, characters, requests).
+    pub other: Money,
+}
+
+impl CostSplit {
+    /// The split of a priced call, from its lines.
+    pub fn of(priced: &Priced) -> CostSplit {
+        let mut split = CostSplit::default();
+        for line in &priced.lines {
+            let side = match line.class {
+                CostClass::Input
+                | CostClass::CacheRead
+                | CostClass::CacheWrite5m
+                | CostClass::CacheWrite1h
+                | CostClass::CacheWriteUnknown => &mut split.input,
+                CostClass::Output | CostClass::Reasoning => &mut split.output,
+                CostClass::Unit => &mut split.other,
+            };
+            *side += line.cost;
+        }
+        split
+    }
 }
 
 /// A metered event with its cost: what the store writes.
@@ -64,9 +99,9 @@ pub struct PricedEvent {
 /// Prices one event against `catalog`.
 pub fn cost_event(catalog: &PriceCatalog, event: &MeteredEvent) -> EventCost {
     let catalog_price = catalog_price(catalog, event);
-    let (catalog_cost, price_entry, unpriced_reason) = match catalog_price {
-        Ok((cost, entry)) => (Some(cost), Some(entry), None),
-        Err(reason) => (None, None, Some(reason)),
+    let (catalog_cost, price_entry, unpriced_reason, catalog_split) = match catalog_price {
+        Ok((cost, entry, split)) => (Some(cost), Some(entry), None, Some(split)),
+        Err(reason) => (None, None, Some(reason), None),
     };
     match event.reported_cost {
         Some(reported) => EventCost {
@@ -75,6 +110,7 @@ pub fn cost_event(catalog: &PriceCatalog, event: &MeteredEvent) -> EventCost {
             catalog_cost,
             price_entry,
             unpriced_reason,
+            catalog_split,
         },
         None => EventCost {
             cost: catalog_cost,
@@ -86,11 +122,15 @@ pub fn cost_event(catalog: &PriceCatalog, event: &MeteredEvent) -> EventCost {
             catalog_cost,
             price_entry,
             unpriced_reason,
+            catalog_split,
         },
     }
 }
 
-fn catalog_price(catalog: &PriceCatalog, event: &MeteredEvent) -> Result<(Money, String), String> {
+fn catalog_price(
+    catalog: &PriceCatalog,
+    event: &MeteredEvent,
+) -> Result<(Money, String, CostSplit), String> {
     let provider: ProviderKind = event.provider.parse().map_err(|_| {
         format!(
             "spendlens has no prices for provider \"{}\"",
@@ -120,7 +160,8 @@ fn catalog_price(catalog: &PriceCatalog, event: &MeteredEvent) -> Result<(Money,
     };
     match price(catalog, provider, &event.model, event.time, &usage) {
         Pricing::Priced(priced) if priced.currency == Currency::usd() => {
-            Ok((priced.cost, priced.entry_id))
+            let split = CostSplit::of(&priced);
+            Ok((priced.cost, priced.entry_id, split))
         }
         Pricing::Priced(priced) => Err(format!(
             "the catalog prices \"{}\" in {}, not USD",
@@ -150,6 +191,31 @@ mod tests {
         assert_eq!(cost.source, CostSource::Catalog);
         assert!(cost.cost.is_some_and(|c| c.nanos() > 0), "{cost:?}");
         assert_eq!(cost.cost, cost.catalog_cost);
+    }
+
+    #[test]
+    fn the_catalog_split_adds_up_to_the_catalog_cost() {
+        let e = event(
+            r#"{"id":"a","time":"2026-12-01T11:00:00Z","provider":"openai","model":"gpt-4o-mini","tokens":{"input":1234567,"cache_read":1000,"output":7654321,"reasoning":11}}"#,
+        );
+        let cost = cost_event(&PriceCatalog::built_in(), &e);
+        let split = cost.catalog_split.unwrap();
+        assert!(
+            split.input.nanos() > 0 && split.output.nanos() > 0,
+            "{split:?}"
+        );
+        assert_eq!(split.other, Money::ZERO);
+        assert_eq!(
+            Some(split.input + split.output + split.other),
+            cost.catalog_cost
+        );
+        let unpriced = event(
+            r#"{"id":"a","time":"2026-12-01T11:00:00Z","provider":"openai","model":"no-such-model-9","tokens":{"input":10}}"#,
+        );
+        assert_eq!(
+            cost_event(&PriceCatalog::built_in(), &unpriced).catalog_split,
+            None
+        );
     }
 
     #[test]

@@ -12,7 +12,7 @@ pub mod parse;
 pub mod provider;
 pub mod tokens;
 
-pub use cost::{CostSource, EventCost, PricedEvent, cost_event};
+pub use cost::{CostSource, CostSplit, EventCost, PricedEvent, cost_event};
 pub use event::{Attribution, CallStatus, EventSource, MeteredEvent, Tags};
 pub use parse::{EventProblem, parse_event, parse_event_value, validate_time};
 pub use provider::normalize_provider;

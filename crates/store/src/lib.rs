@@ -47,6 +47,7 @@ pub use ingest_keys::{INGEST_KEY_PREFIX, IngestKeyCheck, IngestKeyRow, NewIngest
 pub use location::DatabaseLocation;
 pub use meter::Pruned;
 pub use meter::rollup::{METER_DIMS, METER_EXTRA, extra as meter_extra};
+pub use meter::usage::{RecordCursor, UsageFilter, UsageRecord};
 pub use meter::{IngestOutcome, METER_DAY, METER_HOUR};
 pub use prices::{CatalogSnapshot, PriceImport};
 pub use rollups::{

@@ -59,6 +59,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0011_least_privilege.sql"),
         postgres: include_str!("../migrations/postgres/0011_least_privilege.sql"),
     },
+    Migration {
+        version: 12,
+        name: "cost_records",
+        sqlite: include_str!("../migrations/sqlite/0012_cost_records.sql"),
+        postgres: include_str!("../migrations/postgres/0012_cost_records.sql"),
+    },
 ];
 
 pub(crate) async fn run(store: &Store) -> StoreResult<usize> {

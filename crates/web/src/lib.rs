@@ -14,6 +14,7 @@ pub mod otlp;
 pub mod passwords;
 pub mod prices;
 pub mod server;
+pub mod usage;
 
 use std::sync::Arc;
 

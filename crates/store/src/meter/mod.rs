@@ -15,6 +15,7 @@
 
 mod partitions;
 pub mod rollup;
+pub mod usage;
 
 use std::collections::{HashMap, HashSet};
 
@@ -46,7 +47,7 @@ pub(crate) fn day_of(time: OffsetDateTime) -> i32 {
     i32::try_from(time.unix_timestamp().div_euclid(86_400)).unwrap_or(i32::MAX)
 }
 
-const EVENT_COLUMNS: [&str; 35] = [
+const EVENT_COLUMNS: [&str; 37] = [
     "org_id",
     "event_id",
     "day",
@@ -82,6 +83,8 @@ const EVENT_COLUMNS: [&str; 35] = [
     "trace_id",
     "span_id",
     "tags",
+    "catalog_input_cost_nanos",
+    "catalog_output_cost_nanos",
 ];
 
 fn event_row(org: OrgId, key: Option<i64>, received: i64, p: &PricedEvent) -> Vec<Value> {
@@ -144,6 +147,8 @@ fn event_row(org: OrgId, key: Option<i64>, received: i64, p: &PricedEvent) -> Ve
         Value::OptText(
             (!e.tags.is_empty()).then(|| serde_json::to_string(&e.tags).unwrap_or_default()),
         ),
+        Value::OptInt(p.cost.catalog_split.map(|s| s.input.nanos())),
+        Value::OptInt(p.cost.catalog_split.map(|s| s.output.nanos())),
     ]
 }
 

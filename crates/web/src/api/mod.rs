@@ -7,6 +7,7 @@ pub mod openapi;
 pub mod prices;
 pub mod reports;
 pub mod sync_runs;
+pub mod usage;
 
 use std::sync::Arc;
 
@@ -35,6 +36,8 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/workspaces", get(reports::workspaces))
         .route("/api-keys", get(reports::api_keys))
         .route("/meter/events", post(meter::ingest))
+        .route("/token-usage", get(usage::records))
+        .route("/token-usage/summary", get(usage::summary))
         .route(
             "/ingest-keys",
             get(ingest_keys::list).post(ingest_keys::create),

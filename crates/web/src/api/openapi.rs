@@ -30,6 +30,8 @@ pub const PATHS: &[(&str, &str)] = &[
     ("get", "/prices/{id}"),
     ("put", "/prices/{id}"),
     ("delete", "/prices/{id}"),
+    ("get", "/token-usage"),
+    ("get", "/token-usage/summary"),
 ];
 
 pub async fn document() -> Json<Value> {
@@ -310,7 +312,90 @@ pub fn spec() -> Value {
         }
     }
     metering(&mut doc, &with_errors);
+    token_usage(&mut doc, &with_errors);
     doc
+}
+
+/// The token-usage paths (records and summary) and the record's schema.
+fn token_usage(doc: &mut Value, with_errors: &dyn Fn(Value) -> Value) {
+    let query = |name: &str, description: &str| json!({"name": name, "in": "query", "required": false, "description": description, "schema": {"type": "string"}});
+    let filters = vec![
+        query("customer", "Only this customer (exact)."),
+        query(
+            "api_key",
+            "Only this API key: its masked form as shown, or the hint or id sent.",
+        ),
+        query("model", "Only this model (exact)."),
+        query("provider", "Only this provider."),
+        query(
+            "from",
+            "Start: a UTC day YYYY-MM-DD (inclusive) or an RFC 3339 time on a whole hour (inclusive).",
+        ),
+        query(
+            "to",
+            "End: a UTC day YYYY-MM-DD (inclusive) or an RFC 3339 time on a whole hour (exclusive). from after to is a 400.",
+        ),
+    ];
+    let mut paged = filters.clone();
+    paged.push(json!({"name": "limit", "in": "query", "required": false, "description": "Rows per page (alias page_size); 0 or over 1000 is a 400, not a clamp.", "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 50}}));
+    paged.push(query(
+        "cursor",
+        "next_cursor of the previous page, unchanged.",
+    ));
+    let forbidden = error_response("An ingest key, or a token without the read scope.");
+    let money =
+        json!({"type": ["string", "null"], "description": "Exact USD decimal; null when unknown"});
+    let count = json!({"type": ["integer", "null"], "description": "null when the call reported no token counts"});
+    let paths = json!({
+        "/token-usage": {"get": {
+            "summary": "Metered calls, newest first (keyset pages): tokens, cost split where exactly known, masked API keys, estimated flag",
+            "parameters": paged,
+            "responses": with_errors(json!({
+                "200": {"description": "One page", "content": {"application/json": {"schema": {"type": "object", "properties": {
+                    "count": {"type": "integer"}, "limit": {"type": "integer"},
+                    "next_cursor": {"type": ["string", "null"], "description": "null on the last page"},
+                    "rows": {"type": "array", "items": {"$ref": "#/components/schemas/TokenUsageRecord"}}}}}}},
+                "403": forbidden.clone()
+            }))
+        }},
+        "/token-usage/summary": {"get": {
+            "summary": "Token and request totals for the filters, from the hourly and daily rollups",
+            "parameters": filters,
+            "responses": with_errors(json!({
+                "200": {"description": "Totals", "content": {"application/json": {"schema": {"type": "object", "properties": {
+                    "from": {"type": ["string", "null"]}, "to": {"type": ["string", "null"], "description": "Exclusive"},
+                    "requests": {"type": "integer"}, "requests_with_tokens": {"type": "integer"}, "requests_without_tokens": {"type": "integer"},
+                    "input_tokens": count, "output_tokens": count, "total_tokens": count,
+                    "cache_read_tokens": count, "cache_write_tokens": count, "reasoning_tokens": count,
+                    "average_tokens_per_request": {"type": ["string", "null"], "description": "Total tokens per request that reported tokens, two decimals"},
+                    "total_cost": money, "priced_requests": {"type": "integer"}, "unpriced_requests": {"type": "integer"},
+                    "reported_cost_requests": {"type": "integer"}, "failed_requests": {"type": "integer"}}}}}},
+                "403": forbidden
+            }))
+        }}
+    });
+    if let (Some(target), Some(paths)) = (doc["paths"].as_object_mut(), paths.as_object()) {
+        target.extend(paths.clone());
+    }
+    doc["components"]["schemas"]["TokenUsageRecord"] = json!({"type": "object", "properties": {
+        "id": {"type": "string"}, "time": {"type": "string", "format": "date-time"},
+        "customer": {"type": ["string", "null"]},
+        "api_key": {"type": ["string", "null"], "description": "Masked"},
+        "provider": {"type": "string"}, "model": {"type": "string"},
+        "status": {"type": "string", "enum": ["ok", "error", "timeout"]},
+        "input_tokens": count, "output_tokens": count, "total_tokens": count,
+        "cache_read_tokens": count, "cache_write_tokens": count, "reasoning_tokens": count,
+        "quantity": {"type": ["string", "null"]}, "unit": {"type": ["string", "null"]},
+        "input_cost": money, "output_cost": money, "other_cost": money,
+        "total_cost": money,
+        "priced": {"type": "boolean"},
+        "cost_source": {"type": "string", "enum": ["catalog", "reported", "unpriced"]},
+        "unpriced_reason": {"type": ["string", "null"]},
+        "tokens_reported": {"type": "boolean"}, "cost_reported": {"type": "boolean"},
+        "estimated": {"type": "boolean", "description": "Tokens or cost were not reported by the sender (cost from the price catalog, or unknown)"},
+        "token_flags": {"type": "array", "items": {"type": "string"}},
+        "latency_ms": {"type": ["integer", "null"]}
+    }});
 }
 
 /// The metering paths: ingest (ingest key) and ingest-key management (API token).
