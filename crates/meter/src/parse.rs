@@ -250,8 +250,10 @@ pub fn validate_time(time: OffsetDateTime, now: OffsetDateTime) -> Result<(), Ev
 }
 
 /// A provider key as a hint: a full secret sent by mistake is cut down before it goes anywhere.
+/// A provider's key *id* is kept whole: it names the key and unlocks nothing (Anthropic's
+/// `apikey_01…` ids are 31 characters).
 pub(crate) fn key_hint(key: &str) -> String {
-    if key.contains('…') || key.contains("...") || key.chars().count() <= 24 {
+    if key.contains('…') || key.contains("...") || key.chars().count() <= 24 || is_key_id(key) {
         return key.to_owned();
     }
     let prefix_len = key
@@ -262,6 +264,12 @@ pub(crate) fn key_hint(key: &str) -> String {
         .last()
         .unwrap_or(0);
     hint_of(key, prefix_len)
+}
+
+/// An Anthropic API key id (`apikey_01` + base58), which is not a secret.
+fn is_key_id(key: &str) -> bool {
+    key.strip_prefix("apikey_")
+        .is_some_and(|rest| rest.len() <= 40 && rest.chars().all(|c| c.is_ascii_alphanumeric()))
 }
 
 fn raw_tokens(tokens: &Map<String, Value>) -> Result<RawTokens, EventProblem> {

@@ -146,6 +146,19 @@ fn a_full_provider_key_is_cut_to_a_hint() {
 }
 
 #[test]
+fn a_provider_key_id_is_kept_whole_but_a_secret_shaped_like_one_is_not() {
+    let id = "apikey_01Rj2N8SVvo6BePZj99NhmiT";
+    let e = parse_event_value(&with("api_key", json!(id)), NOW).unwrap();
+    assert_eq!(e.api_key.as_deref(), Some(id));
+    let secret = "sk-ant-api03-R2D2C3POabcdefghijklmnopqrstuvwxyz0123456789";
+    let e = parse_event_value(&with("api_key", json!(secret)), NOW).unwrap();
+    assert!(!e.api_key.unwrap().contains("abcdefghij"));
+    let odd = "apikey_01-not/an-id-but-long-enough-to-cut";
+    let e = parse_event_value(&with("api_key", json!(odd)), NOW).unwrap();
+    assert_ne!(e.api_key.as_deref(), Some(odd));
+}
+
+#[test]
 fn quantity_and_unit_are_kept_exactly() {
     let mut v = good();
     v["quantity"] = json!("2.5");

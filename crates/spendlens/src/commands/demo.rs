@@ -2,6 +2,9 @@
 //! through the real connectors (shape check, live check, encrypted credentials), sync, and
 //! serve — so a new user sees real numbers in one command.
 //!
+//! Then it meters traffic consistent with the stand-ins' bills through the real ingest API
+//! and OTLP receiver (`demo_traffic`): a 30-day backfill, then a few calls every few seconds.
+//!
 //! The demo keeps its own database in `<data-dir>/demo/`, recreated at every start, so it
 //! never touches a real install's data.
 
@@ -24,6 +27,7 @@ use spendlens_store::{DatabaseLocation, SyncRunStatus};
 use spendlens_sync::connections::AddConnection;
 
 use crate::cli::{Cli, DemoArgs};
+use crate::commands::demo_traffic::DemoTraffic;
 use crate::commands::serve::{bind, serve_until_ctrl_c};
 use crate::commands::sync::{print_report, sync_with_progress};
 use crate::context::Context;
@@ -32,11 +36,12 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> anyhow::Result<ExitCode> {
     if cli.database_url.is_some() {
         eprintln!("note: the demo always uses its own SQLite database; --database-url is ignored.");
     }
-    // Bind first: a taken port should fail before any work.
+    // Bind first: a taken port should fail before any work. Without serving, the traffic's
+    // backfill still goes through a server, on a port of its own for the time it takes.
     let listener = if args.no_serve {
-        None
+        bind("127.0.0.1:0").await?
     } else {
-        Some(bind(&args.listen).await?)
+        bind(&args.listen).await?
     };
 
     let demo_dir = cli.data_dir.join("demo");
@@ -96,35 +101,74 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> anyhow::Result<ExitCode> {
         context.engine.now(),
     )
     .await?;
+    let traffic = DemoTraffic::prepare(&context, &stand_ins.sources, args.seed, today).await?;
     let data_dir = demo_dir.display();
-    let Some(listener) = listener else {
+    let url = format!("http://{}", listener.local_addr()?);
+    if args.no_serve {
+        let counts = backfill_then_stop(&context, &traffic, listener, &url).await?;
         println!(
             "Demo data is in {data_dir}. Dashboard login: {admin_email} / {admin_password}. API token: {}",
             token.secret
         );
+        for line in traffic.banner(Some(&counts)) {
+            println!("{line}");
+        }
         return Ok(ExitCode::SUCCESS);
-    };
-    let url = format!("http://{}", listener.local_addr()?);
-    println!();
-    println!("spendlens demo is ready at {url}");
-    println!("  Sign in:     {admin_email} / {admin_password}");
-    println!("  API token:   {}", token.secret);
-    println!(
-        "  Try:         curl -H 'Authorization: Bearer {}' '{url}/api/v1/reports/providers?period=last-30-days'",
-        token.secret
-    );
-    println!("  OpenAPI:     {url}/api/v1/openapi.json");
-    println!("  CLI:         cargo run --release -- --data-dir {data_dir} report models");
-    println!("Press Ctrl-C to stop.");
-    serve_until_ctrl_c(
+    }
+    let serving = serve_until_ctrl_c(
         &context,
         listener,
         true,
         spendlens_web::WebSettings::default(),
-    )
-    .await?;
+    );
+    let metering = async {
+        let counts = match traffic.backfill(&context, &url).await {
+            Ok(counts) => Some(counts),
+            Err(err) => {
+                eprintln!("The demo traffic's backfill failed: {err:#}");
+                None
+            }
+        };
+        println!();
+        println!("spendlens demo is ready at {url}");
+        println!("  Sign in:     {admin_email} / {admin_password}");
+        println!("  API token:   {}", token.secret);
+        println!(
+            "  Try:         curl -H 'Authorization: Bearer {}' '{url}/api/v1/reports/providers?period=last-30-days'",
+            token.secret
+        );
+        println!("  OpenAPI:     {url}/api/v1/openapi.json");
+        println!("  CLI:         cargo run --release -- --data-dir {data_dir} report models");
+        for line in traffic.banner(counts.as_ref()) {
+            println!("{line}");
+        }
+        println!("Press Ctrl-C to stop.");
+        traffic.live(&context, &url).await;
+    };
+    tokio::select! {
+        served = serving => served?,
+        () = metering => {}
+    }
     drop(stand_ins);
     Ok(ExitCode::SUCCESS)
+}
+
+/// Serves on `listener` only while the backfill is sent, then stops.
+async fn backfill_then_stop(
+    context: &Context,
+    traffic: &DemoTraffic,
+    listener: tokio::net::TcpListener,
+    url: &str,
+) -> anyhow::Result<spendlens_demo::Counts> {
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let router = spendlens_web::router(spendlens_web::AppState::new(context.engine.clone()));
+    let server = tokio::spawn(spendlens_web::serve(listener, router, async move {
+        let _ = stop_rx.await;
+    }));
+    let counts = traffic.backfill(context, url).await;
+    let _ = stop_tx.send(());
+    let _ = server.await;
+    counts
 }
 
 /// Removes the previous demo's database files (and nothing else).
@@ -150,9 +194,11 @@ struct StandIn {
     base_url: String,
 }
 
-/// The running stand-ins (kept alive while the demo serves) and their connections.
+/// The running stand-ins (kept alive while the demo serves), their connections, and the
+/// ground truth the demo traffic follows.
 struct StandIns {
     connections: Vec<StandIn>,
+    sources: spendlens_demo::Sources,
     _running: Vec<Box<dyn std::any::Any + Send>>,
 }
 
@@ -182,6 +228,10 @@ impl StandIns {
             openai.admin_key().to_owned(),
             openai.base_url().to_owned(),
         );
+        let mut sources = spendlens_demo::Sources {
+            openai: Some(openai.truth().clone()),
+            ..Default::default()
+        };
         running.push(Box::new(openai));
 
         let anthropic = AnthropicFake::builder()
@@ -196,6 +246,7 @@ impl StandIns {
             anthropic.admin_key().to_owned(),
             anthropic.base_url().to_owned(),
         );
+        sources.anthropic = Some(anthropic.truth().clone());
         running.push(Box::new(anthropic));
 
         let bedrock = BedrockFake::builder()
@@ -332,6 +383,7 @@ impl StandIns {
 
         Ok(StandIns {
             connections,
+            sources,
             _running: running,
         })
     }

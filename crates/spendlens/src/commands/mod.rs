@@ -5,6 +5,7 @@ pub mod bench;
 pub mod bench_meter;
 pub mod connections;
 pub mod demo;
+pub mod demo_traffic;
 pub mod keys;
 pub mod prices;
 pub mod report;
