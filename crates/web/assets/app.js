@@ -73,6 +73,25 @@
     };
     setTimeout(poll, 1500);
   }
+  // A live region (Cost records) is replaced in place every few seconds with the same
+  // filters (they are in its URL), while the tab is visible; signed out or a bad filter stops
+  // it (the part is recognized by its header), a network error retries later.
+  var live = document.querySelector("[data-live]");
+  if (live && window.fetch) {
+    var every = (parseInt(live.getAttribute("data-live-seconds"), 10) || 5) * 1000;
+    var refresh = function () {
+      if (document.hidden) { setTimeout(refresh, every); return; }
+      fetch(live.getAttribute("data-live"), { credentials: "same-origin", cache: "no-store" }).then(function (r) {
+        if (!r.ok || r.headers.get("x-spendlens-part") !== "cost-live") { return null; }
+        return r.text();
+      }).then(function (html) {
+        if (html === null) { return; }
+        live.innerHTML = html;
+        setTimeout(refresh, every);
+      }).catch(function () { setTimeout(refresh, every * 6); });
+    };
+    setTimeout(refresh, every);
+  }
   // Copy a just-created secret (the button only exists with JavaScript).
   document.querySelectorAll("button[data-copy]").forEach(function (button) {
     var source = document.getElementById(button.getAttribute("data-copy"));

@@ -3,7 +3,9 @@
 //! provider-reported cost, no usage, failed) are ingested through `POST /api/v1/meter/events`,
 //! then `GET /api/v1/token-usage` and `/token-usage/summary` are checked row by row and total
 //! by total — exact money, unknown tokens as null, masked keys, keyset paging, every filter,
-//! bad input as a 400 — and an ingest key is refused on both.
+//! bad input as a 400 — and an ingest key is refused on both; then the dashboard's Cost records
+//! and Token usage pages show the same figures (cells, cards, charts, filters, paging, the live
+//! part the page refreshes).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a failing test should stop loudly
 
@@ -16,12 +18,15 @@ use spendlens_domain::{FixedClock, Money, PriceCatalog, Pricing, ProviderKind, S
 use spendlens_providers::HttpSettings;
 use spendlens_store::testing::TestStore;
 use spendlens_store::vault::Vault;
-use spendlens_store::{OrgId, Store};
+use spendlens_store::{OrgId, Role, Store};
 use spendlens_sync::{SyncEngine, SyncSettings};
+use spendlens_web::dashboard::session::hash_password;
 use time::macros::datetime;
 
 const NOW: time::OffsetDateTime = datetime!(2026-12-04 12:00 UTC);
 const FULL_KEY: &str = "sk-proj-abcdefghijklmnopqrstuvwxyz1234";
+const VIEWER: &str = "viewer@example.com";
+const PASSWORD: &str = "correct horse battery staple";
 
 struct App {
     base: String,
@@ -52,6 +57,16 @@ impl App {
             .await
             .unwrap()
             .secret;
+        store
+            .create_user(
+                org,
+                VIEWER,
+                &hash_password(PASSWORD).unwrap(),
+                Role::Viewer,
+                NOW,
+            )
+            .await
+            .unwrap();
         let engine = SyncEngine::new(
             store.clone(),
             Vault::from_key([9; 32]),
@@ -527,5 +542,273 @@ async fn an_ingest_key_reads_no_usage_and_the_document_lists_the_routes() {
     assert!(
         doc["components"]["schemas"]["TokenUsageRecord"]["properties"]["estimated"].is_object()
     );
+    app.test.teardown().await;
+}
+
+struct Browser {
+    client: reqwest::Client,
+    base: String,
+    cookie: String,
+}
+
+fn cookie_of(response: &reqwest::Response, name: &str) -> Option<String> {
+    response
+        .headers()
+        .get_all(reqwest::header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| {
+            let (key, value) = v.split(';').next()?.split_once('=')?;
+            (key == name && !value.is_empty()).then(|| value.to_owned())
+        })
+}
+
+fn csrf_in(html: &str) -> String {
+    let marker = "name=\"csrf\" value=\"";
+    let start = html.find(marker).expect("a csrf field") + marker.len();
+    html[start..start + html[start..].find('"').unwrap()].to_owned()
+}
+
+impl Browser {
+    async fn login(base: &str) -> Browser {
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let response = client.get(format!("{base}/login")).send().await.unwrap();
+        let login_cookie = cookie_of(&response, "spendlens_login_csrf").unwrap();
+        let csrf = csrf_in(&response.text().await.unwrap());
+        let response = client
+            .post(format!("{base}/login"))
+            .header(
+                reqwest::header::COOKIE,
+                format!("spendlens_login_csrf={login_cookie}"),
+            )
+            .form(&[
+                ("email", VIEWER),
+                ("password", PASSWORD),
+                ("csrf", csrf.as_str()),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 303, "login failed");
+        Browser {
+            cookie: format!(
+                "spendlens_session={}",
+                cookie_of(&response, "spendlens_session").unwrap()
+            ),
+            client,
+            base: base.to_owned(),
+        }
+    }
+
+    async fn get(&self, path: &str) -> (u16, String, Option<String>) {
+        let response = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .header(reqwest::header::COOKIE, &self.cookie)
+            .send()
+            .await
+            .unwrap();
+        let part = response
+            .headers()
+            .get("x-spendlens-part")
+            .map(|v| v.to_str().unwrap().to_owned());
+        (
+            response.status().as_u16(),
+            response.text().await.unwrap(),
+            part,
+        )
+    }
+}
+
+/// The text of each `<td>` of the table row that contains `marker`, tags stripped.
+fn cells(html: &str, marker: &str) -> Vec<String> {
+    let at = html
+        .find(marker)
+        .unwrap_or_else(|| panic!("no {marker} in the page"));
+    let start = html[..at].rfind("<tr").unwrap();
+    let end = at + html[at..].find("</tr>").unwrap();
+    html[start..end]
+        .split("<td")
+        .skip(1)
+        .map(|cell| {
+            let inner = &cell[cell.find('>').unwrap() + 1..];
+            let mut text = String::new();
+            let mut in_tag = false;
+            for c in inner.chars() {
+                match c {
+                    '<' => in_tag = true,
+                    '>' => in_tag = false,
+                    c if !in_tag => text.push(c),
+                    _ => {}
+                }
+            }
+            text.split_whitespace().collect::<Vec<_>>().join(" ")
+        })
+        .collect()
+}
+
+fn card(html: &str, label: &str) -> String {
+    let marker = format!("data-card=\"{label}\">");
+    let start = html
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no card {label}"))
+        + marker.len();
+    html[start..start + html[start..].find('<').unwrap()].to_owned()
+}
+
+fn exact(nanos: i64) -> String {
+    format!("${}", Money::from_nanos(nanos).to_exact_string())
+}
+
+#[tokio::test]
+async fn the_cost_records_page_shows_exact_rows_cards_and_charts() {
+    let app = App::start().await;
+    app.send(&events()).await;
+    let browser = Browser::login(&app.base).await;
+    let (status, page, _) = browser.get("/cost").await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains(">Cost</a>") && page.contains("aria-current=\"page\">Cost records</a>"));
+    assert!(page.contains("href=\"/cost/usage\"") && page.contains("href=\"/cost/pricing\""));
+    let (input, output, total) = catalog_cost(1000, 200, 300);
+    assert_eq!(
+        cells(&page, "sk-proj-abc…1234"),
+        [
+            "2026-12-04 11:30:00 UTC",
+            "cus_a",
+            "sk-proj-abc…1234",
+            "gpt-4o-mini",
+            "OpenAI",
+            "1,200",
+            "300",
+            &exact(input),
+            &exact(output),
+            &format!("{} est.", exact(total)),
+            "ok"
+        ]
+    );
+    assert!(!page.contains("defghijklmnop"), "the full key leaked");
+    let unpriced = cells(&page, "house-model-x</code>");
+    assert_eq!(
+        &unpriced[5..11],
+        ["100", "50", "N/A", "N/A", "unpriced", "ok"]
+    );
+    let reported = cells(&page, "claude-sonnet-4-5</code>");
+    assert_eq!(
+        &reported[5..11],
+        ["1,000", "100", "N/A", "N/A", "$0.50", "ok"]
+    );
+    assert_eq!(reported[2], "key-…");
+    let failed = cells(&page, "2026-12-03 23:30:00 UTC");
+    assert_eq!(failed[10], "error");
+    // Newest first.
+    let order: Vec<usize> = ["11:30:00", "11:00:00", "10:00:00", "09:00:00", "23:30:00"]
+        .iter()
+        .map(|t| page.find(&format!("{t} UTC")).unwrap())
+        .collect();
+    assert!(order.windows(2).all(|w| w[0] < w[1]), "{order:?}");
+
+    let expected_cost = total + 500_000_000 + catalog_cost(500, 0, 0).2;
+    assert_eq!(
+        card(&page, "Total cost"),
+        spendlens_domain::display::format_rate(Money::from_nanos(expected_cost))
+    );
+    assert_eq!(card(&page, "Requests"), "5");
+    assert_eq!(card(&page, "Input tokens"), "2,800");
+    assert_eq!(card(&page, "Output tokens"), "450");
+    assert!(
+        page.contains("plus 2 unpriced requests"),
+        "unpriced are counted, not $0"
+    );
+    // The donut by provider and the bars by model, from the rollups.
+    assert!(page.contains("Cost by provider") && page.contains("Cost by model"));
+    assert!(page.contains("<title>Anthropic: $0.50"), "donut");
+    assert!(page.contains(">gpt-4o-mini</text>"), "bars");
+    assert!(
+        !page.contains(">house-model-x</text>"),
+        "an unpriced model has no bar"
+    );
+    // The live part refreshes with the page's own filters.
+    assert!(page.contains("data-live=\"/cost/live\""), "auto-refresh");
+    app.test.teardown().await;
+}
+
+#[tokio::test]
+async fn cost_filters_paging_live_part_and_token_usage_page() {
+    let app = App::start().await;
+    app.send(&events()).await;
+    let browser = Browser::login(&app.base).await;
+    let (status, page, _) = browser.get("/cost?customer=cus_b&from=2026-12-04").await;
+    assert_eq!(status, 200);
+    assert!(page.contains("house-model-x</code>") && page.contains("09:00:00 UTC"));
+    assert!(
+        !page.contains("claude-sonnet-4-5</code>") && !page.contains("sk-proj-abc…1234</code>")
+    );
+    assert_eq!(card(&page, "Requests"), "2");
+    assert_eq!(card(&page, "Total cost"), "unpriced");
+    assert_eq!(card(&page, "Input tokens"), "100");
+    assert!(
+        page.contains("name=\"customer\" value=\"cus_b\""),
+        "the filter is kept"
+    );
+    assert!(
+        page.contains("data-live=\"/cost/live?customer=cus_b&#38;from=2026-12-04\""),
+        "the refresh keeps the filters"
+    );
+    let (status, part, marker) = browser
+        .get("/cost/live?customer=cus_b&from=2026-12-04")
+        .await;
+    assert_eq!((status, marker.as_deref()), (200, Some("cost-live")));
+    assert!(part.contains("house-model-x</code>") && !part.contains("<html"));
+    assert!(!part.contains("claude-sonnet-4-5</code>"));
+
+    // Older pages keep the filters and stop refreshing.
+    let (_, first, _) = browser.get("/cost?limit=2").await;
+    assert!(first.contains("11:30:00 UTC") && first.contains("11:00:00 UTC"));
+    assert!(!first.contains("10:00:00 UTC"));
+    let start = first
+        .find("href=\"/cost?limit=2&#38;cursor=")
+        .expect("an older link")
+        + 6;
+    let href = first[start..start + first[start..].find('"').unwrap()].replace("&#38;", "&");
+    let (status, second, _) = browser.get(&href).await;
+    assert_eq!(status, 200);
+    assert!(second.contains("10:00:00 UTC") && second.contains("09:00:00 UTC"));
+    assert!(!second.contains("11:30:00 UTC") && !second.contains("data-live="));
+
+    for bad in [
+        "/cost?from=2026-13-01",
+        "/cost?from=2026-12-04&to=2026-12-01",
+        "/cost?limit=0",
+        "/cost/usage?limit=5000",
+    ] {
+        let (status, page, _) = browser.get(bad).await;
+        assert_eq!(status, 400, "{bad}");
+        assert!(page.contains("This filter cannot be used"), "{bad}");
+    }
+    let (status, _, marker) = browser.get("/cost/live?to=yesterday").await;
+    assert_eq!((status, marker), (400, None));
+
+    let (status, usage, _) = browser.get("/cost/usage").await;
+    assert_eq!(status, 200);
+    assert!(usage.contains("aria-current=\"page\">Token usage</a>"));
+    assert_eq!(card(&usage, "Input tokens"), "2,800");
+    assert_eq!(card(&usage, "Output tokens"), "450");
+    assert_eq!(card(&usage, "Total tokens"), "3,250");
+    assert_eq!(card(&usage, "Requests"), "5");
+    assert_eq!(card(&usage, "Average tokens per request"), "812.5");
+    let nousage = cells(&usage, "09:00:00 UTC");
+    assert_eq!(&nousage[5..10], ["N/A", "N/A", "N/A", "N/A", "N/A"]);
+    assert!(nousage[10].starts_with("yes"), "{nousage:?}");
+    let reported = cells(&usage, "10:00:00 UTC");
+    assert_eq!(&reported[5..11], ["1,000", "0", "100", "0", "1,100", "no"]);
+    let (_, by_key, _) = browser.get("/cost/usage?api_key=key-%E2%80%A6").await;
+    assert_eq!(card(&by_key, "Requests"), "1");
+    assert!(by_key.contains("10:00:00 UTC") && !by_key.contains("11:30:00 UTC"));
+    let (status, pricing, _) = browser.get("/cost/pricing").await;
+    assert_eq!(status, 200);
+    assert!(pricing.contains("aria-current=\"page\">Model pricing</a>"));
     app.test.teardown().await;
 }

@@ -1,5 +1,5 @@
 //! Charts drawn on the server as SVG: a donut for how cost divides, grouped bars for current
-//! vs previous period. Geometry is computed here (floats are fine for pixels, never for money);
+//! vs previous period, horizontal bars for a ranking (cost by model). Geometry is computed here (floats are fine for pixels, never for money);
 //! the markup comes from templates, so every label is escaped, and each shape has a `<title>`
 //! tooltip.
 
@@ -234,6 +234,81 @@ pub fn bars(title: &str, pairs: &[Pair], current_label: &str, previous_label: &s
     }
 }
 
+/// A drawn horizontal bar: label, bar and amount on one row.
+#[derive(Debug)]
+pub struct HBar {
+    pub label: String,
+    pub y: String,
+    pub text_y: String,
+    pub width: String,
+    pub value_x: String,
+    pub value: String,
+    pub class: String,
+    pub title: String,
+}
+
+#[derive(Template, Debug)]
+#[template(path = "chart_hbars.svg", escape = "html")]
+pub struct HBars {
+    pub title: String,
+    pub height: String,
+    pub rows: Vec<HBar>,
+    pub empty: bool,
+}
+
+const HBAR_LABEL: f64 = 170.0;
+const HBAR_ROW: f64 = 26.0;
+const HBAR_MAX: f64 = 360.0;
+
+/// One bar per slice, longest first, the top ones and the rest as "Other"; the amount is
+/// written by `label` (bars whose amount is not positive are left out of the drawing).
+pub fn hbars(title: &str, mut slices: Vec<Slice>, top: usize, label: fn(Money) -> String) -> HBars {
+    slices.retain(|s| s.value.nanos() > 0);
+    slices.sort_by(|a, b| b.value.cmp(&a.value).then_with(|| a.label.cmp(&b.label)));
+    if slices.len() > top {
+        let rest: Money = slices[top..].iter().map(|s| s.value).sum();
+        let others = slices.len() - top;
+        slices.truncate(top);
+        slices.push(Slice {
+            label: format!("Other ({others})"),
+            value: rest,
+        });
+    }
+    let max = slices.iter().map(|s| s.value.nanos()).max().unwrap_or(0);
+    let rows = slices
+        .iter()
+        .enumerate()
+        .map(|(index, slice)| {
+            let y = 8.0 + HBAR_ROW * index as f64;
+            let width = if max > 0 {
+                (slice.value.nanos() as f64 / max as f64 * HBAR_MAX).max(1.0)
+            } else {
+                0.0
+            };
+            let mut text: String = slice.label.chars().take(24).collect();
+            if slice.label.chars().count() > 24 {
+                text.push('…');
+            }
+            HBar {
+                label: text,
+                y: format!("{y:.1}"),
+                text_y: format!("{:.1}", y + 13.0),
+                width: format!("{width:.1}"),
+                value_x: format!("{:.1}", HBAR_LABEL + 8.0 + width + 6.0),
+                value: label(slice.value),
+                class: format!("s{}", (index % PALETTE) + 1),
+                title: format!("{}: {}", slice.label, label(slice.value)),
+            }
+        })
+        .collect::<Vec<_>>();
+    HBars {
+        title: title.to_owned(),
+        height: format!("{:.0}", 16.0 + HBAR_ROW * rows.len().max(1) as f64),
+        empty: rows.is_empty(),
+        rows,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -294,6 +369,25 @@ mod tests {
         let chart = donut("t", slices, 5);
         assert_eq!(chart.segments.len(), 6);
         assert_eq!(chart.segments[5].label, "Other (3)");
+    }
+
+    #[test]
+    fn horizontal_bars_are_longest_first_and_escape_labels() {
+        let slices = ["a", "<b>", "c"]
+            .iter()
+            .zip([5, 50, 0])
+            .map(|(label, nanos)| Slice {
+                label: (*label).to_owned(),
+                value: Money::from_nanos(nanos),
+            })
+            .collect();
+        let chart = hbars("t", slices, 5, format::money);
+        assert_eq!(chart.rows.len(), 2, "nothing drawn for zero");
+        assert_eq!(chart.rows[0].label, "<b>");
+        assert_eq!(chart.rows[0].width, "360.0");
+        let svg = chart.render().unwrap();
+        assert!(!svg.contains("<b>"), "{svg}");
+        assert!(hbars("t", vec![], 5, format::money).empty);
     }
 
     proptest! {

@@ -1,12 +1,13 @@
 //! The dashboard: server-rendered pages over the same reports as the API and the CLI.
 //!
 //! Tabs: Providers, Workspaces, API Keys, Models (metric views with filters, cards, charts,
-//! tables and CSV), Workspace Management, Connections, Sync Logs, Cost (Model pricing), Users. The URL holds a view's
+//! tables and CSV), Workspace Management, Connections, Sync Logs, Cost (Cost records, Token usage, Model pricing), Users. The URL holds a view's
 //! whole state, so a page can be bookmarked, shared and exported with the same numbers. Pages
 //! work without JavaScript; `app.js` only saves clicks.
 
 pub mod charts;
 mod connections;
+mod cost;
 pub mod error;
 pub mod format;
 mod ingest_keys;
@@ -17,6 +18,7 @@ mod pricing_edit;
 pub mod session;
 mod sync_logs;
 pub mod throttle;
+mod token_usage;
 mod users;
 mod views;
 
@@ -79,6 +81,9 @@ pub fn routes() -> Router<Arc<AppState>> {
         )
         .route("/users/{id}/sessions", get(people::sessions))
         .route("/users/{id}/sessions/revoke", post(people::revoke))
+        .route("/cost", get(cost::page))
+        .route("/cost/live", get(cost::live_part))
+        .route("/cost/usage", get(token_usage::page))
         .route(
             "/cost/pricing",
             get(pricing::page).post(pricing_edit::create),
@@ -128,7 +133,7 @@ const TABS: [(&str, &str, bool); 9] = [
     ("/workspace-management", "Workspace Management", false),
     ("/connections", "Connections", false),
     ("/sync-logs", "Sync Logs", false),
-    ("/cost/pricing", "Cost", false),
+    ("/cost", "Cost", false),
     ("/users", "Users", true),
 ];
 

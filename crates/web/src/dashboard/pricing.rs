@@ -22,7 +22,8 @@ use crate::dashboard::session::Viewer;
 use crate::dashboard::{Layout, respond};
 use crate::prices::stored_id;
 
-pub(super) const ACTIVE: &str = "/cost/pricing";
+/// The tab (Cost) the pricing pages sit under.
+pub(super) const ACTIVE: &str = super::cost::ACTIVE;
 
 pub struct Choice {
     pub value: String,
