@@ -4,9 +4,11 @@
 //! Architecture invariant: this crate reads through the store's rollup API and knows no SQL,
 //! HTTP or HTML; it only shapes numbers.
 
+pub mod attribution;
 pub mod history;
 pub mod params;
 pub mod table;
+mod view;
 pub mod views;
 
 pub use params::{View, ViewParams, ViewQuery};

@@ -1,105 +1,15 @@
 //! A view's parameters: raw text from a URL query string or the command line, parsed into a
 //! [`ViewQuery`] with a clear message for every bad value.
 
-use std::str::FromStr;
-
 use serde::{Deserialize, Serialize};
 use spendlens_domain::{Day, DayRange, Money, PeriodPreset, ProviderKind};
 use spendlens_store::ApiKeyId;
 
 use crate::QueryError;
+pub use crate::view::View;
 
 /// The longest search text accepted.
 pub const MAX_SEARCH: usize = 200;
-
-/// The four metric views.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum View {
-    Providers,
-    Workspaces,
-    Keys,
-    Models,
-}
-
-impl View {
-    pub const ALL: [View; 4] = [View::Providers, View::Workspaces, View::Keys, View::Models];
-
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            View::Providers => "providers",
-            View::Workspaces => "workspaces",
-            View::Keys => "keys",
-            View::Models => "models",
-        }
-    }
-
-    /// The columns a view sorts by; the first is the default.
-    pub const fn sort_columns(self) -> &'static [&'static str] {
-        match self {
-            View::Providers => &[
-                "cost",
-                "provider",
-                "share",
-                "previous_cost",
-                "trend",
-                "net_cost",
-                "credits",
-                "tokens",
-                "requests",
-            ],
-            View::Workspaces => &[
-                "cost",
-                "workspace",
-                "provider",
-                "share",
-                "previous_cost",
-                "trend",
-                "net_cost",
-                "tokens",
-                "requests",
-            ],
-            View::Keys => &[
-                "cost",
-                "key_name",
-                "workspace",
-                "provider",
-                "status",
-                "previous_cost",
-                "trend",
-                "tokens",
-                "requests",
-                "cost_per_1m",
-            ],
-            View::Models => &[
-                "cost",
-                "model",
-                "provider",
-                "cost_per_1m",
-                "previous_cost",
-                "trend",
-                "tokens",
-                "requests",
-                "avg_tokens_per_request",
-            ],
-        }
-    }
-}
-
-impl FromStr for View {
-    type Err = QueryError;
-    fn from_str(text: &str) -> Result<View, QueryError> {
-        match text.trim() {
-            "providers" => Ok(View::Providers),
-            "workspaces" => Ok(View::Workspaces),
-            "keys" | "api-keys" => Ok(View::Keys),
-            "models" => Ok(View::Models),
-            other => Err(QueryError::Invalid(format!(
-                "unknown view \"{other}\"; use providers, workspaces, keys or models"
-            ))),
-        }
-    }
-}
 
 /// The raw parameters, as typed. Every field is optional.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -125,6 +35,8 @@ pub struct ViewParams {
     pub workspace: Option<String>,
     /// Only this API key (spendlens id): the drill-down from API Keys to Models.
     pub key: Option<String>,
+    /// Only these models, comma-separated (the attribution views: Customers, Products, Agents).
+    pub model: Option<String>,
 }
 
 /// A validated view request.
@@ -146,6 +58,12 @@ pub struct ViewQuery {
     pub descending: bool,
     pub workspace: Option<String>,
     pub key: Option<ApiKeyId>,
+    /// The attribution views' provider filter: metered provider names as stored (any name a
+    /// sender used, normalized as at ingest), since metered calls are not limited to the
+    /// synced providers. Empty: every provider. (`providers` stays empty for these views.)
+    pub meter_providers: Vec<String>,
+    /// The attribution views' model filter. Empty: every model.
+    pub models: Vec<String>,
 }
 
 fn non_empty(value: &Option<String>) -> Option<&str> {
@@ -164,6 +82,33 @@ fn parse_cost(value: &str, name: &str) -> Result<Money, QueryError> {
         )));
     }
     Ok(money)
+}
+
+/// A comma-separated list of names (providers, models): trimmed, deduplicated, each at most
+/// 200 characters, at most 50 of them.
+fn names_list(list: &str, what: &str) -> Result<Vec<String>, QueryError> {
+    let mut names: Vec<String> = Vec::new();
+    for name in list
+        .split(',')
+        .map(str::trim)
+        .filter(|n| !n.is_empty() && *n != "all")
+    {
+        if name.chars().count() > MAX_SEARCH || name.chars().any(char::is_control) {
+            return Err(QueryError::Invalid(format!(
+                "a {what} name is at most {MAX_SEARCH} printable characters"
+            )));
+        }
+        if !names.iter().any(|n| n == name) {
+            names.push(name.to_owned());
+        }
+    }
+    if names.len() > 50 {
+        return Err(QueryError::Invalid(format!(
+            "at most 50 {what} names at once (got {})",
+            names.len()
+        )));
+    }
+    Ok(names)
 }
 
 /// Calendar errors in words that fit a form and a command line alike (no `--from`).
@@ -228,7 +173,16 @@ impl ViewQuery {
         .map_err(calendar_error)?;
 
         let mut providers = Vec::new();
-        if let Some(list) = non_empty(&params.provider) {
+        let mut meter_providers = Vec::new();
+        if let Some(list) = non_empty(&params.provider)
+            && view.attribution().is_some()
+        {
+            meter_providers = names_list(list, "provider")?
+                .iter()
+                .map(|name| spendlens_meter::normalize_provider(name))
+                .collect();
+            meter_providers.dedup();
+        } else if let Some(list) = non_empty(&params.provider) {
             for name in list
                 .split(',')
                 .map(str::trim)
@@ -285,7 +239,14 @@ impl ViewQuery {
         let descending = match non_empty(&params.order) {
             None => !matches!(
                 sort.as_str(),
-                "provider" | "workspace" | "key_name" | "model" | "status"
+                "provider"
+                    | "workspace"
+                    | "key_name"
+                    | "model"
+                    | "status"
+                    | "customer"
+                    | "product"
+                    | "agent"
             ),
             Some("desc") => true,
             Some("asc") => false,
@@ -309,6 +270,23 @@ impl ViewQuery {
             None => None,
         };
 
+        let models = match non_empty(&params.model) {
+            Some(list) if view.attribution().is_some() => names_list(list, "model")?,
+            Some(_) => {
+                return Err(QueryError::Invalid(format!(
+                    "the {} view has no model filter; models filter the customers, products and agents views",
+                    view.as_str()
+                )));
+            }
+            None => Vec::new(),
+        };
+        if view.attribution().is_some() && (workspace.is_some() || key.is_some()) {
+            return Err(QueryError::Invalid(format!(
+                "the {} view reads metered calls, which have no synced workspace or API key to filter by; remove workspace and key",
+                view.as_str()
+            )));
+        }
+
         Ok(ViewQuery {
             view,
             period,
@@ -322,6 +300,8 @@ impl ViewQuery {
             descending,
             workspace,
             key,
+            meter_providers,
+            models,
         })
     }
 
@@ -339,13 +319,17 @@ impl ViewQuery {
             period,
             from,
             to,
-            provider: (!self.providers.is_empty()).then(|| {
-                self.providers
-                    .iter()
-                    .map(|p| p.as_str())
-                    .collect::<Vec<_>>()
-                    .join(",")
-            }),
+            provider: if self.meter_providers.is_empty() {
+                (!self.providers.is_empty()).then(|| {
+                    self.providers
+                        .iter()
+                        .map(|p| p.as_str())
+                        .collect::<Vec<_>>()
+                        .join(",")
+                })
+            } else {
+                Some(self.meter_providers.join(","))
+            },
             search: self.search.clone(),
             min_cost: self.min_cost.map(|m| m.to_exact_string()),
             max_cost: self.max_cost.map(|m| m.to_exact_string()),
@@ -353,6 +337,7 @@ impl ViewQuery {
             order: Some(if self.descending { "desc" } else { "asc" }.to_owned()),
             workspace: self.workspace.clone(),
             key: self.key.map(|k| k.0.to_string()),
+            model: (!self.models.is_empty()).then(|| self.models.join(",")),
         }
     }
 
@@ -367,6 +352,7 @@ impl ViewQuery {
             ("max_cost", params.max_cost),
             ("workspace", params.workspace),
             ("key", params.key),
+            ("model", params.model),
         ] {
             if let Some(value) = value {
                 parts.push(format!("{name}={value}"));

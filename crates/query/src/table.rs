@@ -5,6 +5,7 @@
 //! A [`Sheet`] is a report as typed cell values; [`table`] turns it into text for CSV (exact
 //! money) or the terminal (cents). The dashboard reads the same sheet and decorates cells.
 
+mod attribution;
 pub mod columns;
 
 use rust_decimal::Decimal;
@@ -70,6 +71,16 @@ pub enum ColumnId {
     AvgTokensPerRequest,
     MostEfficient,
     Coverage,
+    /// The customer, product or agent of an attribution view.
+    Attribution,
+    /// Whether the row's calls carried the attribution (`no` for the "(none)" row).
+    Attributed,
+    Calls,
+    FailedCalls,
+    ErrorShare,
+    UnpricedCalls,
+    UsageUnknown,
+    AvgCostPerCall,
 }
 
 /// How a column's cell in a total (or "other rows") row is made.
@@ -188,6 +199,9 @@ impl Sheet {
         let all_cost: Money = self.metrics.iter().map(|m| m.cost).sum();
         let cost: Money = rows.iter().map(|i| self.metrics[*i].cost).sum();
         let previous: Money = rows.iter().map(|i| self.metrics[*i].previous_cost).sum();
+        let no_history = rows
+            .iter()
+            .any(|i| self.metrics[*i].trend == Trend::NoHistory);
         self.specs
             .iter()
             .enumerate()
@@ -199,6 +213,8 @@ impl Sheet {
                 Total::Share if rows.is_empty() => Value::Percent(None),
                 Total::Share if whole => Value::Percent(Some(Decimal::new(1000, 1))),
                 Total::Share => Value::Percent(percent(cost, all_cost)),
+                // Rows without comparable history make their sum incomparable too.
+                Total::Trend if no_history => Value::Trend(Trend::NoHistory, None),
                 Total::Trend => Value::Trend(
                     spendlens_domain::trend::trend(cost, previous),
                     spendlens_domain::trend::trend_pct(cost, previous),

@@ -1,4 +1,5 @@
-//! The four metric views built from the store's rollups: rows with current and previous
+//! The four cost views built from the store's rollups (the attribution views are in
+//! [`crate::attribution`]): rows with current and previous
 //! cost, trend, share and usage, filtered, searched and sorted the same way for every surface.
 //!
 //! A report's totals are the sums of the rows it returns, so totals shown anywhere add up to
@@ -45,7 +46,7 @@ pub struct Metrics {
 }
 
 impl Metrics {
-    fn new(current: &Totals, previous_cost: Money) -> Metrics {
+    pub(crate) fn new(current: &Totals, previous_cost: Money) -> Metrics {
         Metrics {
             cost: current.cost,
             credits: current.credits,
@@ -83,7 +84,7 @@ impl Metrics {
 
 /// Trends sort by their percent, then "new", then "no comparable history", then rows with no
 /// spend at all — in either direction, so rows without a real trend never lead.
-fn compare_trend(a: &Metrics, b: &Metrics, descending: bool) -> Ordering {
+pub(crate) fn compare_trend(a: &Metrics, b: &Metrics, descending: bool) -> Ordering {
     let rank = |m: &Metrics| match (m.trend, m.trend_pct) {
         (Trend::Up | Trend::Down | Trend::Flat, Some(_)) => 0,
         (Trend::New, _) => 1,
@@ -146,7 +147,7 @@ pub struct Header {
 }
 
 impl Header {
-    fn new(query: &ViewQuery, metrics: &[&Metrics]) -> Header {
+    pub(crate) fn new(query: &ViewQuery, metrics: &[&Metrics]) -> Header {
         let total_cost: Money = metrics.iter().map(|m| m.cost).sum();
         let previous: Money = metrics.iter().map(|m| m.previous_cost).sum();
         let credits: Money = metrics.iter().map(|m| m.credits).sum();
@@ -176,7 +177,7 @@ impl Header {
     }
 }
 
-fn set_shares<'a>(metrics: impl Iterator<Item = &'a mut Metrics>, total: Money) {
+pub(crate) fn set_shares<'a>(metrics: impl Iterator<Item = &'a mut Metrics>, total: Money) {
     for m in metrics {
         m.share_pct = percent(m.cost, total);
     }
@@ -333,6 +334,8 @@ pub enum Report {
     Workspaces(WorkspacesReport),
     Keys(KeysReport),
     Models(ModelsReport),
+    /// Customers, Products or Agents (the header's `view` says which).
+    Attribution(crate::attribution::AttributionReport),
 }
 
 impl Report {
@@ -342,6 +345,7 @@ impl Report {
             Report::Workspaces(r) => &r.header,
             Report::Keys(r) => &r.header,
             Report::Models(r) => &r.header,
+            Report::Attribution(r) => &r.header,
         }
     }
 }
@@ -422,7 +426,7 @@ fn compare_money(a: Money, b: Money) -> Ordering {
     a.cmp(&b)
 }
 
-fn compare_opt<T: Ord>(a: &Option<T>, b: &Option<T>) -> Ordering {
+pub(crate) fn compare_opt<T: Ord>(a: &Option<T>, b: &Option<T>) -> Ordering {
     // Unknown sorts below every known value.
     match (a, b) {
         (Some(a), Some(b)) => a.cmp(b),
@@ -432,7 +436,7 @@ fn compare_opt<T: Ord>(a: &Option<T>, b: &Option<T>) -> Ordering {
     }
 }
 
-fn compare_metrics(column: &str, a: &Metrics, b: &Metrics) -> Option<Ordering> {
+pub(crate) fn compare_metrics(column: &str, a: &Metrics, b: &Metrics) -> Option<Ordering> {
     Some(match column {
         "cost" | "share" => compare_money(a.cost, b.cost),
         "previous_cost" => compare_money(a.previous_cost, b.previous_cost),
@@ -445,7 +449,7 @@ fn compare_metrics(column: &str, a: &Metrics, b: &Metrics) -> Option<Ordering> {
     })
 }
 
-fn finish_sort<T: crate::table::Row>(
+pub(crate) fn finish_sort<T: crate::table::Row>(
     rows: &mut [T],
     column: &str,
     descending: bool,
@@ -468,6 +472,9 @@ pub async fn report(store: &Store, org: OrgId, query: &ViewQuery) -> Result<Repo
         View::Workspaces => Report::Workspaces(workspaces(store, org, query).await?),
         View::Keys => Report::Keys(keys(store, org, query).await?),
         View::Models => Report::Models(models(store, org, query).await?),
+        View::Customers | View::Products | View::Agents => {
+            Report::Attribution(crate::attribution::report(store, org, query).await?)
+        }
     })
 }
 

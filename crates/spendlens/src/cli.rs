@@ -228,6 +228,12 @@ pub enum ViewArg {
     Workspaces,
     Keys,
     Models,
+    /// Metered calls per customer.
+    Customers,
+    /// Metered calls per product.
+    Products,
+    /// Metered calls per agent.
+    Agents,
 }
 
 #[derive(Debug, Args)]
@@ -267,6 +273,9 @@ pub struct ReportArgs {
     /// Only this API key (its id in the keys view).
     #[arg(long)]
     pub key: Option<String>,
+    /// Only these models, comma-separated (customers, products and agents).
+    #[arg(long)]
+    pub model: Option<String>,
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
 }

@@ -35,7 +35,7 @@ impl Row for ModelViewRow {
     clippy::too_many_arguments,
     reason = "a column's description is its fields"
 )]
-fn column<R>(
+pub(super) fn column<R>(
     id: ColumnId,
     title: &'static str,
     csv: Option<&'static str>,
@@ -79,7 +79,7 @@ fn text<R>(
 }
 
 /// The leading name column, whose total cell carries the row label.
-fn name<R>(
+pub(super) fn name<R>(
     id: ColumnId,
     title: &'static str,
     csv: &'static str,
@@ -118,7 +118,7 @@ fn money_sum<R>(
 }
 
 /// Cost, credits, net cost, previous cost, trend, share, tokens and requests: every view's.
-fn common<R: Row>() -> Vec<Column<R>> {
+pub(super) fn common<R: Row>() -> Vec<Column<R>> {
     vec![
         money_sum(ColumnId::Cost, "Cost", "Cost", "cost", |r: &R| {
             Value::Money(r.metrics().cost)
@@ -552,5 +552,6 @@ pub fn sheet(report: &Report) -> Sheet {
             KEYS_CLI,
         ),
         Report::Models(r) => Sheet::new(View::Models, models(), &r.rows, MODELS_HTML, MODELS_CLI),
+        Report::Attribution(r) => super::attribution::sheet(r),
     }
 }

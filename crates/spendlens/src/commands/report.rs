@@ -1,5 +1,5 @@
-//! `spendlens report providers|workspaces|keys|models`: the same reports as the API, as a
-//! table, JSON or CSV.
+//! `spendlens report providers|workspaces|keys|models|customers|products|agents`: the same
+//! reports as the API, as a table, JSON or CSV.
 
 use std::process::ExitCode;
 
@@ -17,6 +17,9 @@ fn view_of(arg: ViewArg) -> View {
         ViewArg::Workspaces => View::Workspaces,
         ViewArg::Keys => View::Keys,
         ViewArg::Models => View::Models,
+        ViewArg::Customers => View::Customers,
+        ViewArg::Products => View::Products,
+        ViewArg::Agents => View::Agents,
     }
 }
 
@@ -35,6 +38,7 @@ pub async fn run(cli: &Cli, args: &ReportArgs) -> anyhow::Result<ExitCode> {
         order: args.order.clone(),
         workspace: args.workspace.clone(),
         key: args.key.clone(),
+        model: args.model.clone(),
     };
     let query = match ViewQuery::parse(view, &params, Day::of(context.engine.now())) {
         Ok(query) => query,
@@ -63,11 +67,22 @@ fn print_table(report: &Report) {
             View::Workspaces => "Workspaces",
             View::Keys => "API keys",
             View::Models => "Models",
+            View::Customers => "Customers",
+            View::Products => "Products",
+            View::Agents => "Agents",
         },
         header.period,
         header.previous_period,
         header.currency
     );
+    if let Report::Attribution(r) = report
+        && !r.has_metered_calls
+    {
+        println!(
+            "No metered calls yet. Create an SDK key (`spendlens serve`, Connections → SDK keys) and send events to POST /api/v1/meter/events or OpenTelemetry traces to /v1/traces; see README \"Send events (metering)\"."
+        );
+        return;
+    }
     if full.rows.is_empty() {
         println!("No spend in this period. Sync with `spendlens sync`, or widen --period.");
         return;
@@ -97,6 +112,16 @@ fn print_table(report: &Report) {
             )
         ),
         Report::Workspaces(r) => println!("Active workspaces: {}", r.active_workspaces),
+        Report::Attribution(r) => println!(
+            "Calls: {} · failed: {} ({}) · unpriced (not in the cost): {} · without token usage: {} · \"(none)\" is the calls sent without a {} value",
+            r.total_calls,
+            r.failed_calls,
+            r.error_share_pct
+                .map_or_else(|| "N/A".to_owned(), |p| format!("{p}%")),
+            r.unpriced_calls,
+            r.usage_unknown_calls,
+            r.attribution
+        ),
         Report::Providers(_) => {}
     }
     if matches!(report, Report::Keys(_)) {

@@ -13,6 +13,7 @@
 //! (a unique index over a partitioned table must include the partition key, which would let
 //! the same id on two days through).
 
+mod attribution;
 mod partitions;
 pub mod rollup;
 pub mod usage;
@@ -27,6 +28,7 @@ use crate::bulk::{BulkInsert, Value};
 use crate::rollups::RollupWrite;
 use crate::{OrgId, Store, StoreError, StoreResult, millis, with_pool};
 
+pub use attribution::{Attribution, AttributionTotals, MeterFacets, MeterFilter};
 pub use partitions::{PartitionCache, Pruned};
 pub use rollup::{METER_DAY, METER_HOUR};
 

@@ -131,11 +131,12 @@ fn error_response(description: &str) -> Value {
 fn view_parameters() -> Value {
     let query = |name: &str, description: &str, schema: Value| json!({"name": name, "in": "query", "required": false, "description": description, "schema": schema});
     json!([
-        {"name": "view", "in": "path", "required": true, "schema": {"type": "string", "enum": ["providers", "workspaces", "keys", "models"]}},
+        {"name": "view", "in": "path", "required": true, "schema": {"type": "string", "enum": ["providers", "workspaces", "keys", "models", "customers", "products", "agents"]}},
         query("period", "A preset period; ignored when from and to are given.", json!({"type": "string", "enum": ["last-7-days", "last-30-days", "last-90-days", "this-month", "last-month"], "default": "last-30-days"})),
         query("from", "First day, inclusive (UTC).", json!({"type": "string", "format": "date"})),
         query("to", "Last day, inclusive (UTC).", json!({"type": "string", "format": "date"})),
-        query("provider", "Provider ids, comma-separated.", json!({"type": "string", "examples": ["openai,anthropic"]})),
+        query("provider", "Provider ids, comma-separated (customers, products, agents: metered provider names, any the calls used).", json!({"type": "string", "examples": ["openai,anthropic"]})),
+        query("model", "Customers, products, agents only: these models, comma-separated.", json!({"type": "string", "examples": ["gpt-4o-mini"]})),
         query("search", "Case-insensitive text in the row's names (at most 200 characters).", json!({"type": "string", "maxLength": 200})),
         query("min_cost", "Lowest cost shown, USD.", json!({"type": "string"})),
         query("max_cost", "Highest cost shown, USD.", json!({"type": "string"})),
@@ -175,7 +176,7 @@ pub fn spec() -> Value {
         "security": [{"bearer": []}],
         "paths": {
             "/reports/{view}": {"get": {
-                "summary": "A view: providers, workspaces, keys or models",
+                "summary": "A view: providers, workspaces, keys or models (synced bills); customers, products or agents (metered calls)",
                 "parameters": view_parameters(),
                 "responses": with_errors(json!({"200": {"description": "The report", "content": {
                     "application/json": {"schema": {"$ref": "#/components/schemas/Report"}},
@@ -246,7 +247,7 @@ pub fn spec() -> Value {
                 },
                 "Row": {
                     "type": "object",
-                    "description": "Every row has the metrics; each view adds its entity: provider; workspace (+ providers); key_id, key_name, key_hint, workspace, status; model, category, unit, cost_per_1m, cost_per_unit, avg_tokens_per_request, most_efficient.",
+                    "description": "Every row has the metrics; each view adds its entity: provider; workspace (+ providers); key_id, key_name, key_hint, workspace, status; model, category, unit, cost_per_1m, cost_per_unit, avg_tokens_per_request, most_efficient. Customers, products and agents rows have name (null: calls sent without one), label, cost, calls, failed_calls, error_share_pct, unpriced_calls (not in cost), usage_unknown_calls, avg_cost_per_call (priced calls only), input_tokens/output_tokens/total_tokens (null when no call reported usage), previous_cost, trend, share_pct.",
                     "required": ["provider", "cost", "previous_cost", "input_tokens", "output_tokens", "requests"],
                     "properties": {
                         "provider": {"type": "string"},

@@ -1,7 +1,7 @@
 //! The dashboard: server-rendered pages over the same reports as the API and the CLI.
 //!
-//! Tabs: Providers, Workspaces, API Keys, Models (metric views with filters, cards, charts,
-//! tables and CSV), Workspace Management, Connections, Sync Logs, Cost (Cost records, Token usage, Model pricing), Users. The URL holds a view's
+//! Tabs: Providers, Workspaces, API Keys, Models, Customers, Products, Agents (metric views with
+//! filters, cards, charts, tables and CSV; the last three over metered calls), Workspace Management, Connections, Sync Logs, Cost (Cost records, Token usage, Model pricing), Users. The URL holds a view's
 //! whole state, so a page can be bookmarked, shared and exported with the same numbers. Pages
 //! work without JavaScript; `app.js` only saves clicks.
 
@@ -46,6 +46,9 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/workspaces", get(views::workspaces))
         .route("/keys", get(views::keys))
         .route("/models", get(views::models))
+        .route("/customers", get(views::customers))
+        .route("/products", get(views::products))
+        .route("/agents", get(views::agents))
         .route("/export/{view}", get(views::export))
         .route("/refresh", post(views::refresh))
         .route("/sync-status", get(views::sync_status))
@@ -125,11 +128,14 @@ fn static_asset(body: &'static str, content_type: &'static str) -> Response {
 }
 
 /// The tabs, in order: (path, label, admin only).
-const TABS: [(&str, &str, bool); 9] = [
+const TABS: [(&str, &str, bool); 12] = [
     ("/providers", "Providers", false),
     ("/workspaces", "Workspaces", false),
     ("/keys", "API Keys", false),
     ("/models", "Models", false),
+    ("/customers", "Customers", false),
+    ("/products", "Products", false),
+    ("/agents", "Agents", false),
     ("/workspace-management", "Workspace Management", false),
     ("/connections", "Connections", false),
     ("/sync-logs", "Sync Logs", false),

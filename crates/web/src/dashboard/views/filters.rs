@@ -30,6 +30,8 @@ pub struct FilterForm {
     pub workspace: Option<String>,
     /// The workspace picker (API Keys and Models); empty where the view has none.
     pub workspaces: Vec<ProviderOption>,
+    /// The model picker (Customers, Products, Agents); empty where the view has none.
+    pub models: Vec<ProviderOption>,
     pub key: Option<String>,
     pub auto: bool,
     /// What the search box searches on this tab.
@@ -68,6 +70,7 @@ pub fn state_pairs(
         ("order", params.order.unwrap_or_default()),
         ("workspace", params.workspace.unwrap_or_default()),
         ("key", params.key.unwrap_or_default()),
+        ("model", params.model.unwrap_or_default()),
         ("auto", if auto { "1".to_owned() } else { String::new() }),
     ];
     for (name, value) in overrides {
@@ -106,6 +109,9 @@ pub fn view_path(view: View) -> &'static str {
         View::Workspaces => "/workspaces",
         View::Keys => "/keys",
         View::Models => "/models",
+        View::Customers => "/customers",
+        View::Products => "/products",
+        View::Agents => "/agents",
     }
 }
 
@@ -115,6 +121,9 @@ pub fn heading(view: View) -> &'static str {
         View::Workspaces => "Workspaces",
         View::Keys => "API Keys",
         View::Models => "Models",
+        View::Customers => "Customers",
+        View::Products => "Products",
+        View::Agents => "Agents",
     }
 }
 
@@ -124,6 +133,9 @@ fn search_placeholder(view: View) -> &'static str {
         View::Workspaces => "workspace or provider",
         View::Keys => "key name, hint, workspace, provider",
         View::Models => "model, provider or category",
+        View::Customers => "customer",
+        View::Products => "product",
+        View::Agents => "agent",
     }
 }
 
@@ -197,6 +209,7 @@ pub fn filter_form(
             }))
             .collect()
         },
+        models: Vec::new(),
         workspace: query.workspace.clone(),
         key: query.key.map(|k| k.0.to_string()),
         auto,

@@ -1,11 +1,13 @@
-//! The four metric views (Providers, Workspaces, API Keys, Models), one module each, and their
-//! CSV export.
+//! The metric views, one module each, and their CSV export: the cost views (Providers,
+//! Workspaces, API Keys, Models) and the attribution views over metered calls (Customers,
+//! Products, Agents, one module for the three).
 //!
 //! Each view renders the same `spendlens_query` report the API and CLI return, through the
 //! query crate's one column model: summary cards, a donut and current-vs-previous bars, and a
 //! table sorted and filtered by the URL. Tables show a page of rows plus one row summing the
 //! rows on other pages, so the visible rows always add up to the total.
 
+mod attribution;
 mod cells;
 mod filters;
 mod keys;
@@ -94,6 +96,33 @@ pub async fn models(
     Query(params): Query<PageParams>,
 ) -> Result<Response, PageError> {
     view_page(&state, &viewer, &headers, View::Models, params).await
+}
+
+pub async fn customers(
+    State(state): State<Arc<AppState>>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    Query(params): Query<PageParams>,
+) -> Result<Response, PageError> {
+    view_page(&state, &viewer, &headers, View::Customers, params).await
+}
+
+pub async fn products(
+    State(state): State<Arc<AppState>>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    Query(params): Query<PageParams>,
+) -> Result<Response, PageError> {
+    view_page(&state, &viewer, &headers, View::Products, params).await
+}
+
+pub async fn agents(
+    State(state): State<Arc<AppState>>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    Query(params): Query<PageParams>,
+) -> Result<Response, PageError> {
+    view_page(&state, &viewer, &headers, View::Agents, params).await
 }
 
 /// CSV of exactly the view's rows, filters and sort (every page).

@@ -13,10 +13,10 @@ use spendlens_store::{ConnectionRow, SyncRunFilter, SyncRunStatus};
 
 use super::cells::{Cell, Column, is_summed_money, money_of};
 use super::filters::{
-    FilterForm, default_query, drill_href, filter_form, heading, href, keep_typed, page_number,
-    parse_filters, state_pairs, view_path,
+    FilterForm, ProviderOption, default_query, drill_href, filter_form, heading, href, keep_typed,
+    page_number, parse_filters, state_pairs, view_path,
 };
-use super::{PageParams, keys, models, providers, workspaces};
+use super::{PageParams, attribution, keys, models, providers, workspaces};
 use crate::AppState;
 use crate::dashboard::charts;
 use crate::dashboard::error::PageError;
@@ -96,6 +96,57 @@ pub struct MetricPage {
     pub running: usize,
     pub notes: Vec<String>,
     pub empty: Option<String>,
+    /// A link under the empty-state message (the attribution views' "how to send events").
+    pub empty_link: Option<(String, String)>,
+    /// False when there is nothing to tabulate at all (no metered call yet): the page says how
+    /// to start instead of showing an empty table.
+    pub show_table: bool,
+}
+
+/// The period alone, as a query string (`?period=…`), for tabs whose other filters differ.
+fn period_only(query: &ViewQuery) -> String {
+    let params = query.to_params();
+    href(
+        "",
+        &[
+            ("period", params.period.unwrap_or_default()),
+            ("from", params.from.unwrap_or_default()),
+            ("to", params.to.unwrap_or_default()),
+        ],
+    )
+}
+
+/// The attribution views filter by the providers and models of the metered calls.
+fn metered_choices(
+    filters: &mut FilterForm,
+    query: &ViewQuery,
+    r: &spendlens_query::attribution::AttributionReport,
+) {
+    let option = |value: &str, label: String, selected: bool| ProviderOption {
+        value: value.to_owned(),
+        label,
+        selected,
+    };
+    let chosen = |list: &[String], value: &str| list.first().is_some_and(|v| v == value);
+    filters.providers = std::iter::once(option(
+        "",
+        "All providers".to_owned(),
+        query.meter_providers.is_empty(),
+    ))
+    .chain(r.providers.iter().map(|p| {
+        let label = p
+            .parse::<spendlens_domain::ProviderKind>()
+            .map_or_else(|_| p.clone(), |k| k.display_name().to_owned());
+        option(p, label, chosen(&query.meter_providers, p))
+    }))
+    .collect();
+    filters.models = std::iter::once(option("", "All models".to_owned(), query.models.is_empty()))
+        .chain(
+            r.models
+                .iter()
+                .map(|m| option(m, m.clone(), chosen(&query.models, m))),
+        )
+        .collect();
 }
 
 /// Decorates the cell of a row (by index) and column.
@@ -199,6 +250,7 @@ fn build<'a>(query: &'a ViewQuery, report: &'a Report) -> Built<'a> {
         Report::Workspaces(r) => workspaces::build(query, report, r),
         Report::Keys(r) => keys::build(query, report, r),
         Report::Models(r) => models::build(query, report, r),
+        Report::Attribution(r) => attribution::build(query, report, r),
     }
 }
 
@@ -324,11 +376,18 @@ pub async fn view_page(
     if auto {
         layout.auto_refresh = Some(60);
     }
-    // The metric tabs keep the period, custom range and provider.
+    // The metric tabs keep the period, custom range and provider; between cost and
+    // attribution views only the period (their providers are named differently).
     let carried = drill_href("", &query, &[]);
+    let period = period_only(&query);
+    let on_attribution = query.view.attribution().is_some();
     for tab in &mut layout.tabs {
-        if matches!(tab.href, "/providers" | "/workspaces" | "/keys" | "/models") {
+        let cost_tab = matches!(tab.href, "/providers" | "/workspaces" | "/keys" | "/models");
+        let attribution_tab = matches!(tab.href, "/customers" | "/products" | "/agents");
+        if (cost_tab && !on_attribution) || (attribution_tab && on_attribution) {
             tab.query.clone_from(&carried);
+        } else if cost_tab || attribution_tab {
+            tab.query.clone_from(&period);
         }
     }
     let header = report.header().clone();
@@ -350,6 +409,9 @@ pub async fn view_page(
         Vec::new()
     };
     let mut filters = filter_form(&connections, &workspace_names, &query, auto);
+    if let Report::Attribution(r) = &report {
+        metered_choices(&mut filters, &query, r);
+    }
     if let Some(error) = filter_error.clone() {
         keep_typed(&mut filters, &params, error);
     }
@@ -440,8 +502,24 @@ pub async fn view_page(
         }),
         _ => None,
     };
+    let no_calls = match &report {
+        Report::Attribution(r) if !r.has_metered_calls => Some(attribution::no_calls_text(r)),
+        _ => None,
+    };
     let empty = (total_rows == 0).then(|| {
-        if query.search.is_some()
+        if let Some(text) = no_calls.clone() {
+            text
+        } else if query.view.attribution().is_some()
+            && (query.search.is_some()
+                || query.min_cost.is_some()
+                || query.max_cost.is_some()
+                || !query.meter_providers.is_empty()
+                || !query.models.is_empty())
+        {
+            "No rows match these filters.".to_owned()
+        } else if query.view.attribution().is_some() {
+            "No metered calls in this period. Choose a longer period.".to_owned()
+        } else if query.search.is_some()
             || query.min_cost.is_some()
             || query.max_cost.is_some()
             || !query.providers.is_empty()
@@ -492,6 +570,13 @@ pub async fn view_page(
         running,
         notes,
         empty,
+        empty_link: no_calls.as_ref().map(|_| {
+            (
+                "Create an SDK key".to_owned(),
+                attribution::SEND_EVENTS_HREF.to_owned(),
+            )
+        }),
+        show_table: no_calls.is_none(),
     };
     let status = if filter_error.is_some() {
         StatusCode::BAD_REQUEST

@@ -1,0 +1,161 @@
+//! The attribution views' reads (Customers, Products, Agents): metered calls per attribution
+//! value over a period and the one before it, from the `meter_day` rollup of the one rollup
+//! engine (O(series) seeks whatever the period's length; never `meter_events`), and the facets
+//! a view's filters offer (providers and models seen, the first metered day).
+
+use std::collections::{BTreeSet, HashMap};
+
+use spendlens_domain::{Day, DayRange};
+
+use super::rollup::METER_DAY;
+use crate::rollups::{DimValue, Metrics, SeriesFilter};
+use crate::{OrgId, Store, StoreResult, with_pool};
+
+/// What a view groups metered calls by: one of the rollup's attribution dimensions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Attribution {
+    Customer,
+    Product,
+    Agent,
+}
+
+impl Attribution {
+    /// The dimension's index in [`super::rollup::METER_DIMS`].
+    pub const fn dim(self) -> usize {
+        match self {
+            Attribution::Customer => 3,
+            Attribution::Product => 4,
+            Attribution::Agent => 5,
+        }
+    }
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Attribution::Customer => "customer",
+            Attribution::Product => "product",
+            Attribution::Agent => "agent",
+        }
+    }
+}
+
+/// Which metered calls a view reads. `None`: any.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MeterFilter {
+    /// Provider names as stored (normalized at ingest: `openai`, `bedrock`, `groq`…).
+    pub providers: Option<Vec<String>>,
+    /// Model names as sent.
+    pub models: Option<Vec<String>>,
+}
+
+/// One attribution value's totals over the current and the previous period.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AttributionTotals {
+    /// The value (a customer id…); `None` for calls sent without one.
+    pub value: Option<String>,
+    pub current: Metrics,
+    /// Zero when no previous period was asked for.
+    pub previous: Metrics,
+}
+
+/// What the organization's metered calls offer to filter by.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MeterFacets {
+    /// The first UTC day with a metered call (`None`: no call was ever metered).
+    pub first_day: Option<Day>,
+    pub providers: Vec<String>,
+    pub models: Vec<String>,
+}
+
+impl Store {
+    /// Metered calls per value of `by`, over `current` and `previous`, summed from the daily
+    /// rollup's series (the values of the other dimensions are added up). Only values with
+    /// calls in either period are returned; calls without a value are one row (`None`).
+    pub async fn meter_totals_by(
+        &self,
+        org: OrgId,
+        by: Attribution,
+        current: DayRange,
+        previous: Option<DayRange>,
+        filter: &MeterFilter,
+    ) -> StoreResult<Vec<AttributionTotals>> {
+        let text = |values: &Vec<String>| values.iter().cloned().map(DimValue::Text).collect();
+        let mut dims = Vec::new();
+        if let Some(providers) = &filter.providers {
+            dims.push((0, text(providers)));
+        }
+        if let Some(models) = &filter.models {
+            dims.push((1, text(models)));
+        }
+        let rows = self
+            .read_period(
+                org,
+                &METER_DAY,
+                &SeriesFilter {
+                    connections: None,
+                    dims,
+                },
+                METER_DAY.buckets(current),
+                previous.map(|p| METER_DAY.buckets(p)),
+            )
+            .await?;
+        let mut groups: HashMap<String, (Metrics, Metrics)> = HashMap::new();
+        for row in rows {
+            let value = row
+                .series
+                .dims
+                .get(by.dim())
+                .and_then(DimValue::text)
+                .unwrap_or_default();
+            let entry = match groups.get_mut(value) {
+                Some(entry) => entry,
+                None => groups.entry(value.to_owned()).or_default(),
+            };
+            entry.0 = entry.0.plus(row.current);
+            entry.1 = entry.1.plus(row.previous);
+        }
+        let mut out: Vec<AttributionTotals> = groups
+            .into_iter()
+            .filter(|(_, (current, previous))| {
+                current.totals.requests > 0 || previous.totals.requests > 0
+            })
+            .map(|(value, (current, previous))| AttributionTotals {
+                value: (!value.is_empty()).then_some(value),
+                current,
+                previous,
+            })
+            .collect();
+        out.sort_by(|a, b| a.value.cmp(&b.value));
+        Ok(out)
+    }
+
+    /// The providers and models of the organization's metered calls and its first metered
+    /// day: one index seek per daily series.
+    pub async fn meter_facets(&self, org: OrgId) -> StoreResult<MeterFacets> {
+        let rows: Vec<(String, String, Option<i64>)> = with_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT s.d0, s.d1, (SELECT MIN(c.bucket) FROM rollup_cum c WHERE c.series_id = s.id) \
+                 FROM rollup_series s WHERE s.org_id = $1 AND s.kind = $2",
+            )
+            .bind(org.0)
+            .bind(METER_DAY.name)
+            .fetch_all(pool)
+            .await?
+        });
+        let mut providers = BTreeSet::new();
+        let mut models = BTreeSet::new();
+        let mut first: Option<i64> = None;
+        for (provider, model, bucket) in rows {
+            let Some(bucket) = bucket else { continue };
+            first = Some(first.map_or(bucket, |f| f.min(bucket)));
+            providers.insert(provider);
+            models.insert(model);
+        }
+        Ok(MeterFacets {
+            first_day: first
+                .and_then(|b| i32::try_from(b).ok())
+                .and_then(|b| Day::from_number(b).ok()),
+            providers: providers.into_iter().collect(),
+            models: models.into_iter().collect(),
+        })
+    }
+}
