@@ -812,3 +812,28 @@ async fn cost_filters_paging_live_part_and_token_usage_page() {
     assert!(pricing.contains("aria-current=\"page\">Model pricing</a>"));
     app.test.teardown().await;
 }
+
+#[tokio::test]
+async fn an_event_stored_before_the_split_was_kept_shows_no_split() {
+    let app = App::start().await;
+    app.send(&events()).await;
+    // What migration 0012 leaves on older rows: a catalog cost without its parts.
+    app.store
+        .execute_for_tests(
+            "UPDATE meter_events SET catalog_input_cost_nanos = NULL, catalog_output_cost_nanos = NULL WHERE event_id = 'priced-1'",
+        )
+        .await
+        .unwrap();
+    let body = app.read("/api/v1/token-usage?customer=cus_a").await;
+    let priced = row(&body, "priced-1");
+    assert_eq!(priced["total_cost"], money(catalog_cost(1000, 200, 300).2));
+    for field in ["input_cost", "output_cost", "other_cost"] {
+        assert_eq!(priced[field], Value::Null, "{field}: {priced}");
+    }
+    let browser = Browser::login(&app.base).await;
+    let (_, page, _) = browser.get("/cost").await;
+    let cells = cells(&page, "sk-proj-abc…1234");
+    assert_eq!((cells[7].as_str(), cells[8].as_str()), ("N/A", "N/A"));
+    assert!(page.contains("stored before the split was kept"));
+    app.test.teardown().await;
+}

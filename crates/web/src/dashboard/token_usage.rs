@@ -80,6 +80,20 @@ struct UsagePage {
     shown: bool,
 }
 
+/// A decimal with thousands separators: `436,247.75`.
+fn grouped(value: rust_decimal::Decimal) -> String {
+    let text = value.to_string();
+    let (whole, fraction) = text.split_once('.').unwrap_or((&text, ""));
+    let whole = whole
+        .parse::<i64>()
+        .map_or_else(|_| whole.to_owned(), format::count);
+    if fraction.is_empty() {
+        whole
+    } else {
+        format!("{whole}.{fraction}")
+    }
+}
+
 fn cards(t: &UsageTotals) -> Vec<Card> {
     let without = if t.requests_without_tokens > 0 {
         format!(
@@ -123,9 +137,7 @@ fn cards(t: &UsageTotals) -> Vec<Card> {
         },
         Card {
             label: "Average tokens per request",
-            value: t
-                .average_tokens()
-                .map_or_else(|| "N/A".to_owned(), |d| d.to_string()),
+            value: t.average_tokens().map_or_else(|| "N/A".to_owned(), grouped),
             sub: "over requests that reported tokens".to_owned(),
         },
     ]
@@ -178,4 +190,17 @@ pub async fn page(
         next,
     };
     respond(&template.layout, &headers, status, &template)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn averages_read_with_separators() {
+        let d = |s: &str| s.parse::<rust_decimal::Decimal>().unwrap();
+        assert_eq!(grouped(d("436247.75")), "436,247.75");
+        assert_eq!(grouped(d("812.5")), "812.5");
+        assert_eq!(grouped(d("1000000")), "1,000,000");
+    }
 }
