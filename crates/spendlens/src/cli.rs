@@ -416,6 +416,10 @@ pub struct BenchArgs {
     /// `meter`: concurrent clients.
     #[arg(long, default_value_t = 4)]
     pub clients: usize,
+    /// `meter`: distinct customers the events are spread over (each with its product and
+    /// agent); the Customers view is timed over them.
+    #[arg(long, default_value_t = 40)]
+    pub customers: usize,
     /// Cost lines in the 30-day period measured.
     #[arg(long, default_value_t = 1_000_000)]
     pub lines: usize,

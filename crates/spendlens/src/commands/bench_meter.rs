@@ -1,8 +1,11 @@
 //! `spendlens bench meter`: starts the real server (this binary, `serve`, as a child process)
 //! on a scratch SQLite or PostgreSQL database, drives `POST /api/v1/meter/events` from
 //! concurrent clients on loopback with pre-built batches, and reports sustained events/s,
-//! p50/p99 acknowledgement latency and the server's resident memory. Figures are measured, not
-//! assumed; every acknowledged event is checked in the database afterwards.
+//! p50/p99 acknowledgement latency and the server's resident memory, then times the Customers
+//! view (`GET /api/v1/reports/customers`, last 30 days, through the same server) over the events
+//! loaded. Events are spread over the last 60 days, oldest first, so the daily rollup is as deep
+//! as real traffic makes it. Figures are measured, not assumed; every acknowledged event is
+//! checked in the database afterwards, and the view's calls against them.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, ExitCode, Stdio};
@@ -24,14 +27,20 @@ pub struct MeterResult {
     pub p99: Duration,
     pub rss_kib: u64,
     pub peak_rss_kib: u64,
+    /// The Customers view: (p50, p95, samples, rows).
+    pub customers: (Duration, Duration, usize, usize),
 }
+
+/// Days the events are spread over, ending a minute ago.
+const SPAN_DAYS: i64 = 60;
 
 pub async fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
     let batch = args.batch.clamp(1, 10_000);
     let batches = args.events.div_ceil(batch).max(1);
     println!(
-        "Metering ingest: {} events in {batches} batches of {batch}, {} concurrent clients, real server on loopback ({}).",
+        "Metering ingest: {} events in {batches} batches of {batch} over the last {SPAN_DAYS} days, {} customers, {} concurrent clients, real server on loopback ({}).",
         batches * batch,
+        args.customers.max(1),
         args.clients,
         if cfg!(debug_assertions) {
             "DEBUG build: figures are not representative, use --release"
@@ -47,7 +56,7 @@ pub async fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
         backends.push(("PostgreSQL", TestStore::postgres(&args.postgres_url).await?));
     }
     for (name, test) in backends {
-        let result = measure(&test, batches, batch, args.clients).await;
+        let result = measure(&test, batches, batch, args).await;
         test.teardown().await;
         let r = result?;
         println!("\n== {name}");
@@ -66,6 +75,13 @@ pub async fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
             "server RSS: {:.1} MiB at the end, {:.1} MiB peak",
             r.rss_kib as f64 / 1024.0,
             r.peak_rss_kib as f64 / 1024.0
+        );
+        let (p50, p95, samples, rows) = r.customers;
+        println!(
+            "Customers view (GET /api/v1/reports/customers?period=last-30-days, {rows} rows, {} events stored): p50 {:.1} ms, p95 {:.1} ms over {samples} requests",
+            r.events,
+            p50.as_secs_f64() * 1000.0,
+            p95.as_secs_f64() * 1000.0
         );
     }
     Ok(ExitCode::SUCCESS)
@@ -131,9 +147,10 @@ fn rss(pid: u32) -> (u64, u64) {
     (field("VmRSS:"), field("VmHWM:"))
 }
 
-/// One batch body: events of one hour, a realistic attribution spread (40 customers, each with
-/// its product and agent; four models; two provider keys per model; 2% failed calls).
-fn body(number: usize, size: usize, time: &str) -> String {
+/// One batch body: events of one instant, a realistic attribution spread (`customers`
+/// customers, each with its product and agent; four models; two provider keys per model; 2%
+/// failed calls).
+fn body(number: usize, size: usize, time: &str, customers: usize) -> String {
     const MODELS: [(&str, &str); 4] = [
         ("openai", "gpt-4o-mini"),
         ("openai", "gpt-4o"),
@@ -144,7 +161,7 @@ fn body(number: usize, size: usize, time: &str) -> String {
         .map(|i| {
             let n = number * size + i;
             let (provider, model) = MODELS[n % 4];
-            let customer = (n / 7) % 40;
+            let customer = (n / 7) % customers.max(1);
             json!({
                 "id": format!("bench-{number}-{i}"),
                 "time": time,
@@ -163,12 +180,39 @@ fn body(number: usize, size: usize, time: &str) -> String {
     Value::Array(events).to_string()
 }
 
+/// Times `samples` requests of `path` (after one warm-up); returns p50, p95 and the last body.
+async fn time_requests(
+    client: &reqwest::Client,
+    url: &str,
+    token: &str,
+    samples: usize,
+) -> anyhow::Result<(Duration, Duration, Value)> {
+    let mut timings = Vec::with_capacity(samples);
+    let mut last = Value::Null;
+    for round in 0..=samples.max(1) {
+        let started = Instant::now();
+        let response = client.get(url).bearer_auth(token).send().await?;
+        let status = response.status();
+        let body: Value = response.json().await?;
+        let took = started.elapsed();
+        anyhow::ensure!(status == 200, "{url}: {status} {body}");
+        if round > 0 {
+            timings.push(took);
+        }
+        last = body;
+    }
+    timings.sort_unstable();
+    let at = |pct: usize| timings[(timings.len() * pct / 100).min(timings.len() - 1)];
+    Ok((at(50), at(95), last))
+}
+
 async fn measure(
     test: &TestStore,
     batches: usize,
     batch: usize,
-    clients: usize,
+    args: &BenchArgs,
 ) -> anyhow::Result<MeterResult> {
+    let clients = args.clients;
     let url = database_url(test.store.location());
     let data_dir = tempfile_dir::TempDir::new()?;
     let now = spendlens_domain::Clock::now(&spendlens_domain::SystemClock);
@@ -180,10 +224,20 @@ async fn measure(
         .secret;
     let (server, base) = start_server(&url, data_dir.path())?;
     let pid = server.0.id();
-    let time = (now - time::Duration::minutes(1))
-        .format(&time::format_description::well_known::Rfc3339)?;
+    // Batch n happens at an even step from 60 days ago to a minute ago, oldest first.
+    let last = now - time::Duration::minutes(1);
+    let span = time::Duration::days(SPAN_DAYS);
+    let time_of = |n: usize| -> anyhow::Result<String> {
+        let step = span / i32::try_from(batches.max(1)).unwrap_or(i32::MAX);
+        let back = span - step * i32::try_from(n).unwrap_or(i32::MAX);
+        Ok((last - back).format(&time::format_description::well_known::Rfc3339)?)
+    };
     // Built before the clock starts: the client's JSON encoding is not the server's time.
-    let bodies: Arc<Vec<String>> = Arc::new((0..batches).map(|n| body(n, batch, &time)).collect());
+    let bodies: Arc<Vec<String>> = Arc::new(
+        (0..batches)
+            .map(|n| Ok(body(n, batch, &time_of(n)?, args.customers)))
+            .collect::<anyhow::Result<_>>()?,
+    );
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(120))
         .pool_max_idle_per_host(clients)
@@ -233,7 +287,24 @@ async fn measure(
     }
     let elapsed = started.elapsed();
     let (rss_kib, peak_rss_kib) = rss(pid);
+    // The Customers view over what was loaded, through the same server.
+    let token = test.store.create_api_token(org, "bench", now).await?.secret;
+    let url = format!("{base}/api/v1/reports/customers?period=last-30-days");
+    let (p50, p95, report) = time_requests(&client, &url, &token, args.samples).await?;
+    let view_rows = report["rows"].as_array().map_or(0, Vec::len);
+    let (_, _, everything) = time_requests(
+        &client,
+        &format!("{base}/api/v1/reports/customers?period=last-90-days"),
+        &token,
+        1,
+    )
+    .await?;
     drop(server);
+    anyhow::ensure!(
+        everything["total_calls"].as_u64() == Some(events as u64),
+        "the Customers view over 90 days counts {} calls of {events} acknowledged events",
+        everything["total_calls"]
+    );
     anyhow::ensure!(
         events == batches * batch,
         "{events} of {} events were acknowledged",
@@ -267,5 +338,6 @@ async fn measure(
         p99: at(99),
         rss_kib,
         peak_rss_kib,
+        customers: (p50, p95, args.samples.max(1), view_rows),
     })
 }
