@@ -482,6 +482,23 @@ pub enum PricesCommand {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Re-price the stored metered events of a range of UTC days with the current catalog:
+    /// shows the differences per model first, then asks (--yes skips); audited. A cost the
+    /// sender reported stays the cost; its catalog cost is recomputed.
+    Restate {
+        /// First day, YYYY-MM-DD (inclusive).
+        #[arg(long)]
+        from: String,
+        /// Last day, YYYY-MM-DD (inclusive).
+        #[arg(long)]
+        to: String,
+        /// Show what would change, change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Do not ask for a confirmation.
+        #[arg(long)]
+        yes: bool,
+    },
     /// Write the prices as a price file (to standard output without --output).
     Export {
         #[arg(long)]

@@ -45,6 +45,7 @@ pub use cost_lines::{WindowWrite, WriteCounts};
 pub use daily::{ConnectionHoldings, HistoryStart};
 pub use ingest_keys::{INGEST_KEY_PREFIX, IngestKeyCheck, IngestKeyRow, NewIngestKey};
 pub use location::DatabaseLocation;
+pub use meter::restate::{CostChange, RestateCursor};
 pub use meter::rollup::{METER_DIMS, METER_EXTRA, extra as meter_extra};
 pub use meter::usage::{RecordCursor, UsageFilter, UsageRecord};
 pub use meter::{Attribution, AttributionTotals, MeterFacets, MeterFilter, Pruned};

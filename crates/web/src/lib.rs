@@ -13,6 +13,7 @@ pub mod error;
 pub mod otlp;
 pub mod passwords;
 pub mod prices;
+pub mod restate;
 pub mod server;
 pub mod usage;
 

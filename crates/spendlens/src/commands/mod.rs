@@ -8,6 +8,7 @@ pub mod demo;
 pub mod demo_traffic;
 pub mod keys;
 pub mod prices;
+pub mod prices_restate;
 pub mod report;
 pub mod serve;
 pub mod sync;

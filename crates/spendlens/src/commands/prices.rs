@@ -45,6 +45,12 @@ pub async fn run(cli: &Cli, command: &PricesCommand) -> anyhow::Result<ExitCode>
             };
             import(&context, &text, &name, *dry_run).await
         }
+        PricesCommand::Restate {
+            from,
+            to,
+            dry_run,
+            yes,
+        } => super::prices_restate::run(&context, from, to, *dry_run, *yes).await,
         PricesCommand::Export { output, provenance } => {
             let provenance = parse_provenance(provenance)?;
             let entries = filter(

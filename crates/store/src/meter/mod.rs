@@ -15,6 +15,7 @@
 
 mod attribution;
 mod partitions;
+pub mod restate;
 pub mod rollup;
 pub mod usage;
 

@@ -52,6 +52,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         )
         .route("/prices", get(prices::list).post(prices::create))
         .route("/prices/check", get(prices::check))
+        .route("/prices/restate", post(prices::restate))
         .route(
             "/prices/{id}",
             get(prices::get).put(prices::update).delete(prices::remove),

@@ -27,6 +27,7 @@ pub const PATHS: &[(&str, &str)] = &[
     ("get", "/prices"),
     ("post", "/prices"),
     ("get", "/prices/check"),
+    ("post", "/prices/restate"),
     ("get", "/prices/{id}"),
     ("put", "/prices/{id}"),
     ("delete", "/prices/{id}"),
@@ -79,6 +80,20 @@ fn price_paths(with_errors: &dyn Fn(Value) -> Value) -> (Value, Value) {
             "responses": with_errors(json!({"200": ok("priced (cost, entry, lines) or unpriced (reason, message; cost null — never $0)", json!({"type": "object", "required": ["status"], "properties": {
                 "status": {"type": "string", "enum": ["priced", "unpriced"]}, "cost": {"type": ["string", "null"]}, "currency": {"type": "string"},
                 "entry": entry, "reason": {"type": "string"}, "message": {"type": "string"}}}))}))
+        }},
+        "/prices/restate": {"post": {
+            "summary": "Re-price the stored metered events of a range of UTC days with the current catalog (admin): per model, events changed, old and new totals, newly priced and unpriced; with dry_run nothing changes, else costs and rollups are rewritten and the restate audited",
+            "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["from", "to"], "properties": {
+                "from": {"type": "string", "format": "date"}, "to": {"type": "string", "format": "date"}, "dry_run": {"type": "boolean", "default": false}}}}}},
+            "responses": with_errors(json!({"200": ok("What changed (or would)", json!({"type": "object", "properties": {
+                "from": {"type": "string"}, "to": {"type": "string"}, "dry_run": {"type": "boolean"},
+                "scanned": {"type": "integer"}, "changed": {"type": "integer"}, "applied": {"type": "integer"},
+                "old_total": {"type": "string"}, "new_total": {"type": "string"}, "difference": {"type": "string"},
+                "newly_priced": {"type": "integer"}, "newly_unpriced": {"type": "integer"},
+                "models": {"type": "array", "items": {"type": "object", "properties": {
+                    "provider": {"type": "string"}, "model": {"type": "string"}, "events": {"type": "integer"},
+                    "old_total": {"type": "string"}, "new_total": {"type": "string"}, "difference": {"type": "string"},
+                    "newly_priced": {"type": "integer"}, "newly_unpriced": {"type": "integer"}}}}}}))}))
         }},
         "/prices/{id}": {
             "parameters": id,

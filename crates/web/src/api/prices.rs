@@ -12,7 +12,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use spendlens_domain::catalog::entry_from_json;
-use spendlens_domain::{PriceEntry, PriceSource, ProviderKind, Scope, price};
+use spendlens_domain::{Day, DayRange, PriceEntry, PriceSource, ProviderKind, Scope, price};
 use spendlens_store::OrgId;
 
 use crate::AppState;
@@ -237,4 +237,52 @@ pub async fn check(
         &check.usage,
     );
     Ok(Json(pricing_json(&check, &pricing)).into_response())
+}
+
+/// The body of `POST /prices/restate`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RestateBody {
+    /// First UTC day (YYYY-MM-DD), inclusive.
+    pub from: String,
+    /// Last UTC day, inclusive.
+    pub to: String,
+    /// Only report what would change.
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
+/// Re-prices the stored metered events of a range of days with the current catalog: with
+/// `dry_run`, only the differences; else they are written, the rollups adjusted, and the
+/// restate audited.
+pub async fn restate(
+    State(state): State<Arc<AppState>>,
+    caller: ApiCaller,
+    body: Result<Json<RestateBody>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let org = caller.require(Scope::Admin, "restate metered costs")?;
+    let Json(body) = body?;
+    let day = |text: &str, field: &str| -> Result<Day, ApiError> {
+        text.trim().parse::<Day>().map_err(|_| {
+            ApiError::BadRequest(format!(
+                "\"{field}\" must be a UTC day as YYYY-MM-DD, e.g. 2026-11-01, got \"{text}\""
+            ))
+        })
+    };
+    let range = DayRange::new(day(&body.from, "from")?, day(&body.to, "to")?)
+        .map_err(|err| ApiError::BadRequest(format!("{err}; \"from\" must not be after \"to\"")))?;
+    let store = state.store();
+    let catalog = store.price_catalog(org).await?.catalog;
+    let report = crate::restate::restate(store, org, &catalog, range, !body.dry_run).await?;
+    if !body.dry_run {
+        audit(
+            &state,
+            org,
+            "price.restate",
+            &format!("metered events {} to {}", report.from, report.to),
+            &report.audit_detail(),
+        )
+        .await?;
+    }
+    Ok(Json(report).into_response())
 }
