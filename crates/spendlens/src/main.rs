@@ -10,10 +10,24 @@ use clap::Parser;
 
 use crate::cli::{Cli, Command};
 
+/// The log filter from `--log`. sqlx's slow-statement warning prints the whole statement (a
+/// batch insert is a line of hundreds of kilobytes), so `sqlx::query` logs errors only unless
+/// the filter names sqlx itself. A filter that does not parse is said, not silently replaced.
+fn log_filter(spec: &str) -> tracing_subscriber::EnvFilter {
+    let spec = if spec.contains("sqlx") {
+        spec.to_owned()
+    } else {
+        format!("{spec},sqlx::query=error")
+    };
+    tracing_subscriber::EnvFilter::try_new(&spec).unwrap_or_else(|err| {
+        eprintln!("warning: the log filter {spec:?} is not valid ({err}); logging warnings only");
+        tracing_subscriber::EnvFilter::new("warn,sqlx::query=error")
+    })
+}
+
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    let filter = tracing_subscriber::EnvFilter::try_new(&cli.log)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let filter = log_filter(&cli.log);
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -55,5 +69,20 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Command::Prices(command) => commands::prices::run(&cli, command).await,
         Command::Migrate => commands::migrate(&cli).await,
         Command::Bench(args) => commands::bench::run(&cli, args).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::log_filter;
+
+    #[test]
+    fn sqlx_statements_are_quiet_unless_the_filter_names_sqlx() {
+        let default = log_filter("warn").to_string();
+        assert!(default.contains("sqlx::query=error"), "{default}");
+        let asked = log_filter("info,sqlx=debug").to_string();
+        assert!(!asked.contains("sqlx::query=error"), "{asked}");
+        let broken = log_filter("spendlens=[").to_string();
+        assert!(broken.contains("warn"), "{broken}");
     }
 }
