@@ -5,6 +5,7 @@
 //! HTTP or HTML; it only shapes numbers.
 
 pub mod attribution;
+pub mod coverage;
 pub mod history;
 pub mod params;
 pub mod table;
@@ -30,6 +31,15 @@ impl Reports {
     /// One view of one organization, as every surface shows it.
     pub async fn report(&self, org: OrgId, query: &ViewQuery) -> Result<Report, QueryError> {
         views::report(&self.store, org, query).await
+    }
+
+    /// Coverage of one organization's bills by its metered traffic.
+    pub async fn coverage(
+        &self,
+        org: OrgId,
+        query: &coverage::CoverageQuery,
+    ) -> Result<coverage::CoverageReport, QueryError> {
+        coverage::coverage(&self.store, org, query).await
     }
 }
 

@@ -83,6 +83,7 @@ impl View {
                 "credits",
                 "tokens",
                 "requests",
+                "coverage",
             ],
             View::Workspaces => &[
                 "cost",

@@ -212,6 +212,12 @@ pub struct ProvidersReport {
     pub header: Header,
     pub provider_count: usize,
     pub rows: Vec<ProviderRow>,
+    /// Metered ÷ billed spend of the providers shown, over the days their bills are final;
+    /// `null` until metering is set up (details: `GET /api/v1/coverage`).
+    pub coverage_pct: Option<Decimal>,
+    /// The coverage behind the column and card (the page draws its waterfall).
+    #[serde(skip)]
+    pub coverage: Option<crate::coverage::CoverageReport>,
 }
 
 // ---------------------------------------------------------------------------------------
@@ -515,6 +521,7 @@ pub async fn providers(
                 .insert(connection.name.clone());
         }
     }
+    let coverage = crate::coverage::for_view(store, org, query.period, &query.providers).await?;
     let mut rows: Vec<ProviderRow> = by_provider
         .into_iter()
         .map(|(provider, (current, previous, names, ids))| {
@@ -529,7 +536,10 @@ pub async fn providers(
                 provider_name: provider.display_name(),
                 connections: names.into_iter().collect(),
                 metrics,
-                coverage_pct: None,
+                coverage_pct: coverage
+                    .as_ref()
+                    .and_then(|c| c.provider(provider))
+                    .and_then(|p| p.ratio.coverage_pct),
             }
         })
         .filter(|row| {
@@ -542,13 +552,20 @@ pub async fn providers(
     let column = query.sort.as_str();
     finish_sort(&mut rows, column, query.descending, |a, b| {
         compare_metrics(column, &a.metrics, &b.metrics)
+            .or_else(|| {
+                (column == "coverage").then(|| compare_opt(&a.coverage_pct, &b.coverage_pct))
+            })
             .unwrap_or_else(|| a.provider_name.cmp(b.provider_name))
     });
     let header = Header::new(query, &rows.iter().map(|r| &r.metrics).collect::<Vec<_>>());
     Ok(ProvidersReport {
         header,
         provider_count: rows.iter().filter(|r| !r.metrics.cost.is_zero()).count(),
+        coverage_pct: coverage
+            .as_ref()
+            .and_then(|c| c.shown(rows.iter().map(|r| r.provider))),
         rows,
+        coverage,
     })
 }
 

@@ -234,6 +234,8 @@ pub enum ViewArg {
     Products,
     /// Metered calls per agent.
     Agents,
+    /// Metered ÷ billed per provider, key and model, and the gap's causes.
+    Coverage,
 }
 
 #[derive(Debug, Args)]

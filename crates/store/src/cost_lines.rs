@@ -9,7 +9,7 @@ use spendlens_domain::{ApiKeyRecord, CostLine, DayRange, WorkspaceRecord};
 use time::OffsetDateTime;
 
 use crate::bulk::{BulkInsert, Value};
-use crate::rollups::{RollupWrite, cost_facts};
+use crate::rollups::{KEY_MODEL, RollupWrite, cost_facts, key_model_facts};
 use crate::{ConnectionId, OrgId, Store, StoreError, StoreResult, millis, with_pool};
 
 /// Everything one window replacement writes.
@@ -341,6 +341,9 @@ impl Store {
                 tx.replace_rollup_window(write.org, kind, Some(write.connection), kind.buckets(write.window), &facts)
                     .await?;
             }
+            let facts = key_model_facts(write.connection, &resolved);
+            tx.replace_rollup_window(write.org, &KEY_MODEL, Some(write.connection), KEY_MODEL.buckets(write.window), &facts)
+                .await?;
 
             tx.commit().await?;
             WriteCounts {

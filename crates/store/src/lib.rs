@@ -52,9 +52,10 @@ pub use meter::{Attribution, AttributionTotals, MeterFacets, MeterFilter, Pruned
 pub use meter::{IngestOutcome, METER_DAY, METER_HOUR};
 pub use prices::{CatalogSnapshot, PriceImport};
 pub use rollups::{
-    BucketRange, BucketSize, ConnectionTotals, DimType, DimValue, Fact, ImageTotals, KeyTotals,
-    MAX_DIMS, MAX_EXTRA, Metrics, ModelTotals, PeriodRow, RollupFilter, RollupKind, RollupWrite,
-    SeriesFilter, SeriesKey, Totals, WorkspaceTotals,
+    BucketRange, BucketSize, ConnectionTotals, DimType, DimValue, Fact, ImageTotals,
+    KeyModelTotals, KeyTotals, MAX_DIMS, MAX_EXTRA, MeteredKeyModel, Metrics, ModelTotals,
+    PeriodRow, RollupFilter, RollupKind, RollupWrite, SeriesFilter, SeriesKey, Totals,
+    WorkspaceTotals,
 };
 pub use schema::Schema;
 pub use sync_runs::{SyncRunFilter, SyncRunOutcome, SyncRunRow, SyncRunStatus, SyncTrigger};

@@ -65,6 +65,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0012_cost_records.sql"),
         postgres: include_str!("../migrations/postgres/0012_cost_records.sql"),
     },
+    Migration {
+        version: 13,
+        name: "coverage",
+        sqlite: include_str!("../migrations/sqlite/0013_coverage.sql"),
+        postgres: include_str!("../migrations/postgres/0013_coverage.sql"),
+    },
 ];
 
 pub(crate) async fn run(store: &Store) -> StoreResult<usize> {

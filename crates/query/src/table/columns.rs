@@ -249,6 +249,7 @@ const PROVIDERS_CLI: &[ColumnId] = &[
     ColumnId::Share,
     ColumnId::Tokens,
     ColumnId::Requests,
+    ColumnId::Coverage,
 ];
 
 fn providers() -> Vec<Column<ProviderRow>> {
@@ -270,9 +271,9 @@ fn providers() -> Vec<Column<ProviderRow>> {
             column(
                 ColumnId::Coverage,
                 "Coverage",
-                None,
+                Some("Coverage %"),
                 Kind::Percent,
-                None,
+                Some("coverage"),
                 "% of billed spend metered",
                 Total::Empty,
                 |r: &ProviderRow| Value::Percent(r.coverage_pct),

@@ -10,6 +10,7 @@ pub mod keys;
 pub mod prices;
 pub mod prices_restate;
 pub mod report;
+pub mod report_coverage;
 pub mod serve;
 pub mod sync;
 pub mod tokens;

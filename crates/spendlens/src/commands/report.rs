@@ -1,5 +1,5 @@
-//! `spendlens report providers|workspaces|keys|models|customers|products|agents`: the same
-//! reports as the API, as a table, JSON or CSV.
+//! `spendlens report providers|workspaces|keys|models|customers|products|agents` (and
+//! `coverage`, in `report_coverage`): the same reports as the API, as a table, JSON or CSV.
 
 use std::process::ExitCode;
 
@@ -11,8 +11,8 @@ use crate::cli::{Cli, Format, ReportArgs, ViewArg};
 use crate::context::Context;
 use crate::render::text_table;
 
-fn view_of(arg: ViewArg) -> View {
-    match arg {
+fn view_of(arg: ViewArg) -> Option<View> {
+    Some(match arg {
         ViewArg::Providers => View::Providers,
         ViewArg::Workspaces => View::Workspaces,
         ViewArg::Keys => View::Keys,
@@ -20,12 +20,15 @@ fn view_of(arg: ViewArg) -> View {
         ViewArg::Customers => View::Customers,
         ViewArg::Products => View::Products,
         ViewArg::Agents => View::Agents,
-    }
+        ViewArg::Coverage => return None,
+    })
 }
 
 pub async fn run(cli: &Cli, args: &ReportArgs) -> anyhow::Result<ExitCode> {
+    let Some(view) = view_of(args.view) else {
+        return super::report_coverage::run(cli, args).await;
+    };
     let context = Context::open(cli).await?;
-    let view = view_of(args.view);
     let params = ViewParams {
         period: args.period.clone(),
         from: args.from.clone(),

@@ -647,25 +647,36 @@ impl Store {
     }
 }
 
-/// The part of migration 0003 that summarizes the cost lines into the cost kinds.
+/// The part of a migration (0003, 0013) that summarizes the cost lines into cost kinds.
 fn backfill_sql(migration: &'static str) -> StoreResult<&'static str> {
     migration
         .find("-- backfill:")
         .map(|at| &migration[at..])
-        .ok_or_else(|| StoreError::Corrupt("migration 0003 has no backfill section".into()))
+        .ok_or_else(|| StoreError::Corrupt("a rollup migration has no backfill section".into()))
 }
 
 impl Store {
     /// Rebuilds every cost kind from the cost lines (the migration's backfill): a repair tool,
     /// and the check that the migration summarizes lines as the engine does.
     pub async fn rebuild_cost_rollups(&self) -> StoreResult<()> {
-        let names: Vec<String> = COST_KINDS.iter().map(|k| format!("'{}'", k.name)).collect();
+        let names: Vec<String> = COST_KINDS
+            .into_iter()
+            .chain([&super::KEY_MODEL])
+            .map(|k| format!("'{}'", k.name))
+            .collect();
         let names = names.join(", ");
         with_pool!(self, pool => {
-            let sql = backfill_sql(match self.backend() {
-                crate::Backend::Sqlite => include_str!("../../migrations/sqlite/0003_rollups.sql"),
-                crate::Backend::Postgres => include_str!("../../migrations/postgres/0003_rollups.sql"),
-            })?;
+            let (base, key_model) = match self.backend() {
+                crate::Backend::Sqlite => (
+                    include_str!("../../migrations/sqlite/0003_rollups.sql"),
+                    include_str!("../../migrations/sqlite/0013_coverage.sql"),
+                ),
+                crate::Backend::Postgres => (
+                    include_str!("../../migrations/postgres/0003_rollups.sql"),
+                    include_str!("../../migrations/postgres/0013_coverage.sql"),
+                ),
+            };
+            let sql = format!("{}\n{}", backfill_sql(base)?, backfill_sql(key_model)?);
             let mut tx = pool.begin().await?;
             sqlx::query(sqlx::AssertSqlSafe(format!(
                 "DELETE FROM rollup_cum WHERE series_id IN (SELECT id FROM rollup_series WHERE kind IN ({names}))"

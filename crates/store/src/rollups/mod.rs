@@ -29,6 +29,7 @@
 //! replacement rewrites its buckets from the facts it is given.
 
 mod cost;
+mod coverage;
 mod read;
 mod write;
 
@@ -40,6 +41,8 @@ pub(crate) use cost::cost_facts;
 pub use cost::{
     ConnectionTotals, ImageTotals, KeyTotals, ModelTotals, RollupFilter, Totals, WorkspaceTotals,
 };
+pub(crate) use coverage::{KEY_MODEL, key_model_facts};
+pub use coverage::{KeyModelTotals, MeteredKeyModel};
 pub use write::RollupWrite;
 
 /// The most dimensions a kind may have (columns `d0…d7` of `rollup_series`).

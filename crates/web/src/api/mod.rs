@@ -1,6 +1,7 @@
 //! The JSON API under `/api/v1`.
 
 pub mod connections;
+pub mod coverage;
 pub mod ingest_keys;
 pub mod meter;
 pub mod openapi;
@@ -21,6 +22,7 @@ pub fn routes() -> Router<Arc<AppState>> {
     Router::new()
         .route("/openapi.json", get(openapi::document))
         .route("/reports/{view}", get(reports::report))
+        .route("/coverage", get(coverage::coverage))
         .route(
             "/connections",
             get(connections::list).post(connections::create),

@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 /// The documented paths, in the router's syntax (`{id}`), with their methods.
 pub const PATHS: &[(&str, &str)] = &[
     ("get", "/reports/{view}"),
+    ("get", "/coverage"),
     ("get", "/connections"),
     ("post", "/connections"),
     ("get", "/connections/{id}"),
@@ -329,6 +330,7 @@ pub fn spec() -> Value {
     }
     metering(&mut doc, &with_errors);
     token_usage(&mut doc, &with_errors);
+    super::coverage::document_paths(&mut doc, &with_errors);
     doc
 }
 

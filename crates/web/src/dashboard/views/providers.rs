@@ -1,6 +1,7 @@
 //! The Providers view: spend per provider, with credits, net cost and coverage cards.
 
 use spendlens_query::ViewQuery;
+use spendlens_query::coverage::ProviderReport;
 use spendlens_query::table::ColumnId;
 use spendlens_query::views::{ProvidersReport, Report};
 
@@ -49,11 +50,7 @@ pub fn build<'a>(query: &'a ViewQuery, report: &Report, r: &'a ProvidersReport) 
                 r.provider_count.to_string(),
                 format!("{} connected", r.rows.len()),
             ),
-            card(
-                "Coverage",
-                "N/A",
-                "metered ÷ billed spend, once metering is set up",
-            ),
+            coverage_card(r),
         ],
         donut: charts::donut("Cost by provider", slices, CHART_TOP),
         bars: charts::bars(
@@ -79,6 +76,13 @@ pub fn build<'a>(query: &'a ViewQuery, report: &Report, r: &'a ProvidersReport) 
                     ));
                     cell.sub = Some(row.connections.join(", "));
                 }
+                ColumnId::Coverage if row.coverage_pct.is_some() => {
+                    cell.title = r
+                        .coverage
+                        .as_ref()
+                        .and_then(|c| c.provider(row.provider))
+                        .map(coverage_title);
+                }
                 ColumnId::Coverage if row.coverage_pct.is_none() => {
                     *cell = Cell {
                         title: Some(
@@ -92,4 +96,50 @@ pub fn build<'a>(query: &'a ViewQuery, report: &Report, r: &'a ProvidersReport) 
             }
         }),
     }
+}
+
+/// The "Coverage" card: metered ÷ billed spend of the providers shown.
+fn coverage_card(r: &ProvidersReport) -> super::page::Card {
+    match (&r.coverage, r.coverage_pct) {
+        (None, _) => card(
+            "Coverage",
+            "N/A",
+            "metered ÷ billed spend, once applications report their AI calls",
+        ),
+        (Some(c), pct) => {
+            let shown: Vec<&ProviderReport> = r
+                .rows
+                .iter()
+                .filter_map(|row| c.provider(row.provider))
+                .collect();
+            let billed = shown.iter().map(|p| p.ratio.billed_cost).sum();
+            let metered = shown.iter().map(|p| p.ratio.metered_cost).sum();
+            card(
+                "Coverage",
+                pct.map_or("N/A".to_owned(), |p| format!("{p}%")),
+                format!(
+                    "{} metered of {} billed, on the days each bill is final",
+                    format::money(metered),
+                    format::money(billed)
+                ),
+            )
+        }
+    }
+}
+
+/// What a provider's coverage cell says on hover.
+fn coverage_title(p: &ProviderReport) -> String {
+    let through = p
+        .complete_through
+        .map_or("no final day yet".to_owned(), |d| {
+            format!("bill final through {d}")
+        });
+    format!(
+        "{} metered of {} billed ({through}); tokens: {}",
+        format::money(p.ratio.metered_cost),
+        format::money(p.ratio.billed_cost),
+        p.ratio
+            .token_coverage_pct
+            .map_or("N/A".to_owned(), |t| format!("{t}%"))
+    )
 }

@@ -1,0 +1,435 @@
+//! Coverage: what share of each provider's bill is metered, and why the rest is not.
+//!
+//! This module reads (from rollups only: `cost.key_model` for the bill, `meter_day` for the
+//! meter) and names things; the join and the gap split are the pure [`math`], and where a
+//! bill is final is the pure [`watermark`].
+//!
+//! Both sides are joined by provider, provider key (the metered key matched to a billed key's
+//! id or hint) and model, normalized the same way on both sides
+//! (`domain::catalog::normalize_model`). Metered events carry no workspace, so coverage per
+//! workspace needs events with one; providers whose bill has no keys (Bedrock, Vertex, Runway)
+//! or whose events carry none join by model only.
+
+pub mod csv;
+pub mod math;
+pub mod watermark;
+
+use std::collections::{BTreeMap, HashMap};
+
+use rust_decimal::Decimal;
+use serde::Serialize;
+use spendlens_domain::catalog::normalize_model;
+use spendlens_domain::credential::hint_of;
+use spendlens_domain::{Day, DayRange, Money, ProviderKind};
+use spendlens_store::{ApiKeyRow, ConnectionRow, OrgId, Store, meter_extra};
+
+use self::math::{BilledCell, Cause, JoinKey, MeteredCell, ProviderInput, Ratio, match_key};
+use crate::QueryError;
+
+/// What coverage is asked for: a period and, optionally, some providers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CoverageQuery {
+    pub period: DayRange,
+    /// Empty: every provider.
+    pub providers: Vec<ProviderKind>,
+}
+
+/// Said on every coverage report.
+pub const WORKSPACE_NOTE: &str = "Metered events carry no workspace yet, so coverage is \
+    joined by provider, API key and model; coverage per workspace needs events with a workspace.";
+
+/// Coverage of every provider with a bill or metered traffic in the period.
+#[derive(Clone, Debug, Serialize)]
+pub struct CoverageReport {
+    pub period: DayRange,
+    pub time_zone: &'static str,
+    pub currency: &'static str,
+    /// All providers together, over each one's comparable days.
+    pub total: Ratio,
+    pub billed_cost: Money,
+    pub metered_cost: Money,
+    pub providers: Vec<ProviderReport>,
+    pub notes: Vec<&'static str>,
+}
+
+/// One provider's coverage.
+#[derive(Clone, Debug, Serialize)]
+pub struct ProviderReport {
+    pub provider: ProviderKind,
+    pub provider_name: &'static str,
+    /// The last day the bill is final for (every connection of the provider); `null` before
+    /// the first sync.
+    pub complete_through: Option<Day>,
+    /// The days the ratio compares; `null` when none is complete yet.
+    pub comparable: Option<DayRange>,
+    /// The days after `complete_through`, counted as billing lag.
+    pub lag: Option<DayRange>,
+    /// `key_and_model`, or `model` when the bill or the events carry no keys.
+    pub join: &'static str,
+    #[serde(flatten)]
+    pub ratio: Ratio,
+    /// Over the whole period: billed = metered + the causes' amounts.
+    pub period_billed_cost: Money,
+    pub period_metered_cost: Money,
+    pub causes: Vec<Cause>,
+    pub keys: Vec<KeyCoverage>,
+    pub models: Vec<ModelCoverage>,
+}
+
+/// One API key's coverage.
+#[derive(Clone, Debug, Serialize)]
+pub struct KeyCoverage {
+    /// The provider's id for the key (as billed); `null` for spend no key carries.
+    pub provider_key_id: Option<String>,
+    pub key_name: String,
+    /// The key's hint, or the metered key masked when no billed key matched it.
+    pub key_hint: Option<String>,
+    /// The key is on the bill (`false`: only metered traffic names it).
+    pub billed: bool,
+    #[serde(flatten)]
+    pub ratio: Ratio,
+}
+
+/// One model's coverage (normalized name).
+#[derive(Clone, Debug, Serialize)]
+pub struct ModelCoverage {
+    pub model: String,
+    #[serde(flatten)]
+    pub ratio: Ratio,
+}
+
+/// A stored key value shown masked: hints as they are, anything else cut to its prefix, three
+/// characters and the last four.
+pub fn mask(stored: &str) -> String {
+    if stored.contains('…') || stored.contains("...") {
+        return stored.to_owned();
+    }
+    let prefix_len = stored
+        .char_indices()
+        .take(16)
+        .filter(|(_, c)| *c == '-' || *c == '_')
+        .map(|(i, _)| i + 1)
+        .last()
+        .unwrap_or(0);
+    hint_of(stored, prefix_len)
+}
+
+/// Coverage for a metric view: `None` while the organization has no metered traffic at all
+/// (metering not set up: the view shows N/A rather than 0 %).
+pub async fn for_view(
+    store: &Store,
+    org: OrgId,
+    period: DayRange,
+    providers: &[ProviderKind],
+) -> Result<Option<CoverageReport>, QueryError> {
+    if store.meter_dimension_values(org, 0).await?.is_empty() {
+        return Ok(None);
+    }
+    let query = CoverageQuery {
+        period,
+        providers: providers.to_vec(),
+    };
+    Ok(Some(coverage(store, org, &query).await?))
+}
+
+impl CoverageReport {
+    pub fn provider(&self, provider: ProviderKind) -> Option<&ProviderReport> {
+        self.providers.iter().find(|p| p.provider == provider)
+    }
+
+    /// Metered ÷ billed cost over some providers (those a view shows).
+    pub fn shown(&self, providers: impl Iterator<Item = ProviderKind>) -> Option<Decimal> {
+        let (mut billed, mut metered) = (0i128, 0i128);
+        for provider in providers {
+            if let Some(p) = self.provider(provider) {
+                billed += i128::from(p.ratio.billed_cost.nanos());
+                metered += i128::from(p.ratio.metered_cost.nanos());
+            }
+        }
+        math::percent(metered, billed)
+    }
+}
+
+/// A provider's connections and what is known of them.
+struct ProviderSide<'a> {
+    connections: Vec<&'a ConnectionRow>,
+    complete_through: Option<Day>,
+}
+
+/// Reads and computes coverage for a period (see the module docs).
+pub async fn coverage(
+    store: &Store,
+    org: OrgId,
+    query: &CoverageQuery,
+) -> Result<CoverageReport, QueryError> {
+    let wanted = |p: ProviderKind| query.providers.is_empty() || query.providers.contains(&p);
+    let connections = store.list_connections(org).await?;
+    let mut sides: BTreeMap<ProviderKind, ProviderSide<'_>> = BTreeMap::new();
+    for connection in connections.iter().filter(|c| wanted(c.provider)) {
+        let through = watermark::complete_through(
+            connection.provider,
+            connection.synced_through,
+            connection.last_success_at.map(Day::of),
+        );
+        let side = sides
+            .entry(connection.provider)
+            .or_insert_with(|| ProviderSide {
+                connections: Vec::new(),
+                complete_through: through,
+            });
+        // A day is comparable only when every connection's bill is final for it.
+        if !side.connections.is_empty() {
+            side.complete_through = match (side.complete_through, through) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                _ => None,
+            };
+        }
+        side.connections.push(connection);
+    }
+    // Metered providers without a connection still show (their traffic has no bill).
+    let metered_providers = store.meter_dimension_values(org, 0).await?;
+    for name in &metered_providers {
+        if let Ok(provider) = name.parse::<ProviderKind>()
+            && wanted(provider)
+        {
+            sides.entry(provider).or_insert_with(|| ProviderSide {
+                connections: Vec::new(),
+                complete_through: None,
+            });
+        }
+    }
+    let keys = store.list_api_keys(org).await?;
+    let mut providers = Vec::new();
+    for (provider, side) in &sides {
+        let names: Vec<String> = metered_providers
+            .iter()
+            .filter(|n| n.parse::<ProviderKind>().ok() == Some(*provider))
+            .cloned()
+            .collect();
+        let report =
+            provider_report(store, org, query.period, *provider, side, &names, &keys).await?;
+        if !report.period_billed_cost.is_zero()
+            || !report.period_metered_cost.is_zero()
+            || report.ratio.metered_calls > 0
+            || !side.connections.is_empty()
+        {
+            providers.push(report);
+        }
+    }
+    let mut total = Ratio::default();
+    let mut requests = Some(0i64);
+    for p in &providers {
+        total.billed_cost += p.ratio.billed_cost;
+        total.metered_cost += p.ratio.metered_cost;
+        total.billed_tokens = total.billed_tokens.saturating_add(p.ratio.billed_tokens);
+        total.metered_tokens = total.metered_tokens.saturating_add(p.ratio.metered_tokens);
+        total.metered_calls = total.metered_calls.saturating_add(p.ratio.metered_calls);
+        requests = requests.zip(p.ratio.billed_requests).map(|(a, b)| a + b);
+    }
+    total.billed_requests = requests;
+    total.coverage_pct = math::percent(
+        i128::from(total.metered_cost.nanos()),
+        i128::from(total.billed_cost.nanos()),
+    );
+    total.token_coverage_pct = math::percent(
+        i128::from(total.metered_tokens),
+        i128::from(total.billed_tokens),
+    );
+    Ok(CoverageReport {
+        period: query.period,
+        time_zone: "UTC",
+        currency: "USD",
+        billed_cost: providers.iter().map(|p| p.period_billed_cost).sum(),
+        metered_cost: providers.iter().map(|p| p.period_metered_cost).sum(),
+        total,
+        providers,
+        notes: vec![WORKSPACE_NOTE],
+    })
+}
+
+/// Billed tokens of a cell: all input (cache parts included) and output.
+fn billed_tokens(t: &spendlens_store::Totals) -> i64 {
+    t.input_tokens.saturating_add(t.output_tokens)
+}
+
+/// Metered tokens of a cell: the meter keeps uncached input, cache reads and writes apart.
+fn metered_tokens(t: &spendlens_store::Totals) -> i64 {
+    t.input_tokens
+        .saturating_add(t.cache_read_tokens)
+        .saturating_add(t.cache_write_tokens)
+        .saturating_add(t.output_tokens)
+}
+
+async fn provider_report(
+    store: &Store,
+    org: OrgId,
+    period: DayRange,
+    provider: ProviderKind,
+    side: &ProviderSide<'_>,
+    metered_names: &[String],
+    keys: &[ApiKeyRow],
+) -> Result<ProviderReport, QueryError> {
+    let (comparable, lag) = watermark::split_period(period, side.complete_through);
+    let ids: Vec<_> = side.connections.iter().map(|c| c.id).collect();
+    let billed_rows = if ids.is_empty() {
+        Vec::new()
+    } else {
+        store
+            .billed_by_key_model(org, &ids, comparable, lag)
+            .await?
+    };
+    let metered_rows = if metered_names.is_empty() {
+        Vec::new()
+    } else {
+        store
+            .metered_by_key_model(org, metered_names, comparable, lag)
+            .await?
+    };
+    let by_id: HashMap<i64, &ApiKeyRow> = keys.iter().map(|k| (k.id.0, k)).collect();
+    // The provider's billed keys: (provider id, hint), for matching metered keys.
+    let known: Vec<(String, Option<String>)> = keys
+        .iter()
+        .filter(|k| ids.contains(&k.connection_id))
+        .map(|k| (k.provider_id.clone(), k.hint.clone()))
+        .collect();
+    let reports_requests = provider.reports_request_counts();
+    let mut input = ProviderInput::default();
+    let mut billed_keys = false;
+    for row in &billed_rows {
+        input.billed_lag += row.lag.cost;
+        if row.comparable.lines == 0 {
+            continue;
+        }
+        let key = row
+            .api_key_id
+            .and_then(|id| by_id.get(&id.0))
+            .map(|k| k.provider_id.clone());
+        billed_keys |= key.is_some();
+        input.billed.push(BilledCell {
+            key,
+            model: normalize_model(provider, &row.model),
+            cost: row.comparable.cost,
+            tokens: billed_tokens(&row.comparable),
+            requests: if reports_requests {
+                row.comparable.known_requests()
+            } else {
+                None
+            },
+        });
+    }
+    let mut metered_keys = false;
+    for row in &metered_rows {
+        input.metered_lag += row.lag.totals.cost;
+        let m = &row.comparable;
+        if m.is_zero() {
+            continue;
+        }
+        let key: JoinKey = (!row.api_key.is_empty()).then(|| {
+            match_key(&row.api_key, &known).map_or_else(|| row.api_key.clone(), str::to_owned)
+        });
+        metered_keys |= key.is_some();
+        input.metered.push(MeteredCell {
+            key,
+            model: normalize_model(provider, &row.model),
+            failed: row.status != "ok",
+            cost: m.totals.cost,
+            tokens: metered_tokens(&m.totals),
+            calls: m.totals.requests,
+            unpriced: m.extra[meter_extra::UNPRICED],
+        });
+    }
+    input.join_by_key = billed_keys && metered_keys;
+    let computed = math::provider_coverage(&input);
+    let keys_out = key_rows(&computed.per_key, keys, &ids);
+    let models = computed
+        .per_model
+        .into_iter()
+        .map(|(model, ratio)| ModelCoverage { model, ratio })
+        .collect();
+    let mut causes = computed.causes;
+    for cause in &mut causes {
+        let unmetered = cause.cause == math::CauseKind::UnmeteredKeys;
+        for row in &mut cause.rows {
+            label_row(row, unmetered && input.join_by_key, &keys_out);
+        }
+    }
+    Ok(ProviderReport {
+        provider,
+        provider_name: provider.display_name(),
+        complete_through: side.complete_through,
+        comparable,
+        lag,
+        join: if input.join_by_key {
+            "key_and_model"
+        } else {
+            "model"
+        },
+        ratio: computed.ratio,
+        period_billed_cost: computed.billed_cost,
+        period_metered_cost: computed.metered_cost,
+        causes,
+        keys: keys_out,
+        models,
+    })
+}
+
+/// Names a cause row's key: the billed key's name, or the metered key masked.
+fn label_row(row: &mut math::CauseRow, keyless_is_spend: bool, keys: &[KeyCoverage]) {
+    let Some(key) = row.key.clone() else {
+        if keyless_is_spend {
+            row.key_name = Some("(spend no key carries)".to_owned());
+        }
+        return;
+    };
+    match keys
+        .iter()
+        .find(|k| k.provider_key_id.as_ref() == Some(&key))
+    {
+        Some(k) => row.key_name = Some(k.key_name.clone()),
+        None => {
+            // A key only the meter names: shown masked, like every metered key.
+            row.key = Some(mask(&key));
+            row.key_name = Some(format!("{} (not on the bill)", mask(&key)));
+        }
+    }
+}
+
+fn key_rows(
+    per_key: &BTreeMap<JoinKey, Ratio>,
+    keys: &[ApiKeyRow],
+    connections: &[spendlens_store::ConnectionId],
+) -> Vec<KeyCoverage> {
+    let mut out: Vec<KeyCoverage> = per_key
+        .iter()
+        .map(|(key, ratio)| {
+            let billed = keys.iter().find(|k| {
+                connections.contains(&k.connection_id) && Some(&k.provider_id) == key.as_ref()
+            });
+            match (key, billed) {
+                (None, _) => KeyCoverage {
+                    provider_key_id: None,
+                    key_name: "(no key)".to_owned(),
+                    key_hint: None,
+                    billed: !ratio.billed_cost.is_zero() || ratio.billed_tokens > 0,
+                    ratio: ratio.clone(),
+                },
+                (Some(_), Some(k)) => KeyCoverage {
+                    provider_key_id: Some(k.provider_id.clone()),
+                    key_name: k.name.clone().unwrap_or_else(|| k.provider_id.clone()),
+                    key_hint: k.hint.clone(),
+                    billed: true,
+                    ratio: ratio.clone(),
+                },
+                (Some(raw), None) => KeyCoverage {
+                    provider_key_id: None,
+                    key_name: "(not on the bill)".to_owned(),
+                    key_hint: Some(mask(raw)),
+                    billed: false,
+                    ratio: ratio.clone(),
+                },
+            }
+        })
+        .collect();
+    out.sort_by_key(|k| std::cmp::Reverse(k.ratio.billed_cost));
+    out
+}

@@ -1,0 +1,230 @@
+//! The cost kind coverage joins on: billed cost per (connection, workspace, API key, model)
+//! and day, written with every window beside the kinds of `cost.rs`, and its read for coverage:
+//! per series, the totals of a period's comparable days and of its lag days in one statement.
+
+use std::collections::HashMap;
+
+use spendlens_domain::DayRange;
+
+use super::{BucketSize, DimType, DimValue, Fact, Metrics, RollupKind, SeriesFilter, SeriesKey};
+use crate::cost_lines::ResolvedLine;
+use crate::{ApiKeyId, ConnectionId, OrgId, Store, StoreError, StoreResult, Totals, WorkspaceId};
+
+/// Per (connection, workspace, key, model): the billed side of coverage (migration 0013).
+pub(crate) const KEY_MODEL: RollupKind = RollupKind {
+    name: "cost.key_model",
+    bucket: BucketSize::Day,
+    dims: &[
+        ("workspace", DimType::Id),
+        ("api_key", DimType::Id),
+        ("model", DimType::Text),
+    ],
+    extra: &[],
+};
+
+/// The facts of a window's lines for [`KEY_MODEL`].
+pub(crate) fn key_model_facts(connection: ConnectionId, lines: &[ResolvedLine<'_>]) -> Vec<Fact> {
+    // (day, workspace, key, model) → totals.
+    type Cell<'a> = (i64, Option<i64>, Option<i64>, &'a str);
+    let mut groups: HashMap<Cell<'_>, Totals> = HashMap::new();
+    for item in lines {
+        let line = item.line;
+        groups
+            .entry((
+                i64::from(line.day.number()),
+                item.workspace_ref,
+                item.api_key_ref,
+                line.model.as_str(),
+            ))
+            .or_default()
+            .add_line(line);
+    }
+    groups
+        .into_iter()
+        .map(|((bucket, workspace, key, model), totals)| Fact {
+            series: SeriesKey {
+                connection: Some(connection),
+                dims: vec![
+                    DimValue::Id(workspace),
+                    DimValue::Id(key),
+                    DimValue::Text(model.to_owned()),
+                ],
+            },
+            bucket,
+            metrics: Metrics {
+                totals,
+                extra: Default::default(),
+            },
+        })
+        .collect()
+}
+
+/// Billed totals of one (connection, workspace, key, model) over a period's comparable days and
+/// its lag days.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyModelTotals {
+    pub connection_id: ConnectionId,
+    pub workspace_id: Option<WorkspaceId>,
+    /// `None` for spend no key carries.
+    pub api_key_id: Option<ApiKeyId>,
+    pub model: String,
+    /// The days the bill is complete for.
+    pub comparable: Totals,
+    /// The days after the bill's "complete through" day.
+    pub lag: Totals,
+}
+
+impl Store {
+    /// Billed totals per (connection, workspace, key, model) of `connections`, over
+    /// `comparable` and `lag` (either may be absent), from the rollup only: a few index seeks
+    /// per series whatever the period's length.
+    pub async fn billed_by_key_model(
+        &self,
+        org: OrgId,
+        connections: &[ConnectionId],
+        comparable: Option<DayRange>,
+        lag: Option<DayRange>,
+    ) -> StoreResult<Vec<KeyModelTotals>> {
+        // The engine reads a "current" and an optional "previous" range in one statement.
+        let (first, second, swapped) = match (comparable, lag) {
+            (Some(c), l) => (c, l, false),
+            (None, Some(l)) => (l, None, true),
+            (None, None) => return Ok(Vec::new()),
+        };
+        let filter = SeriesFilter {
+            connections: Some(connections.to_vec()),
+            dims: Vec::new(),
+        };
+        let rows = self
+            .read_period(
+                org,
+                &KEY_MODEL,
+                &filter,
+                KEY_MODEL.buckets(first),
+                second.map(|r| KEY_MODEL.buckets(r)),
+            )
+            .await?;
+        rows.into_iter()
+            .filter(|row| row.current.totals.lines > 0 || row.previous.totals.lines > 0)
+            .map(|row| {
+                let connection_id = row.series.connection.ok_or_else(|| {
+                    StoreError::Corrupt("a cost rollup series has no connection".into())
+                })?;
+                let dims = &row.series.dims;
+                let (comparable, lag) = if swapped {
+                    (Totals::default(), row.current.totals)
+                } else {
+                    (row.current.totals, row.previous.totals)
+                };
+                Ok(KeyModelTotals {
+                    connection_id,
+                    workspace_id: dims.first().and_then(DimValue::id).map(WorkspaceId),
+                    api_key_id: dims.get(1).and_then(DimValue::id).map(ApiKeyId),
+                    model: dims
+                        .get(2)
+                        .and_then(DimValue::text)
+                        .unwrap_or_default()
+                        .to_owned(),
+                    comparable,
+                    lag,
+                })
+            })
+            .collect()
+    }
+}
+
+/// Metered totals of one (provider, model, API key, status) over a period's comparable days
+/// and its lag days, summed over the attribution dimensions.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MeteredKeyModel {
+    pub provider: String,
+    pub model: String,
+    /// As the events carried it (a provider key id or hint); empty when they carried none.
+    pub api_key: String,
+    /// `ok`, `error`, `timeout`…
+    pub status: String,
+    pub comparable: Metrics,
+    pub lag: Metrics,
+}
+
+impl Store {
+    /// Metered totals per (provider, model, key, status) of the given providers (as the
+    /// events name them), over `comparable` and `lag`, from `meter_day` only.
+    pub async fn metered_by_key_model(
+        &self,
+        org: OrgId,
+        providers: &[String],
+        comparable: Option<DayRange>,
+        lag: Option<DayRange>,
+    ) -> StoreResult<Vec<MeteredKeyModel>> {
+        use crate::meter::rollup::METER_DAY;
+        let (first, second, swapped) = match (comparable, lag) {
+            (Some(c), l) => (c, l, false),
+            (None, Some(l)) => (l, None, true),
+            (None, None) => return Ok(Vec::new()),
+        };
+        let filter = SeriesFilter {
+            connections: None,
+            dims: vec![(
+                0,
+                providers
+                    .iter()
+                    .map(|p| DimValue::Text(p.clone()))
+                    .collect(),
+            )],
+        };
+        let rows = self
+            .read_period(
+                org,
+                &METER_DAY,
+                &filter,
+                METER_DAY.buckets(first),
+                second.map(|r| METER_DAY.buckets(r)),
+            )
+            .await?;
+        let text = |dims: &[DimValue], i: usize| {
+            dims.get(i)
+                .and_then(DimValue::text)
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let mut grouped: HashMap<(String, String, String, String), (Metrics, Metrics)> =
+            HashMap::new();
+        for row in rows {
+            let d = &row.series.dims;
+            let (comparable, lag) = if swapped {
+                (Metrics::default(), row.current)
+            } else {
+                (row.current, row.previous)
+            };
+            let at = grouped
+                .entry((text(d, 0), text(d, 1), text(d, 2), text(d, 7)))
+                .or_default();
+            at.0 = at.0.plus(comparable);
+            at.1 = at.1.plus(lag);
+        }
+        let mut out: Vec<MeteredKeyModel> = grouped
+            .into_iter()
+            .filter(|(_, (c, l))| !c.is_zero() || !l.is_zero())
+            .map(
+                |((provider, model, api_key, status), (comparable, lag))| MeteredKeyModel {
+                    provider,
+                    model,
+                    api_key,
+                    status,
+                    comparable,
+                    lag,
+                },
+            )
+            .collect();
+        out.sort_by(|a, b| {
+            (&a.provider, &a.model, &a.api_key, &a.status).cmp(&(
+                &b.provider,
+                &b.model,
+                &b.api_key,
+                &b.status,
+            ))
+        });
+        Ok(out)
+    }
+}

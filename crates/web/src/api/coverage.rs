@@ -1,0 +1,135 @@
+//! `GET /api/v1/coverage`: what share of each provider's bill is metered, per provider, API
+//! key and model, and the gap split into causes (JSON, or CSV with `format=csv`).
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use spendlens_domain::Day;
+use spendlens_query::coverage::CoverageQuery;
+use spendlens_query::{View, ViewParams, ViewQuery};
+
+use crate::AppState;
+use crate::auth::ApiOrg;
+use crate::error::ApiError;
+
+#[derive(Debug, Default, Deserialize)]
+pub struct CoverageParams {
+    pub period: Option<String>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    /// Provider ids, comma-separated.
+    pub provider: Option<String>,
+    /// `json` (default) or `csv`.
+    pub format: Option<String>,
+}
+
+/// The period and providers asked for, parsed as every view parses them.
+pub fn coverage_query(
+    period: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    provider: Option<String>,
+    today: Day,
+) -> Result<(CoverageQuery, String), spendlens_query::QueryError> {
+    let params = ViewParams {
+        period,
+        from,
+        to,
+        provider,
+        ..ViewParams::default()
+    };
+    let view = ViewQuery::parse(View::Providers, &params, today)?;
+    Ok((
+        CoverageQuery {
+            period: view.period,
+            providers: view.providers.clone(),
+        },
+        view.filters_text(),
+    ))
+}
+
+pub async fn coverage(
+    State(state): State<Arc<AppState>>,
+    ApiOrg(org): ApiOrg,
+    Query(params): Query<CoverageParams>,
+) -> Result<Response, ApiError> {
+    let (query, filters) = coverage_query(
+        params.period,
+        params.from,
+        params.to,
+        params.provider,
+        Day::of(state.now()),
+    )?;
+    let report = state.reports.coverage(org, &query).await?;
+    match params.format.as_deref().unwrap_or("json") {
+        "json" => Ok(Json(report).into_response()),
+        "csv" => {
+            let csv = spendlens_query::coverage::csv::to_csv(&report, &filters)
+                .map_err(|e| ApiError::Internal(e.to_string()))?;
+            let filename = format!(
+                "spendlens-coverage-{}-{}.csv",
+                query.period.from(),
+                query.period.to()
+            );
+            Ok((
+                [
+                    (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+                    (
+                        header::CONTENT_DISPOSITION,
+                        format!("attachment; filename=\"{filename}\""),
+                    ),
+                ],
+                csv,
+            )
+                .into_response())
+        }
+        other => Err(ApiError::BadRequest(format!(
+            "format must be json or csv, not \"{other}\""
+        ))),
+    }
+}
+
+/// The coverage path for the OpenAPI document.
+pub fn document_paths(doc: &mut Value, with_errors: &dyn Fn(Value) -> Value) {
+    let query = |name: &str, description: &str| json!({"name": name, "in": "query", "required": false, "description": description, "schema": {"type": "string"}});
+    let money = json!({"type": "string", "description": "Exact USD decimal"});
+    let pct = json!({"type": ["string", "null"], "description": "Percent, one decimal; null without a billed amount (e.g. only billing lag)"});
+    let ratio = json!({"type": "object", "properties": {
+        "billed_cost": money, "metered_cost": money, "coverage_pct": pct,
+        "billed_tokens": {"type": "integer"}, "metered_tokens": {"type": "integer"}, "token_coverage_pct": pct,
+        "billed_requests": {"type": ["integer", "null"], "description": "null when the provider reports no request counts"},
+        "metered_calls": {"type": "integer"}}});
+    let paths = json!({"/coverage": {"get": {
+        "summary": "Metered ÷ billed cost and tokens per provider, API key and model over the days each bill is final, and billed − metered split into causes (unmetered keys, price drift, unpriced models, failed calls, billing lag, unexplained) that add up exactly",
+        "parameters": [
+            query("period", "last-7-days, last-30-days (default), last-90-days, this-month, last-month."),
+            query("from", "First day YYYY-MM-DD (with to, replaces period)."),
+            query("to", "Last day, inclusive."),
+            query("provider", "Provider ids, comma-separated."),
+            query("format", "json (default) or csv."),
+        ],
+        "responses": with_errors(json!({"200": {"description": "Coverage", "content": {
+            "application/json": {"schema": {"type": "object", "properties": {
+                "period": {"type": "string"}, "total": ratio,
+                "billed_cost": money, "metered_cost": money,
+                "providers": {"type": "array", "items": {"type": "object", "properties": {
+                    "provider": {"type": "string"},
+                    "complete_through": {"type": ["string", "null"]},
+                    "join": {"type": "string", "enum": ["key_and_model", "model"]},
+                    "period_billed_cost": money, "period_metered_cost": money,
+                    "causes": {"type": "array", "items": {"type": "object", "properties": {
+                        "cause": {"type": "string"}, "amount": money, "rows": {"type": "array"}}}},
+                    "keys": {"type": "array"}, "models": {"type": "array"}}}},
+                "notes": {"type": "array", "items": {"type": "string"}}}}},
+            "text/csv": {"schema": {"type": "string"}}
+        }}}))
+    }}});
+    if let (Some(target), Some(paths)) = (doc["paths"].as_object_mut(), paths.as_object()) {
+        target.extend(paths.clone());
+    }
+}
