@@ -4,6 +4,7 @@
 use proptest::prelude::*;
 
 use super::*;
+use crate::coverage::keys::match_key;
 
 fn usd(text: &str) -> Money {
     Money::parse_units(text).unwrap()

@@ -11,6 +11,7 @@
 //! or whose events carry none join by model only.
 
 pub mod csv;
+pub mod keys;
 pub mod math;
 pub mod watermark;
 
@@ -23,7 +24,8 @@ use spendlens_domain::credential::hint_of;
 use spendlens_domain::{Day, DayRange, Money, ProviderKind};
 use spendlens_store::{ApiKeyRow, ConnectionRow, OrgId, Store, meter_extra};
 
-use self::math::{BilledCell, Cause, JoinKey, MeteredCell, ProviderInput, Ratio, match_key};
+use self::keys::match_key;
+use self::math::{BilledCell, Cause, JoinKey, MeteredCell, ProviderInput, Ratio};
 use crate::QueryError;
 
 /// What coverage is asked for: a period and, optionally, some providers.
