@@ -17,13 +17,16 @@ use spendlens_domain::{
     Money, PriceCatalog, ProviderKind, Quantity, TokenCounts, Unit,
 };
 use spendlens_providers::HttpSettings;
+use spendlens_store::Role;
 use spendlens_store::testing::TestStore;
 use spendlens_store::vault::Vault;
 use spendlens_store::{ConnectionId, NewConnection, OrgId, Store, WindowWrite};
 use spendlens_sync::{SyncEngine, SyncSettings};
+use spendlens_web::dashboard::session::hash_password;
 use time::macros::datetime;
 
 const NOW: time::OffsetDateTime = datetime!(2026-12-04 12:00 UTC);
+const PASSWORD: &str = "correct horse battery staple";
 /// The key the application sends for key_a (the meter keeps only its hint).
 const KEY_A: &str = "sk-proj-abcdefghijklmnopqrstuvwxyz1234";
 
@@ -194,6 +197,11 @@ impl App {
         )
         .await;
         let token = store.create_api_token(org, "t", NOW).await.unwrap().secret;
+        let hash = hash_password(PASSWORD).unwrap();
+        store
+            .create_user(org, "viewer@example.com", &hash, Role::Viewer, NOW)
+            .await
+            .unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let router = spendlens_web::router(spendlens_web::AppState::new(engine));
@@ -240,6 +248,52 @@ impl App {
         serde_json::from_str(&body).unwrap()
     }
 
+    /// Signs in as the viewer and returns the session cookie.
+    async fn sign_in(&self) -> String {
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let page = client
+            .get(format!("{}/login", self.base))
+            .send()
+            .await
+            .unwrap();
+        let login_cookie = cookie_of(&page, "spendlens_login_csrf");
+        let html = page.text().await.unwrap();
+        let marker = "name=\"csrf\" value=\"";
+        let start = html.find(marker).unwrap() + marker.len();
+        let csrf = &html[start..start + html[start..].find('"').unwrap()];
+        let response = client
+            .post(format!("{}/login", self.base))
+            .header("cookie", format!("spendlens_login_csrf={login_cookie}"))
+            .form(&[
+                ("email", "viewer@example.com"),
+                ("password", PASSWORD),
+                ("csrf", csrf),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 303, "sign-in failed");
+        format!(
+            "spendlens_session={}",
+            cookie_of(&response, "spendlens_session")
+        )
+    }
+
+    async fn page(&self, cookie: &str, path: &str) -> String {
+        let response = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .header("cookie", cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 200, "{path}");
+        response.text().await.unwrap()
+    }
+
     async fn send(&self, events: &Value) {
         let response = self
             .client
@@ -275,6 +329,19 @@ fn events() -> Value {
         {"id": "today-1", "time": "2026-12-04T09:00:00Z", "provider": "openai", "model": "gpt-4o-mini",
          "tokens": {"input": 80000, "output": 0}, "cost": "0.80", "api_key": KEY_A}
     ])
+}
+
+fn cookie_of(response: &reqwest::Response, name: &str) -> String {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| {
+            let (key, value) = v.split(';').next()?.split_once('=')?;
+            (key == name && !value.is_empty()).then(|| value.to_owned())
+        })
+        .unwrap_or_else(|| panic!("no cookie {name}"))
 }
 
 fn cause<'a>(provider: &'a Value, name: &str) -> &'a Value {
@@ -441,6 +508,39 @@ async fn coverage_ratios_and_causes_are_exact() {
     assert!(
         !csv.contains("abcdefghijklmnop"),
         "the full key leaked: {csv}"
+    );
+
+    // The Providers page: the column, the card and the waterfall with every step.
+    let cookie = app.sign_in().await;
+    let html = app
+        .page(&cookie, "/providers?from=2026-11-25&to=2026-12-04")
+        .await;
+    assert!(html.contains("data-coverage"), "{html}");
+    assert!(html.contains(">60.7%<"), "the card: {html}");
+    assert!(html.contains(">79.1%<"), "the OpenAI cell: {html}");
+    for title in [
+        "<title>Billed: $30.50</title>",
+        "<title>Unmetered keys: -$12.00</title>",
+        "<title>Price drift: $4.50</title>",
+        "<title>Unpriced models: -$2.70</title>",
+        "<title>Failed calls: $0.20</title>",
+        "<title>Billing lag: $0.30</title>",
+        "<title>Unexplained: -$1.80</title>",
+        "<title>Metered: $19.00</title>",
+    ] {
+        assert!(html.contains(title), "{title} in the waterfall: {html}");
+    }
+    assert!(
+        html.contains("Not metered at all (every dollar under unmetered keys): Anthropic."),
+        "{html}"
+    );
+    assert!(
+        html.contains("<td>Price drift</td><td>OpenAI</td><td></td><td>gpt-4o</td>"),
+        "{html}"
+    );
+    assert!(
+        html.contains("coverage per workspace needs events with a workspace"),
+        "{html}"
     );
 
     // Bad input says what to fix.

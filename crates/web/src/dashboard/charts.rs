@@ -1,7 +1,10 @@
 //! Charts drawn on the server as SVG: a donut for how cost divides, grouped bars for current
-//! vs previous period, horizontal bars for a ranking (cost by model). Geometry is computed here (floats are fine for pixels, never for money);
+//! vs previous period, horizontal bars for a ranking (cost by model), the coverage waterfall
+//! (`waterfall`). Geometry is computed here (floats are fine for pixels, never for money);
 //! the markup comes from templates, so every label is escaped, and each shape has a `<title>`
 //! tooltip.
+
+pub mod waterfall;
 
 use askama::Template;
 use spendlens_domain::Money;

@@ -9,6 +9,7 @@
 
 mod attribution;
 mod cells;
+mod coverage_panel;
 mod filters;
 mod keys;
 mod models;

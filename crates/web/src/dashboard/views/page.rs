@@ -74,6 +74,8 @@ pub struct ImagesPanel {
 #[template(path = "metric_view.html")]
 pub struct MetricPage {
     pub images: Option<ImagesPanel>,
+    /// The Providers view's coverage waterfall and causes.
+    pub coverage: Option<super::coverage_panel::CoveragePanel>,
     pub layout: Layout,
     pub heading: String,
     pub drill: Option<Drill>,
@@ -538,8 +540,13 @@ pub async fn view_page(
         images,
         ..
     } = built;
+    let coverage = match &report {
+        Report::Providers(r) => super::coverage_panel::panel(r)?,
+        _ => None,
+    };
     let template = MetricPage {
         images,
+        coverage,
         layout,
         heading: heading(view).to_owned(),
         drill,
