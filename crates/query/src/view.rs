@@ -107,6 +107,7 @@ impl View {
                 "tokens",
                 "requests",
                 "cost_per_1m",
+                "coverage",
             ],
             View::Models => &[
                 "cost",
@@ -118,6 +119,7 @@ impl View {
                 "tokens",
                 "requests",
                 "avg_tokens_per_request",
+                "coverage",
             ],
             View::Customers => &CUSTOMER_SORTS,
             View::Products => &PRODUCT_SORTS,

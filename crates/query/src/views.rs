@@ -204,6 +204,9 @@ pub struct ProviderRow {
     pub metrics: Metrics,
     /// Metered spend ÷ billed spend. `null` until metering is set up.
     pub coverage_pct: Option<Decimal>,
+    /// The last day every connection's bill is final for (its sync watermark, never today;
+    /// see `coverage::watermark`); `null` before a first sync.
+    pub complete_through: Option<Day>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -261,6 +264,8 @@ pub struct KeyViewRow {
     /// Part of this key's cost was spread from a coarser billed grain.
     pub allocated: bool,
     pub cost_per_1m: Option<Money>,
+    /// Metered ÷ billed spend on the days the bill is final; `null` until metering is set up.
+    pub coverage_pct: Option<Decimal>,
     #[serde(flatten)]
     pub metrics: Metrics,
 }
@@ -291,6 +296,8 @@ pub struct ModelViewRow {
     pub cost_per_unit: Option<Money>,
     pub avg_tokens_per_request: Option<i64>,
     pub most_efficient: bool,
+    /// Metered ÷ billed spend on the days the bill is final; `null` until metering is set up.
+    pub coverage_pct: Option<Decimal>,
     #[serde(flatten)]
     pub metrics: Metrics,
 }
@@ -384,6 +391,20 @@ impl Catalog {
             workspaces,
             coverage,
         })
+    }
+
+    /// The last day the bills of all these connections are final for.
+    fn complete_through(&self, ids: &BTreeSet<ConnectionId>) -> Option<Day> {
+        let mut through: Option<Day> = None;
+        for c in ids.iter().filter_map(|id| self.connections.get(id)) {
+            let day = crate::coverage::watermark::complete_through(
+                c.provider,
+                c.synced_through,
+                c.last_success_at.map(Day::of),
+            )?;
+            through = Some(through.map_or(day, |t| t.min(day)));
+        }
+        through
     }
 
     fn provider(&self, connection: ConnectionId) -> Option<ProviderKind> {
@@ -540,6 +561,7 @@ pub async fn providers(
                     .as_ref()
                     .and_then(|c| c.provider(provider))
                     .and_then(|p| p.ratio.coverage_pct),
+                complete_through: catalog.complete_through(&ids),
             }
         })
         .filter(|row| {
@@ -744,6 +766,11 @@ pub async fn keys(store: &Store, org: OrgId, query: &ViewQuery) -> Result<KeysRe
             ));
         }
     }
+    if let Some(c) = crate::coverage::for_view(store, org, query.period, &query.providers).await? {
+        for row in &mut rows {
+            row.coverage_pct = c.key_pct(row.provider, row.provider_key_id.as_deref());
+        }
+    }
     rows.retain(|row| {
         query.cost_in_range(row.metrics.cost)
             && query.matches_search(&[
@@ -763,6 +790,7 @@ pub async fn keys(store: &Store, org: OrgId, query: &ViewQuery) -> Result<KeysRe
         "provider" => a.provider.display_name().cmp(b.provider.display_name()),
         "status" => a.status.cmp(&b.status),
         "cost_per_1m" => compare_opt(&a.cost_per_1m, &b.cost_per_1m),
+        "coverage" => compare_opt(&a.coverage_pct, &b.coverage_pct),
         _ => compare_metrics(column, &a.metrics, &b.metrics).unwrap_or(Ordering::Equal),
     });
     // Ties keep a stable, readable order.
@@ -808,6 +836,7 @@ fn key_row(
         status: key.map_or_else(|| "n/a".to_owned(), |k| k.status.clone()),
         allocated: current.allocated_lines > 0,
         cost_per_1m: cost_per_million(current.cost, current.total_tokens()),
+        coverage_pct: None,
         metrics,
     }
 }
@@ -875,6 +904,7 @@ pub async fn models(
                     },
                     quantity: current.quantity,
                     most_efficient: false,
+                    coverage_pct: None,
                     model,
                     provider,
                     category,
@@ -892,6 +922,11 @@ pub async fn models(
                 ])
         })
         .collect();
+    if let Some(c) = crate::coverage::for_view(store, org, query.period, &query.providers).await? {
+        for row in &mut rows {
+            row.coverage_pct = c.model_pct(row.provider, &row.model);
+        }
+    }
     // The most efficient model: the lowest cost per 1M tokens among text-generation models
     // with spend (embeddings and moderation are not alternatives to them).
     let best = rows
@@ -916,6 +951,7 @@ pub async fn models(
             .then_with(|| a.model.cmp(&b.model)),
         "provider" => a.provider.display_name().cmp(b.provider.display_name()),
         "cost_per_1m" => compare_opt(&a.cost_per_1m, &b.cost_per_1m),
+        "coverage" => compare_opt(&a.coverage_pct, &b.coverage_pct),
         "avg_tokens_per_request" => {
             compare_opt(&a.avg_tokens_per_request, &b.avg_tokens_per_request)
         }

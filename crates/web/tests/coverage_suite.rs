@@ -480,6 +480,43 @@ async fn coverage_ratios_and_causes_are_exact() {
         by(&providers["rows"], "provider", "openai")["coverage_pct"],
         "79.1"
     );
+    assert_eq!(
+        by(&providers["rows"], "provider", "openai")["complete_through"],
+        "2026-12-03"
+    );
+    // The API Keys and Models views carry the column too.
+    let keys = app
+        .json("/api/v1/reports/keys?from=2026-11-25&to=2026-12-04")
+        .await;
+    assert_eq!(
+        by(&keys["rows"], "key_name", "app")["coverage_pct"],
+        "121.3"
+    );
+    assert_eq!(
+        by(&keys["rows"], "key_name", "notebook")["coverage_pct"],
+        "0.0"
+    );
+    assert_eq!(by(&keys["rows"], "key_name", "prod")["coverage_pct"], "0.0");
+    let models = app
+        .json("/api/v1/reports/models?from=2026-11-25&to=2026-12-04")
+        .await;
+    assert_eq!(
+        by(&models["rows"], "model", "gpt-4o")["coverage_pct"],
+        "180.0"
+    );
+    assert_eq!(
+        by(&models["rows"], "model", "gpt-4.1")["coverage_pct"],
+        "0.0"
+    );
+    let (status, csv) = app
+        .get("/api/v1/reports/keys?from=2026-11-25&to=2026-12-04&format=csv")
+        .await;
+    assert_eq!(status, 200);
+    assert!(
+        csv.lines()
+            .any(|l| l.starts_with("app,") && l.ends_with(",121.3%")),
+        "{csv}"
+    );
     let (status, csv) = app
         .get("/api/v1/reports/providers?from=2026-11-25&to=2026-12-04&format=csv")
         .await;

@@ -139,6 +139,29 @@ impl CoverageReport {
         self.providers.iter().find(|p| p.provider == provider)
     }
 
+    /// One billed key's coverage (`None`: spend no key carries).
+    pub fn key_pct(
+        &self,
+        provider: ProviderKind,
+        provider_key_id: Option<&str>,
+    ) -> Option<Decimal> {
+        self.provider(provider)?
+            .keys
+            .iter()
+            .find(|k| k.billed && k.provider_key_id.as_deref() == provider_key_id)
+            .and_then(|k| k.ratio.coverage_pct)
+    }
+
+    /// One model's coverage (the name as billed; normalized here as on both sides of the join).
+    pub fn model_pct(&self, provider: ProviderKind, model: &str) -> Option<Decimal> {
+        let model = normalize_model(provider, model);
+        self.provider(provider)?
+            .models
+            .iter()
+            .find(|m| m.model == model)
+            .and_then(|m| m.ratio.coverage_pct)
+    }
+
     /// Metered ÷ billed cost over some providers (those a view shows).
     pub fn shown(&self, providers: impl Iterator<Item = ProviderKind>) -> Option<Decimal> {
         let (mut billed, mut metered) = (0i128, 0i128);

@@ -340,6 +340,7 @@ const KEYS_HTML: &[ColumnId] = &[
     ColumnId::CostPer1M,
     ColumnId::PreviousCost,
     ColumnId::Trend,
+    ColumnId::Coverage,
 ];
 const KEYS_CLI: &[ColumnId] = &[
     ColumnId::KeyName,
@@ -353,6 +354,7 @@ const KEYS_CLI: &[ColumnId] = &[
     ColumnId::Tokens,
     ColumnId::Requests,
     ColumnId::CostPer1M,
+    ColumnId::Coverage,
 ];
 
 fn keys(average_cost_per_1m: Option<Money>) -> Vec<Column<KeyViewRow>> {
@@ -400,6 +402,16 @@ fn keys(average_cost_per_1m: Option<Money>) -> Vec<Column<KeyViewRow>> {
             text(ColumnId::Allocated, "Allocated", None, |r: &KeyViewRow| {
                 Value::Text(if r.allocated { "yes" } else { "no" }.to_owned())
             }),
+            column(
+                ColumnId::Coverage,
+                "Coverage",
+                Some("Coverage %"),
+                Kind::Percent,
+                Some("coverage"),
+                "% of billed spend metered, on the days the bill is final",
+                Total::Empty,
+                |r: &KeyViewRow| Value::Percent(r.coverage_pct),
+            ),
         ],
     )
 }
@@ -416,6 +428,7 @@ const MODELS_HTML: &[ColumnId] = &[
     ColumnId::AvgTokensPerRequest,
     ColumnId::PreviousCost,
     ColumnId::Trend,
+    ColumnId::Coverage,
 ];
 const MODELS_CLI: &[ColumnId] = &[
     ColumnId::Model,
@@ -430,6 +443,7 @@ const MODELS_CLI: &[ColumnId] = &[
     ColumnId::Unit,
     ColumnId::AvgTokensPerRequest,
     ColumnId::MostEfficient,
+    ColumnId::Coverage,
 ];
 
 fn models() -> Vec<Column<ModelViewRow>> {
@@ -517,6 +531,16 @@ fn models() -> Vec<Column<ModelViewRow>> {
                 "Most efficient",
                 None,
                 |r: &ModelViewRow| Value::Text(if r.most_efficient { "★" } else { "" }.to_owned()),
+            ),
+            column(
+                ColumnId::Coverage,
+                "Coverage",
+                Some("Coverage %"),
+                Kind::Percent,
+                Some("coverage"),
+                "% of billed spend metered, on the days the bill is final",
+                Total::Empty,
+                |r: &ModelViewRow| Value::Percent(r.coverage_pct),
             ),
         ],
     )

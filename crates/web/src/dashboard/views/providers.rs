@@ -74,7 +74,14 @@ pub fn build<'a>(query: &'a ViewQuery, report: &Report, r: &'a ProvidersReport) 
                         query,
                         &[("provider", row.provider.as_str().to_owned())],
                     ));
-                    cell.sub = Some(row.connections.join(", "));
+                    let mut sub = row.connections.join(", ");
+                    if let Some(day) = row.metrics.history_from {
+                        sub.push_str(&format!(" · history from {day}"));
+                    }
+                    if let Some(day) = row.complete_through {
+                        sub.push_str(&format!(" · final through {day}"));
+                    }
+                    cell.sub = Some(sub);
                 }
                 ColumnId::Coverage if row.coverage_pct.is_some() => {
                     cell.title = r
