@@ -7,6 +7,7 @@
 pub mod attribution;
 pub mod coverage;
 pub mod history;
+pub mod over_time;
 pub mod params;
 pub mod table;
 mod view;
@@ -31,6 +32,26 @@ impl Reports {
     /// One view of one organization, as every surface shows it.
     pub async fn report(&self, org: OrgId, query: &ViewQuery) -> Result<Report, QueryError> {
         views::report(&self.store, org, query).await
+    }
+
+    /// A view's cost over time, stacked by the report's rows.
+    pub async fn over_time(
+        &self,
+        org: OrgId,
+        query: &ViewQuery,
+        report: &Report,
+    ) -> Result<over_time::OverTime, QueryError> {
+        over_time::over_time(&self.store, org, query, report).await
+    }
+
+    /// The Images panel's cost over time, stacked by model.
+    pub async fn images_over_time(
+        &self,
+        org: OrgId,
+        query: &ViewQuery,
+        images: &views::ImagesSummary,
+    ) -> Result<over_time::OverTime, QueryError> {
+        over_time::images_over_time(&self.store, org, query, images).await
     }
 
     /// Coverage of one organization's bills by its metered traffic.

@@ -35,7 +35,8 @@ pub struct ViewParams {
     pub workspace: Option<String>,
     /// Only this API key (spendlens id): the drill-down from API Keys to Models.
     pub key: Option<String>,
-    /// Only these models, comma-separated (the attribution views: Customers, Products, Agents).
+    /// Only these models, comma-separated (the Models view, exactly as named, and the
+    /// attribution views: Customers, Products, Agents).
     pub model: Option<String>,
 }
 
@@ -271,10 +272,12 @@ impl ViewQuery {
         };
 
         let models = match non_empty(&params.model) {
-            Some(list) if view.attribution().is_some() => names_list(list, "model")?,
+            Some(list) if view.attribution().is_some() || view == View::Models => {
+                names_list(list, "model")?
+            }
             Some(_) => {
                 return Err(QueryError::Invalid(format!(
-                    "the {} view has no model filter; models filter the customers, products and agents views",
+                    "the {} view has no model filter; models filter the models, customers, products and agents views",
                     view.as_str()
                 )));
             }
@@ -379,6 +382,11 @@ impl ViewQuery {
 
     pub(crate) fn includes_provider(&self, provider: ProviderKind) -> bool {
         self.providers.is_empty() || self.providers.contains(&provider)
+    }
+
+    /// The Models view's model filter (exact names; none: every model).
+    pub(crate) fn includes_model(&self, model: &str) -> bool {
+        self.models.is_empty() || self.models.iter().any(|m| m == model)
     }
 }
 

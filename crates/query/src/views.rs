@@ -364,14 +364,14 @@ impl Report {
 }
 
 /// The organization's names and providers, read once per report.
-struct Catalog {
-    connections: HashMap<ConnectionId, ConnectionRow>,
+pub(crate) struct Catalog {
+    pub(crate) connections: HashMap<ConnectionId, ConnectionRow>,
     workspaces: HashMap<WorkspaceId, WorkspaceRow>,
     coverage: Coverage,
 }
 
 impl Catalog {
-    async fn load(store: &Store, org: OrgId) -> Result<Catalog, QueryError> {
+    pub(crate) async fn load(store: &Store, org: OrgId) -> Result<Catalog, QueryError> {
         let connections: HashMap<ConnectionId, ConnectionRow> = store
             .list_connections(org)
             .await?
@@ -407,11 +407,11 @@ impl Catalog {
         through
     }
 
-    fn provider(&self, connection: ConnectionId) -> Option<ProviderKind> {
+    pub(crate) fn provider(&self, connection: ConnectionId) -> Option<ProviderKind> {
         self.connections.get(&connection).map(|c| c.provider)
     }
 
-    fn filter(&self, query: &ViewQuery) -> RollupFilter {
+    pub(crate) fn filter(&self, query: &ViewQuery) -> RollupFilter {
         let connections = (!query.providers.is_empty()).then(|| {
             self.connections
                 .values()
@@ -433,7 +433,11 @@ impl Catalog {
         }
     }
 
-    fn workspace_name(&self, id: Option<WorkspaceId>, connection: ConnectionId) -> String {
+    pub(crate) fn workspace_name(
+        &self,
+        id: Option<WorkspaceId>,
+        connection: ConnectionId,
+    ) -> String {
         match id.and_then(|id| self.workspaces.get(&id)) {
             Some(workspace) => workspace.display_name.clone(),
             None => match self.provider(connection) {
@@ -915,6 +919,7 @@ pub async fn models(
         )
         .filter(|row| {
             query.cost_in_range(row.metrics.cost)
+                && query.includes_model(&row.model)
                 && query.matches_search(&[
                     row.model.as_str(),
                     row.provider.as_str(),
@@ -987,6 +992,7 @@ async fn images(
         .filter_map(|t| {
             let provider = catalog.provider(t.connection_id)?;
             (query.includes_provider(provider)
+                && query.includes_model(&t.model)
                 && query.matches_search(&[t.model.as_str(), t.detail.as_str()]))
             .then(|| ImageRow {
                 provider,

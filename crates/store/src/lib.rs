@@ -52,9 +52,9 @@ pub use meter::{Attribution, AttributionTotals, MeterFacets, MeterFilter, Pruned
 pub use meter::{IngestOutcome, METER_DAY, METER_HOUR};
 pub use prices::{CatalogSnapshot, PriceImport};
 pub use rollups::{
-    BucketRange, BucketSize, ConnectionTotals, DimType, DimValue, Fact, ImageTotals,
-    KeyModelTotals, KeyTotals, MAX_DIMS, MAX_EXTRA, MeteredKeyModel, Metrics, ModelTotals,
-    PeriodRow, RollupFilter, RollupKind, RollupWrite, SeriesFilter, SeriesKey, Totals,
+    BucketRange, BucketRow, BucketSize, ConnectionTotals, DailyBy, DailyCost, DimType, DimValue,
+    Fact, ImageTotals, KeyModelTotals, KeyTotals, MAX_DIMS, MAX_EXTRA, MeteredKeyModel, Metrics,
+    ModelTotals, PeriodRow, RollupFilter, RollupKind, RollupWrite, SeriesFilter, SeriesKey, Totals,
     WorkspaceTotals,
 };
 pub use schema::Schema;

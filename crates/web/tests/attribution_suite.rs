@@ -461,6 +461,16 @@ async fn customers_products_and_agents_show_exact_figures_in_json_csv_and_html()
         assert!(html.contains(expected), "missing {expected:?}");
     }
     assert!(html.contains("none-row"), "the unattributed row is marked");
+    // Spend over time: one segment per customer and day, adding up to the total exactly.
+    assert!(html.contains("Spend per day, by customer"));
+    let chart = &html[html.find("data-spend-chart").unwrap()..];
+    let chart = &chart[..chart.find("</section>").unwrap()];
+    let sum: spendlens_domain::Money = chart
+        .split("data-amount=\"")
+        .skip(1)
+        .map(|rest| spendlens_domain::Money::parse_units(&rest[..rest.find('"').unwrap()]).unwrap())
+        .sum();
+    assert_eq!(sum, spendlens_domain::Money::parse_units("3.00").unwrap());
     assert!(html.contains("<option value=\"mystery-1\">mystery-1</option>"));
 
     // Products and agents group the same calls by their other dimensions.

@@ -632,6 +632,30 @@ async fn a_person_uses_the_dashboard_in_a_real_browser() {
         .unwrap();
     wait_for_url(&client, "sort=trend").await;
     shot(&client, "14-spike-workspaces-by-trend").await;
+    // The spend chart: clicking a bar segment shows that workspace on that day (plain links).
+    let segment = client
+        .find(Locator::Css("section[data-spend-chart] svg a rect"))
+        .await
+        .unwrap();
+    let title = segment
+        .find(Locator::Css("title"))
+        .await
+        .unwrap()
+        .html(true)
+        .await
+        .unwrap();
+    segment.click().await.unwrap();
+    wait_for_url(&client, "from=").await;
+    let url = client.current_url().await.unwrap().to_string();
+    assert!(url.contains("workspace="), "{url}");
+    let day = title.split(" · ").next().unwrap_or_default().to_owned();
+    assert!(
+        url.contains(&format!("from={day}&to={day}")),
+        "{url} for {title}"
+    );
+    shot(&client, "14b-spike-one-day-of-one-workspace").await;
+    client.back().await.unwrap();
+    wait_for_url(&client, "sort=trend").await;
     let link = client
         .find(Locator::Css("tbody td:first-child a"))
         .await

@@ -1131,7 +1131,9 @@ async fn a_previous_period_the_data_cannot_cover_has_no_comparable_history() {
         let (_, html) = admin
             .get(&format!("/workspaces?{range}&sort=trend&order={order}"))
             .await;
-        let at = |name: &str| html.find(&format!(">{name}</a>")).unwrap();
+        // In the table (the chart's legend names the rows too, largest first).
+        let table = &html[html.find("<tbody>").unwrap()..];
+        let at = |name: &str| table.find(&format!(">{name}</a>")).unwrap();
         assert!(at("Support Bot") < at("Search"), "{order}");
         assert!(at("Search") < at("Default Workspace"), "{order}");
     }
@@ -1611,5 +1613,142 @@ async fn admins_disable_enable_and_remove_users_and_end_their_sessions() {
             "no {action} in the audit log"
         );
     }
+    app.test.teardown().await;
+}
+
+/// The `attr="…"` values inside the part of `html` from `from` to the next `until`.
+fn attrs_in<'a>(html: &'a str, from: &str, until: &str, attr: &str) -> Vec<&'a str> {
+    let start = html
+        .find(from)
+        .unwrap_or_else(|| panic!("no {from} in {html}"));
+    let part = &html[start..];
+    let part = &part[..part.find(until).unwrap_or(part.len())];
+    let marker = format!("{attr}=\"");
+    part.split(marker.as_str())
+        .skip(1)
+        .map(|rest| &rest[..rest.find('"').unwrap()])
+        .collect()
+}
+
+fn unescape(href: &str) -> String {
+    href.replace("&#38;", "&").replace("&amp;", "&")
+}
+
+#[tokio::test]
+async fn spend_over_time_adds_up_to_the_table_and_each_segment_filters_to_its_row_and_day() {
+    let app = App::start().await;
+    let admin = app.admin().await;
+    let (status, html) = admin.get("/workspaces?period=last-7-days").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("Spend per day, by workspace"), "{html}");
+    // Four segments: Search on the 20th and 21st, Support Bot on the 21st and 22nd; their exact
+    // amounts add up to the table's total to the nano-dollar.
+    let amounts = attrs_in(&html, "data-spend-chart", "</section>", "data-amount");
+    assert_eq!(amounts.len(), 4, "{amounts:?}");
+    let sum: Money = amounts.iter().map(|a| Money::parse_units(a).unwrap()).sum();
+    assert_eq!(sum, Money::parse_units("101").unwrap());
+    assert!(html.contains("<tfoot><tr><td") && html.contains("$101.00"));
+    // Heights: the tallest day fills the plot (202 px); the 21st stacks its two rows.
+    let heights: Vec<f64> = attrs_in(&html, "data-spend-chart", "</section>", "height")
+        .iter()
+        .filter_map(|h| h.parse().ok())
+        .collect();
+    assert_eq!(heights.len(), 4);
+    assert!((heights[0] - 202.0).abs() < 0.05, "{heights:?}");
+    assert!(
+        (heights[1] + heights[2] - 202.0 * 0.666666666 / 100.0).abs() < 0.1,
+        "{heights:?}"
+    );
+    assert!(
+        html.contains("2026-11-21 · Search: $0.33 of $0.67"),
+        "the tooltip names the day, row, amount and day total"
+    );
+    // A segment is a plain link to its row and day.
+    let hrefs: Vec<String> = attrs_in(&html, "data-spend-chart", "</section>", "href")
+        .iter()
+        .map(|h| unescape(h))
+        .collect();
+    let search_20th = hrefs
+        .iter()
+        .find(|h| h.contains("workspace=Search") && h.contains("from=2026-11-20&to=2026-11-20"))
+        .unwrap_or_else(|| panic!("no segment link for Search on the 20th in {hrefs:?}"));
+    assert!(search_20th.starts_with("/workspaces?"), "{search_20th}");
+    let (status, day) = admin.get(search_20th).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(day.contains("Only workspace “Search”"), "{day}");
+    assert!(day.contains("$100.00"));
+    assert!(!day.contains("$101.00"), "the other days still count");
+    // The legend links filter to one row over the whole period.
+    assert!(
+        hrefs
+            .iter()
+            .any(|h| h.starts_with("/workspaces?period=last-7-days&")
+                && h.ends_with("&workspace=Support+Bot")),
+        "{hrefs:?}"
+    );
+    // Models: stacked by model, a click shows that model alone (not the -mini one).
+    let (_, models) = admin.get("/models?period=last-7-days").await;
+    assert!(models.contains("Spend per day, by model"));
+    let amounts = attrs_in(&models, "data-spend-chart", "</section>", "data-amount");
+    let sum: Money = amounts.iter().map(|a| Money::parse_units(a).unwrap()).sum();
+    assert_eq!(sum, Money::parse_units("101").unwrap());
+    let (status, one) = admin
+        .get("/models?period=last-7-days&provider=openai&model=gpt-4o")
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(one.contains("data-col=\"model\">gpt-4o<") || one.contains(">gpt-4o<"));
+    assert!(!one.contains("gpt-4o-mini"), "the model filter is exact");
+    assert!(one.contains("$100.67"), "{one}");
+    // The donut's slices are links too: a provider slice filters to the provider.
+    let (_, providers) = admin.get("/providers?period=last-7-days").await;
+    let donut_links = attrs_in(&providers, "class=\"donut\"", "</svg>", "href");
+    let donut_links: Vec<String> = donut_links.iter().map(|h| unescape(h)).collect();
+    assert_eq!(donut_links.len(), 1, "{donut_links:?}");
+    assert!(
+        donut_links[0].starts_with("/providers?period=last-7-days&provider=openai&"),
+        "{donut_links:?}"
+    );
+    // Keys: one stack per key, each linking to the key.
+    let (_, keys) = admin.get("/keys?period=last-7-days").await;
+    let key_links: Vec<String> = attrs_in(&keys, "data-spend-chart", "</section>", "href")
+        .iter()
+        .map(|h| unescape(h))
+        .collect();
+    assert!(
+        key_links.iter().all(|h| h.contains("key=")),
+        "{key_links:?}"
+    );
+    // A long period is drawn per week, and still adds up.
+    let (_, long) = admin.get("/workspaces?period=last-90-days").await;
+    assert!(long.contains("Spend per week, by workspace"));
+    let amounts = attrs_in(&long, "data-spend-chart", "</section>", "data-amount");
+    let sum: Money = amounts.iter().map(|a| Money::parse_units(a).unwrap()).sum();
+    assert_eq!(sum, Money::parse_units("161").unwrap());
+    assert!(
+        long.contains("week 2026-11-"),
+        "weekly tooltips name the week"
+    );
+    // Images get their own chart, stacked by model, adding up to the panel's image cost.
+    let mut image = line("2026-11-19", "proj_bot", None, "dall-e-3", "0.12", Some(3));
+    image.category = Category::Image;
+    image.unit = Unit::parse("images").unwrap();
+    image.detail = "1024x1024".into();
+    image.quantity = Quantity::from_whole(3);
+    image.tokens = TokenCounts::default();
+    write_day(
+        &app,
+        app.connection,
+        "2026-11-19",
+        &[("proj_bot", "Support Bot")],
+        &[image],
+    )
+    .await;
+    let (_, models) = admin.get("/models?period=last-7-days").await;
+    assert!(models.contains("Image spend per day, by model"), "{models}");
+    let amounts = attrs_in(&models, "data-images-chart", "</div>\n<div", "data-amount");
+    assert_eq!(amounts, vec!["0.12"]);
+    let amounts = attrs_in(&models, "data-spend-chart", "</section>", "data-amount");
+    let sum: Money = amounts.iter().map(|a| Money::parse_units(a).unwrap()).sum();
+    assert_eq!(sum, Money::parse_units("101.12").unwrap());
     app.test.teardown().await;
 }

@@ -312,7 +312,7 @@ pub(crate) fn cost_facts(
 }
 
 /// The engine filter for a view filter; `workspace_dim` is where the kind keeps the workspace.
-fn series_filter(filter: &RollupFilter, workspace_dim: Option<usize>) -> SeriesFilter {
+pub(super) fn series_filter(filter: &RollupFilter, workspace_dim: Option<usize>) -> SeriesFilter {
     let mut dims = Vec::new();
     if let (Some(dim), Some(workspaces)) = (workspace_dim, &filter.workspaces) {
         dims.push((

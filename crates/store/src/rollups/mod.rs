@@ -16,6 +16,8 @@
 //! - [`Store::read_period`]`(org, kind, filter, current, previous)`: one row per active series
 //!   ([`PeriodRow`]) with the current and previous periods' [`Metrics`] (three or four seeks per
 //!   series, one statement). [`SeriesFilter`] narrows by connection and by dimension values.
+//! - [`Store::read_days`]`(org, kind, filter, days)`: each series' metrics per bucket of a range
+//!   (differences of consecutive running totals), for charts over time.
 //! - [`RollupWrite::replace_rollup_window`] (inside the caller's transaction): the series of one
 //!   kind and connection get exactly the given facts for the buckets of a window; rows after the
 //!   window are shifted by the window's change. Used by sync's window replacement.
@@ -30,6 +32,7 @@
 
 mod cost;
 mod coverage;
+mod days;
 mod read;
 mod write;
 
@@ -43,6 +46,7 @@ pub use cost::{
 };
 pub(crate) use coverage::{KEY_MODEL, key_model_facts};
 pub use coverage::{KeyModelTotals, MeteredKeyModel};
+pub use days::{BucketRow, DailyBy, DailyCost};
 pub use write::RollupWrite;
 
 /// The most dimensions a kind may have (columns `d0…d7` of `rollup_series`).

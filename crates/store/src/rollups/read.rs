@@ -15,14 +15,12 @@ struct ReadSql {
     previous: bool,
 }
 
-/// The SQL of [`Store::read_period`]. Bounds and ids are integers formatted by Rust; dimension
-/// values are bound. `None` when the filter admits nothing.
-fn read_sql(
+/// The `AND …` clauses (on `rollup_series s`) of a filter and the text values they bind after
+/// `$1` org and `$2` kind. `None` when the filter admits nothing.
+pub(super) fn filter_clauses(
     kind: &RollupKind,
     filter: &SeriesFilter,
-    current: BucketRange,
-    previous: Option<BucketRange>,
-) -> StoreResult<Option<ReadSql>> {
+) -> StoreResult<Option<(String, Vec<String>)>> {
     let mut clauses = String::new();
     let mut binds = Vec::new();
     if let Some(connections) = &filter.connections {
@@ -51,6 +49,20 @@ fn read_sql(
             .collect();
         let _ = write!(clauses, " AND s.{column} IN ({})", placeholders.join(", "));
     }
+    Ok(Some((clauses, binds)))
+}
+
+/// The SQL of [`Store::read_period`]. Bounds and ids are integers formatted by Rust; dimension
+/// values are bound. `None` when the filter admits nothing.
+fn read_sql(
+    kind: &RollupKind,
+    filter: &SeriesFilter,
+    current: BucketRange,
+    previous: Option<BucketRange>,
+) -> StoreResult<Option<ReadSql>> {
+    let Some((clauses, binds)) = filter_clauses(kind, filter)? else {
+        return Ok(None);
+    };
     // Distinct bounds (cumulative points) and which point each period boundary reads.
     let mut bounds: Vec<i64> = vec![current.last, current.first - 1];
     if let Some(p) = previous {

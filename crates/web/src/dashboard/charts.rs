@@ -4,6 +4,7 @@
 //! the markup comes from templates, so every label is escaped, and each shape has a `<title>`
 //! tooltip.
 
+pub mod stacked;
 pub mod waterfall;
 
 use askama::Template;
@@ -12,13 +13,15 @@ use spendlens_domain::Money;
 use crate::dashboard::format;
 
 /// Colours available to segments (`s1`…`s7` in the stylesheet); the last is "Other".
-const PALETTE: usize = 7;
+pub(crate) const PALETTE: usize = 7;
 
 /// One labelled amount.
 #[derive(Clone, Debug)]
 pub struct Slice {
     pub label: String,
     pub value: Money,
+    /// Where clicking the slice goes (the page filtered to it).
+    pub href: Option<String>,
 }
 
 /// A drawn donut segment.
@@ -29,6 +32,7 @@ pub struct Segment {
     pub title: String,
     pub label: String,
     pub share: String,
+    pub href: Option<String>,
 }
 
 #[derive(Template, Debug)]
@@ -52,6 +56,7 @@ pub fn donut(title: &str, mut slices: Vec<Slice>, top: usize) -> Donut {
         slices.push(Slice {
             label: format!("Other ({others})"),
             value: rest,
+            href: None,
         });
     }
     let total: Money = slices.iter().map(|s| s.value).sum();
@@ -71,6 +76,7 @@ pub fn donut(title: &str, mut slices: Vec<Slice>, top: usize) -> Donut {
                 title: format!("{}: {} ({})", slice.label, format::money(slice.value), pct),
                 label: slice.label.clone(),
                 share: pct,
+                href: slice.href.clone(),
             }
         })
         .collect::<Vec<_>>();
@@ -275,6 +281,7 @@ pub fn hbars(title: &str, mut slices: Vec<Slice>, top: usize, label: fn(Money) -
         slices.push(Slice {
             label: format!("Other ({others})"),
             value: rest,
+            href: None,
         });
     }
     let max = slices.iter().map(|s| s.value.nanos()).max().unwrap_or(0);
@@ -324,6 +331,7 @@ mod tests {
             vec![Slice {
                 label: "A".into(),
                 value: Money::from_nanos(5),
+                href: None,
             }],
             5,
         );
@@ -350,6 +358,7 @@ mod tests {
             vec![Slice {
                 label: "<script>alert(1)</script>".into(),
                 value: Money::from_nanos(5),
+                href: None,
             }],
             5,
         );
@@ -367,6 +376,7 @@ mod tests {
             .map(|i| Slice {
                 label: format!("s{i}"),
                 value: Money::from_nanos(i),
+                href: None,
             })
             .collect();
         let chart = donut("t", slices, 5);
@@ -382,6 +392,7 @@ mod tests {
             .map(|(label, nanos)| Slice {
                 label: (*label).to_owned(),
                 value: Money::from_nanos(nanos),
+                href: None,
             })
             .collect();
         let chart = hbars("t", slices, 5, format::money);

@@ -319,6 +319,7 @@ async fn live(
             .map(|(name, t)| Slice {
                 label: label(&name),
                 value: t.cost,
+                href: None,
             })
             .collect()
     };

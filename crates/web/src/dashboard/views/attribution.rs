@@ -8,10 +8,12 @@ use spendlens_query::table::ColumnId;
 use spendlens_query::views::Report;
 
 use super::cells::Cell;
+use super::filters::target_href;
 use super::page::{Built, CHART_TOP, card, period_labels, total_card};
 use super::top_pairs;
 use crate::dashboard::charts::{self, Slice};
 use crate::dashboard::format;
+use spendlens_query::over_time::Target;
 
 /// Where the page says to look when no call has been metered yet.
 pub const SEND_EVENTS_HREF: &str = "/connections#sdk-keys";
@@ -39,7 +41,7 @@ pub fn no_calls_text(r: &AttributionReport) -> String {
     )
 }
 
-pub fn build<'a>(_query: &'a ViewQuery, report: &Report, r: &'a AttributionReport) -> Built<'a> {
+pub fn build<'a>(query: &'a ViewQuery, report: &Report, r: &'a AttributionReport) -> Built<'a> {
     let (current_label, previous_label) = period_labels(report);
     let slices = r
         .rows
@@ -47,6 +49,7 @@ pub fn build<'a>(_query: &'a ViewQuery, report: &Report, r: &'a AttributionRepor
         .map(|row| Slice {
             label: row.label.clone(),
             value: row.cost,
+            href: target_href(query, Some(&Target::Attribution(row.name.clone())), None),
         })
         .collect();
     let pairs = top_pairs(r.rows.iter().map(|row| (row.label.clone(), &row.metrics)));

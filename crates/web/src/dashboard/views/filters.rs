@@ -33,6 +33,8 @@ pub struct FilterForm {
     /// The model picker (Customers, Products, Agents); empty where the view has none.
     pub models: Vec<ProviderOption>,
     pub key: Option<String>,
+    /// The Models view's model filter, kept by the form (it has no picker there).
+    pub model: Option<String>,
     pub auto: bool,
     /// What the search box searches on this tab.
     pub search_placeholder: &'static str,
@@ -212,6 +214,8 @@ pub fn filter_form(
         models: Vec::new(),
         workspace: query.workspace.clone(),
         key: query.key.map(|k| k.0.to_string()),
+        model: (query.view == View::Models && !query.models.is_empty())
+            .then(|| query.models.join(",")),
         auto,
         search_placeholder: search_placeholder(query.view),
         error: None,
@@ -291,5 +295,111 @@ pub fn page_number(params: &PageParams) -> Result<usize, PageError> {
             .ok_or_else(|| {
                 PageError::BadRequest(format!("page must be a positive number, not \"{text}\""))
             }),
+    }
+}
+
+/// The page filtered to one chart row (`None`: every row) and, when given, to some days
+/// instead of the period: where a bar segment, legend entry or donut slice leads.
+pub fn target_href(
+    query: &ViewQuery,
+    target: Option<&spendlens_query::over_time::Target>,
+    days: Option<spendlens_domain::DayRange>,
+) -> Option<String> {
+    use spendlens_query::over_time::Target;
+    let mut overrides: Vec<(&str, Option<String>)> = Vec::new();
+    match target {
+        None => {}
+        Some(Target::Provider(p)) => overrides.push(("provider", Some(p.as_str().to_owned()))),
+        Some(Target::Workspace(name)) => overrides.push(("workspace", Some(name.clone()))),
+        Some(Target::Key(id)) => overrides.push(("key", Some(id.0.to_string()))),
+        Some(Target::Keyless {
+            provider,
+            workspace,
+        }) => {
+            overrides.push(("provider", Some(provider.as_str().to_owned())));
+            overrides.push(("workspace", Some(workspace.clone())));
+        }
+        Some(Target::Model {
+            provider, model, ..
+        }) => {
+            overrides.push(("provider", Some(provider.as_str().to_owned())));
+            overrides.push(("model", Some(model.clone())));
+        }
+        Some(Target::Attribution(Some(value))) => {
+            overrides.push(("search", Some(value.clone())));
+        }
+        // Calls without a value cannot be filtered to.
+        Some(Target::Attribution(None)) if days.is_none() => return None,
+        Some(Target::Attribution(None)) => {}
+    }
+    if let Some(days) = days {
+        overrides.push(("period", None));
+        overrides.push(("from", Some(days.from().to_string())));
+        overrides.push(("to", Some(days.to().to_string())));
+    }
+    Some(href(
+        view_path(query.view),
+        &state_pairs(query, &overrides, false),
+    ))
+}
+
+/// The drill-down a page is in: what it shows, how to show all, and a related drill-down.
+pub struct Drill {
+    pub text: String,
+    pub clear: String,
+    pub also: Option<(String, String)>,
+}
+
+/// The drill-down `query` is in (workspace, key, model), with its "show all" link.
+pub fn drill_of(query: &ViewQuery, auto: bool, key_label: Option<String>) -> Option<Drill> {
+    let view = query.view;
+    let drill = match (&query.workspace, query.key) {
+        (Some(workspace), _) => Some(Drill {
+            text: format!("Only workspace “{workspace}”"),
+            clear: href(
+                view_path(view),
+                &state_pairs(query, &[("workspace", None)], auto),
+            ),
+            also: match view {
+                View::Keys => Some((
+                    "models of this workspace".to_owned(),
+                    drill_href("/models", query, &[("workspace", workspace.clone())]),
+                )),
+                View::Models => Some((
+                    "API keys of this workspace".to_owned(),
+                    drill_href("/keys", query, &[("workspace", workspace.clone())]),
+                )),
+                View::Workspaces => Some((
+                    "models of this workspace".to_owned(),
+                    drill_href("/models", query, &[("workspace", workspace.clone())]),
+                )),
+                _ => None,
+            },
+        }),
+        (None, Some(key)) => Some(Drill {
+            text: format!(
+                "Only API key {}",
+                key_label.clone().unwrap_or_else(|| key.0.to_string())
+            ),
+            clear: href(view_path(view), &state_pairs(query, &[("key", None)], auto)),
+            also: None,
+        }),
+        _ => None,
+    };
+    // The Models view's model filter (a chart or donut click).
+    match (drill, view, query.models.first()) {
+        (None, View::Models, Some(_)) => Some(Drill {
+            text: format!("Only model “{}”", query.models.join("”, “")),
+            clear: href(
+                view_path(view),
+                &state_pairs(query, &[("model", None)], auto),
+            ),
+            also: None,
+        }),
+        (Some(mut d), View::Models, Some(_)) => {
+            d.text = format!("{}, model “{}”", d.text, query.models.join("”, “"));
+            Some(d)
+        }
+        (drill, _, _) => drill,
     }
 }

@@ -5,11 +5,12 @@ use spendlens_query::table::ColumnId;
 use spendlens_query::views::{KeysReport, Report};
 
 use super::cells::Cell;
-use super::filters::drill_href;
+use super::filters::{drill_href, target_href};
 use super::page::{Built, CHART_TOP, card, period_labels, total_card};
 use super::top_pairs;
 use crate::dashboard::charts::{self, Slice};
 use crate::dashboard::format;
+use spendlens_query::over_time::Target;
 
 pub fn build<'a>(query: &'a ViewQuery, report: &Report, r: &'a KeysReport) -> Built<'a> {
     let (current_label, previous_label) = period_labels(report);
@@ -25,6 +26,17 @@ pub fn build<'a>(query: &'a ViewQuery, report: &Report, r: &'a KeysReport) -> Bu
         .map(|row| Slice {
             label: row.key_name.clone(),
             value: row.metrics.cost,
+            href: target_href(
+                query,
+                Some(&match row.key_id {
+                    Some(id) => Target::Key(id),
+                    None => Target::Keyless {
+                        provider: row.provider,
+                        workspace: row.workspace.clone().unwrap_or_default(),
+                    },
+                }),
+                None,
+            ),
         })
         .collect();
     let pairs = top_pairs(

@@ -16,6 +16,7 @@ mod models;
 mod page;
 mod providers;
 mod refresh;
+mod spend;
 mod workspaces;
 
 use std::sync::Arc;

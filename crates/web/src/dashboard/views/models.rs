@@ -6,10 +6,12 @@ use spendlens_query::table::ColumnId;
 use spendlens_query::views::{ModelsReport, Report};
 
 use super::cells::Cell;
+use super::filters::target_href;
 use super::page::{Built, CHART_TOP, ImagesPanel, card, period_labels, total_card};
 use super::top_pairs;
 use crate::dashboard::charts::{self, Slice};
 use crate::dashboard::format;
+use spendlens_query::over_time::Target;
 
 fn singular(unit: &str) -> String {
     unit.strip_suffix('s').unwrap_or(unit).replace('_', " ")
@@ -40,10 +42,11 @@ fn images_panel(r: &ModelsReport) -> Option<ImagesPanel> {
             })
             .collect(),
         note: r.images.note.to_owned(),
+        chart: None,
     })
 }
 
-pub fn build<'a>(_query: &'a ViewQuery, report: &Report, r: &'a ModelsReport) -> Built<'a> {
+pub fn build<'a>(query: &'a ViewQuery, report: &Report, r: &'a ModelsReport) -> Built<'a> {
     let (current_label, previous_label) = period_labels(report);
     let slices = r
         .rows
@@ -51,6 +54,15 @@ pub fn build<'a>(_query: &'a ViewQuery, report: &Report, r: &'a ModelsReport) ->
         .map(|row| Slice {
             label: row.model.clone(),
             value: row.metrics.cost,
+            href: target_href(
+                query,
+                Some(&Target::Model {
+                    provider: row.provider,
+                    model: row.model.clone(),
+                    unit: row.unit.as_str().to_owned(),
+                }),
+                None,
+            ),
         })
         .collect();
     let pairs = top_pairs(r.rows.iter().map(|row| (row.model.clone(), &row.metrics)));

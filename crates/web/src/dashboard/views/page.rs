@@ -13,9 +13,10 @@ use spendlens_store::{ConnectionRow, SyncRunFilter, SyncRunStatus};
 
 use super::cells::{Cell, Column, is_summed_money, money_of};
 use super::filters::{
-    FilterForm, ProviderOption, default_query, drill_href, filter_form, heading, href, keep_typed,
-    page_number, parse_filters, state_pairs, view_path,
+    Drill, FilterForm, ProviderOption, default_query, drill_href, drill_of, filter_form, heading,
+    href, keep_typed, page_number, parse_filters, state_pairs, view_path,
 };
+use super::spend::{SpendChart, row_noun, spend_chart};
 use super::{PageParams, attribution, keys, models, providers, workspaces};
 use crate::AppState;
 use crate::dashboard::charts;
@@ -42,13 +43,6 @@ pub fn card(label: &str, value: impl Into<String>, sub: impl Into<String>) -> Ca
     }
 }
 
-/// The drill-down a page is in: what it shows, how to show all, and a related drill-down.
-pub struct Drill {
-    pub text: String,
-    pub clear: String,
-    pub also: Option<(String, String)>,
-}
-
 pub struct Pager {
     pub text: String,
     pub previous: Option<String>,
@@ -59,6 +53,7 @@ pub struct LegendItem {
     pub class: String,
     pub label: String,
     pub share: String,
+    pub href: Option<String>,
 }
 
 /// The Models page's Images panel.
@@ -68,6 +63,8 @@ pub struct ImagesPanel {
     pub per_image: String,
     pub rows: Vec<Vec<String>>,
     pub note: String,
+    /// Image cost over time, stacked by model.
+    pub chart: Option<SpendChart>,
 }
 
 #[derive(Template)]
@@ -84,6 +81,8 @@ pub struct MetricPage {
     pub export_href: String,
     pub auto_href: String,
     pub cards: Vec<Card>,
+    /// Spend over time, stacked by the view's rows.
+    pub spend: Option<SpendChart>,
     pub donut: String,
     pub donut_title: String,
     pub legend: Vec<LegendItem>,
@@ -472,38 +471,7 @@ pub async fn view_page(
             next: (page_no < pages).then(|| link(page_no + 1)),
         }
     });
-    let drill = match (&query.workspace, query.key) {
-        (Some(workspace), _) => Some(Drill {
-            text: format!("Only workspace “{workspace}”"),
-            clear: href(
-                view_path(view),
-                &state_pairs(&query, &[("workspace", None)], auto),
-            ),
-            also: match view {
-                View::Keys => Some((
-                    "models of this workspace".to_owned(),
-                    drill_href("/models", &query, &[("workspace", workspace.clone())]),
-                )),
-                View::Models => Some((
-                    "API keys of this workspace".to_owned(),
-                    drill_href("/keys", &query, &[("workspace", workspace.clone())]),
-                )),
-                _ => None,
-            },
-        }),
-        (None, Some(key)) => Some(Drill {
-            text: format!(
-                "Only API key {}",
-                built.key_label.clone().unwrap_or_else(|| key.0.to_string())
-            ),
-            clear: href(
-                view_path(view),
-                &state_pairs(&query, &[("key", None)], auto),
-            ),
-            also: None,
-        }),
-        _ => None,
-    };
+    let drill = drill_of(&query, auto, built.key_label.clone());
     let no_calls = match &report {
         Report::Attribution(r) if !r.has_metered_calls => Some(attribution::no_calls_text(r)),
         _ => None,
@@ -537,9 +505,25 @@ pub async fn view_page(
         donut,
         bars,
         notes,
-        images,
+        mut images,
         ..
     } = built;
+    let spend = if total_rows == 0 {
+        None
+    } else {
+        let over = state
+            .reports
+            .over_time(viewer.org(), &query, &report)
+            .await?;
+        Some(spend_chart(&query, &over, "Spend", row_noun(view))?)
+    };
+    if let (Some(panel), Report::Models(r)) = (images.as_mut(), &report) {
+        let over = state
+            .reports
+            .images_over_time(viewer.org(), &query, &r.images)
+            .await?;
+        panel.chart = Some(spend_chart(&query, &over, "Image spend", "model")?);
+    }
     let coverage = match &report {
         Report::Providers(r) => super::coverage_panel::panel(r)?,
         _ => None,
@@ -555,6 +539,7 @@ pub async fn view_page(
         export_href,
         auto_href,
         cards,
+        spend,
         donut: donut.render()?,
         donut_title: donut.title.clone(),
         legend: donut
@@ -564,6 +549,7 @@ pub async fn view_page(
                 class: s.class.clone(),
                 label: s.label.clone(),
                 share: s.share.clone(),
+                href: s.href.clone(),
             })
             .collect(),
         bars: bars.render()?,

@@ -6,10 +6,11 @@ use spendlens_query::table::ColumnId;
 use spendlens_query::views::{ProvidersReport, Report};
 
 use super::cells::Cell;
-use super::filters::drill_href;
+use super::filters::{drill_href, target_href};
 use super::page::{Built, CHART_TOP, card, period_labels, total_card};
 use crate::dashboard::charts::{self, Pair, Slice};
 use crate::dashboard::format;
+use spendlens_query::over_time::Target;
 
 pub fn build<'a>(query: &'a ViewQuery, report: &Report, r: &'a ProvidersReport) -> Built<'a> {
     let (current_label, previous_label) = period_labels(report);
@@ -20,6 +21,7 @@ pub fn build<'a>(query: &'a ViewQuery, report: &Report, r: &'a ProvidersReport) 
         .map(|row| Slice {
             label: row.provider_name.to_owned(),
             value: row.metrics.cost,
+            href: target_href(query, Some(&Target::Provider(row.provider)), None),
         })
         .collect();
     let pairs: Vec<Pair> = r

@@ -5,11 +5,12 @@ use spendlens_query::table::ColumnId;
 use spendlens_query::views::{Report, WorkspacesReport};
 
 use super::cells::Cell;
-use super::filters::drill_href;
+use super::filters::{drill_href, target_href};
 use super::page::{Built, CHART_TOP, card, period_labels, total_card};
 use super::top_pairs;
 use crate::dashboard::charts::{self, Slice};
 use crate::dashboard::format;
+use spendlens_query::over_time::Target;
 
 pub fn build<'a>(query: &'a ViewQuery, report: &Report, r: &'a WorkspacesReport) -> Built<'a> {
     let (current_label, previous_label) = period_labels(report);
@@ -19,6 +20,7 @@ pub fn build<'a>(query: &'a ViewQuery, report: &Report, r: &'a WorkspacesReport)
         .map(|(p, cost)| Slice {
             label: p.display_name().to_owned(),
             value: *cost,
+            href: target_href(query, Some(&Target::Provider(*p)), None),
         })
         .collect();
     let pairs = top_pairs(

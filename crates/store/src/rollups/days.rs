@@ -1,0 +1,335 @@
+//! Day by day: each series' metrics per bucket over a range of days, the difference of
+//! consecutive running totals in `rollup_cum` (one range seek per series), for the
+//! spend-over-time charts. The cost kinds and the metered rollup get typed reads here, from
+//! the same rollups (and filters) the period totals read, so a chart adds up to its table.
+
+use std::fmt::Write as _;
+
+use spendlens_domain::{Day, DayRange, Money};
+
+use super::cost::{IMAGE, KEY, MODEL, RollupFilter, WORKSPACE, WORKSPACE_MODEL, series_filter};
+use super::read::filter_clauses;
+use super::write::{read_dims, read_metrics};
+use super::{DIM_COLUMNS, DimValue, Metrics, RollupKind, SeriesFilter, SeriesKey};
+use crate::connections::day_from_number;
+use crate::meter::{Attribution, METER_DAY, MeterFilter};
+use crate::{
+    ApiKeyId, ConnectionId, OrgId, RowExt, Store, StoreError, StoreResult, WorkspaceId, with_pool,
+};
+
+/// One series' metrics over one bucket.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BucketRow {
+    pub series: SeriesKey,
+    pub bucket: i64,
+    pub metrics: Metrics,
+}
+
+/// What a cost view's chart stacks by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DailyBy {
+    /// Per (connection, workspace): the Providers and Workspaces views.
+    Workspace,
+    /// Per (connection, workspace, key).
+    Key,
+    /// Per (connection, model, unit).
+    Model,
+    /// Image lines per (connection, model).
+    Image,
+}
+
+/// The cost of one group on one day. Fields a grouping does not have are `None` / empty.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DailyCost {
+    pub connection_id: ConnectionId,
+    pub workspace_id: Option<WorkspaceId>,
+    pub api_key_id: Option<ApiKeyId>,
+    pub model: String,
+    pub unit: String,
+    pub day: Day,
+    pub cost: Money,
+}
+
+/// The SQL of [`Store::read_days`]: per series the last running total before the range (its
+/// baseline) and every running total inside it, in series and bucket order.
+fn days_sql(kind: &RollupKind, clauses: &str, first: i64, last: i64) -> String {
+    let dims = &DIM_COLUMNS[..kind.dims.len()];
+    let mut sql = String::from("WITH base AS MATERIALIZED (SELECT s.id, s.connection_id");
+    for d in dims {
+        let _ = write!(sql, ", s.{d}");
+    }
+    let _ = write!(
+        sql,
+        ", (SELECT MAX(b.bucket) FROM rollup_cum b WHERE b.series_id = s.id AND b.bucket < {first}) AS lo \
+         FROM rollup_series s WHERE s.org_id = $1 AND s.kind = $2{clauses}) SELECT p.id, p.connection_id"
+    );
+    for d in dims {
+        let _ = write!(sql, ", p.{d}");
+    }
+    sql.push_str(", c.bucket");
+    for c in kind.metric_columns() {
+        let _ = write!(sql, ", c.{c}");
+    }
+    let _ = write!(
+        sql,
+        " FROM base p JOIN rollup_cum c ON c.series_id = p.id AND c.bucket >= COALESCE(p.lo, {first}) \
+         AND c.bucket <= {last} ORDER BY p.id, c.bucket"
+    );
+    sql
+}
+
+fn id_at(key: &SeriesKey, index: usize) -> Option<i64> {
+    key.dims.get(index).and_then(DimValue::id)
+}
+
+fn text_at(key: &SeriesKey, index: usize) -> String {
+    key.dims
+        .get(index)
+        .and_then(DimValue::text)
+        .unwrap_or_default()
+        .to_owned()
+}
+
+impl Store {
+    /// Every series of `kind` matching `filter`, with its metrics in each bucket of `days`
+    /// that has activity (buckets without any are absent).
+    pub async fn read_days(
+        &self,
+        org: OrgId,
+        kind: &RollupKind,
+        filter: &SeriesFilter,
+        days: DayRange,
+    ) -> StoreResult<Vec<BucketRow>> {
+        kind.check()?;
+        let Some((clauses, binds)) = filter_clauses(kind, filter)? else {
+            return Ok(Vec::new());
+        };
+        let range = kind.buckets(days);
+        let sql = days_sql(kind, &clauses, range.first, range.last);
+        let n = kind.metric_columns().len();
+        let dims = kind.dims.len();
+        with_pool!(self, pool => {
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(org.0).bind(kind.name);
+            for value in binds {
+                query = query.bind(value);
+            }
+            let rows = query.fetch_all(pool).await?;
+            let mut out = Vec::new();
+            let mut series: Option<i64> = None;
+            let mut before = Metrics::default();
+            for row in &rows {
+                let id: i64 = sqlx::Row::try_get(row, 0)?;
+                if series != Some(id) {
+                    series = Some(id);
+                    before = Metrics::default();
+                }
+                let bucket: i64 = sqlx::Row::try_get(row, 2 + dims)?;
+                let running = read_metrics(row, 3 + dims, n)?;
+                if bucket >= range.first {
+                    let connection: i64 = sqlx::Row::try_get(row, 1)?;
+                    out.push(BucketRow {
+                        series: SeriesKey {
+                            connection: (connection != 0).then_some(ConnectionId(connection)),
+                            dims: read_dims(row, 2, kind)?,
+                        },
+                        bucket,
+                        metrics: running.minus(before),
+                    });
+                }
+                before = running;
+            }
+            Ok(out)
+        })
+    }
+
+    /// Cost per day and group of a cost view, with the view's filter: the same rollups its
+    /// period totals read (a key's models from its cost lines, as the Models view does).
+    pub async fn daily_cost(
+        &self,
+        org: OrgId,
+        by: DailyBy,
+        days: DayRange,
+        filter: &RollupFilter,
+    ) -> StoreResult<Vec<DailyCost>> {
+        if by == DailyBy::Model
+            && let Some(key) = filter.api_key
+        {
+            return self.key_daily_models(org, key, days, filter).await;
+        }
+        let with_key = |mut series: SeriesFilter| {
+            if let Some(key) = filter.api_key {
+                series.dims.push((1, vec![DimValue::Id(Some(key.0))]));
+            }
+            series
+        };
+        // (kind, filter, workspace dim, key dim, model dim, unit dim)
+        let (kind, series, workspace, key, model, unit): (&RollupKind, _, _, _, _, _) = match by {
+            DailyBy::Workspace => (
+                &WORKSPACE,
+                series_filter(filter, Some(0)),
+                Some(0),
+                None,
+                None,
+                None,
+            ),
+            DailyBy::Key => (
+                &KEY,
+                with_key(series_filter(filter, Some(0))),
+                Some(0),
+                Some(1),
+                None,
+                None,
+            ),
+            DailyBy::Model if filter.workspaces.is_some() => (
+                &WORKSPACE_MODEL,
+                series_filter(filter, Some(0)),
+                Some(0),
+                None,
+                Some(1),
+                Some(3),
+            ),
+            DailyBy::Model => (
+                &MODEL,
+                series_filter(filter, None),
+                None,
+                None,
+                Some(0),
+                Some(2),
+            ),
+            DailyBy::Image => (
+                &IMAGE,
+                with_key(series_filter(filter, Some(0))),
+                Some(0),
+                Some(1),
+                Some(2),
+                None,
+            ),
+        };
+        let rows = self.read_days(org, kind, &series, days).await?;
+        rows.into_iter()
+            .filter(|row| row.metrics.totals.lines != 0 || !row.metrics.totals.cost.is_zero())
+            .map(|row| {
+                let connection_id = row.series.connection.ok_or_else(|| {
+                    StoreError::Corrupt("a cost rollup series has no connection".into())
+                })?;
+                Ok(DailyCost {
+                    connection_id,
+                    workspace_id: workspace
+                        .and_then(|i| id_at(&row.series, i))
+                        .map(WorkspaceId),
+                    api_key_id: key.and_then(|i| id_at(&row.series, i)).map(ApiKeyId),
+                    model: model.map(|i| text_at(&row.series, i)).unwrap_or_default(),
+                    unit: match (by, unit) {
+                        (DailyBy::Image, _) => "images".to_owned(),
+                        (_, Some(i)) => text_at(&row.series, i),
+                        (_, None) => String::new(),
+                    },
+                    day: day_from_number(row.bucket)?,
+                    cost: row.metrics.totals.cost,
+                })
+            })
+            .collect()
+    }
+
+    /// One key's cost per day and model, from its cost lines (the model rollups have no key).
+    async fn key_daily_models(
+        &self,
+        org: OrgId,
+        key: ApiKeyId,
+        days: DayRange,
+        filter: &RollupFilter,
+    ) -> StoreResult<Vec<DailyCost>> {
+        let list = |ids: Vec<i64>| {
+            if ids.is_empty() {
+                "NULL".to_owned()
+            } else {
+                ids.iter()
+                    .map(i64::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            }
+        };
+        let mut clauses = format!(" AND api_key_ref = {}", key.0);
+        if let Some(connections) = &filter.connections {
+            let _ = write!(
+                clauses,
+                " AND connection_id IN ({})",
+                list(connections.iter().map(|c| c.0).collect())
+            );
+        }
+        if let Some(workspaces) = &filter.workspaces {
+            let _ = write!(
+                clauses,
+                " AND workspace_ref IN ({})",
+                list(workspaces.iter().map(|w| w.0).collect())
+            );
+        }
+        let sql = format!(
+            "SELECT day, connection_id, model, unit, CAST(SUM(cost_nanos) AS BIGINT) AS cost_nanos \
+             FROM cost_lines WHERE org_id = $1 AND day >= {} AND day <= {}{clauses} \
+             GROUP BY day, connection_id, model, unit ORDER BY day",
+            days.from().number(),
+            days.to().number()
+        );
+        with_pool!(self, pool => {
+            let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(org.0)
+                .fetch_all(pool)
+                .await?;
+            rows.iter()
+                .map(|row| {
+                    Ok(DailyCost {
+                        connection_id: ConnectionId(row.int("connection_id")?),
+                        workspace_id: None,
+                        api_key_id: Some(key),
+                        model: row.text("model")?,
+                        unit: row.text("unit")?,
+                        day: day_from_number(row.int("day")?)?,
+                        cost: Money::from_nanos(row.int("cost_nanos")?),
+                    })
+                })
+                .collect()
+        })
+    }
+
+    /// Metered cost per day and value of an attribution (`None`: calls sent without one), with
+    /// the attribution views' filter.
+    pub async fn meter_daily_cost(
+        &self,
+        org: OrgId,
+        by: Attribution,
+        days: DayRange,
+        filter: &MeterFilter,
+    ) -> StoreResult<Vec<(Option<String>, Day, Money)>> {
+        let text = |values: &Vec<String>| values.iter().cloned().map(DimValue::Text).collect();
+        let mut dims = Vec::new();
+        if let Some(providers) = &filter.providers {
+            dims.push((0, text(providers)));
+        }
+        if let Some(models) = &filter.models {
+            dims.push((1, text(models)));
+        }
+        let rows = self
+            .read_days(
+                org,
+                &METER_DAY,
+                &SeriesFilter {
+                    connections: None,
+                    dims,
+                },
+                days,
+            )
+            .await?;
+        rows.into_iter()
+            .filter(|row| row.metrics.totals.requests != 0 || !row.metrics.totals.cost.is_zero())
+            .map(|row| {
+                let value = text_at(&row.series, by.dim());
+                Ok((
+                    (!value.is_empty()).then_some(value),
+                    day_from_number(row.bucket)?,
+                    row.metrics.totals.cost,
+                ))
+            })
+            .collect()
+    }
+}
