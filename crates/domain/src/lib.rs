@@ -3,6 +3,7 @@
 //! Nothing here does I/O or knows HTTP or SQL. Time comes in as a parameter or through a
 //! [`Clock`]; [`SystemClock`] is the one reader of the system time in the workspace.
 
+pub mod alerts;
 pub mod allocation;
 pub mod calendar;
 pub mod catalog;

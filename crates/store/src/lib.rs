@@ -8,6 +8,7 @@
 //!
 //! Architecture invariant: only this crate knows SQL; it knows nothing of HTTP.
 
+mod alerts;
 mod api_keys;
 mod audit;
 mod bulk;
@@ -38,6 +39,10 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{PgPool, SqlitePool};
 use time::OffsetDateTime;
 
+pub use alerts::{
+    AlertChannelRow, AlertRuleRow, DeliveryRow, FireAlert, FiringRow, NewAlertChannel,
+    NewAlertRule, NotificationJob, PasswordChange, SmtpSettings,
+};
 pub use api_keys::ApiKeyRow;
 pub use audit::{AuditEntry, AuditVerdict};
 pub use connections::{ConnectionRow, ConnectionStatus, NewConnection, validate_connection_name};

@@ -71,6 +71,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0013_coverage.sql"),
         postgres: include_str!("../migrations/postgres/0013_coverage.sql"),
     },
+    Migration {
+        version: 15,
+        name: "alerts",
+        sqlite: include_str!("../migrations/sqlite/0015_alerts.sql"),
+        postgres: include_str!("../migrations/postgres/0015_alerts.sql"),
+    },
 ];
 
 pub(crate) async fn run(store: &Store) -> StoreResult<usize> {

@@ -5,6 +5,7 @@
 //! on their first line, call the query layer, the store or the sync engine, and map errors in
 //! one place ([`error::ApiError`]).
 
+pub mod alerts;
 pub mod api;
 pub mod auth;
 pub mod client;
@@ -43,6 +44,8 @@ pub struct WebSettings {
     pub session_lifetime: time::Duration,
     /// A session unused this long ends (idle expiry).
     pub session_idle: time::Duration,
+    /// How alert rules are evaluated and their notifications delivered.
+    pub alerts: alerts::AlertSettings,
 }
 
 impl Default for WebSettings {
@@ -51,6 +54,7 @@ impl Default for WebSettings {
             trust_forwarded_for: false,
             session_lifetime: time::Duration::days(7),
             session_idle: time::Duration::hours(12),
+            alerts: alerts::AlertSettings::default(),
         }
     }
 }
@@ -73,6 +77,8 @@ pub struct AppState {
     pub logins: Arc<dashboard::throttle::LoginThrottle>,
     /// Each organization's price catalog, rebuilt when its prices change.
     pub prices: prices::PriceCache,
+    /// Alert rules' evaluator queue and delivery worker (started by [`router`]).
+    pub alerts: alerts::Alerts,
     pub settings: WebSettings,
 }
 
@@ -100,6 +106,7 @@ impl AppState {
             hasher: passwords::Hasher::default(),
             logins: Arc::default(),
             prices: prices::PriceCache::default(),
+            alerts: alerts::Alerts::new(settings.alerts.clone()),
             settings,
         })
     }
@@ -122,6 +129,7 @@ pub const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10)
 
 /// Every route of the server.
 pub fn router(state: Arc<AppState>) -> Router {
+    alerts::Alerts::start(&state);
     Router::new()
         .route("/healthz", get(healthz))
         .nest("/api/v1", api::routes())

@@ -22,6 +22,7 @@ pub async fn run(cli: &Cli, args: &ServeArgs) -> anyhow::Result<ExitCode> {
         trust_forwarded_for: args.trust_forwarded_for,
         session_lifetime: time::Duration::hours(args.session_hours),
         session_idle: time::Duration::minutes(args.session_idle_minutes),
+        alerts: spendlens_web::alerts::AlertSettings::default(),
     };
     let retention = args
         .meter_retention_days

@@ -96,6 +96,9 @@ pub(crate) async fn ingest_parsed(
         .ingest_events(auth.org, auth.key_id, state.now(), &good)
         .await
         .map_err(unavailable)?;
+    state
+        .alerts
+        .after_ingest(auth.org, &good, &outcome.inserted);
     report.accepted = outcome.inserted.len();
     report.duplicate = outcome.duplicate.len();
     for i in outcome.conflict {

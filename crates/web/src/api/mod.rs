@@ -1,5 +1,6 @@
 //! The JSON API under `/api/v1`.
 
+pub mod alerts;
 pub mod connections;
 pub mod coverage;
 pub mod ingest_keys;
@@ -59,6 +60,27 @@ pub fn routes() -> Router<Arc<AppState>> {
             "/prices/{id}",
             get(prices::get).put(prices::update).delete(prices::remove),
         )
+        .route(
+            "/alerts/rules",
+            get(alerts::list_rules).post(alerts::create_rule),
+        )
+        .route(
+            "/alerts/rules/{id}",
+            get(alerts::get_rule)
+                .put(alerts::update_rule)
+                .delete(alerts::delete_rule),
+        )
+        .route(
+            "/alerts/channels",
+            get(alerts::list_channels).post(alerts::create_channel),
+        )
+        .route(
+            "/alerts/channels/{id}",
+            axum::routing::delete(alerts::delete_channel),
+        )
+        .route("/alerts/history", get(alerts::history))
+        .route("/alerts/deliveries", get(alerts::deliveries))
+        .route("/alerts/smtp", get(alerts::get_smtp).put(alerts::put_smtp))
         .fallback(|| async { ApiError::NotFound("route".to_owned()) })
         .layer(axum::middleware::map_response(crate::error::json_errors))
 }

@@ -34,6 +34,18 @@ pub const PATHS: &[(&str, &str)] = &[
     ("delete", "/prices/{id}"),
     ("get", "/token-usage"),
     ("get", "/token-usage/summary"),
+    ("get", "/alerts/rules"),
+    ("post", "/alerts/rules"),
+    ("get", "/alerts/rules/{id}"),
+    ("put", "/alerts/rules/{id}"),
+    ("delete", "/alerts/rules/{id}"),
+    ("get", "/alerts/channels"),
+    ("post", "/alerts/channels"),
+    ("delete", "/alerts/channels/{id}"),
+    ("get", "/alerts/history"),
+    ("get", "/alerts/deliveries"),
+    ("get", "/alerts/smtp"),
+    ("put", "/alerts/smtp"),
 ];
 
 pub async fn document() -> Json<Value> {
@@ -331,6 +343,7 @@ pub fn spec() -> Value {
     metering(&mut doc, &with_errors);
     token_usage(&mut doc, &with_errors);
     super::coverage::document_paths(&mut doc, &with_errors);
+    super::alerts::document_paths(&mut doc, &with_errors);
     doc
 }
 
