@@ -1,5 +1,5 @@
-//! Managing people: disable, enable and remove users (never the last active admin), and list
-//! and end sessions. Disabling or removing a user ends their sessions in the same transaction.
+//! Managing people: disable, enable and remove users and change their role (never the last
+//! active admin), set passwords, and list and end sessions. Disabling or removing a user ends their sessions in the same transaction.
 
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -173,6 +173,72 @@ impl Store {
             }
         });
         Ok(ended)
+    }
+
+    /// Changes a user's role. The last active admin cannot be made a viewer.
+    pub async fn set_user_role(&self, org: OrgId, id: i64, role: Role) -> StoreResult<UserRow> {
+        let user = self.get_user(org, id).await?;
+        if role != Role::Admin {
+            self.refuse_last_admin(org, &user, "make a viewer of")
+                .await?;
+        }
+        with_pool!(self, pool => {
+            sqlx::query("UPDATE users SET role = $1 WHERE org_id = $2 AND id = $3")
+                .bind(role.as_str())
+                .bind(org.0)
+                .bind(id)
+                .execute(pool)
+                .await?;
+        });
+        self.get_user(org, id).await
+    }
+
+    /// Replaces a user's password hash and ends their sessions in the same transaction, all
+    /// but `keep` (a session id, [`SessionInfo::id`]: the browser of a user changing their own).
+    /// Returns how many sessions ended.
+    pub async fn set_user_password(
+        &self,
+        org: OrgId,
+        id: i64,
+        password_hash: &str,
+        keep: Option<&str>,
+    ) -> StoreResult<u64> {
+        self.get_user(org, id).await?;
+        let ended = with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            sqlx::query("UPDATE users SET password_hash = $1 WHERE org_id = $2 AND id = $3")
+                .bind(password_hash)
+                .bind(org.0)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            let ended = sqlx::query(
+                "DELETE FROM sessions WHERE org_id = $1 AND user_id = $2 AND token_hash <> $3",
+            )
+            .bind(org.0)
+            .bind(id)
+            .bind(keep.unwrap_or(""))
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            tx.commit().await?;
+            ended
+        });
+        Ok(ended)
+    }
+
+    /// A user's password hash, to check the current password before a change.
+    pub async fn user_password_hash(&self, org: OrgId, id: i64) -> StoreResult<String> {
+        let hash: Option<String> = with_pool!(self, pool => {
+            sqlx::query_scalar("SELECT password_hash FROM users WHERE org_id = $1 AND id = $2")
+                .bind(org.0)
+                .bind(id)
+                .fetch_optional(pool)
+                .await?
+        });
+        hash.ok_or_else(|| StoreError::NotFound {
+            what: format!("user {id}"),
+        })
     }
 
     /// The session id ([`SessionInfo::id`]) of a cookie, to mark "this browser" in a list.

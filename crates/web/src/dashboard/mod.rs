@@ -5,6 +5,7 @@
 //! whole state, so a page can be bookmarked, shared and exported with the same numbers. Pages
 //! work without JavaScript; `app.js` only saves clicks.
 
+mod account;
 pub mod charts;
 mod connections;
 mod cost;
@@ -19,6 +20,7 @@ pub mod session;
 mod sync_logs;
 pub mod throttle;
 mod token_usage;
+mod tokens;
 mod users;
 mod views;
 
@@ -81,6 +83,20 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route(
             "/users/{id}/remove",
             get(people::confirm_remove).post(people::remove),
+        )
+        .route("/users/{id}/role", post(account::set_role))
+        .route(
+            "/users/{id}/password",
+            get(account::reset_form).post(account::reset),
+        )
+        .route(
+            "/account/password",
+            get(account::own_form).post(account::change_own),
+        )
+        .route("/tokens", get(tokens::page).post(tokens::create))
+        .route(
+            "/tokens/{id}/revoke",
+            get(tokens::confirm_revoke).post(tokens::revoke),
         )
         .route("/users/{id}/sessions", get(people::sessions))
         .route("/users/{id}/sessions/revoke", post(people::revoke))
