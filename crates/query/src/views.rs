@@ -831,7 +831,7 @@ fn key_row(
         key_id: key.map(|k| k.id),
         provider_key_id: key.map(|k| k.provider_id.clone()),
         key_name: match key {
-            Some(k) => k.name.clone().unwrap_or_else(|| k.provider_id.clone()),
+            Some(k) => k.name.clone().unwrap_or_else(|| unnamed_key(provider, k)),
             None => "(no API key)".to_owned(),
         },
         key_hint: key.and_then(|k| k.hint.clone()),
@@ -843,6 +843,23 @@ fn key_row(
         coverage_pct: None,
         metrics,
     }
+}
+
+/// The name of a key without one: its id, or for a long hash (LiteLLM's 64-character key
+/// hashes, of keys seen only in usage: the master key, deleted keys) its last characters.
+fn unnamed_key(provider: ProviderKind, key: &ApiKeyRow) -> String {
+    let id = &key.provider_id;
+    let chars = id.chars().count();
+    if chars <= 32 {
+        return id.clone();
+    }
+    let tail: String = id.chars().skip(chars - 8).collect();
+    let what = if key.status == "unlisted" {
+        format!("unlisted {} key", provider.display_name())
+    } else {
+        format!("{} key", provider.display_name())
+    };
+    format!("{what} …{tail}")
 }
 
 /// Spend per model (per unit class: a model billed in tokens and in images is two rows).
@@ -1036,6 +1053,33 @@ mod tests {
             "1.50"
         );
         assert_eq!(cost_per_million(cost, 0), None);
+    }
+
+    #[test]
+    fn a_long_unnamed_key_reads_by_its_last_characters() {
+        let at = time::macros::datetime!(2026-11-01 00:00 UTC);
+        let mut key = ApiKeyRow {
+            id: ApiKeyId(1),
+            connection_id: ConnectionId(1),
+            provider: ProviderKind::LiteLlm,
+            provider_id: "8f4e".repeat(15) + "abcd",
+            workspace_id: None,
+            name: None,
+            hint: None,
+            status: "unlisted".to_owned(),
+            created_at: None,
+            last_used_at: None,
+            first_seen_at: at,
+            last_seen_at: at,
+        };
+        let provider = ProviderKind::LiteLlm;
+        let name = unnamed_key(provider, &key);
+        assert_eq!(
+            name,
+            format!("unlisted {} key …8f4eabcd", provider.display_name())
+        );
+        key.provider_id = "key_short".to_owned();
+        assert_eq!(unnamed_key(provider, &key), "key_short");
     }
 
     #[test]

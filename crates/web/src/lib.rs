@@ -135,12 +135,16 @@ pub fn router(state: Arc<AppState>) -> Router {
         .nest("/api/v1", api::routes())
         .merge(otlp::routes())
         .merge(dashboard::routes())
+        .fallback(dashboard::not_found)
         .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
         .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
             BODY_TIMEOUT,
         ))
         .layer(middleware::from_fn(request_id))
         .layer(tower_http::trace::TraceLayer::new_for_http())
+        // gzip for clients that ask (pages, CSV and JSON shrink 5–10×); tiny bodies, images
+        // and event streams are left as they are.
+        .layer(tower_http::compression::CompressionLayer::new())
         .with_state(state)
 }
 

@@ -1752,3 +1752,118 @@ async fn spend_over_time_adds_up_to_the_table_and_each_segment_filters_to_its_ro
     assert_eq!(sum, Money::parse_units("101.12").unwrap());
     app.test.teardown().await;
 }
+
+/// The text of the cell of column `col` in the table row whose first cell starts with `name`.
+fn cell_of(html: &str, name: &str, col: &str) -> String {
+    let table = &html[html.find("<tbody>").unwrap()..];
+    let row = table
+        .split("<tr>")
+        .find(|row| strip_tags(row).starts_with(name))
+        .unwrap_or_else(|| panic!("no row {name}"));
+    let marker = format!("data-col=\"{col}\"");
+    let start = row
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no {col} cell in {row}"));
+    let cell = &row[start..];
+    strip_tags(&format!("<td {}", &cell[..cell.find("</td>").unwrap()]))
+}
+
+#[tokio::test]
+async fn credits_net_cost_tokens_and_last_spend_read_as_finance_expects() {
+    let app = App::start().await;
+    let admin = app.admin().await;
+    // A workspace billed per image (no tokens) with a credit, on a day of its own.
+    let mut render = line(
+        "2026-11-18",
+        "proj_render",
+        None,
+        "flux-pro",
+        "4.00",
+        Some(8),
+    );
+    render.category = Category::Image;
+    render.unit = Unit::parse("images").unwrap();
+    render.tokens = TokenCounts::default();
+    render.quantity = Quantity::from_whole(8);
+    render.credits = Money::parse_units("1.25").unwrap();
+    write_day(
+        &app,
+        app.connection,
+        "2026-11-18",
+        &[("proj_render", "Renders")],
+        &[render],
+    )
+    .await;
+    let (_, html) = admin.get("/workspaces?period=last-7-days").await;
+    assert_eq!(cell_of(&html, "Renders", "cost"), "$4.00");
+    assert_eq!(cell_of(&html, "Renders", "credits"), "$1.25");
+    assert_eq!(cell_of(&html, "Renders", "net_cost"), "$2.75");
+    assert_eq!(
+        cell_of(&html, "Renders", "tokens"),
+        "—",
+        "not billed in tokens"
+    );
+    assert_eq!(cell_of(&html, "Search", "tokens"), "5.0M");
+    assert_eq!(cell_of(&html, "Search", "credits"), "$0.00");
+    for (path, name) in [("/keys", "(no API key)"), ("/models", "flux-pro")] {
+        let (_, page) = admin.get(&format!("{path}?period=last-7-days")).await;
+        assert_eq!(cell_of(&page, name, "credits"), "$1.25", "{path}");
+        assert_eq!(cell_of(&page, name, "net_cost"), "$2.75", "{path}");
+    }
+    // Workspace Management: "last seen" is the last day with spend.
+    let (_, manage) = admin.get("/workspace-management").await;
+    let search = row_text(&manage, "Search").unwrap();
+    assert!(search.contains("2026-11-21"), "{search}");
+    let bot = row_text(&manage, "Support Bot").unwrap();
+    assert!(bot.contains("2026-11-22"), "{bot}");
+    app.test.teardown().await;
+}
+
+#[tokio::test]
+async fn an_unknown_address_gets_a_styled_page_and_pages_are_gzipped_on_request() {
+    let app = App::start().await;
+    let admin = app.admin().await;
+    let (status, page) = admin.get("/no/such/page").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(page.contains("<h1>Page not found</h1>"), "{page}");
+    assert!(page.contains("There is no page at /no/such/page."));
+    assert!(page.contains("/static/app.css") && page.contains("Back to the dashboard"));
+    let api = reqwest::Client::new()
+        .get(format!("{}/api/v1/no-such-route", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(api.status(), StatusCode::NOT_FOUND);
+    assert!(
+        api.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/json")
+    );
+    // gzip when asked: the page shrinks, and is the same page once inflated.
+    let plain = admin.get_response("/providers").await;
+    assert!(plain.headers().get("content-encoding").is_none());
+    let plain = plain.text().await.unwrap();
+    let zipped = admin
+        .client
+        .get(format!("{}/providers", app.base))
+        .header(COOKIE, &admin.cookie)
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(zipped.headers()["content-encoding"], "gzip");
+    let bytes = zipped.bytes().await.unwrap();
+    assert!(
+        bytes.len() * 4 < plain.len(),
+        "{} vs {}",
+        bytes.len(),
+        plain.len()
+    );
+    let mut inflated = String::new();
+    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut inflated)
+        .unwrap();
+    // The CSRF token and flash differ per response only if the session changes; it does not.
+    assert_eq!(inflated.len(), plain.len());
+    app.test.teardown().await;
+}

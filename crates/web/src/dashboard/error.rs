@@ -22,6 +22,9 @@ pub enum PageError {
     Forbidden(String),
     #[error("{0} not found")]
     NotFound(String),
+    /// No route answers the address: the message says so in full.
+    #[error("{0}")]
+    NoSuchPage(String),
     /// A request the server refused before any page code ran (too large, wrong type, wrong
     /// method): its status and axum's words.
     #[error("{message}")]
@@ -49,6 +52,7 @@ impl IntoResponse for PageError {
             PageError::BadRequest(_) => (StatusCode::BAD_REQUEST, "That request cannot be shown"),
             PageError::Forbidden(_) => (StatusCode::FORBIDDEN, "Not allowed"),
             PageError::NotFound(_) => (StatusCode::NOT_FOUND, "Not found"),
+            PageError::NoSuchPage(_) => (StatusCode::NOT_FOUND, "Page not found"),
             PageError::TooManyRequests { .. } => (StatusCode::TOO_MANY_REQUESTS, "Try again later"),
             PageError::Rejected { status, .. } => (*status, "That request cannot be handled"),
             PageError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong"),

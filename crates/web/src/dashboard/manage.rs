@@ -66,6 +66,7 @@ pub async fn page(
     }
     let needle = search.to_lowercase();
     let workspaces = state.store().list_workspaces(viewer.org()).await?;
+    let last_spend = state.store().last_spend_days(viewer.org()).await?;
     let total = workspaces.len();
     let mut histories: std::collections::HashMap<WorkspaceId, Vec<HistoryItem>> =
         std::collections::HashMap::new();
@@ -100,7 +101,12 @@ pub async fn page(
             continue;
         }
         let history = histories.remove(&workspace.id).unwrap_or_default();
-        rows.push(row(workspace, &workspaces, history));
+        rows.push(row(
+            workspace,
+            &workspaces,
+            history,
+            last_spend.get(&workspace.id).copied(),
+        ));
     }
     let layout = Layout::new(
         &state,
@@ -119,7 +125,13 @@ pub async fn page(
     respond(&template.layout, &headers, StatusCode::OK, &template)
 }
 
-fn row(workspace: &WorkspaceRow, all: &[WorkspaceRow], history: Vec<HistoryItem>) -> Row {
+/// A workspace's row; "last seen" is its last day with spend (not when a sync last saw it).
+fn row(
+    workspace: &WorkspaceRow,
+    all: &[WorkspaceRow],
+    history: Vec<HistoryItem>,
+    last_spend: Option<spendlens_domain::Day>,
+) -> Row {
     Row {
         id: workspace.id.0,
         display_name: workspace.display_name.clone(),
@@ -134,7 +146,7 @@ fn row(workspace: &WorkspaceRow, all: &[WorkspaceRow], history: Vec<HistoryItem>
         },
         renamed: workspace.renamed,
         first_seen: format::instant(Some(workspace.first_seen_at)),
-        last_seen: format::instant(Some(workspace.last_seen_at)),
+        last_seen: last_spend.map_or_else(|| "no spend yet".to_owned(), |day| day.to_string()),
         history,
         shares_name: all
             .iter()

@@ -121,6 +121,14 @@ pub fn routes() -> Router<Arc<AppState>> {
         .layer(axum::middleware::map_response(error::html_errors))
 }
 
+/// Any address no route answers (outside `/api/v1`, which answers JSON): the styled page.
+pub async fn not_found(uri: axum::http::Uri) -> PageError {
+    let path: String = uri.path().chars().take(200).collect();
+    PageError::NoSuchPage(format!(
+        "There is no page at {path}. The address may be mistyped, or the page has moved; the tabs above lead to every view."
+    ))
+}
+
 const STYLESHEET: &str = include_str!("../../assets/app.css");
 const SCRIPT: &str = include_str!("../../assets/app.js");
 

@@ -69,6 +69,16 @@ impl Cell {
             Value::Text(text) => Cell::text(text.clone()),
             Value::Money(_) => Cell::num(""),
             Value::Rate(rate) => Cell::num(format::rate(*rate)),
+            // Spend without any tokens is not billed in tokens (images, seconds, characters):
+            // "—", not a 0 that reads like unused tokens.
+            Value::Count(Some(0))
+                if spec.id == ColumnId::Tokens && metrics.is_some_and(|m| !m.cost.is_zero()) =>
+            {
+                Cell {
+                    title: Some("Not billed in tokens".to_owned()),
+                    ..Cell::na("—")
+                }
+            }
             Value::Count(Some(n)) if spec.unit == "tokens" => Cell::num(format::compact(*n)),
             Value::Count(Some(n)) => Cell::num(format::count(*n)),
             Value::Count(None) => Cell {
