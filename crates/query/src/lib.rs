@@ -6,6 +6,7 @@
 
 pub mod attribution;
 pub mod coverage;
+pub mod focus;
 pub mod history;
 pub mod over_time;
 pub mod params;

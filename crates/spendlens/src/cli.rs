@@ -62,6 +62,9 @@ pub enum Command {
     Sync(SyncArgs),
     /// Show a view: providers, workspaces, keys or models.
     Report(ReportArgs),
+    /// Export spend in a standard format: `export focus` (FOCUS 1.2 CSV).
+    #[command(subcommand)]
+    Export(crate::commands::export::ExportCommand),
     /// Create, list and revoke API tokens for the JSON API.
     #[command(subcommand)]
     Tokens(TokensCommand),

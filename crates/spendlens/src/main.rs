@@ -61,6 +61,7 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Command::Connections(command) => commands::connections::run(&cli, command).await,
         Command::Sync(args) => commands::sync::run(&cli, args).await,
         Command::Report(args) => commands::report::run(&cli, args).await,
+        Command::Export(command) => commands::export::run(&cli, command).await,
         Command::Tokens(command) => commands::tokens::run(&cli, command).await,
         Command::Keys(command) => commands::keys::run(&cli, command).await,
         Command::Meter(command) => commands::keys::meter(&cli, command).await,

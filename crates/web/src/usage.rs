@@ -13,7 +13,6 @@ use std::collections::BTreeMap;
 use rust_decimal::Decimal;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use spendlens_domain::credential::hint_of;
 use spendlens_domain::{Day, Money};
 use spendlens_store::{
     Metrics, OrgId, RecordCursor, SeriesKey, Store, StoreError, UsageFilter, UsageRecord,
@@ -145,17 +144,7 @@ pub fn parse(params: &UsageParams) -> Result<UsageQuery, String> {
 /// else cut to its prefix, three characters and the last four (`key-…` when too short to keep
 /// any of it).
 pub fn mask_key(stored: &str) -> String {
-    if stored.contains('…') || stored.contains("...") {
-        return stored.to_owned();
-    }
-    let prefix_len = stored
-        .char_indices()
-        .take(16)
-        .filter(|(_, c)| *c == '-' || *c == '_')
-        .map(|(i, _)| i + 1)
-        .last()
-        .unwrap_or(0);
-    hint_of(stored, prefix_len)
+    spendlens_domain::credential::mask_stored_key(stored)
 }
 
 /// Turns the typed API key (its masked form, as shown, or the stored form) into the stored

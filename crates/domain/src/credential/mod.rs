@@ -158,6 +158,23 @@ pub fn hint_of(secret: &str, prefix_len: usize) -> String {
     format!("{head}…{tail}")
 }
 
+/// The masked form of a stored API key value: hints (which carry an ellipsis) as they are,
+/// anything else cut to its prefix (up to the last `-` or `_` within 16 characters), three
+/// characters and the last four (`key-…` when too short to keep any of it).
+pub fn mask_stored_key(stored: &str) -> String {
+    if stored.contains('…') || stored.contains("...") {
+        return stored.to_owned();
+    }
+    let prefix_len = stored
+        .char_indices()
+        .take(16)
+        .filter(|(_, c)| *c == '-' || *c == '_')
+        .map(|(i, _)| i + 1)
+        .last()
+        .unwrap_or(0);
+    hint_of(stored, prefix_len)
+}
+
 fn check_openai(text: &str) -> Result<String, CredentialShapeError> {
     single_token(text, "OpenAI")?;
     let refuse = |what: &str| {

@@ -6,6 +6,7 @@ pub mod bench_meter;
 pub mod connections;
 pub mod demo;
 pub mod demo_traffic;
+pub mod export;
 pub mod keys;
 pub mod prices;
 pub mod prices_restate;

@@ -48,6 +48,7 @@ pub(crate) use coverage::{KEY_MODEL, key_model_facts};
 pub use coverage::{KeyModelTotals, MeteredKeyModel};
 pub use days::{BucketRow, DailyBy, DailyCost};
 pub use write::RollupWrite;
+pub(crate) use write::{read_dims, read_metrics};
 
 /// The most dimensions a kind may have (columns `d0…d7` of `rollup_series`).
 pub const MAX_DIMS: usize = 8;

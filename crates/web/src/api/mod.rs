@@ -3,6 +3,7 @@
 pub mod alerts;
 pub mod connections;
 pub mod coverage;
+pub mod export;
 pub mod ingest_keys;
 pub mod meter;
 pub mod openapi;
@@ -24,6 +25,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/openapi.json", get(openapi::document))
         .route("/reports/{view}", get(reports::report))
         .route("/coverage", get(coverage::coverage))
+        .route("/export/focus", get(export::focus_export))
         .route(
             "/connections",
             get(connections::list).post(connections::create),

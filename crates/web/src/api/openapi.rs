@@ -344,6 +344,7 @@ pub fn spec() -> Value {
     token_usage(&mut doc, &with_errors);
     super::coverage::document_paths(&mut doc, &with_errors);
     super::alerts::document_paths(&mut doc, &with_errors);
+    super::export::document_paths(&mut doc, &with_errors);
     doc
 }
 

@@ -10,6 +10,7 @@ pub mod charts;
 mod connections;
 mod cost;
 pub mod error;
+mod focus_export;
 pub mod format;
 mod ingest_keys;
 mod manage;
@@ -51,6 +52,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/customers", get(views::customers))
         .route("/products", get(views::products))
         .route("/agents", get(views::agents))
+        .route("/export/focus", get(focus_export::download))
         .route("/export/{view}", get(views::export))
         .route("/refresh", post(views::refresh))
         .route("/sync-status", get(views::sync_status))

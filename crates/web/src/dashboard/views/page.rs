@@ -79,6 +79,8 @@ pub struct MetricPage {
     pub period_text: String,
     pub filters: FilterForm,
     pub export_href: String,
+    /// The Providers view's "Export FOCUS CSV" link: the shown period as explicit days.
+    pub focus_href: Option<String>,
     pub auto_href: String,
     pub cards: Vec<Card>,
     /// Spend over time, stacked by the view's rows.
@@ -426,6 +428,15 @@ pub async fn view_page(
         &format!("/export/{}", view.as_str()),
         &state_pairs(&query, &[("auto", None)], false),
     );
+    let focus_href = (view == View::Providers).then(|| {
+        href(
+            "/export/focus",
+            &[
+                ("from", query.period.from().to_string()),
+                ("to", query.period.to().to_string()),
+            ],
+        )
+    });
     let auto_href = href(
         view_path(view),
         &state_pairs(
@@ -537,6 +548,7 @@ pub async fn view_page(
         period_text,
         filters,
         export_href,
+        focus_href,
         auto_href,
         cards,
         spend,

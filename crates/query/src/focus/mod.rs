@@ -1,0 +1,172 @@
+//! The FOCUS 1.2 export (FinOps Open Cost and Usage Specification, `CostAndUsage` dataset) of
+//! billed *and* metered spend for a period of UTC days.
+//!
+//! One file, three kinds of rows, told apart by `x_SpendlensSource`:
+//! - `billed`: a cost line as the provider billed it (no API key, or a provider that bills per
+//!   key);
+//! - `allocated`: a cost line spread down to an API key from a coarser billed grain (the sum of
+//!   a bill's allocated and billed rows is the bill, to the nano-dollar);
+//! - `metered`: the calls applications reported (`meter_day` rollup, per day and attribution
+//!   series). These are **not charges**: every FOCUS cost column (BilledCost, EffectiveCost,
+//!   ListCost, ContractedCost) is 0 and the meter's estimate is in `x_MeteredCost`, so summing
+//!   any cost column over the whole file gives the bill, never bill + estimate. Their
+//!   ConsumedQuantity is the meter's own measure of the same usage the bill's rows carry: a
+//!   consumer summing consumption filters on `x_SpendlensSource` first.
+//!
+//! Credits are their own rows (ChargeCategory `Credit`, negative BilledCost) beside the usage
+//! row they reduce. ChargeClass is always null: a sync replaces a window of days with the bill
+//! as the provider now reports it and keeps no earlier version, and a restated metered price
+//! rewrites the rollups in place, so no row can be identified as a correction of an invoiced
+//! period. Money is exact decimal text from nano-dollars; quantities are exact decimals.
+
+mod csv;
+mod rows;
+
+pub use csv::{COLUMNS, write_csv};
+pub use rows::{ChargeCategory, FocusRow, Source, billed_rows, metered_rows};
+
+use spendlens_domain::{Day, DayRange, Money};
+use spendlens_store::{OrgId, Store};
+
+use crate::QueryError;
+
+/// The longest period one export covers.
+pub const MAX_DAYS: i64 = 366;
+
+/// An export's rows and what they add up to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FocusExport {
+    pub period: DayRange,
+    pub rows: Vec<FocusRow>,
+    pub totals: FocusTotals,
+}
+
+/// Sums of an export, exact.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FocusTotals {
+    /// Σ BilledCost of the `Usage` rows: the bill before credits (the Providers view's cost).
+    pub usage_billed: Money,
+    /// Σ BilledCost of the `Credit` rows (zero or negative).
+    pub credits: Money,
+    /// Σ x_MeteredCost of the metered rows (priced calls only).
+    pub metered_cost: Money,
+    pub billed_rows: usize,
+    pub allocated_rows: usize,
+    pub credit_rows: usize,
+    pub metered_rows: usize,
+}
+
+impl FocusTotals {
+    /// Σ BilledCost over the whole file: the bill after credits.
+    pub fn billed_total(&self) -> Money {
+        self.usage_billed + self.credits
+    }
+
+    fn of(rows: &[FocusRow]) -> FocusTotals {
+        let mut t = FocusTotals::default();
+        for row in rows {
+            match (row.charge_category, row.source) {
+                (ChargeCategory::Credit, _) => {
+                    t.credits += row.billed_cost;
+                    t.credit_rows += 1;
+                }
+                (ChargeCategory::Usage, Source::Billed) => {
+                    t.usage_billed += row.billed_cost;
+                    t.billed_rows += 1;
+                }
+                (ChargeCategory::Usage, Source::Allocated) => {
+                    t.usage_billed += row.billed_cost;
+                    t.allocated_rows += 1;
+                }
+                (ChargeCategory::Usage, Source::Metered) => {
+                    t.metered_cost += row.metered_cost.unwrap_or_default();
+                    t.metered_rows += 1;
+                }
+            }
+        }
+        t
+    }
+}
+
+/// Checks that `period` is not longer than [`MAX_DAYS`].
+pub fn check_period(period: DayRange) -> Result<(), QueryError> {
+    if period.len_days() > MAX_DAYS {
+        return Err(QueryError::Invalid(format!(
+            "a FOCUS export covers at most {MAX_DAYS} days; this period has {} ({} to {}): export a year at a time",
+            period.len_days(),
+            period.from(),
+            period.to()
+        )));
+    }
+    Ok(())
+}
+
+/// Every billed, allocated, credit and metered row of `org` over `period`, ordered by day.
+pub async fn export(
+    store: &Store,
+    org: OrgId,
+    period: DayRange,
+) -> Result<FocusExport, QueryError> {
+    check_period(period)?;
+    let lines = store.export_cost_lines(org, period).await?;
+    let metered = store.export_meter_days(org, period).await?;
+    let mut rows = billed_rows(&lines);
+    rows.extend(metered_rows(&metered));
+    rows.sort_by_key(|r| (r.day, r.source.order(), r.charge_category as u8));
+    let totals = FocusTotals::of(&rows);
+    Ok(FocusExport {
+        period,
+        rows,
+        totals,
+    })
+}
+
+/// The file name an export is offered under: `spendlens-focus-2026-11-01-to-2026-11-30.csv`.
+pub fn file_name(period: DayRange, extension: &str) -> String {
+    format!(
+        "spendlens-focus-{}-to-{}.{extension}",
+        period.from(),
+        period.to()
+    )
+}
+
+/// The first day of the month after `day`'s (the exclusive end of its billing period).
+pub(crate) fn next_month(day: Day) -> Day {
+    let first = day.first_of_month();
+    let mut next = first;
+    for _ in 0..32 {
+        match next.add_days(1) {
+            Ok(d) => next = d,
+            Err(_) => return next,
+        }
+        if next.first_of_month() != first {
+            return next;
+        }
+    }
+    next
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn day(text: &str) -> Day {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn billing_periods_are_calendar_months() {
+        assert_eq!(next_month(day("2026-11-17")), day("2026-12-01"));
+        assert_eq!(next_month(day("2026-12-31")), day("2027-01-01"));
+        assert_eq!(next_month(day("2028-02-01")), day("2028-03-01"));
+    }
+
+    #[test]
+    fn a_period_over_a_year_is_refused_with_the_way_out() {
+        let long = DayRange::new(day("2021-01-01"), day("2025-12-31")).unwrap();
+        let err = check_period(long).unwrap_err().to_string();
+        assert!(err.contains("at most 366 days"), "{err}");
+        let year = DayRange::new(day("2024-01-01"), day("2024-12-31")).unwrap();
+        assert!(check_period(year).is_ok());
+    }
+}
