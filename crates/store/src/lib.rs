@@ -8,6 +8,7 @@
 //!
 //! Architecture invariant: only this crate knows SQL; it knows nothing of HTTP.
 
+mod access_log;
 mod alerts;
 mod api_keys;
 mod audit;
@@ -40,6 +41,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{PgPool, SqlitePool};
 use time::OffsetDateTime;
 
+pub use access_log::{AccessEntry, AccessFilter, AccessKind, NewAccess};
 pub use alerts::{
     AlertChannelRow, AlertRuleRow, DeliveryRow, FireAlert, FiringRow, NewAlertChannel,
     NewAlertRule, NotificationJob, PasswordChange, SmtpSettings,

@@ -77,6 +77,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0015_alerts.sql"),
         postgres: include_str!("../migrations/postgres/0015_alerts.sql"),
     },
+    Migration {
+        version: 17,
+        name: "access_log",
+        sqlite: include_str!("../migrations/sqlite/0017_access_log.sql"),
+        postgres: include_str!("../migrations/postgres/0017_access_log.sql"),
+    },
 ];
 
 pub(crate) async fn run(store: &Store) -> StoreResult<usize> {

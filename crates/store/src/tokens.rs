@@ -53,6 +53,9 @@ pub struct TokenAuth {
     pub org: OrgId,
     pub token_id: i64,
     pub scopes: Scopes,
+    /// This use moved the token's last-used time (at most once a minute): the access log
+    /// records such uses.
+    pub use_recorded: bool,
 }
 
 /// Stored scopes back as [`Scopes`]; text this version cannot read grants only reading.
@@ -154,7 +157,8 @@ impl Store {
         };
         // Record use at most once a minute: a script calling the API in a loop should not turn
         // every read into a write.
-        if last_used.is_none_or(|at| now - at >= LAST_USED_RESOLUTION_MS) {
+        let use_recorded = last_used.is_none_or(|at| now - at >= LAST_USED_RESOLUTION_MS);
+        if use_recorded {
             with_pool!(self, pool => {
                 sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2")
                     .bind(now)
@@ -167,6 +171,7 @@ impl Store {
             org: OrgId(org),
             token_id: id,
             scopes: stored_scopes(&scopes),
+            use_recorded,
         }))
     }
 

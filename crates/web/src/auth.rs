@@ -64,7 +64,27 @@ impl FromRequestParts<Arc<AppState>> for ApiCaller {
         }
         let now = state.now();
         match state.store().authenticate_token(token, now).await? {
-            Some(auth) => Ok(ApiCaller(auth)),
+            Some(auth) => {
+                if auth.use_recorded {
+                    let client =
+                        crate::client::client_addr(parts, state.settings.trust_forwarded_for);
+                    // The path as sent (a nested router sees it without `/api/v1`).
+                    let path = parts
+                        .extensions
+                        .get::<axum::extract::OriginalUri>()
+                        .map_or_else(|| parts.uri.path().to_owned(), |u| u.path().to_owned());
+                    crate::access::token_used(
+                        state,
+                        auth.org,
+                        auth.token_id,
+                        parts.method.as_str(),
+                        &path,
+                        client,
+                    )
+                    .await;
+                }
+                Ok(ApiCaller(auth))
+            }
             None => Err(ApiError::Unauthorized),
         }
     }

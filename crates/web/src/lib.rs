@@ -5,6 +5,7 @@
 //! on their first line, call the query layer, the store or the sync engine, and map errors in
 //! one place ([`error::ApiError`]).
 
+pub mod access;
 pub mod alerts;
 pub mod api;
 pub mod auth;
@@ -79,6 +80,8 @@ pub struct AppState {
     pub prices: prices::PriceCache,
     /// Alert rules' evaluator queue and delivery worker (started by [`router`]).
     pub alerts: alerts::Alerts,
+    /// Caps the access log's denied-request entries per client address and minute.
+    pub access: access::DeniedLimiter,
     pub settings: WebSettings,
 }
 
@@ -107,6 +110,7 @@ impl AppState {
             logins: Arc::default(),
             prices: prices::PriceCache::default(),
             alerts: alerts::Alerts::new(settings.alerts.clone()),
+            access: access::DeniedLimiter::default(),
             settings,
         })
     }
@@ -136,6 +140,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(otlp::routes())
         .merge(dashboard::routes())
         .fallback(dashboard::not_found)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            access::record_denied,
+        ))
         .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
         .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
             BODY_TIMEOUT,

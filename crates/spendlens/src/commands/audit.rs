@@ -11,16 +11,32 @@ use crate::render::text_table;
 pub async fn run(cli: &Cli, command: &AuditCommand) -> anyhow::Result<ExitCode> {
     let context = Context::open(cli).await?;
     match command {
-        AuditCommand::Verify => match context.store().verify_audit(context.org).await? {
-            AuditVerdict::Intact { entries } => {
-                println!("The audit log is intact: {entries} entries, every hash checks.");
-                Ok(ExitCode::SUCCESS)
+        AuditCommand::Verify => {
+            let mut ok = true;
+            match context.store().verify_audit(context.org).await? {
+                AuditVerdict::Intact { entries } => {
+                    println!("The audit log is intact: {entries} entries, every hash checks.");
+                }
+                AuditVerdict::Broken { entry_id, reason } => {
+                    eprintln!("The audit log is BROKEN at entry {entry_id}: {reason}.");
+                    ok = false;
+                }
             }
-            AuditVerdict::Broken { entry_id, reason } => {
-                eprintln!("The audit log is BROKEN at entry {entry_id}: {reason}.");
-                Ok(ExitCode::FAILURE)
+            match context.store().verify_access_log(context.org).await? {
+                AuditVerdict::Intact { entries } => {
+                    println!("The access log is intact: {entries} entries, every hash checks.");
+                }
+                AuditVerdict::Broken { entry_id, reason } => {
+                    eprintln!("The access log is BROKEN at entry {entry_id}: {reason}.");
+                    ok = false;
+                }
             }
-        },
+            Ok(if ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
         AuditCommand::List { limit } => {
             let entries = context.store().audit_entries(context.org, *limit).await?;
             let rows: Vec<Vec<String>> = entries

@@ -1,5 +1,6 @@
 //! The JSON API under `/api/v1`.
 
+pub mod access_log;
 pub mod alerts;
 pub mod connections;
 pub mod coverage;
@@ -26,6 +27,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/reports/{view}", get(reports::report))
         .route("/coverage", get(coverage::coverage))
         .route("/export/focus", get(export::focus_export))
+        .route("/access-log", get(access_log::list))
         .route(
             "/connections",
             get(connections::list).post(connections::create),

@@ -345,6 +345,7 @@ pub fn spec() -> Value {
     super::coverage::document_paths(&mut doc, &with_errors);
     super::alerts::document_paths(&mut doc, &with_errors);
     super::export::document_paths(&mut doc, &with_errors);
+    super::access_log::document_paths(&mut doc, &with_errors);
     doc
 }
 

@@ -5,6 +5,7 @@
 //! whole state, so a page can be bookmarked, shared and exported with the same numbers. Pages
 //! work without JavaScript; `app.js` only saves clicks.
 
+mod access_log;
 mod account;
 pub mod charts;
 mod connections;
@@ -79,6 +80,7 @@ pub fn routes() -> Router<Arc<AppState>> {
             get(ingest_keys::confirm).post(ingest_keys::act),
         )
         .route("/sync-logs", get(sync_logs::page))
+        .route("/access-log", get(access_log::page))
         .route("/users", get(users::page).post(users::add))
         .route("/users/{id}/disable", post(people::disable))
         .route("/users/{id}/enable", post(people::enable))
@@ -154,7 +156,7 @@ fn static_asset(body: &'static str, content_type: &'static str) -> Response {
 }
 
 /// The tabs, in order: (path, label, admin only).
-const TABS: [(&str, &str, bool); 12] = [
+const TABS: [(&str, &str, bool); 13] = [
     ("/providers", "Providers", false),
     ("/workspaces", "Workspaces", false),
     ("/keys", "API Keys", false),
@@ -167,6 +169,7 @@ const TABS: [(&str, &str, bool); 12] = [
     ("/sync-logs", "Sync Logs", false),
     ("/cost", "Cost", false),
     ("/users", "Users", true),
+    ("/access-log", "Access Log", true),
 ];
 
 pub struct Tab {

@@ -17,7 +17,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use rand::RngCore;
 use serde::Deserialize;
 use spendlens_domain::password;
-use spendlens_store::{Role, SessionRow, UserRow};
+use spendlens_store::{AccessKind, Role, SessionRow, UserRow};
 use time::OffsetDateTime;
 
 use crate::AppState;
@@ -396,6 +396,20 @@ pub async fn login(
     let now = state.now();
     if let Verdict::Wait { until, locked } = state.logins.check(&email, client.0, now) {
         tracing::warn!(target: "spendlens::access", email = ?email, client = %client, locked, "sign-in refused: too many failures");
+        crate::access::sign_in(
+            &state,
+            None,
+            AccessKind::SignInRefused,
+            &email,
+            client,
+            axum::http::StatusCode::TOO_MANY_REQUESTS,
+            if locked {
+                "account locked after repeated failures"
+            } else {
+                "throttled after failed sign-ins"
+            },
+        )
+        .await;
         let why = if locked {
             "This account is locked after too many failed sign-ins"
         } else {
@@ -422,6 +436,16 @@ pub async fn login(
             Ok(verified) => verified,
             Err(crate::passwords::HashError::Busy { retry_after }) => {
                 tracing::warn!(target: "spendlens::access", email = ?email, client = %client, "sign-in refused: every hashing slot busy");
+                crate::access::sign_in(
+                    &state,
+                    None,
+                    AccessKind::SignInRefused,
+                    &email,
+                    client,
+                    axum::http::StatusCode::TOO_MANY_REQUESTS,
+                    "every password-hashing slot busy",
+                )
+                .await;
                 return login_again(
                     &headers,
                     next,
@@ -440,6 +464,16 @@ pub async fn login(
         Some(user) if verified && user.disabled_at.is_some() => {
             // Said only after the password checked out, so the form tells nothing to a guesser.
             tracing::warn!(target: "spendlens::access", email = ?email, client = %client, "sign-in refused: account disabled");
+            crate::access::sign_in(
+                &state,
+                Some(user.org_id),
+                AccessKind::SignInRefused,
+                &user.email,
+                client,
+                axum::http::StatusCode::FORBIDDEN,
+                "account disabled",
+            )
+            .await;
             state
                 .store()
                 .audit(
@@ -463,6 +497,16 @@ pub async fn login(
         Some(user) if verified => {
             state.logins.record_success(&email);
             tracing::info!(target: "spendlens::access", email = ?email, client = %client, "signed in");
+            crate::access::sign_in(
+                &state,
+                Some(user.org_id),
+                AccessKind::SignIn,
+                &user.email,
+                client,
+                axum::http::StatusCode::SEE_OTHER,
+                "",
+            )
+            .await;
             state
                 .store()
                 .audit(
@@ -479,6 +523,24 @@ pub async fn login(
         user => {
             let failure = state.logins.record_failure(&email, client.0, now);
             tracing::warn!(target: "spendlens::access", email = ?email, client = %client, failures = failure.failures, "sign-in failed");
+            crate::access::sign_in(
+                &state,
+                user.as_ref().map(|u| u.org_id),
+                AccessKind::SignInFailed,
+                &email,
+                client,
+                axum::http::StatusCode::UNAUTHORIZED,
+                &format!(
+                    "{}failure {} in a row",
+                    if user.is_none() {
+                        "no such account; "
+                    } else {
+                        ""
+                    },
+                    failure.failures
+                ),
+            )
+            .await;
             if let Some(user) = &user {
                 state
                     .store()
