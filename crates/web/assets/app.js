@@ -54,9 +54,27 @@
       if (credential) { credential.placeholder = shape.placeholder || ""; }
       if (hint) { hint.textContent = shape.hint || ""; }
     };
+    // AWS Bedrock: three fields instead of a JSON credential.
+    var aws = document.querySelector("[data-for-provider=bedrock]");
+    var credentialLabel = credential ? credential.closest("label") : null;
+    var showAws = function () {
+      var bedrock = provider.value === "bedrock";
+      if (aws) { aws.hidden = !bedrock; }
+      if (credentialLabel) { credentialLabel.hidden = bedrock; }
+    };
     provider.addEventListener("change", show);
+    provider.addEventListener("change", showAws);
     show();
+    showAws();
   }
+
+  // A form that makes a live call says so while it runs.
+  document.querySelectorAll("form[data-busy]").forEach(function (form) {
+    form.addEventListener("submit", function () {
+      var button = form.querySelector("button[type=submit]");
+      if (button) { button.disabled = true; button.textContent = form.getAttribute("data-busy"); }
+    });
+  });
 
   // While a sync runs, poll its progress and reload when it ends.
   var banner = document.querySelector("[data-sync-running]");

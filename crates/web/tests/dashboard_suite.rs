@@ -1867,3 +1867,91 @@ async fn an_unknown_address_gets_a_styled_page_and_pages_are_gzipped_on_request(
     assert_eq!(inflated.len(), plain.len());
     app.test.teardown().await;
 }
+
+#[tokio::test]
+async fn aws_bedrock_is_added_with_key_id_secret_and_region_fields() {
+    let app = App::start().await;
+    let admin = app.admin().await;
+    let (_, page) = admin.get("/connections").await;
+    assert!(page.contains("name=\"aws_access_key_id\""));
+    assert!(page.contains("<option value=\"us-east-1\" selected>us-east-1 (N. Virginia)</option>"));
+    assert!(
+        page.contains("Connected</td>")
+            || page.contains("Pending</td>")
+            || page.contains("Error</td>")
+    );
+    // A wrong key id: said at the top of the form, the id and region kept, the secret not.
+    let response = admin
+        .post(
+            "/connections",
+            &[
+                ("provider", "bedrock"),
+                ("name", "aws-prod"),
+                ("credential", ""),
+                ("base_url", ""),
+                ("aws_access_key_id", "XYZ123"),
+                ("aws_secret_access_key", "very-secret-value-42"),
+                ("aws_region", "eu-west-1"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = response.text().await.unwrap();
+    let error = html
+        .find("id=\"connection-error\"")
+        .expect("the error is said");
+    assert!(
+        error < html.find("name=\"provider\"").unwrap(),
+        "at the top of the form"
+    );
+    assert!(html.contains("data-focus"));
+    assert!(html.contains("IAM access key id"), "{html}");
+    assert!(html.contains("value=\"XYZ123\""), "the key id is kept");
+    assert!(html.contains("<option value=\"eu-west-1\" selected>"));
+    assert!(html.contains("<option value=\"bedrock\" selected>"));
+    assert!(
+        !html.contains("very-secret-value-42"),
+        "the secret came back"
+    );
+    // The right fields against the Cost Explorer stand-in: checked and added.
+    let fake = spendlens_fakes::bedrock::BedrockFake::builder()
+        .seed(3)
+        .today(time::macros::date!(2026 - 11 - 21))
+        .build()
+        .spawn()
+        .await
+        .unwrap();
+    let response = admin
+        .post(
+            "/connections",
+            &[
+                ("provider", "bedrock"),
+                ("name", "aws-prod"),
+                ("credential", ""),
+                ("base_url", fake.endpoint_url()),
+                ("aws_access_key_id", fake.access_key_id()),
+                ("aws_secret_access_key", fake.secret_access_key()),
+                ("aws_region", "us-east-1"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        response.status(),
+        StatusCode::SEE_OTHER,
+        "{}",
+        response.text().await.unwrap()
+    );
+    let added = app
+        .engine
+        .store()
+        .list_connections(app.org)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|c| c.name == "aws-prod")
+        .expect("the connection is saved");
+    assert_eq!(added.provider, ProviderKind::Bedrock);
+    let hint = added.credential_hint.unwrap();
+    assert!(hint.starts_with(&fake.access_key_id()[..4]), "{hint}");
+    app.test.teardown().await;
+}

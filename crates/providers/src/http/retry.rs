@@ -106,6 +106,18 @@ pub(crate) async fn send(
                     default: crate::default_base_url(provider).to_string(),
                 });
             }
+            // A name that does not resolve will not resolve on a retry: say so at once.
+            Err(error) if is_unresolvable(&error) => {
+                return Err(ProviderError::Unreachable {
+                    provider,
+                    endpoint: at.endpoint.to_owned(),
+                    page: at.page,
+                    retries: 0,
+                    detail: format!(
+                        "no such host: the name in {target} does not resolve (check the base URL)"
+                    ),
+                });
+            }
             Err(error) => Failure::Transport(transport_detail(&error, settings)),
             Ok(response) => {
                 let status = response.status();
@@ -237,6 +249,26 @@ pub(crate) fn transport_detail(error: &reqwest::Error, settings: &HttpSettings) 
     }
 }
 
+/// Whether a transport error is a host name that does not resolve (not a passing failure).
+fn is_unresolvable(error: &reqwest::Error) -> bool {
+    error.is_connect() && names_no_such_host(&root_cause(error))
+}
+
+/// The resolver's words for "this name does not exist" (glibc, macOS, Windows, hickory).
+fn names_no_such_host(cause: &str) -> bool {
+    let cause = cause.to_lowercase();
+    [
+        "name or service not known",
+        "no such host",
+        "nodename nor servname provided",
+        "no address associated with hostname",
+        "no record found",
+        "failed to lookup address information: name does not resolve",
+    ]
+    .iter()
+    .any(|words| cause.contains(words))
+}
+
 fn body_detail(error: &reqwest::Error) -> String {
     format!(
         "the connection broke while the page was being read ({})",
@@ -317,6 +349,24 @@ pub(crate) fn retry_delay(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_name_that_does_not_resolve_is_told_apart_from_a_passing_failure() {
+        for cause in [
+            "failed to lookup address information: Name or service not known",
+            "No such host is known. (os error 11001)",
+            "failed to lookup address information: nodename nor servname provided, or not known",
+        ] {
+            assert!(names_no_such_host(cause), "{cause}");
+        }
+        for cause in [
+            "failed to lookup address information: Temporary failure in name resolution",
+            "Connection refused (os error 111)",
+            "connection reset by peer",
+        ] {
+            assert!(!names_no_such_host(cause), "{cause}");
+        }
+    }
     use time::macros::datetime;
 
     fn settings() -> HttpSettings {

@@ -32,6 +32,8 @@ pub struct Row {
     pub hint: String,
     pub base_url: String,
     pub status: String,
+    /// Pending, Connected, Error or Disconnected.
+    pub status_label: String,
     pub message: String,
     pub last_sync: String,
     pub synced_through: String,
@@ -55,6 +57,9 @@ struct ConnectionsPage {
     form_name: String,
     form_base_url: String,
     form_error: Option<String>,
+    form_aws_key_id: String,
+    form_aws_region: String,
+    regions: Vec<(&'static str, &'static str)>,
     placeholder: String,
     hint: String,
     ingest_keys: Vec<KeyRow>,
@@ -75,6 +80,7 @@ fn row(connection: &ConnectionRow) -> Row {
             .unwrap_or_else(|| "(removed)".to_owned()),
         base_url: connection.base_url.clone().unwrap_or_default(),
         status: connection.status.to_string(),
+        status_label: crate::dashboard::session::capitalize(connection.status.as_str()),
         message: connection.status_message.clone().unwrap_or_default(),
         last_sync: format::instant(connection.last_sync_at),
         synced_through: connection
@@ -90,6 +96,21 @@ struct FormState {
     name: String,
     base_url: String,
     error: Option<String>,
+    aws_key_id: String,
+    aws_region: String,
+}
+
+impl FormState {
+    fn empty() -> FormState {
+        FormState {
+            provider: ProviderKind::OpenAi,
+            name: String::new(),
+            base_url: String::new(),
+            error: None,
+            aws_key_id: String::new(),
+            aws_region: "us-east-1".to_owned(),
+        }
+    }
 }
 
 async fn render_page(
@@ -128,6 +149,9 @@ async fn render_page(
         form_name: form.name,
         form_base_url: form.base_url,
         form_error: form.error,
+        form_aws_key_id: form.aws_key_id,
+        form_aws_region: form.aws_region,
+        regions: super::aws_form::REGIONS.to_vec(),
         placeholder: placeholder.to_owned(),
         hint: hint.to_owned(),
         ingest_keys: super::ingest_keys::rows(state, viewer.org()).await?,
@@ -153,12 +177,7 @@ pub async fn page_handler(
         state,
         viewer,
         headers,
-        FormState {
-            provider: ProviderKind::OpenAi,
-            name: String::new(),
-            base_url: String::new(),
-            error: None,
-        },
+        FormState::empty(),
         StatusCode::OK,
         None,
     )
@@ -176,12 +195,7 @@ pub async fn page_with_secret(
         state,
         viewer,
         headers,
-        FormState {
-            provider: ProviderKind::OpenAi,
-            name: String::new(),
-            base_url: String::new(),
-            error: None,
-        },
+        FormState::empty(),
         StatusCode::OK,
         Some(shown),
     )
@@ -208,6 +222,14 @@ pub struct AddForm {
     pub credential: String,
     #[serde(default)]
     pub base_url: String,
+    #[serde(default)]
+    pub aws_access_key_id: String,
+    #[serde(default)]
+    pub aws_secret_access_key: String,
+    #[serde(default)]
+    pub aws_region: String,
+    #[serde(default)]
+    pub aws_session_token: String,
 }
 
 pub async fn add(
@@ -229,6 +251,16 @@ pub async fn add(
             "the credential is far too long to be a key".to_owned(),
         ));
     }
+    let secret = super::aws_form::credential(
+        provider == ProviderKind::Bedrock,
+        &form.credential,
+        &super::aws_form::AwsFields {
+            key_id: &form.aws_access_key_id,
+            secret: &form.aws_secret_access_key,
+            region: &form.aws_region,
+            session_token: &form.aws_session_token,
+        },
+    );
     let result = state
         .sync
         .add_connection(
@@ -236,7 +268,7 @@ pub async fn add(
             AddConnection {
                 provider,
                 name: &form.name,
-                secret: &form.credential,
+                secret: &secret,
                 base_url: Some(form.base_url.as_str()).filter(|u| !u.trim().is_empty()),
                 skip_check: false,
                 sync_interval_secs: 3600,
@@ -307,6 +339,11 @@ pub async fn add(
                     name: form.name.chars().take(80).collect(),
                     base_url: form.base_url.chars().take(500).collect(),
                     error: Some(crate::dashboard::session::capitalize(&message)),
+                    // What was typed stays, except secrets: they never come back to the browser.
+                    aws_key_id: form.aws_access_key_id.chars().take(128).collect(),
+                    aws_region: Some(form.aws_region.chars().take(32).collect::<String>())
+                        .filter(|r| !r.is_empty())
+                        .unwrap_or_else(|| "us-east-1".to_owned()),
                 },
                 StatusCode::UNPROCESSABLE_ENTITY,
                 None,

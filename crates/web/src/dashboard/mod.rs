@@ -7,6 +7,7 @@
 
 mod access_log;
 mod account;
+mod aws_form;
 pub mod charts;
 mod connections;
 mod cost;

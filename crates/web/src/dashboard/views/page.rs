@@ -512,13 +512,29 @@ pub async fn view_page(
         }
     });
     let Built {
-        cards,
+        mut cards,
         donut,
         bars,
         notes,
         mut images,
         ..
     } = built;
+    // The card's "connected" is the Connections table's: connections whose status is
+    // Connected, not providers shown.
+    if let Some(card) = cards
+        .iter_mut()
+        .find(|c| view == View::Providers && c.label == "Providers with spend")
+    {
+        let connected = connections
+            .iter()
+            .filter(|c| c.status == spendlens_store::ConnectionStatus::Connected)
+            .count();
+        card.sub = format!(
+            "{connected} of {} connection{} connected",
+            connections.len(),
+            if connections.len() == 1 { "" } else { "s" }
+        );
+    }
     let spend = if total_rows == 0 {
         None
     } else {
