@@ -751,8 +751,94 @@ async fn a_person_uses_the_dashboard_in_a_real_browser() {
         "{periods:?}"
     );
 
+    // Layout at 1440 px: every action of the admin pages is in view without scrolling sideways.
+    for (path, name) in [
+        ("/workspace-management", "20-workspace-management-1440"),
+        ("/connections", "21-connections-1440"),
+        ("/sync-logs", "22-sync-logs-1440"),
+        ("/users", "23-users-1440"),
+    ] {
+        client.set_window_size(1440, 1000).await.unwrap();
+        client.goto(&format!("{base}{path}")).await.unwrap();
+        let overflow = client
+            .execute(
+                "return Array.from(document.querySelectorAll('.table-wrap')).some(w => w.scrollWidth > w.clientWidth + 1)",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            overflow,
+            serde_json::Value::Bool(false),
+            "{path} scrolls sideways at 1440 px"
+        );
+        shot(&client, name).await;
+    }
+    // AWS Bedrock: choosing it shows Access Key ID, Secret and Region instead of the JSON box.
+    client.set_window_size(1440, 1000).await.unwrap();
+    client.goto(&format!("{base}/connections")).await.unwrap();
+    client
+        .find(Locator::Css("select[name=provider]"))
+        .await
+        .unwrap()
+        .select_by_value("bedrock")
+        .await
+        .unwrap();
+    let aws = client
+        .find(Locator::Css("[data-for-provider=bedrock]"))
+        .await
+        .unwrap();
+    assert!(aws.is_displayed().await.unwrap());
+    assert!(
+        !client
+            .find(Locator::Css("textarea[name=credential]"))
+            .await
+            .unwrap()
+            .is_displayed()
+            .await
+            .unwrap()
+    );
+    shot(&client, "24-connections-bedrock-form").await;
+    // API tokens: created with a scope, shown once.
+    client.goto(&format!("{base}/tokens")).await.unwrap();
+    client
+        .find(Locator::Css("input[name=name]"))
+        .await
+        .unwrap()
+        .send_keys("finance export")
+        .await
+        .unwrap();
+    client
+        .find(Locator::Css("input[name=scope_sync]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    client
+        .find(Locator::Css("form[action='/tokens'] button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let secret = client
+        .find(Locator::Css("#new-token"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(secret.starts_with("sl_"), "{secret}");
+    shot(&client, "25-token-created").await;
+
     // Phone width.
     client.set_window_size(390, 844).await.unwrap();
+    client
+        .goto(&format!("{base}/workspaces?period=last-30-days"))
+        .await
+        .unwrap();
+    shot(&client, "26-workspaces-chart-phone").await;
     client
         .goto(&format!("{base}/models?period=last-30-days"))
         .await

@@ -34,6 +34,8 @@ pub struct Row {
     pub renamed: bool,
     pub first_seen: String,
     pub last_seen: String,
+    /// When a sync first saw the workspace (the cell shows its day).
+    pub first_seen_at: String,
     pub history: Vec<HistoryItem>,
     pub shares_name: usize,
 }
@@ -145,7 +147,8 @@ fn row(
             "active"
         },
         renamed: workspace.renamed,
-        first_seen: format::instant(Some(workspace.first_seen_at)),
+        first_seen: spendlens_domain::Day::of(workspace.first_seen_at).to_string(),
+        first_seen_at: format::instant(Some(workspace.first_seen_at)),
         last_seen: last_spend.map_or_else(|| "no spend yet".to_owned(), |day| day.to_string()),
         history,
         shares_name: all

@@ -36,6 +36,8 @@ pub struct Row {
     pub http_calls: String,
     pub retries: String,
     pub error: String,
+    /// The start of a long error, as the summary that opens it.
+    pub error_short: String,
     pub notes: String,
 }
 
@@ -138,6 +140,11 @@ pub async fn page(
             http_calls: format::count(run.http_calls),
             retries: format::count(run.retries),
             error: run.error.clone().unwrap_or_default(),
+            error_short: run
+                .error
+                .as_deref()
+                .map(|e| format!("{}…", e.chars().take(140).collect::<String>()))
+                .unwrap_or_default(),
             notes: run.notes.clone().unwrap_or_default(),
         })
         .collect();
