@@ -85,6 +85,10 @@ pub enum Command {
     /// export.
     #[command(subcommand)]
     Prices(PricesCommand),
+    /// Alert rules, channels (webhooks, Slack, email), the history of firings, the delivery
+    /// log and the SMTP settings.
+    #[command(subcommand)]
+    Alerts(crate::commands::alerts::AlertsCommand),
     /// Bring the database schema up to date (also done at every start).
     Migrate,
     /// Measure the store: write rate and view latency at a chosen size.
@@ -445,6 +449,10 @@ pub struct BenchArgs {
     /// Queries per view to time.
     #[arg(long, default_value_t = 50)]
     pub samples: usize,
+    /// meter: also measure ingest with this many alert rules active (a fresh database each),
+    /// and report the rate against the run without rules.
+    #[arg(long, default_value_t = 0)]
+    pub alert_rules: usize,
 }
 
 #[derive(Debug, Subcommand)]

@@ -68,6 +68,7 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Command::Users(command) => commands::users::run(&cli, command).await,
         Command::Audit(command) => commands::audit::run(&cli, command).await,
         Command::Prices(command) => commands::prices::run(&cli, command).await,
+        Command::Alerts(command) => commands::alerts::run(&cli, command).await,
         Command::Migrate => commands::migrate(&cli).await,
         Command::Bench(args) => commands::bench::run(&cli, args).await,
     }

@@ -8,14 +8,18 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a failing test should stop loudly
 
+#[path = "alerts/browser.rs"]
+mod browser;
 #[path = "alerts/harness.rs"]
 mod harness;
 
 use std::time::{Duration, Instant};
 
+use browser::Browser;
 use harness::{App, NOW, Receiver, SECRET, SmtpSink, eventually, smtp_python};
 use serde_json::{Value, json};
 use spendlens_domain::Scopes;
+use spendlens_store::Role;
 use spendlens_web::alerts::message::verify;
 
 #[tokio::test]
@@ -430,6 +434,180 @@ async fn email_alerts_go_through_a_real_smtp_server_and_a_dead_one_is_retried_an
         delivered
             .iter()
             .any(|d| d["rule_name"] == "daily spend by email" && d["outcome"] == "delivered")
+    );
+    app.test.teardown().await;
+}
+
+#[tokio::test]
+async fn the_alerts_page_shows_rules_history_and_log_and_viewers_cannot_change_anything() {
+    let app = App::start().await;
+    let receiver = Receiver::start().await;
+    let admin = Browser::sign_in(
+        &app.store,
+        app.org,
+        &app.base,
+        "admin@example.com",
+        Role::Admin,
+    )
+    .await;
+    let viewer = Browser::sign_in(
+        &app.store,
+        app.org,
+        &app.base,
+        "viewer@example.com",
+        Role::Viewer,
+    )
+    .await;
+    let url = format!("{}/hook", receiver.base);
+    let (status, page) = admin
+        .post(
+            "/cost/alerts/channels",
+            &[("name", "ops"), ("kind", "webhook"), ("target", &url)],
+        )
+        .await;
+    assert_eq!(status, 200, "{page}");
+    assert!(
+        page.contains("whsec_"),
+        "the generated secret is shown once: {page}"
+    );
+    let channel = app.store.list_alert_channels(app.org).await.unwrap()[0]
+        .id
+        .to_string();
+    let (_, again) = admin.get("/cost/alerts").await;
+    assert!(!again.contains("whsec_"));
+    assert!(again.contains("HMAC-SHA256"));
+
+    // A bad rule keeps what was typed and says why.
+    let (status, page) = admin
+        .post(
+            "/cost/alerts/rules",
+            &[
+                ("name", "typo"),
+                ("kind", "spend"),
+                ("scope", "org"),
+                ("period", "day"),
+                ("threshold", "-1"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 400);
+    assert!(
+        page.contains("negative") && page.contains("value=\"typo\""),
+        "{page}"
+    );
+    let (status, _) = admin
+        .post(
+            "/cost/alerts/rules",
+            &[
+                ("name", "daily spend"),
+                ("kind", "spend"),
+                ("scope", "org"),
+                ("period", "day"),
+                ("threshold", "1"),
+                ("channel", &channel),
+            ],
+        )
+        .await;
+    assert_eq!(status, 303);
+    let rule = app.store.list_alert_rules(app.org).await.unwrap()[0].id;
+
+    // Viewers read, never change.
+    let rule_form = [("name", "x"), ("kind", "spend"), ("threshold", "1")];
+    for (path, form) in [
+        ("/cost/alerts/rules".to_owned(), &rule_form[..]),
+        (format!("/cost/alerts/rules/{rule}/toggle"), &[][..]),
+        (
+            format!("/cost/alerts/rules/{rule}/delete"),
+            &[("confirm", "delete")][..],
+        ),
+        (
+            "/cost/alerts/channels".to_owned(),
+            &[
+                ("name", "x"),
+                ("kind", "email"),
+                ("target", "a@example.com"),
+            ][..],
+        ),
+        (
+            "/cost/alerts/smtp".to_owned(),
+            &[("host", "smtp.example.com"), ("from", "a@example.com")][..],
+        ),
+    ] {
+        let (status, _) = viewer.post(&path, form).await;
+        assert_eq!(status, 403, "{path}");
+    }
+    let (status, _) = viewer
+        .get(&format!("/cost/alerts/rules/{rule}/delete"))
+        .await;
+    assert_eq!(status, 403);
+    let (status, page) = viewer.get("/cost/alerts").await;
+    assert_eq!(status, 200);
+    assert!(
+        page.contains("daily spend") && !page.contains("Add rule") && !page.contains("Delete…")
+    );
+    assert!(page.contains("Nothing has fired yet"));
+
+    // A crossing shows in the history (value, threshold, delivered) and the delivery log.
+    app.ingest("page", "cus_1", &["2.50"]).await;
+    assert!(eventually(Duration::from_secs(5), || receiver.hits("/hook").len() == 1).await);
+    let mut page = String::new();
+    for _ in 0..50 {
+        page = viewer.get("/cost/alerts").await.1;
+        if page.contains("1 sent") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(page.contains("id=\"alert-history\""), "{page}");
+    assert!(
+        page.contains("<td class=\"num\">2.5</td><td class=\"num\">1</td>"),
+        "{page}"
+    );
+    assert!(
+        page.contains("1 sent") && page.contains("delivered"),
+        "{page}"
+    );
+    assert!(
+        page.contains("id=\"alerts-badge\""),
+        "the layout's badge: {page}"
+    );
+
+    // Deleting asks first and names what goes.
+    let (status, page) = admin
+        .get(&format!("/cost/alerts/rules/{rule}/delete"))
+        .await;
+    assert_eq!(status, 200);
+    assert!(page.contains("daily spend") && page.contains("past firings stay"));
+    let (status, _) = admin
+        .post(&format!("/cost/alerts/rules/{rule}/delete"), &[])
+        .await;
+    assert_eq!(status, 303);
+    assert_eq!(app.store.list_alert_rules(app.org).await.unwrap().len(), 1);
+    let (status, _) = admin
+        .post(
+            &format!("/cost/alerts/rules/{rule}/delete"),
+            &[("confirm", "delete")],
+        )
+        .await;
+    assert_eq!(status, 303);
+    assert!(
+        app.store
+            .list_alert_rules(app.org)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(app.firings().await.len(), 1, "the history stays");
+    let audit = app.store.audit_entries(app.org, 100).await.unwrap();
+    assert!(
+        audit
+            .iter()
+            .any(|e| e.action == "alert_rule.delete" && e.actor == "admin@example.com")
+    );
+    assert!(
+        audit
+            .iter()
+            .any(|e| e.action == "alert_channel.add" && !e.detail.contains("whsec_"))
     );
     app.test.teardown().await;
 }

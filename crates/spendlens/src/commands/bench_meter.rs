@@ -56,9 +56,35 @@ pub async fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
         backends.push(("PostgreSQL", TestStore::postgres(&args.postgres_url).await?));
     }
     for (name, test) in backends {
-        let result = measure(&test, batches, batch, args).await;
+        let result = measure(&test, batches, batch, args, 0).await;
         test.teardown().await;
         let r = result?;
+        if args.alert_rules > 0 {
+            let fresh = match name {
+                "SQLite" => TestStore::sqlite().await?,
+                _ => TestStore::postgres(&args.postgres_url).await?,
+            };
+            let with_rules = measure(&fresh, batches, batch, args, args.alert_rules).await;
+            let firings = match &with_rules {
+                Ok(_) => {
+                    let org = fresh.store.ensure_default_org(now_of()).await?;
+                    fresh.store.list_alert_firings(org, 10_000).await?.len()
+                }
+                Err(_) => 0,
+            };
+            fresh.teardown().await;
+            let w = with_rules?;
+            let base = r.events as f64 / r.elapsed.as_secs_f64();
+            let rate = w.events as f64 / w.elapsed.as_secs_f64();
+            println!("\n== {name}: alert rules");
+            println!(
+                "without rules: {base:.0} events/s; with {} alert rules active: {rate:.0} events/s ({:.0}% of the rate without rules; target >= 80%), ack p50 {:.1} ms, p99 {:.1} ms; {firings} firings recorded during the run",
+                args.alert_rules,
+                rate / base * 100.0,
+                w.p50.as_secs_f64() * 1000.0,
+                w.p99.as_secs_f64() * 1000.0
+            );
+        }
         println!("\n== {name}");
         println!(
             "sustained: {:.0} events/s ({} events acknowledged in {:.2} s)",
@@ -206,11 +232,16 @@ async fn time_requests(
     Ok((at(50), at(95), last))
 }
 
+fn now_of() -> time::OffsetDateTime {
+    spendlens_domain::Clock::now(&spendlens_domain::SystemClock)
+}
+
 async fn measure(
     test: &TestStore,
     batches: usize,
     batch: usize,
     args: &BenchArgs,
+    alert_rules: usize,
 ) -> anyhow::Result<MeterResult> {
     let clients = args.clients;
     let url = database_url(test.store.location());
@@ -222,6 +253,7 @@ async fn measure(
         .create_ingest_key(org, "bench", now)
         .await?
         .secret;
+    super::bench_alerts::add_rules(&test.store, org, alert_rules, now).await?;
     let (server, base) = start_server(&url, data_dir.path())?;
     let pid = server.0.id();
     // Batch n happens at an even step from 60 days ago to a minute ago, oldest first.

@@ -101,6 +101,7 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> anyhow::Result<ExitCode> {
         context.engine.now(),
     )
     .await?;
+    crate::commands::alerts::demo_rules(context.store(), context.org, context.engine.now()).await?;
     let traffic = DemoTraffic::prepare(&context, &stand_ins.sources, args.seed, today).await?;
     let data_dir = demo_dir.display();
     let url = format!("http://{}", listener.local_addr()?);

@@ -1,7 +1,9 @@
 //! One module per subcommand.
 
+pub mod alerts;
 pub mod audit;
 pub mod bench;
+pub mod bench_alerts;
 pub mod bench_meter;
 pub mod connections;
 pub mod demo;

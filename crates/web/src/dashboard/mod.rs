@@ -7,6 +7,7 @@
 
 mod access_log;
 mod account;
+mod alerts;
 mod aws_form;
 pub mod charts;
 mod connections;
@@ -121,6 +122,15 @@ pub fn routes() -> Router<Arc<AppState>> {
             "/cost/pricing/{id}/delete",
             get(pricing_edit::confirm_delete).post(pricing_edit::delete),
         )
+        .route("/cost/alerts", get(alerts::page))
+        .route("/cost/alerts/rules", post(alerts::create_rule))
+        .route("/cost/alerts/rules/{id}/toggle", post(alerts::toggle_rule))
+        .route("/cost/alerts/channels", post(alerts::create_channel))
+        .route("/cost/alerts/smtp", post(alerts::save_smtp))
+        .route(
+            "/cost/alerts/{what}/{id}/delete",
+            get(alerts::confirm_delete).post(alerts::delete),
+        )
         .route("/static/app.css", get(stylesheet))
         .route("/static/app.js", get(script))
         .layer(axum::middleware::map_response(error::html_errors))
@@ -194,6 +204,8 @@ pub struct Layout {
     pub notice: Option<(String, String)>,
     /// `<meta http-equiv=refresh>` seconds, for auto-refresh (works without JavaScript).
     pub auto_refresh: Option<u32>,
+    /// Alerts fired in the last 24 hours (the header's badge links to Cost → Alerts).
+    pub alerts_recent: i64,
     had_flash: bool,
 }
 
@@ -226,6 +238,11 @@ impl Layout {
             had_flash: notice.is_some(),
             notice,
             auto_refresh: None,
+            alerts_recent: state
+                .store()
+                .count_alert_firings_since(viewer.org(), state.now() - time::Duration::days(1))
+                .await
+                .unwrap_or(0),
         })
     }
 
