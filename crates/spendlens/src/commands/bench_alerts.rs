@@ -23,7 +23,7 @@ pub async fn add_rules(
         "claude-haiku-4-5",
     ];
     for i in 0..count {
-        let threshold = |low: &str, high: &str| if i % 5 == 0 { low } else { high }.to_owned();
+        let threshold = |low: &str, high: &str| if i % 3 == 0 { low } else { high }.to_owned();
         let (kind, scope, value, period, window, threshold) = match i % 10 {
             0 => (
                 "spend",

@@ -29,6 +29,9 @@ pub struct MeterResult {
     pub peak_rss_kib: u64,
     /// The Customers view: (p50, p95, samples, rows).
     pub customers: (Duration, Duration, usize, usize),
+    /// With alert rules: how long after the last acknowledged batch the first firing was
+    /// recorded (the last batches carry today's spend).
+    pub first_firing: Option<Duration>,
 }
 
 /// Days the events are spread over, ending a minute ago.
@@ -78,11 +81,15 @@ pub async fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
             let rate = w.events as f64 / w.elapsed.as_secs_f64();
             println!("\n== {name}: alert rules");
             println!(
-                "without rules: {base:.0} events/s; with {} alert rules active: {rate:.0} events/s ({:.0}% of the rate without rules; target >= 80%), ack p50 {:.1} ms, p99 {:.1} ms; {firings} firings recorded during the run",
+                "without rules: {base:.0} events/s; with {} alert rules active: {rate:.0} events/s ({:.0}% of the rate without rules; target >= 80%), ack p50 {:.1} ms, p99 {:.1} ms; {firings} firings recorded, the first {} after the last batch was acknowledged",
                 args.alert_rules,
                 rate / base * 100.0,
                 w.p50.as_secs_f64() * 1000.0,
-                w.p99.as_secs_f64() * 1000.0
+                w.p99.as_secs_f64() * 1000.0,
+                w.first_firing.map_or_else(
+                    || "none within 15 s".to_owned(),
+                    |d| format!("{:.2} s", d.as_secs_f64())
+                )
             );
         }
         println!("\n== {name}");
@@ -318,6 +325,17 @@ async fn measure(
         events += a;
     }
     let elapsed = started.elapsed();
+    let mut first_firing = None;
+    if alert_rules > 0 {
+        let waited = Instant::now();
+        while waited.elapsed() < Duration::from_secs(15) {
+            if !test.store.list_alert_firings(org, 1).await?.is_empty() {
+                first_firing = Some(waited.elapsed());
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
     let (rss_kib, peak_rss_kib) = rss(pid);
     // The Customers view over what was loaded, through the same server.
     let token = test.store.create_api_token(org, "bench", now).await?.secret;
@@ -371,5 +389,6 @@ async fn measure(
         rss_kib,
         peak_rss_kib,
         customers: (p50, p95, args.samples.max(1), view_rows),
+        first_firing,
     })
 }
