@@ -4,12 +4,15 @@
 //! Architecture invariant: this crate reads through the store's rollup API and knows no SQL,
 //! HTTP or HTML; it only shapes numbers.
 
+pub mod anomaly;
 pub mod attribution;
 pub mod coverage;
 pub mod focus;
+pub mod forecast;
 pub mod history;
 pub mod over_time;
 pub mod params;
+pub mod spend_days;
 pub mod table;
 mod view;
 pub mod views;

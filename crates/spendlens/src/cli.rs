@@ -89,6 +89,11 @@ pub enum Command {
     /// log and the SMTP settings.
     #[command(subcommand)]
     Alerts(crate::commands::alerts::AlertsCommand),
+    /// Projected month-end spend per provider, workspace, model and customer; credit balances.
+    Forecast(crate::commands::forecast::ForecastArgs),
+    /// Anomalies (daily spend vs the same weekday of earlier weeks) and their thresholds.
+    #[command(subcommand)]
+    Anomalies(crate::commands::forecast::AnomaliesCommand),
     /// Bring the database schema up to date (also done at every start).
     Migrate,
     /// Measure the store: write rate and view latency at a chosen size.

@@ -69,6 +69,8 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Command::Audit(command) => commands::audit::run(&cli, command).await,
         Command::Prices(command) => commands::prices::run(&cli, command).await,
         Command::Alerts(command) => commands::alerts::run(&cli, command).await,
+        Command::Forecast(args) => commands::forecast::run_forecast(&cli, args).await,
+        Command::Anomalies(command) => commands::forecast::run_anomalies(&cli, command).await,
         Command::Migrate => commands::migrate(&cli).await,
         Command::Bench(args) => commands::bench::run(&cli, args).await,
     }

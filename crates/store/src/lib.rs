@@ -10,6 +10,7 @@
 
 mod access_log;
 mod alerts;
+mod anomaly_thresholds;
 mod api_keys;
 mod audit;
 mod bulk;
@@ -46,6 +47,7 @@ pub use alerts::{
     AlertChannelRow, AlertRuleRow, DeliveryRow, FireAlert, FiringRow, NewAlertChannel,
     NewAlertRule, NotificationJob, PasswordChange, SmtpSettings,
 };
+pub use anomaly_thresholds::{THRESHOLD_SCOPES, ThresholdRow};
 pub use api_keys::ApiKeyRow;
 pub use audit::{AuditEntry, AuditVerdict};
 pub use connections::{ConnectionRow, ConnectionStatus, NewConnection, validate_connection_name};
@@ -61,10 +63,10 @@ pub use meter::{Attribution, AttributionTotals, MeterFacets, MeterFilter, Pruned
 pub use meter::{IngestOutcome, METER_DAY, METER_HOUR};
 pub use prices::{CatalogSnapshot, PriceImport};
 pub use rollups::{
-    BucketRange, BucketRow, BucketSize, ConnectionTotals, DailyBy, DailyCost, DimType, DimValue,
-    Fact, ImageTotals, KeyModelTotals, KeyTotals, MAX_DIMS, MAX_EXTRA, MeteredKeyModel, Metrics,
-    ModelTotals, PeriodRow, RollupFilter, RollupKind, RollupWrite, SeriesFilter, SeriesKey, Totals,
-    WorkspaceTotals,
+    BilledDays, BucketRange, BucketRow, BucketSize, ConnectionTotals, DailyBy, DailyCost, DimType,
+    DimValue, Fact, ImageTotals, KeyModelTotals, KeyTotals, MAX_DIMS, MAX_EXTRA, MeteredDays,
+    MeteredKeyModel, Metrics, ModelTotals, PeriodRow, RollupFilter, RollupKind, RollupWrite,
+    SeriesDays, SeriesFilter, SeriesKey, Totals, WorkspaceTotals,
 };
 pub use schema::Schema;
 pub use sync_runs::{SyncRunFilter, SyncRunOutcome, SyncRunRow, SyncRunStatus, SyncTrigger};

@@ -78,6 +78,12 @@ const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/postgres/0015_alerts.sql"),
     },
     Migration {
+        version: 16,
+        name: "anomaly_thresholds",
+        sqlite: include_str!("../migrations/sqlite/0016_anomaly_thresholds.sql"),
+        postgres: include_str!("../migrations/postgres/0016_anomaly_thresholds.sql"),
+    },
+    Migration {
         version: 17,
         name: "access_log",
         sqlite: include_str!("../migrations/sqlite/0017_access_log.sql"),

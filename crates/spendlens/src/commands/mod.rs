@@ -9,6 +9,7 @@ pub mod connections;
 pub mod demo;
 pub mod demo_traffic;
 pub mod export;
+pub mod forecast;
 pub mod keys;
 pub mod prices;
 pub mod prices_restate;

@@ -34,6 +34,7 @@ mod cost;
 mod coverage;
 mod days;
 mod read;
+mod series_days;
 mod write;
 
 use spendlens_domain::{DayRange, Money, Quantity};
@@ -47,6 +48,7 @@ pub use cost::{
 pub(crate) use coverage::{KEY_MODEL, key_model_facts};
 pub use coverage::{KeyModelTotals, MeteredKeyModel};
 pub use days::{BucketRow, DailyBy, DailyCost};
+pub use series_days::{BilledDays, MeteredDays, SeriesDays};
 pub use write::RollupWrite;
 pub(crate) use write::{read_dims, read_metrics};
 

@@ -5,12 +5,14 @@ pub mod alerts;
 pub mod connections;
 pub mod coverage;
 pub mod export;
+pub mod forecasts;
 pub mod ingest_keys;
 pub mod meter;
 pub mod openapi;
 pub mod prices;
 pub mod reports;
 pub mod sync_runs;
+pub mod thresholds;
 pub mod usage;
 
 use std::sync::Arc;
@@ -28,6 +30,14 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/coverage", get(coverage::coverage))
         .route("/export/focus", get(export::focus_export))
         .route("/access-log", get(access_log::list))
+        .route("/forecasts", get(forecasts::forecasts))
+        .route("/anomalies", get(forecasts::anomalies))
+        .route(
+            "/anomaly-thresholds",
+            get(thresholds::list)
+                .put(thresholds::set)
+                .delete(thresholds::remove),
+        )
         .route(
             "/connections",
             get(connections::list).post(connections::create),

@@ -10,6 +10,11 @@ use serde_json::{Value, json};
 pub const PATHS: &[(&str, &str)] = &[
     ("get", "/reports/{view}"),
     ("get", "/coverage"),
+    ("get", "/forecasts"),
+    ("get", "/anomalies"),
+    ("get", "/anomaly-thresholds"),
+    ("put", "/anomaly-thresholds"),
+    ("delete", "/anomaly-thresholds"),
     ("get", "/connections"),
     ("post", "/connections"),
     ("get", "/connections/{id}"),
@@ -346,6 +351,8 @@ pub fn spec() -> Value {
     super::alerts::document_paths(&mut doc, &with_errors);
     super::export::document_paths(&mut doc, &with_errors);
     super::access_log::document_paths(&mut doc, &with_errors);
+    super::forecasts::document_paths(&mut doc, &with_errors);
+    super::thresholds::document_paths(&mut doc, &with_errors);
     doc
 }
 

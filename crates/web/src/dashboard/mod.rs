@@ -14,6 +14,8 @@ mod connections;
 mod cost;
 pub mod error;
 mod focus_export;
+pub mod forecast_rows;
+pub mod forecasts;
 pub mod format;
 mod ingest_keys;
 mod manage;
@@ -108,6 +110,13 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/users/{id}/sessions/revoke", post(people::revoke))
         .route("/cost", get(cost::page))
         .route("/cost/live", get(cost::live_part))
+        .route("/cost/forecast", get(forecasts::page))
+        .route("/cost/forecast/export", get(forecasts::export))
+        .route("/cost/forecast/thresholds", post(forecasts::set_threshold))
+        .route(
+            "/cost/forecast/thresholds/remove",
+            post(forecasts::remove_threshold),
+        )
         .route("/cost/usage", get(token_usage::page))
         .route(
             "/cost/pricing",

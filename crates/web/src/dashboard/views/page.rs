@@ -73,6 +73,8 @@ pub struct MetricPage {
     pub images: Option<ImagesPanel>,
     /// The Providers view's coverage waterfall and causes.
     pub coverage: Option<super::coverage_panel::CoveragePanel>,
+    /// The Providers view's forecast cards and anomalies (rendered `forecast_panel.html`).
+    pub forecast: Option<String>,
     pub layout: Layout,
     pub heading: String,
     pub drill: Option<Drill>,
@@ -555,9 +557,14 @@ pub async fn view_page(
         Report::Providers(r) => super::coverage_panel::panel(r)?,
         _ => None,
     };
+    let forecast = match &report {
+        Report::Providers(_) => crate::dashboard::forecasts::panel(state, viewer.org()).await?,
+        _ => None,
+    };
     let template = MetricPage {
         images,
         coverage,
+        forecast,
         layout,
         heading: heading(view).to_owned(),
         drill,

@@ -1,0 +1,375 @@
+//! Spend per scope and day, the one read forecasts and anomalies share: the bill per
+//! (connection, workspace, key, model) and day from `cost.key_model`, metered calls per
+//! (provider, model, key, customer) and day from `meter_day` — rollups only — with what is
+//! known of each connection's freshness (its "complete through" day, as coverage computes it)
+//! and history (its "history from" day), and the names the surfaces show.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::Serialize;
+use spendlens_domain::{Day, DayRange, Money, ProviderKind};
+use spendlens_store::{ConnectionId, ConnectionRow, OrgId, Store};
+use time::OffsetDateTime;
+
+use crate::QueryError;
+use crate::coverage::{mask, watermark};
+
+/// Days read back from today: 4 baseline weeks before a day that may lag a few days, and the
+/// 14 days a forecast's trend compares.
+pub const READ_DAYS: i64 = 40;
+
+/// What a scope groups spend by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ScopeKind {
+    Provider,
+    Workspace,
+    Model,
+    Key,
+    Customer,
+}
+
+impl ScopeKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ScopeKind::Provider => "provider",
+            ScopeKind::Workspace => "workspace",
+            ScopeKind::Model => "model",
+            ScopeKind::Key => "key",
+            ScopeKind::Customer => "customer",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<ScopeKind> {
+        [
+            ScopeKind::Provider,
+            ScopeKind::Workspace,
+            ScopeKind::Model,
+            ScopeKind::Key,
+            ScopeKind::Customer,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == text)
+    }
+
+    /// Customers are metered (applications report them); the rest is the bill.
+    pub fn source(self) -> Source {
+        match self {
+            ScopeKind::Customer => Source::Metered,
+            _ => Source::Billed,
+        }
+    }
+}
+
+/// Where a scope's spend comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    Billed,
+    Metered,
+}
+
+/// One cell of spend: a billed (connection, workspace, key, model) or a metered (provider,
+/// model, key, customer), per day.
+#[derive(Clone, Debug)]
+pub struct Cell {
+    pub source: Source,
+    pub connection: Option<ConnectionId>,
+    pub provider: Option<ProviderKind>,
+    pub provider_name: String,
+    /// The workspace's display name (billed cells with one).
+    pub workspace: Option<String>,
+    /// A stable id of the key (`None`: spend no key carries, or calls without one).
+    pub key_id: Option<String>,
+    /// The key as shown: its name and hint, or masked.
+    pub key_label: String,
+    pub model: String,
+    pub customer: Option<String>,
+    /// Spend before the days read.
+    pub active_before: bool,
+    /// Credits applied on the bill over the days read.
+    pub credits: Money,
+    /// Per day: cost and volume (tokens billed, or calls metered).
+    pub days: BTreeMap<Day, (Money, i64)>,
+}
+
+/// What is known of one connection.
+#[derive(Clone, Debug)]
+pub struct ConnectionFacts {
+    pub row: ConnectionRow,
+    pub complete_through: Option<Day>,
+    pub history_from: Option<Day>,
+}
+
+/// Everything forecasts and anomalies read, once.
+#[derive(Clone, Debug)]
+pub struct SpendDays {
+    pub today: Day,
+    pub now: OffsetDateTime,
+    pub read: DayRange,
+    pub cells: Vec<Cell>,
+    pub connections: HashMap<ConnectionId, ConnectionFacts>,
+}
+
+/// The cells of one scope, with its freshness and history.
+#[derive(Clone, Debug)]
+pub struct Scope<'a> {
+    pub kind: ScopeKind,
+    /// Stable within its kind (a provider's name, a workspace's display name, `provider/model`,
+    /// a key's id, a customer).
+    pub id: String,
+    pub label: String,
+    pub cells: Vec<&'a Cell>,
+    pub complete_through: Option<Day>,
+    pub history_from: Option<Day>,
+    /// The sync that brought the bill in (billed scopes: the latest of its connections).
+    pub data_at: Option<OffsetDateTime>,
+}
+
+impl Scope<'_> {
+    /// Cost per day over the scope's cells.
+    pub fn daily(&self) -> BTreeMap<Day, Money> {
+        let mut out: BTreeMap<Day, Money> = BTreeMap::new();
+        for cell in &self.cells {
+            for (day, (cost, _)) in &cell.days {
+                *out.entry(*day).or_default() += *cost;
+            }
+        }
+        out
+    }
+}
+
+impl SpendDays {
+    /// Reads the last [`READ_DAYS`] days of one organization.
+    pub async fn load(
+        store: &Store,
+        org: OrgId,
+        now: OffsetDateTime,
+    ) -> Result<SpendDays, QueryError> {
+        let today = Day::of(now);
+        let from = today
+            .add_days(-READ_DAYS)
+            .map_err(|e| QueryError::Invalid(e.to_string()))?;
+        let read = DayRange::new(from, today).map_err(|e| QueryError::Invalid(e.to_string()))?;
+        let starts = store.history_starts(org).await?;
+        let mut connections = HashMap::new();
+        for row in store.list_connections(org).await? {
+            let start = starts.iter().find(|s| s.connection_id == row.id);
+            connections.insert(
+                row.id,
+                ConnectionFacts {
+                    complete_through: watermark::complete_through(
+                        row.provider,
+                        row.synced_through,
+                        row.last_success_at.map(Day::of),
+                    ),
+                    history_from: start.and_then(|s| crate::history::history_from(s, row.provider)),
+                    row,
+                },
+            );
+        }
+        let workspaces: HashMap<i64, String> = store
+            .list_workspaces(org)
+            .await?
+            .into_iter()
+            .map(|w| (w.id.0, w.display_name))
+            .collect();
+        let keys: HashMap<i64, spendlens_store::ApiKeyRow> = store
+            .list_api_keys(org)
+            .await?
+            .into_iter()
+            .map(|k| (k.id.0, k))
+            .collect();
+        let mut cells = Vec::new();
+        for b in store.billed_days(org, read).await? {
+            let Some(facts) = connections.get(&b.connection_id) else {
+                continue;
+            };
+            let provider = facts.row.provider;
+            let key = b.api_key_id.and_then(|id| keys.get(&id.0));
+            cells.push(Cell {
+                source: Source::Billed,
+                connection: Some(b.connection_id),
+                provider: Some(provider),
+                provider_name: provider.display_name().to_owned(),
+                workspace: b.workspace_id.and_then(|w| workspaces.get(&w.0).cloned()),
+                key_id: b.api_key_id.map(|id| id.0.to_string()),
+                key_label: key.map_or_else(
+                    || "(spend no key carries)".to_owned(),
+                    |k| {
+                        let name = k.name.clone().unwrap_or_else(|| k.provider_id.clone());
+                        match &k.hint {
+                            Some(hint) if *hint != name => format!("{name} ({hint})"),
+                            _ => name,
+                        }
+                    },
+                ),
+                model: b.model,
+                customer: None,
+                active_before: b.active_before,
+                credits: b.days.iter().map(|(_, t)| t.credits).sum(),
+                days: b
+                    .days
+                    .into_iter()
+                    .map(|(day, t)| {
+                        (
+                            day,
+                            (t.cost, t.input_tokens.saturating_add(t.output_tokens)),
+                        )
+                    })
+                    .collect(),
+            });
+        }
+        for m in store.metered_days(org, read).await? {
+            let provider = m.provider.parse::<ProviderKind>().ok();
+            cells.push(Cell {
+                source: Source::Metered,
+                connection: None,
+                provider,
+                provider_name: provider
+                    .map_or_else(|| m.provider.clone(), |p| p.display_name().to_owned()),
+                workspace: None,
+                key_id: (!m.api_key.is_empty()).then(|| m.api_key.clone()),
+                key_label: if m.api_key.is_empty() {
+                    "(no key)".to_owned()
+                } else {
+                    mask(&m.api_key)
+                },
+                model: m.model,
+                customer: (!m.customer.is_empty()).then_some(m.customer),
+                active_before: m.active_before,
+                credits: Money::ZERO,
+                days: m
+                    .days
+                    .into_iter()
+                    .map(|(day, metrics)| (day, (metrics.totals.cost, metrics.totals.requests)))
+                    .collect(),
+            });
+        }
+        Ok(SpendDays {
+            today,
+            now,
+            read,
+            cells,
+            connections,
+        })
+    }
+
+    /// Every scope of a kind with spend in the days read, with its freshness and history.
+    pub fn scopes(&self, kind: ScopeKind) -> Vec<Scope<'_>> {
+        let mut grouped: BTreeMap<String, (String, Vec<&Cell>)> = BTreeMap::new();
+        for cell in self.cells.iter().filter(|c| c.source == kind.source()) {
+            let (id, label) = match kind {
+                ScopeKind::Provider => (cell.provider_name.clone(), cell.provider_name.clone()),
+                ScopeKind::Workspace => match &cell.workspace {
+                    Some(name) => (name.clone(), name.clone()),
+                    None => continue,
+                },
+                ScopeKind::Model => (
+                    format!("{}/{}", cell.provider_name, cell.model),
+                    format!("{} ({})", cell.model, cell.provider_name),
+                ),
+                ScopeKind::Key => match &cell.key_id {
+                    Some(id) => (
+                        id.clone(),
+                        format!("{} · {}", cell.key_label, cell.provider_name),
+                    ),
+                    None => continue,
+                },
+                ScopeKind::Customer => match &cell.customer {
+                    Some(c) => (c.clone(), c.clone()),
+                    None => continue,
+                },
+            };
+            grouped
+                .entry(id)
+                .or_insert_with(|| (label, Vec::new()))
+                .1
+                .push(cell);
+        }
+        grouped
+            .into_iter()
+            .map(|(id, (label, cells))| self.scope(kind, id, label, cells))
+            .collect()
+    }
+
+    fn scope<'a>(
+        &self,
+        kind: ScopeKind,
+        id: String,
+        label: String,
+        cells: Vec<&'a Cell>,
+    ) -> Scope<'a> {
+        let first_active = if cells.iter().any(|c| c.active_before) {
+            None
+        } else {
+            cells
+                .iter()
+                .filter_map(|c| c.days.keys().next().copied())
+                .min()
+        };
+        let (complete_through, covered_from, data_at) = match kind.source() {
+            // A metered day is complete when it has ended.
+            Source::Metered => (self.today.add_days(-1).ok(), Some(self.read.from()), None),
+            Source::Billed => {
+                let mut ids: Vec<ConnectionId> =
+                    cells.iter().filter_map(|c| c.connection).collect();
+                ids.sort_unstable();
+                ids.dedup();
+                let facts: Vec<&ConnectionFacts> = ids
+                    .iter()
+                    .filter_map(|id| self.connections.get(id))
+                    .collect();
+                let all = |f: fn(&ConnectionFacts) -> Option<Day>| -> Option<Vec<Day>> {
+                    facts.iter().map(|c| f(c)).collect()
+                };
+                (
+                    all(|c| c.complete_through).and_then(|d| d.into_iter().min()),
+                    // Data covers a day only when every connection behind the scope covers it.
+                    all(|c| c.history_from).and_then(|d| d.into_iter().max()),
+                    facts.iter().filter_map(|c| c.row.last_success_at).max(),
+                )
+            }
+        };
+        let history_from = match (covered_from, first_active) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, None) => a,
+            (None, Some(_)) => None,
+        };
+        Scope {
+            kind,
+            id,
+            label,
+            cells,
+            complete_through,
+            history_from,
+            data_at,
+        }
+    }
+}
+
+/// Scopes from a comma-separated list (`provider,customer`), each one of `allowed`; empty or
+/// absent: all of them.
+pub fn parse_scopes(
+    text: Option<&str>,
+    allowed: &[ScopeKind],
+) -> Result<Vec<ScopeKind>, QueryError> {
+    let Some(text) = text.filter(|t| !t.trim().is_empty()) else {
+        return Ok(Vec::new());
+    };
+    text.split(',')
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(|t| {
+            ScopeKind::parse(t)
+                .filter(|k| allowed.contains(k))
+                .ok_or_else(|| {
+                    let names: Vec<&str> = allowed.iter().map(|k| k.as_str()).collect();
+                    QueryError::Invalid(format!(
+                        "scope must be one or more of {}, not \"{t}\"",
+                        names.join(", ")
+                    ))
+                })
+        })
+        .collect()
+}

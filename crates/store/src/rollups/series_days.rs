@@ -1,0 +1,279 @@
+//! The engine's day-by-day read for forecasts and anomalies: each series' totals per bucket
+//! over a range (and whether it was active before it), from the cumulative rows inside it and the one before it (a range scan on
+//! the primary key per series, never the facts), and the two typed reads built on it — the
+//! billed side (`cost.key_model`) and the metered side (`meter_day`, summed over the
+//! attribution dimensions forecasts and anomalies do not split by).
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use spendlens_domain::{Day, DayRange};
+
+use super::coverage::KEY_MODEL;
+use super::read::filter_clauses;
+use super::write::{read_dims, read_metrics};
+use super::{BucketRange, DimValue, Metrics, RollupKind, SeriesFilter, SeriesKey};
+use crate::{
+    ApiKeyId, ConnectionId, OrgId, Store, StoreError, StoreResult, WorkspaceId, with_pool,
+};
+
+/// One series' activity per bucket inside a range.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SeriesDays {
+    pub series: SeriesKey,
+    /// The series had activity before the range.
+    pub active_before: bool,
+    /// Buckets with activity, in order, and what each added.
+    pub buckets: Vec<(i64, Metrics)>,
+}
+
+fn days_sql(kind: &RollupKind, clauses: &str, range: BucketRange) -> String {
+    let dims: String =
+        super::DIM_COLUMNS[..kind.dims.len()]
+            .iter()
+            .fold(String::new(), |mut out, d| {
+                let _ = write!(out, ", s.{d}");
+                out
+            });
+    let metrics: String = kind
+        .metric_columns()
+        .iter()
+        .fold(String::new(), |mut out, c| {
+            let _ = write!(out, ", c.{c}");
+            out
+        });
+    let (first, last) = (range.first, range.last);
+    format!(
+        "SELECT s.id, s.connection_id{dims}, c.bucket{metrics} \
+         FROM rollup_series s JOIN rollup_cum c ON c.series_id = s.id \
+         WHERE s.org_id = $1 AND s.kind = $2{clauses} AND c.bucket >= {first} AND c.bucket <= {last} \
+         UNION ALL \
+         SELECT s.id, s.connection_id{dims}, c.bucket{metrics} \
+         FROM rollup_series s JOIN rollup_cum c ON c.series_id = s.id \
+         WHERE s.org_id = $1 AND s.kind = $2{clauses} AND c.bucket = \
+         (SELECT MAX(b.bucket) FROM rollup_cum b WHERE b.series_id = s.id AND b.bucket < {first}) \
+         ORDER BY 1, {bucket_column}",
+        bucket_column = 3 + kind.dims.len(),
+    )
+}
+
+impl Store {
+    /// Every series of `kind` matching `filter` with activity inside `range`, with what each
+    /// bucket of the range added (differences of consecutive cumulative rows).
+    pub async fn read_series_days(
+        &self,
+        org: OrgId,
+        kind: &RollupKind,
+        filter: &SeriesFilter,
+        range: BucketRange,
+    ) -> StoreResult<Vec<SeriesDays>> {
+        kind.check()?;
+        let Some((clauses, binds)) = filter_clauses(kind, filter)? else {
+            return Ok(Vec::new());
+        };
+        let sql = days_sql(kind, &clauses, range);
+        let n = kind.metric_columns().len();
+        let dims = kind.dims.len();
+        // (series id, connection, dims, bucket, cumulative metrics), ordered by id and bucket.
+        let rows: Vec<(i64, i64, Vec<DimValue>, i64, Metrics)> = with_pool!(self, pool => {
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(org.0).bind(kind.name);
+            for value in binds {
+                query = query.bind(value);
+            }
+            let rows = query.fetch_all(pool).await?;
+            rows.iter()
+                .map(|row| {
+                    Ok((
+                        sqlx::Row::try_get(row, 0)?,
+                        sqlx::Row::try_get(row, 1)?,
+                        read_dims(row, 2, kind)?,
+                        sqlx::Row::try_get(row, 2 + dims)?,
+                        read_metrics(row, 3 + dims, n)?,
+                    ))
+                })
+                .collect::<StoreResult<Vec<_>>>()?
+        });
+        let mut out: Vec<SeriesDays> = Vec::new();
+        let mut current: Option<(i64, Metrics)> = None;
+        for (id, connection, dim_values, bucket, cum) in rows {
+            let previous = match current {
+                Some((open, last)) if open == id => last,
+                _ => {
+                    out.push(SeriesDays {
+                        series: SeriesKey {
+                            connection: (connection != 0).then_some(ConnectionId(connection)),
+                            dims: dim_values,
+                        },
+                        active_before: false,
+                        buckets: Vec::new(),
+                    });
+                    Metrics::default()
+                }
+            };
+            current = Some((id, cum));
+            let Some(series) = out.last_mut() else {
+                continue;
+            };
+            if bucket < range.first {
+                series.active_before = true;
+            } else {
+                series.buckets.push((bucket, cum.minus(previous)));
+            }
+        }
+        out.retain(|s| !s.buckets.is_empty());
+        Ok(out)
+    }
+}
+
+/// Billed totals of one (connection, workspace, key, model) per day of a range.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BilledDays {
+    pub connection_id: ConnectionId,
+    pub workspace_id: Option<WorkspaceId>,
+    /// `None` for spend no key carries.
+    pub api_key_id: Option<ApiKeyId>,
+    pub model: String,
+    /// The series was billed before the range.
+    pub active_before: bool,
+    pub days: Vec<(Day, crate::Totals)>,
+}
+
+/// Metered totals of one (provider, model, key, customer) per day of a range, summed over
+/// product, agent, workflow and status.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MeteredDays {
+    pub provider: String,
+    pub model: String,
+    /// As the events carried it; empty when they carried none.
+    pub api_key: String,
+    /// Empty for calls sent without a customer.
+    pub customer: String,
+    /// The cell was metered before the range.
+    pub active_before: bool,
+    pub days: Vec<(Day, Metrics)>,
+}
+
+fn day_of(bucket: i64) -> StoreResult<Day> {
+    i32::try_from(bucket)
+        .ok()
+        .and_then(|n| Day::from_number(n).ok())
+        .ok_or_else(|| StoreError::Corrupt(format!("rollup bucket {bucket} is not a day")))
+}
+
+impl Store {
+    /// The bill per (connection, workspace, key, model) and day of `days`, from the
+    /// `cost.key_model` rollup.
+    pub async fn billed_days(&self, org: OrgId, days: DayRange) -> StoreResult<Vec<BilledDays>> {
+        let rows = self
+            .read_series_days(
+                org,
+                &KEY_MODEL,
+                &SeriesFilter::default(),
+                KEY_MODEL.buckets(days),
+            )
+            .await?;
+        rows.into_iter()
+            .map(|row| {
+                let connection_id = row.series.connection.ok_or_else(|| {
+                    StoreError::Corrupt("a cost rollup series has no connection".into())
+                })?;
+                let dims = &row.series.dims;
+                Ok(BilledDays {
+                    connection_id,
+                    workspace_id: dims.first().and_then(DimValue::id).map(WorkspaceId),
+                    api_key_id: dims.get(1).and_then(DimValue::id).map(ApiKeyId),
+                    model: dims
+                        .get(2)
+                        .and_then(DimValue::text)
+                        .unwrap_or_default()
+                        .to_owned(),
+                    active_before: row.active_before,
+                    days: row
+                        .buckets
+                        .into_iter()
+                        .map(|(bucket, m)| Ok((day_of(bucket)?, m.totals)))
+                        .collect::<StoreResult<_>>()?,
+                })
+            })
+            .collect()
+    }
+
+    /// Metered calls per (provider, model, key, customer) and day of `days`, from `meter_day`.
+    pub async fn metered_days(&self, org: OrgId, days: DayRange) -> StoreResult<Vec<MeteredDays>> {
+        use crate::meter::rollup::METER_DAY;
+        let rows = self
+            .read_series_days(
+                org,
+                &METER_DAY,
+                &SeriesFilter::default(),
+                METER_DAY.buckets(days),
+            )
+            .await?;
+        let text = |dims: &[DimValue], i: usize| {
+            dims.get(i)
+                .and_then(DimValue::text)
+                .unwrap_or_default()
+                .to_owned()
+        };
+        type Cell = (String, String, String, String);
+        let mut grouped: BTreeMap<Cell, (bool, BTreeMap<i64, Metrics>)> = BTreeMap::new();
+        for row in rows {
+            let d = &row.series.dims;
+            let at = grouped
+                .entry((text(d, 0), text(d, 1), text(d, 2), text(d, 3)))
+                .or_default();
+            at.0 |= row.active_before;
+            for (bucket, m) in row.buckets {
+                let sum = at.1.entry(bucket).or_default();
+                *sum = sum.plus(m);
+            }
+        }
+        grouped
+            .into_iter()
+            .map(
+                |((provider, model, api_key, customer), (active_before, days))| {
+                    Ok(MeteredDays {
+                        provider,
+                        model,
+                        api_key,
+                        customer,
+                        active_before,
+                        days: days
+                            .into_iter()
+                            .map(|(bucket, m)| Ok((day_of(bucket)?, m)))
+                            .collect::<StoreResult<_>>()?,
+                    })
+                },
+            )
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rollups::{BucketSize, DimType};
+
+    const KIND: RollupKind = RollupKind {
+        name: "test.kind",
+        bucket: BucketSize::Day,
+        dims: &[("model", DimType::Text)],
+        extra: &[],
+    };
+
+    #[test]
+    fn the_read_takes_the_range_and_the_row_before_it() {
+        let sql = days_sql(
+            &KIND,
+            " AND s.d0 IN ($3)",
+            BucketRange {
+                first: 10,
+                last: 20,
+            },
+        );
+        assert!(sql.contains("c.bucket >= 10 AND c.bucket <= 20"), "{sql}");
+        assert!(sql.contains("b.bucket < 10"), "{sql}");
+        assert!(sql.ends_with("ORDER BY 1, 4"), "{sql}");
+        assert_eq!(sql.matches("s.d0 IN ($3)").count(), 2);
+    }
+}
