@@ -46,6 +46,29 @@ pub(crate) const UNPRICED: (&str, &str, &str) = (
     "ft:gpt-4.1-2025-04-14:acme:support-grader:9xQ2Lm",
 );
 
+/// The anomaly the demo plants: one key's calls to one model jump on the last days (the
+/// OpenAI stand-in bills them), and most of the extra calls serve one customer — a runaway
+/// agent loop, which the anomaly list explains by that key, model and customer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Spike {
+    pub key: &'static str,
+    /// A prefix of the served model name.
+    pub model: &'static str,
+    /// The last days of the window, today included.
+    pub days: u32,
+    pub factor: u64,
+    pub customer: &'static str,
+}
+
+/// The demo's spike (see [`Spike`]).
+pub const SPIKE: Spike = Spike {
+    key: "support-prod",
+    model: "gpt-4o-2024",
+    days: 2,
+    factor: 6,
+    customer: "initech",
+};
+
 /// The key and model of the burst of failed calls.
 pub(crate) const FAILED_BURST: (&str, &str) = ("support-prod", "gpt-4o-mini");
 

@@ -26,6 +26,7 @@ mod send;
 mod usage;
 mod wire;
 
+pub use attribution::{SPIKE, Spike};
 pub use plan::{Call, CallStatus, Gaps, KeyRef, Traffic, Work};
 pub use send::{Counts, Sender};
 pub use usage::Sources;

@@ -10,8 +10,8 @@ use spendlens_domain::{PriceCatalog, ProviderKind};
 use time::{Date, Duration, OffsetDateTime, Time};
 
 use crate::attribution::{
-    CUSTOMER_WEIGHTS, CUSTOMERS, FAILED_BURST, Profile, UNMETERED_KEY, UNPRICED, base_latency_ms,
-    profile,
+    CUSTOMER_WEIGHTS, CUSTOMERS, FAILED_BURST, Profile, SPIKE, UNMETERED_KEY, UNPRICED,
+    base_latency_ms, profile,
 };
 use crate::rng::{Rng, call_id};
 pub use crate::usage::Work;
@@ -192,6 +192,13 @@ impl Traffic {
         let n = events_for(row, metered, self.context_limit(row));
         let weights: Vec<u64> = (0..n).map(|_| rng.range(80, 120)).collect();
         let profile = profile(row.provider, &row.key_name, &row.model);
+        // On a spike's days, the extra calls (all but 1 in `factor`) serve its customer.
+        let spiked = if is_spike_row(row, self.last_day) {
+            let factor = usize::try_from(SPIKE.factor).unwrap_or(1).max(1);
+            n * (factor - 1) / factor
+        } else {
+            0
+        };
         for i in 0..n {
             let work = split(metered, &weights, i);
             if work.is_empty() {
@@ -200,7 +207,11 @@ impl Traffic {
             let number = i.to_string();
             let id = call_id(self.seed, &[&["bf"], &coordinates[..], &[&number]].concat());
             let time = at_business_hour(row.day, &mut rng);
-            out.push(self.call(row, &profile, id, time, work, &mut rng));
+            let mut call = self.call(row, &profile, id, time, work, &mut rng);
+            if i < spiked {
+                call.customer = Some(SPIKE.customer);
+            }
+            out.push(call);
         }
     }
 
@@ -320,6 +331,14 @@ impl Traffic {
             env: profile.env,
         }
     }
+}
+
+/// A row of the planted spike's key and model on its days.
+fn is_spike_row(row: &Row, last_day: Date) -> bool {
+    row.provider == "openai"
+        && row.key_name == SPIKE.key
+        && row.model.starts_with(SPIKE.model)
+        && row.day > last_day - Duration::days(i64::from(SPIKE.days))
 }
 
 fn is_unpriced(row: &Row) -> bool {

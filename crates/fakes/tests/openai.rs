@@ -656,3 +656,52 @@ async fn the_same_seed_serves_the_same_bytes() {
     assert_ne!(a.1, c.1);
     assert_ne!(a.0, c.0);
 }
+
+#[test]
+fn a_planted_spike_multiplies_one_keys_model_on_the_last_days_only() {
+    let today = date!(2026 - 11 - 20);
+    let plain = OpenAiFake::builder().seed(7).today(today).build().truth();
+    let spiked = OpenAiFake::builder()
+        .seed(7)
+        .today(today)
+        .spike(spendlens_fakes::openai::Spike {
+            key: "support-prod".into(),
+            model: "gpt-4o-2024".into(),
+            days: 2,
+            factor: 6,
+        })
+        .build()
+        .truth();
+    let key = plain
+        .api_keys()
+        .into_iter()
+        .find(|k| k.name == "support-prod")
+        .unwrap()
+        .id;
+    let requests = |truth: &spendlens_fakes::openai::OpenAiTruth, day: Date, model: &str| -> u64 {
+        truth
+            .usage_lines(day, day)
+            .iter()
+            .filter(|l| l.api_key_id == key && l.model.starts_with(model))
+            .map(|l| l.totals.num_model_requests)
+            .sum()
+    };
+    for (day, factor) in [
+        (date!(2026 - 11 - 18), 1),
+        (date!(2026 - 11 - 19), 6),
+        (today, 6),
+    ] {
+        let before = requests(&plain, day, "gpt-4o-2024");
+        assert!(before > 0, "{day}");
+        assert_eq!(
+            requests(&spiked, day, "gpt-4o-2024"),
+            before * factor,
+            "{day}"
+        );
+        assert_eq!(
+            requests(&spiked, day, "gpt-4o-mini"),
+            requests(&plain, day, "gpt-4o-mini")
+        );
+    }
+    assert!(spiked.total_cost_nanos(today, today) > plain.total_cost_nanos(today, today));
+}

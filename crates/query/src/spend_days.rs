@@ -89,7 +89,7 @@ pub struct Cell {
     pub active_before: bool,
     /// Credits applied on the bill over the days read.
     pub credits: Money,
-    /// Per day: cost and volume (tokens billed, or calls metered).
+    /// Per day: cost and volume (tokens: input, cache and output).
     pub days: BTreeMap<Day, (Money, i64)>,
 }
 
@@ -242,7 +242,16 @@ impl SpendDays {
                 days: m
                     .days
                     .into_iter()
-                    .map(|(day, metrics)| (day, (metrics.totals.cost, metrics.totals.requests)))
+                    .map(|(day, metrics)| {
+                        let t = metrics.totals;
+                        // The meter keeps uncached input and the cache parts apart.
+                        let tokens = t
+                            .input_tokens
+                            .saturating_add(t.cache_read_tokens)
+                            .saturating_add(t.cache_write_tokens)
+                            .saturating_add(t.output_tokens);
+                        (day, (t.cost, tokens))
+                    })
                     .collect(),
             });
         }

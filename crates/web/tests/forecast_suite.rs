@@ -584,8 +584,8 @@ async fn anomalies_are_explained_by_volume_price_and_mix_that_add_up() {
         ),
         (Some("1.00"), Some("1.00"), Some("4.00"))
     );
-    assert_eq!(acme["volume_unit"], "calls");
-    assert_eq!(acme["current_volume"], 30);
+    assert_eq!(acme["volume_unit"], "tokens");
+    assert_eq!(acme["current_volume"], 33000);
     assert_eq!(acme["detected_at"], "2026-12-16T00:00:00Z");
     assert_eq!(acme["model"], "gpt-4o");
 
@@ -642,7 +642,7 @@ async fn anomalies_are_explained_by_volume_price_and_mix_that_add_up() {
     assert_eq!(status, 400);
 
     let csv = app.text("/api/v1/anomalies?format=csv", None).await;
-    assert!(csv.contains("anomaly,customer,acme,gpt-4o,2026-12-15,8.00,2.00,6.00,300.0,spike,50,global,2026-12-16T00:00:00Z,1.00,1.00,4.00,calls,,"), "{csv}");
+    assert!(csv.contains("anomaly,customer,acme,gpt-4o,2026-12-15,8.00,2.00,6.00,300.0,spike,50,global,2026-12-16T00:00:00Z,1.00,1.00,4.00,tokens,,"), "{csv}");
     assert!(
         csv.contains("driver,customer,acme,,2026-12-15,5.00,0.00,5.00,"),
         "{csv}"

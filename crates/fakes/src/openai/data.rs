@@ -139,7 +139,12 @@ impl Builder {
 }
 
 impl Data {
-    pub(crate) fn generate(seed: u64, first_day: i64, last_day: i64) -> Self {
+    pub(crate) fn generate(
+        seed: u64,
+        first_day: i64,
+        last_day: i64,
+        spike: Option<&super::Spike>,
+    ) -> Self {
         let days = last_day - first_day + 1;
         let org = Org::build(seed, first_day, days);
         let mut builder = Builder {
@@ -167,7 +172,15 @@ impl Data {
                 for (u, use_) in spec.uses.iter().enumerate() {
                     let mut rng = SplitMix64::for_cell(seed, &[day as u64, k as u64, u as u64]);
                     let weekday = if weekend { use_.weekend_pct * 10 } else { 1000 };
-                    let requests = scaled(use_.requests, &[growth, weekday, rng.range(850, 1_150)]);
+                    let factor = spike
+                        .filter(|s| {
+                            spec.name == s.key
+                                && use_.model.name().starts_with(&s.model)
+                                && day > last_day - i64::from(s.days)
+                        })
+                        .map_or(1, |s| s.factor);
+                    let requests =
+                        scaled(use_.requests, &[growth, weekday, rng.range(850, 1_150)]) * factor;
                     if requests == 0 {
                         continue;
                     }

@@ -50,6 +50,21 @@ pub struct OpenAiFakeBuilder {
     today: Date,
     days: u32,
     admin_key: Option<String>,
+    spike: Option<Spike>,
+}
+
+/// A jump in one key's use of one model over the last days of the window: its requests (and
+/// so its tokens and cost) multiplied by `factor`. Off unless asked for (the demo plants one
+/// so that anomalies have something to find).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Spike {
+    /// The key's name (`support-prod`).
+    pub key: String,
+    /// A prefix of the served model name (`gpt-4o-2024`).
+    pub model: String,
+    /// The last `days` days of the window, today included.
+    pub days: u32,
+    pub factor: u64,
 }
 
 /// A generated OpenAI organization, ready to serve.
@@ -66,6 +81,7 @@ impl Default for OpenAiFakeBuilder {
             today: DEFAULT_TODAY,
             days: DEFAULT_DAYS,
             admin_key: None,
+            spike: None,
         }
     }
 }
@@ -94,6 +110,12 @@ impl OpenAiFakeBuilder {
         self
     }
 
+    /// Plants a spike (see [`Spike`]).
+    pub fn spike(mut self, spike: Spike) -> Self {
+        self.spike = Some(spike);
+        self
+    }
+
     /// Generates the organization's data.
     pub fn build(self) -> OpenAiFake {
         let last_day = unix_day(self.today);
@@ -103,7 +125,12 @@ impl OpenAiFakeBuilder {
             format!("sk-admin-{}", rng.string(ALPHANUMERIC, 48))
         });
         OpenAiFake {
-            data: Arc::new(data::Data::generate(self.seed, first_day, last_day)),
+            data: Arc::new(data::Data::generate(
+                self.seed,
+                first_day,
+                last_day,
+                self.spike.as_ref(),
+            )),
             admin_key,
         }
     }

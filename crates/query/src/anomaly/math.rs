@@ -3,7 +3,7 @@
 //! over the scope's items (the keys, models or customers inside it), exactly.
 //!
 //! # The split
-//! Each item has a cost and a volume (calls for metered scopes, tokens for billed ones) on the
+//! Each item has a cost and a volume (its tokens: input, cache and output) on the
 //! day and summed over the `k` baseline days. Its baseline cost is that sum ÷ k, rounded to the
 //! nano-dollar, and the scope's baseline is the sum of its items' baselines.
 //! - **price**: per item, its cost now minus its volume now at its baseline cost per unit

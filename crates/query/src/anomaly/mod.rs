@@ -65,12 +65,12 @@ pub struct Anomaly {
     /// brought the bill in.
     #[serde(with = "time::serde::rfc3339")]
     pub detected_at: OffsetDateTime,
-    /// What moved the spend: more or fewer calls or tokens (`volume`), each item's cost per
+    /// What moved the spend: more or fewer tokens (`volume`), each item's cost per
     /// unit (`price`), and the shift between items of different unit costs (`mix`).
     pub volume: Money,
     pub price: Money,
     pub mix: Money,
-    /// `calls` (metered) or `tokens` (billed).
+    /// `tokens` (input, cache and output; a call that reported none has no volume).
     pub volume_unit: &'static str,
     pub current_volume: i64,
     pub baseline_volume: Decimal,
@@ -217,10 +217,7 @@ fn test_scope(scope: &Scope<'_>, settings: &AnomalySettings) -> Result<Option<An
         volume: e.volume,
         price: e.price,
         mix: e.mix,
-        volume_unit: match scope.kind.source() {
-            Source::Metered => "calls",
-            Source::Billed => "tokens",
-        },
+        volume_unit: "tokens",
         current_volume,
         baseline_volume: (Decimal::from(baseline_volume_sum) / Decimal::from(weeks)).round_dp(1),
         driver_kind: driver_kind(scope.kind),
@@ -268,7 +265,7 @@ pub fn anomalies(
                  both sides are not tested.",
                 settings.weeks, settings.threshold_pct, settings.min_daily
             ),
-            "volume + price + mix = change exactly: volume is calls (metered) or tokens (billed) \
+            "volume + price + mix = change exactly: volume is tokens (input, cache and output) \
              at the baseline cost per unit, price each item's own cost per unit, mix the shift \
              between items (and new items)."
                 .to_owned(),
@@ -280,14 +277,15 @@ pub fn anomalies(
     }
 }
 
-/// One organization's current anomalies, read and evaluated at `now` — the function alert
-/// rules call.
+/// One organization's current anomalies at `now`, with its stored thresholds — the function
+/// alert rules call (`anomaly` kind): each [`Anomaly`] names its scope (`scope`, `id`), the day,
+/// the deviation and why.
 pub async fn current(
     store: &Store,
     org: OrgId,
     now: OffsetDateTime,
-    settings: &AnomalySettings,
 ) -> Result<AnomalyReport, QueryError> {
+    let settings = settings::load(store, org).await?;
     let data = SpendDays::load(store, org, now).await?;
-    Ok(anomalies(&data, settings, &[]))
+    Ok(anomalies(&data, &settings, &[]))
 }

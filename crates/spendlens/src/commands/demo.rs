@@ -217,9 +217,16 @@ impl StandIns {
             });
         };
 
+        let spike = spendlens_demo::SPIKE;
         let openai = OpenAiFake::builder()
             .seed(seed)
             .today(today)
+            .spike(spendlens_fakes::openai::Spike {
+                key: spike.key.to_owned(),
+                model: spike.model.to_owned(),
+                days: spike.days,
+                factor: spike.factor,
+            })
             .build()
             .spawn()
             .await

@@ -138,6 +138,12 @@ impl DemoTraffic {
             STALE_PRICE.model, STALE_PRICE.input, STALE_PRICE.output
         ));
         lines.push(format!("  Known gaps:  {}", known.join("; ")));
+        let spike = spendlens_demo::SPIKE;
+        lines.push(format!(
+            "  Anomaly:     {}'s {} calls ×{} on the last {} days, most for customer {} \
+             (Providers view and Cost → Forecasts and anomalies)",
+            spike.key, spike.model, spike.factor, spike.days, spike.customer
+        ));
         lines
     }
 }

@@ -209,6 +209,8 @@ fn print_anomalies(report: &AnomalyReport) {
             a.threshold_pct,
             a.threshold_source,
             a.detected_at
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_default()
         );
         println!(
             "  change {} = volume {} + price {} + mix {} (exact: {} = {} + {} + {})",

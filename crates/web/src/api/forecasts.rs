@@ -146,7 +146,7 @@ pub fn document_paths(doc: &mut Value, with_errors: &dyn Fn(Value) -> Value) {
         "threshold_pct": {"type": "string"}, "threshold_source": {"type": "string", "enum": ["global", "scope"]},
         "detected_at": {"type": "string", "format": "date-time"},
         "volume": money, "price": money, "mix": money,
-        "volume_unit": {"type": "string", "enum": ["calls", "tokens"]},
+        "volume_unit": {"type": "string", "enum": ["tokens"]},
         "drivers": {"type": "array", "items": driver}}});
     let csv = json!({"schema": {"type": "string"}});
     let paths = json!({
