@@ -1854,8 +1854,9 @@ async fn an_unknown_address_gets_a_styled_page_and_pages_are_gzipped_on_request(
         .unwrap();
     assert_eq!(zipped.headers()["content-encoding"], "gzip");
     let bytes = zipped.bytes().await.unwrap();
+    // At least 3× smaller (HTML full of figures compresses less than boilerplate does).
     assert!(
-        bytes.len() * 4 < plain.len(),
+        bytes.len() * 3 < plain.len(),
         "{} vs {}",
         bytes.len(),
         plain.len()
