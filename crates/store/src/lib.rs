@@ -24,6 +24,7 @@ mod meter;
 mod migrations;
 mod orgs;
 mod prices;
+mod report_documents;
 mod rollups;
 mod schema;
 mod sqlite_files;
@@ -62,6 +63,10 @@ pub use meter::usage::{RecordCursor, UsageFilter, UsageRecord};
 pub use meter::{Attribution, AttributionTotals, MeterFacets, MeterFilter, Pruned};
 pub use meter::{IngestOutcome, METER_DAY, METER_HOUR};
 pub use prices::{CatalogSnapshot, PriceImport};
+pub use report_documents::{
+    NewReport, ReportDocumentRow, ReportFiles, ReportFormat, ReportKind, ReportStatus,
+    content_sha256,
+};
 pub use rollups::{
     BilledDays, BucketRange, BucketRow, BucketSize, ConnectionTotals, DailyBy, DailyCost, DimType,
     DimValue, Fact, ImageTotals, KeyModelTotals, KeyTotals, MAX_DIMS, MAX_EXTRA, MeteredDays,

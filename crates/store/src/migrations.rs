@@ -89,6 +89,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0017_access_log.sql"),
         postgres: include_str!("../migrations/postgres/0017_access_log.sql"),
     },
+    Migration {
+        version: 20,
+        name: "reports",
+        sqlite: include_str!("../migrations/sqlite/0020_reports.sql"),
+        postgres: include_str!("../migrations/postgres/0020_reports.sql"),
+    },
 ];
 
 pub(crate) async fn run(store: &Store) -> StoreResult<usize> {

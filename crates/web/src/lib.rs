@@ -11,6 +11,7 @@ pub mod api;
 pub mod auth;
 pub mod client;
 pub mod dashboard;
+pub mod documents;
 pub mod error;
 pub mod otlp;
 pub mod passwords;

@@ -10,6 +10,7 @@ pub mod ingest_keys;
 pub mod meter;
 pub mod openapi;
 pub mod prices;
+pub mod report_documents;
 pub mod reports;
 pub mod sync_runs;
 pub mod thresholds;
@@ -30,6 +31,18 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/coverage", get(coverage::coverage))
         .route("/export/focus", get(export::focus_export))
         .route("/access-log", get(access_log::list))
+        .route(
+            "/report-documents",
+            get(report_documents::list).post(report_documents::generate),
+        )
+        .route(
+            "/report-documents/{id}",
+            get(report_documents::get).delete(report_documents::remove),
+        )
+        .route(
+            "/report-documents/{id}/{format}",
+            get(report_documents::download),
+        )
         .route("/forecasts", get(forecasts::forecasts))
         .route("/anomalies", get(forecasts::anomalies))
         .route(

@@ -51,6 +51,11 @@ pub const PATHS: &[(&str, &str)] = &[
     ("get", "/alerts/deliveries"),
     ("get", "/alerts/smtp"),
     ("put", "/alerts/smtp"),
+    ("get", "/report-documents"),
+    ("post", "/report-documents"),
+    ("get", "/report-documents/{id}"),
+    ("delete", "/report-documents/{id}"),
+    ("get", "/report-documents/{id}/{format}"),
 ];
 
 pub async fn document() -> Json<Value> {
@@ -353,6 +358,7 @@ pub fn spec() -> Value {
     super::access_log::document_paths(&mut doc, &with_errors);
     super::forecasts::document_paths(&mut doc, &with_errors);
     super::thresholds::document_paths(&mut doc, &with_errors);
+    super::report_documents::document_paths(&mut doc, &with_errors);
     doc
 }
 
