@@ -5,6 +5,7 @@
 
 pub mod alerts;
 pub mod allocation;
+pub mod budget;
 pub mod calendar;
 pub mod catalog;
 pub mod clock;
