@@ -6,6 +6,7 @@
 
 pub mod anomaly;
 pub mod attribution;
+pub mod budget;
 pub mod chargeback;
 pub mod coverage;
 pub mod focus;

@@ -9,7 +9,7 @@ use time::OffsetDateTime;
 use crate::{OrgId, RowExt, Store, StoreResult, from_millis, millis, with_pool};
 
 /// The hash before an organization's first entry.
-const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+pub(crate) const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
 #[derive(Clone, Debug, Serialize)]
 pub struct AuditEntry {
@@ -32,7 +32,7 @@ pub enum AuditVerdict {
     Broken { entry_id: i64, reason: String },
 }
 
-fn entry_hash(
+pub(crate) fn entry_hash(
     prev: &str,
     org: OrgId,
     at: i64,
@@ -56,6 +56,37 @@ fn entry_hash(
     }
     hex::encode(hasher.finalize())
 }
+
+/// Appends an entry inside the caller's transaction `$tx` (which must already hold the
+/// organization's row lock: `UPDATE organizations SET name = name WHERE id = …`), so a change
+/// and its audit entry commit or fail together.
+macro_rules! audit_in_tx {
+    ($tx:expr, $org:expr, $actor:expr, $action:expr, $subject:expr, $detail:expr, $at:expr) => {{
+        let prev: Option<String> = sqlx::query_scalar(
+            "SELECT hash FROM audit_log WHERE org_id = $1 ORDER BY id DESC LIMIT 1",
+        )
+        .bind($org.0)
+        .fetch_optional(&mut *$tx)
+        .await?;
+        let prev = prev.unwrap_or_else(|| $crate::audit::GENESIS.to_owned());
+        let hash = $crate::audit::entry_hash(&prev, $org, $at, $actor, $action, $subject, $detail);
+        sqlx::query(
+            "INSERT INTO audit_log (org_id, at, actor, action, subject, detail, prev_hash, hash) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind($org.0)
+        .bind($at)
+        .bind($actor)
+        .bind($action)
+        .bind($subject)
+        .bind($detail)
+        .bind(&prev)
+        .bind(&hash)
+        .execute(&mut *$tx)
+        .await?;
+    }};
+}
+pub(crate) use audit_in_tx;
 
 impl Store {
     /// Appends an entry to the organization's chain.

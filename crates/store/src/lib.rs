@@ -13,6 +13,7 @@ mod alerts;
 mod anomaly_thresholds;
 mod api_keys;
 mod audit;
+mod budgets;
 mod bulk;
 mod connections;
 mod cost_lines;
@@ -51,6 +52,7 @@ pub use alerts::{
 pub use anomaly_thresholds::{THRESHOLD_SCOPES, ThresholdRow};
 pub use api_keys::ApiKeyRow;
 pub use audit::{AuditEntry, AuditVerdict};
+pub use budgets::{BudgetCapRow, BudgetCapVersion, describe as describe_budget};
 pub use connections::{ConnectionRow, ConnectionStatus, NewConnection, validate_connection_name};
 pub use cost_lines::{WindowWrite, WriteCounts};
 pub use daily::{ConnectionHoldings, HistoryStart};

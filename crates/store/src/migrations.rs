@@ -90,6 +90,12 @@ const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/postgres/0017_access_log.sql"),
     },
     Migration {
+        version: 18,
+        name: "budgets",
+        sqlite: include_str!("../migrations/sqlite/0018_budgets.sql"),
+        postgres: include_str!("../migrations/postgres/0018_budgets.sql"),
+    },
+    Migration {
         version: 20,
         name: "reports",
         sqlite: include_str!("../migrations/sqlite/0020_reports.sql"),

@@ -168,3 +168,24 @@ impl FromRequestParts<Arc<AppState>> for IngestAuth {
         IngestAuth::check(state, token).await
     }
 }
+
+/// Who asks a budget check: a live ingest key (the gateway that will send the call's event)
+/// or any API token.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CheckAuth(pub OrgId);
+
+impl FromRequestParts<Arc<AppState>> for CheckAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<CheckAuth, ApiError> {
+        let token = bearer(parts).ok_or(ApiError::Unauthorized)?;
+        if is_ingest_key(token) {
+            return Ok(CheckAuth(IngestAuth::check(state, token).await?.org));
+        }
+        let ApiOrg(org) = ApiOrg::from_request_parts(parts, state).await?;
+        Ok(CheckAuth(org))
+    }
+}

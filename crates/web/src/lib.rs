@@ -9,6 +9,7 @@ pub mod access;
 pub mod alerts;
 pub mod api;
 pub mod auth;
+pub mod budgets;
 pub mod client;
 pub mod dashboard;
 pub mod documents;
@@ -81,6 +82,8 @@ pub struct AppState {
     pub prices: prices::PriceCache,
     /// Alert rules' evaluator queue and delivery worker (started by [`router`]).
     pub alerts: alerts::Alerts,
+    /// Budget checks: each organization's ledger of caps, spend and reservations.
+    pub budgets: budgets::Budgets,
     /// Caps the access log's denied-request entries per client address and minute.
     pub access: access::DeniedLimiter,
     pub settings: WebSettings,
@@ -111,6 +114,7 @@ impl AppState {
             logins: Arc::default(),
             prices: prices::PriceCache::default(),
             alerts: alerts::Alerts::new(settings.alerts.clone()),
+            budgets: budgets::Budgets::default(),
             access: access::DeniedLimiter::default(),
             settings,
         })

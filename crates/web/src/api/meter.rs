@@ -99,6 +99,9 @@ pub(crate) async fn ingest_parsed(
     state
         .alerts
         .after_ingest(auth.org, &good, &outcome.inserted);
+    state
+        .budgets
+        .after_ingest(auth.org, &good, &outcome.inserted);
     report.accepted = outcome.inserted.len();
     report.duplicate = outcome.duplicate.len();
     for i in outcome.conflict {

@@ -2,6 +2,7 @@
 
 pub mod access_log;
 pub mod alerts;
+pub mod budgets;
 pub mod connections;
 pub mod coverage;
 pub mod export;
@@ -108,6 +109,21 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/alerts/history", get(alerts::history))
         .route("/alerts/deliveries", get(alerts::deliveries))
         .route("/alerts/smtp", get(alerts::get_smtp).put(alerts::put_smtp))
+        .route("/budgets", get(budgets::list).post(budgets::create))
+        .route("/budgets/status", get(budgets::status))
+        .route("/budgets/check", post(budgets::check))
+        .route(
+            "/budgets/reservations/{id}",
+            axum::routing::delete(budgets::release),
+        )
+        .route(
+            "/budgets/{id}",
+            get(budgets::get)
+                .put(budgets::update)
+                .delete(budgets::delete),
+        )
+        .route("/budgets/{id}/versions", get(budgets::versions))
+        .route("/budgets/{id}/status", get(budgets::status_one))
         .fallback(|| async { ApiError::NotFound("route".to_owned()) })
         .layer(axum::middleware::map_response(crate::error::json_errors))
 }

@@ -56,6 +56,16 @@ pub const PATHS: &[(&str, &str)] = &[
     ("get", "/report-documents/{id}"),
     ("delete", "/report-documents/{id}"),
     ("get", "/report-documents/{id}/{format}"),
+    ("get", "/budgets"),
+    ("post", "/budgets"),
+    ("get", "/budgets/status"),
+    ("post", "/budgets/check"),
+    ("delete", "/budgets/reservations/{id}"),
+    ("get", "/budgets/{id}"),
+    ("put", "/budgets/{id}"),
+    ("delete", "/budgets/{id}"),
+    ("get", "/budgets/{id}/versions"),
+    ("get", "/budgets/{id}/status"),
 ];
 
 pub async fn document() -> Json<Value> {
@@ -354,6 +364,7 @@ pub fn spec() -> Value {
     token_usage(&mut doc, &with_errors);
     super::coverage::document_paths(&mut doc, &with_errors);
     super::alerts::document_paths(&mut doc, &with_errors);
+    super::budgets::document_paths(&mut doc, &with_errors);
     super::export::document_paths(&mut doc, &with_errors);
     super::access_log::document_paths(&mut doc, &with_errors);
     super::forecasts::document_paths(&mut doc, &with_errors);
