@@ -89,6 +89,10 @@ pub enum Command {
     /// log and the SMTP settings.
     #[command(subcommand)]
     Alerts(crate::commands::alerts::AlertsCommand),
+    /// Budget caps (organization, provider, workspace, API key, customer, model; per UTC day,
+    /// week from Monday or month): list, create, edit, delete, versions, status, check.
+    #[command(subcommand)]
+    Budgets(crate::commands::budgets::BudgetsCommand),
     /// Projected month-end spend per provider, workspace, model and customer; credit balances.
     Forecast(crate::commands::forecast::ForecastArgs),
     /// Anomalies (daily spend vs the same weekday of earlier weeks) and their thresholds.
@@ -414,6 +418,8 @@ pub enum BenchTarget {
     Store,
     /// Metering ingest through the real HTTP endpoint.
     Meter,
+    /// Budget checks (`POST /api/v1/budgets/check`) through the real server.
+    Budgets,
 }
 
 #[derive(Debug, Args)]
@@ -458,6 +464,15 @@ pub struct BenchArgs {
     /// and report the rate against the run without rules.
     #[arg(long, default_value_t = 0)]
     pub alert_rules: usize,
+    /// budgets: caps in the organization.
+    #[arg(long, default_value_t = 1000)]
+    pub caps: usize,
+    /// budgets: concurrent callers, one run per number (comma-separated).
+    #[arg(long, default_value = "10,100,1000")]
+    pub callers: String,
+    /// budgets: seconds each caller count runs.
+    #[arg(long, default_value_t = 5)]
+    pub seconds: u64,
 }
 
 #[derive(Debug, Subcommand)]

@@ -52,6 +52,9 @@ pub async fn run(_cli: &Cli, args: &BenchArgs) -> anyhow::Result<ExitCode> {
     if args.target == BenchTarget::Meter {
         return super::bench_meter::run(args).await;
     }
+    if args.target == BenchTarget::Budgets {
+        return super::bench_budgets::run(args).await;
+    }
     let shape = Shape::with_keys(args.lines, args.keys);
     println!(
         "Synthetic organization: {} workspaces, {} API keys, {} models, {} lines per day; {} days measured plus {} days before them ({} lines in the measured period).",

@@ -120,7 +120,7 @@ pub async fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn database_url(location: &DatabaseLocation) -> String {
+pub(crate) fn database_url(location: &DatabaseLocation) -> String {
     match location {
         DatabaseLocation::Sqlite { path } => format!("sqlite://{}", path.display()),
         DatabaseLocation::Postgres { url } => url.clone(),
@@ -128,7 +128,7 @@ fn database_url(location: &DatabaseLocation) -> String {
 }
 
 /// The server, killed when dropped.
-struct Server(Child);
+pub(crate) struct Server(pub(crate) Child);
 
 impl Drop for Server {
     fn drop(&mut self) {
@@ -138,7 +138,10 @@ impl Drop for Server {
 }
 
 /// `spendlens serve` on a free port of loopback, on `url`; returns it and its base URL.
-fn start_server(url: &str, data_dir: &std::path::Path) -> anyhow::Result<(Server, String)> {
+pub(crate) fn start_server(
+    url: &str,
+    data_dir: &std::path::Path,
+) -> anyhow::Result<(Server, String)> {
     let mut child = Command::new(std::env::current_exe()?)
         .env_remove("SPENDLENS_DATABASE_URL")
         .args(["--database-url", url, "--data-dir"])

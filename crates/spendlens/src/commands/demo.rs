@@ -107,6 +107,8 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> anyhow::Result<ExitCode> {
     let url = format!("http://{}", listener.local_addr()?);
     if args.no_serve {
         let counts = backfill_then_stop(&context, &traffic, listener, &url).await?;
+        crate::commands::budgets::demo_budgets(context.store(), context.org, context.engine.now())
+            .await?;
         println!(
             "Demo data is in {data_dir}. Dashboard login: {admin_email} / {admin_password}. API token: {}",
             token.secret
@@ -130,6 +132,15 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> anyhow::Result<ExitCode> {
                 None
             }
         };
+        if let Err(err) = crate::commands::budgets::demo_budgets(
+            context.store(),
+            context.org,
+            context.engine.now(),
+        )
+        .await
+        {
+            eprintln!("The demo's budgets could not be added: {err:#}");
+        }
         println!();
         println!("spendlens demo is ready at {url}");
         println!("  Sign in:     {admin_email} / {admin_password}");

@@ -9,6 +9,7 @@ mod access_log;
 mod account;
 mod alerts;
 mod aws_form;
+mod budgets;
 pub mod charts;
 mod connections;
 mod cost;
@@ -130,6 +131,14 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route(
             "/cost/pricing/{id}/delete",
             get(pricing_edit::confirm_delete).post(pricing_edit::delete),
+        )
+        .route("/cost/budgets", get(budgets::page).post(budgets::create))
+        .route("/cost/budgets/new", get(budgets::new_form))
+        .route("/cost/budgets/{id}", post(budgets::update))
+        .route("/cost/budgets/{id}/edit", get(budgets::edit_form))
+        .route(
+            "/cost/budgets/{id}/delete",
+            get(budgets::confirm_delete).post(budgets::delete),
         )
         .route("/cost/alerts", get(alerts::page))
         .route("/cost/alerts/rules", post(alerts::create_rule))

@@ -1,0 +1,487 @@
+//! Cost → Budgets: every cap with its scope, period, limit, soft %, state (enabled), version
+//! and provenance (a lock on tenant caps), a summary (total, enabled, disabled), a scope
+//! filter, and each cap's status now — spend against the limit as a bar, green under the soft
+//! limit, amber at it, red at the limit. The page refreshes itself every 10 s. Admins create
+//! and edit caps (the API's checks, the tenant ceiling included) and delete one after a page
+//! naming what goes; viewers read only. Every change is versioned and audited by the store.
+
+use std::sync::Arc;
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use serde::Deserialize;
+use serde_json::Value;
+use spendlens_domain::budget::SCOPE_FIELDS;
+use spendlens_query::budget::CapStatus;
+use spendlens_store::{BudgetCapRow, StoreError, describe_budget};
+
+use crate::AppState;
+use crate::budgets::input::{CapInput, input_of};
+use crate::dashboard::error::PageError;
+use crate::dashboard::session::{Viewer, capitalize, flash, redirect_with};
+use crate::dashboard::{Layout, respond};
+
+const ACTIVE: &str = "/cost";
+const PAGE: &str = "/cost/budgets";
+
+/// One row of the list: the cap and its status.
+pub struct BudgetRow {
+    pub id: i64,
+    pub name: String,
+    pub scope: String,
+    pub period: &'static str,
+    pub limit: String,
+    pub soft_pct: u8,
+    pub enabled: bool,
+    pub version: i64,
+    pub tenant: bool,
+    pub spend: String,
+    pub reserved: String,
+    pub remaining: String,
+    pub utilization: String,
+    /// Width of the bar, 0–100.
+    pub bar: i64,
+    /// `ok`, `soft` or `hard`.
+    pub state: &'static str,
+    pub period_range: String,
+    pub unpriced_calls: i64,
+    pub source: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "budgets.html")]
+struct BudgetsPage {
+    layout: Layout,
+    rows: Vec<BudgetRow>,
+    total: usize,
+    enabled: usize,
+    disabled: usize,
+    scope: String,
+    scopes: Vec<&'static str>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct ListQuery {
+    #[serde(default)]
+    pub scope: Option<String>,
+}
+
+fn money(m: spendlens_domain::Money) -> String {
+    format!("${m}")
+}
+
+fn row(cap: &BudgetCapRow, status: Option<&CapStatus>) -> BudgetRow {
+    let s = &cap.spec;
+    let utilization = status.map(|st| st.utilization_pct);
+    let bar = utilization
+        .map(|u| {
+            u.trunc()
+                .to_string()
+                .parse::<i64>()
+                .unwrap_or(0)
+                .clamp(0, 100)
+        })
+        .unwrap_or(0);
+    BudgetRow {
+        id: cap.id,
+        name: s.name.clone(),
+        scope: s.scope.to_string(),
+        period: s.period.as_str(),
+        limit: money(s.limit),
+        soft_pct: s.soft_pct,
+        enabled: s.enabled,
+        version: cap.version,
+        tenant: s.provenance == spendlens_domain::budget::Provenance::Tenant,
+        spend: status.map_or_else(|| "N/A".to_owned(), |st| money(st.spend)),
+        reserved: status.map_or_else(String::new, |st| money(st.reserved)),
+        remaining: status.map_or_else(|| "N/A".to_owned(), |st| money(st.remaining)),
+        utilization: utilization.map_or_else(|| "N/A".to_owned(), |u| format!("{u} %")),
+        bar,
+        state: status.map_or("ok", |st| st.state.as_str()),
+        period_range: status.map_or_else(String::new, |st| {
+            format!(
+                "{} → {} (UTC, end exclusive)",
+                st.period_start.date(),
+                st.period_end.date()
+            )
+        }),
+        unpriced_calls: status.map_or(0, |st| st.unpriced_calls),
+        source: status.map_or("", |st| {
+            if st.source == "metered" {
+                "metered calls"
+            } else {
+                "bill, then metered calls"
+            }
+        }),
+    }
+}
+
+fn matches_scope(cap: &BudgetCapRow, scope: &str) -> bool {
+    match scope {
+        "" | "all" => true,
+        "organization" => cap.spec.scope.is_organization(),
+        field => cap.spec.scope.values().iter().any(|(f, _)| *f == field),
+    }
+}
+
+pub async fn page(
+    State(state): State<Arc<AppState>>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    Query(query): Query<ListQuery>,
+) -> Result<Response, PageError> {
+    let org = viewer.org();
+    let mut layout = Layout::new(&state, &viewer, &headers, "Budgets", ACTIVE).await?;
+    layout.auto_refresh = Some(10);
+    let scope = query.scope.unwrap_or_default();
+    if !scope.is_empty()
+        && scope != "all"
+        && scope != "organization"
+        && !SCOPE_FIELDS.contains(&scope.as_str())
+    {
+        return Err(PageError::BadRequest(format!(
+            "scope must be organization, {}, not \"{scope}\"",
+            SCOPE_FIELDS.join(", ")
+        )));
+    }
+    let caps = state.store().list_budget_caps(org).await?;
+    let statuses = state
+        .budgets
+        .statuses(state.store(), org, state.now())
+        .await?;
+    let enabled = caps.iter().filter(|c| c.spec.enabled).count();
+    let rows = caps
+        .iter()
+        .filter(|c| matches_scope(c, &scope))
+        .map(|c| row(c, statuses.iter().find(|s| s.id == c.id)))
+        .collect();
+    let mut scopes = vec!["organization"];
+    scopes.extend(SCOPE_FIELDS);
+    let template = BudgetsPage {
+        layout,
+        rows,
+        total: caps.len(),
+        enabled,
+        disabled: caps.len() - enabled,
+        scope,
+        scopes,
+    };
+    respond(&template.layout, &headers, StatusCode::OK, &template)
+}
+
+/// The cap form as typed (kept on errors).
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct CapForm {
+    #[serde(default)]
+    pub csrf: String,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub provider: String,
+    #[serde(default)]
+    pub workspace: String,
+    #[serde(default)]
+    pub api_key: String,
+    #[serde(default)]
+    pub customer: String,
+    #[serde(default)]
+    pub model: String,
+    #[serde(default)]
+    pub period: String,
+    #[serde(default)]
+    pub limit: String,
+    #[serde(default)]
+    pub soft_pct: String,
+    /// Checkbox: present when enabled.
+    #[serde(default)]
+    pub enabled: Option<String>,
+    #[serde(default)]
+    pub provenance: String,
+    #[serde(default)]
+    pub unpriced: String,
+    #[serde(default)]
+    pub expected_version: String,
+}
+
+fn blank(text: &str) -> Option<String> {
+    let t = text.trim();
+    (!t.is_empty()).then(|| t.to_owned())
+}
+
+impl CapForm {
+    fn input(&self) -> CapInput {
+        CapInput {
+            name: self.name.clone(),
+            provider: blank(&self.provider),
+            workspace: blank(&self.workspace),
+            api_key: blank(&self.api_key),
+            customer: blank(&self.customer),
+            model: blank(&self.model),
+            period: self.period.clone(),
+            limit: Value::String(self.limit.clone()),
+            soft_pct: blank(&self.soft_pct).map(Value::String),
+            enabled: Some(self.enabled.is_some()),
+            provenance: blank(&self.provenance),
+            unpriced: blank(&self.unpriced),
+            expected_version: self.expected_version.trim().parse().ok(),
+        }
+    }
+
+    fn of(cap: &BudgetCapRow) -> CapForm {
+        let input = input_of(cap);
+        let text = |v: Option<String>| v.unwrap_or_default();
+        CapForm {
+            csrf: String::new(),
+            name: input.name,
+            provider: text(input.provider),
+            workspace: text(input.workspace),
+            api_key: text(input.api_key),
+            customer: text(input.customer),
+            model: text(input.model),
+            period: input.period,
+            limit: cap.spec.limit.to_exact_string(),
+            soft_pct: cap.spec.soft_pct.to_string(),
+            enabled: cap.spec.enabled.then(|| "on".to_owned()),
+            provenance: cap.spec.provenance.as_str().to_owned(),
+            unpriced: cap.spec.unpriced.as_str().to_owned(),
+            expected_version: cap.version.to_string(),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "budget_form.html")]
+struct FormPage {
+    layout: Layout,
+    heading: String,
+    action: String,
+    submit: &'static str,
+    form: CapForm,
+    providers: Vec<&'static str>,
+}
+
+async fn show_form(
+    state: &AppState,
+    viewer: &Viewer,
+    headers: &HeaderMap,
+    id: Option<i64>,
+    form: CapForm,
+    error: Option<String>,
+) -> Result<Response, PageError> {
+    let mut layout = Layout::new(state, viewer, headers, "Budgets", ACTIVE).await?;
+    let status = if let Some(text) = error {
+        layout = layout.with_notice("error", text);
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    let (heading, action, submit) = match id {
+        Some(id) => (
+            format!("Edit the budget “{}”", form.name),
+            format!("{PAGE}/{id}"),
+            "Save (new version)",
+        ),
+        None => ("New budget".to_owned(), PAGE.to_owned(), "Add budget"),
+    };
+    let template = FormPage {
+        layout,
+        heading,
+        action,
+        submit,
+        form,
+        providers: spendlens_domain::ProviderKind::ALL
+            .iter()
+            .map(|p| p.as_str())
+            .collect(),
+    };
+    respond(&template.layout, headers, status, &template)
+}
+
+pub async fn new_form(
+    State(state): State<Arc<AppState>>,
+    viewer: Viewer,
+    headers: HeaderMap,
+) -> Result<Response, PageError> {
+    viewer.require_admin()?;
+    let form = CapForm {
+        period: "MONTHLY".to_owned(),
+        soft_pct: "80".to_owned(),
+        enabled: Some("on".to_owned()),
+        provenance: "platform".to_owned(),
+        unpriced: "fail_open".to_owned(),
+        ..CapForm::default()
+    };
+    show_form(&state, &viewer, &headers, None, form, None).await
+}
+
+pub async fn edit_form(
+    State(state): State<Arc<AppState>>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+) -> Result<Response, PageError> {
+    viewer.require_admin()?;
+    let cap = state.store().get_budget_cap(viewer.org(), id).await?;
+    show_form(&state, &viewer, &headers, Some(id), CapForm::of(&cap), None).await
+}
+
+fn refusal(err: StoreError) -> Result<String, PageError> {
+    match err {
+        StoreError::Invalid(message) | StoreError::Conflict(message) => Ok(capitalize(&message)),
+        other => Err(other.into()),
+    }
+}
+
+pub async fn create(
+    State(state): State<Arc<AppState>>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    Form(form): Form<CapForm>,
+) -> Result<Response, PageError> {
+    viewer.check_csrf(&form.csrf)?;
+    viewer.require_admin()?;
+    save(&state, &viewer, &headers, None, form).await
+}
+
+pub async fn update(
+    State(state): State<Arc<AppState>>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Form(form): Form<CapForm>,
+) -> Result<Response, PageError> {
+    viewer.check_csrf(&form.csrf)?;
+    viewer.require_admin()?;
+    save(&state, &viewer, &headers, Some(id), form).await
+}
+
+async fn save(
+    state: &AppState,
+    viewer: &Viewer,
+    headers: &HeaderMap,
+    id: Option<i64>,
+    form: CapForm,
+) -> Result<Response, PageError> {
+    let org = viewer.org();
+    let input = form.input();
+    let expected = input.expected_version;
+    let spec = match input.into_spec() {
+        Ok(spec) => spec,
+        Err(message) => {
+            let text = format!("The budget was not saved: {}.", capitalize(&message));
+            return show_form(state, viewer, headers, id, form, Some(text)).await;
+        }
+    };
+    let actor = viewer.actor();
+    let now = state.now();
+    let saved = match id {
+        None => state
+            .store()
+            .create_budget_cap(org, &spec, &actor, now)
+            .await
+            .map(|cap| {
+                format!(
+                    "Added the budget {} (version 1).",
+                    describe_budget(&cap.spec)
+                )
+            }),
+        Some(id) => state
+            .store()
+            .update_budget_cap(org, id, &spec, expected, &actor, now)
+            .await
+            .map(|(_, after)| {
+                format!(
+                    "Saved the budget {} (version {}).",
+                    describe_budget(&after.spec),
+                    after.version
+                )
+            }),
+    };
+    match saved {
+        Ok(text) => {
+            state.budgets.invalidate(org);
+            Ok(redirect_with(PAGE, vec![flash(headers, "ok", &text)]))
+        }
+        Err(err) => {
+            let text = format!("The budget was not saved: {}", refusal(err)?);
+            show_form(state, viewer, headers, id, form, Some(text)).await
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "budget_delete.html")]
+struct DeletePage {
+    layout: Layout,
+    id: i64,
+    name: String,
+    summary: String,
+    versions: usize,
+}
+
+pub async fn confirm_delete(
+    State(state): State<Arc<AppState>>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+) -> Result<Response, PageError> {
+    viewer.require_admin()?;
+    let org = viewer.org();
+    let cap = state.store().get_budget_cap(org, id).await?;
+    let versions = state.store().budget_cap_versions(org, id).await?.len();
+    let layout = Layout::new(&state, &viewer, &headers, "Budgets", ACTIVE).await?;
+    let template = DeletePage {
+        layout,
+        id,
+        name: cap.spec.name.clone(),
+        summary: describe_budget(&cap.spec),
+        versions,
+    };
+    respond(&template.layout, &headers, StatusCode::OK, &template)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ConfirmForm {
+    #[serde(default)]
+    pub csrf: String,
+    #[serde(default)]
+    pub confirm: Option<String>,
+}
+
+pub async fn delete(
+    State(state): State<Arc<AppState>>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Form(form): Form<ConfirmForm>,
+) -> Result<Response, PageError> {
+    viewer.check_csrf(&form.csrf)?;
+    viewer.require_admin()?;
+    if form.confirm.as_deref() != Some("delete") {
+        return Ok(redirect_with(
+            &format!("{PAGE}/{id}/delete"),
+            vec![flash(
+                &headers,
+                "warn",
+                "Nothing was deleted yet: confirm below.",
+            )],
+        ));
+    }
+    let org = viewer.org();
+    let cap = state
+        .store()
+        .delete_budget_cap(org, id, &viewer.actor(), state.now())
+        .await?;
+    state.budgets.invalidate(org);
+    Ok(redirect_with(
+        PAGE,
+        vec![flash(
+            &headers,
+            "ok",
+            &format!("Deleted the budget {}.", describe_budget(&cap.spec)),
+        )],
+    ))
+}
