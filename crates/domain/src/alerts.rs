@@ -33,16 +33,22 @@ pub enum RuleKind {
     PriceDrift,
     /// A connection's sync failing this many times in a row (per connection).
     SyncFailing,
+    /// A budget cap reached its soft limit (per cap; the threshold is not used).
+    BudgetSoft,
+    /// A budget cap reached its limit (per cap; the threshold is not used).
+    BudgetHard,
 }
 
 impl RuleKind {
-    pub const ALL: [RuleKind; 6] = [
+    pub const ALL: [RuleKind; 8] = [
         RuleKind::Spend,
         RuleKind::SpendRate,
         RuleKind::AvgCost,
         RuleKind::UnpricedModel,
         RuleKind::PriceDrift,
         RuleKind::SyncFailing,
+        RuleKind::BudgetSoft,
+        RuleKind::BudgetHard,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -53,6 +59,8 @@ impl RuleKind {
             RuleKind::UnpricedModel => "unpriced_model",
             RuleKind::PriceDrift => "price_drift",
             RuleKind::SyncFailing => "sync_failing",
+            RuleKind::BudgetSoft => "budget_soft",
+            RuleKind::BudgetHard => "budget_hard",
         }
     }
 
@@ -65,6 +73,8 @@ impl RuleKind {
             RuleKind::UnpricedModel => "Unpriced model seen",
             RuleKind::PriceDrift => "Reported cost drifts from the catalog (%)",
             RuleKind::SyncFailing => "Sync failing (runs in a row)",
+            RuleKind::BudgetSoft => "Budget at its soft limit",
+            RuleKind::BudgetHard => "Budget at its limit",
         }
     }
 
@@ -72,7 +82,9 @@ impl RuleKind {
     pub const fn threshold_unit(self) -> ThresholdUnit {
         match self {
             RuleKind::Spend | RuleKind::SpendRate | RuleKind::AvgCost => ThresholdUnit::Usd,
-            RuleKind::PriceDrift => ThresholdUnit::Percent,
+            RuleKind::PriceDrift | RuleKind::BudgetSoft | RuleKind::BudgetHard => {
+                ThresholdUnit::Percent
+            }
             RuleKind::UnpricedModel | RuleKind::SyncFailing => ThresholdUnit::Count,
         }
     }
@@ -348,6 +360,18 @@ impl RuleSpec {
                 self.scope.as_str()
             ));
         }
+        if matches!(kind, RuleKind::BudgetSoft | RuleKind::BudgetHard) {
+            if self.source != Source::Metered {
+                return Err(format!(
+                    "{kind} watches the budgets' status as calls arrive: use source metered"
+                ));
+            }
+            if self.scope != ScopeKind::Org {
+                return Err(format!(
+                    "{kind} watches every enabled budget (one firing per budget): use the org scope"
+                ));
+            }
+        }
         if kind == RuleKind::SyncFailing && self.scope != ScopeKind::Org {
             return Err("sync_failing watches every connection: use the org scope".to_owned());
         }
@@ -360,7 +384,10 @@ impl RuleSpec {
                 Some(w) => (None, Some(w)),
                 None => (Some(self.period.unwrap_or(AlertPeriod::Day)), None),
             },
-            RuleKind::PriceDrift | RuleKind::SyncFailing => (None, None),
+            RuleKind::PriceDrift
+            | RuleKind::SyncFailing
+            | RuleKind::BudgetSoft
+            | RuleKind::BudgetHard => (None, None),
         };
         if let Some(w) = window
             && !(1..=MAX_WINDOW_HOURS).contains(&w)

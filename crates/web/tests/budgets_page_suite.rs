@@ -126,6 +126,18 @@ async fn admins_manage_budgets_on_the_page_and_viewers_only_read() {
         !page.contains("/cost/budgets/new") && !page.contains("Delete…"),
         "viewers see no change buttons"
     );
+    // The cost dashboard's budget panel: most used first.
+    let (status, cost) = viewer.get("/cost").await;
+    assert_eq!(status, StatusCode::OK);
+    let panel = &cost[cost
+        .find("id=\"budget-panel\"")
+        .expect("a budget panel on /cost")..];
+    let (hard, soft, ok) = (
+        panel.find("fill hard").unwrap(),
+        panel.find("fill soft").unwrap(),
+        panel.find("fill ok").unwrap(),
+    );
+    assert!(hard < soft && soft < ok, "ordered by use: {panel}");
     // The scope filter.
     let (_, filtered) = admin.get("/cost/budgets?scope=model").await;
     assert!(

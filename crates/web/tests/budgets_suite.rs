@@ -600,6 +600,73 @@ async fn billed_caps_read_the_bill_through_its_watermark_and_metered_calls_after
     app.test.teardown().await;
 }
 
+#[tokio::test]
+async fn budget_soft_and_hard_alerts_fire_once_per_budget_when_spend_crosses() {
+    let app = App::start().await;
+    for kind in ["budget_soft", "budget_hard"] {
+        let (status, body) = app
+            .call(
+                Method::POST,
+                "/api/v1/alerts/rules",
+                Some(json!({"name": kind, "kind": kind, "threshold": 0})),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+    }
+    let (status, body) = app
+        .call(Method::POST, "/api/v1/alerts/rules", Some(json!({"name": "x", "kind": "budget_hard", "threshold": 0, "scope": "customer", "scope_value": "acme"})))
+        .await;
+    assert_eq!(status, 400, "{body}");
+    create(
+        &app,
+        json!({"name": "acme daily", "customer": "acme", "period": "DAILY", "limit": "10"}),
+    )
+    .await;
+    event(&app, "s1", "acme", "gpt-4o", "5.00").await;
+    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    assert!(firings_of(&app).await.is_empty(), "50 % fires nothing");
+    event(&app, "s2", "acme", "gpt-4o", "3.50").await; // 85 %: soft
+    let mut firings = Vec::new();
+    for _ in 0..100 {
+        firings = firings_of(&app).await;
+        if !firings.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(firings.len(), 1, "{firings:?}");
+    assert_eq!(firings[0]["rule_name"], "budget_soft");
+    assert_eq!(firings[0]["subject"], "acme daily");
+    assert_eq!(firings[0]["value"], "85.00");
+    event(&app, "s3", "acme", "gpt-4o", "2.00").await; // 105 %: hard
+    for _ in 0..100 {
+        firings = firings_of(&app).await;
+        if firings.len() > 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(firings.len(), 2, "{firings:?}");
+    assert_eq!(firings[0]["rule_name"], "budget_hard");
+    assert!(
+        firings[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("budget acme daily reached its limit"),
+        "{firings:?}"
+    );
+    // Still over: nothing more fires.
+    event(&app, "s4", "acme", "gpt-4o", "1.00").await;
+    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    assert_eq!(firings_of(&app).await.len(), 2);
+    app.test.teardown().await;
+}
+
+async fn firings_of(app: &App) -> Vec<Value> {
+    let (_, body) = app.call(Method::GET, "/api/v1/alerts/history", None).await;
+    body["firings"].as_array().unwrap().clone()
+}
+
 async fn futures_join<T: Send + 'static>(handles: Vec<tokio::task::JoinHandle<T>>) -> Vec<T> {
     let mut out = Vec::with_capacity(handles.len());
     for handle in handles {

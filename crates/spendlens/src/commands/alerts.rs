@@ -67,7 +67,7 @@ pub enum RulesCommand {
 pub struct RuleArgs {
     #[arg(long)]
     pub name: String,
-    /// spend, spend_rate, avg_cost, unpriced_model, price_drift or sync_failing.
+    /// spend, spend_rate, avg_cost, unpriced_model, price_drift, sync_failing, budget_soft or budget_hard (per budget; threshold unused, give 0).
     #[arg(long)]
     pub kind: String,
     /// USD (spend, spend_rate, avg_cost), percent (price_drift) or a count.
@@ -585,6 +585,24 @@ pub async fn demo_rules(
             None,
             None,
             "5",
+        ),
+        (
+            "A budget reached its soft limit",
+            "budget_soft",
+            "org",
+            None,
+            None,
+            None,
+            "0",
+        ),
+        (
+            "A budget reached its limit",
+            "budget_hard",
+            "org",
+            None,
+            None,
+            None,
+            "0",
         ),
     ];
     for (name, kind, scope, value, period, window, threshold) in rules {

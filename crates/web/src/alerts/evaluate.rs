@@ -287,7 +287,8 @@ async fn observe_metered(
                 });
             }
         }
-        RuleKind::SyncFailing => {}
+        // Read from the budgets' status by `observe_budgets`.
+        RuleKind::SyncFailing | RuleKind::BudgetSoft | RuleKind::BudgetHard => {}
     }
     Ok(out)
 }
@@ -415,6 +416,45 @@ async fn observe_billed(
     }
 }
 
+/// The observations of a budget rule: one per enabled cap (its name), the value its
+/// utilization in percent, crossed at the soft limit (`budget_soft`) or the limit
+/// (`budget_hard`). The budgets' status is read once per evaluation.
+async fn observe_budgets(
+    state: &AppState,
+    org: OrgId,
+    rule: &AlertRuleRow,
+    now: OffsetDateTime,
+    cache: &mut Option<Vec<spendlens_query::budget::CapStatus>>,
+) -> Result<Vec<Observation>, StoreError> {
+    use spendlens_domain::budget::eval::BudgetState;
+    if cache.is_none() {
+        let statuses = state
+            .budgets
+            .statuses(state.store(), org, now)
+            .await
+            .map_err(|err| match err {
+                spendlens_query::QueryError::Store(store) => store,
+                spendlens_query::QueryError::Invalid(message) => StoreError::Invalid(message),
+            })?;
+        *cache = Some(statuses);
+    }
+    let wanted = if rule.spec.kind == RuleKind::BudgetHard {
+        BudgetState::Hard
+    } else {
+        BudgetState::Soft
+    };
+    Ok(cache
+        .iter()
+        .flatten()
+        .filter(|s| s.enabled)
+        .map(|s| Observation {
+            subject: s.name.clone(),
+            value: s.utilization_pct,
+            crossed: s.state >= wanted,
+        })
+        .collect())
+}
+
 /// Evaluates an organization's enabled rules: metered ones always, billed ones when `billed`.
 pub async fn evaluate_org(
     state: &AppState,
@@ -440,9 +480,13 @@ pub async fn evaluate_org(
         .collect();
     let now = state.now();
     let mut reads = Reads::default();
+    let mut budgets: Option<Vec<spendlens_query::budget::CapStatus>> = None;
     let mut fired = 0;
     for rule in &rules {
         let observations = match rule.spec.source {
+            _ if matches!(rule.spec.kind, RuleKind::BudgetSoft | RuleKind::BudgetHard) => {
+                observe_budgets(state, org, rule, now, &mut budgets).await?
+            }
             Source::Metered => observe_metered(store, org, rule, now, &mut reads, drift).await?,
             Source::Billed if billed => observe_billed(state, org, rule, now).await?,
             Source::Billed => continue,

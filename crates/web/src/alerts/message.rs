@@ -38,6 +38,7 @@ pub fn text(rule: &AlertRuleRow, obs: &Observation, period_key: &str) -> String 
                 format!("model {} ({})", obs.subject, spec.scope_text())
             }
             RuleKind::SyncFailing => format!("connection {}", obs.subject),
+            RuleKind::BudgetSoft | RuleKind::BudgetHard => format!("budget {}", obs.subject),
             _ => format!("{} {}", spec.scope.as_str().replace('_', " "), obs.subject),
         }
     };
@@ -67,6 +68,12 @@ pub fn text(rule: &AlertRuleRow, obs: &Observation, period_key: &str) -> String 
             "reported cost of {scope} differs from the catalog by {value} (more than {threshold})"
         ),
         RuleKind::SyncFailing => format!("{scope} failed {value} syncs in a row"),
+        RuleKind::BudgetSoft => {
+            format!("{scope} reached its soft limit: {value} of its limit is spent")
+        }
+        RuleKind::BudgetHard => format!(
+            "{scope} reached its limit: {value} of its limit is spent; checks deny calls with a cost"
+        ),
     };
     format!("[{}] {what}", rule.name)
 }

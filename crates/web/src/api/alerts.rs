@@ -336,7 +336,7 @@ pub fn document_paths(doc: &mut Value, with_errors: &dyn Fn(Value) -> Value) {
     let threshold = json!({"type": "string", "description": "Exact decimal: USD (spend, spend_rate, avg_cost), percent (price_drift) or a count (unpriced_model: calls over it; sync_failing: failed runs in a row)"});
     let input_properties = json!({
         "name": {"type": "string"},
-        "kind": {"type": "string", "enum": ["spend", "spend_rate", "avg_cost", "unpriced_model", "price_drift", "sync_failing"]},
+        "kind": {"type": "string", "enum": ["spend", "spend_rate", "avg_cost", "unpriced_model", "price_drift", "sync_failing", "budget_soft", "budget_hard"]},
         "source": {"type": "string", "enum": ["metered", "billed"], "default": "metered", "description": "metered: evaluated within seconds of ingest; billed: after syncs (sync_failing, spend by workspace)"},
         "scope": {"type": "string", "enum": ["org", "provider", "model", "customer", "api_key", "workspace"], "default": "org"},
         "scope_value": {"type": ["string", "null"], "description": "The provider, model, customer, key or workspace; * watches each one on its own"},

@@ -119,6 +119,32 @@ fn row(cap: &BudgetCapRow, status: Option<&CapStatus>) -> BudgetRow {
     }
 }
 
+/// The cost dashboard's budget panel: the enabled caps, most used first (at most `limit`).
+pub(crate) async fn panel_rows(
+    state: &AppState,
+    org: spendlens_store::OrgId,
+    limit: usize,
+) -> Result<Vec<BudgetRow>, PageError> {
+    let caps = state.store().list_budget_caps(org).await?;
+    if caps.is_empty() {
+        return Ok(Vec::new());
+    }
+    let statuses = state
+        .budgets
+        .statuses(state.store(), org, state.now())
+        .await?;
+    let mut rows: Vec<(rust_decimal::Decimal, BudgetRow)> = caps
+        .iter()
+        .filter(|c| c.spec.enabled)
+        .filter_map(|c| {
+            let status = statuses.iter().find(|s| s.id == c.id)?;
+            Some((status.utilization_pct, row(c, Some(status))))
+        })
+        .collect();
+    rows.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.name.cmp(&b.1.name)));
+    Ok(rows.into_iter().take(limit).map(|(_, r)| r).collect())
+}
+
 fn matches_scope(cap: &BudgetCapRow, scope: &str) -> bool {
     match scope {
         "" | "all" => true,

@@ -407,6 +407,8 @@ struct CostPage {
     live: String,
     live_src: Option<String>,
     refresh_seconds: u32,
+    /// The budget status panel: enabled caps, most used first.
+    budgets: Vec<super::budgets::BudgetRow>,
 }
 
 /// `GET /cost`.
@@ -440,6 +442,7 @@ pub async fn page(
         live: live_html,
         live_src,
         refresh_seconds: REFRESH_SECONDS,
+        budgets: super::budgets::panel_rows(&state, org, 6).await?,
     };
     respond(&template.layout, &headers, status, &template)
 }
