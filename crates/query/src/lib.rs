@@ -8,6 +8,7 @@ pub mod anomaly;
 pub mod attribution;
 pub mod budget;
 pub mod chargeback;
+pub mod compliance;
 pub mod coverage;
 pub mod focus;
 pub mod forecast;

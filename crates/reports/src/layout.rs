@@ -210,13 +210,13 @@ impl Flow<'_> {
         header(self, false);
         if table.rows.is_empty() {
             self.y += ROW_H;
-            self.text(
-                MARGIN + 3.0,
-                SIZE,
-                false,
-                GREY,
-                "No rows for this period and scope.",
-            );
+            // Summaries (with a total) are empty for the period; lists (users, tokens) are empty.
+            let empty = if table.total.is_some() {
+                "No rows for this period and scope."
+            } else {
+                "None."
+            };
+            self.text(MARGIN + 3.0, SIZE, false, GREY, empty);
         }
         for (i, row) in table.rows.iter().enumerate() {
             if self.y + ROW_H > BOTTOM {

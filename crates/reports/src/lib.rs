@@ -9,6 +9,7 @@
 //! number it prints comes formatted from the report it is given.
 
 pub mod chargeback;
+pub mod compliance;
 pub mod doc;
 pub mod fonts;
 pub mod layout;

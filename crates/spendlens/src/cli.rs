@@ -93,6 +93,10 @@ pub enum Command {
     /// week from Monday or month): list, create, edit, delete, versions, status, check.
     #[command(subcommand)]
     Budgets(crate::commands::budgets::BudgetsCommand),
+    /// Stored reports: chargeback (PDF, CSV, JSON) and compliance (SOC 2, HIPAA, GDPR): generate,
+    /// list, download, delete.
+    #[command(subcommand)]
+    Reports(crate::commands::reports::ReportsCommand),
     /// Projected month-end spend per provider, workspace, model and customer; credit balances.
     Forecast(crate::commands::forecast::ForecastArgs),
     /// Anomalies (daily spend vs the same weekday of earlier weeks) and their thresholds.

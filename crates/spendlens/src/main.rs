@@ -70,6 +70,7 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Command::Prices(command) => commands::prices::run(&cli, command).await,
         Command::Alerts(command) => commands::alerts::run(&cli, command).await,
         Command::Budgets(command) => commands::budgets::run(&cli, command).await,
+        Command::Reports(command) => commands::reports::run(&cli, command).await,
         Command::Forecast(args) => commands::forecast::run_forecast(&cli, args).await,
         Command::Anomalies(command) => commands::forecast::run_anomalies(&cli, command).await,
         Command::Migrate => commands::migrate(&cli).await,

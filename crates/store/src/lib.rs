@@ -15,6 +15,7 @@ mod api_keys;
 mod audit;
 mod budgets;
 mod bulk;
+mod compliance;
 mod connections;
 mod cost_lines;
 mod daily;
@@ -26,6 +27,7 @@ mod migrations;
 mod orgs;
 mod prices;
 mod report_documents;
+mod report_schedules;
 mod rollups;
 mod schema;
 mod sqlite_files;
@@ -53,6 +55,7 @@ pub use anomaly_thresholds::{THRESHOLD_SCOPES, ThresholdRow};
 pub use api_keys::ApiKeyRow;
 pub use audit::{AuditEntry, AuditVerdict};
 pub use budgets::{BudgetCapRow, BudgetCapVersion, describe as describe_budget};
+pub use compliance::{NamedCount, OldestData};
 pub use connections::{ConnectionRow, ConnectionStatus, NewConnection, validate_connection_name};
 pub use cost_lines::{WindowWrite, WriteCounts};
 pub use daily::{ConnectionHoldings, HistoryStart};
@@ -69,6 +72,7 @@ pub use report_documents::{
     NewReport, ReportDocumentRow, ReportFiles, ReportFormat, ReportKind, ReportStatus,
     content_sha256,
 };
+pub use report_schedules::ReportScheduleRow;
 pub use rollups::{
     BilledDays, BucketRange, BucketRow, BucketSize, ConnectionTotals, DailyBy, DailyCost, DimType,
     DimValue, Fact, ImageTotals, KeyModelTotals, KeyTotals, MAX_DIMS, MAX_EXTRA, MeteredDays,

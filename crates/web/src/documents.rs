@@ -1,5 +1,6 @@
-//! Stored report documents: the checked request shared by the API, the dashboard and the CLI,
-//! and the build — a request stores a `building` row (or joins the identical one already
+//! Stored report documents — chargeback (PDF, CSV, JSON) and compliance (SOC 2, HIPAA, GDPR:
+//! PDF and JSON) —: the checked request shared by the API, the dashboard and the CLI, and the
+//! build — a request stores a `building` row (or joins the identical one already
 //! building), a task reads the report through the query layer, renders the PDF off the async
 //! threads, and stores PDF, CSV and JSON with their hashes; a failure is stored with its
 //! message. Every request, deletion and failure is audited.
@@ -25,8 +26,12 @@ pub struct DocumentRequest {
     pub period: DayRange,
 }
 
-/// Checks raw input: `kind` (chargeback), `scope` (`all`, `customer:NAME`,
-/// `workspace:NAME`), `from` / `to` (UTC days, at most five years, not after today).
+/// The scope of compliance reports.
+pub const ORGANIZATION: &str = "organization";
+
+/// Checks raw input: `kind` (chargeback, soc2, hipaa, gdpr), `scope` (chargeback: `all`,
+/// `customer:NAME`, `workspace:NAME`; compliance: the organization), `from` / `to` (UTC days,
+/// at most five years, not after today).
 pub fn check_request(
     kind: &str,
     scope: Option<&str>,
@@ -35,14 +40,9 @@ pub fn check_request(
     today: Day,
 ) -> Result<DocumentRequest, String> {
     let kind_name = kind.trim();
-    let kind = ReportKind::parse(kind_name)
-        .ok_or_else(|| format!("kind must be chargeback, not \"{kind_name}\""))?;
-    if kind != ReportKind::Chargeback {
-        return Err(format!(
-            "{} reports are not available in this version; kind must be chargeback",
-            kind.title()
-        ));
-    }
+    let kind = ReportKind::parse(kind_name).ok_or_else(|| {
+        format!("kind must be one of chargeback, soc2, hipaa, gdpr, not \"{kind_name}\"")
+    })?;
     let day = |text: &str, name: &str| -> Result<Day, String> {
         let text = text.trim();
         if text.is_empty() {
@@ -54,12 +54,46 @@ pub fn check_request(
     let from = day(from, "from")?;
     let to = day(to, "to")?;
     let period = chargeback::check_period(from, to, today).map_err(|e| e.to_string())?;
+    if kind != ReportKind::Chargeback {
+        return match scope.map(str::trim).unwrap_or("") {
+            "" | "all" | ORGANIZATION => Ok(DocumentRequest {
+                kind,
+                scope: ORGANIZATION.to_owned(),
+                period,
+            }),
+            other => Err(format!(
+                "{} reports cover the whole organization; leave the scope out (not \"{other}\")",
+                kind.title()
+            )),
+        };
+    }
     let scope = ChargebackScope::parse(scope.unwrap_or("all")).map_err(|e| e.to_string())?;
     Ok(DocumentRequest {
         kind,
         scope: scope.as_text(),
         period,
     })
+}
+
+/// A workspace scope must name a workspace that exists (before anything is stored).
+async fn known_scope(
+    state: &AppState,
+    org: OrgId,
+    request: &DocumentRequest,
+) -> Result<(), ApiError> {
+    if let Some(ChargebackScope::Workspace(name)) = (request.kind == ReportKind::Chargeback)
+        .then(|| ChargebackScope::parse(&request.scope).ok())
+        .flatten()
+    {
+        let known = state.store.list_workspaces(org).await?;
+        if !known.iter().any(|w| w.display_name == name) {
+            return Err(QueryError::Invalid(format!(
+                "no workspace is named \"{name}\" (the Workspaces view lists their names)"
+            ))
+            .into());
+        }
+    }
+    Ok(())
 }
 
 /// Stores the request and starts its build (unless the identical report is already
@@ -71,17 +105,7 @@ pub async fn request(
     actor: &str,
 ) -> Result<(ReportDocumentRow, bool), ApiError> {
     let now = state.now();
-    // The scope must make sense before anything is stored (a workspace that does not exist).
-    let scope = ChargebackScope::parse(&request.scope)?;
-    if let ChargebackScope::Workspace(name) = &scope {
-        let known = state.store.list_workspaces(org).await?;
-        if !known.iter().any(|w| &w.display_name == name) {
-            return Err(QueryError::Invalid(format!(
-                "no workspace is named \"{name}\" (the Workspaces view lists their names)"
-            ))
-            .into());
-        }
-    }
+    known_scope(state, org, request).await?;
     let (row, created) = state
         .store
         .request_report(
@@ -150,6 +174,9 @@ async fn files(
     request: &DocumentRequest,
     actor: &str,
 ) -> Result<ReportFiles, String> {
+    if request.kind != ReportKind::Chargeback {
+        return compliance_files(state, org, id, request, actor).await;
+    }
     let scope = ChargebackScope::parse(&request.scope).map_err(|e| e.to_string())?;
     let report = chargeback::chargeback(
         &state.store,
@@ -181,6 +208,106 @@ async fn files(
         csv: Some(csv.into_bytes()),
         json,
     })
+}
+
+async fn compliance_files(
+    state: &Arc<AppState>,
+    org: OrgId,
+    id: i64,
+    request: &DocumentRequest,
+    actor: &str,
+) -> Result<ReportFiles, String> {
+    let report = spendlens_query::compliance::compliance(
+        &state.store,
+        org,
+        request.kind,
+        request.period,
+        actor,
+        state.now(),
+        &spendlens_query::compliance::ServerFacts {
+            meter_retention_days: state.settings.meter_retention_days,
+        },
+    )
+    .await
+    .map_err(|e| format!("the report could not be read: {e}"))?;
+    let json = serde_json::to_vec_pretty(&serde_json::json!({"id": id, "report": report}))
+        .map_err(|e| format!("the JSON could not be written: {e}"))?;
+    let name = format!("#{id}");
+    let pdf =
+        tokio::task::spawn_blocking(move || spendlens_reports::compliance::pdf(&report, &name))
+            .await
+            .map_err(|e| format!("the PDF renderer stopped: {e}"))?
+            .map_err(|e| e.to_string())?;
+    Ok(ReportFiles {
+        pdf,
+        csv: None,
+        json,
+    })
+}
+
+/// Adds a monthly schedule (audited) and generates what is due at once.
+pub async fn schedule(
+    state: &Arc<AppState>,
+    org: OrgId,
+    kind: &str,
+    scope: Option<&str>,
+    actor: &str,
+) -> Result<spendlens_store::ReportScheduleRow, ApiError> {
+    // The same checks as a one-off report, over last month.
+    let today = Day::of(state.now());
+    let month = crate::schedules::last_month(today)
+        .ok_or_else(|| ApiError::BadRequest("no month before today".to_owned()))?;
+    let checked = check_request(
+        kind,
+        scope,
+        &month.from().to_string(),
+        &month.to().to_string(),
+        today,
+    )
+    .map_err(ApiError::BadRequest)?;
+    known_scope(state, org, &checked).await?;
+    let now = state.now();
+    let row = state
+        .store
+        .create_report_schedule(org, checked.kind, &checked.scope, actor, now)
+        .await?;
+    state
+        .store
+        .audit(
+            org,
+            actor,
+            "report_schedule.add",
+            &format!("report schedule {}", row.id),
+            &format!("monthly {} · {}", row.kind.as_str(), row.scope),
+            now,
+        )
+        .await?;
+    crate::schedules::run_due(state).await?;
+    Ok(row)
+}
+
+/// Removes a schedule (audited); the reports it generated stay.
+pub async fn unschedule(
+    state: &Arc<AppState>,
+    org: OrgId,
+    id: i64,
+    actor: &str,
+) -> Result<Option<spendlens_store::ReportScheduleRow>, ApiError> {
+    let Some(row) = state.store.delete_report_schedule(org, id).await? else {
+        return Ok(None);
+    };
+    state
+        .store
+        .audit(
+            org,
+            actor,
+            "report_schedule.delete",
+            &format!("report schedule {id}"),
+            &format!("monthly {} · {}", row.kind.as_str(), row.scope),
+            state.now(),
+        )
+        .await?;
+    Ok(Some(row))
 }
 
 /// Deletes a stored report, audited. `None` when there is none.

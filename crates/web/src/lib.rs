@@ -18,6 +18,7 @@ pub mod otlp;
 pub mod passwords;
 pub mod prices;
 pub mod restate;
+pub mod schedules;
 pub mod server;
 pub mod usage;
 
@@ -49,6 +50,9 @@ pub struct WebSettings {
     pub session_idle: time::Duration,
     /// How alert rules are evaluated and their notifications delivered.
     pub alerts: alerts::AlertSettings,
+    /// Raw metered events older than this many days are deleted (`serve
+    /// --meter-retention-days`); compliance reports state it.
+    pub meter_retention_days: Option<u32>,
 }
 
 impl Default for WebSettings {
@@ -58,6 +62,7 @@ impl Default for WebSettings {
             session_lifetime: time::Duration::days(7),
             session_idle: time::Duration::hours(12),
             alerts: alerts::AlertSettings::default(),
+            meter_retention_days: None,
         }
     }
 }
@@ -139,6 +144,7 @@ pub const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10)
 /// Every route of the server.
 pub fn router(state: Arc<AppState>) -> Router {
     alerts::Alerts::start(&state);
+    schedules::start(&state);
     Router::new()
         .route("/healthz", get(healthz))
         .nest("/api/v1", api::routes())

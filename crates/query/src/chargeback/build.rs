@@ -482,3 +482,67 @@ pub fn build(
         notes,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn acc(cost: i64, credits: i64, allocated: bool) -> Acc {
+        Acc {
+            label: "x".to_owned(),
+            cost: Money::from_nanos(cost),
+            credits: Money::from_nanos(credits),
+            allocated,
+            ..Acc::default()
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn shown_cents_add_up_to_the_shown_total_and_stay_within_a_cent(
+            rows in proptest::collection::vec((-5_000_000_000i64..50_000_000_000, 0i64..2_000_000_000), 0..40)
+        ) {
+            let accs: Vec<Acc> = rows.iter().map(|(c, k)| acc(*c, *k, false)).collect();
+            let section = finish("s", "S", String::new(), Basis::Billed, accs);
+            for (column, total) in [
+                (section.rows.iter().map(|r| r.cost).collect::<Vec<_>>(), section.total.cost),
+                (section.rows.iter().map(|r| r.credits).collect(), section.total.credits),
+                (section.rows.iter().map(|r| r.net).collect(), section.total.net),
+            ] {
+                prop_assert_eq!(column.iter().map(|a| a.shown).sum::<i64>(), total.shown);
+                prop_assert_eq!(column.iter().map(|a| a.exact).sum::<Money>(), total.exact);
+                prop_assert_eq!(total.shown, total.exact.round_to_cents());
+                for a in &column {
+                    prop_assert!((a.shown * 10_000_000 - a.exact.nanos()).abs() < 10_000_000);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn only_billed_rows_are_marked_allocated_and_unknown_requests_stay_unknown() {
+        let mut unknown = acc(1, 0, true);
+        unknown.requests_unknown = true;
+        let billed = finish(
+            "k",
+            "K",
+            String::new(),
+            Basis::Billed,
+            vec![unknown, acc(2, 0, false)],
+        );
+        assert_eq!(billed.rows[0].basis, Basis::Allocated);
+        assert_eq!(billed.rows[1].basis, Basis::Billed);
+        assert_eq!(billed.rows[0].requests, None);
+        assert_eq!(billed.total.requests, None);
+        let metered = finish(
+            "c",
+            "C",
+            String::new(),
+            Basis::Metered,
+            vec![acc(1, 0, true)],
+        );
+        assert_eq!(metered.rows[0].basis, Basis::Metered);
+    }
+}

@@ -17,6 +17,7 @@ pub mod prices;
 pub mod prices_restate;
 pub mod report;
 pub mod report_coverage;
+pub mod reports;
 pub mod serve;
 pub mod sync;
 pub mod tokens;

@@ -23,6 +23,7 @@ pub async fn run(cli: &Cli, args: &ServeArgs) -> anyhow::Result<ExitCode> {
         session_lifetime: time::Duration::hours(args.session_hours),
         session_idle: time::Duration::minutes(args.session_idle_minutes),
         alerts: spendlens_web::alerts::AlertSettings::default(),
+        meter_retention_days: args.meter_retention_days,
     };
     let retention = args
         .meter_retention_days

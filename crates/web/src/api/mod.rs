@@ -44,6 +44,14 @@ pub fn routes() -> Router<Arc<AppState>> {
             "/report-documents/{id}/{format}",
             get(report_documents::download),
         )
+        .route(
+            "/report-schedules",
+            get(report_documents::list_schedules).post(report_documents::create_schedule),
+        )
+        .route(
+            "/report-schedules/{id}",
+            axum::routing::delete(report_documents::remove_schedule),
+        )
         .route("/forecasts", get(forecasts::forecasts))
         .route("/anomalies", get(forecasts::anomalies))
         .route(

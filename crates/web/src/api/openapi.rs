@@ -66,6 +66,9 @@ pub const PATHS: &[(&str, &str)] = &[
     ("delete", "/budgets/{id}"),
     ("get", "/budgets/{id}/versions"),
     ("get", "/budgets/{id}/status"),
+    ("get", "/report-schedules"),
+    ("post", "/report-schedules"),
+    ("delete", "/report-schedules/{id}"),
 ];
 
 pub async fn document() -> Json<Value> {

@@ -1,4 +1,4 @@
-//! `/api/v1/report-documents`: stored chargeback reports. `POST` asks for one (202, building;
+//! `/api/v1/report-documents`: stored chargeback and compliance reports. `POST` asks for one (202, building;
 //! the identical report already building is returned instead of a second build), `GET` lists
 //! them, `GET /{id}` reads one, `GET /{id}/{pdf|csv|json}` downloads a file (409 while it is
 //! building or when it failed, 404 once deleted), `DELETE /{id}` deletes one (audited). Any
@@ -226,6 +226,47 @@ pub async fn remove(
     Ok(Json(json!({"deleted": row})))
 }
 
+#[derive(Debug, Deserialize)]
+pub struct ScheduleBody {
+    pub kind: String,
+    #[serde(default)]
+    pub scope: Option<String>,
+}
+
+pub async fn list_schedules(
+    State(state): State<Arc<AppState>>,
+    caller: ApiCaller,
+) -> Result<Json<Value>, ApiError> {
+    let rows = state.store.report_schedules(caller.0.org).await?;
+    Ok(Json(json!({"count": rows.len(), "schedules": rows})))
+}
+
+pub async fn create_schedule(
+    State(state): State<Arc<AppState>>,
+    caller: ApiCaller,
+    body: Result<Json<ScheduleBody>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let org = caller.require(Scope::Admin, "schedule reports")?;
+    let Json(body) = body?;
+    let actor = actor(&state, &caller).await;
+    let row = documents::schedule(&state, org, &body.kind, body.scope.as_deref(), &actor).await?;
+    Ok((StatusCode::CREATED, Json(json!({"schedule": row}))).into_response())
+}
+
+pub async fn remove_schedule(
+    State(state): State<Arc<AppState>>,
+    caller: ApiCaller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let org = caller.require(Scope::Admin, "remove report schedules")?;
+    let id = parse_id(&id)?;
+    let actor = actor(&state, &caller).await;
+    let row = documents::unschedule(&state, org, id, &actor)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("report schedule {id}")))?;
+    Ok(Json(json!({"deleted": row})))
+}
+
 /// The paths for the OpenAPI document.
 pub fn document_paths(doc: &mut Value, with_errors: &dyn Fn(Value) -> Value) {
     let id = json!({"name": "id", "in": "path", "required": true, "schema": {"type": "integer"}});
@@ -247,7 +288,25 @@ pub fn document_paths(doc: &mut Value, with_errors: &dyn Fn(Value) -> Value) {
         "pdf_bytes": {"type": "integer"}, "csv_bytes": {"type": "integer"}, "json_bytes": {"type": "integer"},
         "links": {"type": "object", "additionalProperties": {"type": "string"}}
     }});
+    let schedule = json!({"type": "object", "properties": {
+        "id": {"type": "integer"}, "kind": {"type": "string"}, "scope": {"type": "string"},
+        "cadence": {"type": "string", "enum": ["monthly"]}, "created_by": {"type": "string"},
+        "created_at": {"type": "string", "format": "date-time"},
+        "last_period_to": {"type": ["string", "null"], "format": "date", "description": "The last day of the last month generated"}}});
     let paths = json!({
+        "/report-schedules": {
+            "get": {"summary": "Monthly report schedules.",
+                "responses": with_errors(json!({"200": {"description": "Schedules", "content": {"application/json": {"schema": {"type": "object", "properties": {"count": {"type": "integer"}, "schedules": {"type": "array", "items": schedule}}}}}}}))},
+            "post": {"summary": "Generate a report every month (on the 1st, UTC) for the month before; a schedule added mid-month generates the month before at once. Admin tokens only; audited.",
+                "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["kind"], "properties": {
+                    "kind": {"type": "string", "enum": ["chargeback", "soc2", "hipaa", "gdpr"]},
+                    "scope": {"type": "string", "description": "chargeback: all (default), customer:NAME or workspace:NAME"}}}}}},
+                "responses": with_errors(json!({"201": {"description": "Scheduled", "content": {"application/json": {"schema": {"type": "object", "properties": {"schedule": schedule}}}}}}))}
+        },
+        "/report-schedules/{id}": {
+            "delete": {"summary": "Stop a schedule (the reports it generated stay). Admin tokens only; audited.", "parameters": [id.clone()],
+                "responses": with_errors(json!({"200": {"description": "Removed", "content": {"application/json": {"schema": {"type": "object", "properties": {"deleted": schedule}}}}}}))}
+        },
         "/report-documents": {
             "get": {
                 "summary": "Stored reports, newest first. Builds left by a stopped server are failed first.",
@@ -257,10 +316,10 @@ pub fn document_paths(doc: &mut Value, with_errors: &dyn Fn(Value) -> Value) {
                     "documents": {"type": "array", "items": document}}}}}}}))
             },
             "post": {
-                "summary": "Generate a chargeback report for a period (at most 5 years, UTC days, inclusive) and a scope. Answers 202 while it builds; an identical report already building is returned (created: false) instead of a second build. Admin tokens only; audited.",
+                "summary": "Generate a report for a period (at most 5 years, UTC days, inclusive): a chargeback for a scope (PDF, CSV, JSON), or SOC 2 / HIPAA / GDPR compliance evidence for the organization (PDF, JSON; both hash chains checked and the result stated). Answers 202 while it builds; an identical report already building is returned (created: false) instead of a second build. Admin tokens only; audited.",
                 "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["kind", "from", "to"], "properties": {
-                    "kind": {"type": "string", "enum": ["chargeback"]},
-                    "scope": {"type": "string", "description": "all (default), customer:NAME or workspace:NAME"},
+                    "kind": {"type": "string", "enum": ["chargeback", "soc2", "hipaa", "gdpr"]},
+                    "scope": {"type": "string", "description": "chargeback: all (default), customer:NAME or workspace:NAME; compliance: left out (the organization)"},
                     "from": {"type": "string", "format": "date"},
                     "to": {"type": "string", "format": "date"}}}}}},
                 "responses": with_errors(json!({"202": {"description": "Building", "content": {"application/json": {"schema": {"type": "object", "properties": {

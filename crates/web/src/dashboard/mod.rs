@@ -23,6 +23,7 @@ mod manage;
 mod people;
 mod pricing;
 mod pricing_edit;
+mod reports;
 pub mod session;
 mod sync_logs;
 pub mod throttle;
@@ -140,6 +141,17 @@ pub fn routes() -> Router<Arc<AppState>> {
             "/cost/budgets/{id}/delete",
             get(budgets::confirm_delete).post(budgets::delete),
         )
+        .route("/cost/reports", get(reports::page).post(reports::generate))
+        .route("/cost/reports/schedules", post(reports::add_schedule))
+        .route(
+            "/cost/reports/schedules/{id}/delete",
+            get(reports::confirm_unschedule).post(reports::unschedule),
+        )
+        .route(
+            "/cost/reports/{id}/delete",
+            get(reports::confirm_delete).post(reports::delete),
+        )
+        .route("/cost/reports/{id}/{format}", get(reports::download))
         .route("/cost/alerts", get(alerts::page))
         .route("/cost/alerts/rules", post(alerts::create_rule))
         .route("/cost/alerts/rules/{id}/toggle", post(alerts::toggle_rule))

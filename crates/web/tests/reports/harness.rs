@@ -1,7 +1,8 @@
 //! The reports suite's server: a real server on a random port over a known bill (OpenAI in two
 //! workspaces with an allocated, credited key and spend no key carries; Anthropic without
 //! request counts) and known metered calls (acme, globex, calls without a customer, one
-//! unpriced call), an admin token, a read-only token, and helpers to generate, wait and
+//! unpriced call), an admin token, a read-only token (dashboard users sign in through
+//! `alerts/browser.rs`), and helpers to generate, wait and
 //! download; `pdf_text` runs Debian's `pdftotext` (required when SPENDLENS_REQUIRE_PDFTOTEXT=1).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, dead_code)]
@@ -18,13 +19,11 @@ use spendlens_domain::{
 use spendlens_providers::HttpSettings;
 use spendlens_store::testing::TestStore;
 use spendlens_store::vault::Vault;
-use spendlens_store::{NewConnection, OrgId, Role, Store, WindowWrite};
+use spendlens_store::{NewConnection, OrgId, Store, WindowWrite};
 use spendlens_sync::{SyncEngine, SyncSettings};
-use spendlens_web::dashboard::session::hash_password;
 use time::macros::datetime;
 
 pub const NOW: time::OffsetDateTime = datetime!(2026-12-16 12:00 UTC);
-pub const PASSWORD: &str = "correct horse battery staple";
 
 /// Per day from 2026-11-01 to 2026-12-15: (workspace, key, model, cost, credits, allocated).
 pub type BillLine = (
@@ -304,16 +303,6 @@ impl App {
             .await
             .unwrap()
             .secret;
-        let hash = hash_password(PASSWORD).unwrap();
-        for (email, role) in [
-            ("admin@example.com", Role::Admin),
-            ("viewer@example.com", Role::Viewer),
-        ] {
-            store
-                .create_user(org, email, &hash, role, NOW)
-                .await
-                .unwrap();
-        }
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let router = spendlens_web::router(spendlens_web::AppState::new(engine));
