@@ -101,8 +101,9 @@ pub struct ComplianceReport {
     pub token_use: Vec<NamedCount>,
     pub denied_requests: Vec<NamedCount>,
     pub denied_actors: Vec<NamedCount>,
-    /// Budgets: what is recorded of them (none in this version), in words.
+    /// Budgets: what is recorded of them, in words, and the figures.
     pub budgets: String,
+    pub budget_facts: spendlens_store::BudgetFacts,
     pub alert_rules: usize,
     pub alert_rules_enabled: usize,
     pub alert_firings: i64,
@@ -114,6 +115,23 @@ pub struct ComplianceReport {
     pub processing: Vec<ProcessingLine>,
     pub metered_providers: Vec<String>,
     pub notes: Vec<String>,
+}
+
+/// What is recorded of budgets, in words: the caps, the hard caps reached and soft
+/// thresholds crossed (budget alert firings), and that check denials are not recorded.
+fn budget_words(b: &spendlens_store::BudgetFacts) -> String {
+    if b.caps == 0 && b.hard_firings == 0 && b.soft_firings == 0 {
+        return "No budget data recorded: no budget cap is set, so no request was denied and \
+                no hard cap was hit by one."
+            .to_owned();
+    }
+    format!(
+        "{} budget caps ({} enabled). In the period: {} hard-cap alerts fired (a cap reached) \
+         and {} soft-threshold alerts (budget_hard and budget_soft alert rules; a cap reached \
+         without such a rule is not recorded). Budget checks answer the caller allow or deny \
+         and are not recorded, so denials cannot be counted here.",
+        b.caps, b.caps_enabled, b.hard_firings, b.soft_firings
+    )
 }
 
 /// At most this many actors or request lines per list.
@@ -189,6 +207,7 @@ pub async fn compliance(
         })
         .collect();
     let facets = store.meter_facets(org).await?;
+    let budget_facts = store.budget_facts(org, from, to).await?;
     let chains_intact = chains.iter().all(|c| c.intact);
     let mut notes = vec![
         "spendlens stores no prompts or completions: the ingest API refuses fields that would \
@@ -226,9 +245,8 @@ pub async fn compliance(
         token_use: by(AccessKind::TokenUse, false).await?,
         denied_requests: by(AccessKind::Denied, true).await?,
         denied_actors: by(AccessKind::Denied, false).await?,
-        budgets: "No budget data recorded: this version of spendlens keeps no budgets, so no \
-                  request was denied and no hard cap was hit by one."
-            .to_owned(),
+        budgets: budget_words(&budget_facts),
+        budget_facts,
         alert_rules: rules.len(),
         alert_rules_enabled: rules.iter().filter(|r| r.enabled).count(),
         alert_firings: firings,

@@ -35,6 +35,17 @@ pub struct OldestData {
     pub access_entries: i64,
 }
 
+/// What is recorded of budgets: the caps set now, and the budget alerts fired in a period.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct BudgetFacts {
+    pub caps: i64,
+    pub caps_enabled: i64,
+    /// Firings of `budget_hard` alert rules (a hard cap reached).
+    pub hard_firings: i64,
+    /// Firings of `budget_soft` alert rules (a soft threshold crossed).
+    pub soft_firings: i64,
+}
+
 fn day_of(n: Option<i64>) -> Option<Day> {
     n.and_then(|n| i32::try_from(n).ok())
         .and_then(|n| Day::from_number(n).ok())
@@ -121,6 +132,40 @@ impl Store {
                 .await?
         });
         Ok(counts(rows))
+    }
+
+    /// The budget caps set now and the budget alerts fired in `[from, to)`.
+    pub async fn budget_facts(
+        &self,
+        org: OrgId,
+        from: OffsetDateTime,
+        to: OffsetDateTime,
+    ) -> StoreResult<BudgetFacts> {
+        let (caps, caps_enabled): (i64, i64) = with_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT CAST(COUNT(*) AS BIGINT),                  CAST(COALESCE(SUM(CASE WHEN enabled THEN 1 ELSE 0 END), 0) AS BIGINT)                  FROM budget_caps WHERE org_id = $1",
+            )
+            .bind(org.0)
+            .fetch_one(pool)
+            .await?
+        });
+        let fired: Vec<(String, i64)> = with_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT kind, CAST(COUNT(*) AS BIGINT) FROM alert_firings WHERE org_id = $1                  AND fired_at >= $2 AND fired_at < $3 AND kind IN ('budget_soft', 'budget_hard')                  GROUP BY kind",
+            )
+            .bind(org.0)
+            .bind(millis(from))
+            .bind(millis(to))
+            .fetch_all(pool)
+            .await?
+        });
+        let count = |kind: &str| fired.iter().find(|(k, _)| k == kind).map_or(0, |(_, n)| *n);
+        Ok(BudgetFacts {
+            caps,
+            caps_enabled,
+            hard_firings: count("budget_hard"),
+            soft_firings: count("budget_soft"),
+        })
     }
 
     /// Sessions not expired at `now`.

@@ -55,7 +55,7 @@ pub use anomaly_thresholds::{THRESHOLD_SCOPES, ThresholdRow};
 pub use api_keys::ApiKeyRow;
 pub use audit::{AuditEntry, AuditVerdict};
 pub use budgets::{BudgetCapRow, BudgetCapVersion, describe as describe_budget};
-pub use compliance::{NamedCount, OldestData};
+pub use compliance::{BudgetFacts, NamedCount, OldestData};
 pub use connections::{ConnectionRow, ConnectionStatus, NewConnection, validate_connection_name};
 pub use cost_lines::{WindowWrite, WriteCounts};
 pub use daily::{ConnectionHoldings, HistoryStart};

@@ -125,6 +125,22 @@ async fn compliance_reports_state_both_chains_and_a_tampered_audit_chain_on_ever
         )));
     }
 
+    // A cap set: the report counts it and says denials are not recorded.
+    let (status, body) = app
+        .send(
+            Method::POST,
+            "/api/v1/budgets",
+            Some(json!({"name": "acme monthly", "customer": "acme", "period": "MONTHLY", "limit": "500"})),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let (with_cap, _) = compliance(&app, "soc2").await;
+    let words = with_cap["budgets"].as_str().unwrap();
+    assert!(
+        words.starts_with("1 budget caps (1 enabled)") && words.contains("not recorded"),
+        "{words}"
+    );
+
     // Someone edits the first audit entry behind spendlens's back.
     app.store
         .execute_for_tests(&format!(
