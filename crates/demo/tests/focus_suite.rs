@@ -509,7 +509,26 @@ async fn the_demo_export_passes_the_focus_validator_and_adds_up_to_the_providers
             .iter()
             .filter(|id| !KNOWN_NOISE.contains(&id.as_str()))
             .collect();
-        eprintln!("empty export: {head} failed {unexpected:?}");
+        // With no rows, the validator fails exactly the rules that ask for a value in a
+        // column of allowed values (ChargeCategory, ChargeFrequency, ServiceCategory,
+        // ServiceSubcategory): nothing else, so a header mistake cannot hide here.
+        let mut unexpected: Vec<&str> = unexpected.iter().map(|id| id.as_str()).collect();
+        unexpected.sort_unstable();
+        assert_eq!(
+            unexpected,
+            [
+                "ChargeCategory-C-000-M",
+                "ChargeCategory-C-003-M",
+                "ChargeFrequency-C-000-O",
+                "ChargeFrequency-C-003-M",
+                "ServiceCategory-C-000-M",
+                "ServiceCategory-C-003-M",
+                "ServiceSubcategory-C-000-O",
+                "ServiceSubcategory-C-003-M",
+                "ServiceSubcategory-C-004-M",
+            ],
+            "empty export: {head}"
+        );
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -101,6 +101,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0020_reports.sql"),
         postgres: include_str!("../migrations/postgres/0020_reports.sql"),
     },
+    Migration {
+        version: 21,
+        name: "alert_firings_time",
+        sqlite: include_str!("../migrations/sqlite/0021_alert_firings_time.sql"),
+        postgres: include_str!("../migrations/postgres/0021_alert_firings_time.sql"),
+    },
 ];
 
 pub(crate) async fn run(store: &Store) -> StoreResult<usize> {

@@ -141,15 +141,7 @@ async fn denied_actor(
     state: &AppState,
     headers: &axum::http::HeaderMap,
 ) -> (String, Option<OrgId>) {
-    let bearer = headers
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|h| {
-            h.strip_prefix("Bearer ")
-                .or_else(|| h.strip_prefix("bearer "))
-        })
-        .map(str::trim)
-        .filter(|t| !t.is_empty());
+    let bearer = crate::auth::bearer(headers);
     if let Some(secret) = bearer {
         let masked = mask_stored_key(secret);
         if secret.starts_with(spendlens_store::INGEST_KEY_PREFIX) {

@@ -56,7 +56,7 @@ impl FromRequestParts<Arc<AppState>> for ApiCaller {
         parts: &mut Parts,
         state: &Arc<AppState>,
     ) -> Result<ApiCaller, ApiError> {
-        let token = bearer(parts).ok_or(ApiError::Unauthorized)?;
+        let token = bearer(&parts.headers).ok_or(ApiError::Unauthorized)?;
         if is_ingest_key(token) {
             return Err(ApiError::Forbidden(
                 "an ingest key can only send events (POST /api/v1/meter/events); it reads and changes nothing. Use an API token (`spendlens tokens create`) for this route".to_owned(),
@@ -90,17 +90,18 @@ impl FromRequestParts<Arc<AppState>> for ApiCaller {
     }
 }
 
-/// The bearer credential of a request, if any.
-fn bearer(parts: &Parts) -> Option<&str> {
-    let header = parts
-        .headers
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())?;
-    header
-        .strip_prefix("Bearer ")
-        .or_else(|| header.strip_prefix("bearer "))
-        .map(str::trim)
-        .filter(|t| !t.is_empty() && t.len() <= 200)
+/// The bearer credential of a request, if any: the scheme in any case, the credential trimmed
+/// and at most 200 characters (longer is no credential of ours, and is never looked up).
+pub(crate) fn bearer(headers: &axum::http::HeaderMap) -> Option<&str> {
+    let value = headers
+        .get(axum::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .trim();
+    let (scheme, token) = value.split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty() && token.len() <= 200)
+        .then_some(token)
 }
 
 fn is_ingest_key(token: &str) -> bool {
@@ -160,7 +161,7 @@ impl FromRequestParts<Arc<AppState>> for IngestAuth {
         parts: &mut Parts,
         state: &Arc<AppState>,
     ) -> Result<IngestAuth, ApiError> {
-        let token = bearer(parts).ok_or_else(|| {
+        let token = bearer(&parts.headers).ok_or_else(|| {
             ApiError::UnauthorizedBecause(
                 "missing ingest key; send Authorization: Bearer sl_ingest_… (create one on the Connections page or with `spendlens keys create`)".to_owned(),
             )

@@ -25,6 +25,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::AppState;
 use crate::auth::IngestAuth;
+use crate::auth::bearer;
 use crate::error::ApiError;
 
 /// The largest request body, after decompression (the OTLP spec's recommended 64 MiB).
@@ -300,14 +301,6 @@ fn in_flight() -> Result<OwnedSemaphorePermit, Failure> {
                 "the receiver is busy with other exports; retry after the Retry-After delay",
             )
         })
-}
-
-fn bearer(headers: &HeaderMap) -> Option<&str> {
-    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?.trim();
-    let (scheme, token) = value.split_once(' ')?;
-    let token = token.trim();
-    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty() && token.len() <= 200)
-        .then_some(token)
 }
 
 fn gzipped(headers: &HeaderMap) -> Result<bool, Failure> {

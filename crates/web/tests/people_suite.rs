@@ -467,3 +467,69 @@ async fn api_tokens_are_created_with_scopes_shown_once_and_revoked_after_confirm
         && d == &format!("token {id}")));
     test.teardown().await;
 }
+
+/// A stolen session must not become a fast way to guess the password: wrong current passwords
+/// on the change form count against the sign-in throttle, are audited, and once the throttle
+/// holds even the right password waits (429 with Retry-After) and signing in waits too.
+#[tokio::test]
+async fn guessing_the_current_password_is_throttled_like_signing_in() {
+    let (base, store, org, test) = start().await;
+    let viewer = Browser::login(&base, "viewer@example.com", PASSWORD).await;
+    for guess in 0..5 {
+        let response = viewer
+            .post(
+                "/account/password",
+                &[
+                    ("current", format!("guess number {guess}").as_str()),
+                    ("password", NEW_PASSWORD),
+                    ("password_confirm", NEW_PASSWORD),
+                ],
+            )
+            .await;
+        assert_eq!(
+            response.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "guess {guess}"
+        );
+    }
+    let response = viewer
+        .post(
+            "/account/password",
+            &[
+                ("current", PASSWORD),
+                ("password", NEW_PASSWORD),
+                ("password_confirm", NEW_PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    let retry_after: u64 = response
+        .headers()
+        .get("retry-after")
+        .expect("a Retry-After header")
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(retry_after >= 1, "Retry-After {retry_after}");
+    let body = response.text().await.unwrap();
+    assert!(
+        body.contains("Too many wrong passwords; nothing changed. Try again after"),
+        "{body}"
+    );
+    // The same throttle holds the sign-in form; nothing changed (no password audit entry).
+    assert!(!can_sign_in(&base, "viewer@example.com", PASSWORD).await);
+    let log = actions(&store, org).await;
+    let failed = log
+        .iter()
+        .filter(|(action, subject, _)| {
+            action == "user.password.failed" && subject == "viewer@example.com"
+        })
+        .count();
+    assert_eq!(failed, 5, "{log:?}");
+    assert!(
+        !log.iter().any(|(action, _, _)| action == "user.password"),
+        "{log:?}"
+    );
+    test.teardown().await;
+}

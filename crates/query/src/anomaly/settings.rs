@@ -32,7 +32,7 @@ pub struct AnomalySettings {
 impl Default for AnomalySettings {
     fn default() -> AnomalySettings {
         AnomalySettings {
-            threshold_pct: Decimal::from(50),
+            threshold_pct: Decimal::from(DEFAULT_THRESHOLD_PCT),
             min_daily: Money::from_nanos(1_000_000_000),
             weeks: 4,
             overrides: Vec::new(),
@@ -53,6 +53,9 @@ impl AnomalySettings {
         }
     }
 }
+
+/// The global threshold, in percent, until an organization stores its own.
+pub const DEFAULT_THRESHOLD_PCT: i64 = 50;
 
 /// The highest threshold accepted, in percent.
 pub const MAX_THRESHOLD_PCT: i64 = 100_000;

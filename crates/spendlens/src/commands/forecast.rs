@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use clap::{Args, Subcommand};
 use spendlens_domain::Money;
 use spendlens_domain::display::format_money;
-use spendlens_query::anomaly::settings::parse_threshold;
+use spendlens_query::anomaly::settings::{DEFAULT_THRESHOLD_PCT, parse_threshold};
 use spendlens_query::anomaly::{self, AnomalyReport};
 use spendlens_query::forecast::{self, ForecastReport};
 use spendlens_query::spend_days::{SpendDays, parse_scopes};
@@ -284,7 +284,9 @@ pub async fn run_anomalies(cli: &Cli, command: &AnomaliesCommand) -> anyhow::Res
                 })
                 .collect();
             if rows.is_empty() {
-                println!("No thresholds stored: the global threshold is the default, 50 %.");
+                println!(
+                    "No thresholds stored: the global threshold is the default, {DEFAULT_THRESHOLD_PCT} %."
+                );
             } else {
                 print!(
                     "{}",

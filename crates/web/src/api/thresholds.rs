@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use spendlens_domain::scope::Scope;
-use spendlens_query::anomaly::settings::parse_threshold;
+use spendlens_query::anomaly::settings::{DEFAULT_THRESHOLD_PCT, parse_threshold};
 use spendlens_store::THRESHOLD_SCOPES;
 
 use crate::AppState;
@@ -61,7 +61,10 @@ pub async fn list(
     ApiOrg(org): ApiOrg,
 ) -> Result<Response, ApiError> {
     let rows = state.store.anomaly_thresholds(org).await?;
-    Ok(Json(json!({"default_threshold_pct": "50", "thresholds": rows})).into_response())
+    Ok(Json(
+        json!({"default_threshold_pct": DEFAULT_THRESHOLD_PCT.to_string(), "thresholds": rows}),
+    )
+    .into_response())
 }
 
 pub async fn set(

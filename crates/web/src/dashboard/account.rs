@@ -2,22 +2,27 @@
 //! the last active admin's) and set a new password for them (ending their sessions); everyone
 //! changes their own password with the current one (ending their other sessions). Every change
 //! is audited; a form's error is said at its top with what was typed kept (never a password).
+//! Wrong current passwords count against the same throttle as failed sign-ins, so a stolen
+//! session cannot be used to guess the password at full speed.
 
 use std::sync::Arc;
 
 use askama::Template;
 use axum::Form;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use serde::Deserialize;
 use spendlens_store::{Role, Store, StoreError};
 
 use crate::AppState;
+use crate::client::ClientAddr;
 use crate::dashboard::error::PageError;
 use crate::dashboard::session::{
     SESSION_COOKIE, Viewer, capitalize, check_new_password, cookie, flash, redirect_with,
+    seconds_until, when,
 };
+use crate::dashboard::throttle::Verdict;
 use crate::dashboard::{Layout, respond};
 
 #[derive(Debug, Deserialize)]
@@ -157,11 +162,37 @@ pub async fn own_form(
 pub async fn change_own(
     State(state): State<Arc<AppState>>,
     viewer: Viewer,
+    client: ClientAddr,
     headers: HeaderMap,
     Form(form): Form<PasswordForm>,
 ) -> Result<Response, PageError> {
     viewer.check_csrf(&form.csrf)?;
     let me = viewer.user().clone();
+    let now = state.now();
+    if let Verdict::Wait { until, locked } = state.logins.check(&me.email, client.0, now) {
+        tracing::warn!(target: "spendlens::access", email = ?me.email, client = %client, locked, "password change refused: too many wrong current passwords");
+        let why = if locked {
+            "This account is locked after too many wrong passwords"
+        } else {
+            "Too many wrong passwords"
+        };
+        let mut response = show(
+            &state,
+            &viewer,
+            &headers,
+            None,
+            Some(format!(
+                "{why}; nothing changed. Try again after {}.",
+                when(until, now)
+            )),
+            StatusCode::TOO_MANY_REQUESTS,
+        )
+        .await?;
+        if let Ok(value) = HeaderValue::from_str(&seconds_until(until, now).to_string()) {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
+        }
+        return Ok(response);
+    }
     let hash = state
         .store()
         .user_password_hash(viewer.org(), me.id)
@@ -171,6 +202,22 @@ pub async fn change_own(
         .verify(form.current.clone(), Some(hash))
         .await?
     {
+        let failure = state.logins.record_failure(&me.email, client.0, now);
+        tracing::warn!(target: "spendlens::access", email = ?me.email, client = %client, failures = failure.failures, "password change: wrong current password");
+        state
+            .store()
+            .audit(
+                viewer.org(),
+                &viewer.actor(),
+                "user.password.failed",
+                &me.email,
+                &format!(
+                    "wrong current password from {client}; failure {} in a row",
+                    failure.failures
+                ),
+                now,
+            )
+            .await?;
         Some("The current password is not right; nothing changed.".to_owned())
     } else if form.current == form.password {
         Some("The new password is the current one; choose another.".to_owned())
@@ -190,6 +237,7 @@ pub async fn change_own(
         )
         .await;
     }
+    state.logins.record_success(&me.email);
     let hash = state.hasher.hash(form.password.clone()).await?;
     let keep = cookie(&headers, SESSION_COOKIE).map(|c| Store::session_id_of(&c));
     let ended = state

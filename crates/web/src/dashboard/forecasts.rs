@@ -11,7 +11,7 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use spendlens_query::anomaly::settings::parse_threshold;
+use spendlens_query::anomaly::settings::{DEFAULT_THRESHOLD_PCT, parse_threshold};
 use spendlens_query::anomaly::{self, AnomalyReport};
 use spendlens_query::forecast::{self, ForecastReport};
 use spendlens_query::spend_days::SpendDays;
@@ -87,6 +87,7 @@ struct Page {
     tested: usize,
     short: usize,
     threshold: String,
+    default_threshold: i64,
     min_daily: String,
     weeks: i64,
     thresholds: Vec<ThresholdView>,
@@ -137,6 +138,7 @@ pub async fn page(
         tested: anomalies.tested,
         short: anomalies.insufficient_history,
         threshold: anomalies.settings.threshold_pct.to_string(),
+        default_threshold: DEFAULT_THRESHOLD_PCT,
         min_daily: format::money(anomalies.settings.min_daily),
         weeks: anomalies.settings.weeks,
         thresholds: state
@@ -270,7 +272,9 @@ pub async fn remove_threshold(
         .await?;
     let message = match removed {
         Some(old) if scope == "global" => {
-            format!("Removed the global threshold of {old} %: the default of 50 % applies.")
+            format!(
+                "Removed the global threshold of {old} %: the default of {DEFAULT_THRESHOLD_PCT} % applies."
+            )
         }
         Some(old) => format!(
             "Removed the threshold of {old} % of {scope} {id}: the global threshold applies."

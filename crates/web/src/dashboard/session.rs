@@ -326,7 +326,7 @@ async fn start_session(
 }
 
 /// Seconds from `now` until `until`, at least one (for `Retry-After`).
-fn seconds_until(until: OffsetDateTime, now: OffsetDateTime) -> u64 {
+pub(crate) fn seconds_until(until: OffsetDateTime, now: OffsetDateTime) -> u64 {
     let seconds = (until - now).as_seconds_f64().ceil();
     if seconds >= 1.0 {
         // Whole seconds of at most a lockout: no truncation to speak of.
@@ -337,7 +337,7 @@ fn seconds_until(until: OffsetDateTime, now: OffsetDateTime) -> u64 {
 }
 
 /// "2026-11-22 10:15:30 UTC (in 15 minutes)".
-fn when(until: OffsetDateTime, now: OffsetDateTime) -> String {
+pub(crate) fn when(until: OffsetDateTime, now: OffsetDateTime) -> String {
     let seconds = seconds_until(until, now);
     let wait = if seconds < 90 {
         format!("{seconds} seconds")
