@@ -31,6 +31,7 @@ mod report_schedules;
 mod rollups;
 mod schema;
 mod sqlite_files;
+mod sync_run_totals;
 mod sync_runs;
 pub mod testing;
 mod tokens;
@@ -80,6 +81,7 @@ pub use rollups::{
     SeriesDays, SeriesFilter, SeriesKey, Totals, WorkspaceTotals,
 };
 pub use schema::Schema;
+pub use sync_run_totals::{SYNC_DURATION_BUCKETS, SyncRunTotals, SyncRunsRunning};
 pub use sync_runs::{SyncRunFilter, SyncRunOutcome, SyncRunRow, SyncRunStatus, SyncTrigger};
 pub use tokens::{ApiTokenRow, NewApiToken, TokenAuth};
 pub use user_admin::SessionInfo;

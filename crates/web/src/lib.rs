@@ -1,5 +1,6 @@
 //! spendlens's HTTP surface: the dashboard (server-rendered pages behind a login), the JSON API
-//! under `/api/v1` (behind API tokens, described by `/api/v1/openapi.json`) and `/healthz`.
+//! under `/api/v1` (behind API tokens, described by `/api/v1/openapi.json`), `/healthz` and
+//! Prometheus metrics at `/metrics`.
 //!
 //! Architecture invariant: only this crate knows HTTP. Handlers turn input into domain types
 //! on their first line, call the query layer, the store or the sync engine, and map errors in
@@ -14,6 +15,7 @@ pub mod client;
 pub mod dashboard;
 pub mod documents;
 pub mod error;
+pub mod metrics;
 pub mod otlp;
 pub mod passwords;
 pub mod prices;
@@ -91,6 +93,8 @@ pub struct AppState {
     pub budgets: budgets::Budgets,
     /// Caps the access log's denied-request entries per client address and minute.
     pub access: access::DeniedLimiter,
+    /// Request latencies, ingest counts and the sync log's totals for `/metrics`.
+    pub metrics: metrics::Metrics,
     pub settings: WebSettings,
 }
 
@@ -121,6 +125,7 @@ impl AppState {
             alerts: alerts::Alerts::new(settings.alerts.clone()),
             budgets: budgets::Budgets::default(),
             access: access::DeniedLimiter::default(),
+            metrics: metrics::Metrics::default(),
             settings,
         })
     }
@@ -147,10 +152,16 @@ pub fn router(state: Arc<AppState>) -> Router {
     schedules::start(&state);
     Router::new()
         .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics::scrape))
         .nest("/api/v1", api::routes())
         .merge(otlp::routes())
         .merge(dashboard::routes())
         .fallback(dashboard::not_found)
+        // Inside the routes (so it sees each route's template), outside everything else.
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             access::record_denied,

@@ -115,6 +115,9 @@ pub(crate) async fn ingest_parsed(
     }
     report.errors.sort_by_key(|e| e.index);
     report.rejected = report.errors.len();
+    state
+        .metrics
+        .ingested(report.accepted, report.duplicate, report.rejected);
     Ok(report)
 }
 
