@@ -2,7 +2,8 @@
 //! (PyPI `focus-validator`), on SQLite or PostgreSQL (`SPENDLENS_TEST_DATABASE_URL`).
 //!
 //! Billed data comes from the providers' stand-ins through the real connectors and sync
-//! (OpenAI, Anthropic, AWS Bedrock with credits, fal.ai, Runway, OpenRouter, LiteLLM, PiAPI);
+//! (OpenAI, Anthropic, AWS Bedrock with credits, fal.ai, Runway, OpenRouter, LiteLLM, PiAPI,
+//! and a Google Vertex account billed in EUR: BillingCurrency EUR, x_BilledCostInUsd beside);
 //! metered data is the demo's traffic sent to `POST /api/v1/meter/events`. The export is read
 //! from `GET /api/v1/export/focus` and the dashboard's button, run through `focus-validator`
 //! (every failed rule fails the test, except the one documented InvoiceId pair), and its sums
@@ -40,6 +41,18 @@ const TO: &str = "2026-12-04";
 const PASSWORD: &str = "correct horse battery staple";
 
 mod focus_support;
+
+/// A service-account key pair made for this run (the Vertex stand-in verifies the JWT).
+fn key_pair() -> (String, String) {
+    use rsa::pkcs8::{EncodePrivateKey, EncodePublicKey, LineEnding};
+    let key = rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 2048).unwrap();
+    let private = key.to_pkcs8_pem(LineEnding::LF).unwrap().to_string();
+    let public = key
+        .to_public_key()
+        .to_public_key_pem(LineEnding::LF)
+        .unwrap();
+    (private, public)
+}
 
 use focus_support::{KNOWN_NOISE, cookie_of, money, parse, sum, validate, validator_venv};
 
@@ -226,6 +239,23 @@ impl App {
         let key = serde_json::json!({"apiKey": piapi.admin_key(), "environment": "production"});
         self.connect(ProviderKind::PiApi, &key.to_string(), piapi.base_url())
             .await;
+        // A Google billing account in euros (0.92 EUR per USD in its export).
+        let (private, public) = key_pair();
+        let vertex = spendlens_fakes::vertex::VertexFake::builder()
+            .seed(SEED)
+            .today(TODAY)
+            .public_key_pem(public)
+            .billing_currency("EUR", 920_000)
+            .build()
+            .spawn()
+            .await
+            .unwrap();
+        self.connect(
+            ProviderKind::Vertex,
+            &vertex.service_account_key_json(&private),
+            vertex.base_url(),
+        )
+        .await;
         let synced = self
             .engine
             .sync_all(self.org, None, SyncRequest::Manual)
@@ -240,6 +270,7 @@ impl App {
         self._running.push(Box::new(openrouter));
         self._running.push(Box::new(litellm));
         self._running.push(Box::new(piapi));
+        self._running.push(Box::new(vertex));
         sources
     }
 
@@ -348,8 +379,36 @@ async fn the_demo_export_passes_the_focus_validator_and_adds_up_to_the_providers
     assert!(!billed.is_empty() && !allocated.is_empty() && !metered.is_empty());
     assert_eq!(billed.len() + allocated.len() + metered.len(), rows.len());
 
+    // BilledCost is in each row's BillingCurrency: the Vertex account's euros; every other
+    // row is in USD and its x_BilledCostInUsd is the same amount.
+    let vertex_rows: Vec<_> = rows
+        .iter()
+        .filter(|r| r["x_SpendlensProvider"] == "vertex" && r["x_SpendlensSource"] != "metered")
+        .collect();
+    assert!(!vertex_rows.is_empty(), "the Vertex account's bill");
+    for r in &rows {
+        let euros = r["x_SpendlensProvider"] == "vertex" && r["x_SpendlensSource"] != "metered";
+        assert_eq!(
+            r["BillingCurrency"],
+            if euros { "EUR" } else { "USD" },
+            "{r:?}"
+        );
+        if !euros {
+            assert_eq!(r["BilledCost"], r["x_BilledCostInUsd"], "{r:?}");
+        }
+    }
+    // Euros ÷ 0.92: each export row is converted once, half to even at the nano, and a row
+    // of the file sums a few of them, so it is within a few nano-dollars of its euros ÷ 0.92.
+    for r in &vertex_rows {
+        let eur = Money::parse_units(&r["BilledCost"]).unwrap().nanos();
+        let usd = Money::parse_units(&r["x_BilledCostInUsd"]).unwrap().nanos();
+        let error = (i128::from(usd) * 92 - i128::from(eur) * 100).abs();
+        assert!(error <= 92 * 24, "{eur} EUR nanos vs {usd} USD nanos");
+    }
+
     // The bill to the nano-dollar: Σ Usage = the Providers view's cost, Σ Credit = − its
-    // credits, Σ over the whole file = its net cost. Metered rows carry no cost at all.
+    // credits, Σ over the whole file = its net cost (in USD, x_BilledCostInUsd). Metered rows
+    // carry no cost at all.
     let providers = app
         .json(&format!("/api/v1/reports/providers?from={FROM}&to={TO}"))
         .await;
@@ -366,12 +425,18 @@ async fn the_demo_export_passes_the_focus_validator_and_adds_up_to_the_providers
         !credit.is_empty(),
         "the Bedrock stand-in's discounts are credit rows"
     );
-    assert_eq!(sum(&usage, "BilledCost"), money(&providers["total_cost"]));
     assert_eq!(
-        Money::ZERO - sum(&credit, "BilledCost"),
+        sum(&usage, "x_BilledCostInUsd"),
+        money(&providers["total_cost"])
+    );
+    assert_eq!(
+        Money::ZERO - sum(&credit, "x_BilledCostInUsd"),
         money(&providers["total_credits"])
     );
-    assert_eq!(sum(&all, "BilledCost"), money(&providers["total_net_cost"]));
+    assert_eq!(
+        sum(&all, "x_BilledCostInUsd"),
+        money(&providers["total_net_cost"])
+    );
     for column in ["EffectiveCost", "ListCost", "ContractedCost"] {
         assert_eq!(sum(&all, column), sum(&all, "BilledCost"), "{column}");
         assert_eq!(
@@ -389,7 +454,7 @@ async fn the_demo_export_passes_the_focus_validator_and_adds_up_to_the_providers
             .filter(|r| r["x_SpendlensProvider"] == name && r["x_SpendlensSource"] != "metered")
             .filter(|r| r["ChargeCategory"] == "Usage")
             .collect();
-        assert_eq!(sum(&of, "BilledCost"), money(&row["cost"]), "{name}");
+        assert_eq!(sum(&of, "x_BilledCostInUsd"), money(&row["cost"]), "{name}");
     }
 
     // The metered estimate is the meter's own total for the period, in x_MeteredCost only.
@@ -466,6 +531,10 @@ async fn the_demo_export_passes_the_focus_validator_and_adds_up_to_the_providers
         .page(&cookie, &format!("/providers?from={FROM}&to={TO}"))
         .await;
     assert_eq!(status, 200);
+    assert!(
+        page.contains("billed in EUR, shown in USD"),
+        "the Providers view says the Vertex account's currency"
+    );
     let href = format!("/export/focus?from={FROM}&#38;to={TO}");
     assert!(
         page.contains(&href) && page.contains("Export FOCUS CSV"),

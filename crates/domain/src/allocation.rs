@@ -9,6 +9,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use crate::billing::Billed;
 use crate::calendar::Day;
 use crate::catalog::{ModelPrice, PriceCatalog};
 use crate::cost_line::{CostLine, LineKey};
@@ -100,6 +101,7 @@ pub fn allocate(
             currency: default_currency.clone(),
             estimated: false,
             allocated: false,
+            billing: None,
         };
         merge_line(&mut lines, line);
     }
@@ -154,6 +156,7 @@ fn merge_line(lines: &mut BTreeMap<LineKey, CostLine>, line: CostLine) {
                 _ => None,
             };
             existing.quantity += line.quantity;
+            existing.billing = add_billing(existing, line.billing);
             existing.cost += line.cost;
             existing.credits += line.credits;
             existing.estimated |= line.estimated;
@@ -163,6 +166,25 @@ fn merge_line(lines: &mut BTreeMap<LineKey, CostLine>, line: CostLine) {
             lines.insert(line.key(), line);
         }
     }
+}
+
+/// The billing-currency amount of `existing` plus `more`. A line with no billing amount yet is
+/// billed as its own cost (zero for usage-only lines), so the first foreign amount starts it;
+/// amounts in two different billing currencies cannot be one line's and keep the first.
+fn add_billing(existing: &CostLine, more: Option<Billed>) -> Option<Billed> {
+    let Some(more) = more else {
+        return existing.billing.clone();
+    };
+    let mine = match &existing.billing {
+        Some(billing) => billing.clone(),
+        None if existing.cost.is_zero() && existing.credits.is_zero() => Billed {
+            currency: more.currency.clone(),
+            cost: Money::ZERO,
+            credits: Money::ZERO,
+        },
+        None => existing.billed(),
+    };
+    Some(mine.plus(&more).unwrap_or(mine))
 }
 
 fn place_cost(
@@ -217,13 +239,37 @@ fn place_cost(
 
     let cost_parts = split_proportionally(cost.cost.nanos(), &weights);
     let credit_parts = split_proportionally(cost.credits.nanos(), &weights);
+    // The billing-currency amount is split with the same weights, so its parts add up too.
+    let billing_parts: Option<Vec<Billed>> = match &cost.billing {
+        None => None,
+        Some(billing) => split_proportionally(billing.cost.nanos(), &weights)
+            .zip(split_proportionally(billing.credits.nanos(), &weights))
+            .map(|(costs, credits)| {
+                costs
+                    .into_iter()
+                    .zip(credits)
+                    .map(|(cost, credits)| Billed {
+                        currency: billing.currency.clone(),
+                        cost: Money::from_nanos(cost),
+                        credits: Money::from_nanos(credits),
+                    })
+                    .collect()
+            }),
+    };
     match (cost_parts, credit_parts) {
         (Some(cost_parts), Some(credit_parts)) => {
             let spread = !exact_key;
-            for ((key, cost_part), credit_part) in
-                candidates.iter().zip(cost_parts).zip(credit_parts)
+            for (index, ((key, cost_part), credit_part)) in candidates
+                .iter()
+                .zip(cost_parts)
+                .zip(credit_parts)
+                .enumerate()
             {
                 if let Some(line) = lines.get_mut(*key) {
+                    let part = billing_parts
+                        .as_ref()
+                        .and_then(|parts| parts.get(index).cloned());
+                    line.billing = add_billing(line, part);
                     line.cost += Money::from_nanos(cost_part);
                     line.credits += Money::from_nanos(credit_part);
                     line.currency = cost.currency.clone();
@@ -260,6 +306,7 @@ fn place_cost(
                 currency: cost.currency,
                 estimated: cost.estimated,
                 allocated: false,
+                billing: cost.billing,
             };
             merge_line(lines, line);
         }
@@ -360,6 +407,7 @@ mod tests {
             credits: Money::ZERO,
             currency: Currency::usd(),
             estimated: false,
+            billing: None,
         }
     }
 
@@ -372,6 +420,34 @@ mod tests {
         );
         assert_eq!(split_proportionally(7, &[0, 5]).unwrap(), vec![0, 7]);
         assert!(split_proportionally(7, &[0, 0]).is_none());
+    }
+
+    #[test]
+    fn an_amount_billed_in_euros_is_split_with_its_dollars_and_both_add_up() {
+        let mut eur = bill(Some("gpt-4o"), None, "10.000000001");
+        eur.billing = Some(Billed {
+            currency: Currency::parse("EUR").unwrap(),
+            cost: Money::parse_units("9.200000001").unwrap(),
+            credits: Money::parse_units("0.000000003").unwrap(),
+        });
+        let lines = allocate(
+            ProviderKind::OpenAi,
+            vec![
+                usage("key_a", "gpt-4o", 1000, 0, 0),
+                usage("key_b", "gpt-4o", 1000, 0, 0),
+            ],
+            vec![eur],
+            &PriceCatalog::built_in(),
+        );
+        let billed: Vec<Billed> = lines.iter().map(CostLine::billed).collect();
+        assert!(billed.iter().all(|b| b.currency.as_str() == "EUR"));
+        let nanos = |f: &dyn Fn(&Billed) -> Money| billed.iter().map(f).sum::<Money>().nanos();
+        assert_eq!(nanos(&|b| b.cost), 9_200_000_001);
+        assert_eq!(nanos(&|b| b.credits), 3);
+        assert_eq!(
+            lines.iter().map(|l| l.cost).sum::<Money>().nanos(),
+            10_000_000_001
+        );
     }
 
     #[test]

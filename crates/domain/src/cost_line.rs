@@ -1,6 +1,7 @@
 //! The grain spendlens stores: one cost line per (connection, workspace, API key or none,
 //! model, category, unit, detail, UTC day).
 
+use crate::billing::Billed;
 use crate::calendar::Day;
 use crate::money::{Currency, Money, Quantity};
 use crate::usage::{Category, TokenCounts, Unit};
@@ -30,12 +31,24 @@ pub struct CostLine {
     pub estimated: bool,
     /// Cost spread down from a coarser billed grain (see DESIGN.md "Billed vs allocated").
     pub allocated: bool,
+    /// The amount in the provider's billing currency when it is not `currency` (`cost` and
+    /// `credits` are then its conversion); `None`: billed as `cost` and `credits`.
+    pub billing: Option<Billed>,
 }
 
 impl CostLine {
     /// Cost after credits.
     pub fn net_cost(&self) -> Money {
         self.cost - self.credits
+    }
+
+    /// The amount in the billing currency: `billing`, or the line's own cost and credits.
+    pub fn billed(&self) -> Billed {
+        self.billing.clone().unwrap_or_else(|| Billed {
+            currency: self.currency.clone(),
+            cost: self.cost,
+            credits: self.credits,
+        })
     }
 
     /// The identity of the line within its connection.

@@ -5,6 +5,7 @@
 
 pub mod alerts;
 pub mod allocation;
+pub mod billing;
 pub mod budget;
 pub mod calendar;
 pub mod catalog;
@@ -21,6 +22,7 @@ pub mod status;
 pub mod trend;
 pub mod usage;
 
+pub use billing::{Billed, BillingError, ConversionRate};
 pub use calendar::{CalendarError, Day, DayRange, PeriodPreset};
 pub use catalog::{
     CanonicalUsage, ModelPrice, PriceCatalog, PriceEntry, PriceSource, Priced, Pricing, Unpriced,

@@ -299,6 +299,9 @@ pub struct BilledCost {
     pub currency: Currency,
     /// The provider gave usage but no price; the price catalog priced it.
     pub estimated: bool,
+    /// The amount as billed when the provider bills in another currency than `currency`
+    /// (`cost` and `credits` are then its conversion); `None`: billed as `cost` and `credits`.
+    pub billing: Option<crate::billing::Billed>,
 }
 
 /// Everything one fetch of a connection's window produced.

@@ -562,18 +562,68 @@ async fn a_repeated_page_token_stops_the_sync() {
     );
 }
 
+/// `nanos` of the billing currency ÷ `rate` in nano-dollars, half to even — computed here with
+/// decimal division, independently of the connector's integer conversion.
+fn usd_of(nanos: i64, rate: &str) -> i64 {
+    use rust_decimal::prelude::ToPrimitive;
+    let rate: rust_decimal::Decimal = rate.parse().unwrap();
+    (rust_decimal::Decimal::from(nanos) / rate)
+        .round_dp_with_strategy(0, rust_decimal::RoundingStrategy::MidpointNearestEven)
+        .to_i64()
+        .unwrap()
+}
+
 #[tokio::test]
-async fn another_billing_currency_is_kept_and_said() {
+async fn a_billing_account_in_euros_is_kept_in_euros_and_converted_to_dollars_at_the_exports_rate()
+{
     let fake = spawn_with(builder().billing_currency("EUR", 920_000)).await;
-    let window = range("2026-01-01", "2026-01-31");
+    let window = ninety_days();
     let fetched = fetch(&fake, window).await.0.unwrap();
-    assert!(fetched.costs.iter().all(|c| c.currency.as_str() == "EUR"));
-    assert_eq!(by_line(&fetched), expected_lines(&fake, window));
+    let rate = fake.truth().conversion_rate();
+    assert_eq!(rate, "0.92");
+    // Every line: USD amounts, the billed euros beside them exactly as the export sums them.
+    assert!(fetched.costs.iter().all(|c| c.currency.as_str() == "USD"));
+    let mut billed: BTreeMap<(time::Date, String, String), (i64, i64)> = BTreeMap::new();
+    for cost in &fetched.costs {
+        let euros = cost.billing.clone().expect("billed in EUR");
+        assert_eq!(euros.currency.as_str(), "EUR");
+        assert_eq!(
+            cost.cost.nanos(),
+            usd_of(euros.cost.nanos(), &rate),
+            "{}",
+            cost.description
+        );
+        assert_eq!(
+            cost.credits.nanos(),
+            usd_of(euros.credits.nanos(), &rate),
+            "{}",
+            cost.description
+        );
+        let entry = billed
+            .entry((
+                cost.day.date(),
+                cost.workspace_id.clone().unwrap_or_default(),
+                cost.description.clone(),
+            ))
+            .or_default();
+        entry.0 += euros.cost.nanos();
+        entry.1 += euros.credits.nanos();
+    }
+    assert_eq!(billed, expected_lines(&fake, window));
+    // The adjustment of −3.21 USD, billed as −2.9532 EUR, is −3.21 USD again.
+    assert!(
+        fetched
+            .costs
+            .iter()
+            .any(|c| c.cost.nanos() == -3_210_000_000
+                && c.billing.as_ref().unwrap().cost.nanos() == -2_953_200_000),
+        "the −2.9532 EUR adjustment"
+    );
     assert!(
         fetched
             .notes
             .iter()
-            .any(|n| n.contains("billed in EUR") && n.contains("does not convert")),
+            .any(|n| n.contains("billed in EUR (at 0.92 EUR per USD)")),
         "{:?}",
         fetched.notes
     );

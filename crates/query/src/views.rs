@@ -207,6 +207,9 @@ pub struct ProviderRow {
     /// The last day every connection's bill is final for (its sync watermark, never today;
     /// see `coverage::watermark`); `null` before a first sync.
     pub complete_through: Option<Day>,
+    /// The currencies other than USD this provider's connections bill in during the period
+    /// (their amounts are shown converted to USD at the provider's own rate).
+    pub billed_in: Vec<String>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -547,9 +550,21 @@ pub async fn providers(
         }
     }
     let coverage = crate::coverage::for_view(store, org, query.period, &query.providers).await?;
+    let all_ids: Vec<ConnectionId> = by_provider
+        .values()
+        .flat_map(|e| e.3.iter().copied())
+        .collect();
+    let foreign = store
+        .foreign_billing_currencies(&all_ids, query.period)
+        .await?;
     let mut rows: Vec<ProviderRow> = by_provider
         .into_iter()
         .map(|(provider, (current, previous, names, ids))| {
+            let billed_in: BTreeSet<String> = foreign
+                .iter()
+                .filter(|(id, _)| ids.contains(id))
+                .map(|(_, code)| code.clone())
+                .collect();
             let mut metrics = Metrics::new(&current, previous).with_history(
                 &catalog.coverage,
                 &ids,
@@ -566,6 +581,7 @@ pub async fn providers(
                     .and_then(|c| c.provider(provider))
                     .and_then(|p| p.ratio.coverage_pct),
                 complete_through: catalog.complete_through(&ids),
+                billed_in: billed_in.into_iter().collect(),
             }
         })
         .filter(|row| {

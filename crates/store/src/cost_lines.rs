@@ -78,7 +78,7 @@ fn dedup_by_id<T>(records: &[T], id: impl Fn(&T) -> &String) -> Vec<&T> {
     out
 }
 
-const LINE_COLUMNS: [&str; 20] = [
+const LINE_COLUMNS: [&str; 23] = [
     "org_id",
     "connection_id",
     "day",
@@ -99,6 +99,9 @@ const LINE_COLUMNS: [&str; 20] = [
     "currency",
     "estimated",
     "allocated",
+    "billing_currency",
+    "billing_cost_nanos",
+    "billing_credits_nanos",
 ];
 
 /// A line with its workspace and key resolved to stored ids.
@@ -311,6 +314,7 @@ impl Store {
                 .iter()
                 .map(|item| {
                     let line = item.line;
+                    let billed = line.billed();
                     vec![
                         Value::Int(org),
                         Value::Int(connection),
@@ -332,6 +336,9 @@ impl Store {
                         Value::Text(line.currency.as_str().to_owned()),
                         Value::Bool(line.estimated),
                         Value::Bool(line.allocated),
+                        Value::Text(billed.currency.as_str().to_owned()),
+                        Value::Int(billed.cost.nanos()),
+                        Value::Int(billed.credits.nanos()),
                     ]
                 })
                 .collect();

@@ -40,6 +40,11 @@ pub struct ExportLine {
     pub currency: String,
     pub estimated: bool,
     pub allocated: bool,
+    /// The currency the provider billed in, and cost and credits in it (nano-units); the same
+    /// as `currency`, `cost` and `credits` for spend billed in USD.
+    pub billing_currency: String,
+    pub billing_cost: Money,
+    pub billing_credits: Money,
 }
 
 /// The metered calls of one `meter_day` series on one day.
@@ -57,7 +62,8 @@ const LINE_COLUMNS: &str = "l.connection_id, c.name AS connection_name, c.provid
     k.provider_id AS key_id, k.name AS key_name, k.hint AS key_hint, \
     l.model, l.category, l.unit, l.detail, l.input_tokens, l.output_tokens, \
     l.cache_read_tokens, l.cache_write_tokens, l.requests, l.quantity_micros, l.cost_nanos, \
-    l.credits_nanos, l.currency, l.estimated, l.allocated";
+    l.credits_nanos, l.currency, l.estimated, l.allocated, l.billing_currency, \
+    l.billing_cost_nanos, l.billing_credits_nanos";
 
 fn line_from_row<R: RowExt>(row: &R) -> StoreResult<ExportLine> {
     let provider = row.text("provider")?;
@@ -98,6 +104,18 @@ fn line_from_row<R: RowExt>(row: &R) -> StoreResult<ExportLine> {
         currency: row.text("currency")?,
         estimated: row.flag("estimated")?,
         allocated: row.flag("allocated")?,
+        billing_currency: match row.opt_text("billing_currency")? {
+            Some(code) => code,
+            None => row.text("currency")?,
+        },
+        billing_cost: Money::from_nanos(match row.opt_int("billing_cost_nanos")? {
+            Some(nanos) => nanos,
+            None => row.int("cost_nanos")?,
+        }),
+        billing_credits: Money::from_nanos(match row.opt_int("billing_credits_nanos")? {
+            Some(nanos) => nanos,
+            None => row.int("credits_nanos")?,
+        }),
     })
 }
 
@@ -143,6 +161,37 @@ impl Store {
         }
         lines.sort_by_key(|l| (l.day, l.connection_id.0));
         Ok(lines)
+    }
+
+    /// The billing currencies other than USD that each of `connections` billed in over `days`
+    /// (the Providers view says "billed in EUR, shown in USD"). One indexed read per connection.
+    pub async fn foreign_billing_currencies(
+        &self,
+        connections: &[ConnectionId],
+        days: DayRange,
+    ) -> StoreResult<Vec<(ConnectionId, String)>> {
+        let (from, to) = (
+            i64::from(days.from().number()),
+            i64::from(days.to().number()),
+        );
+        let mut found = Vec::new();
+        for connection in connections {
+            let codes: Vec<String> = with_pool!(self, pool => {
+                sqlx::query_scalar(
+                    "SELECT DISTINCT billing_currency FROM cost_lines \
+                     WHERE connection_id = $1 AND day BETWEEN $2 AND $3 \
+                     AND billing_currency IS NOT NULL AND billing_currency <> currency \
+                     ORDER BY billing_currency",
+                )
+                .bind(connection.0)
+                .bind(from)
+                .bind(to)
+                .fetch_all(pool)
+                .await?
+            });
+            found.extend(codes.into_iter().map(|code| (*connection, code)));
+        }
+        Ok(found)
     }
 
     /// The metered calls of `org` per UTC day and `meter_day` series over `days`: each day

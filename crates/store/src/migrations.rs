@@ -96,6 +96,12 @@ const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/postgres/0018_budgets.sql"),
     },
     Migration {
+        version: 19,
+        name: "billing_currency",
+        sqlite: include_str!("../migrations/sqlite/0019_billing_currency.sql"),
+        postgres: include_str!("../migrations/postgres/0019_billing_currency.sql"),
+    },
+    Migration {
         version: 20,
         name: "reports",
         sqlite: include_str!("../migrations/sqlite/0020_reports.sql"),

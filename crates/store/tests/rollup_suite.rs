@@ -306,6 +306,7 @@ fn image_line(on: &str, key: Option<&str>, detail: &str, nanos: i64) -> CostLine
         currency: Currency::usd(),
         estimated: false,
         allocated: key.is_some(),
+        billing: None,
     }
 }
 

@@ -74,6 +74,7 @@ fn line(on: &str, workspace: &str, key: Option<&str>, model: &str, dollars: &str
         currency: Currency::usd(),
         estimated: false,
         allocated: key.is_some(),
+        billing: None,
     }
 }
 

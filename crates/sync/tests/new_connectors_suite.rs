@@ -1,4 +1,5 @@
-//! The Azure OpenAI and PiAPI connectors through the real sync engine against their fakes, on
+//! The Azure OpenAI, PiAPI and Vertex (billed in EUR) connectors through the real sync engine
+//! against their fakes, on
 //! SQLite and (with `SPENDLENS_TEST_DATABASE_URL`) PostgreSQL: a scope billed in EUR is stored
 //! in USD (not refused), and PiAPI's task history is stored to the nano-dollar with one request
 //! per task.
@@ -11,6 +12,7 @@ use std::time::Duration;
 use spendlens_domain::{Money, PriceCatalog, ProviderKind, SyncRequest};
 use spendlens_fakes::azure::{AzureFake, CLIENT_ID, EUR_SUBSCRIPTION, TENANT_ID};
 use spendlens_fakes::piapi::PiApiFake;
+use spendlens_fakes::vertex::VertexFake;
 use spendlens_providers::{CallStats, HttpSettings};
 use spendlens_store::testing::TestStore;
 use spendlens_store::vault::Vault;
@@ -183,6 +185,99 @@ async fn a_piapi_sync_stores_task_consumption_exactly_with_one_request_per_task(
     let requests: i64 = models.iter().map(|m| m.current.requests).sum();
     let tasks: i64 = truth.values().map(|cell| cell.tasks).sum();
     assert_eq!(requests, tasks);
+    fake.shutdown().await;
+    test.teardown().await;
+}
+
+/// `nanos` of the billing currency ÷ `rate`, half to even, by decimal division (independent of
+/// the connector's integer conversion).
+fn usd_of(nanos: i64, rate: &str) -> i64 {
+    use rust_decimal::prelude::ToPrimitive;
+    let rate: rust_decimal::Decimal = rate.parse().unwrap();
+    (rust_decimal::Decimal::from(nanos) / rate)
+        .round_dp_with_strategy(0, rust_decimal::RoundingStrategy::MidpointNearestEven)
+        .to_i64()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_vertex_account_billed_in_eur_is_stored_in_eur_and_in_usd_at_the_exports_rate() {
+    use rsa::pkcs8::{EncodePrivateKey, EncodePublicKey, LineEnding};
+    let (test, engine, org) = setup().await;
+    let key = rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 2048).unwrap();
+    let private = key.to_pkcs8_pem(LineEnding::LF).unwrap().to_string();
+    let public = key
+        .to_public_key()
+        .to_public_key_pem(LineEnding::LF)
+        .unwrap();
+    let fake = VertexFake::builder()
+        .seed(8)
+        .today(TODAY)
+        .public_key_pem(public)
+        .billing_currency("EUR", 920_000)
+        .build()
+        .spawn()
+        .await
+        .unwrap();
+    let secret = fake.service_account_key_json(&private);
+    let id = connect(&engine, org, ProviderKind::Vertex, &secret, fake.base_url()).await;
+    let report = engine
+        .sync_connection(org, id, None, SyncRequest::Scheduled, &CallStats::default())
+        .await
+        .unwrap();
+    assert_eq!(report.status, SyncRunStatus::Success, "{:?}", report.error);
+    let synced = report.window;
+    let truth = fake.truth();
+    let rate = truth.conversion_rate();
+    let lines = truth.ai_lines(synced.from().date(), synced.to().date());
+    let (mut eur_cost, mut eur_credits, mut usd_cost, mut usd_credits) = (0i64, 0i64, 0i64, 0i64);
+    for line in &lines {
+        eur_cost += line.cost_nanos;
+        eur_credits -= line.credits_nanos;
+        usd_cost += usd_of(line.cost_nanos, &rate);
+        usd_credits += usd_of(-line.credits_nanos, &rate);
+    }
+    assert!(
+        eur_cost > 0 && eur_credits > 0,
+        "the window has cost and credits"
+    );
+    let stored = engine.store().export_cost_lines(org, synced).await.unwrap();
+    assert!(
+        stored
+            .iter()
+            .all(|l| l.billing_currency == "EUR" && l.currency == "USD")
+    );
+    let sum = |f: &dyn Fn(&spendlens_store::ExportLine) -> Money| -> i64 {
+        stored.iter().map(f).sum::<Money>().nanos()
+    };
+    assert_eq!(sum(&|l| l.billing_cost), eur_cost);
+    assert_eq!(sum(&|l| l.billing_credits), eur_credits);
+    assert_eq!(sum(&|l| l.cost), usd_cost);
+    assert_eq!(sum(&|l| l.credits), usd_credits);
+    // The views read USD from the rollups: the same dollars.
+    let totals: Money = engine
+        .store()
+        .totals_by_connection(org, synced, None, &RollupFilter::default())
+        .await
+        .unwrap()
+        .iter()
+        .map(|t| t.current.cost)
+        .sum();
+    assert_eq!(totals.nanos(), usd_cost);
+    let foreign = engine
+        .store()
+        .foreign_billing_currencies(&[id], synced)
+        .await
+        .unwrap();
+    assert_eq!(foreign, vec![(id, "EUR".to_owned())]);
+    assert!(
+        report
+            .notes
+            .iter()
+            .any(|n| n.contains("billed in EUR (at 0.92 EUR per USD)")),
+        "{:?}",
+        report.notes
+    );
     fake.shutdown().await;
     test.teardown().await;
 }

@@ -60,6 +60,7 @@ fn line(day: &str, key: Option<&str>, model: &str, dollars: &str, tokens: i64) -
         currency: Currency::usd(),
         estimated: false,
         allocated: false,
+        billing: None,
     }
 }
 

@@ -174,6 +174,7 @@ fn line(
         currency: Currency::usd(),
         estimated: false,
         allocated: key.is_some(),
+        billing: None,
     }
 }
 

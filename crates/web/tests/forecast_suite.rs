@@ -73,6 +73,7 @@ fn line(
         currency: Currency::usd(),
         estimated: false,
         allocated: false,
+        billing: None,
     }
 }
 

@@ -55,6 +55,7 @@ fn line(model: &str) -> CostLine {
         currency: Currency::usd(),
         estimated: false,
         allocated: false,
+        billing: None,
     }
 }
 

@@ -102,6 +102,8 @@ pub(crate) struct Config {
     pub(crate) export_tables: ExportTables,
     pub(crate) access_denied: bool,
     pub(crate) currency: String,
+    /// `currency_conversion_rate`: millionths of a billing-currency unit per USD.
+    pub(crate) rate_micros: u64,
 }
 
 /// Settings of a [`VertexFake`].
@@ -322,6 +324,7 @@ impl VertexFakeBuilder {
                 export_tables: self.export_tables,
                 access_denied: self.access_denied,
                 currency: self.currency,
+                rate_micros: self.rate_micros,
             }),
             key_error,
         }

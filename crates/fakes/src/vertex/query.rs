@@ -9,7 +9,8 @@
 //! AI rows: an empty result), or else 404 `notFound` for the dataset or table, 403
 //! `accessDenied` in the access-denied scenario; the **double-count trap**: `FROM <table>,
 //! UNNEST(credits)` or `JOIN UNNEST(credits)` while summing `cost` is refused with 400
-//! `invalidQuery` saying why (§7); the SELECT list produces the 13 columns of §8; the WHERE
+//! `invalidQuery` saying why (§7); the SELECT list produces the 13 columns of §8 and
+//! `conversion_rate`; the WHERE
 //! clause has `usage_start_time >= @start` and `usage_start_time < @end`; `parameterMode`
 //! `NAMED`; parameters `start` and `end` of type TIMESTAMP and, when the SQL uses `@services`,
 //! `services` of type `ARRAY<STRING>` (matched against `service.id` when the SQL says
@@ -18,7 +19,8 @@
 //! `bytesBilledLimitExceeded`).
 //!
 //! The answer: rows grouped by (UTC date of `usage_start_time`, service, SKU, project id or
-//! `""`, currency, `cost_type`) for `start <= usage_start_time < end`, ordered by those keys, every
+//! `""`, currency, `currency_conversion_rate` as `conversion_rate` (the §5 column, which §7
+//! divides by for USD), `cost_type`) for `start <= usage_start_time < end`, ordered by those keys, every
 //! cell a STRING as in the §8 response: `cost`, `credits` and `promo_credits` as exact NUMERIC
 //! text (`"0.3188"`, `"-0.3188"`, `"0"`); `pricing_qty` as FLOAT text, in exponent form below
 //! 10^-4 (`"3.7E-5"`, the document's `"1.0E-5"` shape); NULL (`{"v": null}`) `pricing_qty` and
@@ -38,7 +40,7 @@ use crate::common::respond::{ApiError, Prepared};
 use crate::common::time_text::date_of;
 
 /// The columns of the §8 query, in order.
-pub(crate) const COLUMNS: [&str; 13] = [
+pub(crate) const COLUMNS: [&str; 14] = [
     "usage_date",
     "service_id",
     "service",
@@ -46,6 +48,7 @@ pub(crate) const COLUMNS: [&str; 13] = [
     "sku",
     "project_id",
     "currency",
+    "conversion_rate",
     "cost_type",
     "cost",
     "credits",
@@ -182,7 +185,7 @@ pub(crate) fn service_description(id: &str) -> &'static str {
 }
 
 /// The output cells of one group.
-pub(crate) fn cells(key: &Key, sums: &Sums, currency: &str) -> Cells {
+pub(crate) fn cells(key: &Key, sums: &Sums, currency: &str, rate_micros: u64) -> Cells {
     let sku = sku_of(key.sku);
     let date = date_of(key.day).map(|d| d.to_string()).unwrap_or_default();
     vec![
@@ -193,6 +196,8 @@ pub(crate) fn cells(key: &Key, sums: &Sums, currency: &str) -> Cells {
         Some(sku.description.to_owned()),
         Some(key.project_id.to_owned()),
         Some(currency.to_owned()),
+        // FLOAT64 cast to STRING: the shortest text that reads back as the same number.
+        Some(numeric(i128::from(rate_micros) * 1_000)),
         Some(key.cost_type.name().to_owned()),
         Some(numeric(sums.cost)),
         Some(numeric(sums.credits)),
@@ -585,7 +590,7 @@ pub(crate) fn jobs_query(
     };
     let rows: Vec<Cells> = groups
         .iter()
-        .map(|(key, sums)| cells(key, sums, &config.currency))
+        .map(|(key, sums)| cells(key, sums, &config.currency, config.rate_micros))
         .collect();
     let bytes = 5_242_880 + 1_024 * state.data.rows.all().len() as u64;
     if let Some(limit) = body.get("maximumBytesBilled") {

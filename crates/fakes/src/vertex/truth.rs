@@ -32,6 +32,8 @@ pub struct BillingLine {
     /// `""` where the export's `project` is NULL (tax rows).
     pub project_id: String,
     pub currency: String,
+    /// `currency_conversion_rate` as text (`"0.92"`): billing-currency units per USD.
+    pub conversion_rate: String,
     /// `regular`, `tax` or `adjustment`.
     pub cost_type: String,
     /// Vertex AI or Gemini API.
@@ -113,6 +115,11 @@ impl VertexTruth {
         &self.config.currency
     }
 
+    /// The export's `currency_conversion_rate` as exact text (`"1"` for USD, `"0.92"`).
+    pub fn conversion_rate(&self) -> String {
+        numeric(i128::from(self.config.rate_micros) * 1_000)
+    }
+
     /// The `gcp_billing_export_v1_*` tables discovery finds, sorted.
     pub fn export_tables(&self) -> Vec<String> {
         use super::ExportTables;
@@ -150,6 +157,7 @@ impl VertexTruth {
                     sku: sku.description.to_owned(),
                     project_id: key.project_id.to_owned(),
                     currency: self.config.currency.clone(),
+                    conversion_rate: numeric(i128::from(self.config.rate_micros) * 1_000),
                     cost_type: key.cost_type.name().to_owned(),
                     is_ai: sku.service.ai,
                     cost_nanos: narrow(sums.cost),

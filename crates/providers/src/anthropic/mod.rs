@@ -470,6 +470,7 @@ fn map_cost(day: Day, r: wire::CostResult, at: At<'_>) -> Result<BilledCost, Pro
         credits: Money::ZERO,
         currency,
         estimated: false,
+        billing: None,
     })
 }
 

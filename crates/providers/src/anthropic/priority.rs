@@ -68,6 +68,7 @@ pub(super) fn estimate(
             credits: Money::ZERO,
             currency: Currency::usd(),
             estimated: true,
+            billing: None,
         });
     }
     let mut notes = Vec::new();

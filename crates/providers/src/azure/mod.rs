@@ -488,6 +488,7 @@ fn build_window(
             credits: Money::ZERO,
             currency: Currency::usd(),
             estimated: false,
+            billing: None,
         });
         if line.quantity.is_zero() {
             continue;

@@ -660,6 +660,7 @@ fn map_usage_row(
             credits: Money::ZERO,
             currency,
             estimated: false,
+            billing: None,
         });
     }
     Ok(())
@@ -750,6 +751,7 @@ fn map_credit_row(
         credits,
         currency,
         estimated: false,
+        billing: None,
     });
     Ok(())
 }

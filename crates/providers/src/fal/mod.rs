@@ -219,6 +219,7 @@ pub(crate) async fn fetch_window(
             credits: Money::ZERO,
             currency: cell.currency,
             estimated: false,
+            billing: None,
         });
     }
     if let Some((serverless_usage, serverless_costs)) = serverless {

@@ -157,6 +157,7 @@ pub(super) async fn fetch(
             credits: Money::ZERO,
             currency: cell.currency,
             estimated: false,
+            billing: None,
         });
     }
     Ok(Some((usage, costs)))

@@ -400,6 +400,7 @@ pub(crate) async fn fetch_window(
             credits: Money::ZERO,
             currency: Currency::usd(),
             estimated: true,
+            billing: None,
         });
     }
 

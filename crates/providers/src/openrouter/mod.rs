@@ -470,6 +470,7 @@ async fn fetch_with_management_key(
             credits: Money::ZERO,
             currency: Currency::usd(),
             estimated: false,
+            billing: None,
         });
     }
 

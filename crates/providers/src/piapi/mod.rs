@@ -466,6 +466,7 @@ fn build_window(
                 credits: Money::ZERO,
                 currency: Currency::usd(),
                 estimated: false,
+                billing: None,
             });
         }
     }

@@ -177,6 +177,7 @@ pub(crate) async fn fetch_window(
             credits: Money::ZERO,
             currency: Currency::usd(),
             estimated: false,
+            billing: None,
         });
     }
     Ok(FetchedWindow {

@@ -18,8 +18,10 @@
 //! are negative in the export; they are stored positive on the same line as the cost they
 //! reduce, so a row fully covered by a credit nets to zero. Tax, adjustment and rounding rows
 //! (`cost_type` other than `regular`) are kept as lines of their own (model `tax`,
-//! `adjustment`, …, category `other`). Amounts stay in the billing account's currency; a
-//! note says so when it is not USD. What the export cannot give: API keys (none), request
+//! `adjustment`, …, category `other`). An account billed in another currency (EUR, JPY, …)
+//! is read with the export's `currency_conversion_rate` per row: each amount is kept as billed
+//! and converted to USD exactly (`domain::billing::to_usd`, half to even at the nano-dollar),
+//! and a note names the currency and rate. What the export cannot give: API keys (none), request
 //! counts (`None`, shown N/A), and the last 24–48 h (a note says so).
 
 mod client;

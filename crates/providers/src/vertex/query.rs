@@ -30,7 +30,8 @@ fn query_sql(table: &TableId) -> String {
   FORMAT_DATE('%F', DATE(usage_start_time)) AS usage_date,
   service.id AS service_id, service.description AS service,
   sku.id AS sku_id, sku.description AS sku,
-  IFNULL(project.id, '') AS project_id, currency, cost_type,
+  IFNULL(project.id, '') AS project_id, currency,
+  CAST(currency_conversion_rate AS STRING) AS conversion_rate, cost_type,
   CAST(SUM(CAST(cost AS NUMERIC)) AS STRING) AS cost,
   CAST(SUM(IFNULL((SELECT SUM(CAST(c.amount AS NUMERIC)) FROM UNNEST(credits) c), 0)) AS STRING) AS credits,
   CAST(SUM(IFNULL((SELECT SUM(CAST(c.amount AS NUMERIC)) FROM UNNEST(credits) c WHERE c.type = 'PROMOTION'), 0)) AS STRING) AS promo_credits,
@@ -39,7 +40,7 @@ fn query_sql(table: &TableId) -> String {
 FROM `{}`
 WHERE usage_start_time >= @start AND usage_start_time < @end
   AND service.description IN UNNEST(@services)
-GROUP BY usage_date, service_id, service, sku_id, sku, project_id, currency, cost_type
+GROUP BY usage_date, service_id, service, sku_id, sku, project_id, currency, conversion_rate, cost_type
 ORDER BY usage_date",
         table.full()
     )

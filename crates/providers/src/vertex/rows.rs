@@ -2,10 +2,11 @@
 //! billed costs (cost and credits, exact NUMERIC sums read as strings) and usage records
 //! (tokens or the pricing unit's quantity).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::{Decimal, RoundingStrategy};
+use spendlens_domain::billing::{Billed, ConversionRate, billed_to_usd};
 use spendlens_domain::money::parse_decimal;
 use spendlens_domain::{
     BilledCost, Category, Currency, Day, DayRange, FetchedWindow, Money, Quantity, TokenClass,
@@ -54,7 +55,7 @@ pub(super) fn map_rows(
     fetched: &mut FetchedWindow,
 ) -> Result<(), ProviderError> {
     let mut projects: BTreeSet<String> = BTreeSet::new();
-    let mut currencies: BTreeSet<String> = BTreeSet::new();
+    let mut currencies: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for row in &rows {
         let day_text = row.text("usage_date").unwrap_or("");
         let day: Day = day_text
@@ -88,10 +89,16 @@ pub(super) fn map_rows(
                 format!("currency \"{currency_text}\" is not a currency code"),
             )
         })?;
-        currencies.insert(currency.as_str().to_owned());
-        let cost = money_cell(row, "cost")?;
+        let billed_cost = money_cell(row, "cost")?;
         // Negative in the export; positive in spendlens.
-        let credits = -money_cell(row, "credits")?;
+        let billed_credits = -money_cell(row, "credits")?;
+        let (cost, credits, billing) = in_usd(
+            row,
+            currency.clone(),
+            billed_cost,
+            billed_credits,
+            &mut currencies,
+        )?;
         let quantity = decimal_cell(row, "pricing_qty")?;
         let pricing_unit = row.text("pricing_unit").unwrap_or("");
         let sku_text = row
@@ -124,8 +131,9 @@ pub(super) fn map_rows(
                     description: format!("{described} {cost_type}"),
                     cost,
                     credits,
-                    currency,
+                    currency: Currency::usd(),
                     estimated: false,
+                    billing: billing.clone(),
                 });
             }
             continue;
@@ -187,8 +195,9 @@ pub(super) fn map_rows(
                 description: described,
                 cost,
                 credits,
-                currency,
+                currency: Currency::usd(),
                 estimated: false,
+                billing,
             });
         }
     }
@@ -201,16 +210,70 @@ pub(super) fn map_rows(
             created_at: None,
         })
         .collect();
-    let foreign: Vec<&String> = currencies.iter().filter(|c| c.as_str() != "USD").collect();
+    let foreign: Vec<String> = currencies
+        .iter()
+        .filter(|(currency, _)| currency.as_str() != "USD")
+        .map(|(currency, rates)| {
+            let rates: Vec<&str> = rates.iter().map(String::as_str).collect();
+            format!("{currency} (at {} {currency} per USD)", rates.join(", "))
+        })
+        .collect();
     if !foreign.is_empty() {
-        let list: Vec<&str> = foreign.iter().map(|c| c.as_str()).collect();
         fetched.notes.push(format!(
-            "The billing account is billed in {}: spendlens keeps these amounts in that \
-             currency, as the billing export reports them, and does not convert them to USD",
-            list.join(", ")
+            "The billing account is billed in {}: spendlens keeps each amount as billed and \
+             in USD, converted exactly at the export's own currency_conversion_rate of its row; \
+             reports show USD",
+            foreign.join(", ")
         ));
     }
     Ok(())
+}
+
+/// Billing-currency cost and credits → (USD cost, USD credits, the billed amount when it is not
+/// USD), at the row's `conversion_rate` (units of the billing currency per USD, doc §7).
+fn in_usd(
+    row: &Row,
+    currency: Currency,
+    cost: Money,
+    credits: Money,
+    currencies: &mut BTreeMap<String, BTreeSet<String>>,
+) -> Result<(Money, Money, Option<Billed>), ProviderError> {
+    let rate_text = row.text("conversion_rate").filter(|text| !text.is_empty());
+    let rates = currencies.entry(currency.as_str().to_owned()).or_default();
+    if currency == Currency::usd() {
+        // USD accounts report a rate of 1; anything else would be a different currency.
+        if let Some(text) = rate_text {
+            let rate = ConversionRate::parse(text)
+                .map_err(|error| row_error(row, format!("column conversion_rate: {error}")))?;
+            if rate != ConversionRate::one() {
+                return Err(row_error(
+                    row,
+                    format!("a USD row has the conversion rate {rate}, not 1"),
+                ));
+            }
+        }
+        return Ok((cost, credits, None));
+    }
+    let Some(text) = rate_text else {
+        return Err(row_error(
+            row,
+            format!(
+                "the row is billed in {currency} but has no currency_conversion_rate, so it \
+                 cannot be converted to USD; nothing from this sync was stored"
+            ),
+        ));
+    };
+    let rate = ConversionRate::parse(text)
+        .map_err(|error| row_error(row, format!("column conversion_rate: {error}")))?;
+    rates.insert(rate.to_string());
+    let billed = Billed {
+        currency,
+        cost,
+        credits,
+    };
+    let (usd_cost, usd_credits) = billed_to_usd(&billed, rate)
+        .map_err(|error| row_error(row, format!("converting to USD: {error}")))?;
+    Ok((usd_cost, usd_credits, Some(billed)))
 }
 
 #[cfg(test)]
@@ -278,6 +341,7 @@ mod tests {
                     ),
                     ("project_id", Some("p")),
                     ("currency", Some("EUR")),
+                    ("conversion_rate", Some("0.92")),
                     ("cost_type", Some("regular")),
                     ("cost", Some("1.5E-5")),
                     ("credits", None),
@@ -290,6 +354,7 @@ mod tests {
                     ("sku", Some("Tax")),
                     ("project_id", Some("")),
                     ("currency", Some("EUR")),
+                    ("conversion_rate", Some("0.92")),
                     ("cost_type", Some("tax")),
                     ("cost", Some("0.19")),
                     ("credits", Some("0")),
@@ -306,13 +371,43 @@ mod tests {
         )
         .unwrap();
         assert_eq!(fetched.costs.len(), 2);
-        assert_eq!(fetched.costs[0].cost.nanos(), 15_000);
+        // 0.000015 EUR at 0.92 EUR per USD = 0.0000163043… USD → 16304 nano-dollars.
+        assert_eq!(fetched.costs[0].cost.nanos(), 16_304);
         assert_eq!(fetched.costs[0].credits, Money::ZERO);
-        assert_eq!(fetched.costs[0].currency.as_str(), "EUR");
+        assert_eq!(fetched.costs[0].currency.as_str(), "USD");
+        let billed = fetched.costs[0].billing.clone().unwrap();
+        assert_eq!(
+            (billed.currency.as_str(), billed.cost.nanos()),
+            ("EUR", 15_000)
+        );
+        // Tax 0.19 EUR → 0.206521739130… USD.
+        assert_eq!(fetched.costs[1].cost.nanos(), 206_521_739);
         assert_eq!(fetched.usage[0].tokens.output, 60);
         assert_eq!(fetched.costs[1].model.as_deref(), Some("tax"));
         assert_eq!(fetched.costs[1].workspace_id, None);
         assert_eq!(fetched.costs[1].category, Some(Category::Other));
         assert!(fetched.notes[0].contains("EUR"), "{:?}", fetched.notes);
+    }
+
+    #[test]
+    fn a_foreign_row_without_a_rate_is_refused_not_stored_as_dollars() {
+        let mut fetched = FetchedWindow::default();
+        let error = map_rows(
+            vec![row(&[
+                ("usage_date", Some("2025-06-02")),
+                ("service", Some("Vertex AI")),
+                ("sku", Some("Gemini 2.5 Flash GA Text Input - Predictions")),
+                ("currency", Some("JPY")),
+                ("cost_type", Some("regular")),
+                ("cost", Some("150")),
+            ])],
+            window(),
+            &mut fetched,
+        )
+        .unwrap_err();
+        assert!(
+            error.to_string().contains("currency_conversion_rate"),
+            "{error}"
+        );
     }
 }

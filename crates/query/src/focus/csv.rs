@@ -72,6 +72,7 @@ pub const COLUMNS: &[&str] = &[
     "x_Estimated",
     "x_MeteredCost",
     "x_MeteredCostStatus",
+    "x_BilledCostInUsd",
 ];
 
 /// A decimal with a decimal point and no exponent: `5000` → `5000.0`, `1.500000` → `1.5`.
@@ -170,6 +171,7 @@ fn record(row: &FocusRow) -> Vec<String> {
             .map(|m| m.to_exact_string())
             .unwrap_or_default(),
         row.metered_cost_status.unwrap_or_default().to_owned(),
+        row.billed_cost_usd.to_exact_string(),
     ]
 }
 

@@ -13,6 +13,11 @@
 //!   ConsumedQuantity is the meter's own measure of the same usage the bill's rows carry: a
 //!   consumer summing consumption filters on `x_SpendlensSource` first.
 //!
+//! BillingCurrency is the currency the provider billed in (EUR for a Google billing account in
+//! euros) and BilledCost, EffectiveCost, ListCost and ContractedCost are in it, as FOCUS asks;
+//! `x_BilledCostInUsd` carries the same amount in USD (the exact conversion at the provider's
+//! own rate, what the dashboard shows), so a mixed-currency file still sums in one currency.
+//!
 //! Credits are their own rows (ChargeCategory `Credit`, negative BilledCost) beside the usage
 //! row they reduce. ChargeClass is always null: a sync replaces a window of days with the bill
 //! as the provider now reports it and keeps no earlier version, and a restated metered price
@@ -44,9 +49,10 @@ pub struct FocusExport {
 /// Sums of an export, exact.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct FocusTotals {
-    /// Σ BilledCost of the `Usage` rows: the bill before credits (the Providers view's cost).
+    /// Σ x_BilledCostInUsd of the `Usage` rows: the bill before credits in USD (the Providers
+    /// view's cost; BilledCost itself is in each row's BillingCurrency).
     pub usage_billed: Money,
-    /// Σ BilledCost of the `Credit` rows (zero or negative).
+    /// Σ x_BilledCostInUsd of the `Credit` rows (zero or negative).
     pub credits: Money,
     /// Σ x_MeteredCost of the metered rows (priced calls only).
     pub metered_cost: Money,
@@ -57,7 +63,7 @@ pub struct FocusTotals {
 }
 
 impl FocusTotals {
-    /// Σ BilledCost over the whole file: the bill after credits.
+    /// Σ x_BilledCostInUsd over the whole file: the bill after credits, in USD.
     pub fn billed_total(&self) -> Money {
         self.usage_billed + self.credits
     }
@@ -67,15 +73,15 @@ impl FocusTotals {
         for row in rows {
             match (row.charge_category, row.source) {
                 (ChargeCategory::Credit, _) => {
-                    t.credits += row.billed_cost;
+                    t.credits += row.billed_cost_usd;
                     t.credit_rows += 1;
                 }
                 (ChargeCategory::Usage, Source::Billed) => {
-                    t.usage_billed += row.billed_cost;
+                    t.usage_billed += row.billed_cost_usd;
                     t.billed_rows += 1;
                 }
                 (ChargeCategory::Usage, Source::Allocated) => {
-                    t.usage_billed += row.billed_cost;
+                    t.usage_billed += row.billed_cost_usd;
                     t.allocated_rows += 1;
                 }
                 (ChargeCategory::Usage, Source::Metered) => {

@@ -58,8 +58,12 @@ pub struct FocusRow {
     pub day: Day,
     /// BilledCost = EffectiveCost = ListCost = ContractedCost (no commitments, no amortization;
     /// a cost line's cost is its list cost before credits, and credits are their own rows).
+    /// In `currency`, the billing currency (FOCUS BillingCurrency).
     pub billed_cost: Money,
     pub currency: String,
+    /// BilledCost in USD (`x_BilledCostInUsd`): the same as `billed_cost` for USD bills, the
+    /// exact conversion at the provider's own rate otherwise.
+    pub billed_cost_usd: Money,
     pub billing_account_id: String,
     pub billing_account_name: String,
     pub description: String,
@@ -247,8 +251,9 @@ pub fn billed_rows(lines: &[ExportLine]) -> Vec<crate::focus::FocusRow> {
             source,
             charge_category: ChargeCategory::Usage,
             day: line.day,
-            billed_cost: line.cost,
-            currency: line.currency.clone(),
+            billed_cost: line.billing_cost,
+            currency: line.billing_currency.clone(),
+            billed_cost_usd: line.cost,
             billing_account_id: format!("spendlens-connection-{}", line.connection_id.0),
             billing_account_name: line.connection_name.clone(),
             description,
@@ -286,7 +291,8 @@ pub fn billed_rows(lines: &[ExportLine]) -> Vec<crate::focus::FocusRow> {
         if !line.credits.is_zero() {
             let mut credit = row.clone();
             credit.charge_category = ChargeCategory::Credit;
-            credit.billed_cost = Money::from_nanos(0) - line.credits;
+            credit.billed_cost = Money::from_nanos(0) - line.billing_credits;
+            credit.billed_cost_usd = Money::from_nanos(0) - line.credits;
             credit.description = format!("Credit applied to {}", row.description);
             credit.pricing = None;
             credit.consumed = None;
@@ -343,6 +349,7 @@ pub fn metered_rows(series: &[MeterDayRow]) -> Vec<FocusRow> {
                 day: s.day,
                 billed_cost: Money::from_nanos(0),
                 currency: "USD".to_owned(),
+                billed_cost_usd: Money::ZERO,
                 billing_account_id: format!("spendlens-meter-{provider_key}"),
                 billing_account_name: format!("{provider_text} (metered by spendlens)"),
                 description: format!(
@@ -428,7 +435,28 @@ mod tests {
             currency: "USD".into(),
             estimated: false,
             allocated,
+            billing_currency: "USD".into(),
+            billing_cost: Money::parse_units("12.345678901").unwrap(),
+            billing_credits: Money::parse_units(credits).unwrap(),
         }
+    }
+
+    #[test]
+    fn a_line_billed_in_euros_is_billed_in_euros_with_its_dollars_beside() {
+        let mut eur = line(false, "0.92");
+        eur.provider = ProviderKind::Vertex;
+        eur.billing_currency = "EUR".into();
+        eur.billing_cost = Money::parse_units("9.2").unwrap();
+        eur.billing_credits = Money::parse_units("0.92").unwrap();
+        eur.cost = Money::parse_units("10").unwrap();
+        eur.credits = Money::parse_units("1").unwrap();
+        let rows = billed_rows(&[eur]);
+        assert_eq!(rows[0].currency, "EUR");
+        let units = |text: &str| Money::parse_units(text).unwrap();
+        assert_eq!(rows[0].billed_cost, units("9.2"));
+        assert_eq!(rows[0].billed_cost_usd, units("10"));
+        assert_eq!(rows[1].billed_cost, units("-0.92"));
+        assert_eq!(rows[1].billed_cost_usd, units("-1"));
     }
 
     #[test]

@@ -363,6 +363,7 @@ fn lines_for(
                 currency: Currency::usd(),
                 estimated: false,
                 allocated: true,
+                billing: None,
             });
         }
     }

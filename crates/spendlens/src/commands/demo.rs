@@ -289,10 +289,12 @@ impl StandIns {
 
         // A service-account key made now, for this run only: the stand-in checks its signature.
         let (private_pem, public_pem) = demo_key_pair()?;
+        // The Google billing account bills in euros at the export's rate of 0.92 EUR per USD.
         let vertex = VertexFake::builder()
             .seed(seed)
             .today(today)
             .public_key_pem(public_pem)
+            .billing_currency("EUR", 920_000)
             .build()
             .spawn()
             .await

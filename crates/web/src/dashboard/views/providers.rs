@@ -61,7 +61,19 @@ pub fn build<'a>(query: &'a ViewQuery, report: &Report, r: &'a ProvidersReport) 
             &current_label,
             &previous_label,
         ),
-        notes: Vec::new(),
+        notes: r
+            .rows
+            .iter()
+            .filter(|row| !row.billed_in.is_empty())
+            .map(|row| {
+                format!(
+                    "{} is billed in {}, shown in USD: each amount converted exactly at the \
+                     provider's own exchange rate (the FOCUS export keeps the billed currency)",
+                    row.provider_name,
+                    row.billed_in.join(", ")
+                )
+            })
+            .collect(),
         key_label: None,
         images: None,
         decorate: Box::new(move |index, id, cell: &mut Cell| {
@@ -82,6 +94,12 @@ pub fn build<'a>(query: &'a ViewQuery, report: &Report, r: &'a ProvidersReport) 
                     }
                     if let Some(day) = row.complete_through {
                         sub.push_str(&format!(" · final through {day}"));
+                    }
+                    if !row.billed_in.is_empty() {
+                        sub.push_str(&format!(
+                            " · billed in {}, shown in USD",
+                            row.billed_in.join(", ")
+                        ));
                     }
                     cell.sub = Some(sub);
                 }
