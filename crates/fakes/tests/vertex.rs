@@ -145,7 +145,8 @@ async fn post_query(fake: &RunningVertexFake, token: &str, body: &Value) -> Repl
     .await
 }
 
-/// The document's §8 query against the fake's table.
+/// The document's §8 query against the fake's table, with the §5 conversion rate and a
+/// partition filter (the window ±3 days, as §5 advises; see `query_body`).
 fn section_8_sql(table: &str, services: bool) -> String {
     let filter = if services {
         "\n  AND service.description IN UNNEST(@services)"
@@ -162,10 +163,12 @@ fn section_8_sql(table: &str, services: bool) -> String {
   CAST(SUM(IFNULL((SELECT SUM(CAST(c.amount AS NUMERIC)) FROM UNNEST(credits) c), 0)) AS STRING) AS credits,
   CAST(SUM(IFNULL((SELECT SUM(CAST(c.amount AS NUMERIC)) FROM UNNEST(credits) c WHERE c.type = 'PROMOTION'), 0)) AS STRING) AS promo_credits,
   CAST(SUM(usage.amount_in_pricing_units) AS STRING) AS pricing_qty,
-  ANY_VALUE(usage.pricing_unit) AS pricing_unit
+  ANY_VALUE(usage.pricing_unit) AS pricing_unit,
+  CAST(currency_conversion_rate AS STRING) AS conversion_rate
 FROM `{table}`
-WHERE usage_start_time >= @start AND usage_start_time < @end{filter}
-GROUP BY usage_date, service_id, service, sku_id, sku, project_id, currency, cost_type
+WHERE usage_start_time >= @start AND usage_start_time < @end
+  AND _PARTITIONTIME >= @partition_start AND _PARTITIONTIME < @partition_end{filter}
+GROUP BY usage_date, service_id, service, sku_id, sku, project_id, currency, cost_type, conversion_rate
 ORDER BY usage_date"
     )
 }
@@ -174,12 +177,19 @@ fn full_table(fake: &RunningVertexFake) -> String {
     format!("{}.{}.{}", fake.project(), fake.dataset(), fake.table())
 }
 
+fn partition_parameter(name: &str, day: Date) -> Value {
+    json!({"name": name, "parameterType": {"type": "TIMESTAMP"},
+           "parameterValue": {"value": format!("{day} 00:00:00+00")}})
+}
+
 fn query_body(sql: &str, from: Date, to_exclusive: Date, services: Option<&[&str]>) -> Value {
     let mut params = vec![
         json!({"name": "start", "parameterType": {"type": "TIMESTAMP"},
                "parameterValue": {"value": format!("{from} 00:00:00+00")}}),
         json!({"name": "end", "parameterType": {"type": "TIMESTAMP"},
                "parameterValue": {"value": format!("{to_exclusive} 00:00:00+00")}}),
+        partition_parameter("partition_start", from - time::Duration::days(3)),
+        partition_parameter("partition_end", to_exclusive + time::Duration::days(3)),
     ];
     if let Some(services) = services {
         let values: Vec<Value> = services.iter().map(|s| json!({"value": s})).collect();
@@ -264,7 +274,7 @@ async fn run_query(
     panic!("the query never finished");
 }
 
-const COLUMNS: [&str; 13] = [
+const COLUMNS: [&str; 14] = [
     "usage_date",
     "service_id",
     "service",
@@ -278,6 +288,7 @@ const COLUMNS: [&str; 13] = [
     "promo_credits",
     "pricing_qty",
     "pricing_unit",
+    "conversion_rate",
 ];
 
 /// A NUMERIC string as nano-units.
@@ -485,7 +496,7 @@ async fn the_section_8_query_pages_to_the_end_and_sums_to_the_truth() {
     let mut sums: BTreeMap<(Date, String, String), (i128, i128)> = BTreeMap::new();
     let (mut nulls, mut exponents, mut covered, mut taxes) = (0, 0, 0, 0);
     for row in &rows {
-        assert_eq!(row.len(), 13);
+        assert_eq!(row.len(), 14);
         for cell in row {
             assert!(cell.is_string() || cell.is_null(), "{cell}");
         }
@@ -567,7 +578,9 @@ async fn without_a_services_filter_the_non_ai_services_come_back_too() {
             {"name": "start", "parameterType": {"type": "TIMESTAMP"},
              "parameterValue": {"value": format!("{} 12:00:00+00", truth.last_day())}},
             {"name": "end", "parameterType": {"type": "TIMESTAMP"},
-             "parameterValue": {"value": format!("{}T00:00:00Z", to.next_day().unwrap())}}]});
+             "parameterValue": {"value": format!("{}T00:00:00Z", to.next_day().unwrap())}},
+            partition_parameter("partition_start", truth.last_day()),
+            partition_parameter("partition_end", to + time::Duration::days(4))]});
     let (half_day, _) = run_query(&fake, &t, &body).await;
     let half: i128 = half_day.iter().map(|r| nanos(r[8].as_str().unwrap())).sum();
     let whole: i128 = truth
@@ -660,7 +673,7 @@ async fn queries_the_fake_cannot_answer_are_refused_with_a_reason() {
     no_services["queryParameters"]
         .as_array_mut()
         .unwrap()
-        .truncate(2);
+        .remove(4);
     assert_eq!(
         error_reason(&post_query(&fake, &t, &no_services).await, 400),
         "invalidQuery"
@@ -1056,6 +1069,8 @@ async fn another_billing_currency_is_reported_and_converted() {
     );
     let (rows, _) = run_query(&eur, &t, &body).await;
     assert!(rows.iter().all(|r| r[6] == json!("EUR")));
+    assert!(rows.iter().all(|r| r[13] == json!("0.92")));
+    assert_eq!(eur.truth().conversion_rate(), "0.92");
     assert_eq!(eur.truth().currency(), "EUR");
     let total: i128 = rows.iter().map(|r| nanos(r[8].as_str().unwrap())).sum();
     let eur_total = nanos(&eur.truth().ai_totals(from, to).cost);
@@ -1089,4 +1104,112 @@ async fn the_same_seed_gives_the_same_export() {
             .contains("BEGIN PRIVATE KEY")
     );
     assert!(fake.base_url().ends_with("/bigquery/v2"));
+}
+
+#[tokio::test]
+async fn an_unpruned_scan_is_refused_and_a_narrow_margin_loses_late_rows() {
+    let fake = start(builder().days(20)).await;
+    let truth = fake.truth();
+    let t = token(&fake).await;
+    let table = full_table(&fake);
+    let day = date!(2025 - 06 - 20);
+    let next = date!(2025 - 06 - 21);
+    let good = section_8_sql(&table, true);
+    // No partition filter: BigQuery's words for a table that needs one.
+    let unpruned = good.replace(
+        "\n  AND _PARTITIONTIME >= @partition_start AND _PARTITIONTIME < @partition_end",
+        "",
+    );
+    assert_ne!(unpruned, good);
+    let mut body = query_body(&unpruned, day, next, Some(AI));
+    body["queryParameters"].as_array_mut().unwrap().remove(3);
+    body["queryParameters"].as_array_mut().unwrap().remove(2);
+    let reply = post_query(&fake, &t, &body).await;
+    assert_eq!(error_reason(&reply, 400), "invalidQuery");
+    assert!(
+        reply.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("without a filter over column(s)"),
+        "{}",
+        reply.body
+    );
+    // Only a lower bound, or a bound from long before the window: not pruning either.
+    let open = good.replace(" AND _PARTITIONTIME < @partition_end", "");
+    assert_eq!(
+        error_reason(
+            &post_query(&fake, &t, &query_body(&open, day, next, Some(AI))).await,
+            400
+        ),
+        "invalidQuery"
+    );
+    let mut wide = query_body(&good, day, next, Some(AI));
+    wide["queryParameters"][2] = partition_parameter("partition_start", date!(2025 - 01 - 01));
+    assert_eq!(
+        error_reason(&post_query(&fake, &t, &wide).await, 400),
+        "invalidQuery"
+    );
+    // ±3 days: the whole day, as the truth has it; bytes of those partitions only.
+    let (rows, _) = run_query(&fake, &t, &query_body(&good, day, next, Some(AI))).await;
+    let cost: i128 = rows.iter().map(|r| nanos(r[8].as_str().unwrap())).sum();
+    assert_eq!(cost, nanos(&truth.ai_totals(day, day).cost));
+    let reply = post_query(&fake, &t, &query_body(&good, day, next, Some(AI))).await;
+    let bytes = reply.json()["totalBytesProcessed"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        bytes,
+        truth
+            .bytes_of_partitions(date!(2025 - 06 - 17), date!(2025 - 06 - 23))
+            .to_string()
+    );
+    // The day's own partition only: late rows are in later partitions, so the day is short.
+    let mut narrow = query_body(&good, day, next, Some(AI));
+    narrow["queryParameters"][2] = partition_parameter("partition_start", day);
+    narrow["queryParameters"][3] = partition_parameter("partition_end", next);
+    let (rows, _) = run_query(&fake, &t, &narrow).await;
+    let short: i128 = rows.iter().map(|r| nanos(r[8].as_str().unwrap())).sum();
+    assert!(short < cost, "{short} < {cost}");
+    // _PARTITIONDATE with BETWEEN and DATE parameters is understood too.
+    let by_date = good.replace(
+        "_PARTITIONTIME >= @partition_start AND _PARTITIONTIME < @partition_end",
+        "_PARTITIONDATE BETWEEN @partition_start AND @partition_end",
+    );
+    let mut body = query_body(&by_date, day, next, Some(AI));
+    body["queryParameters"][2] = json!({"name": "partition_start",
+        "parameterType": {"type": "DATE"}, "parameterValue": {"value": "2025-06-17"}});
+    body["queryParameters"][3] = json!({"name": "partition_end",
+        "parameterType": {"type": "DATE"}, "parameterValue": {"value": "2025-06-23"}});
+    let (rows, _) = run_query(&fake, &t, &body).await;
+    let by_date_cost: i128 = rows.iter().map(|r| nanos(r[8].as_str().unwrap())).sum();
+    assert_eq!(by_date_cost, cost);
+}
+
+#[tokio::test]
+async fn an_unpartitioned_table_refuses_partitiontime_and_is_scanned_whole() {
+    let fake = start(builder().days(10).partitioned(false)).await;
+    let t = token(&fake).await;
+    let good = section_8_sql(&full_table(&fake), true);
+    let (from, next) = (date!(2025 - 06 - 25), date!(2025 - 06 - 26));
+    let reply = post_query(&fake, &t, &query_body(&good, from, next, Some(AI))).await;
+    assert_eq!(error_reason(&reply, 400), "invalidQuery");
+    assert!(
+        reply.body.contains("Unrecognized name: _PARTITIONTIME"),
+        "{}",
+        reply.body
+    );
+    let unpruned = good.replace(
+        "\n  AND _PARTITIONTIME >= @partition_start AND _PARTITIONTIME < @partition_end",
+        "",
+    );
+    let mut body = query_body(&unpruned, from, next, Some(AI));
+    body["queryParameters"].as_array_mut().unwrap().remove(3);
+    body["queryParameters"].as_array_mut().unwrap().remove(2);
+    let reply = post_query(&fake, &t, &body).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(
+        reply.json()["totalBytesProcessed"],
+        json!(fake.truth().bytes_of_table().to_string())
+    );
 }

@@ -736,3 +736,136 @@ async fn a_401_fetches_a_new_token_once_and_a_second_401_is_a_rejection() {
     );
     server.abort();
 }
+
+/// The bytes note of a fetch: the number BigQuery reported.
+fn bytes_note(fetched: &FetchedWindow) -> u64 {
+    let note = fetched
+        .notes
+        .iter()
+        .find(|n| n.starts_with("BigQuery processed "))
+        .unwrap_or_else(|| panic!("no bytes note in {:?}", fetched.notes));
+    note["BigQuery processed ".len()..]
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_sync_reads_only_the_partitions_of_its_window_with_three_days_either_side() {
+    let fake = spawn_with(builder()).await;
+    let truth = fake.truth();
+    // One day in the middle: its late rows load up to three days after it.
+    let window = range("2026-01-10", "2026-01-10");
+    let fetched = fetch(&fake, window).await.0.unwrap();
+    assert_eq!(by_line(&fetched), expected_lines(&fake, window));
+    let expected = truth.bytes_of_partitions(
+        time::macros::date!(2026 - 01 - 07),
+        time::macros::date!(2026 - 01 - 13),
+    );
+    assert_eq!(bytes_note(&fetched), expected);
+    assert!(
+        expected * 10 < truth.bytes_of_table(),
+        "pruned to a few days"
+    );
+    let note = fetched
+        .notes
+        .iter()
+        .find(|n| n.starts_with("BigQuery processed"))
+        .unwrap();
+    assert!(note.contains(" MB) for this sync"), "{note}");
+    // Rows of the day landed in later partitions: the margin is what finds them.
+    let same_day_only = truth.bytes_of_partitions(
+        time::macros::date!(2026 - 01 - 10),
+        time::macros::date!(2026 - 01 - 10),
+    );
+    assert!(same_day_only < expected);
+    // The whole 90 days, pruned too (their money is checked in
+    // a_90_day_sync_equals_the_export_to_the_nano_dollar); here their bytes.
+    let fetched = fetch(&fake, ninety_days()).await.0.unwrap();
+    assert_eq!(
+        bytes_note(&fetched),
+        truth.bytes_of_partitions(
+            time::macros::date!(2025 - 10 - 31),
+            time::macros::date!(2026 - 02 - 03)
+        )
+    );
+}
+
+#[tokio::test]
+async fn an_export_table_without_partitions_is_read_whole_and_said() {
+    let fake = spawn_with(builder().partitioned(false)).await;
+    let truth = fake.truth();
+    let window = range("2026-01-01", "2026-01-31");
+    // Discovery sees no timePartitioning: the query goes without the filter.
+    let fetched = fetch(&fake, window).await.0.unwrap();
+    assert_eq!(by_line(&fetched), expected_lines(&fake, window));
+    assert_eq!(bytes_note(&fetched), truth.bytes_of_table());
+    assert!(
+        fetched
+            .notes
+            .iter()
+            .any(|n| n.contains("is not partitioned") && n.contains("scans the whole table")),
+        "{:?}",
+        fetched.notes
+    );
+    // Named in billing_dataset (no listing): the pruned query is refused by BigQuery
+    // ("Unrecognized name: _PARTITIONTIME") and read again whole.
+    let mut key = key_json(&fake);
+    key["billing_dataset"] = serde_json::json!(format!(
+        "{}.{}.{}",
+        fake.project(),
+        fake.dataset(),
+        fake.table()
+    ));
+    let fetched = fetch_with(&fake, &key, window).await.0.unwrap();
+    assert_eq!(by_line(&fetched), expected_lines(&fake, window));
+    assert!(
+        fetched
+            .notes
+            .iter()
+            .any(|n| n.contains("has no _PARTITIONTIME column")),
+        "{:?}",
+        fetched.notes
+    );
+}
+
+#[tokio::test]
+async fn the_bytes_cap_is_a_setting_of_the_key_json_and_too_small_a_cap_is_refused() {
+    let fake = spawn_with(builder()).await;
+    // Under BigQuery's 10 MiB minimum: refused when the credential is read, with why.
+    let mut key = key_json(&fake);
+    key["maximum_bytes_billed"] = serde_json::json!(5_000_000);
+    let refused = Credential::parse(ProviderKind::Vertex, &key.to_string()).unwrap_err();
+    assert!(
+        refused.to_string().contains("10 MiB") && refused.to_string().contains("10485760"),
+        "{refused}"
+    );
+    // Exactly 10 MiB: accepted, but 90 days need more; BigQuery refuses and the error says
+    // which setting to raise.
+    key["maximum_bytes_billed"] = serde_json::json!("10485760");
+    let needed = fake.truth().bytes_of_partitions(
+        time::macros::date!(2025 - 10 - 31),
+        time::macros::date!(2026 - 02 - 03),
+    );
+    assert!(needed > 10_485_760);
+    let error = fetch_with(&fake, &key, ninety_days()).await.0.unwrap_err();
+    let text = error.to_string();
+    assert!(
+        text.contains("maximum_bytes_billed") && text.contains("10485760"),
+        "{text}"
+    );
+    // Raised to what the query needs: it runs, and the note names the cap.
+    key["maximum_bytes_billed"] = serde_json::json!(needed);
+    let fetched = fetch_with(&fake, &key, ninety_days()).await.0.unwrap();
+    assert_eq!(bytes_note(&fetched), needed);
+    assert!(
+        fetched
+            .notes
+            .iter()
+            .any(|n| n.contains(&format!("maximum_bytes_billed {needed} bytes"))),
+        "{:?}",
+        fetched.notes
+    );
+}

@@ -278,6 +278,22 @@ async fn a_vertex_account_billed_in_eur_is_stored_in_eur_and_in_usd_at_the_expor
         "{:?}",
         report.notes
     );
+    // The sync log says how many bytes BigQuery processed: the partitions of the window ±3
+    // days, not the whole table.
+    let log = engine
+        .store()
+        .list_sync_runs(org, &spendlens_store::SyncRunFilter::default())
+        .await
+        .unwrap();
+    let notes = log[0].notes.clone().unwrap_or_default();
+    let from = synced.from().date() - time::Duration::days(3);
+    let to = synced.to().date() + time::Duration::days(3);
+    let bytes = truth.bytes_of_partitions(from, to);
+    assert!(bytes < truth.bytes_of_table());
+    assert!(
+        notes.contains(&format!("BigQuery processed {bytes} bytes (")),
+        "{notes}"
+    );
     fake.shutdown().await;
     test.teardown().await;
 }

@@ -13,9 +13,11 @@ use crate::provider::ProviderKind;
 
 mod azure;
 mod piapi;
+mod vertex;
 
 pub use azure::{AzureServicePrincipal, AzureTenant};
 pub use piapi::{PIAPI_DEFAULT_ENVIRONMENT, PiApiKey};
+pub use vertex::{VERTEX_DEFAULT_BYTES_BILLED, VERTEX_MIN_BYTES_BILLED, vertex_bytes_cap};
 
 /// A credential whose shape fits its provider. The secret is only readable on purpose.
 #[derive(Clone)]
@@ -103,7 +105,7 @@ pub const fn expected_shape(provider: ProviderKind) -> (&'static str, &'static s
         ),
         ProviderKind::Vertex => (
             r#"{"type": "service_account", "client_email": "…", "private_key": "…", …}"#,
-            "A service-account JSON key with BigQuery Data Viewer and Job User on the billing export; add \"billing_dataset\" to skip discovery.",
+            "A service-account JSON key with BigQuery Data Viewer and Job User on the billing export; add \"billing_dataset\" to skip discovery and \"maximum_bytes_billed\" to change the 20 GB query cap.",
         ),
         ProviderKind::Fal => (
             "key-id:key-secret",
@@ -329,6 +331,7 @@ fn check_vertex(text: &str) -> Result<String, CredentialShapeError> {
             ));
         }
     }
+    vertex_bytes_cap(map.get("maximum_bytes_billed")).map_err(shape)?;
     Ok(email.to_owned())
 }
 

@@ -16,7 +16,8 @@
 //! `SUSTAINED_USAGE_DISCOUNT` on Compute Engine; and one credit-only row (cost 0, a $5
 //! `PROMOTION`) for `demo-app` at 80% of the window. Each day has one `tax` row (8% of the
 //! day's Gemini API cost, no project, NULL usage); one `adjustment` row (−$3.21, usage 0) lands
-//! at 40% of the window. Amounts are USD, or converted at the configured rate.
+//! at 40% of the window. Amounts are USD, or converted at the configured rate. Each row lands
+//! in an ingestion partition up to three days after its usage (see `Row::partition_day`).
 
 use super::catalog::{
     CostType, DATA_PLATFORM, DEMO_APP, GEMINI_API, RESEARCH_ML, VERTEX_AI, ids, sku_of,
@@ -120,6 +121,23 @@ impl Row {
 
     pub(crate) fn day(&self) -> i64 {
         self.hour.div_euclid(24)
+    }
+
+    /// The ingestion partition (`_PARTITIONTIME`, a UTC day) the row was loaded into: 2–31 hours
+    /// after its usage hour, and one row in 23 late, 50–71 hours after (the document: loads
+    /// have no latency guarantee; a ±3-day partition margin covers these).
+    pub(crate) fn partition_day(&self) -> i64 {
+        let mix = (self.hour as u64)
+            .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+            .wrapping_add(u64::from(self.sku) * 0x0100_0193)
+            .wrapping_add(u64::from(self.project.unwrap_or(0xFF)) * 0x1F3D_5B79);
+        let mix = mix ^ (mix >> 29);
+        let lag_hours = if mix.is_multiple_of(23) {
+            50 + (mix >> 8) % 22
+        } else {
+            2 + (mix >> 8) % 30
+        };
+        (self.hour + lag_hours as i64).div_euclid(24)
     }
 }
 

@@ -203,7 +203,7 @@ pub(crate) fn tables(
         let account = config.table.trim_start_matches("gcp_billing_export_v1_");
         let mut names = vec![("cloud_pricing_export".to_owned(), false)];
         if matches!(config.export_tables, ExportTables::One | ExportTables::Two) {
-            names.push((config.table.clone(), true));
+            names.push((config.table.clone(), config.partitioned));
             names.push((format!("gcp_billing_export_resource_v1_{account}"), true));
         }
         if config.export_tables == ExportTables::Two {

@@ -28,7 +28,10 @@
 //! Engine only, which a `services` filter must exclude); Vertex AI and Gemini API SKUs from the
 //! document's §6; credits of type `PROMOTION` (a free trial covering some rows fully, ending
 //! mid-day), `DISCOUNT` and `SUSTAINED_USAGE_DISCOUNT`; `tax` and `adjustment` rows; NULL
-//! usage on tax rows; exponent-form `pricing_qty`. USD, or another currency at a given rate.
+//! usage on tax rows; exponent-form `pricing_qty`. USD, or another currency at a given rate
+//! (`currency_conversion_rate`). The table is partitioned by ingestion time, rows landing up
+//! to three days after their usage; a query must prune it (see the `query` module), and
+//! `totalBytesProcessed` counts the rows of the partitions it reads.
 //! The data never reads the clock; token lifetimes and JWT `iat`/`exp` do.
 //!
 //! **Choices where the document is silent** (details in the submodules): the fake answers the
@@ -44,6 +47,7 @@ mod http;
 mod jobs;
 mod jwt;
 mod oauth;
+mod partition;
 mod query;
 mod truth;
 
@@ -104,6 +108,8 @@ pub(crate) struct Config {
     pub(crate) currency: String,
     /// `currency_conversion_rate`: millionths of a billing-currency unit per USD.
     pub(crate) rate_micros: u64,
+    /// The export table is partitioned by ingestion time (`_PARTITIONTIME`).
+    pub(crate) partitioned: bool,
 }
 
 /// Settings of a [`VertexFake`].
@@ -126,6 +132,7 @@ pub struct VertexFakeBuilder {
     access_denied: bool,
     currency: String,
     rate_micros: u64,
+    partitioned: bool,
 }
 
 /// A generated billing export, ready to serve.
@@ -157,6 +164,7 @@ impl Default for VertexFakeBuilder {
             access_denied: false,
             currency: "USD".to_owned(),
             rate_micros: 1_000_000,
+            partitioned: true,
         }
     }
 }
@@ -284,6 +292,16 @@ impl VertexFakeBuilder {
         self
     }
 
+    /// Whether the export table is partitioned by ingestion time (default true, as Google
+    /// creates it). Partitioned: a query must filter `_PARTITIONTIME` (or `_PARTITIONDATE`)
+    /// from below and above, within a week of its usage window, or it is refused as an
+    /// unpruned scan. Not partitioned: `tables.list` shows no `timePartitioning` and SQL naming
+    /// `_PARTITIONTIME` is refused as BigQuery refuses an unknown name.
+    pub fn partitioned(mut self, partitioned: bool) -> Self {
+        self.partitioned = partitioned;
+        self
+    }
+
     /// Generates the export's data.
     pub fn build(self) -> VertexFake {
         let last_day = unix_day(self.today);
@@ -325,6 +343,7 @@ impl VertexFakeBuilder {
                 access_denied: self.access_denied,
                 currency: self.currency,
                 rate_micros: self.rate_micros,
+                partitioned: self.partitioned,
             }),
             key_error,
         }

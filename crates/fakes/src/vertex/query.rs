@@ -15,12 +15,14 @@
 //! `NAMED`; parameters `start` and `end` of type TIMESTAMP and, when the SQL uses `@services`,
 //! `services` of type `ARRAY<STRING>` (matched against `service.id` when the SQL says
 //! `service.id IN UNNEST(@services)`, else `service.description`); no other parameters; and
+//! the partition filter (see the `partition` module: a partitioned table must be pruned);
 //! `maximumBytesBilled`, if sent, at least the bytes the query would process (else 400
-//! `bytesBilledLimitExceeded`).
+//! `bytesBilledLimitExceeded`; bytes are the rows of the partitions read).
 //!
 //! The answer: rows grouped by (UTC date of `usage_start_time`, service, SKU, project id or
-//! `""`, currency, `currency_conversion_rate` as `conversion_rate` (the §5 column, which §7
-//! divides by for USD), `cost_type`) for `start <= usage_start_time < end`, ordered by those keys, every
+//! `""`, currency, `cost_type`) for `start <= usage_start_time < end`, ordered by those keys,
+//! with `currency_conversion_rate` as a last column `conversion_rate` (the §5 column, which §7
+//! divides by for USD); every
 //! cell a STRING as in the §8 response: `cost`, `credits` and `promo_credits` as exact NUMERIC
 //! text (`"0.3188"`, `"-0.3188"`, `"0"`); `pricing_qty` as FLOAT text, in exponent form below
 //! 10^-4 (`"3.7E-5"`, the document's `"1.0E-5"` shape); NULL (`{"v": null}`) `pricing_qty` and
@@ -35,6 +37,7 @@ use super::catalog::{CostType, SERVICES, Service, sku_of};
 use super::data::{Data, Row};
 use super::http::{ServerState, access_denied, invalid, not_found};
 use super::jobs::{self, Job};
+use super::partition::{self, Partitions};
 use super::{Config, ExportTables};
 use crate::common::respond::{ApiError, Prepared};
 use crate::common::time_text::date_of;
@@ -48,13 +51,13 @@ pub(crate) const COLUMNS: [&str; 14] = [
     "sku",
     "project_id",
     "currency",
-    "conversion_rate",
     "cost_type",
     "cost",
     "credits",
     "promo_credits",
     "pricing_qty",
     "pricing_unit",
+    "conversion_rate",
 ];
 
 /// One output row: a cell per column, `None` for NULL.
@@ -105,6 +108,7 @@ pub(crate) fn aggregate(
     start_micros: i128,
     end_micros: i128,
     services: &ServiceFilter,
+    partitions: Option<&Partitions>,
 ) -> BTreeMap<Key, Sums> {
     let mut groups: BTreeMap<Key, Sums> = BTreeMap::new();
     if end_micros <= start_micros {
@@ -114,6 +118,9 @@ pub(crate) fn aggregate(
     for row in data.rows.between(day_of(start_micros), day_of(end_micros)) {
         let at = i128::from(row.hour) * 3_600_000_000;
         if at < start_micros || at >= end_micros {
+            continue;
+        }
+        if partitions.is_some_and(|p| !p.admits(row.partition_day())) {
             continue;
         }
         let sku = sku_of(row.sku);
@@ -196,14 +203,14 @@ pub(crate) fn cells(key: &Key, sums: &Sums, currency: &str, rate_micros: u64) ->
         Some(sku.description.to_owned()),
         Some(key.project_id.to_owned()),
         Some(currency.to_owned()),
-        // FLOAT64 cast to STRING: the shortest text that reads back as the same number.
-        Some(numeric(i128::from(rate_micros) * 1_000)),
         Some(key.cost_type.name().to_owned()),
         Some(numeric(sums.cost)),
         Some(numeric(sums.credits)),
         Some(numeric(sums.promo)),
         sums.quantity.map(float_text),
         sums.unit.map(str::to_owned),
+        // FLOAT64 cast to STRING: the shortest text that reads back as the same number.
+        Some(numeric(i128::from(rate_micros) * 1_000)),
     ]
 }
 
@@ -423,6 +430,8 @@ struct Parameters {
     start: i128,
     end: i128,
     services: ServiceFilter,
+    /// Other TIMESTAMP or DATE parameters the SQL uses (the partition bounds), in microseconds.
+    extra: BTreeMap<String, i128>,
 }
 
 fn parameters(body: &Map<String, Value>, sql: &str) -> Result<Parameters, ApiError> {
@@ -441,6 +450,7 @@ fn parameters(body: &Map<String, Value>, sql: &str) -> Result<Parameters, ApiErr
     let mut start = None;
     let mut end = None;
     let mut services: Option<Vec<String>> = None;
+    let mut extra = BTreeMap::new();
     for p in &list {
         let name = p.get("name").and_then(Value::as_str).unwrap_or("");
         let kind = p
@@ -496,6 +506,20 @@ fn parameters(body: &Map<String, Value>, sql: &str) -> Result<Parameters, ApiErr
                     .collect::<Result<Vec<_>, _>>()?;
                 services = Some(values);
             }
+            other
+                if matches!(kind, "TIMESTAMP" | "DATE") && has_word(sql, &format!("@{other}")) =>
+            {
+                let text = p
+                    .pointer("/parameterValue/value")
+                    .and_then(Value::as_str)
+                    .unwrap_or("");
+                let micros = parse_timestamp(text).ok_or_else(|| {
+                    invalid_query(format!(
+                        "Invalid {kind}: '{text}' for query parameter '{other}'"
+                    ))
+                })?;
+                extra.insert(other.to_owned(), micros);
+            }
             other => {
                 return Err(invalid_query(format!(
                     "spendlens fake: unsupported query parameter '{other}'; the §8 query uses \
@@ -526,6 +550,7 @@ fn parameters(body: &Map<String, Value>, sql: &str) -> Result<Parameters, ApiErr
         start,
         end,
         services,
+        extra,
     })
 }
 
@@ -584,15 +609,33 @@ pub(crate) fn jobs_query(
     check_double_count(&sql, &after)?;
     check_shape(&sql)?;
     let params = parameters(body, &sql)?;
-    let groups = match target {
-        Target::Billing => aggregate(&state.data, params.start, params.end, &params.services),
-        Target::Empty => BTreeMap::new(),
+    let table = format!("{}:{}.{}", config.project, config.dataset, config.table);
+    let partitions = partition::read(
+        &sql,
+        raw_sql,
+        &params.extra,
+        (params.start, params.end),
+        config.partitioned,
+        &table,
+    )?;
+    let pruned = config.partitioned.then_some(&partitions);
+    let (groups, bytes) = match target {
+        Target::Billing => (
+            aggregate(
+                &state.data,
+                params.start,
+                params.end,
+                &params.services,
+                pruned,
+            ),
+            partitions.bytes(&state.data),
+        ),
+        Target::Empty => (BTreeMap::new(), 0),
     };
     let rows: Vec<Cells> = groups
         .iter()
         .map(|(key, sums)| cells(key, sums, &config.currency, config.rate_micros))
         .collect();
-    let bytes = 5_242_880 + 1_024 * state.data.rows.all().len() as u64;
     if let Some(limit) = body.get("maximumBytesBilled") {
         let limit = limit
             .as_str()

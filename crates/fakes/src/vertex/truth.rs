@@ -132,6 +132,25 @@ impl VertexTruth {
         tables
     }
 
+    /// Bytes BigQuery processes reading the ingestion partitions of days `from..=to` (UTC):
+    /// every row loaded into them, whatever its usage time.
+    pub fn bytes_of_partitions(&self, from: Date, to: Date) -> u64 {
+        let (from, to) = (unix_day(from), unix_day(to));
+        let rows = self
+            .data
+            .rows
+            .all()
+            .iter()
+            .filter(|row| (from..=to).contains(&row.partition_day()))
+            .count() as u64;
+        rows * super::partition::ROW_BYTES
+    }
+
+    /// Bytes BigQuery processes scanning the whole export table (no partition filter).
+    pub fn bytes_of_table(&self) -> u64 {
+        self.data.rows.all().len() as u64 * super::partition::ROW_BYTES
+    }
+
     /// `(id, name)` of every project with rows.
     pub fn projects(&self) -> Vec<(String, String)> {
         PROJECTS
@@ -144,7 +163,7 @@ impl VertexTruth {
     pub fn lines(&self, from: Date, to: Date) -> Vec<BillingLine> {
         let start = i128::from(unix_day(from)) * 86_400_000_000;
         let end = i128::from(unix_day(to) + 1) * 86_400_000_000;
-        aggregate(&self.data, start, end, &ServiceFilter::All)
+        aggregate(&self.data, start, end, &ServiceFilter::All, None)
             .into_iter()
             .map(|(key, sums)| {
                 let sku = sku_of(key.sku);

@@ -254,9 +254,12 @@ impl<'a> BigQuery<'a> {
                     .to_owned(),
             ),
             (_, "bytesBilledLimitExceeded") => refused(format!(
-                "the billing export query would scan more than {} GB, the limit spendlens sets \
-                 so a sync never runs up a large BigQuery bill; please report it",
-                super::MAX_BYTES_BILLED / 1_000_000_000
+                "the billing export query would bill more than {} bytes ({}), the cap set so a \
+                 sync never runs up a large BigQuery bill; raise \"maximum_bytes_billed\" in \
+                 the connection's key JSON (BigQuery's answer above says how much the query \
+                 needs), or sync a shorter window",
+                self.account().maximum_bytes_billed,
+                super::query::bytes_text(self.account().maximum_bytes_billed)
             )),
             (_, "invalidQuery") => refused(
                 "the billing export table does not have the columns of the standard usage cost \

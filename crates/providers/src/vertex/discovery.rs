@@ -77,11 +77,26 @@ pub(super) fn parse_billing_dataset(
     is_dataset_id(dataset).then(|| (project, (*dataset).to_owned(), table))
 }
 
+/// How the export table is partitioned, as `tables.list` reports it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) enum Partitioning {
+    /// Not listed (`billing_dataset` named the table): the standard export is partitioned by
+    /// ingestion time, so the pruned query is tried and an unpartitioned table falls back.
+    Unknown,
+    /// By ingestion time: `_PARTITIONTIME` (the standard export, doc §5).
+    IngestionTime,
+    /// On one of its columns.
+    Column(String),
+    /// Not partitioned: every query scans the whole table.
+    None,
+}
+
 /// The export table and where its dataset lives.
 #[derive(Clone, Debug)]
 pub(super) struct ExportTable {
     pub(super) id: TableId,
     pub(super) location: Option<String>,
+    pub(super) partitioning: Partitioning,
 }
 
 /// The export tables to choose from, sorted by full id; never empty (no table is an error).
@@ -105,7 +120,13 @@ pub(super) async fn export_tables(
             let location = dataset_location(bq, &project, &dataset).await?;
             match table {
                 Some(table) => TableId::new(&project, &dataset, &table)
-                    .map(|id| vec![ExportTable { id, location }])
+                    .map(|id| {
+                        vec![ExportTable {
+                            id,
+                            location,
+                            partitioning: Partitioning::Unknown,
+                        }]
+                    })
                     .unwrap_or_default(),
                 None => export_tables_in(bq, &project, &dataset, location).await?,
             }
@@ -214,10 +235,18 @@ pub(super) async fn export_tables_in(
             };
             let table_project = reference.project_id.unwrap_or_else(|| project.to_owned());
             let table_dataset = reference.dataset_id.unwrap_or_else(|| dataset.to_owned());
+            let partitioning = match item.time_partitioning {
+                None => Partitioning::None,
+                Some(time) => match time.field.filter(|field| !field.is_empty()) {
+                    Some(field) => Partitioning::Column(field),
+                    None => Partitioning::IngestionTime,
+                },
+            };
             if let Some(id) = TableId::new(&table_project, &table_dataset, &table) {
                 out.push(ExportTable {
                     id,
                     location: location.clone(),
+                    partitioning,
                 });
             }
         }

@@ -36,6 +36,8 @@ struct KeyFile {
     token_uri: String,
     #[serde(default)]
     billing_dataset: Option<String>,
+    #[serde(default)]
+    maximum_bytes_billed: Option<serde_json::Value>,
 }
 
 /// A service account that can sign its own token requests.
@@ -44,6 +46,8 @@ pub(crate) struct ServiceAccount {
     pub project_id: String,
     pub token_uri: url::Url,
     pub billing_dataset: Option<String>,
+    /// The most one query may bill (`maximum_bytes_billed` in the key JSON, default 20 GB).
+    pub maximum_bytes_billed: u64,
     private_key_id: Option<String>,
     key_pair: RsaKeyPair,
     rng: SystemRandom,
@@ -74,6 +78,13 @@ impl ServiceAccount {
                     .unwrap_or("not the expected JSON")
             ))
         })?;
+        let maximum_bytes_billed =
+            spendlens_domain::credential::vertex_bytes_cap(file.maximum_bytes_billed.as_ref())
+                .map_err(|reason| ProviderError::UnreadableCredential {
+                    provider: PROVIDER,
+                    reason,
+                    advice: "edit the connection's key JSON".to_owned(),
+                })?;
         let key_pair = read_private_key(&file.private_key)?;
         let token_uri = url::Url::parse(file.token_uri.trim())
             .ok()
@@ -99,6 +110,7 @@ impl ServiceAccount {
                 .billing_dataset
                 .map(|d| d.trim().to_owned())
                 .filter(|d| !d.is_empty()),
+            maximum_bytes_billed,
             private_key_id: file
                 .private_key_id
                 .map(|id| id.trim().to_owned())

@@ -9,7 +9,9 @@
 //!    is listed and the `gcp_billing_export_v1_*` tables in them are found — several: the
 //!    first by name is used and a note names it; none: an error says to enable the export;
 //! 3. runs the query of the doc §8 with `jobs.query` (named parameters, `useLegacySql: false`,
-//!    `maximumBytesBilled`), polls `getQueryResults` while the job runs and pages through it;
+//!    `maximumBytesBilled` from the key JSON's `maximum_bytes_billed`, default 20 GB), pruned
+//!    to the ingestion partitions of the window ±3 days, polls `getQueryResults` while the job
+//!    runs and pages through it; the bytes BigQuery processed go in the sync's notes;
 //! 4. maps each row — one (UTC day, service, SKU, project, currency, cost type) — to a billed
 //!    cost (cost and credits, both exact NUMERIC sums read as strings) and, for usage, a usage
 //!    record with tokens or the pricing unit's quantity.
@@ -40,7 +42,6 @@ use crate::{ConnectionCheck, ConnectorConfig};
 use client::BigQuery;
 use discovery::export_tables;
 use key::ServiceAccount;
-pub(crate) use query::MAX_BYTES_BILLED;
 use query::run_query;
 use rows::map_rows;
 
@@ -109,8 +110,22 @@ pub(crate) async fn fetch_window(
             table.id.full()
         ));
     }
-    let rows = run_query(&mut bq, &table, window).await?;
-    map_rows(rows, window, &mut fetched)?;
+    let outcome = run_query(&mut bq, &table, window).await?;
+    fetched.notes.extend(outcome.notes);
+    let cap = bq.account().maximum_bytes_billed;
+    fetched.notes.push(match outcome.bytes_processed {
+        Some(bytes) => format!(
+            "BigQuery processed {bytes} bytes ({}) for this sync (cap: maximum_bytes_billed {cap} \
+             bytes, {})",
+            query::bytes_text(bytes),
+            query::bytes_text(cap)
+        ),
+        None => format!(
+            "BigQuery did not report the bytes this sync's query processed (cap: \
+             maximum_bytes_billed {cap} bytes)"
+        ),
+    });
+    map_rows(outcome.rows, window, &mut fetched)?;
     fetched.notes.push(format!(
         "Google's billing export lags 24–48 h and late usage keeps arriving: amounts for the last \
          days up to {} may still grow; spendlens reads recent days again on every sync",

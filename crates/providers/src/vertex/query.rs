@@ -1,13 +1,20 @@
-//! The billing export query (doc §8) over `jobs.query`: named parameters, `maximumBytesBilled`,
-//! polling `getQueryResults` while the job runs and paging through the results by
-//! `pageToken`. Rows come back as text cells by column name.
+//! The billing export query (doc §8) over `jobs.query`: named parameters, `maximumBytesBilled`
+//! (the connection's cap), polling `getQueryResults` while the job runs and paging through the
+//! results by `pageToken`. Rows come back as text cells by column name.
+//!
+//! Partition pruning (doc §5): the export is partitioned by ingestion time, so besides the
+//! `usage_start_time` window the query keeps `_PARTITIONTIME` within the window widened by
+//! [`PARTITION_MARGIN_DAYS`] on each side (rows load days after their usage), and BigQuery
+//! scans those partitions only. A table `tables.list` reports as unpartitioned (or partitioned
+//! on another column) is read without it, and one named in `billing_dataset` that turns out to
+//! have no `_PARTITIONTIME` is read again without it; a note says the whole table was scanned.
 
 use std::collections::BTreeMap;
 
 use spendlens_domain::{Day, DayRange};
 
 use super::client::BigQuery;
-use super::discovery::{ExportTable, MAX_LIST_PAGES, TableId};
+use super::discovery::{ExportTable, MAX_LIST_PAGES, Partitioning, TableId};
 use super::wire::{JobReference, QueryPage, Schema};
 use super::{PROVIDER, SERVICES};
 use crate::error::ProviderError;
@@ -18,13 +25,28 @@ use crate::paging::CursorGuard;
 const MAX_RESULTS: u32 = 10_000;
 /// How long BigQuery may wait for the query to finish within one call, in milliseconds.
 const QUERY_TIMEOUT_MS: u32 = 20_000;
-/// The query fails rather than bill more than this many bytes scanned (about $0.12 on demand).
-pub(crate) const MAX_BYTES_BILLED: u64 = 20_000_000_000;
 /// Polls of a running query before giving up (each waits up to `QUERY_TIMEOUT_MS`).
 const MAX_POLLS: u32 = 60;
+/// Days of ingestion partitions read before and after the usage window (doc §5: "give it a
+/// wide margin, such as ±3 days"): late rows load into a later partition than their usage day.
+pub(super) const PARTITION_MARGIN_DAYS: i64 = 3;
 
-/// The query of doc §8, with the table spliced in after its parts were validated.
-fn query_sql(table: &TableId) -> String {
+/// Whether the query prunes ingestion-time partitions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Pruning {
+    PartitionTime,
+    Unpruned,
+}
+
+/// The query of doc §8, with the table spliced in after its parts were validated, the
+/// conversion rate of §5 beside the currency, and the partition filter when pruning.
+fn query_sql(table: &TableId, pruning: Pruning) -> String {
+    let partitions = match pruning {
+        Pruning::PartitionTime => {
+            "\n  AND _PARTITIONTIME >= @partition_start AND _PARTITIONTIME < @partition_end"
+        }
+        Pruning::Unpruned => "",
+    };
     format!(
         "SELECT
   FORMAT_DATE('%F', DATE(usage_start_time)) AS usage_date,
@@ -38,12 +60,96 @@ fn query_sql(table: &TableId) -> String {
   CAST(SUM(usage.amount_in_pricing_units) AS STRING) AS pricing_qty,
   ANY_VALUE(usage.pricing_unit) AS pricing_unit
 FROM `{}`
-WHERE usage_start_time >= @start AND usage_start_time < @end
+WHERE usage_start_time >= @start AND usage_start_time < @end{partitions}
   AND service.description IN UNNEST(@services)
 GROUP BY usage_date, service_id, service, sku_id, sku, project_id, currency, conversion_rate, cost_type
 ORDER BY usage_date",
         table.full()
     )
+}
+
+/// `35593216` → `"35.5 MB"` (decimal megabytes, cut to one decimal), `"20.0 GB"` from 10^9.
+pub(super) fn bytes_text(bytes: u64) -> String {
+    if bytes >= 1_000_000_000 {
+        format!(
+            "{}.{} GB",
+            bytes / 1_000_000_000,
+            bytes % 1_000_000_000 / 100_000_000
+        )
+    } else {
+        format!("{}.{} MB", bytes / 1_000_000, bytes % 1_000_000 / 100_000)
+    }
+}
+
+/// What the export query returned, and what the user should know about how it ran.
+#[derive(Debug, Default)]
+pub(super) struct QueryOutcome {
+    pub(super) rows: Vec<Row>,
+    /// `totalBytesProcessed` of the query that answered; `None` if BigQuery did not say.
+    pub(super) bytes_processed: Option<u64>,
+    pub(super) notes: Vec<String>,
+}
+
+/// Runs the export query for `window`, pruned by ingestion partitions where the table has them.
+pub(super) async fn run_query(
+    bq: &mut BigQuery<'_>,
+    table: &ExportTable,
+    window: DayRange,
+) -> Result<QueryOutcome, ProviderError> {
+    let mut outcome = QueryOutcome::default();
+    let whole_table = |why: &str| {
+        format!(
+            "The billing export table {} {why}, so every sync scans the whole table and BigQuery \
+             bills the bytes of all of it; the standard export is partitioned by ingestion time \
+             (_PARTITIONTIME), so check that \"billing_dataset\" names the export Google writes",
+            table.id.full()
+        )
+    };
+    let pruning = match &table.partitioning {
+        Partitioning::IngestionTime | Partitioning::Unknown => Pruning::PartitionTime,
+        Partitioning::Column(field) if field == "usage_start_time" => {
+            // The usage_start_time window itself prunes.
+            Pruning::Unpruned
+        }
+        Partitioning::Column(field) => {
+            outcome.notes.push(whole_table(&format!(
+                "is partitioned on its column {field}, not by ingestion time"
+            )));
+            Pruning::Unpruned
+        }
+        Partitioning::None => {
+            outcome.notes.push(whole_table(
+                "is not partitioned (BigQuery lists no timePartitioning for it)",
+            ));
+            Pruning::Unpruned
+        }
+    };
+    let (rows, bytes) = match run_once(bq, table, window, pruning).await {
+        Err(error)
+            if pruning == Pruning::PartitionTime
+                && table.partitioning == Partitioning::Unknown
+                && lacks_partition_column(&error) =>
+        {
+            outcome.notes.push(whole_table(
+                "has no _PARTITIONTIME column (BigQuery: \"Unrecognized name: _PARTITIONTIME\")",
+            ));
+            run_once(bq, table, window, Pruning::Unpruned).await?
+        }
+        other => other?,
+    };
+    outcome.rows = rows;
+    outcome.bytes_processed = bytes;
+    Ok(outcome)
+}
+
+/// BigQuery's answer when the table has no ingestion-time pseudo-column.
+fn lacks_partition_column(error: &ProviderError) -> bool {
+    match error {
+        ProviderError::RequestRefused { message, .. } => {
+            message.contains("Unrecognized name: _PARTITIONTIME")
+        }
+        _ => false,
+    }
 }
 
 /// A row of results by column name.
@@ -70,38 +176,48 @@ pub(super) fn timestamp_parameter(name: &str, day: Day) -> serde_json::Value {
     })
 }
 
-pub(super) async fn run_query(
+async fn run_once(
     bq: &mut BigQuery<'_>,
     table: &ExportTable,
     window: DayRange,
-) -> Result<Vec<Row>, ProviderError> {
-    let end = window
-        .end_exclusive()
-        .map_err(|error| ProviderError::InvalidWindow {
-            provider: PROVIDER,
-            window: window.to_string(),
-            reason: error.to_string(),
-        })?;
+    pruning: Pruning,
+) -> Result<(Vec<Row>, Option<u64>), ProviderError> {
+    let invalid = |error: spendlens_domain::CalendarError| ProviderError::InvalidWindow {
+        provider: PROVIDER,
+        window: window.to_string(),
+        reason: error.to_string(),
+    };
+    let end = window.end_exclusive().map_err(invalid)?;
     let services: Vec<serde_json::Value> = SERVICES
         .iter()
         .map(|service| serde_json::json!({"value": service}))
         .collect();
+    let mut parameters = vec![
+        timestamp_parameter("start", window.from()),
+        timestamp_parameter("end", end),
+        serde_json::json!({
+            "name": "services",
+            "parameterType": {"type": "ARRAY", "arrayType": {"type": "STRING"}},
+            "parameterValue": {"arrayValues": services},
+        }),
+    ];
+    if pruning == Pruning::PartitionTime {
+        let from = window
+            .from()
+            .add_days(-PARTITION_MARGIN_DAYS)
+            .map_err(invalid)?;
+        let until = end.add_days(PARTITION_MARGIN_DAYS).map_err(invalid)?;
+        parameters.push(timestamp_parameter("partition_start", from));
+        parameters.push(timestamp_parameter("partition_end", until));
+    }
     let mut request = serde_json::json!({
-        "query": query_sql(&table.id),
+        "query": query_sql(&table.id, pruning),
         "useLegacySql": false,
         "parameterMode": "NAMED",
         "timeoutMs": QUERY_TIMEOUT_MS,
         "maxResults": MAX_RESULTS,
-        "maximumBytesBilled": MAX_BYTES_BILLED.to_string(),
-        "queryParameters": [
-            timestamp_parameter("start", window.from()),
-            timestamp_parameter("end", end),
-            {
-                "name": "services",
-                "parameterType": {"type": "ARRAY", "arrayType": {"type": "STRING"}},
-                "parameterValue": {"arrayValues": services},
-            },
-        ],
+        "maximumBytesBilled": bq.account().maximum_bytes_billed.to_string(),
+        "queryParameters": parameters,
     });
     if let Some(location) = &table.location {
         request["location"] = serde_json::Value::String(location.clone());
@@ -122,6 +238,7 @@ pub(super) async fn run_query(
     let results_path = |job_id: &str| format!("/projects/{job_project}/queries/{job_id}");
 
     let mut rows = Vec::new();
+    let mut bytes: Option<u64> = None;
     let mut schema: Option<Schema> = None;
     let mut guard = CursorGuard::new(MAX_LIST_PAGES.saturating_mul(10));
     let mut polls = 0;
@@ -155,6 +272,13 @@ pub(super) async fn run_query(
         if let Some(found) = page.schema.take() {
             schema = Some(found);
         }
+        if let Some(processed) = page
+            .total_bytes_processed
+            .as_deref()
+            .and_then(|text| text.trim().parse::<u64>().ok())
+        {
+            bytes = Some(bytes.map_or(processed, |seen| seen.max(processed)));
+        }
         let names: Vec<String> = schema
             .as_ref()
             .map(|schema| schema.fields.iter().map(|f| f.name.clone()).collect())
@@ -182,7 +306,7 @@ pub(super) async fn run_query(
             page: page_number,
         };
         let Some(token) = guard.advance(PROVIDER, at, next)? else {
-            return Ok(rows);
+            return Ok((rows, bytes));
         };
         let Some(path) = path_now else {
             return Err(unexpected(
@@ -287,8 +411,14 @@ mod tests {
         assert!(TableId::new("my-proj", "bill`ing", "t").is_none());
         assert!(TableId::new("my proj", "billing", "t").is_none());
         assert!(TableId::new("p", "d", "t; DROP").is_none());
-        let sql =
-            query_sql(&TableId::new("my-proj", "billing", "gcp_billing_export_v1_X").unwrap());
+        let sql = query_sql(
+            &TableId::new("my-proj", "billing", "gcp_billing_export_v1_X").unwrap(),
+            Pruning::PartitionTime,
+        );
+        assert!(
+            sql.contains("AND _PARTITIONTIME >= @partition_start"),
+            "{sql}"
+        );
         assert!(
             sql.contains("FROM `my-proj.billing.gcp_billing_export_v1_X`"),
             "{sql}"
@@ -297,5 +427,13 @@ mod tests {
             !sql.contains(", UNNEST(credits)"),
             "the double-count join: {sql}"
         );
+    }
+
+    #[test]
+    fn bytes_read_as_megabytes_and_gigabytes_cut_to_one_decimal() {
+        assert_eq!(bytes_text(35_593_216), "35.5 MB");
+        assert_eq!(bytes_text(10_485_760), "10.4 MB");
+        assert_eq!(bytes_text(20_000_000_000), "20.0 GB");
+        assert_eq!(bytes_text(999), "0.0 MB");
     }
 }

@@ -36,6 +36,17 @@ pub(super) struct TableList {
 #[serde(rename_all = "camelCase")]
 pub(super) struct TableItem {
     pub(super) table_reference: Option<TableReference>,
+    /// Absent when the table is not partitioned by time.
+    pub(super) time_partitioning: Option<TimePartitioning>,
+}
+
+/// `timePartitioning` (its `type` is DAY, HOUR, MONTH or YEAR): for a table partitioned on one
+/// of its columns, `field`; without `field` the table is partitioned by ingestion time
+/// (`_PARTITIONTIME`).
+#[derive(Deserialize, Clone, Debug)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct TimePartitioning {
+    pub(super) field: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -58,6 +69,8 @@ pub(super) struct QueryPage {
     pub(super) page_token: Option<String>,
     #[serde(default)]
     pub(super) errors: Vec<ErrorProto>,
+    /// int64 as a string, once the job is complete.
+    pub(super) total_bytes_processed: Option<String>,
 }
 
 #[derive(Deserialize, Clone)]
