@@ -113,6 +113,7 @@ fn line(d: Day, ws: Option<&str>, key: Option<&str>, model: &str, cost: &str) ->
         currency: Currency::usd(),
         estimated: false,
         allocated: false,
+        billing: None,
     }
 }
 
