@@ -182,7 +182,7 @@ impl FromRequestParts<Arc<AppState>> for CheckAuth {
         parts: &mut Parts,
         state: &Arc<AppState>,
     ) -> Result<CheckAuth, ApiError> {
-        let token = bearer(parts).ok_or(ApiError::Unauthorized)?;
+        let token = bearer(&parts.headers).ok_or(ApiError::Unauthorized)?;
         if is_ingest_key(token) {
             return Ok(CheckAuth(IngestAuth::check(state, token).await?.org));
         }

@@ -482,6 +482,7 @@ fn line(day: &str, model: &str, dollars: &str) -> CostLine {
         cost: Money::parse_units(dollars).unwrap(),
         credits: Money::ZERO,
         currency: Currency::usd(),
+        billing: None,
         estimated: false,
         allocated: false,
     }
