@@ -161,7 +161,7 @@ async fn the_demo_traffic_arrives_through_both_doors_once_and_leaves_its_gaps() 
                 skip_check: true,
                 sync_interval_secs: 3600,
                 backfill_days: 10,
-                lookback_days: 3,
+                lookback_days: Some(3),
             },
         )
         .await

@@ -126,7 +126,7 @@ impl App {
                     skip_check: true,
                     sync_interval_secs: 3600,
                     backfill_days: 35,
-                    lookback_days: 3,
+                    lookback_days: Some(3),
                 },
             )
             .await

@@ -171,6 +171,17 @@ pub enum ConnectionsCommand {
         /// The connection's id or name.
         connection: String,
     },
+    /// Change a connection's settings: how many days back every sync reads again.
+    Edit {
+        /// The connection's id or name.
+        connection: String,
+        /// Days before the last synced day every sync reads again (0–62).
+        #[arg(long, value_parser = clap::value_parser!(i64).range(0..=62), conflicts_with = "provider_lookback", required_unless_present = "provider_lookback")]
+        lookback_days: Option<i64>,
+        /// Use the provider's own look-back again (see `connections add --help`).
+        #[arg(long)]
+        provider_lookback: bool,
+    },
     /// Remove a connection's credential (history stays), or everything with --purge.
     Remove {
         /// The connection's id or name.
@@ -210,9 +221,12 @@ pub struct AddConnectionArgs {
     /// Days of history the first sync fetches.
     #[arg(long, default_value_t = 90)]
     pub backfill_days: i64,
-    /// Days before the last synced day that every sync fetches again.
-    #[arg(long, default_value_t = 3)]
-    pub lookback_days: i64,
+    /// Days before the last synced day that every sync fetches again. Without it, the
+    /// provider's own look-back (e.g. AWS and Vertex: 3 days, the open month, and the previous
+    /// month through the 5th; OpenAI and Anthropic: 3 days and the previous month through the
+    /// 3rd).
+    #[arg(long, value_parser = clap::value_parser!(i64).range(0..=62))]
+    pub lookback_days: Option<i64>,
 }
 
 #[derive(Clone, Copy, Debug, Default, ValueEnum, PartialEq, Eq)]

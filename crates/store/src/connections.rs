@@ -19,7 +19,8 @@ pub struct NewConnection<'a> {
     pub base_url: Option<&'a str>,
     pub sync_interval_secs: i64,
     pub backfill_days: i64,
-    pub lookback_days: i64,
+    /// The connection's own look-back in days; `None`: the provider's (`ProviderKind::lookback`).
+    pub lookback_days: Option<i64>,
 }
 
 /// A stored connection, without its secret.
@@ -47,13 +48,14 @@ pub struct ConnectionRow {
     pub next_sync_at: Option<OffsetDateTime>,
     pub sync_interval_secs: i64,
     pub backfill_days: i64,
-    pub lookback_days: i64,
+    /// The connection's own look-back in days; `null`: the provider's own policy.
+    pub lookback_days: Option<i64>,
     pub auth_failures: i64,
 }
 
 const COLUMNS: &str = "id, org_id, provider, name, credential_hint, credential IS NOT NULL AS has_credential, \
     base_url, status, status_message, notes, created_at, last_sync_at, last_success_at, synced_through, \
-    next_sync_at, sync_interval_secs, backfill_days, lookback_days, auth_failures";
+    next_sync_at, sync_interval_secs, backfill_days, lookback_override_days AS lookback_days, auth_failures";
 
 fn from_row(row: &impl RowExt) -> StoreResult<ConnectionRow> {
     let provider = row.text("provider")?;
@@ -80,7 +82,7 @@ fn from_row(row: &impl RowExt) -> StoreResult<ConnectionRow> {
         next_sync_at: row.opt_int("next_sync_at")?.map(from_millis),
         sync_interval_secs: row.int("sync_interval_secs")?,
         backfill_days: row.int("backfill_days")?,
-        lookback_days: row.int("lookback_days")?,
+        lookback_days: row.opt_int("lookback_days")?,
         auth_failures: row.int("auth_failures")?,
     })
 }
@@ -145,8 +147,8 @@ impl Store {
             }
             let id: i64 = sqlx::query_scalar(
                 "INSERT INTO connections (org_id, provider, name, credential_hint, base_url, status, created_at, \
-                 sync_interval_secs, backfill_days, lookback_days) \
-                 VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7, $8, $9) RETURNING id",
+                 sync_interval_secs, backfill_days, lookback_days, lookback_override_days) \
+                 VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7, $8, $9, $10) RETURNING id",
             )
             .bind(org.0)
             .bind(new.credential.provider().as_str())
@@ -156,6 +158,7 @@ impl Store {
             .bind(millis(now))
             .bind(new.sync_interval_secs)
             .bind(new.backfill_days)
+            .bind(new.lookback_days.unwrap_or(3))
             .bind(new.lookback_days)
             .fetch_one(&mut *tx)
             .await?;
@@ -324,6 +327,39 @@ impl Store {
             }
             tx.commit().await?;
         });
+        Ok(())
+    }
+
+    /// Sets the connection's own look-back in days, or clears it (`None`: the provider's own
+    /// policy). Refuses a number outside 0–`MAX_LOOKBACK_DAYS`.
+    pub async fn set_connection_lookback(
+        &self,
+        org: OrgId,
+        id: ConnectionId,
+        days: Option<i64>,
+    ) -> StoreResult<()> {
+        let max = spendlens_domain::MAX_LOOKBACK_DAYS;
+        if let Some(days) = days
+            && !(0..=max).contains(&days)
+        {
+            return Err(StoreError::Invalid(format!(
+                "a look-back of {days} days is outside 0–{max}; nothing was changed"
+            )));
+        }
+        let changed = with_pool!(self, pool => {
+            sqlx::query("UPDATE connections SET lookback_override_days = $1 WHERE org_id = $2 AND id = $3")
+                .bind(days)
+                .bind(org.0)
+                .bind(id.0)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        if changed == 0 {
+            return Err(StoreError::NotFound {
+                what: format!("connection {}", id.0),
+            });
+        }
         Ok(())
     }
 

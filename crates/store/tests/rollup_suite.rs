@@ -343,7 +343,7 @@ async fn new_connection(store: &Store, org: OrgId, name: &str) -> ConnectionId {
                 base_url: None,
                 sync_interval_secs: 3600,
                 backfill_days: 90,
-                lookback_days: 3,
+                lookback_days: Some(3),
             },
             &Vault::from_key([1; 32]),
             NOW,

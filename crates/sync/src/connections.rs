@@ -19,7 +19,8 @@ pub struct AddConnection<'a> {
     pub skip_check: bool,
     pub sync_interval_secs: i64,
     pub backfill_days: i64,
-    pub lookback_days: i64,
+    /// The connection's own look-back in days; `None`: the provider's (`ProviderKind::lookback`).
+    pub lookback_days: Option<i64>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -57,6 +58,16 @@ impl SyncEngine {
             return Err(AddConnectionError::Invalid(
                 "the backfill must be between 1 and 400 days".to_owned(),
             ));
+        }
+        let max = spendlens_domain::MAX_LOOKBACK_DAYS;
+        if let Some(days) = request.lookback_days
+            && !(0..=max).contains(&days)
+        {
+            return Err(AddConnectionError::Invalid(format!(
+                "the look-back must be between 0 and {max} days (or left out for the provider's \
+                 own: {})",
+                request.provider.lookback().describe()
+            )));
         }
         if !(300..=7 * 86_400).contains(&request.sync_interval_secs) {
             return Err(AddConnectionError::Invalid(

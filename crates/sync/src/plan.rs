@@ -2,11 +2,13 @@
 //! connection's state and today's date.
 //!
 //! - Never synced: the initial backfill, the last `backfill_days` days through today.
-//! - Synced through day W: from W minus the look-back through today, because providers keep
-//!   changing recent days (costs settle, exports lag, Cost Explorer estimates).
+//! - Synced through day W: from the look-back's start through today, because providers keep
+//!   changing recent days (costs settle, exports lag, Cost Explorer estimates): the provider's
+//!   own policy (`ProviderKind::lookback`: trailing days, the open month, the previous month
+//!   until it is final) or the connection's own number of days.
 //! - An explicit `--from/--to`: exactly that window (not in the future).
 
-use spendlens_domain::{CalendarError, Day, DayRange, SyncRequest, SyncTrigger};
+use spendlens_domain::{CalendarError, Day, DayRange, Lookback, SyncRequest, SyncTrigger};
 
 /// The longest window one sync fetches; a longer gap is closed over several syncs.
 pub const MAX_WINDOW_DAYS: i64 = 400;
@@ -16,7 +18,7 @@ pub const MAX_WINDOW_DAYS: i64 = 400;
 pub struct SyncState {
     pub synced_through: Option<Day>,
     pub backfill_days: i64,
-    pub lookback_days: i64,
+    pub lookback: Lookback,
 }
 
 /// What one sync will do.
@@ -64,8 +66,7 @@ pub fn plan(
             })
         }
         Some(through) => {
-            let lookback = state.lookback_days.clamp(0, 60);
-            let from = through.add_days(-lookback)?.min(today);
+            let from = state.lookback.start(through, today)?;
             let from = from.max(today.add_days(1 - MAX_WINDOW_DAYS)?);
             Ok(SyncPlan {
                 window: DayRange::new(from, today)?,
@@ -110,7 +111,7 @@ mod tests {
         SyncState {
             synced_through: through.map(day),
             backfill_days: 90,
-            lookback_days: 3,
+            lookback: Lookback::days(3),
         }
     }
 
@@ -170,6 +171,31 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("future"), "{err}");
+    }
+
+    #[test]
+    fn each_provider_looks_back_as_its_document_asks() {
+        let with = |provider: spendlens_domain::ProviderKind, today: &str| {
+            let state = SyncState {
+                synced_through: Some(day(today).add_days(-1).unwrap()),
+                backfill_days: 90,
+                lookback: provider.lookback(),
+            };
+            plan(state, day(today), None, SyncRequest::Scheduled)
+                .unwrap()
+                .window
+        };
+        use spendlens_domain::ProviderKind::{Bedrock, Fal, OpenAi, Vertex};
+        // Vertex mid-month: the open invoice month; on the 4th, the previous month too.
+        assert_eq!(with(Vertex, "2026-11-22").from(), day("2026-11-01"));
+        assert_eq!(with(Vertex, "2026-12-04").from(), day("2026-11-01"));
+        // AWS on the 6th: the previous month is final, the open month is not.
+        assert_eq!(with(Bedrock, "2026-12-06").from(), day("2026-12-01"));
+        // OpenAI: three days, and the previous month through the 3rd.
+        assert_eq!(with(OpenAi, "2026-11-22").from(), day("2026-11-18"));
+        assert_eq!(with(OpenAi, "2026-12-02").from(), day("2026-11-01"));
+        // fal.ai: two days.
+        assert_eq!(with(Fal, "2026-12-02").from(), day("2026-11-29"));
     }
 
     #[test]

@@ -98,7 +98,10 @@ impl SyncEngine {
             SyncState {
                 synced_through: connection.synced_through,
                 backfill_days: connection.backfill_days,
-                lookback_days: connection.lookback_days,
+                lookback: connection
+                    .lookback_days
+                    .map(spendlens_domain::Lookback::days)
+                    .unwrap_or_else(|| connection.provider.lookback()),
             },
             self.today(),
             requested,

@@ -75,7 +75,7 @@ async fn connect(
                 skip_check: false,
                 sync_interval_secs: 3600,
                 backfill_days: 45,
-                lookback_days: 3,
+                lookback_days: Some(3),
             },
         )
         .await

@@ -71,7 +71,7 @@ async fn connect(
                 skip_check: false,
                 sync_interval_secs: 3600,
                 backfill_days: 45,
-                lookback_days: 3,
+                lookback_days: Some(3),
             },
         )
         .await
@@ -428,7 +428,7 @@ async fn a_wrong_key_type_is_refused_before_any_call_and_a_rejected_key_is_not_s
         skip_check: false,
         sync_interval_secs: 3600,
         backfill_days: 30,
-        lookback_days: 3,
+        lookback_days: Some(3),
     };
     let err = engine
         .add_connection(org, add("sk-proj-abcdefghijklmnopqrstuvwxyz0123456789"))
@@ -578,4 +578,108 @@ async fn a_crashed_run_frees_its_connection_when_its_lease_runs_out() {
 #[test]
 fn the_default_lease_frees_a_crashed_connection_within_two_minutes() {
     assert!(SyncSettings::default().lease <= Duration::from_secs(120));
+}
+
+#[tokio::test]
+async fn each_sync_rereads_the_providers_lookback_or_the_connections_own() {
+    let (test, engine, org) = setup().await;
+    // The fake bills through 2 December; the first sync runs on 22 November.
+    let fake = OpenAiFake::builder()
+        .seed(5)
+        .today(date!(2026 - 12 - 02))
+        .build();
+    let key = fake.admin_key().to_owned();
+    let fake = fake.spawn().await.unwrap();
+    let id = engine
+        .add_connection(
+            org,
+            AddConnection {
+                provider: ProviderKind::OpenAi,
+                name: "openai-default",
+                secret: &key,
+                base_url: Some(fake.base_url()),
+                skip_check: false,
+                sync_interval_secs: 3600,
+                backfill_days: 45,
+                lookback_days: None,
+            },
+        )
+        .await
+        .unwrap()
+        .0
+        .id;
+    let sync_on = |at: time::OffsetDateTime| {
+        let engine = engine_at(engine.store().clone(), "lookback", at);
+        async move {
+            let report = engine
+                .sync_connection(org, id, None, SyncRequest::Scheduled, &CallStats::default())
+                .await
+                .unwrap();
+            assert_eq!(report.status, SyncRunStatus::Success, "{:?}", report.error);
+            report.window
+        }
+    };
+    assert_eq!(
+        sync_on(datetime!(2026-11-22 12:00 UTC)).await,
+        window("2026-10-09", "2026-11-22")
+    );
+    // Mid-month, OpenAI's own look-back is three days before the watermark.
+    assert_eq!(
+        sync_on(datetime!(2026-11-25 12:00 UTC)).await,
+        window("2026-11-19", "2026-11-25")
+    );
+    // On 2 December the previous month is read again whole: its bill is not final yet.
+    assert_eq!(
+        sync_on(datetime!(2026-12-02 12:00 UTC)).await,
+        window("2026-11-01", "2026-12-02")
+    );
+    let november = window("2026-11-01", "2026-11-30");
+    let billed = fake
+        .truth()
+        .total_cost_usd(date!(2026 - 11 - 01), date!(2026 - 11 - 30));
+    assert_eq!(
+        stored_total(engine.store(), org, november).await,
+        Money::parse_units(&billed).unwrap()
+    );
+    // On the 4th the previous month is final: back to three days.
+    assert_eq!(
+        sync_on(datetime!(2026-12-04 12:00 UTC)).await,
+        window("2026-11-29", "2026-12-04")
+    );
+    // The connection's own ten days replace the provider's policy, and clearing it restores it.
+    engine
+        .store()
+        .set_connection_lookback(org, id, Some(10))
+        .await
+        .unwrap();
+    assert_eq!(
+        engine
+            .store()
+            .get_connection(org, id)
+            .await
+            .unwrap()
+            .lookback_days,
+        Some(10)
+    );
+    assert_eq!(
+        sync_on(datetime!(2026-12-04 13:00 UTC)).await,
+        window("2026-11-24", "2026-12-04")
+    );
+    let err = engine
+        .store()
+        .set_connection_lookback(org, id, Some(63))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("outside 0–62"), "{err}");
+    engine
+        .store()
+        .set_connection_lookback(org, id, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        sync_on(datetime!(2026-12-04 14:00 UTC)).await,
+        window("2026-12-01", "2026-12-04")
+    );
+    fake.shutdown().await;
+    test.teardown().await;
 }

@@ -89,7 +89,7 @@ impl App {
                         skip_check: false,
                         sync_interval_secs: 3600,
                         backfill_days: 60,
-                        lookback_days: 3,
+                        lookback_days: Some(3),
                     },
                 )
                 .await

@@ -206,7 +206,7 @@ async fn start_app() -> (String, SyncEngine, TestStore, Vec<Box<dyn std::any::An
                     skip_check: false,
                     sync_interval_secs: 3600,
                     backfill_days: 90,
-                    lookback_days: 3,
+                    lookback_days: Some(3),
                 },
             )
             .await

@@ -67,7 +67,7 @@ async fn start() -> App {
                     base_url: None,
                     sync_interval_secs: 3600,
                     backfill_days: 90,
-                    lookback_days: 3,
+                    lookback_days: Some(3),
                 },
                 &vault,
                 NOW,

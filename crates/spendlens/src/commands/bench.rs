@@ -159,7 +159,7 @@ pub async fn measure(store: &Store, shape: Shape, samples: usize) -> anyhow::Res
                     base_url: None,
                     sync_interval_secs: 3600,
                     backfill_days: 90,
-                    lookback_days: 3,
+                    lookback_days: Some(3),
                 },
                 &vault,
                 now,

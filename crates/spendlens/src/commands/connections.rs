@@ -47,6 +47,42 @@ pub async fn run(cli: &Cli, command: &ConnectionsCommand) -> anyhow::Result<Exit
                 }
             }
         }
+        ConnectionsCommand::Edit {
+            connection,
+            lookback_days: days,
+            provider_lookback: provider_default,
+        } => {
+            let row = context
+                .store()
+                .find_connection(context.org, connection)
+                .await?;
+            let days = if *provider_default { None } else { *days };
+            context
+                .store()
+                .set_connection_lookback(context.org, row.id, days)
+                .await?;
+            let said = match days {
+                Some(days) => format!("the last {days} days before the last synced day"),
+                None => format!(
+                    "{}'s own look-back: {}",
+                    row.provider.display_name(),
+                    row.provider.lookback().describe()
+                ),
+            };
+            context
+                .store()
+                .audit(
+                    context.org,
+                    "cli",
+                    "connection.lookback",
+                    &row.name,
+                    &said,
+                    context.engine.now(),
+                )
+                .await?;
+            println!("Every sync of \"{}\" now reads again {said}.", row.name);
+            Ok(ExitCode::SUCCESS)
+        }
         ConnectionsCommand::Remove { connection, purge } => {
             let row = context
                 .store()

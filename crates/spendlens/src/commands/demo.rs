@@ -69,7 +69,7 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> anyhow::Result<ExitCode> {
                     skip_check: false,
                     sync_interval_secs: 3600,
                     backfill_days: 90,
-                    lookback_days: 3,
+                    lookback_days: None,
                 },
             )
             .await

@@ -29,6 +29,9 @@ pub struct CreateConnection {
     pub skip_check: bool,
     pub sync_interval_minutes: Option<i64>,
     pub backfill_days: Option<i64>,
+    /// Days every sync reads again before the last synced day (0–62); without it, the
+    /// provider's own look-back.
+    pub lookback_days: Option<i64>,
 }
 
 pub async fn list(
@@ -83,7 +86,7 @@ pub async fn create(
                 skip_check: body.skip_check,
                 sync_interval_secs: body.sync_interval_minutes.unwrap_or(60).saturating_mul(60),
                 backfill_days: body.backfill_days.unwrap_or(90),
-                lookback_days: 3,
+                lookback_days: body.lookback_days,
             },
         )
         .await;

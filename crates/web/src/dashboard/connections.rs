@@ -273,7 +273,7 @@ pub async fn add(
                 skip_check: false,
                 sync_interval_secs: 3600,
                 backfill_days: 90,
-                lookback_days: 3,
+                lookback_days: None,
             },
         )
         .await;

@@ -158,7 +158,7 @@ async fn billed(
                 base_url: Some("http://127.0.0.1:9"),
                 sync_interval_secs: 3600,
                 backfill_days: 90,
-                lookback_days: 3,
+                lookback_days: Some(3),
             },
             engine.vault(),
             NOW,
