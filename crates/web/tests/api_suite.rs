@@ -424,10 +424,26 @@ async fn connections_never_return_secrets_and_refuse_wrong_keys() {
     let (status, body) = app
         .post(
             "/api/v1/connections",
-            serde_json::json!({"provider": "openai", "name": "second", "credential": app.openai.admin_key(), "base_url": app.openai.base_url()}),
+            serde_json::json!({"provider": "openai", "name": "long", "credential": app.openai.admin_key(), "base_url": app.openai.base_url(), "lookback_days": 63}),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("look-back must be between 0 and 62 days"),
+        "{body}"
+    );
+
+    let (status, body) = app
+        .post(
+            "/api/v1/connections",
+            serde_json::json!({"provider": "openai", "name": "second", "credential": app.openai.admin_key(), "base_url": app.openai.base_url(), "lookback_days": 10}),
         )
         .await;
     assert_eq!(status, 201, "{body}");
+    assert_eq!(body["connection"]["lookback_days"], 10, "{body}");
     assert!(!body.to_string().contains(app.openai.admin_key()));
     let id = body["connection"]["id"].as_i64().unwrap();
     let (status, _) = app

@@ -507,7 +507,7 @@ async fn billed_caps_read_the_bill_through_its_watermark_and_metered_calls_after
                 base_url: Some("http://127.0.0.1:9"),
                 sync_interval_secs: 3600,
                 backfill_days: 90,
-                lookback_days: 3,
+                lookback_days: Some(3),
             },
             &vault,
             NOW,

@@ -322,7 +322,8 @@ pub fn spec() -> Value {
                         "base_url": {"type": "string", "format": "uri"},
                         "skip_check": {"type": "boolean", "default": false},
                         "sync_interval_minutes": {"type": "integer", "default": 60},
-                        "backfill_days": {"type": "integer", "default": 90}
+                        "backfill_days": {"type": "integer", "default": 90},
+                        "lookback_days": {"type": ["integer", "null"], "minimum": 0, "maximum": 62, "description": "Days before the last synced day every sync reads again. Left out: the provider's own look-back (e.g. AWS, Vertex, Azure: 3 days, the open month and the previous month through the 5th; OpenAI, Anthropic: 3 days and the previous month through the 3rd)."}
                     }
                 },
                 "Connection": {
@@ -334,7 +335,8 @@ pub fn spec() -> Value {
                         "status": {"type": "string", "enum": ["pending", "connected", "error", "disconnected"]},
                         "status_message": {"type": ["string", "null"]},
                         "last_sync_at": {"type": ["string", "null"], "format": "date-time"},
-                        "synced_through": {"type": ["string", "null"], "format": "date"}
+                        "synced_through": {"type": ["string", "null"], "format": "date"},
+                        "lookback_days": {"type": ["integer", "null"], "description": "The connection's own look-back in days; null: the provider's own"}
                     }
                 },
                 "SyncRun": {
