@@ -822,8 +822,11 @@ async fn a_person_uses_the_dashboard_in_a_real_browser() {
         .click()
         .await
         .unwrap();
+    // The click submits a form: wait for the next page rather than reading the old one (a
+    // loaded machine failed here once).
     let secret = client
-        .find(Locator::Css("#new-token"))
+        .wait()
+        .for_element(Locator::Css("#new-token"))
         .await
         .unwrap()
         .text()
