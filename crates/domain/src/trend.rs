@@ -22,6 +22,31 @@ pub enum Trend {
     NoHistory,
 }
 
+impl Trend {
+    /// Every trend, in declaration order (the OpenAPI document's enum is built from it; a new
+    /// variant breaks `as_str`'s match, and belongs here too).
+    pub const ALL: [Trend; 6] = [
+        Trend::Up,
+        Trend::Down,
+        Trend::Flat,
+        Trend::New,
+        Trend::None,
+        Trend::NoHistory,
+    ];
+
+    /// The name the API and CSV use.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Trend::Up => "up",
+            Trend::Down => "down",
+            Trend::Flat => "flat",
+            Trend::New => "new",
+            Trend::None => "none",
+            Trend::NoHistory => "no_history",
+        }
+    }
+}
+
 /// The change from `previous` to `current`, in percent of `previous`, to one decimal.
 /// `None` when there was nothing before to compare with.
 pub fn trend_pct(current: Money, previous: Money) -> Option<Decimal> {
@@ -47,6 +72,19 @@ pub fn trend(current: Money, previous: Money) -> Trend {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn every_trend_is_listed_once_under_its_serialized_name() {
+        for trend in Trend::ALL {
+            assert_eq!(
+                serde_json::to_value(trend).unwrap(),
+                serde_json::Value::String(trend.as_str().to_owned())
+            );
+        }
+        let mut names: Vec<_> = Trend::ALL.iter().map(|t| t.as_str()).collect();
+        names.dedup();
+        assert_eq!(names.len(), 6);
+    }
+
     use super::*;
 
     fn usd(text: &str) -> Money {

@@ -201,6 +201,11 @@ fn view_parameters() -> Value {
 
 /// The whole document.
 pub fn spec() -> Value {
+    // The trend names come from the domain type, so the document cannot drift from it.
+    let trend_names: Vec<&str> = spendlens_domain::Trend::ALL
+        .iter()
+        .map(|t| t.as_str())
+        .collect();
     let auth_errors = json!({
         "400": error_response("The request was wrong; the message says how."),
         "401": error_response("Missing or invalid API token."),
@@ -292,7 +297,7 @@ pub fn spec() -> Value {
                         "currency": {"const": "USD"},
                         "total_cost": money(), "previous_total_cost": money(), "total_credits": money(), "total_net_cost": money(),
                         "trend_pct": {"type": ["string", "null"]},
-                        "trend": {"type": "string", "enum": ["up", "down", "flat", "new", "none"]},
+                        "trend": {"type": "string", "enum": trend_names},
                         "rows": {"type": "array", "items": {"$ref": "#/components/schemas/Row"}}
                     }
                 },
@@ -304,7 +309,7 @@ pub fn spec() -> Value {
                         "provider": {"type": "string"},
                         "cost": money(), "credits": money(), "net_cost": money(), "previous_cost": money(),
                         "trend_pct": {"type": ["string", "null"]},
-                        "trend": {"type": "string"},
+                        "trend": {"type": "string", "enum": trend_names},
                         "share_pct": {"type": ["string", "null"]},
                         "input_tokens": {"type": "integer"}, "output_tokens": {"type": "integer"},
                         "cache_read_tokens": {"type": "integer"}, "cache_write_tokens": {"type": "integer"}, "total_tokens": {"type": "integer"},
