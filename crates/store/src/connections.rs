@@ -147,8 +147,8 @@ impl Store {
             }
             let id: i64 = sqlx::query_scalar(
                 "INSERT INTO connections (org_id, provider, name, credential_hint, base_url, status, created_at, \
-                 sync_interval_secs, backfill_days, lookback_days, lookback_override_days) \
-                 VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7, $8, $9, $10) RETURNING id",
+                 sync_interval_secs, backfill_days, lookback_override_days) \
+                 VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7, $8, $9) RETURNING id",
             )
             .bind(org.0)
             .bind(new.credential.provider().as_str())
@@ -158,7 +158,6 @@ impl Store {
             .bind(millis(now))
             .bind(new.sync_interval_secs)
             .bind(new.backfill_days)
-            .bind(new.lookback_days.unwrap_or(3))
             .bind(new.lookback_days)
             .fetch_one(&mut *tx)
             .await?;

@@ -239,7 +239,7 @@ impl Store {
 
     /// Applies every migration not yet applied; returns how many ran.
     pub async fn migrate(&self) -> StoreResult<usize> {
-        migrations::run(self).await
+        migrations::run(self, None).await
     }
 
     /// A cheap round trip, for health checks.

@@ -113,9 +113,16 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0021_alert_firings_time.sql"),
         postgres: include_str!("../migrations/postgres/0021_alert_firings_time.sql"),
     },
+    Migration {
+        version: 22,
+        name: "lookback_carry_over",
+        sqlite: include_str!("../migrations/sqlite/0022_lookback_carry_over.sql"),
+        postgres: include_str!("../migrations/postgres/0022_lookback_carry_over.sql"),
+    },
 ];
 
-pub(crate) async fn run(store: &Store) -> StoreResult<usize> {
+/// Applies every migration not yet applied up to `through` (every one when `None`).
+pub(crate) async fn run(store: &Store, through: Option<i64>) -> StoreResult<usize> {
     with_pool!(store, pool => {
         sqlx::raw_sql(
             "CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -128,7 +135,10 @@ pub(crate) async fn run(store: &Store) -> StoreResult<usize> {
         .await?;
     });
     let mut applied = 0;
-    for migration in MIGRATIONS {
+    for migration in MIGRATIONS
+        .iter()
+        .filter(|m| through.is_none_or(|last| m.version <= last))
+    {
         let sql = match store.backend() {
             crate::Backend::Sqlite => migration.sqlite,
             crate::Backend::Postgres => migration.postgres,

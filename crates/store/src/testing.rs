@@ -35,26 +35,46 @@ pub fn test_backend() -> Backend {
 
 impl TestStore {
     pub async fn new() -> StoreResult<TestStore> {
+        let test = TestStore::unmigrated().await?;
+        test.store.migrate().await?;
+        Ok(test)
+    }
+
+    /// A fresh database with no schema yet, on this run's backend: for migration tests
+    /// (`Store::migrate_through_for_tests`).
+    pub async fn unmigrated() -> StoreResult<TestStore> {
         match std::env::var(TEST_DATABASE_URL) {
-            Ok(url) if !url.trim().is_empty() => TestStore::postgres(url.trim()).await,
-            _ => TestStore::sqlite().await,
+            Ok(url) if !url.trim().is_empty() => TestStore::open_postgres(url.trim()).await,
+            _ => TestStore::open_sqlite().await,
         }
     }
 
     pub async fn sqlite() -> StoreResult<TestStore> {
+        let test = TestStore::open_sqlite().await?;
+        test.store.migrate().await?;
+        Ok(test)
+    }
+
+    /// A fresh database on the PostgreSQL server of `admin_url`.
+    pub async fn postgres(admin_url: &str) -> StoreResult<TestStore> {
+        let test = TestStore::open_postgres(admin_url).await?;
+        test.store.migrate().await?;
+        Ok(test)
+    }
+
+    async fn open_sqlite() -> StoreResult<TestStore> {
         let dir = tempfile_dir::TempDir::new()?;
         let location = DatabaseLocation::Sqlite {
             path: dir.path().join("spendlens.db"),
         };
         Ok(TestStore {
-            store: Store::open(&location).await?,
+            store: Store::connect(&location).await?,
             dir: Some(dir),
             cleanup: None,
         })
     }
 
-    /// A fresh database on the PostgreSQL server of `admin_url`.
-    pub async fn postgres(admin_url: &str) -> StoreResult<TestStore> {
+    async fn open_postgres(admin_url: &str) -> StoreResult<TestStore> {
         let mut admin = PgConnection::connect(admin_url).await?;
         drop_stale_databases(&mut admin).await;
         #[expect(clippy::disallowed_methods, reason = "names a test database uniquely")]
@@ -74,7 +94,7 @@ impl TestStore {
             url: url.to_string(),
         };
         Ok(TestStore {
-            store: Store::open(&location).await?,
+            store: Store::connect(&location).await?,
             dir: None,
             cleanup: Some((admin_url.to_owned(), name)),
         })
@@ -102,6 +122,12 @@ impl TestStore {
 }
 
 impl crate::Store {
+    /// Applies the migrations not yet applied up to `version` only: for tests of a migration
+    /// against data written by the schema before it. Not for product code.
+    pub async fn migrate_through_for_tests(&self, version: i64) -> StoreResult<usize> {
+        crate::migrations::run(self, Some(version)).await
+    }
+
     /// Runs raw SQL: for tests that must change stored data behind the store's back (tamper
     /// checks). Not for product code.
     pub async fn execute_for_tests(&self, sql: &str) -> StoreResult<()> {

@@ -140,6 +140,72 @@ async fn migrations_run_once_and_reopening_is_harmless() {
     test.teardown().await;
 }
 
+/// Before migration 0019 `connections add --lookback-days N` stored N in `lookback_days`;
+/// syncs now read only `lookback_override_days`. Migration 22 carries a user's value over.
+#[tokio::test]
+async fn a_lookback_set_before_the_override_column_survives_the_upgrade() {
+    let test = TestStore::unmigrated().await.unwrap();
+    let store = &test.store;
+    store.migrate_through_for_tests(21).await.unwrap();
+    let org = store.ensure_default_org(NOW).await.unwrap();
+    let other_org = store.create_org("other", NOW).await.unwrap();
+    let ten = connection(store, org, "ten-days").await;
+    let default = connection(store, org, "default").await;
+    let huge = connection(store, org, "huge").await;
+    let edited = connection(store, org, "edited").await;
+    let reset = connection(store, org, "reset").await;
+    let other_reset = connection(store, other_org, "reset").await;
+    for (id, days) in [
+        (ten, 10),
+        (default, 3),
+        (huge, 400),
+        (edited, 7),
+        (reset, 10),
+        (other_reset, 10),
+    ] {
+        store
+            .execute_for_tests(&format!(
+                "UPDATE connections SET lookback_days = {days}, lookback_override_days = NULL \
+                 WHERE id = {}",
+                id.0
+            ))
+            .await
+            .unwrap();
+    }
+    // Set since the upgrade: the override wins.
+    store
+        .set_connection_lookback(org, edited, Some(5))
+        .await
+        .unwrap();
+    // Returned to the provider's own look-back since the upgrade (audited): stays so.
+    store
+        .audit(
+            org,
+            "cli",
+            "connection.lookback",
+            "reset",
+            "OpenAI's own look-back",
+            NOW,
+        )
+        .await
+        .unwrap();
+    assert_eq!(store.migrate().await.unwrap(), 1);
+    let lookback = |id| async move { store.get_connection(org, id).await.unwrap().lookback_days };
+    assert_eq!(lookback(ten).await, Some(10));
+    assert_eq!(lookback(default).await, None);
+    assert_eq!(lookback(huge).await, Some(62));
+    assert_eq!(lookback(edited).await, Some(5));
+    assert_eq!(lookback(reset).await, None);
+    // The audit entry names a connection of the first organization only.
+    let other = store
+        .get_connection(other_org, other_reset)
+        .await
+        .unwrap()
+        .lookback_days;
+    assert_eq!(other, Some(10));
+    test.teardown().await;
+}
+
 #[tokio::test]
 async fn credentials_are_stored_encrypted_and_only_the_hint_is_readable() {
     let test = TestStore::new().await.unwrap();
