@@ -19,6 +19,7 @@ pub mod spend_days;
 pub mod table;
 mod view;
 pub mod views;
+pub mod work;
 
 pub use params::{View, ViewParams, ViewQuery};
 pub use views::{Report, report};

@@ -14,6 +14,7 @@ use spendlens_domain::{Money, Quantity, Trend};
 
 use crate::params::View;
 use crate::views::{Metrics, Report, percent};
+use crate::work::UnitAmount;
 
 /// How money cells are written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -33,6 +34,8 @@ pub enum Kind {
     Count,
     Percent,
     Trend,
+    /// Work in its own units (requests, images, seconds, credits), summed unit by unit.
+    Usage,
 }
 
 impl Kind {
@@ -63,6 +66,8 @@ pub enum ColumnId {
     OutputTokens,
     Tokens,
     Requests,
+    /// Requests where the provider counts them, else its own unit of work.
+    Usage,
     CostPer1M,
     Allocated,
     Unit,
@@ -113,6 +118,8 @@ pub enum Value {
     Quantity(Quantity),
     Percent(Option<Decimal>),
     Trend(Trend, Option<Decimal>),
+    /// Work per unit: `N/A` when unknown.
+    Usage(Option<Vec<UnitAmount>>),
 }
 
 /// A column's description, the same for every surface.
@@ -228,10 +235,12 @@ impl Sheet {
 fn sum<'a>(kind: Kind, values: impl Iterator<Item = &'a Value>) -> Value {
     let mut total = match kind {
         Kind::Money => Value::Money(Money::ZERO),
+        Kind::Usage => Value::Usage(Some(Vec::new())),
         _ => Value::Count(Some(0)),
     };
     for value in values {
         total = match (total, value) {
+            (Value::Usage(a), Value::Usage(b)) => Value::Usage(crate::work::sum([&a, b])),
             (Value::Money(a), Value::Money(b)) => Value::Money(a + *b),
             (Value::Count(a), Value::Count(b)) => {
                 Value::Count(a.zip(*b).map(|(a, b)| a.saturating_add(b)))
@@ -292,6 +301,7 @@ pub fn text(value: &Value, style: MoneyStyle) -> String {
             MoneyStyle::Cents => format_rate(*m),
         },
         Value::Count(Some(n)) => n.to_string(),
+        Value::Usage(work) => crate::work::text(work.as_deref()),
         Value::Quantity(q) => q.to_string(),
         Value::Percent(p) => p.map_or_else(String::new, |p| format!("{p}%")),
         // CSV carries the trend as a plain signed number (a leading "+" reads as a formula).

@@ -20,6 +20,7 @@ use spendlens_store::{
 use crate::QueryError;
 use crate::history::Coverage;
 use crate::params::{View, ViewQuery};
+use crate::work::{UnitAmount, WorkSum};
 
 /// Money, tokens and requests of one row, with its trend against the previous period.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -40,6 +41,11 @@ pub struct Metrics {
     pub total_tokens: i64,
     /// `null` when the provider does not report request counts (Anthropic).
     pub requests: Option<i64>,
+    /// The work in its own units: requests where the provider counts them, else the unit it
+    /// bills in (fal.ai images or seconds, Runway credits), one entry per unit, never added
+    /// across units; `null` when part of it is counted in neither (tokens of a provider that
+    /// reports no requests).
+    pub usage: Option<Vec<UnitAmount>>,
     /// The first day every connection behind the row has data for; a previous period that
     /// starts earlier has no comparable history (`trend` is `no_history`).
     pub history_from: Option<Day>,
@@ -61,8 +67,20 @@ impl Metrics {
             cache_write_tokens: current.cache_write_tokens,
             total_tokens: current.total_tokens(),
             requests: current.known_requests(),
+            usage: current.known_requests().map(|requests| {
+                vec![UnitAmount {
+                    unit: Unit::requests(),
+                    quantity: Quantity::from_whole(requests),
+                }]
+            }),
             history_from: None,
         }
+    }
+
+    /// Sets the row's work in its own units.
+    fn with_work(mut self, work: Option<WorkSum>) -> Metrics {
+        self.usage = work.unwrap_or_default().finish();
+        self
     }
 
     /// Marks the trend "no comparable history" when the connections behind the row have no
@@ -519,14 +537,18 @@ pub async fn providers(
     query: &ViewQuery,
 ) -> Result<ProvidersReport, QueryError> {
     let catalog = Catalog::load(store, org).await?;
+    let filter = catalog.filter(query);
     let totals = store
-        .totals_by_connection(
-            org,
-            query.period,
-            Some(query.previous),
-            &catalog.filter(query),
-        )
+        .totals_by_connection(org, query.period, Some(query.previous), &filter)
         .await?;
+    let mut work: BTreeMap<ProviderKind, WorkSum> = BTreeMap::new();
+    for row in store.totals_by_unit(org, query.period, &filter).await? {
+        if let Some(provider) = catalog.provider(row.connection_id) {
+            work.entry(provider)
+                .or_default()
+                .add(provider, &row.unit, &row.current);
+        }
+    }
     type Entry = (Totals, Money, BTreeSet<String>, BTreeSet<ConnectionId>);
     let mut by_provider: BTreeMap<ProviderKind, Entry> = BTreeMap::new();
     for row in totals {
@@ -565,11 +587,9 @@ pub async fn providers(
                 .filter(|(id, _)| ids.contains(id))
                 .map(|(_, code)| code.clone())
                 .collect();
-            let mut metrics = Metrics::new(&current, previous).with_history(
-                &catalog.coverage,
-                &ids,
-                query.previous,
-            );
+            let mut metrics = Metrics::new(&current, previous)
+                .with_history(&catalog.coverage, &ids, query.previous)
+                .with_work(work.remove(&provider));
             unknown_requests_of(&mut metrics, &[provider]);
             ProviderRow {
                 provider,
@@ -618,14 +638,18 @@ pub async fn workspaces(
     query: &ViewQuery,
 ) -> Result<WorkspacesReport, QueryError> {
     let catalog = Catalog::load(store, org).await?;
+    let filter = catalog.filter(query);
     let totals = store
-        .totals_by_workspace(
-            org,
-            query.period,
-            Some(query.previous),
-            &catalog.filter(query),
-        )
+        .totals_by_workspace(org, query.period, Some(query.previous), &filter)
         .await?;
+    let mut work: BTreeMap<String, WorkSum> = BTreeMap::new();
+    for row in store.totals_by_unit(org, query.period, &filter).await? {
+        if let Some(provider) = catalog.provider(row.connection_id) {
+            work.entry(catalog.workspace_name(row.workspace_id, row.connection_id))
+                .or_default()
+                .add(provider, &row.unit, &row.current);
+        }
+    }
     struct Merged {
         totals: Totals,
         previous: Money,
@@ -665,11 +689,9 @@ pub async fn workspaces(
         .into_iter()
         .map(|(name, m)| {
             let providers: Vec<ProviderKind> = m.providers.into_iter().collect();
-            let mut metrics = Metrics::new(&m.totals, m.previous).with_history(
-                &catalog.coverage,
-                &m.connections,
-                query.previous,
-            );
+            let mut metrics = Metrics::new(&m.totals, m.previous)
+                .with_history(&catalog.coverage, &m.connections, query.previous)
+                .with_work(work.remove(&name));
             unknown_requests_of(&mut metrics, &providers);
             WorkspaceViewRow {
                 workspace: name,
@@ -719,6 +741,21 @@ pub async fn keys(store: &Store, org: OrgId, query: &ViewQuery) -> Result<KeysRe
     let totals = store
         .totals_by_key(org, query.period, Some(query.previous), &filter)
         .await?;
+    // Work in its own units per key (and per connection+workspace for key-less spend).
+    let mut key_work: HashMap<ApiKeyId, WorkSum> = HashMap::new();
+    let mut keyless_work: BTreeMap<(ConnectionId, Option<WorkspaceId>), WorkSum> = BTreeMap::new();
+    for row in store.totals_by_unit(org, query.period, &filter).await? {
+        let Some(provider) = catalog.provider(row.connection_id) else {
+            continue;
+        };
+        let entry = match row.api_key_id {
+            Some(key) => key_work.entry(key).or_default(),
+            None => keyless_work
+                .entry((row.connection_id, row.workspace_id))
+                .or_default(),
+        };
+        entry.add(provider, &row.unit, &row.current);
+    }
     let known_keys: HashMap<ApiKeyId, ApiKeyRow> = store
         .list_api_keys(org)
         .await?
@@ -760,11 +797,13 @@ pub async fn keys(store: &Store, org: OrgId, query: &ViewQuery) -> Result<KeysRe
             provider,
             catalog.workspace_name(key.workspace_id, key.connection_id),
             &current,
-            Metrics::new(&current, previous).with_history(
-                &catalog.coverage,
-                &BTreeSet::from([key.connection_id]),
-                query.previous,
-            ),
+            Metrics::new(&current, previous)
+                .with_history(
+                    &catalog.coverage,
+                    &BTreeSet::from([key.connection_id]),
+                    query.previous,
+                )
+                .with_work(key_work.remove(&key.id)),
         ));
     }
     // Keys present in rollups but not in the key table cannot happen; key-less spend can.
@@ -778,11 +817,13 @@ pub async fn keys(store: &Store, org: OrgId, query: &ViewQuery) -> Result<KeysRe
                 provider,
                 catalog.workspace_name(workspace, connection),
                 &current,
-                Metrics::new(&current, previous).with_history(
-                    &catalog.coverage,
-                    &BTreeSet::from([connection]),
-                    query.previous,
-                ),
+                Metrics::new(&current, previous)
+                    .with_history(
+                        &catalog.coverage,
+                        &BTreeSet::from([connection]),
+                        query.previous,
+                    )
+                    .with_work(keyless_work.remove(&(connection, workspace))),
             ));
         }
     }
@@ -893,7 +934,7 @@ pub async fn models(
             &catalog.filter(query),
         )
         .await?;
-    type Entry = (Category, Totals, Money, BTreeSet<ConnectionId>);
+    type Entry = (Category, Totals, Money, BTreeSet<ConnectionId>, WorkSum);
     let mut merged: BTreeMap<(ProviderKind, String, Unit), Entry> = BTreeMap::new();
     for row in totals {
         let Some(provider) = catalog.provider(row.connection_id) else {
@@ -906,20 +947,20 @@ pub async fn models(
                 Totals::default(),
                 Money::ZERO,
                 BTreeSet::new(),
+                WorkSum::default(),
             ));
         entry.1.add(&row.current);
         entry.2 += row.previous_cost;
         entry.3.insert(row.connection_id);
+        entry.4.add(provider, &row.unit, &row.current);
     }
     let mut rows: Vec<ModelViewRow> = merged
         .into_iter()
         .map(
-            |((provider, model, unit), (category, current, previous, ids))| {
-                let mut metrics = Metrics::new(&current, previous).with_history(
-                    &catalog.coverage,
-                    &ids,
-                    query.previous,
-                );
+            |((provider, model, unit), (category, current, previous, ids, work))| {
+                let mut metrics = Metrics::new(&current, previous)
+                    .with_history(&catalog.coverage, &ids, query.previous)
+                    .with_work(Some(work));
                 unknown_requests_of(&mut metrics, &[provider]);
                 let tokens = unit.is_tokens();
                 ModelViewRow {

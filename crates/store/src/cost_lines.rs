@@ -9,7 +9,9 @@ use spendlens_domain::{ApiKeyRecord, CostLine, DayRange, WorkspaceRecord};
 use time::OffsetDateTime;
 
 use crate::bulk::{BulkInsert, Value};
-use crate::rollups::{KEY_MODEL, RollupWrite, cost_facts, key_model_facts};
+use crate::rollups::{
+    KEY_MODEL, KEY_UNIT, RollupWrite, cost_facts, key_model_facts, key_unit_facts,
+};
 use crate::{ConnectionId, OrgId, Store, StoreError, StoreResult, millis, with_pool};
 
 /// Everything one window replacement writes.
@@ -350,6 +352,9 @@ impl Store {
             }
             let facts = key_model_facts(write.connection, &resolved);
             tx.replace_rollup_window(write.org, &KEY_MODEL, Some(write.connection), KEY_MODEL.buckets(write.window), &facts)
+                .await?;
+            let facts = key_unit_facts(write.connection, &resolved);
+            tx.replace_rollup_window(write.org, &KEY_UNIT, Some(write.connection), KEY_UNIT.buckets(write.window), &facts)
                 .await?;
 
             tx.commit().await?;

@@ -78,7 +78,7 @@ pub use rollups::{
     BilledDays, BucketRange, BucketRow, BucketSize, ConnectionTotals, DailyBy, DailyCost, DimType,
     DimValue, Fact, ImageTotals, KeyModelTotals, KeyTotals, MAX_DIMS, MAX_EXTRA, MeteredDays,
     MeteredKeyModel, Metrics, ModelTotals, PeriodRow, RollupFilter, RollupKind, RollupWrite,
-    SeriesDays, SeriesFilter, SeriesKey, Totals, WorkspaceTotals,
+    SeriesDays, SeriesFilter, SeriesKey, Totals, UnitTotals, WorkspaceTotals,
 };
 pub use schema::Schema;
 pub use sync_run_totals::{SYNC_DURATION_BUCKETS, SyncRunTotals, SyncRunsRunning};

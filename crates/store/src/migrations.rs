@@ -119,6 +119,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0022_lookback_carry_over.sql"),
         postgres: include_str!("../migrations/postgres/0022_lookback_carry_over.sql"),
     },
+    Migration {
+        version: 23,
+        name: "key_unit",
+        sqlite: include_str!("../migrations/sqlite/0022_key_unit.sql"),
+        postgres: include_str!("../migrations/postgres/0022_key_unit.sql"),
+    },
 ];
 
 /// Applies every migration not yet applied up to `through` (every one when `None`).

@@ -389,8 +389,17 @@ async fn every_view(store: &Store, org: OrgId, period: DayRange) -> String {
         .await
         .unwrap();
     workspaces.sort_by_key(|w| (w.connection_id, w.workspace_id));
+    let mut units = store.totals_by_unit(org, period, &filter).await.unwrap();
+    units.sort_by(|a, b| {
+        (a.connection_id, a.workspace_id, a.api_key_id, &a.unit).cmp(&(
+            b.connection_id,
+            b.workspace_id,
+            b.api_key_id,
+            &b.unit,
+        ))
+    });
     format!(
-        "{:?}\n{keys:?}\n{workspaces:?}\n{:?}\n{:?}",
+        "{:?}\n{keys:?}\n{workspaces:?}\n{units:?}\n{:?}\n{:?}",
         store
             .totals_by_connection(org, period, previous, &filter)
             .await
@@ -440,6 +449,12 @@ async fn the_migration_backfill_summarizes_lines_as_the_engine_does() {
     }
     assert!(
         before[0].contains("1024x1024") && !before[0].contains("512x512"),
+        "{}",
+        before[0]
+    );
+    assert!(
+        before[0].contains("unit: Unit(\"images\")")
+            && before[0].contains("unit: Unit(\"tokens\")"),
         "{}",
         before[0]
     );

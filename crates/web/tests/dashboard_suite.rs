@@ -1821,7 +1821,7 @@ async fn credits_net_cost_tokens_and_last_spend_read_as_finance_expects() {
 }
 
 #[tokio::test]
-async fn an_unknown_address_gets_a_styled_page_and_pages_are_gzipped_on_request() {
+async fn an_unknown_address_gets_a_styled_page_and_pages_are_compressed_on_request() {
     let app = App::start().await;
     let admin = app.admin().await;
     let (status, page) = admin.get("/no/such/page").await;
@@ -1872,6 +1872,62 @@ async fn an_unknown_address_gets_a_styled_page_and_pages_are_gzipped_on_request(
         .unwrap();
     // The CSRF token and flash differ per response only if the session changes; it does not.
     assert_eq!(inflated, plain);
+    // Brotli when asked, and preferred when both are acceptable: the same bytes once decoded,
+    // smaller than gzip's.
+    for accept in ["br", "gzip, deflate, br", "br;q=1.0, gzip;q=0.8"] {
+        let response = admin
+            .client
+            .get(format!("{}/providers", app.base))
+            .header(COOKIE, &admin.cookie)
+            .header("accept-encoding", accept)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.headers()["content-encoding"], "br", "{accept}");
+        assert!(
+            response
+                .headers()
+                .get_all("vary")
+                .iter()
+                .any(|v| v.to_str().unwrap().eq_ignore_ascii_case("accept-encoding")),
+            "{accept}"
+        );
+        let compressed = response.bytes().await.unwrap();
+        assert!(
+            compressed.len() < bytes.len(),
+            "{accept}: brotli {} bytes, gzip {}",
+            compressed.len(),
+            bytes.len()
+        );
+        let mut decoded = Vec::new();
+        brotli_decompressor::BrotliDecompress(&mut &compressed[..], &mut decoded).unwrap();
+        assert_eq!(decoded, plain.as_bytes(), "{accept}");
+    }
+    // gzip still wins when the client prefers it, and neither is identity.
+    let preferred = admin
+        .client
+        .get(format!("{}/providers", app.base))
+        .header(COOKIE, &admin.cookie)
+        .header("accept-encoding", "gzip;q=1.0, br;q=0.5")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(preferred.headers()["content-encoding"], "gzip");
+    for accept in ["identity", "deflate, zstd", "br;q=0, gzip;q=0"] {
+        let response = admin
+            .client
+            .get(format!("{}/providers", app.base))
+            .header(COOKIE, &admin.cookie)
+            .header("accept-encoding", accept)
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            response.headers().get("content-encoding").is_none(),
+            "{accept}"
+        );
+        assert_eq!(response.text().await.unwrap(), plain, "{accept}");
+    }
     app.test.teardown().await;
 }
 

@@ -127,7 +127,7 @@ pub(crate) async fn fetch_window(
     notes.push(
         "Runway reports usage per organization and model only: not per API key (its per-key \
          report is reserved for future use) and without request counts. All usage is booked to \
-         the organization with no key, and requests show as N/A."
+         the organization with no key, and its work shows in credits where others show requests."
             .to_owned(),
     );
 

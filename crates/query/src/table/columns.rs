@@ -204,6 +204,16 @@ pub(super) fn common<R: Row>() -> Vec<Column<R>> {
             Total::Sum,
             |r: &R| Value::Count(r.metrics().requests),
         ),
+        column(
+            ColumnId::Usage,
+            "Requests",
+            Some("Usage"),
+            Kind::Usage,
+            Some("requests"),
+            "requests, or the provider's own unit of work",
+            Total::Sum,
+            |r: &R| Value::Usage(r.metrics().usage.clone()),
+        ),
     ]
 }
 
@@ -236,7 +246,7 @@ const PROVIDERS_HTML: &[ColumnId] = &[
     ColumnId::Trend,
     ColumnId::InputTokens,
     ColumnId::OutputTokens,
-    ColumnId::Requests,
+    ColumnId::Usage,
     ColumnId::Coverage,
 ];
 const PROVIDERS_CLI: &[ColumnId] = &[
@@ -248,7 +258,7 @@ const PROVIDERS_CLI: &[ColumnId] = &[
     ColumnId::Trend,
     ColumnId::Share,
     ColumnId::Tokens,
-    ColumnId::Requests,
+    ColumnId::Usage,
     ColumnId::Coverage,
 ];
 
@@ -289,7 +299,7 @@ const WORKSPACES_HTML: &[ColumnId] = &[
     ColumnId::Credits,
     ColumnId::NetCost,
     ColumnId::Share,
-    ColumnId::Requests,
+    ColumnId::Usage,
     ColumnId::Tokens,
     ColumnId::PreviousCost,
     ColumnId::Trend,
@@ -302,7 +312,7 @@ const WORKSPACES_CLI: &[ColumnId] = &[
     ColumnId::PreviousCost,
     ColumnId::Trend,
     ColumnId::Tokens,
-    ColumnId::Requests,
+    ColumnId::Usage,
 ];
 
 fn workspaces() -> Vec<Column<WorkspaceViewRow>> {
@@ -336,7 +346,7 @@ const KEYS_HTML: &[ColumnId] = &[
     ColumnId::Credits,
     ColumnId::NetCost,
     ColumnId::Tokens,
-    ColumnId::Requests,
+    ColumnId::Usage,
     ColumnId::CostPer1M,
     ColumnId::PreviousCost,
     ColumnId::Trend,
@@ -352,7 +362,7 @@ const KEYS_CLI: &[ColumnId] = &[
     ColumnId::PreviousCost,
     ColumnId::Trend,
     ColumnId::Tokens,
-    ColumnId::Requests,
+    ColumnId::Usage,
     ColumnId::CostPer1M,
     ColumnId::Coverage,
 ];
@@ -424,7 +434,7 @@ const MODELS_HTML: &[ColumnId] = &[
     ColumnId::Credits,
     ColumnId::NetCost,
     ColumnId::Tokens,
-    ColumnId::Requests,
+    ColumnId::Usage,
     ColumnId::AvgTokensPerRequest,
     ColumnId::PreviousCost,
     ColumnId::Trend,
@@ -437,7 +447,7 @@ const MODELS_CLI: &[ColumnId] = &[
     ColumnId::PreviousCost,
     ColumnId::Trend,
     ColumnId::Tokens,
-    ColumnId::Requests,
+    ColumnId::Usage,
     ColumnId::CostPer1M,
     ColumnId::CostPerUnit,
     ColumnId::Unit,

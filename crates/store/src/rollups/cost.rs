@@ -225,7 +225,7 @@ fn facts<K>(
         .collect()
 }
 
-fn text(value: &str) -> DimValue {
+pub(super) fn text(value: &str) -> DimValue {
     DimValue::Text(value.to_owned())
 }
 
@@ -330,11 +330,11 @@ fn is_active(totals: &Totals, previous: Money) -> bool {
     totals.lines > 0 || !previous.is_zero()
 }
 
-fn dim_id(row: &PeriodRow, index: usize) -> Option<i64> {
+pub(super) fn dim_id(row: &PeriodRow, index: usize) -> Option<i64> {
     row.series.dims.get(index).and_then(DimValue::id)
 }
 
-fn dim_text(row: &PeriodRow, index: usize) -> String {
+pub(super) fn dim_text(row: &PeriodRow, index: usize) -> String {
     row.series
         .dims
         .get(index)
@@ -343,7 +343,7 @@ fn dim_text(row: &PeriodRow, index: usize) -> String {
         .to_owned()
 }
 
-fn connection_of(row: &PeriodRow) -> StoreResult<ConnectionId> {
+pub(super) fn connection_of(row: &PeriodRow) -> StoreResult<ConnectionId> {
     row.series
         .connection
         .ok_or_else(|| StoreError::Corrupt("a cost rollup series has no connection".into()))
@@ -354,7 +354,7 @@ fn parse_category(text: &str) -> StoreResult<Category> {
         .map_err(|_| StoreError::Corrupt(format!("category \"{text}\"")))
 }
 
-fn parse_unit(text: &str) -> StoreResult<Unit> {
+pub(super) fn parse_unit(text: &str) -> StoreResult<Unit> {
     Unit::parse(text).map_err(|_| StoreError::Corrupt(format!("unit \"{text}\"")))
 }
 
@@ -647,7 +647,7 @@ impl Store {
     }
 }
 
-/// The part of a migration (0003, 0013) that summarizes the cost lines into cost kinds.
+/// The part of a migration (0003, 0013, 0022) that summarizes the cost lines into cost kinds.
 fn backfill_sql(migration: &'static str) -> StoreResult<&'static str> {
     migration
         .find("-- backfill:")
@@ -661,22 +661,29 @@ impl Store {
     pub async fn rebuild_cost_rollups(&self) -> StoreResult<()> {
         let names: Vec<String> = COST_KINDS
             .into_iter()
-            .chain([&super::KEY_MODEL])
+            .chain([&super::KEY_MODEL, &super::KEY_UNIT])
             .map(|k| format!("'{}'", k.name))
             .collect();
         let names = names.join(", ");
         with_pool!(self, pool => {
-            let (base, key_model) = match self.backend() {
+            let (base, key_model, key_unit) = match self.backend() {
                 crate::Backend::Sqlite => (
                     include_str!("../../migrations/sqlite/0003_rollups.sql"),
                     include_str!("../../migrations/sqlite/0013_coverage.sql"),
+                    include_str!("../../migrations/sqlite/0022_key_unit.sql"),
                 ),
                 crate::Backend::Postgres => (
                     include_str!("../../migrations/postgres/0003_rollups.sql"),
                     include_str!("../../migrations/postgres/0013_coverage.sql"),
+                    include_str!("../../migrations/postgres/0022_key_unit.sql"),
                 ),
             };
-            let sql = format!("{}\n{}", backfill_sql(base)?, backfill_sql(key_model)?);
+            let sql = format!(
+                "{}\n{}\n{}",
+                backfill_sql(base)?,
+                backfill_sql(key_model)?,
+                backfill_sql(key_unit)?
+            );
             let mut tx = pool.begin().await?;
             sqlx::query(sqlx::AssertSqlSafe(format!(
                 "DELETE FROM rollup_cum WHERE series_id IN (SELECT id FROM rollup_series WHERE kind IN ({names}))"

@@ -35,6 +35,7 @@ mod coverage;
 mod days;
 mod read;
 mod series_days;
+mod units;
 mod write;
 
 use spendlens_domain::{DayRange, Money, Quantity};
@@ -49,6 +50,8 @@ pub(crate) use coverage::{KEY_MODEL, key_model_facts};
 pub use coverage::{KeyModelTotals, MeteredKeyModel};
 pub use days::{BucketRow, DailyBy, DailyCost};
 pub use series_days::{BilledDays, MeteredDays, SeriesDays};
+pub use units::UnitTotals;
+pub(crate) use units::{KEY_UNIT, key_unit_facts};
 pub use write::RollupWrite;
 pub(crate) use write::{read_dims, read_metrics};
 

@@ -221,6 +221,15 @@ pub fn spec() -> Value {
         responses
     };
     let (price_paths, price_schemas) = price_paths(&with_errors);
+    // A row's work in its own units (kept apart: the document's macro nests deep enough).
+    let usage = json!({
+        "type": ["array", "null"],
+        "description": "The work in its own units: requests where the provider counts them, else the unit it bills in (fal.ai images, megapixels, seconds, machine_seconds; Runway credits), one entry per unit, requests first, never added across units; null when part of it is counted in neither (tokens of a provider that reports no requests)",
+        "items": {"type": "object", "required": ["unit", "quantity"], "properties": {
+            "unit": {"type": "string"},
+            "quantity": {"type": "string", "description": "exact decimal"}
+        }}
+    });
     let mut doc = json!({
         "openapi": "3.1.0",
         "info": {
@@ -313,7 +322,8 @@ pub fn spec() -> Value {
                         "share_pct": {"type": ["string", "null"]},
                         "input_tokens": {"type": "integer"}, "output_tokens": {"type": "integer"},
                         "cache_read_tokens": {"type": "integer"}, "cache_write_tokens": {"type": "integer"}, "total_tokens": {"type": "integer"},
-                        "requests": {"type": ["integer", "null"], "description": "null when the provider does not report request counts"}
+                        "requests": {"type": ["integer", "null"], "description": "null when the provider does not report request counts"},
+                        "usage": usage
                     }
                 },
                 "NewConnection": {

@@ -73,6 +73,16 @@ pub fn quantity(value: spendlens_domain::Quantity) -> String {
     }
 }
 
+/// A non-token quantity, compactly from 10,000 on (`598.4K`), else with its decimals.
+pub fn compact_quantity(value: spendlens_domain::Quantity) -> String {
+    let whole = value.micros() / 1_000_000;
+    if whole.unsigned_abs() >= 10_000 {
+        compact(whole)
+    } else {
+        quantity(value)
+    }
+}
+
 /// A count that may be unknown.
 pub fn opt_count(value: Option<i64>) -> String {
     value.map_or_else(|| "N/A".to_owned(), count)

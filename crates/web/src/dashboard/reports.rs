@@ -30,14 +30,18 @@ pub struct DocumentView {
     pub id: i64,
     pub kind: &'static str,
     pub scope: String,
-    pub period: String,
+    pub period_from: String,
+    pub period_to: String,
     pub status: &'static str,
     pub error: String,
     pub generated_at: String,
     pub generated_by: String,
     pub has_csv: bool,
     pub ready: bool,
+    /// The first characters of the content SHA-256 (the list shows these).
     pub hash: String,
+    /// The whole SHA-256, one click away (and selectable at once) in the list.
+    pub hash_full: String,
     pub size: String,
 }
 
@@ -54,7 +58,8 @@ fn view(row: &ReportDocumentRow) -> DocumentView {
         id: row.id,
         kind: row.kind.title(),
         scope: scope_words(&row.scope),
-        period: format!("{} to {}", row.period_from, row.period_to),
+        period_from: row.period_from.to_string(),
+        period_to: row.period_to.to_string(),
         status: row.status.as_str(),
         error: row.error.clone().unwrap_or_default(),
         generated_at: match row.generated_at {
@@ -67,8 +72,9 @@ fn view(row: &ReportDocumentRow) -> DocumentView {
         hash: row
             .content_sha256
             .as_deref()
-            .map(|h| h.get(..12).unwrap_or(h).to_owned())
+            .map(|h| h.get(..10).unwrap_or(h).to_owned())
             .unwrap_or_default(),
+        hash_full: row.content_sha256.clone().unwrap_or_default(),
         size: format!("{:.1} KiB", row.pdf_bytes as f64 / 1024.0),
     }
 }

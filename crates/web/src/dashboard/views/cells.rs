@@ -1,9 +1,10 @@
 //! Table cells of the metric views, rendered from the query crate's column model: each
 //! value becomes a cell by its column's kind; views then decorate cells by column id.
 
-use spendlens_domain::{Money, ProviderKind};
+use spendlens_domain::{Money, ProviderKind, Quantity};
 use spendlens_query::table::{ColumnId, Kind, Spec, Value};
 use spendlens_query::views::Metrics;
+use spendlens_query::work::{self, UnitAmount};
 
 use crate::dashboard::format;
 
@@ -22,6 +23,8 @@ pub struct Cell {
     pub title: Option<String>,
     pub badges: Vec<(String, String)>,
     pub sub: Option<String>,
+    /// Further lines of the value itself, each on its own line (work in several units).
+    pub lines: Vec<String>,
     pub star: bool,
     /// The column's sort key, as `data-col` (for scripts and tests; never a position).
     pub col: &'static str,
@@ -72,7 +75,10 @@ impl Cell {
             // Spend without any tokens is not billed in tokens (images, seconds, characters):
             // "—", not a 0 that reads like unused tokens.
             Value::Count(Some(0))
-                if spec.id == ColumnId::Tokens && metrics.is_some_and(|m| !m.cost.is_zero()) =>
+                if matches!(
+                    spec.id,
+                    ColumnId::Tokens | ColumnId::InputTokens | ColumnId::OutputTokens
+                ) && metrics.is_some_and(|m| m.total_tokens == 0 && !m.cost.is_zero()) =>
             {
                 Cell {
                     title: Some("Not billed in tokens".to_owned()),
@@ -87,6 +93,14 @@ impl Cell {
                 }),
                 ..Cell::na("N/A")
             },
+            Value::Usage(None) => Cell {
+                title: Some(
+                    "Unknown: a provider here reports neither request counts nor another unit for this work"
+                        .to_owned(),
+                ),
+                ..Cell::na("N/A")
+            },
+            Value::Usage(Some(work)) => usage(work),
             Value::Quantity(q) => Cell::num(format::quantity(*q)),
             Value::Percent(p) => Cell::num(format::share(*p)),
             Value::Trend(trend, pct) => {
@@ -115,6 +129,36 @@ impl Cell {
     }
 }
 
+/// Work in its own units: a plain count when it is only requests, else one line per unit
+/// (`1,137 images`, `598.4K machine seconds`), never added across units; the exact amounts are
+/// in the tooltip.
+fn usage(work: &[UnitAmount]) -> Cell {
+    if work::is_requests_only(work) {
+        return Cell::num(format::quantity(
+            work.first().map_or(Quantity::ZERO, |a| a.quantity),
+        ));
+    }
+    let line =
+        |a: &UnitAmount, quantity: String| format!("{quantity} {}", work::unit_words(&a.unit));
+    let mut lines: Vec<String> = work
+        .iter()
+        .map(|a| line(a, format::compact_quantity(a.quantity)))
+        .collect();
+    let exact: Vec<String> = work
+        .iter()
+        .map(|a| line(a, format::quantity(a.quantity)))
+        .collect();
+    let first = lines.remove(0);
+    Cell {
+        title: Some(format!(
+            "{}: work in the provider's own units where it counts no requests; units are never added together",
+            exact.join(" · ")
+        )),
+        lines,
+        ..Cell::num(first)
+    }
+}
+
 /// Whether a column's cells are money that sums into the total row.
 pub fn is_summed_money(spec: &Spec) -> bool {
     spec.kind == Kind::Money && spec.total == spendlens_query::table::Total::Sum
@@ -125,5 +169,80 @@ pub fn money_of(value: &Value) -> Money {
     match value {
         Value::Money(m) => *m,
         _ => Money::ZERO,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use spendlens_domain::Unit;
+    use spendlens_query::table::Total;
+
+    fn spec() -> Spec {
+        Spec {
+            id: ColumnId::Usage,
+            title: "Requests",
+            csv: Some("Usage"),
+            kind: Kind::Usage,
+            sort: Some("requests"),
+            unit: "requests, or the provider's own unit of work",
+            total: Total::Sum,
+        }
+    }
+
+    fn amount(unit: &str, micros: i64) -> UnitAmount {
+        UnitAmount {
+            unit: Unit::parse(unit).unwrap(),
+            quantity: Quantity::from_micros(micros),
+        }
+    }
+
+    #[test]
+    fn work_reads_in_its_own_units_and_requests_alone_as_a_count() {
+        let cell = Cell::of(
+            &spec(),
+            &Value::Usage(Some(vec![
+                amount("images", 4_200_000_000),
+                amount("machine_seconds", 36_500_000),
+            ])),
+            None,
+        );
+        assert_eq!(cell.text, "4,200 images");
+        assert_eq!(cell.lines, ["36.5 machine seconds"]);
+        assert!(
+            cell.title
+                .unwrap()
+                .starts_with("4,200 images · 36.5 machine seconds: work in")
+        );
+        let cell = Cell::of(
+            &spec(),
+            &Value::Usage(Some(vec![
+                amount("requests", 120_000_000),
+                amount("machine_seconds", 598_402_780_000),
+            ])),
+            None,
+        );
+        assert_eq!(
+            (cell.text.as_str(), cell.lines.as_slice()),
+            (
+                "120 requests",
+                ["598.4K machine seconds".to_owned()].as_slice()
+            )
+        );
+        assert!(
+            cell.title
+                .unwrap()
+                .starts_with("120 requests · 598,402.78 machine seconds")
+        );
+        let cell = Cell::of(
+            &spec(),
+            &Value::Usage(Some(vec![amount("requests", 12_345_000_000)])),
+            None,
+        );
+        assert_eq!((cell.text.as_str(), cell.title), ("12,345", None));
+        let cell = Cell::of(&spec(), &Value::Usage(Some(Vec::new())), None);
+        assert_eq!(cell.text, "0");
+        let cell = Cell::of(&spec(), &Value::Usage(None), None);
+        assert_eq!((cell.text.as_str(), cell.class.as_str()), ("N/A", "num na"));
     }
 }

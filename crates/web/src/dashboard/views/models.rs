@@ -130,6 +130,16 @@ pub fn build<'a>(query: &'a ViewQuery, report: &Report, r: &'a ModelsReport) -> 
                         },
                     };
                 }
+                // Work of a provider that counts no requests is under Requests, in its unit.
+                ColumnId::Tokens if !tokens && !row.provider.reports_request_counts() => {
+                    *cell = Cell {
+                        title: Some(format!(
+                            "Not billed in tokens: its work, in {}, is under Requests",
+                            row.unit.as_str().replace('_', " ")
+                        )),
+                        ..Cell::na("—")
+                    };
+                }
                 ColumnId::Tokens if !tokens => {
                     *cell = if row.quantity.is_zero() {
                         Cell::na("—")
