@@ -122,8 +122,8 @@ const MIGRATIONS: &[Migration] = &[
     Migration {
         version: 23,
         name: "key_unit",
-        sqlite: include_str!("../migrations/sqlite/0022_key_unit.sql"),
-        postgres: include_str!("../migrations/postgres/0022_key_unit.sql"),
+        sqlite: include_str!("../migrations/sqlite/0023_key_unit.sql"),
+        postgres: include_str!("../migrations/postgres/0023_key_unit.sql"),
     },
 ];
 

@@ -647,7 +647,7 @@ impl Store {
     }
 }
 
-/// The part of a migration (0003, 0013, 0022) that summarizes the cost lines into cost kinds.
+/// The part of a migration (0003, 0013, 0023) that summarizes the cost lines into cost kinds.
 fn backfill_sql(migration: &'static str) -> StoreResult<&'static str> {
     migration
         .find("-- backfill:")
@@ -670,12 +670,12 @@ impl Store {
                 crate::Backend::Sqlite => (
                     include_str!("../../migrations/sqlite/0003_rollups.sql"),
                     include_str!("../../migrations/sqlite/0013_coverage.sql"),
-                    include_str!("../../migrations/sqlite/0022_key_unit.sql"),
+                    include_str!("../../migrations/sqlite/0023_key_unit.sql"),
                 ),
                 crate::Backend::Postgres => (
                     include_str!("../../migrations/postgres/0003_rollups.sql"),
                     include_str!("../../migrations/postgres/0013_coverage.sql"),
-                    include_str!("../../migrations/postgres/0022_key_unit.sql"),
+                    include_str!("../../migrations/postgres/0023_key_unit.sql"),
                 ),
             };
             let sql = format!(

@@ -1,5 +1,5 @@
 //! Work per unit: cost-line totals per (connection, workspace, API key, unit) and day
-//! (migration 0022), for the views that show work in its own unit — requests where a provider
+//! (migration 0023), for the views that show work in its own unit — requests where a provider
 //! counts them, images, seconds or credits where it does not — never summed across units.
 
 use std::collections::HashMap;
