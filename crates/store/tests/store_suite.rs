@@ -189,7 +189,8 @@ async fn a_lookback_set_before_the_override_column_survives_the_upgrade() {
         )
         .await
         .unwrap();
-    assert_eq!(store.migrate().await.unwrap(), 1);
+    assert_eq!(store.migrate_through_for_tests(22).await.unwrap(), 1);
+    store.migrate().await.unwrap();
     let lookback = |id| async move { store.get_connection(org, id).await.unwrap().lookback_days };
     assert_eq!(lookback(ten).await, Some(10));
     assert_eq!(lookback(default).await, None);
