@@ -143,6 +143,11 @@ pub struct ServeArgs {
     /// and every six hours; rollups and the id ledger are kept. Unset: keep raw events forever.
     #[arg(long, env = "SPENDLENS_METER_RETENTION_DAYS", value_parser = clap::value_parser!(u32).range(1..=36500))]
     pub meter_retention_days: Option<u32>,
+    /// Connections served at once; more wait in the kernel's backlog until one closes. Raise
+    /// it for many gateways checking budgets over their own connections (each open connection
+    /// takes a file descriptor: keep it under `ulimit -n`).
+    #[arg(long, env = "SPENDLENS_MAX_CONNECTIONS", default_value_t = 512, value_parser = clap::value_parser!(u32).range(16..=100000))]
+    pub max_connections: u32,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -491,6 +496,11 @@ pub struct BenchArgs {
     /// budgets: seconds each caller count runs.
     #[arg(long, default_value_t = 5)]
     pub seconds: u64,
+    /// budgets: open loop — all callers together send this many checks per second, evenly
+    /// spread (a fleet of gateways checking as calls arrive), instead of each sending its next
+    /// check as soon as the last one answers (closed loop, the default).
+    #[arg(long)]
+    pub rate: Option<u32>,
 }
 
 #[derive(Debug, Subcommand)]

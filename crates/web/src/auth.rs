@@ -171,7 +171,7 @@ impl FromRequestParts<Arc<AppState>> for IngestAuth {
 }
 
 /// Who asks a budget check: a live ingest key (the gateway that will send the call's event)
-/// or any API token.
+/// or any API token, remembered for two seconds once verified ([`crate::credentials`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct CheckAuth(pub OrgId);
 
@@ -182,11 +182,20 @@ impl FromRequestParts<Arc<AppState>> for CheckAuth {
         parts: &mut Parts,
         state: &Arc<AppState>,
     ) -> Result<CheckAuth, ApiError> {
-        let token = bearer(&parts.headers).ok_or(ApiError::Unauthorized)?;
-        if is_ingest_key(token) {
-            return Ok(CheckAuth(IngestAuth::check(state, token).await?.org));
+        let token = bearer(&parts.headers)
+            .ok_or(ApiError::Unauthorized)?
+            .to_owned();
+        let token = token.as_str();
+        let now = state.now();
+        if let Some(org) = state.credentials.get(token, now) {
+            return Ok(CheckAuth(org));
         }
-        let ApiOrg(org) = ApiOrg::from_request_parts(parts, state).await?;
+        let org = if is_ingest_key(token) {
+            IngestAuth::check(state, token).await?.org
+        } else {
+            ApiOrg::from_request_parts(parts, state).await?.0
+        };
+        state.credentials.put(token, org, now);
         Ok(CheckAuth(org))
     }
 }

@@ -12,6 +12,7 @@ pub mod api;
 pub mod auth;
 pub mod budgets;
 pub mod client;
+pub mod credentials;
 pub mod dashboard;
 pub mod documents;
 pub mod error;
@@ -91,6 +92,8 @@ pub struct AppState {
     pub alerts: alerts::Alerts,
     /// Budget checks: each organization's ledger of caps, spend and reservations.
     pub budgets: budgets::Budgets,
+    /// Credentials the budget check route verified in the last two seconds.
+    pub credentials: credentials::CredentialCache,
     /// Caps the access log's denied-request entries per client address and minute.
     pub access: access::DeniedLimiter,
     /// Request latencies, ingest counts and the sync log's totals for `/metrics`.
@@ -124,6 +127,7 @@ impl AppState {
             prices: prices::PriceCache::default(),
             alerts: alerts::Alerts::new(settings.alerts.clone()),
             budgets: budgets::Budgets::default(),
+            credentials: credentials::CredentialCache::default(),
             access: access::DeniedLimiter::default(),
             metrics: metrics::Metrics::default(),
             settings,

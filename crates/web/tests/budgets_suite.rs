@@ -675,3 +675,55 @@ async fn futures_join<T: Send + 'static>(handles: Vec<tokio::task::JoinHandle<T>
     }
     out
 }
+
+#[tokio::test]
+async fn a_key_regenerated_or_revoked_through_the_server_stops_passing_checks_at_once() {
+    let app = App::start().await;
+    let (status, key) = app
+        .call(
+            Method::POST,
+            "/api/v1/ingest-keys",
+            Some(json!({"name": "gateway"})),
+        )
+        .await;
+    assert_eq!(status, 201, "{key}");
+    let (id, old) = (
+        key["ingest_key"]["id"].as_i64().unwrap(),
+        key["secret"].as_str().unwrap(),
+    );
+    let ask = |secret: String| {
+        let app = &app;
+        async move {
+            app.call_as(
+                &secret,
+                Method::POST,
+                "/api/v1/budgets/check",
+                Some(json!({"customer": "acme", "estimated_cost": "0.01"})),
+            )
+            .await
+        }
+    };
+    // Verified once, then believed from the cache: both answer.
+    assert_eq!(ask(old.to_owned()).await.0, 200);
+    assert_eq!(ask(old.to_owned()).await.0, 200);
+    let (status, new) = app
+        .call(
+            Method::POST,
+            &format!("/api/v1/ingest-keys/{id}/regenerate"),
+            None,
+        )
+        .await;
+    assert!((200..300).contains(&status), "{status} {new}");
+    let new = new["secret"].as_str().unwrap().to_owned();
+    let (status, body) = ask(old.to_owned()).await;
+    assert_eq!(status, 401, "the old secret still passed a check: {body}");
+    assert!(body.to_string().contains("regenerated"), "{body}");
+    assert_eq!(ask(new.clone()).await.0, 200);
+    let (status, body) = app
+        .call(Method::DELETE, &format!("/api/v1/ingest-keys/{id}"), None)
+        .await;
+    assert!((200..300).contains(&status), "{status} {body}");
+    let (status, body) = ask(new).await;
+    assert_eq!(status, 401, "a revoked key still passed a check: {body}");
+    assert!(body.to_string().contains("revoked"), "{body}");
+}

@@ -141,12 +141,14 @@ impl Drop for Server {
 pub(crate) fn start_server(
     url: &str,
     data_dir: &std::path::Path,
+    extra: &[&str],
 ) -> anyhow::Result<(Server, String)> {
     let mut child = Command::new(std::env::current_exe()?)
         .env_remove("SPENDLENS_DATABASE_URL")
         .args(["--database-url", url, "--data-dir"])
         .arg(data_dir)
         .args(["serve", "--listen", "127.0.0.1:0", "--no-scheduler"])
+        .args(extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
@@ -264,7 +266,7 @@ async fn measure(
         .await?
         .secret;
     super::bench_alerts::add_rules(&test.store, org, alert_rules, now).await?;
-    let (server, base) = start_server(&url, data_dir.path())?;
+    let (server, base) = start_server(&url, data_dir.path(), &[])?;
     let pid = server.0.id();
     // Batch n happens at an even step from 60 days ago to a minute ago, oldest first.
     let last = now - time::Duration::minutes(1);

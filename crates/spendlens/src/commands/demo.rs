@@ -123,6 +123,7 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> anyhow::Result<ExitCode> {
         listener,
         true,
         spendlens_web::WebSettings::default(),
+        spendlens_web::server::ServeLimits::default(),
     );
     let metering = async {
         let counts = match traffic.backfill(&context, &url).await {

@@ -28,7 +28,11 @@ pub async fn run(cli: &Cli, args: &ServeArgs) -> anyhow::Result<ExitCode> {
     let retention = args
         .meter_retention_days
         .map(|days| super::keys::spawn_retention(&context, days));
-    serve_until_ctrl_c(&context, listener, !args.no_scheduler, settings).await?;
+    let limits = spendlens_web::server::ServeLimits {
+        max_connections: args.max_connections as usize,
+        ..spendlens_web::server::ServeLimits::default()
+    };
+    serve_until_ctrl_c(&context, listener, !args.no_scheduler, settings, limits).await?;
     if let Some(task) = retention {
         task.abort();
     }
@@ -47,6 +51,7 @@ pub async fn serve_until_ctrl_c(
     listener: TcpListener,
     scheduler: bool,
     settings: spendlens_web::WebSettings,
+    limits: spendlens_web::server::ServeLimits,
 ) -> anyhow::Result<()> {
     let (stop_tx, stop_rx) = watch::channel(false);
     let scheduler_task = scheduler.then(|| {
@@ -61,7 +66,7 @@ pub async fn serve_until_ctrl_c(
         shutdown_signal().await;
         let _ = stop_tx.send(true);
     };
-    spendlens_web::serve(listener, router, shutdown).await?;
+    spendlens_web::server::serve_with_limits(listener, router, shutdown, limits).await?;
     if let Some(task) = scheduler_task {
         let _ = task.await;
     }

@@ -74,6 +74,7 @@ pub async fn regenerate(
     let now = state.now();
     let before = state.store().get_ingest_key(org, id).await?;
     let new = state.store().regenerate_ingest_key(org, id, now).await?;
+    state.credentials.forget_all();
     state
         .store()
         .audit(
@@ -101,6 +102,7 @@ pub async fn revoke(
     let org = caller.require(Scope::Admin, "revoke ingest keys")?;
     let now = state.now();
     let key = state.store().revoke_ingest_key(org, id, now).await?;
+    state.credentials.forget_all();
     state
         .store()
         .audit(

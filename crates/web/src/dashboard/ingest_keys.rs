@@ -227,6 +227,7 @@ pub async fn act(
     match action {
         Action::Regenerate => {
             let new = state.store().regenerate_ingest_key(org, id, now).await?;
+            state.credentials.forget_all();
             state
                 .store()
                 .audit(
@@ -252,6 +253,7 @@ pub async fn act(
         }
         Action::Revoke => {
             let key = state.store().revoke_ingest_key(org, id, now).await?;
+            state.credentials.forget_all();
             state
                 .store()
                 .audit(

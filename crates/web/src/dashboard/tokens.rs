@@ -358,7 +358,7 @@ pub async fn revoke(
     }
     let now = state.now();
     match state.store().revoke_api_token(viewer.org(), id, now).await {
-        Ok(()) => {}
+        Ok(()) => state.credentials.forget_all(),
         Err(StoreError::NotFound { .. }) => {
             return Ok(redirect_with(
                 "/tokens",
