@@ -106,6 +106,12 @@ pub async fn request(
 ) -> Result<(ReportDocumentRow, bool), ApiError> {
     let now = state.now();
     known_scope(state, org, request).await?;
+    // A build a stopped server left behind would otherwise be handed back as "the identical
+    // report, already building" and never finish.
+    state
+        .store
+        .fail_stalled_reports(org, now - STALLED_AFTER, now)
+        .await?;
     let (row, created) = state
         .store
         .request_report(

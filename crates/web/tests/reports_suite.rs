@@ -417,6 +417,42 @@ async fn two_identical_requests_at_once_are_built_once() {
 }
 
 #[tokio::test]
+async fn a_build_left_by_a_stopped_server_is_failed_and_the_same_request_builds_anew() {
+    let app = App::start().await;
+    // A server stopped 20 minutes ago in the middle of this build.
+    let (stalled, created) = app
+        .store
+        .request_report(
+            app.org,
+            &NewReport {
+                kind: ReportKind::Chargeback,
+                scope: "all",
+                period: DayRange::new(harness::day("2026-11-01"), harness::day("2026-11-07"))
+                    .unwrap(),
+                requested_by: "test",
+                schedule_id: None,
+            },
+            NOW - time::Duration::minutes(20),
+        )
+        .await
+        .unwrap();
+    assert!(created);
+    let id = app.generate("all", "2026-11-01", "2026-11-07").await;
+    assert_ne!(id, stalled.id, "the stalled build was handed back");
+    app.ready(id).await;
+    let (status, old) = app
+        .send(
+            Method::GET,
+            &format!("/api/v1/report-documents/{}", stalled.id),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{old}");
+    assert_eq!(old["status"], "failed", "{old}");
+    app.test.teardown().await;
+}
+
+#[tokio::test]
 async fn a_building_report_answers_409_a_deleted_one_404_and_deletion_is_audited() {
     let app = App::start().await;
     // A report still building (as a request leaves it before its build ends).
