@@ -366,7 +366,17 @@ async fn a_token_that_expires_mid_sync_is_fetched_again_once() {
         let stats = CallStats::new();
         fetch_window(&credential, &config, window, &stats).await
     });
-    tokio::time::sleep(Duration::from_millis(150)).await;
+    // Expire the first token once it is issued (waiting on the fake, not on a fixed sleep: a
+    // loaded machine may take longer than any sleep to get there); page 2 is held 400 ms, so
+    // the fetch is still running.
+    let waited = std::time::Instant::now();
+    while fake.truth().tokens_issued() == 0 {
+        assert!(
+            waited.elapsed() < Duration::from_secs(20),
+            "no token was ever fetched"
+        );
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
     fake.truth().expire_tokens();
     let fetched = task.await.unwrap().unwrap();
     assert_eq!(fake.truth().tokens_issued(), 2);
