@@ -20,6 +20,7 @@ pub mod password;
 pub mod provider;
 pub mod scope;
 pub mod status;
+pub mod tenant;
 pub mod trend;
 pub mod usage;
 

@@ -100,11 +100,14 @@ text_enum!(
 
 text_enum!(
     /// What a user may do.
-    Role, "role", "admin or viewer" {
+    Role, "role", "admin, viewer or tenant" {
         /// Everything.
         Admin => "admin",
         /// Read and export only.
         Viewer => "viewer",
+        /// One customer's portal only: that customer's metered spend and budgets, and its own
+        /// caps under the platform's ceiling (the customer is kept beside the role).
+        Tenant => "tenant",
     }
 );
 
@@ -142,7 +145,7 @@ mod tests {
         let err = "owner".parse::<Role>().unwrap_err();
         assert_eq!(
             err.to_string(),
-            "unknown role \"owner\"; use admin or viewer"
+            "unknown role \"owner\"; use admin, viewer or tenant"
         );
     }
 }

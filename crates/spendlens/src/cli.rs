@@ -387,6 +387,8 @@ pub enum MeterCommand {
 pub enum RoleArg {
     Admin,
     Viewer,
+    /// One customer's portal only (give --customer).
+    Tenant,
 }
 
 #[derive(Debug, Subcommand)]
@@ -397,9 +399,22 @@ pub enum UsersCommand {
         email: String,
         #[arg(long, value_enum, default_value_t = RoleArg::Viewer)]
         role: RoleArg,
+        /// The customer a tenant is bound to: the `customer` value its metered calls carry
+        /// (required with --role tenant, refused with any other role).
+        #[arg(long)]
+        customer: Option<String>,
         /// Read the password from standard input instead of generating one.
         #[arg(long)]
         password_stdin: bool,
+    },
+    /// Change a user's role, or the customer a tenant is bound to (audited).
+    Role {
+        email: String,
+        #[arg(long, value_enum)]
+        role: RoleArg,
+        /// The customer (required with --role tenant, refused with any other role).
+        #[arg(long)]
+        customer: Option<String>,
     },
     /// List users.
     List,

@@ -131,6 +131,18 @@ fn check_caps(spec: &CapSpec, caps: &[BudgetCapRow], except: Option<i64>) -> Sto
     Ok(())
 }
 
+/// Whether a tenant of `owner` may change `cap` (a tenant cap of that customer); anyone
+/// when `owner` is `None`.
+fn owned_by(cap: &BudgetCapRow, owner: Option<&str>) -> bool {
+    match owner {
+        None => true,
+        Some(customer) => {
+            cap.spec.provenance == spendlens_domain::budget::Provenance::Tenant
+                && cap.spec.scope.customer.as_deref() == Some(customer)
+        }
+    }
+}
+
 /// How a definition reads in the audit log.
 pub fn describe(spec: &CapSpec) -> String {
     format!(
@@ -299,13 +311,46 @@ impl Store {
         actor: &str,
         now: OffsetDateTime,
     ) -> StoreResult<(BudgetCapRow, BudgetCapRow)> {
+        self.update_budget_cap_owned(org, id, spec, expected_version, None, actor, now)
+            .await
+    }
+
+    /// [`Store::update_budget_cap`] for a tenant user: only a tenant cap of `customer` is
+    /// found (checked in the transaction that changes it, so a cap moved to another customer
+    /// meanwhile is not touched).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn update_tenant_budget_cap(
+        &self,
+        org: OrgId,
+        customer: &str,
+        id: i64,
+        spec: &CapSpec,
+        expected_version: Option<i64>,
+        actor: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<(BudgetCapRow, BudgetCapRow)> {
+        self.update_budget_cap_owned(org, id, spec, expected_version, Some(customer), actor, now)
+            .await
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn update_budget_cap_owned(
+        &self,
+        org: OrgId,
+        id: i64,
+        spec: &CapSpec,
+        expected_version: Option<i64>,
+        owner: Option<&str>,
+        actor: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<(BudgetCapRow, BudgetCapRow)> {
         let at = millis(now);
         let before: BudgetCapRow = with_pool!(self, pool => {
             let mut tx = pool.begin().await?;
             let caps = lock_and_read_caps!(tx, org);
             let before = caps
                 .iter()
-                .find(|c| c.id == id)
+                .find(|c| c.id == id && owned_by(c, owner))
                 .cloned()
                 .ok_or_else(|| StoreError::NotFound { what: format!("budget {id}") })?;
             if let Some(expected) = expected_version
@@ -363,13 +408,39 @@ impl Store {
         actor: &str,
         now: OffsetDateTime,
     ) -> StoreResult<BudgetCapRow> {
+        self.delete_budget_cap_owned(org, id, None, actor, now)
+            .await
+    }
+
+    /// [`Store::delete_budget_cap`] for a tenant user: only a tenant cap of `customer` is
+    /// found (checked in the deleting transaction).
+    pub async fn delete_tenant_budget_cap(
+        &self,
+        org: OrgId,
+        customer: &str,
+        id: i64,
+        actor: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<BudgetCapRow> {
+        self.delete_budget_cap_owned(org, id, Some(customer), actor, now)
+            .await
+    }
+
+    async fn delete_budget_cap_owned(
+        &self,
+        org: OrgId,
+        id: i64,
+        owner: Option<&str>,
+        actor: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<BudgetCapRow> {
         let at = millis(now);
         with_pool!(self, pool => {
             let mut tx = pool.begin().await?;
             let caps = lock_and_read_caps!(tx, org);
             let cap = caps
                 .iter()
-                .find(|c| c.id == id)
+                .find(|c| c.id == id && owned_by(c, owner))
                 .cloned()
                 .ok_or_else(|| StoreError::NotFound { what: format!("budget {id}") })?;
             sqlx::query("DELETE FROM budget_caps WHERE org_id = $1 AND id = $2")

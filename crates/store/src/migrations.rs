@@ -125,6 +125,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0023_key_unit.sql"),
         postgres: include_str!("../migrations/postgres/0023_key_unit.sql"),
     },
+    Migration {
+        version: 24,
+        name: "tenant_users",
+        sqlite: include_str!("../migrations/sqlite/0024_tenant_users.sql"),
+        postgres: include_str!("../migrations/postgres/0024_tenant_users.sql"),
+    },
 ];
 
 /// Applies every migration not yet applied up to `through` (every one when `None`).

@@ -1,5 +1,5 @@
-//! Managing people: disable, enable and remove users and change their role (never the last
-//! active admin), set passwords, and list and end sessions. Disabling or removing a user ends their sessions in the same transaction.
+//! Managing people: disable, enable and remove users and change their role and a tenant's
+//! customer (never the last active admin's role), set passwords, and list and end sessions. Disabling or removing a user ends their sessions in the same transaction.
 
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -175,16 +175,31 @@ impl Store {
         Ok(ended)
     }
 
-    /// Changes a user's role. The last active admin cannot be made a viewer.
+    /// Changes an admin's or viewer's role. The last active admin cannot lose the role.
     pub async fn set_user_role(&self, org: OrgId, id: i64, role: Role) -> StoreResult<UserRow> {
+        self.set_user_access(org, id, role, None).await
+    }
+
+    /// Changes a user's role and the customer a tenant is bound to (required for a tenant,
+    /// refused for anyone else). The last active admin cannot lose the role.
+    pub async fn set_user_access(
+        &self,
+        org: OrgId,
+        id: i64,
+        role: Role,
+        customer: Option<&str>,
+    ) -> StoreResult<UserRow> {
+        let customer = spendlens_domain::tenant::binding(role, customer)
+            .map_err(|e| StoreError::Invalid(e.to_string()))?;
         let user = self.get_user(org, id).await?;
         if role != Role::Admin {
-            self.refuse_last_admin(org, &user, "make a viewer of")
+            self.refuse_last_admin(org, &user, "change the role of")
                 .await?;
         }
         with_pool!(self, pool => {
-            sqlx::query("UPDATE users SET role = $1 WHERE org_id = $2 AND id = $3")
+            sqlx::query("UPDATE users SET role = $1, customer = $2 WHERE org_id = $3 AND id = $4")
                 .bind(role.as_str())
+                .bind(customer.as_deref())
                 .bind(org.0)
                 .bind(id)
                 .execute(pool)

@@ -15,6 +15,9 @@ pub struct UserRow {
     pub org_id: OrgId,
     pub email: String,
     pub role: Role,
+    /// The one customer a tenant is bound to (the metered `customer` value); `None` for
+    /// admins and viewers.
+    pub customer: Option<String>,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339::option")]
@@ -67,7 +70,7 @@ pub fn normalize_email(email: &str) -> StoreResult<String> {
 }
 
 pub(crate) const USER_COLUMNS: &str =
-    "id, org_id, email, role, created_at, last_login_at, disabled_at";
+    "id, org_id, email, role, customer, created_at, last_login_at, disabled_at";
 
 pub(crate) fn user_from_row(row: &impl RowExt) -> StoreResult<UserRow> {
     Ok(UserRow {
@@ -75,6 +78,7 @@ pub(crate) fn user_from_row(row: &impl RowExt) -> StoreResult<UserRow> {
         org_id: OrgId(row.int("org_id")?),
         email: row.text("email")?,
         role: row.text("role")?.parse()?,
+        customer: row.opt_text("customer")?,
         created_at: from_millis(row.int("created_at")?),
         last_login_at: row.opt_int("last_login_at")?.map(from_millis),
         disabled_at: row.opt_int("disabled_at")?.map(from_millis),
@@ -90,7 +94,8 @@ impl Store {
         Ok(count)
     }
 
-    /// Adds a user with an already computed password hash.
+    /// Adds an admin or viewer with an already computed password hash (a tenant needs a
+    /// customer: [`Store::create_user_bound`]).
     pub async fn create_user(
         &self,
         org: OrgId,
@@ -99,7 +104,24 @@ impl Store {
         role: Role,
         now: OffsetDateTime,
     ) -> StoreResult<UserRow> {
+        self.create_user_bound(org, email, password_hash, role, None, now)
+            .await
+    }
+
+    /// Adds a user with an already computed password hash; a tenant is bound to `customer`
+    /// (required for a tenant, refused for anyone else).
+    pub async fn create_user_bound(
+        &self,
+        org: OrgId,
+        email: &str,
+        password_hash: &str,
+        role: Role,
+        customer: Option<&str>,
+        now: OffsetDateTime,
+    ) -> StoreResult<UserRow> {
         let email = normalize_email(email)?;
+        let customer = spendlens_domain::tenant::binding(role, customer)
+            .map_err(|e| StoreError::Invalid(e.to_string()))?;
         let taken: Option<i64> = with_pool!(self, pool => {
             sqlx::query_scalar("SELECT id FROM users WHERE email = $1")
                 .bind(&email)
@@ -113,12 +135,13 @@ impl Store {
         }
         let id: i64 = with_pool!(self, pool => {
             sqlx::query_scalar(
-                "INSERT INTO users (org_id, email, password_hash, role, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+                "INSERT INTO users (org_id, email, password_hash, role, customer, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
             )
             .bind(org.0)
             .bind(&email)
             .bind(password_hash)
             .bind(role.as_str())
+            .bind(customer.as_deref())
             .bind(millis(now))
             .fetch_one(pool)
             .await?
@@ -216,7 +239,7 @@ impl Store {
         }
         let hash = token_hash(token);
         let now_ms = millis(now);
-        let sql = "SELECT u.id, u.org_id, u.email, u.role, u.created_at, u.last_login_at, u.disabled_at, \
+        let sql = "SELECT u.id, u.org_id, u.email, u.role, u.customer, u.created_at, u.last_login_at, u.disabled_at, \
                    s.csrf_token, s.expires_at, s.last_seen_at \
                    FROM sessions s JOIN users u ON u.id = s.user_id \
                    WHERE s.token_hash = $1 AND s.expires_at > $2 AND s.last_seen_at > $3 AND u.disabled_at IS NULL";

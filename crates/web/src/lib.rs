@@ -23,6 +23,7 @@ pub mod prices;
 pub mod restate;
 pub mod schedules;
 pub mod server;
+pub mod tenant_guard;
 pub mod usage;
 
 use std::sync::Arc;
@@ -165,6 +166,12 @@ pub fn router(state: Arc<AppState>) -> Router {
         .layer(middleware::from_fn_with_state(
             state.clone(),
             metrics::track,
+        ))
+        // Tenant users stay inside their customer's portal, whatever the route; refusals
+        // reach the access log below.
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            tenant_guard::guard,
         ))
         .layer(middleware::from_fn_with_state(
             state.clone(),

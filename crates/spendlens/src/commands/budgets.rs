@@ -448,12 +448,13 @@ pub async fn read_statuses(
 /// organization's month at half its limit (ok), the customer with the most spend this month at
 /// 90 % of its cap (soft), the next one over its cap (hard), and a tenant cap (with its lock)
 /// under the first customer's platform cap. Created with a placeholder limit, then edited to
-/// the sized one, so each also shows a second version.
+/// the sized one, so each also shows a second version. Returns the customer given the tenant
+/// cap (the demo's tenant user is bound to it), if any customer has metered calls.
 pub async fn demo_budgets(
     store: &spendlens_store::Store,
     org: spendlens_store::OrgId,
     now: time::OffsetDateTime,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Option<String>> {
     use spendlens_domain::budget::{
         BudgetPeriod, CapSpec, DEFAULT_SOFT_PCT, MAX_LIMIT, Provenance, UnpricedPolicy,
     };
@@ -552,5 +553,5 @@ pub async fn demo_budgets(
     if let Some((_, id, spend)) = ranked.get(1) {
         edit(*id, sized(*spend, 9, 10)).await?;
     }
-    Ok(())
+    Ok(ranked.first().map(|(customer, _, _)| customer.clone()))
 }

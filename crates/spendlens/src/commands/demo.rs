@@ -107,12 +107,20 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> anyhow::Result<ExitCode> {
     let url = format!("http://{}", listener.local_addr()?);
     if args.no_serve {
         let counts = backfill_then_stop(&context, &traffic, listener, &url).await?;
-        crate::commands::budgets::demo_budgets(context.store(), context.org, context.engine.now())
-            .await?;
+        let customer = crate::commands::budgets::demo_budgets(
+            context.store(),
+            context.org,
+            context.engine.now(),
+        )
+        .await?;
+        let tenant = demo_tenant(&context, customer.as_deref()).await?;
         println!(
             "Demo data is in {data_dir}. Dashboard login: {admin_email} / {admin_password}. API token: {}",
             token.secret
         );
+        if let Some(line) = tenant_line(tenant.as_ref()) {
+            println!("{line}");
+        }
         for line in traffic.banner(Some(&counts)) {
             println!("{line}");
         }
@@ -133,18 +141,32 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> anyhow::Result<ExitCode> {
                 None
             }
         };
-        if let Err(err) = crate::commands::budgets::demo_budgets(
+        let customer = match crate::commands::budgets::demo_budgets(
             context.store(),
             context.org,
             context.engine.now(),
         )
         .await
         {
-            eprintln!("The demo's budgets could not be added: {err:#}");
-        }
+            Ok(customer) => customer,
+            Err(err) => {
+                eprintln!("The demo's budgets could not be added: {err:#}");
+                None
+            }
+        };
+        let tenant = match demo_tenant(&context, customer.as_deref()).await {
+            Ok(tenant) => tenant,
+            Err(err) => {
+                eprintln!("The demo's tenant user could not be added: {err:#}");
+                None
+            }
+        };
         println!();
         println!("spendlens demo is ready at {url}");
         println!("  Sign in:     {admin_email} / {admin_password}");
+        if let Some(line) = tenant_line(tenant.as_ref()) {
+            println!("{line}");
+        }
         println!("  API token:   {}", token.secret);
         println!(
             "  Try:         curl -H 'Authorization: Bearer {}' '{url}/api/v1/reports/providers?period=last-30-days'",
@@ -164,6 +186,36 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> anyhow::Result<ExitCode> {
     }
     drop(stand_ins);
     Ok(ExitCode::SUCCESS)
+}
+
+/// The demo's tenant user: bound to `customer` (the one with a platform cap and its own tenant
+/// cap), so the customer portal shows spend and budgets. Returns (email, password, customer).
+async fn demo_tenant(
+    context: &Context,
+    customer: Option<&str>,
+) -> anyhow::Result<Option<(String, String, String)>> {
+    let Some(customer) = customer else {
+        return Ok(None);
+    };
+    let email = "tenant@demo.spendlens.local".to_owned();
+    let password = crate::commands::users::generate_password();
+    crate::commands::users::add_user_bound(
+        context.store(),
+        context.org,
+        &email,
+        spendlens_store::Role::Tenant,
+        Some(customer),
+        &password,
+        context.engine.now(),
+    )
+    .await?;
+    Ok(Some((email, password, customer.to_owned())))
+}
+
+fn tenant_line(tenant: Option<&(String, String, String)>) -> Option<String> {
+    tenant.map(|(email, password, customer)| {
+        format!("  Portal:      {email} / {password} (tenant of customer {customer}: sees only its spend and budgets at /portal)")
+    })
 }
 
 /// Serves on `listener` only while the backfill is sent, then stops.

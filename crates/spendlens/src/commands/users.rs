@@ -1,4 +1,5 @@
-//! `spendlens users add | list`.
+//! `spendlens users add | list | role | disable | enable | remove`: a tenant user is bound to
+//! one customer (`--role tenant --customer acme`).
 
 use std::io::Read as _;
 use std::process::ExitCode;
@@ -7,6 +8,7 @@ use anyhow::{Context as _, bail};
 use rand::RngCore;
 use spendlens_domain::password::MAX_PASSWORD_BYTES;
 use spendlens_store::{OrgId, Role, Store};
+use spendlens_web::dashboard::account::{access_text, audit_access_change};
 use spendlens_web::dashboard::session::hash_password;
 
 use crate::cli::{Cli, RoleArg, UsersCommand};
@@ -24,7 +26,7 @@ pub fn generate_password() -> String {
         .collect()
 }
 
-/// Adds a user with a hashed password; returns the row.
+/// Adds an admin or viewer with a hashed password; returns the row.
 pub async fn add_user(
     store: &Store,
     org: OrgId,
@@ -33,22 +35,45 @@ pub async fn add_user(
     password: &str,
     now: time::OffsetDateTime,
 ) -> anyhow::Result<spendlens_store::UserRow> {
+    add_user_bound(store, org, email, role, None, password, now).await
+}
+
+/// Adds a user with a hashed password, a tenant bound to `customer`; returns the row.
+pub async fn add_user_bound(
+    store: &Store,
+    org: OrgId,
+    email: &str,
+    role: Role,
+    customer: Option<&str>,
+    password: &str,
+    now: time::OffsetDateTime,
+) -> anyhow::Result<spendlens_store::UserRow> {
+    if let Err(problem) = spendlens_domain::tenant::binding(role, customer) {
+        bail!("{problem}");
+    }
     if let Err(problem) = spendlens_domain::password::check_new_password(password, email) {
         bail!("{problem}");
     }
     let hash = hash_password(password).map_err(anyhow::Error::msg)?;
-    let user = store.create_user(org, email, &hash, role, now).await?;
+    let user = store
+        .create_user_bound(org, email, &hash, role, customer, now)
+        .await?;
+    let detail = match &user.customer {
+        Some(customer) => format!("role={role} customer={customer}"),
+        None => format!("role={role}"),
+    };
     store
-        .audit(
-            org,
-            "cli",
-            "user.create",
-            &user.email,
-            &format!("role={role}"),
-            now,
-        )
+        .audit(org, "cli", "user.create", &user.email, &detail, now)
         .await?;
     Ok(user)
+}
+
+fn role_of(arg: RoleArg) -> Role {
+    match arg {
+        RoleArg::Admin => Role::Admin,
+        RoleArg::Viewer => Role::Viewer,
+        RoleArg::Tenant => Role::Tenant,
+    }
 }
 
 pub async fn run(cli: &Cli, command: &UsersCommand) -> anyhow::Result<ExitCode> {
@@ -57,12 +82,13 @@ pub async fn run(cli: &Cli, command: &UsersCommand) -> anyhow::Result<ExitCode> 
         UsersCommand::Add {
             email,
             role,
+            customer,
             password_stdin,
         } => {
-            let role = match role {
-                RoleArg::Admin => Role::Admin,
-                RoleArg::Viewer => Role::Viewer,
-            };
+            let role = role_of(*role);
+            if let Err(problem) = spendlens_domain::tenant::binding(role, customer.as_deref()) {
+                bail!("{problem}");
+            }
             let (password, generated) = if *password_stdin {
                 // Read a little more than the longest password (and its line break), so a
                 // longer one is refused rather than cut.
@@ -82,19 +108,60 @@ pub async fn run(cli: &Cli, command: &UsersCommand) -> anyhow::Result<ExitCode> 
             } else {
                 (generate_password(), true)
             };
-            let user = add_user(
+            let user = add_user_bound(
                 context.store(),
                 context.org,
                 email,
                 role,
+                customer.as_deref(),
                 &password,
                 context.engine.now(),
             )
             .await?;
-            println!("Added {} as {}.", user.email, user.role);
+            println!(
+                "Added {} as {}.",
+                user.email,
+                access_text(user.role, user.customer.as_deref())
+            );
+            if user.role == Role::Tenant {
+                println!(
+                    "They sign in at /login and see only {}'s portal (/portal).",
+                    user.customer.as_deref().unwrap_or_default()
+                );
+            }
             if generated {
                 println!("Password (shown once): {password}");
             }
+        }
+        UsersCommand::Role {
+            email,
+            role,
+            customer,
+        } => {
+            let role = role_of(*role);
+            let now = context.engine.now();
+            let before = context.store().user_by_email(context.org, email).await?;
+            let wanted = spendlens_domain::tenant::binding(role, customer.as_deref())
+                .map_err(anyhow::Error::msg)?;
+            if before.role == role && before.customer == wanted {
+                println!(
+                    "{} is already {}; nothing changed.",
+                    before.email,
+                    access_text(role, wanted.as_deref())
+                );
+                return Ok(ExitCode::SUCCESS);
+            }
+            let after = context
+                .store()
+                .set_user_access(context.org, before.id, role, wanted.as_deref())
+                .await?;
+            audit_access_change(context.store(), context.org, "cli", &before, &after, now).await?;
+            println!(
+                "{} is now {} (was {}).",
+                after.email,
+                access_text(after.role, after.customer.as_deref()),
+                access_text(before.role, before.customer.as_deref())
+            );
         }
         UsersCommand::List => {
             let users = context.store().list_users(context.org).await?;
@@ -103,7 +170,7 @@ pub async fn run(cli: &Cli, command: &UsersCommand) -> anyhow::Result<ExitCode> 
                 .map(|u| {
                     vec![
                         u.email.clone(),
-                        u.role.to_string(),
+                        access_text(u.role, u.customer.as_deref()),
                         u.created_at.to_string(),
                         u.last_login_at
                             .map_or_else(|| "never".into(), |t| t.to_string()),

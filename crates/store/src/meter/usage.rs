@@ -9,10 +9,10 @@
 //!   only (`meter_day` for the whole days inside the range, `meter_hour` for the partial days
 //!   at its ends), never from `meter_events`: a few index seeks per series.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 
-use spendlens_domain::{Money, Quantity};
+use spendlens_domain::{Day, DayRange, Money, Quantity};
 
 use super::rollup::{METER_DAY, METER_HOUR};
 use crate::rollups::{BucketRange, DimValue, Metrics, SeriesFilter, SeriesKey};
@@ -256,6 +256,29 @@ impl Store {
             }
             Ok(out)
         })
+    }
+
+    /// The metrics of the calls `filter` matches (its hour bounds aside) on each UTC day of
+    /// `days` that had any, in day order, from `meter_day` alone: a day's figures are the
+    /// difference of consecutive running totals, so the days add up to the period's total.
+    pub async fn usage_days(
+        &self,
+        org: OrgId,
+        filter: &UsageFilter,
+        days: DayRange,
+    ) -> StoreResult<Vec<(Day, Metrics)>> {
+        let rows = self
+            .read_days(org, &METER_DAY, &filter.series_filter(), days)
+            .await?;
+        let mut by_day: BTreeMap<i64, Metrics> = BTreeMap::new();
+        for row in rows {
+            let at = by_day.entry(row.bucket).or_default();
+            *at = at.plus(row.metrics);
+        }
+        by_day
+            .into_iter()
+            .map(|(bucket, m)| Ok((crate::connections::day_from_number(bucket)?, m)))
+            .collect()
     }
 
     /// Totals per series (provider, model, api key, customer, product, agent, workflow,

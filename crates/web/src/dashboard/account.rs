@@ -19,7 +19,7 @@ use crate::AppState;
 use crate::client::ClientAddr;
 use crate::dashboard::error::PageError;
 use crate::dashboard::session::{
-    SESSION_COOKIE, Viewer, capitalize, check_new_password, cookie, flash, redirect_with,
+    AnyUser, SESSION_COOKIE, Viewer, capitalize, check_new_password, cookie, flash, redirect_with,
     seconds_until, when,
 };
 use crate::dashboard::throttle::Verdict;
@@ -31,6 +31,9 @@ pub struct RoleForm {
     pub csrf: String,
     #[serde(default)]
     pub role: String,
+    /// The customer a tenant is bound to (only with the tenant role).
+    #[serde(default)]
+    pub customer: String,
 }
 
 /// `POST /users/{id}/role`.
@@ -58,43 +61,119 @@ pub async fn set_role(
     }
     let role: Role = match form.role.parse() {
         Ok(role) => role,
-        Err(_) => return back("error", "Choose admin or viewer."),
+        Err(_) => return back("error", "Choose admin, viewer or tenant."),
     };
-    if role == target.role {
+    let customer = (role == Role::Tenant).then_some(form.customer.as_str());
+    let wanted = match spendlens_domain::tenant::binding(role, customer) {
+        Ok(customer) => customer,
+        Err(err) => {
+            return back(
+                "error",
+                &format!(
+                    "Nothing changed for {}: {}.",
+                    target.email,
+                    capitalize(&err.to_string())
+                ),
+            );
+        }
+    };
+    if role == target.role && wanted == target.customer {
         return back(
             "ok",
-            &format!("{} is already {role}; nothing changed.", target.email),
+            &format!(
+                "{} is already {}; nothing changed.",
+                target.email,
+                access_text(role, wanted.as_deref())
+            ),
         );
     }
-    let changed = match state.store().set_user_role(viewer.org(), id, role).await {
+    let changed = match state
+        .store()
+        .set_user_access(viewer.org(), id, role, wanted.as_deref())
+        .await
+    {
         Ok(changed) => changed,
-        Err(StoreError::Conflict(message)) => return back("error", &capitalize(&message)),
+        Err(StoreError::Conflict(message) | StoreError::Invalid(message)) => {
+            return back("error", &capitalize(&message));
+        }
         Err(other) => return Err(other.into()),
     };
-    state
-        .store()
-        .audit(
-            viewer.org(),
-            &viewer.actor(),
-            "user.role",
-            &changed.email,
-            &format!("{} -> {}", target.role, changed.role),
-            state.now(),
-        )
-        .await?;
+    audit_access_change(
+        state.store(),
+        viewer.org(),
+        &viewer.actor(),
+        &target,
+        &changed,
+        state.now(),
+    )
+    .await?;
     back(
         "ok",
         &format!(
             "{} is now {}{}.",
             changed.email,
-            changed.role,
-            if role == Role::Admin {
-                " (everything)"
-            } else {
-                " (read and export only)"
+            access_text(changed.role, changed.customer.as_deref()),
+            match changed.role {
+                Role::Admin => " (everything)",
+                Role::Viewer => " (read and export only)",
+                Role::Tenant => " (that customer's portal only)",
             }
         ),
     )
+}
+
+/// `viewer`, `admin`, or `tenant of acme`.
+pub fn access_text(role: Role, customer: Option<&str>) -> String {
+    match (role, customer) {
+        (Role::Tenant, Some(customer)) => format!("tenant of {customer}"),
+        (role, _) => role.to_string(),
+    }
+}
+
+/// Audits a change of role (`user.role`) and of a tenant's customer (`user.customer`), each
+/// saying before and after.
+pub async fn audit_access_change(
+    store: &Store,
+    org: spendlens_store::OrgId,
+    actor: &str,
+    before: &spendlens_store::UserRow,
+    after: &spendlens_store::UserRow,
+    now: time::OffsetDateTime,
+) -> Result<(), StoreError> {
+    let customer = |c: &Option<String>| c.clone().unwrap_or_else(|| "(none)".to_owned());
+    if before.role != after.role {
+        store
+            .audit(
+                org,
+                actor,
+                "user.role",
+                &after.email,
+                &format!(
+                    "{} -> {}",
+                    access_text(before.role, before.customer.as_deref()),
+                    access_text(after.role, after.customer.as_deref())
+                ),
+                now,
+            )
+            .await?;
+    }
+    if before.customer != after.customer {
+        store
+            .audit(
+                org,
+                actor,
+                "user.customer",
+                &after.email,
+                &format!(
+                    "customer {} -> {}",
+                    customer(&before.customer),
+                    customer(&after.customer)
+                ),
+                now,
+            )
+            .await?;
+    }
+    Ok(())
 }
 
 #[derive(Template)]
@@ -151,7 +230,7 @@ pub struct PasswordForm {
 /// `GET /account/password`: change your own.
 pub async fn own_form(
     State(state): State<Arc<AppState>>,
-    viewer: Viewer,
+    AnyUser(viewer): AnyUser,
     headers: HeaderMap,
 ) -> Result<Response, PageError> {
     show(&state, &viewer, &headers, None, None, StatusCode::OK).await
@@ -161,7 +240,7 @@ pub async fn own_form(
 /// are signed out; this one stays.
 pub async fn change_own(
     State(state): State<Arc<AppState>>,
-    viewer: Viewer,
+    AnyUser(viewer): AnyUser,
     client: ClientAddr,
     headers: HeaderMap,
     Form(form): Form<PasswordForm>,
@@ -255,8 +334,14 @@ pub async fn change_own(
             state.now(),
         )
         .await?;
+    // A tenant's own sessions page is outside their portal: they go back to it.
+    let back = if viewer.is_tenant() {
+        crate::dashboard::session::PORTAL.to_owned()
+    } else {
+        format!("/users/{}/sessions", me.id)
+    };
     Ok(redirect_with(
-        &format!("/users/{}/sessions", me.id),
+        &back,
         vec![flash(
             &headers,
             "ok",

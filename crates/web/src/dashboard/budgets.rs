@@ -73,7 +73,7 @@ fn money(m: spendlens_domain::Money) -> String {
     format!("${m}")
 }
 
-fn row(cap: &BudgetCapRow, status: Option<&CapStatus>) -> BudgetRow {
+pub(super) fn row(cap: &BudgetCapRow, status: Option<&CapStatus>) -> BudgetRow {
     let s = &cap.spec;
     let utilization = status.map(|st| st.utilization_pct);
     let bar = utilization
@@ -238,7 +238,7 @@ fn blank(text: &str) -> Option<String> {
 }
 
 impl CapForm {
-    fn input(&self) -> CapInput {
+    pub(super) fn input(&self) -> CapInput {
         CapInput {
             name: self.name.clone(),
             provider: blank(&self.provider),
@@ -256,7 +256,7 @@ impl CapForm {
         }
     }
 
-    fn of(cap: &BudgetCapRow) -> CapForm {
+    pub(super) fn of(cap: &BudgetCapRow) -> CapForm {
         let input = input_of(cap);
         let text = |v: Option<String>| v.unwrap_or_default();
         CapForm {
@@ -354,7 +354,7 @@ pub async fn edit_form(
     show_form(&state, &viewer, &headers, Some(id), CapForm::of(&cap), None).await
 }
 
-fn refusal(err: StoreError) -> Result<String, PageError> {
+pub(super) fn refusal(err: StoreError) -> Result<String, PageError> {
     match err {
         StoreError::Invalid(message) | StoreError::Conflict(message) => Ok(capitalize(&message)),
         other => Err(other.into()),

@@ -214,7 +214,7 @@ pub(super) fn common(r: &UsageRecord) -> (String, String, String, String, String
     )
 }
 
-fn record_row(r: &UsageRecord) -> RecordRow {
+pub(super) fn record_row(r: &UsageRecord) -> RecordRow {
     let f = RecordFigures::of(r);
     let (time, customer, api_key, provider_label, model) = common(r);
     let (input_cost, output_cost, split_title, total_sub) = match f.split {

@@ -1,12 +1,13 @@
 //! The dashboard: server-rendered pages over the same reports as the API and the CLI.
 //!
 //! Tabs: Providers, Workspaces, API Keys, Models, Customers, Products, Agents (metric views with
-//! filters, cards, charts, tables and CSV; the last three over metered calls), Workspace Management, Connections, Sync Logs, Cost (Cost records, Token usage, Model pricing), Users. The URL holds a view's
+//! filters, cards, charts, tables and CSV; the last three over metered calls), Workspace Management, Connections, Sync Logs, Cost (Cost records, Token usage, Model pricing), Users.
+//! A tenant user sees only the customer portal (`portal/`: Spend and Budgets of their customer). The URL holds a view's
 //! whole state, so a page can be bookmarked, shared and exported with the same numbers. Pages
 //! work without JavaScript; `app.js` only saves clicks.
 
 mod access_log;
-mod account;
+pub mod account;
 mod alerts;
 mod aws_form;
 mod budgets;
@@ -21,6 +22,7 @@ pub mod format;
 mod ingest_keys;
 mod manage;
 mod people;
+mod portal;
 mod pricing;
 mod pricing_edit;
 mod reports;
@@ -161,6 +163,18 @@ pub fn routes() -> Router<Arc<AppState>> {
             "/cost/alerts/{what}/{id}/delete",
             get(alerts::confirm_delete).post(alerts::delete),
         )
+        .route("/portal", get(portal::page))
+        .route(
+            "/portal/budgets",
+            get(portal::budgets_page).post(portal::create),
+        )
+        .route("/portal/budgets/new", get(portal::new_form))
+        .route("/portal/budgets/{id}", post(portal::update))
+        .route("/portal/budgets/{id}/edit", get(portal::edit_form))
+        .route(
+            "/portal/budgets/{id}/delete",
+            get(portal::confirm_delete).post(portal::delete),
+        )
         .route("/static/app.css", get(stylesheet))
         .route("/static/app.js", get(script))
         .layer(axum::middleware::map_response(error::html_errors))
@@ -213,6 +227,9 @@ const TABS: [(&str, &str, bool); 13] = [
     ("/access-log", "Access Log", true),
 ];
 
+/// A tenant's tabs: their customer's portal.
+const PORTAL_TABS: [(&str, &str); 2] = [("/portal", "Spend"), ("/portal/budgets", "Budgets")];
+
 pub struct Tab {
     pub href: &'static str,
     pub label: &'static str,
@@ -225,6 +242,8 @@ pub struct Tab {
 /// and a one-time notice.
 pub struct Layout {
     pub title: String,
+    /// Where the brand links: the Providers view, or a tenant's portal.
+    pub home: &'static str,
     pub tabs: Vec<Tab>,
     pub email: String,
     pub role: String,
@@ -248,10 +267,19 @@ impl Layout {
         active: &str,
     ) -> Result<Layout, PageError> {
         let notice = take_flash(headers);
-        Ok(Layout {
-            title: title.to_owned(),
-            tabs: TABS
+        let tenant = viewer.is_tenant();
+        let tabs: Vec<Tab> = if tenant {
+            PORTAL_TABS
                 .iter()
+                .map(|(href, label)| Tab {
+                    href,
+                    label,
+                    current: *href == active,
+                    query: String::new(),
+                })
+                .collect()
+        } else {
+            TABS.iter()
                 .filter(|(_, _, admin)| !admin || viewer.is_admin())
                 .map(|(href, label, _)| Tab {
                     href,
@@ -259,20 +287,34 @@ impl Layout {
                     current: *href == active,
                     query: String::new(),
                 })
-                .collect(),
+                .collect()
+        };
+        Ok(Layout {
+            title: title.to_owned(),
+            home: if tenant {
+                session::PORTAL
+            } else {
+                "/providers"
+            },
+            tabs,
             email: viewer.user().email.clone(),
-            role: viewer.user().role.to_string(),
+            role: account::access_text(viewer.user().role, viewer.customer()),
             is_admin: viewer.is_admin(),
             org_name: state.store().org_name(viewer.org()).await?,
             csrf: viewer.session.csrf_token.clone(),
             had_flash: notice.is_some(),
             notice,
             auto_refresh: None,
-            alerts_recent: state
-                .store()
-                .count_alert_firings_since(viewer.org(), state.now() - time::Duration::days(1))
-                .await
-                .unwrap_or(0),
+            // Alert firings are the organization's, across customers: not a tenant's to see.
+            alerts_recent: if tenant {
+                0
+            } else {
+                state
+                    .store()
+                    .count_alert_firings_since(viewer.org(), state.now() - time::Duration::days(1))
+                    .await
+                    .unwrap_or(0)
+            },
         })
     }
 

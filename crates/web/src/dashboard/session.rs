@@ -135,6 +135,19 @@ impl Viewer {
         self.session.user.role == Role::Admin
     }
 
+    /// A tenant user: bound to one customer, kept inside that customer's portal.
+    pub fn is_tenant(&self) -> bool {
+        self.session.user.role == Role::Tenant
+    }
+
+    /// The customer a tenant user is bound to (`None` for admins and viewers).
+    pub fn customer(&self) -> Option<&str> {
+        match self.session.user.role {
+            Role::Tenant => self.session.user.customer.as_deref(),
+            Role::Admin | Role::Viewer => None,
+        }
+    }
+
     pub fn org(&self) -> spendlens_store::OrgId {
         self.session.user.org_id
     }
@@ -168,27 +181,63 @@ impl Viewer {
     }
 }
 
+/// The session a request's cookie names, looked up once per request by the tenant guard
+/// ([`crate::tenant_guard`]) and reused by the extractors below.
+#[derive(Clone, Debug)]
+pub struct KnownSession(pub Option<SessionRow>);
+
+/// The live session of the request's cookie, if any (from the guard's lookup when it ran).
+pub async fn session_of(parts: &Parts, state: &AppState) -> Result<Option<SessionRow>, PageError> {
+    if let Some(known) = parts.extensions.get::<KnownSession>() {
+        return Ok(known.0.clone());
+    }
+    let Some(token) = cookie(&parts.headers, SESSION_COOKIE) else {
+        return Ok(None);
+    };
+    Ok(state
+        .store()
+        .session(&token, state.now(), state.settings.session_idle)
+        .await?)
+}
+
+/// Where a tenant user lives: their customer's portal.
+pub const PORTAL: &str = "/portal";
+
 impl FromRequestParts<Arc<AppState>> for Viewer {
+    type Rejection = PageError;
+
+    /// An admin or a viewer. Nobody signed in goes to the login page; a tenant user, who sees
+    /// only their customer's portal, goes there.
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Viewer, PageError> {
+        let AnyUser(viewer) = AnyUser::from_request_parts(parts, state).await?;
+        if viewer.is_tenant() {
+            return Err(PageError::Redirect(PORTAL.to_owned()));
+        }
+        Ok(viewer)
+    }
+}
+
+/// Anyone signed in, tenant users included: signing out and changing one's own password.
+#[derive(Clone, Debug)]
+pub struct AnyUser(pub Viewer);
+
+impl FromRequestParts<Arc<AppState>> for AnyUser {
     type Rejection = PageError;
 
     async fn from_request_parts(
         parts: &mut Parts,
         state: &Arc<AppState>,
-    ) -> Result<Viewer, PageError> {
+    ) -> Result<AnyUser, PageError> {
         let next = parts
             .uri
             .path_and_query()
             .map_or("/", |p| p.as_str())
             .to_owned();
-        let Some(token) = cookie(&parts.headers, SESSION_COOKIE) else {
-            return Err(login_or_setup(state, &next).await);
-        };
-        match state
-            .store()
-            .session(&token, state.now(), state.settings.session_idle)
-            .await?
-        {
-            Some(session) => Ok(Viewer { session }),
+        match session_of(parts, state).await? {
+            Some(session) => Ok(AnyUser(Viewer { session })),
             None => Err(login_or_setup(state, &next).await),
         }
     }
@@ -214,6 +263,12 @@ pub fn is_local_path(path: &str) -> bool {
         && bytes.get(1) != Some(&b'/')
         && bytes.len() <= 2000
         && bytes.iter().all(|b| b.is_ascii_graphic() && *b != b'\\')
+}
+
+/// Whether `path` is the portal or one of its pages.
+pub fn is_portal_path(path: &str) -> bool {
+    let path = path.split(['?', '#']).next().unwrap_or(path);
+    path == PORTAL || path.starts_with("/portal/")
 }
 
 /// `path` when it is local (see [`is_local_path`]), else `fallback`.
@@ -311,6 +366,12 @@ async fn start_session(
         .store()
         .create_session(user, state.now(), state.settings.session_lifetime)
         .await?;
+    // A tenant lands on their portal (the only pages open to them).
+    let next = if user.role == Role::Tenant && !is_portal_path(next) {
+        PORTAL
+    } else {
+        next
+    };
     Ok(redirect_with(
         next,
         vec![
@@ -686,7 +747,7 @@ pub struct CsrfForm {
 pub async fn logout(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
-    viewer: Viewer,
+    AnyUser(viewer): AnyUser,
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, PageError> {
     viewer.check_csrf(&form.csrf)?;

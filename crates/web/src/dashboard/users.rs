@@ -1,5 +1,6 @@
 //! Users (admins only): who can sign in, with which role, and adding people — admins change
-//! everything, viewers read and export.
+//! everything, viewers read and export, a tenant sees only the portal of the one customer
+//! they are bound to.
 
 use std::sync::Arc;
 
@@ -12,6 +13,7 @@ use serde::Deserialize;
 use spendlens_store::Role;
 
 use crate::AppState;
+use crate::dashboard::account::access_text;
 use crate::dashboard::error::PageError;
 use crate::dashboard::session::{Viewer, capitalize, check_new_password, flash, redirect_with};
 use crate::dashboard::{Layout, format, respond};
@@ -22,6 +24,8 @@ pub struct Row {
     pub disabled: bool,
     pub email: String,
     pub role: String,
+    /// The customer a tenant is bound to (empty for admins and viewers).
+    pub customer: String,
     pub created: String,
     pub last_login: String,
 }
@@ -32,6 +36,7 @@ struct UsersPage {
     layout: Layout,
     rows: Vec<Row>,
     form_email: String,
+    form_customer: String,
     form_error: Option<String>,
 }
 
@@ -40,6 +45,7 @@ async fn show(
     viewer: &Viewer,
     headers: &HeaderMap,
     email: String,
+    customer: String,
     error: Option<String>,
     status: StatusCode,
 ) -> Result<Response, PageError> {
@@ -54,6 +60,7 @@ async fn show(
             disabled: u.disabled_at.is_some(),
             email: u.email,
             role: u.role.to_string(),
+            customer: u.customer.unwrap_or_default(),
             created: format::instant(Some(u.created_at)),
             last_login: format::instant(u.last_login_at),
         })
@@ -63,6 +70,7 @@ async fn show(
         layout,
         rows,
         form_email: email,
+        form_customer: customer,
         form_error: error,
     };
     respond(&template.layout, headers, status, &template)
@@ -79,6 +87,7 @@ pub async fn page(
         &viewer,
         &headers,
         String::new(),
+        String::new(),
         None,
         StatusCode::OK,
     )
@@ -93,6 +102,9 @@ pub struct AddForm {
     pub email: String,
     #[serde(default)]
     pub role: String,
+    /// The customer a tenant is bound to (only with the tenant role).
+    #[serde(default)]
+    pub customer: String,
     #[serde(default)]
     pub password: String,
     #[serde(default)]
@@ -108,39 +120,54 @@ pub async fn add(
     viewer.check_csrf(&form.csrf)?;
     viewer.require_admin()?;
     let email: String = form.email.chars().take(254).collect();
+    let customer_typed: String = form.customer.chars().take(300).collect();
+    let binding = form.role.parse::<Role>().map(|role| {
+        let customer = (role == Role::Tenant).then_some(form.customer.as_str());
+        (role, spendlens_domain::tenant::binding(role, customer))
+    });
     let problem = match (
-        form.role.parse::<Role>(),
+        &binding,
         spendlens_store::normalize_email(&form.email),
         check_new_password(&form.password, &form.password_confirm, &form.email),
     ) {
         (Err(err), _, _) => Some(err.to_string()),
+        (Ok((_, Err(err))), _, _) => Some(err.to_string()),
         (_, Err(err), _) => Some(err.to_string()),
         (_, _, Err(err)) => Some(err),
-        (Ok(_), Ok(_), Ok(())) => None,
+        (Ok((_, Ok(_))), Ok(_), Ok(())) => None,
     };
-    if let Some(problem) = problem {
-        return show(
-            &state,
-            &viewer,
-            &headers,
-            email,
-            Some(capitalize(&problem)),
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
-        .await;
-    }
-    let role: Role = form
-        .role
-        .parse()
-        .map_err(|e: spendlens_domain::UnknownValue| PageError::BadRequest(e.to_string()))?;
+    let (role, customer) = match (problem, binding) {
+        (None, Ok((role, Ok(customer)))) => (role, customer),
+        (problem, _) => {
+            let problem = problem.unwrap_or_else(|| "the form could not be read".to_owned());
+            return show(
+                &state,
+                &viewer,
+                &headers,
+                email,
+                customer_typed,
+                Some(capitalize(&problem)),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await;
+        }
+    };
     let hash = state.hasher.hash(form.password.clone()).await?;
     let now = state.now();
     match state
         .store()
-        .create_user(viewer.org(), &form.email, &hash, role, now)
+        .create_user_bound(
+            viewer.org(),
+            &form.email,
+            &hash,
+            role,
+            customer.as_deref(),
+            now,
+        )
         .await
     {
         Ok(user) => {
+            let access = access_text(user.role, user.customer.as_deref());
             state
                 .store()
                 .audit(
@@ -148,7 +175,10 @@ pub async fn add(
                     &viewer.actor(),
                     "user.create",
                     &user.email,
-                    &format!("role={role}"),
+                    &match &user.customer {
+                        Some(customer) => format!("role={role} customer={customer}"),
+                        None => format!("role={role}"),
+                    },
                     now,
                 )
                 .await?;
@@ -157,7 +187,7 @@ pub async fn add(
                 vec![flash(
                     &headers,
                     "ok",
-                    &format!("Added {} as {role}.", user.email),
+                    &format!("Added {} as {access}.", user.email),
                 )],
             ))
         }
@@ -167,6 +197,7 @@ pub async fn add(
                 &viewer,
                 &headers,
                 email,
+                customer_typed,
                 Some(capitalize(&message)),
                 StatusCode::CONFLICT,
             )

@@ -1,0 +1,4 @@
+-- Tenant users: a user with the role `tenant` is bound to exactly one customer (the metered
+-- `customer` value) and sees only that customer's portal; admins and viewers are bound to none.
+-- The CHECK keeps the two columns in step whatever writes them.
+ALTER TABLE users ADD COLUMN customer TEXT CHECK ((role = 'tenant') = (customer IS NOT NULL));
