@@ -71,7 +71,7 @@ impl RuleKind {
             RuleKind::SpendRate => "Spend rate over a window of hours",
             RuleKind::AvgCost => "Average cost per call above",
             RuleKind::UnpricedModel => "Unpriced model seen",
-            RuleKind::PriceDrift => "Reported cost drifts from the catalog (%)",
+            RuleKind::PriceDrift => "Reported or billed price drifts from the catalog (%)",
             RuleKind::SyncFailing => "Sync failing (runs in a row)",
             RuleKind::BudgetSoft => "Budget at its soft limit",
             RuleKind::BudgetHard => "Budget at its limit",

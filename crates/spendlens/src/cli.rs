@@ -536,6 +536,18 @@ pub enum PricesCommand {
     },
     /// Which entry prices a call and what it costs — or why it is unpriced.
     Check(PriceCheckArgs),
+    /// The catalog beside the prices observed on bills (each model's latest billed day, per
+    /// token class where the bill names it), the drift, and billed models without a price.
+    Observed {
+        /// The period new models are looked for in: last_30_days (default), this_month, …
+        #[arg(long)]
+        period: Option<String>,
+        /// Drift threshold in percent (default 2).
+        #[arg(long)]
+        threshold: Option<String>,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
     /// Add a user price (it takes precedence over built-in prices).
     Add(PriceEntryArgs),
     /// Change a user price: only the options given change ("" clears an optional one).

@@ -310,7 +310,7 @@ impl Store {
 
     /// Deletes a connection and everything synced through it.
     pub async fn delete_connection(&self, org: OrgId, id: ConnectionId) -> StoreResult<()> {
-        self.get_connection(org, id).await?;
+        let connection = self.get_connection(org, id).await?;
         with_pool!(self, pool => {
             let mut tx = pool.begin().await?;
             crate::rollups::RollupWrite::delete_connection_rollups(&mut *tx, id).await?;
@@ -326,6 +326,11 @@ impl Store {
             }
             tx.commit().await?;
         });
+        // The observed prices it brought go too (the provider's observed catalog entries are
+        // rebuilt, stamped with the connection's last sync: no clock is passed here).
+        let stamp = connection.last_sync_at.unwrap_or(connection.created_at);
+        self.forget_observed_prices(org, id, connection.provider, stamp)
+            .await?;
         Ok(())
     }
 

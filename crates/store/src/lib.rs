@@ -24,6 +24,7 @@ mod ingest_keys;
 mod location;
 mod meter;
 mod migrations;
+mod observed_prices;
 mod orgs;
 mod prices;
 mod report_documents;
@@ -68,6 +69,7 @@ pub use meter::rollup::{METER_DIMS, METER_EXTRA, extra as meter_extra};
 pub use meter::usage::{RecordCursor, UsageFilter, UsageRecord};
 pub use meter::{Attribution, AttributionTotals, MeterFacets, MeterFilter, Pruned};
 pub use meter::{IngestOutcome, METER_DAY, METER_HOUR};
+pub use observed_prices::ObservedRow;
 pub use prices::{CatalogSnapshot, PriceImport};
 pub use report_documents::{
     NewReport, ReportDocumentRow, ReportFiles, ReportFormat, ReportKind, ReportStatus,

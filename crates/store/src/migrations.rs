@@ -131,6 +131,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0024_tenant_users.sql"),
         postgres: include_str!("../migrations/postgres/0024_tenant_users.sql"),
     },
+    Migration {
+        version: 25,
+        name: "observed_prices",
+        sqlite: include_str!("../migrations/sqlite/0025_observed_prices.sql"),
+        postgres: include_str!("../migrations/postgres/0025_observed_prices.sql"),
+    },
 ];
 
 /// Applies every migration not yet applied up to `through` (every one when `None`).

@@ -4,9 +4,10 @@
 //! binary. Prices are exact decimals stored as text; every change bumps the organization's
 //! price revision in the same transaction, so a server can cache the catalog.
 //!
-//! Which entry prices a call (user beats observed beats built-in, then the most specific glob,
-//! then the newest effective entry on the call's day) is decided by
-//! [`spendlens_domain::PriceCatalog`]; this module only stores the entries.
+//! Which entry prices a call (user beats built-in, then the most specific glob, then the newest
+//! effective entry on the call's day; observed entries never price a call) is decided by
+//! [`spendlens_domain::PriceCatalog`]; this module only stores the entries. Observed entries are
+//! written only by `observed_prices.rs` (from synced bills), never added or edited here.
 
 use std::collections::{BTreeMap, HashMap};
 use std::str::FromStr;
@@ -123,22 +124,22 @@ fn entry_from_row(row: &impl RowExt) -> StoreResult<PriceEntry> {
 }
 
 /// The columns of an entry, in the order of `columns!()` after the id.
-struct Values {
-    provider: &'static str,
-    glob: String,
-    prices: [Option<String>; 6],
-    units: String,
-    context_above: Option<i64>,
-    batch: bool,
-    tier: Option<String>,
-    from: i64,
-    to: Option<i64>,
-    currency: String,
-    provenance: &'static str,
-    note: String,
+pub(crate) struct Values {
+    pub(crate) provider: &'static str,
+    pub(crate) glob: String,
+    pub(crate) prices: [Option<String>; 6],
+    pub(crate) units: String,
+    pub(crate) context_above: Option<i64>,
+    pub(crate) batch: bool,
+    pub(crate) tier: Option<String>,
+    pub(crate) from: i64,
+    pub(crate) to: Option<i64>,
+    pub(crate) currency: String,
+    pub(crate) provenance: &'static str,
+    pub(crate) note: String,
 }
 
-fn values(entry: &PriceEntry) -> Values {
+pub(crate) fn values(entry: &PriceEntry) -> Values {
     let text = |d: Option<Decimal>| d.map(|d| d.normalize().to_string());
     let t = &entry.tokens;
     let units: BTreeMap<String, String> = entry
@@ -193,8 +194,9 @@ macro_rules! bind_values {
             .bind($v.note.clone())
     }};
 }
+pub(crate) use bind_values;
 
-const INSERT: &str = "INSERT INTO price_entries (org_id, provider, model_glob, input_per_m, \
+pub(crate) const INSERT: &str = "INSERT INTO price_entries (org_id, provider, model_glob, input_per_m, \
     cache_read_per_m, cache_write_5m_per_m, cache_write_1h_per_m, output_per_m, reasoning_per_m, \
     unit_prices, context_above, batch, service_tier, effective_from, effective_to, currency, \
     provenance, note, created_at, updated_at) \
@@ -207,7 +209,7 @@ const UPDATE: &str = "UPDATE price_entries SET provider = $2, model_glob = $3, i
     service_tier = $13, effective_from = $14, effective_to = $15, currency = $16, \
     provenance = $17, note = $18, updated_at = $19 WHERE id = $1 AND org_id = $20";
 
-const BUMP: &str = "INSERT INTO price_revisions (org_id, revision) VALUES ($1, 1) \
+pub(crate) const BUMP: &str = "INSERT INTO price_revisions (org_id, revision) VALUES ($1, 1) \
     ON CONFLICT (org_id) DO UPDATE SET revision = price_revisions.revision + 1";
 
 /// A unique-index violation means an entry with the same identity exists.
@@ -230,10 +232,21 @@ fn check_entry(entry: PriceEntry) -> StoreResult<PriceEntry> {
             "built-in prices come only from `spendlens prices import`; add the price as a user entry (it takes precedence over the built-in one)".to_owned(),
         ));
     }
+    if entry.source == PriceSource::Observed {
+        return Err(StoreError::Invalid(
+            "observed prices come only from synced bills (each sync rebuilds them); add the price as a user entry to price calls with it".to_owned(),
+        ));
+    }
     Ok(entry)
 }
 
 fn read_only(entry: &PriceEntry) -> StoreError {
+    if entry.source == PriceSource::Observed {
+        return StoreError::Invalid(format!(
+            "entry {} is a price observed on a bill and cannot be changed here: each sync rebuilds it; add a user entry for \"{}\" to price calls",
+            entry.id, entry.model_glob
+        ));
+    }
     StoreError::Invalid(format!(
         "entry {} is a built-in price and cannot be changed here: add a user entry for \"{}\" (it takes precedence), or refresh built-in prices with `spendlens prices import`",
         entry.id, entry.model_glob
@@ -330,7 +343,7 @@ impl Store {
         })
     }
 
-    /// Adds a user (or bill-observed) price; returns it with its id.
+    /// Adds a user price; returns it with its id.
     pub async fn add_price(
         &self,
         org: OrgId,
@@ -354,7 +367,7 @@ impl Store {
         Ok(entry)
     }
 
-    /// Replaces a user or observed entry's fields; returns (before, after). Built-in entries
+    /// Replaces a user entry's fields; returns (before, after). Built-in and observed entries
     /// are refused.
     pub async fn edit_price(
         &self,
@@ -364,7 +377,7 @@ impl Store {
         now: OffsetDateTime,
     ) -> StoreResult<(PriceEntry, PriceEntry)> {
         let before = self.get_price(org, id).await?;
-        if before.source == PriceSource::BuiltIn {
+        if before.source != PriceSource::User {
             return Err(read_only(&before));
         }
         let mut entry = check_entry(entry)?;
@@ -391,11 +404,11 @@ impl Store {
         Ok((before, entry))
     }
 
-    /// Deletes a user or observed entry; returns what was deleted. Built-in entries are
+    /// Deletes a user entry; returns what was deleted. Built-in and observed entries are
     /// refused (a user entry overrides them).
     pub async fn delete_price(&self, org: OrgId, id: i64) -> StoreResult<PriceEntry> {
         let entry = self.get_price(org, id).await?;
-        if entry.source == PriceSource::BuiltIn {
+        if entry.source != PriceSource::User {
             return Err(read_only(&entry));
         }
         with_pool!(self, pool => {

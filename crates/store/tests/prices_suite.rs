@@ -8,6 +8,7 @@
 use std::str::FromStr;
 
 use rust_decimal::Decimal;
+use spendlens_domain::catalog::observed::{ClassTokens, ObservedCell, ObservedClass};
 use spendlens_domain::catalog::{Conditions, TokenPrices, UnitPrice};
 use spendlens_domain::{
     CanonicalUsage, Currency, Day, Money, PriceCatalog, PriceEntry, PriceSource, Pricing,
@@ -417,5 +418,218 @@ async fn an_import_replaces_built_in_prices_only_and_says_what_changed() {
         .unwrap_err();
     assert!(err.to_string().contains("built-in prices only"), "{err}");
     assert_eq!(store.stored_prices(org).await.unwrap().len(), stored.len());
+    test.teardown().await;
+}
+
+/// An Anthropic connection named `name` (no live call: the store alone).
+async fn anthropic(store: &Store, org: OrgId, name: &str) -> spendlens_store::ConnectionId {
+    let credential = spendlens_domain::Credential::parse(
+        ProviderKind::Anthropic,
+        "sk-ant-admin01-abcdefghijklmnopqrstuvwxyz0123456789",
+    )
+    .unwrap();
+    store
+        .create_connection(
+            org,
+            spendlens_store::NewConnection {
+                name,
+                credential: &credential,
+                base_url: None,
+                sync_interval_secs: 3600,
+                backfill_days: 90,
+                lookback_days: Some(3),
+            },
+            &spendlens_store::vault::Vault::from_key([9; 32]),
+            NOW,
+        )
+        .await
+        .unwrap()
+        .id
+}
+
+fn cell(day: &str, class: ObservedClass, dollars: &str, tokens: i64) -> ObservedCell {
+    let mut counts = ClassTokens::default();
+    match class {
+        ObservedClass::Input => counts.input = tokens,
+        ObservedClass::CachedInput => counts.cache_read = tokens,
+        ObservedClass::CacheWrite => counts.cache_write = tokens,
+        ObservedClass::Output => counts.output = tokens,
+        ObservedClass::All => counts.input = tokens,
+    }
+    ObservedCell {
+        day: Day::from_str(day).unwrap(),
+        model: "claude-sonnet-4".to_owned(),
+        class,
+        cost: Money::parse_units(dollars).unwrap(),
+        tokens: counts,
+    }
+}
+
+#[tokio::test]
+async fn observed_prices_are_kept_exactly_per_window_and_rebuild_read_only_entries() {
+    let (test, org) = setup().await;
+    let store = &test.store;
+    let a = anthropic(store, org, "a").await;
+    let b = anthropic(store, org, "b").await;
+    let window = |from: &str, to: &str| {
+        spendlens_domain::DayRange::new(Day::from_str(from).unwrap(), Day::from_str(to).unwrap())
+            .unwrap()
+    };
+    let written = store
+        .replace_observed_prices(
+            org,
+            a,
+            ProviderKind::Anthropic,
+            window("2026-11-01", "2026-11-03"),
+            &[
+                cell("2026-11-02", ObservedClass::Input, "3", 1_000_000),
+                cell("2026-11-03", ObservedClass::Input, "2", 500_000),
+                cell("2026-11-03", ObservedClass::Output, "3", 200_000),
+            ],
+            NOW,
+        )
+        .await
+        .unwrap();
+    assert_eq!(written, 1);
+    // A second connection's bill of the latest day adds to it.
+    store
+        .replace_observed_prices(
+            org,
+            b,
+            ProviderKind::Anthropic,
+            window("2026-11-03", "2026-11-03"),
+            &[cell(
+                "2026-11-03",
+                ObservedClass::Input,
+                "1.000000001",
+                500_000,
+            )],
+            NOW,
+        )
+        .await
+        .unwrap();
+    let entries: Vec<PriceEntry> = store
+        .stored_prices(org)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.source == PriceSource::Observed)
+        .collect();
+    assert_eq!(entries.len(), 1);
+    let e = &entries[0];
+    // $3.000000001 for 1M input tokens; $3 for 0.2M output tokens = $15 per 1M.
+    assert_eq!(e.tokens.input, Some(dec("3.000000001")));
+    assert_eq!(e.tokens.output, Some(dec("15")));
+    assert_eq!(e.tokens.cache_read, None);
+    assert_eq!(e.effective_from, Day::from_str("2026-11-03").unwrap());
+    assert_eq!(e.effective_to, Some(Day::from_str("2026-11-03").unwrap()));
+    // It never prices a call, and cannot be edited or deleted by hand.
+    let observed_only = PriceCatalog::new(entries.clone());
+    assert!(matches!(
+        price(
+            &observed_only,
+            ProviderKind::Anthropic,
+            "claude-sonnet-4",
+            datetime!(2026-11-03 10:00 UTC),
+            &usage(10, 10)
+        ),
+        Pricing::Unpriced(_)
+    ));
+    let id: i64 = e.id.parse().unwrap();
+    assert!(matches!(
+        store.delete_price(org, id).await,
+        Err(StoreError::Invalid(m)) if m.contains("observed on a bill")
+    ));
+    let mut by_hand = user(ProviderKind::Anthropic, "claude-x", "1", "1", "2026-11-01");
+    by_hand.source = PriceSource::Observed;
+    assert!(matches!(
+        store.add_price(org, by_hand, NOW).await,
+        Err(StoreError::Invalid(m)) if m.contains("only from synced bills")
+    ));
+    // Exact cells back, summed over connections by day and class.
+    let rows = store
+        .observed_prices(org, window("2026-11-01", "2026-11-30"), None)
+        .await
+        .unwrap();
+    let got: Vec<(String, ObservedClass, String, i64)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r.cell.day.to_string(),
+                r.cell.class,
+                r.cell.cost.to_exact_string(),
+                r.cell.tokens.total(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (
+                "2026-11-02".to_owned(),
+                ObservedClass::Input,
+                "3.00".to_owned(),
+                1_000_000
+            ),
+            (
+                "2026-11-03".to_owned(),
+                ObservedClass::Input,
+                "3.000000001".to_owned(),
+                1_000_000
+            ),
+            (
+                "2026-11-03".to_owned(),
+                ObservedClass::Output,
+                "3.00".to_owned(),
+                200_000
+            ),
+        ]
+    );
+    // A re-sync of a window replaces exactly its days; a cell outside it is refused.
+    store
+        .replace_observed_prices(
+            org,
+            a,
+            ProviderKind::Anthropic,
+            window("2026-11-03", "2026-11-03"),
+            &[],
+            NOW,
+        )
+        .await
+        .unwrap();
+    assert!(matches!(
+        store
+            .replace_observed_prices(
+                org,
+                a,
+                ProviderKind::Anthropic,
+                window("2026-11-03", "2026-11-03"),
+                &[cell("2026-11-04", ObservedClass::Input, "1", 1)],
+                NOW,
+            )
+            .await,
+        Err(StoreError::Invalid(_))
+    ));
+    let latest = store.latest_observed_prices(org).await.unwrap();
+    assert_eq!(latest.len(), 1);
+    assert_eq!(
+        latest[0].cell.cost,
+        Money::parse_units("1.000000001").unwrap()
+    );
+    // Deleting a connection forgets what its bills showed; the entry follows the rest.
+    store.delete_connection(org, b).await.unwrap();
+    let entries: Vec<PriceEntry> = store
+        .stored_prices(org)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.source == PriceSource::Observed)
+        .collect();
+    assert_eq!(entries.len(), 1);
+    assert_eq!(
+        entries[0].effective_from,
+        Day::from_str("2026-11-02").unwrap()
+    );
+    assert_eq!(entries[0].tokens.input, Some(dec("3")));
     test.teardown().await;
 }

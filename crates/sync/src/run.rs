@@ -360,6 +360,17 @@ impl SyncEngine {
                 .ok()
             })
             .unwrap_or(window);
+        // What the bill charged per 1M tokens, per model and day (days that have ended only:
+        // today's bill is still moving).
+        let today = spendlens_domain::Day::of(self.now());
+        let observed: Vec<_> = spendlens_domain::catalog::observed::observe(
+            connection.provider,
+            &fetched.usage,
+            &fetched.costs,
+        )
+        .into_iter()
+        .filter(|cell| replaced.contains(cell.day) && cell.day < today)
+        .collect();
         let lines: Vec<_> = allocate(
             connection.provider,
             fetched.usage,
@@ -382,7 +393,26 @@ impl SyncEngine {
                 now: self.now(),
             })
             .await?;
-        Ok((counts, fetched.notes))
+        let mut notes = fetched.notes;
+        // Derived data: a failure here leaves the stored bill as written and says so.
+        if let Err(err) = self
+            .store
+            .replace_observed_prices(
+                org,
+                connection.id,
+                connection.provider,
+                replaced,
+                &observed,
+                self.now(),
+            )
+            .await
+        {
+            tracing::warn!(connection = connection.id.0, error = %err, "observed prices not updated");
+            notes.push(format!(
+                "The bill was stored, but the prices observed on it were not updated ({err}); the next sync retries."
+            ));
+        }
+        Ok((counts, notes))
     }
 
     /// Runs `work` while renewing the connection's lease, so a long sync keeps it and a

@@ -13,8 +13,11 @@ use crate::money::Currency;
 use crate::provider::ProviderKind;
 use crate::usage::Unit;
 
-/// Where a price came from. A user's price beats one observed from a bill, which beats the
-/// built-in list price.
+/// Where a price came from. A user's price beats the built-in list price. A price observed on
+/// a bill (the effective price the provider charged a day) is evidence shown beside the
+/// catalog, never a price that prices calls: it blends tiers, contexts and batch, and pricing
+/// calls with it would hide the drift it exists to show (adopt one by adding it as a user
+/// price).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PriceSource {
@@ -40,6 +43,11 @@ impl PriceSource {
             PriceSource::Observed => "observed",
             PriceSource::User => "user",
         }
+    }
+
+    /// Whether entries of this provenance price calls (and weigh allocation).
+    pub const fn prices_calls(self) -> bool {
+        !matches!(self, PriceSource::Observed)
     }
 
     /// Higher wins when several entries match.

@@ -8,6 +8,7 @@
 mod data;
 mod entry;
 mod model_id;
+pub mod observed;
 mod pricing;
 
 use rust_decimal::Decimal;
@@ -107,7 +108,9 @@ impl PriceCatalog {
         let matching: Vec<&PriceEntry> = self
             .entries
             .iter()
-            .filter(|e| e.provider == provider && e.applies_on(wanted.day))
+            .filter(|e| {
+                e.source.prices_calls() && e.provider == provider && e.applies_on(wanted.day)
+            })
             .filter(|e| glob_matches(&e.model_glob.to_ascii_lowercase(), model_id))
             .collect();
         let rank = |e: &&PriceEntry| {

@@ -197,7 +197,7 @@ pub fn normalize_tier(tier: Option<&str>) -> Option<String> {
 /// Entry choice: the provider's entries whose glob matches the normalized model id and that are
 /// effective on `at`'s UTC day, whose batch flag and service tier equal the call's, and whose
 /// context condition (if any) the call's total input exceeds; among those, the highest
-/// provenance (user > observed > built-in), then the most specific glob, then the newest
+/// provenance (user > built-in; prices observed on bills never price a call), then the most specific glob, then the newest
 /// `effective_from`, then the highest context threshold. A model the provider has no entry
 /// for is priced at its upstream's entry when there is one ([`super::upstream_model`]: a
 /// gateway's upstream provider, Anthropic for Claude on Bedrock and Vertex).

@@ -639,6 +639,36 @@ proptest! {
         prop_assert_eq!(p.entry_id, mine.id);
     }
 
+    /// A price observed on a bill never prices a call, however specific or new: the user's or
+    /// built-in entry does (and with neither, the call is unpriced, never priced by the bill).
+    #[test]
+    fn an_observed_price_never_prices_a_call(usage in arb_usage(), model in 0usize..4, input in 0u32..100, user in any::<bool>()) {
+        let mut entries = PriceCatalog::built_in().entries().to_vec();
+        let mut seen = entry(ProviderKind::Anthropic, CLAUDE[model], &input.to_string(), "1");
+        seen.tokens.cache_read = Some(Decimal::ONE);
+        seen.tokens.cache_write_5m = Some(Decimal::ONE);
+        seen.tokens.cache_write_1h = Some(Decimal::ONE);
+        seen.source = PriceSource::Observed;
+        seen.effective_from = day("2026-11-01");
+        seen.effective_to = Some(day("2026-11-01"));
+        let seen = fixed(seen);
+        entries.push(seen.clone());
+        if user {
+            let mut mine = entry(ProviderKind::Anthropic, "claude*", "7", "1");
+            mine.tokens.cache_read = Some(Decimal::ONE);
+            mine.tokens.cache_write_5m = Some(Decimal::ONE);
+            mine.tokens.cache_write_1h = Some(Decimal::ONE);
+            mine.source = PriceSource::User;
+            entries.push(fixed(mine));
+        }
+        let catalog = PriceCatalog::new(entries);
+        let p = priced(price(&catalog, ProviderKind::Anthropic, CLAUDE[model], AT, &usage));
+        prop_assert_ne!(&p.entry_id, &seen.id);
+        let only_observed = PriceCatalog::new(vec![seen]);
+        prop_assert!(matches!(price(&only_observed, ProviderKind::Anthropic, CLAUDE[model], AT, &usage), Pricing::Unpriced(_)));
+        prop_assert!(only_observed.lookup(ProviderKind::Anthropic, CLAUDE[model], day("2026-11-01")).is_none());
+    }
+
     /// Among entries of one glob, the newest one effective at the event's day wins; an entry
     /// not yet effective or already ended never does.
     #[test]

@@ -14,6 +14,7 @@ pub mod export;
 pub mod forecast;
 pub mod keys;
 pub mod prices;
+pub mod prices_observed;
 pub mod prices_restate;
 pub mod report;
 pub mod report_coverage;

@@ -1,4 +1,4 @@
-//! `spendlens prices list | check | add | edit | delete | import | export`: the price catalog
+//! `spendlens prices list | check | observed | add | edit | delete | import | export`: the price catalog
 //! that prices metered calls. User prices beat built-in ones; `import` replaces only the
 //! built-in ones and says what changed. Every change is audited.
 
@@ -28,6 +28,11 @@ pub async fn run(cli: &Cli, command: &PricesCommand) -> anyhow::Result<ExitCode>
             format,
         } => list(&context, provider, search, provenance, *format).await,
         PricesCommand::Check(args) => check(&context, args).await,
+        PricesCommand::Observed {
+            period,
+            threshold,
+            format,
+        } => super::prices_observed::run(&context, period, threshold, *format).await,
         PricesCommand::Add(args) => add(&context, args).await,
         PricesCommand::Edit { id, entry } => edit(&context, *id, entry).await,
         PricesCommand::Delete { id, yes } => delete(&context, *id, *yes).await,

@@ -286,6 +286,33 @@ async fn observe_metered(
                     value: pct,
                 });
             }
+            // Prices observed on bills: each model's latest billed day per token class
+            // against the catalog price that prices its calls.
+            let catalog = store.price_catalog(org).await?.catalog;
+            let cells: Vec<_> = store
+                .latest_observed_prices(org)
+                .await?
+                .into_iter()
+                .map(|r| (r.provider, r.cell))
+                .collect();
+            for row in spendlens_query::observed::compare_cells(&catalog, &cells, threshold) {
+                let in_scope = match (spec.scope, spec.scope_value.as_deref()) {
+                    (ScopeKind::Provider, Some(v)) if v != "*" => row.provider.as_str() == v,
+                    (ScopeKind::Model, Some(v)) if v != "*" => {
+                        row.model == spendlens_domain::catalog::normalize_model(row.provider, v)
+                    }
+                    (ScopeKind::Org | ScopeKind::Provider | ScopeKind::Model, _) => true,
+                    _ => false,
+                };
+                let Some(pct) = row.drift_pct.filter(|_| in_scope) else {
+                    continue;
+                };
+                out.push(Observation {
+                    subject: bill_subject(&row),
+                    crossed: row.drifted,
+                    value: pct,
+                });
+            }
         }
         // Read from the budgets' status by `observe_budgets`.
         RuleKind::SyncFailing | RuleKind::BudgetSoft | RuleKind::BudgetHard => {}
@@ -528,3 +555,17 @@ pub async fn evaluate_org(
     }
     Ok(fired)
 }
+
+/// The subject of a price observed on a bill: `openai/gpt-4o input, billed 2026-11-02`.
+fn bill_subject(row: &spendlens_query::observed::PriceComparisonRow) -> String {
+    format!(
+        "{}/{} {}{BILLED}{}",
+        row.provider,
+        row.model,
+        row.token_class.label(),
+        row.day
+    )
+}
+
+/// What marks a price-drift subject observed on a bill (the message words it so).
+pub(crate) const BILLED: &str = ", billed ";

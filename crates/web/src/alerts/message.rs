@@ -64,6 +64,9 @@ pub fn text(rule: &AlertRuleRow, obs: &Observation, period_key: &str) -> String 
         RuleKind::UnpricedModel => format!(
             "{value} calls of {scope} have no price in the catalog{when} (over {threshold})"
         ),
+        RuleKind::PriceDrift if obs.subject.contains(super::evaluate::BILLED) => format!(
+            "the price billed for {scope} differs from the catalog by {value} (more than {threshold})"
+        ),
         RuleKind::PriceDrift => format!(
             "reported cost of {scope} differs from the catalog by {value} (more than {threshold})"
         ),

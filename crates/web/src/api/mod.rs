@@ -91,6 +91,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         )
         .route("/prices", get(prices::list).post(prices::create))
         .route("/prices/check", get(prices::check))
+        .route("/prices/observed", get(prices::observed))
         .route("/prices/restate", post(prices::restate))
         .route(
             "/prices/{id}",

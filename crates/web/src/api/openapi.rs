@@ -33,6 +33,7 @@ pub const PATHS: &[(&str, &str)] = &[
     ("get", "/prices"),
     ("post", "/prices"),
     ("get", "/prices/check"),
+    ("get", "/prices/observed"),
     ("post", "/prices/restate"),
     ("get", "/prices/{id}"),
     ("put", "/prices/{id}"),
@@ -117,6 +118,26 @@ fn price_paths(with_errors: &dyn Fn(Value) -> Value) -> (Value, Value) {
                 "status": {"type": "string", "enum": ["priced", "unpriced"]}, "cost": {"type": ["string", "null"]}, "currency": {"type": "string"},
                 "entry": entry, "reason": {"type": "string"}, "message": {"type": "string"}}}))}))
         }},
+        "/prices/observed": {"get": {
+            "summary": "Catalog vs observed prices: each billed model's latest observed day (what the bill charged per 1M tokens, per token class where the bill names classes, else `all`) beside the catalog price that prices its calls, the drift and whether it is beyond the threshold; and the models billed in the period without a catalog price",
+            "parameters": [
+                query("period", "The period new models are looked for in (as the views take it; default 30 days).", json!({"type": "string"})),
+                query("from", "First day of a custom period.", json!({"type": "string", "format": "date"})),
+                query("to", "Last day of a custom period.", json!({"type": "string", "format": "date"})),
+                query("threshold", "Drift threshold in percent, 0–1000 (default 2).", json!({"type": "string"}))
+            ],
+            "responses": with_errors(json!({"200": ok("The comparison", json!({"type": "object", "properties": {
+                "threshold_pct": {"type": "string"}, "period": {"type": "object"}, "drifted": {"type": "integer"},
+                "rows": {"type": "array", "items": {"type": "object", "properties": {
+                    "provider": {"type": "string"}, "provider_name": {"type": "string"}, "model": {"type": "string"}, "day": {"type": "string", "format": "date"},
+                    "token_class": {"type": "string", "enum": ["input", "cached_input", "cache_write", "output", "all"]},
+                    "billed_cost": {"type": "string"}, "tokens": {"type": "object", "properties": {"input": {"type": "integer"}, "cache_read": {"type": "integer"}, "cache_write": {"type": "integer"}, "output": {"type": "integer"}}},
+                    "observed_per_1m": {"type": ["string", "null"]}, "catalog_per_1m": {"type": ["string", "null"], "description": "null: the catalog has no price for these tokens (unknown, not zero)"},
+                    "catalog_entry": {"type": ["string", "null"]}, "catalog_source": {"type": ["string", "null"], "enum": ["built_in", "user", null]},
+                    "drift_pct": {"type": ["string", "null"]}, "drifted": {"type": "boolean"}}}},
+                "new_models": {"type": "array", "items": {"type": "object", "properties": {"provider": {"type": "string"}, "provider_name": {"type": "string"}, "model": {"type": "string"}, "billed_cost": {"type": "string"}}}},
+                "notes": {"type": "array", "items": {"type": "string"}}}}))}))
+        }},
         "/prices/restate": {"post": {
             "summary": "Re-price the stored metered events of a range of UTC days with the current catalog (admin): per model, events changed, old and new totals, newly priced and unpriced; with dry_run nothing changes, else costs and rollups are rewritten and the restate audited",
             "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["from", "to"], "properties": {
@@ -152,7 +173,7 @@ fn price_paths(with_errors: &dyn Fn(Value) -> Value) -> (Value, Value) {
         "effective_from": {"type": "string", "format": "date"},
         "effective_to": {"type": ["string", "null"], "format": "date", "description": "Last day, inclusive"},
         "currency": {"type": "string", "default": "USD"},
-        "provenance": {"type": "string", "enum": ["user", "observed"], "default": "user"},
+        "provenance": {"type": "string", "enum": ["user"], "default": "user", "description": "Only user entries are added here; observed ones come from synced bills and never price calls"},
         "source": {"type": "string", "description": "Where the price was read and when (required)"}
     });
     let mut output_properties = input_properties.clone();

@@ -286,3 +286,35 @@ pub async fn restate(
     }
     Ok(Json(report).into_response())
 }
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ObservedParams {
+    /// The period new models are looked for in (as every view takes it; default 30 days).
+    pub period: Option<String>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    /// Drift threshold in percent (default 2).
+    pub threshold: Option<String>,
+}
+
+/// `GET /api/v1/prices/observed`: each billed model's latest observed price beside the
+/// catalog's, with the drift, and the billed models without a catalog price.
+pub async fn observed(
+    State(state): State<Arc<AppState>>,
+    ApiOrg(org): ApiOrg,
+    params: Result<Query<ObservedParams>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(params) = params.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let threshold = spendlens_query::observed::threshold(params.threshold.as_deref())?;
+    let (query, _) = crate::api::coverage::coverage_query(
+        params.period,
+        params.from,
+        params.to,
+        None,
+        Day::of(state.now()),
+    )?;
+    let comparison =
+        spendlens_query::observed::comparison(state.store(), org, query.period, threshold).await?;
+    Ok(Json(comparison).into_response())
+}

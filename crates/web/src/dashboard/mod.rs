@@ -25,6 +25,7 @@ mod people;
 mod portal;
 mod pricing;
 mod pricing_edit;
+mod pricing_observed;
 mod reports;
 pub mod session;
 mod sync_logs;

@@ -1,5 +1,5 @@
-//! Cost → Model pricing: the organization's price catalog with filters, which models in recent
-//! usage have no price, and (admins) new / edit forms that show their errors in place and a
+//! Cost → Model pricing: the organization's price catalog with filters, the catalog beside the
+//! prices observed on bills and the billed models with no price (`pricing_observed.rs`), and (admins) new / edit forms that show their errors in place and a
 //! delete that first names what it removes. Every change is audited.
 
 use std::collections::BTreeSet;
@@ -12,9 +12,9 @@ use axum::response::Response;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use spendlens_domain::catalog::entry_from_json;
-use spendlens_domain::{Day, DayRange, PriceEntry, PriceSource, ProviderKind};
-use spendlens_store::RollupFilter;
+use spendlens_domain::{PriceEntry, PriceSource, ProviderKind};
 
+use super::pricing_observed::ObservedPart;
 use crate::AppState;
 use crate::api::prices::filter;
 use crate::dashboard::error::PageError;
@@ -49,13 +49,6 @@ pub struct Row {
     pub note: String,
 }
 
-pub struct UnpricedModel {
-    pub provider: &'static str,
-    pub provider_label: &'static str,
-    pub model: String,
-    pub model_query: String,
-}
-
 #[derive(Template)]
 #[template(path = "pricing.html")]
 struct PricingPage {
@@ -65,7 +58,7 @@ struct PricingPage {
     provenances: Vec<Choice>,
     search: String,
     filter_error: Option<String>,
-    unpriced: Vec<UnpricedModel>,
+    observed: ObservedPart,
     built_in_compiled: bool,
     currencies: String,
 }
@@ -116,7 +109,7 @@ fn units_text(entry: &PriceEntry) -> String {
 fn row(entry: &PriceEntry) -> Row {
     let t = &entry.tokens;
     Row {
-        id: stored_id(entry).filter(|_| entry.source != PriceSource::BuiltIn),
+        id: stored_id(entry).filter(|_| entry.source == PriceSource::User),
         provider: entry.provider.as_str(),
         provider_label: entry.provider.display_name(),
         model: entry.model_glob.clone(),
@@ -146,46 +139,6 @@ pub struct ListParams {
     pub provenance: String,
     #[serde(default)]
     pub search: String,
-}
-
-/// Models with usage in the last 30 days of synced data that no entry prices.
-async fn unpriced_models(
-    state: &AppState,
-    org: spendlens_store::OrgId,
-) -> Result<Vec<UnpricedModel>, PageError> {
-    let catalog = state.prices.catalog(state.store(), org).await?;
-    let today = Day::of(state.now());
-    let Ok(start) = today.add_days(-29) else {
-        return Ok(Vec::new());
-    };
-    let Ok(window) = DayRange::new(start, today) else {
-        return Ok(Vec::new());
-    };
-    let connections = state.store().list_connections(org).await?;
-    let models = state
-        .store()
-        .totals_by_model(org, window, None, &RollupFilter::default())
-        .await?;
-    let mut seen = BTreeSet::new();
-    for model in models {
-        let Some(connection) = connections.iter().find(|c| c.id == model.connection_id) else {
-            continue;
-        };
-        let provider = connection.provider;
-        if catalog.lookup(provider, &model.model, today).is_none() {
-            seen.insert((provider, model.model));
-        }
-    }
-    Ok(seen
-        .into_iter()
-        .take(50)
-        .map(|(provider, model)| UnpricedModel {
-            provider: provider.as_str(),
-            provider_label: provider.display_name(),
-            model_query: url::form_urlencoded::byte_serialize(model.as_bytes()).collect(),
-            model,
-        })
-        .collect())
 }
 
 pub async fn page(
@@ -244,7 +197,7 @@ pub async fn page(
     }));
     let layout = Layout::new(&state, &viewer, &headers, "Model pricing", ACTIVE).await?;
     let template = PricingPage {
-        unpriced: unpriced_models(&state, viewer.org()).await?,
+        observed: super::pricing_observed::read(&state, viewer.org()).await?,
         layout,
         rows: entries.iter().map(row).collect(),
         providers,
