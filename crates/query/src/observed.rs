@@ -76,7 +76,7 @@ pub fn compare_cells(
     cells
         .iter()
         .map(|(provider, cell)| {
-            let entry = catalog.lookup(*provider, &cell.model, cell.day);
+            let entry = catalog.lookup_for_calls(*provider, &cell.model, cell.day);
             let d = drift(cell, entry, threshold_pct);
             PriceComparisonRow {
                 provider: *provider,
@@ -149,7 +149,9 @@ pub async fn comparison(
         let tool = matches!(row.category, Category::Tool | Category::Other);
         if tool
             || row.current.cost.is_zero()
-            || catalog.lookup(provider, &row.model, period.to()).is_some()
+            || catalog
+                .lookup_for_calls(provider, &row.model, period.to())
+                .is_some()
         {
             continue;
         }

@@ -98,6 +98,20 @@ impl PriceCatalog {
             .ok()
     }
 
+    /// [`PriceCatalog::lookup`], else the upstream provider's entry (a gateway's model, Claude
+    /// on Bedrock or Vertex), as [`price`] falls back: the entry that prices the model's calls.
+    pub fn lookup_for_calls(
+        &self,
+        provider: ProviderKind,
+        model: &str,
+        day: Day,
+    ) -> Option<&PriceEntry> {
+        self.lookup(provider, model, day).or_else(|| {
+            let (up_provider, up_model) = upstream_model(provider, model)?;
+            self.lookup(up_provider, &up_model, day)
+        })
+    }
+
     /// The entry that prices a call (see [`price`] for the order).
     pub(crate) fn select(
         &self,

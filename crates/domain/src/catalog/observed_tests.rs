@@ -258,3 +258,18 @@ fn classes_parse_back() {
     }
     assert!("tokens".parse::<ObservedClass>().is_err());
 }
+
+#[test]
+fn a_gateway_model_is_compared_with_the_upstream_price_that_prices_its_calls() {
+    let catalog = super::super::PriceCatalog::new(vec![entry("2.5", None, "10")]);
+    let at = day("2026-11-02");
+    assert!(
+        catalog
+            .lookup(ProviderKind::OpenRouter, "openai/gpt-4o", at)
+            .is_none()
+    );
+    let upstream = catalog
+        .lookup_for_calls(ProviderKind::OpenRouter, "openai/gpt-4o", at)
+        .unwrap();
+    assert_eq!(upstream.provider, ProviderKind::OpenAi);
+}
