@@ -50,6 +50,10 @@ pub async fn guard(
     mut request: Request,
     next: Next,
 ) -> Response {
+    // The stylesheet and script are everyone's: no session lookup for them.
+    if request.uri().path().starts_with("/static/") {
+        return next.run(request).await;
+    }
     let Some(token) = cookie(request.headers(), SESSION_COOKIE) else {
         return next.run(request).await;
     };
