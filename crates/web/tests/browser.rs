@@ -689,6 +689,7 @@ async fn a_person_uses_the_dashboard_in_a_real_browser() {
         "the period carried through the drill-down"
     );
     shot(&client, "15-spike-models-of-the-workspace").await;
+    let spike_models = client.current_url().await.unwrap().to_string();
 
     // 2. Unused keys: API keys by cost, lowest first, lead with keys that cost nothing.
     client
@@ -742,6 +743,7 @@ async fn a_person_uses_the_dashboard_in_a_real_browser() {
         periods.push(csv.lines().nth(1).unwrap_or_default().to_owned());
     }
     shot(&client, "17-models-last-month").await;
+    let last_month_models = client.current_url().await.unwrap().to_string();
     assert_eq!(
         periods[0], periods[1],
         "the two CSVs cover different periods"
@@ -751,8 +753,53 @@ async fn a_person_uses_the_dashboard_in_a_real_browser() {
         "{periods:?}"
     );
 
+    // A stored report, so Cost → Reports has its list to lay out.
+    let org = engine
+        .store()
+        .ensure_default_org(engine.now())
+        .await
+        .unwrap();
+    let token = engine
+        .store()
+        .create_api_token(org, "browser reports", engine.now())
+        .await
+        .unwrap()
+        .secret;
+    let api = reqwest::Client::new();
+    let created: serde_json::Value = api
+        .post(format!("{base}/api/v1/report-documents"))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"kind": "chargeback", "scope": "all", "from": "2026-10-01", "to": "2026-10-31"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let report = created["document"]["id"].as_i64().unwrap();
+    for attempt in 0.. {
+        let body: serde_json::Value = api
+            .get(format!("{base}/api/v1/report-documents/{report}"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if body["status"] == "ready" {
+            break;
+        }
+        assert!(
+            attempt < 600 && body["status"] == "building",
+            "report {report}: {body}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
     // Layout at 1440 px: every action of the admin pages is in view without scrolling sideways.
     for (path, name) in [
+        ("/cost/reports", "27-reports-1440"),
         ("/workspace-management", "20-workspace-management-1440"),
         ("/connections", "21-connections-1440"),
         ("/sync-logs", "22-sync-logs-1440"),
@@ -850,8 +897,37 @@ async fn a_person_uses_the_dashboard_in_a_real_browser() {
     for (path, name) in [
         ("/providers?period=last-30-days", "18-providers-phone"),
         ("/keys?period=last-30-days", "19-keys-phone"),
+        ("/cost/reports", "28-reports-phone"),
     ] {
         client.goto(&format!("{base}{path}")).await.unwrap();
+        shot(&client, name).await;
+    }
+    // The brief's three scenarios end at phone width too, and no page is wider than the phone
+    // (tables scroll inside their frame).
+    for (url, name) in [
+        (
+            spike_models.clone(),
+            "29-spike-models-of-the-workspace-phone",
+        ),
+        (
+            format!("{base}/keys?period=last-30-days&sort=cost&order=asc"),
+            "30-unused-keys-phone",
+        ),
+        (last_month_models.clone(), "31-models-last-month-phone"),
+    ] {
+        client.goto(&url).await.unwrap();
+        let wide = client
+            .execute(
+                "return document.documentElement.scrollWidth > document.documentElement.clientWidth + 1",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            wide,
+            serde_json::Value::Bool(false),
+            "{url} is wider than a phone"
+        );
         shot(&client, name).await;
     }
 
