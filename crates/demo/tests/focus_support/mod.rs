@@ -113,6 +113,23 @@ pub fn validate(venv: &Path, csv: &Path, dir: &Path) -> (Vec<String>, String) {
     (failed, head)
 }
 
+/// A Parquet file as pyarrow reads it (the validator's virtualenv has it): its schema, column
+/// order and every cell as text (decimals exact, timestamps `YYYY-MM-DDTHH:MM:SSZ`, nulls "").
+pub fn read_parquet(venv: &Path, file: &Path) -> Value {
+    let output = std::process::Command::new(venv.join("bin/python"))
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/focus_support/read_parquet.py"))
+        .arg(file)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "pyarrow could not read {}: {}",
+        file.display(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
 /// The CSV as rows of column → value.
 pub fn parse(csv: &str) -> Vec<BTreeMap<String, String>> {
     let mut reader = csv::Reader::from_reader(csv.as_bytes());

@@ -23,11 +23,16 @@
 //! as the provider now reports it and keeps no earlier version, and a restated metered price
 //! rewrites the rollups in place, so no row can be identified as a correction of an invoiced
 //! period. Money is exact decimal text from nano-dollars; quantities are exact decimals.
+//!
+//! Two files of the same cells: CSV (`csv.rs`) and Parquet (`parquet.rs`, typed columns read
+//! from the CSV's own cells).
 
 mod csv;
+mod parquet;
 mod rows;
 
 pub use csv::{COLUMNS, write_csv};
+pub use parquet::{ColumnType, ParquetError, column_type, write_parquet};
 pub use rows::{ChargeCategory, FocusRow, Source, billed_rows, metered_rows};
 
 use spendlens_domain::{Day, DayRange, Money};
