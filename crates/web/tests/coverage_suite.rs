@@ -460,6 +460,68 @@ async fn coverage_ratios_and_causes_are_exact() {
         "180.0"
     );
 
+    // Day by day: every day of the period; the final days with their ratio (N/A where nothing
+    // was billed), today — whose bill is not final — lag, never 0 %.
+    let days = openai["days"].as_array().unwrap();
+    assert_eq!(days.len(), 10, "{}", openai["days"]);
+    let day = |d: &str| by(&openai["days"], "day", d).clone();
+    let nov30 = day("2026-11-30");
+    assert_eq!(
+        [
+            &nov30["status"],
+            &nov30["billed_cost"],
+            &nov30["metered_cost"],
+            &nov30["coverage_pct"],
+            &nov30["token_coverage_pct"]
+        ],
+        [
+            &json!("comparable"),
+            &json!("23.00"),
+            &json!("18.20"),
+            &json!("79.1"),
+            &json!("67.4")
+        ]
+    );
+    let nov29 = day("2026-11-29");
+    assert_eq!(
+        [
+            &nov29["status"],
+            &nov29["billed_cost"],
+            &nov29["coverage_pct"]
+        ],
+        [&json!("comparable"), &json!("0.00"), &Value::Null]
+    );
+    let dec4 = day("2026-12-04");
+    assert_eq!(
+        [
+            &dec4["status"],
+            &dec4["billed_cost"],
+            &dec4["metered_cost"],
+            &dec4["coverage_pct"],
+            &dec4["token_coverage_pct"]
+        ],
+        [
+            &json!("lag"),
+            &json!("0.50"),
+            &json!("0.80"),
+            &Value::Null,
+            &Value::Null
+        ]
+    );
+    // The final days add up to the period's ratio, the lag days to the lag.
+    let sum = |status: &str, field: &str| -> Money {
+        days.iter()
+            .filter(|d| d["status"] == status)
+            .map(|d| Money::parse_units(d[field].as_str().unwrap()).unwrap())
+            .sum()
+    };
+    assert_eq!(sum("comparable", "billed_cost").to_exact_string(), "23.00");
+    assert_eq!(sum("comparable", "metered_cost").to_exact_string(), "18.20");
+    assert_eq!(
+        (sum("lag", "billed_cost") - sum("lag", "metered_cost")).to_exact_string(),
+        "-0.30"
+    );
+
     // A provider with no metered traffic: 0 %, all of it under unmetered keys; its request
     // counts are unknown, not zero.
     let anthropic = provider(&report, "anthropic");
@@ -539,6 +601,9 @@ async fn coverage_ratios_and_causes_are_exact() {
         "waterfall,openai,,,billed,,,,,,,,23.50",
         "waterfall,openai,,,price_drift,,,,,,,,-4.50",
         "waterfall,openai,,,metered,,,,,,,,19.00",
+        "day,openai,,,comparable,23.00,18.20,79.1,1900000,1280000,67.4,,,2026-11-30",
+        "day,openai,,,comparable,0.00,0.00,N/A,0,0,N/A,,,2026-11-29",
+        "day,openai,,,lag,0.50,0.80,N/A,50000,80000,N/A,,,2026-12-04",
     ] {
         assert!(csv.lines().any(|l| l == expected), "{expected} in\n{csv}");
     }

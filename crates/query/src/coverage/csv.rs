@@ -1,4 +1,5 @@
-//! Coverage as CSV: one row per provider, API key, model and cause row, exact money, the
+//! Coverage as CSV: one row per provider, API key, model, cause row and day (level `day`, its
+//! status — `comparable` or `lag` — in the cause column, the day last), exact money, the
 //! period and time zone stated first; formula-like cells neutralized.
 
 use spendlens_domain::Money;
@@ -7,7 +8,7 @@ use super::CoverageReport;
 use super::math::Ratio;
 use crate::table::neutralize_cell;
 
-const COLUMNS: [&str; 13] = [
+const COLUMNS: [&str; 14] = [
     "level",
     "provider",
     "key",
@@ -21,6 +22,7 @@ const COLUMNS: [&str; 13] = [
     "token_coverage_pct",
     "billed_requests",
     "amount",
+    "day",
 ];
 
 fn opt<T: ToString>(value: Option<T>) -> String {
@@ -105,6 +107,24 @@ pub fn to_csv(report: &CoverageReport, filters: &str) -> Result<String, csv::Err
             }
         }
         write(waterfall_row(name, "metered", p.period_metered_cost))?;
+        for d in p.days.iter().flatten() {
+            write(vec![
+                "day".to_owned(),
+                name.to_owned(),
+                String::new(),
+                String::new(),
+                d.status.as_str().to_owned(),
+                d.billed_cost.to_exact_string(),
+                d.metered_cost.to_exact_string(),
+                opt(d.coverage_pct),
+                d.billed_tokens.to_string(),
+                d.metered_tokens.to_string(),
+                opt(d.token_coverage_pct),
+                String::new(),
+                String::new(),
+                d.day.to_string(),
+            ])?;
+        }
     }
     write(row("total", "", "", "", &report.total))?;
     let bytes = writer

@@ -11,6 +11,7 @@
 //! or whose events carry none join by model only.
 
 pub mod csv;
+pub mod daily;
 pub mod keys;
 pub mod math;
 pub mod watermark;
@@ -24,6 +25,7 @@ use spendlens_domain::credential::hint_of;
 use spendlens_domain::{Day, DayRange, Money, ProviderKind};
 use spendlens_store::{ApiKeyRow, ConnectionRow, OrgId, Store, meter_extra};
 
+use self::daily::{DayCoverage, DaySide};
 use self::keys::match_key;
 use self::math::{BilledCell, Cause, JoinKey, MeteredCell, ProviderInput, Ratio};
 use crate::QueryError;
@@ -34,6 +36,8 @@ pub struct CoverageQuery {
     pub period: DayRange,
     /// Empty: every provider.
     pub providers: Vec<ProviderKind>,
+    /// Also each provider's day-by-day series (two more rollup reads).
+    pub daily: bool,
 }
 
 /// Said on every coverage report.
@@ -76,6 +80,10 @@ pub struct ProviderReport {
     pub causes: Vec<Cause>,
     pub keys: Vec<KeyCoverage>,
     pub models: Vec<ModelCoverage>,
+    /// Every day of the period (when asked for): the day's ratio while its bill is final,
+    /// `lag` after. The comparable days' sums are `billed_cost` and `metered_cost` above.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub days: Option<Vec<DayCoverage>>,
 }
 
 /// One API key's coverage.
@@ -130,6 +138,7 @@ pub async fn for_view(
     let query = CoverageQuery {
         period,
         providers: providers.to_vec(),
+        daily: false,
     };
     Ok(Some(coverage(store, org, &query).await?))
 }
@@ -224,6 +233,14 @@ pub async fn coverage(
         }
     }
     let keys = store.list_api_keys(org).await?;
+    let (billed_days, metered_days) = if query.daily {
+        (
+            store.billed_days(org, query.period).await?,
+            store.metered_days(org, query.period).await?,
+        )
+    } else {
+        (Vec::new(), Vec::new())
+    };
     let mut providers = Vec::new();
     for (provider, side) in &sides {
         let names: Vec<String> = metered_providers
@@ -231,8 +248,41 @@ pub async fn coverage(
             .filter(|n| n.parse::<ProviderKind>().ok() == Some(*provider))
             .cloned()
             .collect();
-        let report =
+        let mut report =
             provider_report(store, org, query.period, *provider, side, &names, &keys).await?;
+        if query.daily {
+            let ids: Vec<_> = side.connections.iter().map(|c| c.id).collect();
+            let mut billed: BTreeMap<Day, DaySide> = BTreeMap::new();
+            for row in billed_days
+                .iter()
+                .filter(|r| ids.contains(&r.connection_id))
+            {
+                for (day, totals) in &row.days {
+                    billed
+                        .entry(*day)
+                        .or_default()
+                        .add(totals.cost, billed_tokens(totals));
+                }
+            }
+            let mut metered: BTreeMap<Day, DaySide> = BTreeMap::new();
+            for row in metered_days
+                .iter()
+                .filter(|r| r.provider.parse::<ProviderKind>().ok() == Some(*provider))
+            {
+                for (day, metrics) in &row.days {
+                    metered
+                        .entry(*day)
+                        .or_default()
+                        .add(metrics.totals.cost, metered_tokens(&metrics.totals));
+                }
+            }
+            report.days = Some(daily::daily(
+                query.period,
+                side.complete_through,
+                &billed,
+                &metered,
+            ));
+        }
         if !report.period_billed_cost.is_zero()
             || !report.period_metered_cost.is_zero()
             || report.ratio.metered_calls > 0
@@ -395,6 +445,7 @@ async fn provider_report(
         causes,
         keys: keys_out,
         models,
+        days: None,
     })
 }
 

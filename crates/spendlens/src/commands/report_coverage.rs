@@ -32,6 +32,7 @@ pub async fn run(cli: &Cli, args: &ReportArgs) -> anyhow::Result<ExitCode> {
     let query = CoverageQuery {
         period: view.period,
         providers: view.providers.clone(),
+        daily: true,
     };
     let report = coverage(context.store(), context.org, &query).await?;
     match args.format {

@@ -48,6 +48,7 @@ pub fn coverage_query(
         CoverageQuery {
             period: view.period,
             providers: view.providers.clone(),
+            daily: true,
         },
         view.filters_text(),
     ))
