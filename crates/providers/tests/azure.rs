@@ -13,7 +13,10 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use common::{canned, config, nanos_of_dollars, range};
-use spendlens_domain::{Category, Credential, DayRange, FetchedWindow, ProviderKind, TokenClass};
+use spendlens_domain::{
+    Billed, Category, Credential, Currency, DayRange, FetchedWindow, Money, ProviderKind,
+    TokenClass,
+};
 use spendlens_fakes::azure::{
     AzureFake, CLIENT_ID, EMPTY_SUBSCRIPTION, EUR_SUBSCRIPTION, NO_ROLE_SUBSCRIPTION,
     RunningAzureFake, TENANT_ID, USD_SUBSCRIPTION,
@@ -136,6 +139,7 @@ async fn daily_cost_per_account_and_meter_equals_the_fake_s_to_the_nano_dollar()
     );
     for cost in &fetched.costs {
         assert_eq!(cost.currency.as_str(), "USD");
+        assert_eq!(cost.billing, None, "billed in USD: no second amount");
         assert_eq!(cost.api_key_id, None);
         assert!(!cost.estimated);
     }
@@ -217,7 +221,7 @@ async fn daily_cost_per_account_and_meter_equals_the_fake_s_to_the_nano_dollar()
 }
 
 #[tokio::test]
-async fn a_eur_billed_subscription_is_stored_in_usd_from_the_cost_usd_column() {
+async fn a_eur_billed_subscription_keeps_each_amount_in_eur_beside_the_cost_usd_column() {
     let fake = spawn().await;
     let window = range("2026-01-01", "2026-01-31");
     let fetched = fetch(&fake, EUR_SUBSCRIPTION, window).await.0.unwrap();
@@ -238,11 +242,51 @@ async fn a_eur_billed_subscription_is_stored_in_usd_from_the_cost_usd_column() {
         .iter()
         .find(|c| c.day.date() == first.date && c.description.starts_with(&first.meter))
         .unwrap();
-    assert_eq!(
-        line.description,
-        format!("{}; billed {} EUR", first.meter, first.cost)
-    );
+    assert_eq!(line.description, first.meter);
     assert_eq!(line.currency.as_str(), "USD");
+    assert_eq!(
+        line.billing,
+        Some(Billed {
+            currency: Currency::parse("EUR").unwrap(),
+            cost: Money::parse_units(&first.cost).unwrap(),
+            credits: Money::ZERO,
+        })
+    );
+    // Every line: EUR as Cost Management's Cost column says, USD as its CostUSD column says.
+    let eur_truth: BTreeMap<(time::Date, String, String), i64> = rows
+        .iter()
+        .map(|row| {
+            assert_eq!(row.currency, "EUR");
+            (
+                (row.date, row.account.clone(), row.meter.clone()),
+                nanos_of_dollars(&row.cost),
+            )
+        })
+        .collect();
+    let eur_fetched: BTreeMap<(time::Date, String, String), i64> = fetched
+        .costs
+        .iter()
+        .map(|cost| {
+            let billing = cost.billing.as_ref().unwrap();
+            assert_eq!(billing.currency.as_str(), "EUR");
+            assert!(billing.credits.is_zero());
+            (
+                (
+                    cost.day.date(),
+                    cost.workspace_id.clone().unwrap(),
+                    cost.description.clone(),
+                ),
+                billing.cost.nanos(),
+            )
+        })
+        .collect();
+    assert_eq!(eur_fetched, eur_truth);
+    let eur: i64 = eur_truth.values().sum();
+    let usd: i64 = fetched.costs.iter().map(|c| c.cost.nanos()).sum();
+    assert!(
+        eur > 0 && usd > eur,
+        "1.0842 USD per EUR: {eur} EUR, {usd} USD"
+    );
     assert!(
         fetched
             .notes

@@ -1,8 +1,7 @@
 //! The Azure OpenAI, PiAPI and Vertex (billed in EUR) connectors through the real sync engine
-//! against their fakes, on
-//! SQLite and (with `SPENDLENS_TEST_DATABASE_URL`) PostgreSQL: a scope billed in EUR is stored
-//! in USD (not refused), and PiAPI's task history is stored to the nano-dollar with one request
-//! per task.
+//! against their fakes, on SQLite and (with `SPENDLENS_TEST_DATABASE_URL`) PostgreSQL: an
+//! Azure scope billed in EUR is stored in EUR and in USD (Cost Management's own CostUSD), and
+//! PiAPI's task history is stored to the nano-dollar with one request per task.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a failing test should stop loudly
 
@@ -85,7 +84,7 @@ async fn connect(
 }
 
 #[tokio::test]
-async fn an_azure_scope_billed_in_eur_is_stored_in_usd_not_refused() {
+async fn an_azure_scope_billed_in_eur_is_stored_in_eur_and_in_usd_from_cost_usd() {
     let (test, engine, org) = setup().await;
     let fake = AzureFake::builder()
         .seed(8)
@@ -113,16 +112,19 @@ async fn an_azure_scope_billed_in_eur_is_stored_in_usd_not_refused() {
         .unwrap();
     assert_eq!(report.status, SyncRunStatus::Success, "{:?}", report.error);
     let synced = report.window;
-    let expected: Money = fake
-        .truth()
-        .rows(
-            EUR_SUBSCRIPTION,
-            None,
-            synced.from().date(),
-            synced.to().date(),
-        )
+    let rows = fake.truth().rows(
+        EUR_SUBSCRIPTION,
+        None,
+        synced.from().date(),
+        synced.to().date(),
+    );
+    let expected: Money = rows
         .iter()
         .map(|row| Money::parse_units(&row.cost_usd).unwrap())
+        .sum();
+    let expected_eur: Money = rows
+        .iter()
+        .map(|row| Money::parse_units(&row.cost).unwrap())
         .sum();
     let stored: Money = engine
         .store()
@@ -134,6 +136,25 @@ async fn an_azure_scope_billed_in_eur_is_stored_in_usd_not_refused() {
         .sum();
     assert!(!expected.is_zero());
     assert_eq!(stored, expected);
+    // The amounts as billed, in EUR, line by line beside their dollars.
+    let lines = engine.store().export_cost_lines(org, synced).await.unwrap();
+    assert!(
+        lines
+            .iter()
+            .all(|l| l.billing_currency == "EUR" && l.currency == "USD")
+    );
+    let eur: Money = lines.iter().map(|l| l.billing_cost).sum();
+    let usd: Money = lines.iter().map(|l| l.cost).sum();
+    assert_eq!(eur, expected_eur);
+    assert_eq!(usd, expected);
+    assert!(usd > eur, "{usd} USD for {eur} EUR at 1.0842 USD per EUR");
+    // What the Providers view reads to say "billed in EUR, shown in USD".
+    let foreign = engine
+        .store()
+        .foreign_billing_currencies(&[id], synced)
+        .await
+        .unwrap();
+    assert_eq!(foreign, vec![(id, "EUR".to_owned())]);
     assert!(
         report.notes.iter().any(|n| n.contains("billed in EUR")),
         "{:?}",

@@ -9,9 +9,9 @@
 //!   23:59:59), `type: AmortizedCost`, daily, grouped by `ResourceId` and `Meter`, filtered to
 //!   `ResourceType = microsoft.cognitiveservices/accounts` (kinds OpenAI and AIServices; no
 //!   service name is hard-coded). Pages follow `nextLink` verbatim, only on the ARM host.
-//! - Currency: `Cost` is in the billing currency. spendlens stores USD, so when any row is in
-//!   another currency the same query is run for `CostUSD`, and every amount is stored from it;
-//!   the billing-currency amount stays in the line's description.
+//! - Currency: `Cost` is in the billing currency. When any row is in another currency than USD
+//!   the same query is run for `CostUSD`: each line's cost is the USD amount, and the
+//!   billing-currency amount is kept beside it (`BilledCost::billing`), as Vertex does.
 //! - Workspaces: the accounts (resource IDs, lower-case; name = last path segment). No API keys
 //!   (inference keys never appear in billing), no request counts (`None`).
 //! - Meters → model, token class, unit ([`meter`]); token counts = quantity × 1K / 1M.
@@ -27,8 +27,8 @@ use serde_json::json;
 use spendlens_domain::credential::AzureServicePrincipal;
 use spendlens_domain::money::parse_decimal;
 use spendlens_domain::{
-    BilledCost, Credential, Currency, Day, DayRange, FetchedWindow, Money, ProviderKind, Quantity,
-    TokenClass, TokenCounts, UsageRecord, WorkspaceRecord,
+    Billed, BilledCost, Credential, Currency, Day, DayRange, FetchedWindow, Money, ProviderKind,
+    Quantity, TokenClass, TokenCounts, UsageRecord, WorkspaceRecord,
 };
 use url::Url;
 
@@ -471,10 +471,24 @@ fn build_window(
         };
         let usd = line.usd.unwrap_or(line.cost);
         let cost = Money::from_decimal(usd).map_err(invalid)?;
-        let billed = if line.currency == "USD" {
-            String::new()
+        // A line billed in another currency keeps its amount as billed beside the USD one.
+        let billing = if line.currency == "USD" {
+            None
         } else {
-            format!("; billed {} {}", line.cost.normalize(), line.currency)
+            let currency = Currency::parse(&line.currency).map_err(|_| {
+                unexpected(
+                    at,
+                    format!(
+                        "{day}, meter \"{raw_meter}\": currency \"{}\" is not a currency code",
+                        line.currency
+                    ),
+                )
+            })?;
+            Some(Billed {
+                currency,
+                cost: Money::from_decimal(line.cost).map_err(invalid)?,
+                credits: Money::ZERO,
+            })
         };
         costs.push(BilledCost {
             day,
@@ -483,12 +497,12 @@ fn build_window(
             model: Some(meter.model.clone()),
             token_class: meter.token_class,
             category: Some(meter.category),
-            description: format!("{raw_meter}{billed}"),
+            description: raw_meter.clone(),
             cost,
             credits: Money::ZERO,
             currency: Currency::usd(),
             estimated: false,
-            billing: None,
+            billing,
         });
         if line.quantity.is_zero() {
             continue;
@@ -534,9 +548,9 @@ fn build_window(
     if !foreign.is_empty() {
         let list: Vec<&str> = foreign.iter().map(|c| c.as_str()).collect();
         notes.push(format!(
-            "This scope is billed in {}: amounts are stored in USD from Cost Management's \
-             CostUSD column; the billing-currency amount is in each line's description \
-             (spendlens does not store a second currency yet).",
+            "This scope is billed in {}: each amount is kept as billed (Cost Management's Cost \
+             column) and in USD from its CostUSD column, Azure's own conversion; reports show \
+             USD, the FOCUS export the billed amount.",
             list.join(", ")
         ));
     }
