@@ -69,6 +69,8 @@ struct App {
     store: Store,
     org: OrgId,
     engine: SyncEngine,
+    /// PiAPI tasks charged in a usage type with no documented rate in FROM..TO: unpriced.
+    piapi_unpriced_tasks: i64,
     _test: TestStore,
     _running: Vec<Box<dyn std::any::Any + Send>>,
 }
@@ -115,6 +117,7 @@ impl App {
             store,
             org,
             engine,
+            piapi_unpriced_tasks: 0,
             _test: test,
             _running: Vec::new(),
         }
@@ -242,6 +245,12 @@ impl App {
             .spawn()
             .await
             .unwrap();
+        self.piapi_unpriced_tasks = piapi
+            .truth()
+            .by_day_key_model(date!(2026 - 11 - 10), TODAY)
+            .values()
+            .map(|cell| cell.unpriced_tasks)
+            .sum();
         let key = serde_json::json!({"apiKey": piapi.admin_key(), "environment": "production"});
         self.connect(ProviderKind::PiApi, &key.to_string(), piapi.base_url())
             .await;
@@ -363,6 +372,19 @@ impl App {
             .unwrap();
         (response.status().as_u16(), response.text().await.unwrap())
     }
+}
+
+/// `3120` → `3,120`, as the dashboard writes counts.
+fn thousands(n: i64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 #[tokio::test]
@@ -517,6 +539,78 @@ async fn the_demo_export_passes_the_focus_validator_and_adds_up_to_the_providers
     );
     assert!(metered.iter().any(|r| !r["x_Customer"].is_empty()));
 
+    // PiAPI's Midjourney tasks, charged in points (no documented dollar rate), are unpriced:
+    // billed rows with a cost of 0 that FOCUS requires, the count in x_UnpricedRequests, and
+    // no other billed row says so.
+    let unpriced: Vec<_> = rows
+        .iter()
+        .filter(|r| r["x_SpendlensSource"] != "metered" && !r["x_UnpricedRequests"].is_empty())
+        .collect();
+    assert!(app.piapi_unpriced_tasks > 0);
+    let unpriced_in_file: i64 = unpriced
+        .iter()
+        .map(|r| {
+            assert_eq!(r["x_SpendlensProvider"], "piapi", "{r:?}");
+            assert_eq!(r["ConsumedUnit"], "Point Usage", "{r:?}");
+            assert_eq!(
+                Money::parse_units(&r["BilledCost"]).unwrap(),
+                Money::ZERO,
+                "{r:?}"
+            );
+            assert!(r["ChargeDescription"].contains("unpriced"), "{r:?}");
+            r["x_UnpricedRequests"]
+                .trim_end_matches(".0")
+                .parse::<i64>()
+                .unwrap()
+        })
+        .sum();
+    assert_eq!(unpriced_in_file, app.piapi_unpriced_tasks);
+    // The Providers and Models views count them, and never price them at $0.
+    let piapi = providers["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["provider"] == "piapi")
+        .unwrap();
+    assert_eq!(
+        piapi["unpriced_requests"], app.piapi_unpriced_tasks,
+        "{piapi}"
+    );
+    let models = app
+        .json(&format!("/api/v1/reports/models?from={FROM}&to={TO}"))
+        .await;
+    let mj = models["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["model"] == "mj" && r["unit"] == "point_usage")
+        .unwrap();
+    assert_eq!(mj["cost_unknown"], true, "{mj}");
+    assert_eq!(mj["unpriced_requests"], app.piapi_unpriced_tasks, "{mj}");
+    assert_eq!(mj["cost_per_unit"], Value::Null, "{mj}");
+    let (status, models_csv) = app
+        .get(&format!(
+            "/api/v1/reports/models?format=csv&from={FROM}&to={TO}"
+        ))
+        .await;
+    assert_eq!(status, 200, "{models_csv}");
+    let header = models_csv
+        .lines()
+        .find(|l| l.starts_with("Model,"))
+        .unwrap();
+    let column = |name: &str| header.split(',').position(|c| c == name).unwrap();
+    let mj_line = models_csv
+        .lines()
+        .find(|l| l.starts_with("mj,") && l.contains("point_usage"))
+        .unwrap();
+    let cells: Vec<&str> = mj_line.split(',').collect();
+    assert_eq!(cells[column("Cost")], "unpriced", "{mj_line}");
+    assert_eq!(
+        cells[column("Unpriced requests")],
+        app.piapi_unpriced_tasks.to_string(),
+        "{mj_line}"
+    );
+
     // AI usage as FOCUS defines it, exact decimals, no secret anywhere.
     for r in &rows {
         assert_eq!(r["ServiceCategory"], "AI and Machine Learning");
@@ -557,6 +651,22 @@ async fn the_demo_export_passes_the_focus_validator_and_adds_up_to_the_providers
     assert!(
         page.contains("billed in EUR, shown in USD"),
         "the Providers view says the Vertex account's currency"
+    );
+    let count = format!("{} requests unpriced", thousands(app.piapi_unpriced_tasks));
+    assert!(
+        page.contains(&count),
+        "the Providers view counts PiAPI's unpriced tasks"
+    );
+    let (status, models_page) = app
+        .page(
+            &cookie,
+            &format!("/models?from={FROM}&to={TO}&provider=piapi"),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert!(
+        models_page.contains(">unpriced<") && models_page.contains("Unpriced"),
+        "the Models view shows mj's point usage as unpriced"
     );
     let href = format!("/export/focus?from={FROM}&#38;to={TO}");
     assert!(

@@ -101,6 +101,7 @@ pub fn allocate(
             currency: default_currency.clone(),
             estimated: false,
             allocated: false,
+            unpriced: record.unpriced,
             billing: None,
         };
         merge_line(&mut lines, line);
@@ -161,6 +162,7 @@ fn merge_line(lines: &mut BTreeMap<LineKey, CostLine>, line: CostLine) {
             existing.credits += line.credits;
             existing.estimated |= line.estimated;
             existing.allocated |= line.allocated;
+            existing.unpriced |= line.unpriced;
         }
         None => {
             lines.insert(line.key(), line);
@@ -218,6 +220,13 @@ fn place_cost(
         && candidates.iter().any(|key| key.category == category)
     {
         candidates.retain(|key| key.category == category);
+    }
+    // Usage with no known price did not cause a known bill: money goes to priced usage only.
+    if candidates
+        .iter()
+        .any(|key| lines.get(*key).is_some_and(|l| !l.unpriced))
+    {
+        candidates.retain(|key| lines.get(*key).is_some_and(|l| !l.unpriced));
     }
     // A bill line that names a usage detail ("dall-e-3, 1024x1792") pays for that detail only.
     let named: Vec<&LineKey> = candidates
@@ -306,6 +315,7 @@ fn place_cost(
                 currency: cost.currency,
                 estimated: cost.estimated,
                 allocated: false,
+                unpriced: false,
                 billing: cost.billing,
             };
             merge_line(lines, line);
@@ -391,6 +401,7 @@ mod tests {
             },
             requests: Some(1),
             quantity: Quantity::ZERO,
+            unpriced: false,
         }
     }
 
@@ -465,6 +476,41 @@ mod tests {
         let costs: Vec<_> = lines.iter().map(|l| l.cost.to_exact_string()).collect();
         assert_eq!(costs, vec!["0.00", "0.30"]);
         assert!(lines[1].allocated);
+    }
+
+    #[test]
+    fn a_bill_goes_to_priced_usage_and_unpriced_usage_stays_marked() {
+        let tasks = UsageRecord {
+            category: Category::Image,
+            unit: Unit::parse("tasks").unwrap(),
+            tokens: TokenCounts::default(),
+            requests: Some(3),
+            quantity: Quantity::from_whole(3),
+            ..usage("3112", "mj", 0, 0, 0)
+        };
+        // Ten tasks charged in points: a huge quantity, which would win a split by quantity.
+        let points = UsageRecord {
+            unit: Unit::parse("point_usage").unwrap(),
+            requests: Some(10),
+            quantity: Quantity::from_whole(240),
+            unpriced: true,
+            ..tasks.clone()
+        };
+        let mut charged = bill(Some("mj"), None, "0.75");
+        charged.api_key_id = Some("3112".into());
+        let lines = allocate(
+            ProviderKind::PiApi,
+            vec![tasks, points.clone(), points],
+            vec![charged],
+            &PriceCatalog::built_in(),
+        );
+        assert_eq!(lines.len(), 2);
+        let priced = lines.iter().find(|l| !l.unpriced).unwrap();
+        let unpriced = lines.iter().find(|l| l.unpriced).unwrap();
+        assert_eq!(priced.cost.to_exact_string(), "0.75");
+        assert_eq!(unpriced.cost, Money::ZERO);
+        assert_eq!(unpriced.requests, Some(20));
+        assert_eq!(unpriced.quantity, Quantity::from_whole(480));
     }
 
     #[test]

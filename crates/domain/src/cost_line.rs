@@ -31,6 +31,9 @@ pub struct CostLine {
     pub estimated: bool,
     /// Cost spread down from a coarser billed grain (see DESIGN.md "Billed vs allocated").
     pub allocated: bool,
+    /// Some of the line's usage has no known price (`UsageRecord::unpriced`): its cost is
+    /// unknown, not the $0 (or the part) in `cost`. Views show it as unpriced and count it.
+    pub unpriced: bool,
     /// The amount in the provider's billing currency when it is not `currency` (`cost` and
     /// `credits` are then its conversion); `None`: billed as `cost` and `credits`.
     pub billing: Option<Billed>,

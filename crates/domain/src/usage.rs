@@ -275,6 +275,9 @@ pub struct UsageRecord {
     pub requests: Option<i64>,
     /// Non-token work in `unit` (images, characters, seconds, credits).
     pub quantity: Quantity,
+    /// The provider charged for this usage at a rate no one documents (PiAPI's Midjourney
+    /// `point` usage): its cost is unknown, never $0.
+    pub unpriced: bool,
 }
 
 /// Money the provider billed, at the provider's billing grain.

@@ -48,6 +48,10 @@ async fn fetch(
 
 type Cell = (time::Date, String, String);
 
+fn notes_of(fetched: &FetchedWindow) -> String {
+    fetched.notes.join("\n")
+}
+
 fn cost_by_cell(fetched: &FetchedWindow) -> BTreeMap<Cell, i64> {
     let mut out = BTreeMap::new();
     for cost in &fetched.costs {
@@ -81,7 +85,7 @@ async fn task_consumption_becomes_dollars_per_day_key_and_model_to_the_nano_doll
 
     // One request per task, failed ones in their own line; no invented work units.
     let mut tasks: BTreeMap<Cell, (i64, i64)> = BTreeMap::new();
-    for usage in fetched.usage.iter().filter(|u| u.unit.as_str() == "tasks") {
+    for usage in &fetched.usage {
         let entry = tasks
             .entry((
                 usage.day.date(),
@@ -101,27 +105,35 @@ async fn task_consumption_becomes_dollars_per_day_key_and_model_to_the_nano_doll
         .collect();
     assert_eq!(tasks, expected_tasks);
 
-    // Midjourney's `point` usage has no dollar rate: kept as a quantity, never priced.
-    let points: BTreeMap<Cell, i64> = fetched
-        .usage
+    // Midjourney's `point` usage has no dollar rate: its PAYG tasks are on lines of their own,
+    // in points, marked unpriced (one request per task); every other line is priced.
+    let mut points: BTreeMap<Cell, (i64, i64)> = BTreeMap::new();
+    for u in &fetched.usage {
+        assert_eq!(u.unpriced, u.unit.as_str() == "point_usage", "{u:?}");
+        if u.unpriced {
+            let entry = points
+                .entry((u.day.date(), u.api_key_id.clone().unwrap(), u.model.clone()))
+                .or_default();
+            entry.0 += u.quantity.micros() / 1_000_000;
+            entry.1 += u.requests.unwrap();
+        }
+    }
+    let expected_points: BTreeMap<Cell, (i64, i64)> = truth
         .iter()
-        .filter(|u| u.unit.as_str() == "point_usage")
-        .map(|u| {
-            (
-                (u.day.date(), u.api_key_id.clone().unwrap(), u.model.clone()),
-                u.quantity.micros() / 1_000_000,
-            )
-        })
-        .fold(BTreeMap::new(), |mut map, (cell, q)| {
-            *map.entry(cell).or_insert(0) += q;
-            map
-        });
-    let expected_points: BTreeMap<Cell, i64> = truth
-        .iter()
-        .filter(|(_, f)| f.unpriced_usage > 0)
-        .map(|(cell, f)| (cell.clone(), f.unpriced_usage as i64))
+        .filter(|(_, f)| f.unpriced_tasks > 0)
+        .map(|(cell, f)| (cell.clone(), (f.unpriced_usage as i64, f.unpriced_tasks)))
         .collect();
+    assert!(!expected_points.is_empty());
     assert_eq!(points, expected_points);
+    let unpriced_tasks: i64 = expected_points.values().map(|(_, tasks)| tasks).sum();
+    let unpriced_points: i64 = expected_points.values().map(|(points, _)| points).sum();
+    assert!(
+        notes_of(&fetched).contains(&format!(
+            "Unpriced: {unpriced_tasks} tasks ({unpriced_points} point)"
+        )),
+        "{}",
+        notes_of(&fetched)
+    );
     assert!(
         !fetched
             .costs

@@ -84,6 +84,8 @@ pub enum ColumnId {
     FailedCalls,
     ErrorShare,
     UnpricedCalls,
+    /// Billed views: requests whose usage has no known price.
+    UnpricedRequests,
     UsageUnknown,
     AvgCostPerCall,
 }
@@ -120,6 +122,8 @@ pub enum Value {
     Trend(Trend, Option<Decimal>),
     /// Work per unit: `N/A` when unknown.
     Usage(Option<Vec<UnitAmount>>),
+    /// A cost no one knows (usage with no price): "unpriced", never $0; sums skip it.
+    Unpriced,
 }
 
 /// A column's description, the same for every surface.
@@ -193,6 +197,16 @@ impl Sheet {
         ids.iter().filter_map(|id| self.position(*id)).collect()
     }
 
+    /// The positions of `ids` a page or terminal shows: the unpriced-requests column only when
+    /// some row has unpriced usage (the CSV always carries it).
+    pub fn shown(&self, ids: &[ColumnId]) -> Vec<usize> {
+        let any_unpriced = self.metrics.iter().any(|m| m.unpriced_lines > 0);
+        ids.iter()
+            .filter(|id| any_unpriced || **id != ColumnId::UnpricedRequests)
+            .filter_map(|id| self.position(*id))
+            .collect()
+    }
+
     /// The CSV columns, in declaration order.
     pub fn csv_positions(&self) -> Vec<usize> {
         (0..self.specs.len())
@@ -245,7 +259,7 @@ fn sum<'a>(kind: Kind, values: impl Iterator<Item = &'a Value>) -> Value {
             (Value::Count(a), Value::Count(b)) => {
                 Value::Count(a.zip(*b).map(|(a, b)| a.saturating_add(b)))
             }
-            (total, Value::Empty) => total,
+            (total, Value::Empty | Value::Unpriced) => total,
             (_, _) => Value::Empty,
         };
     }
@@ -290,6 +304,7 @@ pub fn trend_text(trend: Trend, trend_pct: Option<Decimal>) -> String {
 pub fn text(value: &Value, style: MoneyStyle) -> String {
     match value {
         Value::Empty => String::new(),
+        Value::Unpriced => "unpriced".to_owned(),
         Value::Text(text) => text.clone(),
         Value::Money(m) => match style {
             MoneyStyle::Exact => m.to_exact_string(),
@@ -322,7 +337,7 @@ pub fn table(report: &Report, style: MoneyStyle, surface: Surface) -> Table {
     let sheet = sheet(report);
     let positions = match surface {
         Surface::Csv => sheet.csv_positions(),
-        Surface::Cli => sheet.positions(sheet.cli),
+        Surface::Cli => sheet.shown(sheet.cli),
     };
     let all: Vec<usize> = (0..sheet.rows.len()).collect();
     let total = sheet.summary(&all, "Total");

@@ -46,6 +46,14 @@ pub struct Metrics {
     /// across units; `null` when part of it is counted in neither (tokens of a provider that
     /// reports no requests).
     pub usage: Option<Vec<UnitAmount>>,
+    /// Lines whose usage has no known price (PiAPI's Midjourney `point` usage): what they cost
+    /// is unknown, and `cost` does not include it.
+    pub unpriced_lines: i64,
+    /// The requests of those lines ("3,120 requests unpriced").
+    pub unpriced_requests: i64,
+    /// Every line behind the row is unpriced and nothing was billed: the cost is unknown, not
+    /// $0 (shown as "unpriced").
+    pub cost_unknown: bool,
     /// The first day every connection behind the row has data for; a previous period that
     /// starts earlier has no comparable history (`trend` is `no_history`).
     pub history_from: Option<Day>,
@@ -73,6 +81,12 @@ impl Metrics {
                     quantity: Quantity::from_whole(requests),
                 }]
             }),
+            unpriced_lines: current.unpriced_lines,
+            unpriced_requests: current.unpriced_requests,
+            cost_unknown: current.lines > 0
+                && current.unpriced_lines == current.lines
+                && current.cost.is_zero()
+                && current.credits.is_zero(),
             history_from: None,
         }
     }
@@ -963,13 +977,15 @@ pub async fn models(
                     .with_work(Some(work));
                 unknown_requests_of(&mut metrics, &[provider]);
                 let tokens = unit.is_tokens();
+                // Unpriced usage has no known cost: no rate is derived from it.
+                let priced = current.unpriced_lines == 0;
                 ModelViewRow {
-                    cost_per_1m: if tokens {
+                    cost_per_1m: if tokens && priced {
                         cost_per_million(current.cost, current.total_tokens())
                     } else {
                         None
                     },
-                    cost_per_unit: if tokens {
+                    cost_per_unit: if tokens || !priced {
                         None
                     } else {
                         cost_per_unit(current.cost, current.quantity)

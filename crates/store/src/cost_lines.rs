@@ -80,7 +80,7 @@ fn dedup_by_id<T>(records: &[T], id: impl Fn(&T) -> &String) -> Vec<&T> {
     out
 }
 
-const LINE_COLUMNS: [&str; 23] = [
+const LINE_COLUMNS: [&str; 24] = [
     "org_id",
     "connection_id",
     "day",
@@ -104,6 +104,7 @@ const LINE_COLUMNS: [&str; 23] = [
     "billing_currency",
     "billing_cost_nanos",
     "billing_credits_nanos",
+    "unpriced",
 ];
 
 /// A line with its workspace and key resolved to stored ids.
@@ -341,6 +342,7 @@ impl Store {
                         Value::Text(billed.currency.as_str().to_owned()),
                         Value::Int(billed.cost.nanos()),
                         Value::Int(billed.credits.nanos()),
+                        Value::Bool(line.unpriced),
                     ]
                 })
                 .collect();

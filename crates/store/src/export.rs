@@ -45,6 +45,8 @@ pub struct ExportLine {
     pub billing_currency: String,
     pub billing_cost: Money,
     pub billing_credits: Money,
+    /// The line's usage has no known price: its cost is unknown, not `cost`.
+    pub unpriced: bool,
 }
 
 /// The metered calls of one `meter_day` series on one day.
@@ -63,7 +65,7 @@ const LINE_COLUMNS: &str = "l.connection_id, c.name AS connection_name, c.provid
     l.model, l.category, l.unit, l.detail, l.input_tokens, l.output_tokens, \
     l.cache_read_tokens, l.cache_write_tokens, l.requests, l.quantity_micros, l.cost_nanos, \
     l.credits_nanos, l.currency, l.estimated, l.allocated, l.billing_currency, \
-    l.billing_cost_nanos, l.billing_credits_nanos";
+    l.billing_cost_nanos, l.billing_credits_nanos, l.unpriced";
 
 fn line_from_row<R: RowExt>(row: &R) -> StoreResult<ExportLine> {
     let provider = row.text("provider")?;
@@ -116,6 +118,7 @@ fn line_from_row<R: RowExt>(row: &R) -> StoreResult<ExportLine> {
             Some(nanos) => nanos,
             None => row.int("credits_nanos")?,
         }),
+        unpriced: row.flag("unpriced")?,
     })
 }
 

@@ -137,6 +137,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0025_observed_prices.sql"),
         postgres: include_str!("../migrations/postgres/0025_observed_prices.sql"),
     },
+    Migration {
+        version: 26,
+        name: "unpriced_lines",
+        sqlite: include_str!("../migrations/sqlite/0026_unpriced_lines.sql"),
+        postgres: include_str!("../migrations/postgres/0026_unpriced_lines.sql"),
+    },
 ];
 
 /// Applies every migration not yet applied up to `through` (every one when `None`).

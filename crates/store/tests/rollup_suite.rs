@@ -307,6 +307,7 @@ fn image_line(on: &str, key: Option<&str>, detail: &str, nanos: i64) -> CostLine
         estimated: false,
         allocated: key.is_some(),
         billing: None,
+        unpriced: false,
     }
 }
 
@@ -426,6 +427,18 @@ async fn the_migration_backfill_summarizes_lines_as_the_engine_does() {
         image_line("2026-11-03", Some("key_1"), "512x512", 20_000_000),
         text_line("2026-11-02", Some("key_1"), "gpt-4o", 7_000_000),
         text_line("2026-11-05", None, "gpt-4o-mini", 9_000_000),
+        // Usage with no known price: counted apart, its requests too.
+        CostLine {
+            category: Category::Image,
+            unit: Unit::parse("point_usage").unwrap(),
+            model: "mj".into(),
+            requests: Some(4),
+            quantity: Quantity::from_micros(96_000_000),
+            cost: Money::ZERO,
+            credits: Money::ZERO,
+            unpriced: true,
+            ..image_line("2026-11-02", Some("key_1"), "", 0)
+        },
     ];
     write_window(store, org, conn, window, &lines).await;
     // A second window over part of the first, as a look-back sync would write.
@@ -454,7 +467,8 @@ async fn the_migration_backfill_summarizes_lines_as_the_engine_does() {
     );
     assert!(
         before[0].contains("unit: Unit(\"images\")")
-            && before[0].contains("unit: Unit(\"tokens\")"),
+            && before[0].contains("unit: Unit(\"tokens\")")
+            && before[0].contains("unpriced_lines: 1, unpriced_requests: 4"),
         "{}",
         before[0]
     );

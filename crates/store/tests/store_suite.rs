@@ -75,6 +75,7 @@ fn line(on: &str, workspace: &str, key: Option<&str>, model: &str, dollars: &str
         estimated: false,
         allocated: key.is_some(),
         billing: None,
+        unpriced: false,
     }
 }
 
@@ -204,6 +205,81 @@ async fn a_lookback_set_before_the_override_column_survives_the_upgrade() {
         .unwrap()
         .lookback_days;
     assert_eq!(other, Some(10));
+    test.teardown().await;
+}
+
+/// Migration 26 marks the PiAPI lines stored before the unpriced mark (raw usage of a usage
+/// type with no documented rate, kept at $0) and rebuilds the cost rollups with the counts.
+#[tokio::test]
+async fn piapi_usage_stored_at_zero_before_the_mark_becomes_unpriced_on_upgrade() {
+    let test = TestStore::unmigrated().await.unwrap();
+    let store = &test.store;
+    store.migrate_through_for_tests(25).await.unwrap();
+    let org = store.ensure_default_org(NOW).await.unwrap();
+    let openai = connection(store, org, "openai").await;
+    let credential = Credential::parse(
+        ProviderKind::PiApi,
+        r#"{"apiKey": "pk-0123456789abcdef0123", "environment": "production"}"#,
+    )
+    .unwrap();
+    let piapi = store
+        .create_connection(
+            org,
+            NewConnection {
+                name: "piapi",
+                credential: &credential,
+                base_url: None,
+                sync_interval_secs: 3600,
+                backfill_days: 90,
+                lookback_days: None,
+            },
+            &vault(),
+            NOW,
+        )
+        .await
+        .unwrap()
+        .id;
+    let day = day("2026-11-20").number();
+    // (connection, model, unit, requests, cost nanos): only PiAPI's $0 `_usage` line is marked.
+    for (id, model, unit, requests, cost) in [
+        (piapi.0, "mj", "point_usage", 0, 0),
+        (piapi.0, "mj", "tasks", 7, 0),
+        (piapi.0, "sora2", "tasks", 2, 640_000_000),
+        (openai.0, "whisper", "audio_usage", 3, 0),
+    ] {
+        store
+            .execute_for_tests(&format!(
+                "INSERT INTO cost_lines (org_id, connection_id, day, model, category, unit, \
+                 detail, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, \
+                 requests, quantity_micros, cost_nanos, credits_nanos, currency, estimated, \
+                 allocated) VALUES ({}, {id}, {day}, '{model}', 'image', '{unit}', '', 0, 0, 0, \
+                 0, {requests}, 96000000, {cost}, 0, 'USD', FALSE, FALSE)",
+                org.0
+            ))
+            .await
+            .unwrap();
+    }
+    assert_eq!(store.migrate_through_for_tests(26).await.unwrap(), 1);
+    let period = range("2026-11-01", "2026-11-30");
+    let models = store
+        .totals_by_model(org, period, None, &RollupFilter::default())
+        .await
+        .unwrap();
+    let unpriced: Vec<(&str, &str, i64)> = models
+        .iter()
+        .filter(|m| m.current.unpriced_lines > 0)
+        .map(|m| (m.model.as_str(), m.unit.as_str(), m.current.unpriced_lines))
+        .collect();
+    assert_eq!(unpriced, [("mj", "point_usage", 1)]);
+    // The rebuilt rollups still hold every line's money and requests.
+    let totals = store
+        .totals_by_connection(org, period, None, &RollupFilter::default())
+        .await
+        .unwrap();
+    let piapi_totals = totals.iter().find(|t| t.connection_id == piapi).unwrap();
+    assert_eq!(piapi_totals.current.cost, Money::from_nanos(640_000_000));
+    assert_eq!(piapi_totals.current.requests, 9);
+    assert_eq!(piapi_totals.current.lines, 3);
     test.teardown().await;
 }
 

@@ -206,6 +206,49 @@ async fn a_piapi_sync_stores_task_consumption_exactly_with_one_request_per_task(
     let requests: i64 = models.iter().map(|m| m.current.requests).sum();
     let tasks: i64 = truth.values().map(|cell| cell.tasks).sum();
     assert_eq!(requests, tasks);
+    // Midjourney's PAYG tasks are charged in points, a usage type with no documented dollar
+    // rate: stored unpriced (counted, with their points), never as $0 of priced spend.
+    let unpriced_tasks: i64 = truth.values().map(|cell| cell.unpriced_tasks).sum();
+    let unpriced_points: u64 = truth.values().map(|cell| cell.unpriced_usage).sum();
+    assert!(unpriced_tasks > 0);
+    let points: Vec<_> = models
+        .iter()
+        .filter(|m| m.unit.as_str() == "point_usage")
+        .collect();
+    assert_eq!(points.len(), 1, "{models:?}");
+    let mj = &points[0];
+    assert_eq!(mj.model, "mj");
+    assert_eq!(mj.current.cost, Money::ZERO);
+    assert_eq!(mj.current.unpriced_requests, unpriced_tasks);
+    assert_eq!(mj.current.unpriced_lines, mj.current.lines);
+    assert_eq!(mj.current.requests, unpriced_tasks);
+    assert_eq!(
+        mj.current.quantity,
+        spendlens_domain::Quantity::from_whole(unpriced_points as i64)
+    );
+    for other in models.iter().filter(|m| m.unit.as_str() != "point_usage") {
+        assert_eq!(other.current.unpriced_lines, 0, "{other:?}");
+    }
+    let connection = engine
+        .store()
+        .totals_by_connection(org, synced, None, &RollupFilter::default())
+        .await
+        .unwrap();
+    assert_eq!(connection[0].current.unpriced_requests, unpriced_tasks);
+    assert_eq!(connection[0].current.cost, expected);
+    let lines = engine.store().export_cost_lines(org, synced).await.unwrap();
+    assert!(
+        lines
+            .iter()
+            .all(|l| l.unpriced == (l.unit == "point_usage"))
+    );
+    assert!(
+        report.notes.iter().any(|n| n.contains(&format!(
+            "Unpriced: {unpriced_tasks} tasks ({unpriced_points} point)"
+        ))),
+        "{:?}",
+        report.notes
+    );
     fake.shutdown().await;
     test.teardown().await;
 }

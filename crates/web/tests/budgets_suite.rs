@@ -485,6 +485,7 @@ fn line(day: &str, model: &str, dollars: &str) -> CostLine {
         billing: None,
         estimated: false,
         allocated: false,
+        unpriced: false,
     }
 }
 

@@ -61,6 +61,7 @@ fn line(day: &str, key: Option<&str>, model: &str, dollars: &str, tokens: i64) -
         estimated: false,
         allocated: false,
         billing: None,
+        unpriced: false,
     }
 }
 

@@ -175,6 +175,7 @@ fn line(
         estimated: false,
         allocated: key.is_some(),
         billing: None,
+        unpriced: false,
     }
 }
 

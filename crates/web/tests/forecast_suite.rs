@@ -74,6 +74,7 @@ fn line(
         estimated: false,
         allocated: false,
         billing: None,
+        unpriced: false,
     }
 }
 

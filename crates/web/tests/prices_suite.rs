@@ -56,6 +56,7 @@ fn line(model: &str) -> CostLine {
         estimated: false,
         allocated: false,
         billing: None,
+        unpriced: false,
     }
 }
 

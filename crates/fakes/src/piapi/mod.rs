@@ -137,8 +137,11 @@ pub struct DayModel {
     pub failed: i64,
     /// Dollars of PAYG `llm` usage, exact decimal text.
     pub usd: String,
-    /// Raw usage of other usage types (`point`), summed.
+    /// Raw usage of PAYG tasks charged in other usage types (`point`), summed: no documented
+    /// dollar rate (piapi.md §8: unpriced; HYA tasks cost $0 at PiAPI).
     pub unpriced_usage: u64,
+    /// Those tasks: PAYG, another usage type, usage above zero.
+    pub unpriced_tasks: i64,
     /// HYA tasks among them.
     pub hya: i64,
 }
@@ -187,8 +190,12 @@ impl PiApiTruth {
             cell.hya += i64::from(task.service_mode == "private");
             if task.is_priced() {
                 *llm_units += u128::from(task.usage);
-            } else if task.kind().usage_type != "llm" {
+            } else if task.kind().usage_type != "llm"
+                && task.service_mode == "public"
+                && task.usage > 0
+            {
                 cell.unpriced_usage += task.usage;
+                cell.unpriced_tasks += 1;
             }
         }
         units

@@ -337,6 +337,7 @@ fn map_usage(day: Day, r: wire::UsageResult) -> Vec<UsageRecord> {
         },
         requests: None,
         quantity: Quantity::ZERO,
+        unpriced: false,
     }];
     let searches = r
         .server_tool_use
@@ -354,6 +355,7 @@ fn map_usage(day: Day, r: wire::UsageResult) -> Vec<UsageRecord> {
             tokens: TokenCounts::default(),
             requests: None,
             quantity: Quantity::from_whole(searches),
+            unpriced: false,
         });
     }
     records

@@ -535,6 +535,7 @@ fn build_window(
             tokens,
             requests: None,
             quantity,
+            unpriced: false,
         });
     }
     let mut notes = vec![format!(

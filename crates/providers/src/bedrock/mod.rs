@@ -645,6 +645,7 @@ fn map_usage_row(
             tokens,
             requests: None,
             quantity: other_quantity,
+            unpriced: false,
         });
     }
     if !cost.is_zero() {

@@ -206,6 +206,7 @@ pub(crate) async fn fetch_window(
             tokens: TokenCounts::default(),
             requests: None,
             quantity,
+            unpriced: false,
         });
         costs.push(BilledCost {
             day: cell.day,

@@ -144,6 +144,7 @@ pub(super) async fn fetch(
             tokens: TokenCounts::default(),
             requests: None,
             quantity,
+            unpriced: false,
         });
         costs.push(BilledCost {
             day: cell.day,

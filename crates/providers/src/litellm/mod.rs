@@ -387,6 +387,7 @@ pub(crate) async fn fetch_window(
             },
             requests: Some(figures.requests),
             quantity: Quantity::ZERO,
+            unpriced: false,
         });
         costs.push(BilledCost {
             day,

@@ -372,6 +372,7 @@ fn map_completions(day: Day, r: wire::CompletionsResult) -> UsageRecord {
         },
         requests: Some(r.num_model_requests),
         quantity: Quantity::ZERO,
+        unpriced: false,
     }
 }
 
@@ -390,6 +391,7 @@ fn map_input_only(day: Day, r: wire::TokensResult, category: Category) -> UsageR
         },
         requests: Some(r.num_model_requests),
         quantity: Quantity::ZERO,
+        unpriced: false,
     }
 }
 
@@ -405,6 +407,7 @@ fn map_images(day: Day, r: wire::ImagesResult) -> UsageRecord {
         tokens: TokenCounts::default(),
         requests: Some(r.num_model_requests),
         quantity: Quantity::from_whole(r.images),
+        unpriced: false,
     }
 }
 
@@ -421,6 +424,7 @@ fn quantity_record(day: Day, dims: Dims, unit: Unit, quantity: i64, requests: i6
         tokens: TokenCounts::default(),
         requests: Some(requests),
         quantity: Quantity::from_whole(quantity),
+        unpriced: false,
     }
 }
 

@@ -457,6 +457,7 @@ async fn fetch_with_management_key(
             tokens: measures.tokens,
             requests: Some(measures.requests),
             quantity: Quantity::ZERO,
+            unpriced: false,
         });
         costs.push(BilledCost {
             day: cell.day,

@@ -8,9 +8,10 @@
 //!   total`; rows de-duplicated on the history `id` (or `task_id`) because pages drift while
 //!   tasks arrive; a page whose rows were all read before is a repeated page (an error).
 //! - Money: `usage` of usage type `llm` (or no type and usage > 0) is 1e-7 USD, exactly. Other
-//!   usage types have no documented rate: their raw usage is kept as a quantity in
-//!   `<type>_usage`, unpriced, never given an invented price. HYA tasks (`service_mode:
-//!   private`) run on the customer's own vendor account: $0 at PiAPI, flagged in the detail.
+//!   usage types have no documented rate: those tasks go on a line of their own in
+//!   `<type>_usage` (raw usage as the quantity, one request per task) marked unpriced, never
+//!   given an invented price or $0. HYA tasks (`service_mode: private`) run on the customer's
+//!   own vendor account: $0 at PiAPI, flagged in the detail; so are tasks that consumed nothing.
 //! - Grain: UTC day (timestamps carry `+08:00` and are converted) × API key id × model
 //!   (`task_model`) with the action (`sora2-video`) and `failed`/`hya` flags as the detail.
 //!   Requests: one per task (failed tasks in their own `failed` line).
@@ -224,12 +225,13 @@ pub(crate) async fn check_connection(
 /// One (day, key, model, detail) cell of the task history.
 #[derive(Default)]
 struct Cell {
+    /// Tasks whose cost is known: `llm` usage, HYA ($0 at PiAPI) or nothing consumed.
     tasks: i64,
     /// USD of priced (`llm`) usage.
     usd: Decimal,
     priced: bool,
-    /// Raw usage of unpriced usage types, by type.
-    unpriced: BTreeMap<String, Decimal>,
+    /// Tasks charged in a usage type with no documented rate, by type: (tasks, raw usage).
+    unpriced: BTreeMap<String, (i64, Decimal)>,
 }
 
 type CellKey = (Day, Option<String>, String, String);
@@ -381,20 +383,26 @@ fn add_row(
     let cell = cells
         .entry((day, key_id, model, detail.join(", ")))
         .or_default();
-    cell.tasks += 1;
     let priced_type = match usage_type.as_deref() {
         Some("llm") => true,
         None => usage > Decimal::ZERO,
         Some(_) => false,
     };
     if priced_type {
+        cell.tasks += 1;
         cell.priced = true;
         if !hya {
             cell.usd += usage / Decimal::from(LLM_UNITS_PER_USD);
         }
-    } else if !usage.is_zero() {
+    } else if hya || usage.is_zero() {
+        // HYA runs on the customer's own vendor account, and nothing consumed costs nothing
+        // at any rate: $0, known.
+        cell.tasks += 1;
+    } else {
         let kind = usage_type.unwrap_or_else(|| "unknown".to_owned());
-        *cell.unpriced.entry(kind).or_default() += usage;
+        let entry = cell.unpriced.entry(kind).or_default();
+        entry.0 += 1;
+        entry.1 += usage;
     }
     Ok(())
 }
@@ -410,7 +418,7 @@ fn build_window(
     let workspace = Some(facts.id.clone());
     let mut usage = Vec::new();
     let mut costs = Vec::new();
-    let mut unpriced_totals: BTreeMap<String, Decimal> = BTreeMap::new();
+    let mut unpriced_totals: BTreeMap<String, (i64, Decimal)> = BTreeMap::new();
     let mut hya_tasks = 0;
     for ((day, key, model, detail), cell) in cells {
         let category = category(&model, &detail);
@@ -420,20 +428,27 @@ fn build_window(
         if detail.split(", ").any(|d| d == "hya") {
             hya_tasks += cell.tasks;
         }
-        usage.push(UsageRecord {
-            day,
-            workspace_id: workspace.clone(),
-            api_key_id: key.clone(),
-            model: model.clone(),
-            category,
-            unit: unit("tasks"),
-            detail: detail.clone(),
-            tokens: TokenCounts::default(),
-            requests: Some(cell.tasks),
-            quantity: Quantity::from_whole(cell.tasks),
-        });
-        for (kind, amount) in &cell.unpriced {
-            *unpriced_totals.entry(kind.clone()).or_default() += *amount;
+        if cell.tasks > 0 {
+            usage.push(UsageRecord {
+                day,
+                workspace_id: workspace.clone(),
+                api_key_id: key.clone(),
+                model: model.clone(),
+                category,
+                unit: unit("tasks"),
+                detail: detail.clone(),
+                tokens: TokenCounts::default(),
+                requests: Some(cell.tasks),
+                quantity: Quantity::from_whole(cell.tasks),
+                unpriced: false,
+            });
+        }
+        // Tasks charged in a usage type with no documented rate: their own line, in that
+        // type's raw units, marked unpriced (cost unknown, never $0).
+        for (kind, (tasks, amount)) in &cell.unpriced {
+            let total = unpriced_totals.entry(kind.clone()).or_default();
+            total.0 += tasks;
+            total.1 += *amount;
             usage.push(UsageRecord {
                 day,
                 workspace_id: workspace.clone(),
@@ -443,9 +458,9 @@ fn build_window(
                 unit: unit(&format!("{kind}_usage")),
                 detail: detail.clone(),
                 tokens: TokenCounts::default(),
-                // These tasks are counted once, on the `tasks` line above.
-                requests: Some(0),
+                requests: Some(*tasks),
                 quantity: Quantity::from_decimal(*amount).map_err(invalid)?,
+                unpriced: true,
             });
         }
         if cell.priced {
@@ -488,12 +503,12 @@ fn build_window(
     if !unpriced_totals.is_empty() {
         let list: Vec<String> = unpriced_totals
             .iter()
-            .map(|(kind, amount)| format!("{} {kind}", amount.normalize()))
+            .map(|(kind, (tasks, amount))| format!("{tasks} tasks ({} {kind})", amount.normalize()))
             .collect();
         notes.push(format!(
-            "Usage of types with no documented dollar rate is kept as a quantity, unpriced: {}. \
-             PiAPI's charge for it is unknown; reports show these lines at $0.00 because a cost \
-             line cannot say \"unpriced\" yet.",
+            "Unpriced: {}. PiAPI charged these tasks in usage types with no documented dollar \
+             rate, so their cost is unknown: they are kept in their own units and counted as \
+             unpriced, never as $0.",
             list.join(", ")
         ));
     }

@@ -182,6 +182,7 @@ pub(super) fn map_rows(
                 tokens,
                 requests: None,
                 quantity: other_quantity,
+                unpriced: false,
             });
         }
         if !cost.is_zero() || !credits.is_zero() {

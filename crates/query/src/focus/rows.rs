@@ -245,6 +245,12 @@ pub fn billed_rows(lines: &[ExportLine]) -> Vec<crate::focus::FocusRow> {
         if line.estimated {
             description.push_str(", estimated by the provider's report");
         }
+        if line.unpriced {
+            description.push_str(
+                ", unpriced: the provider documents no price for this usage, so its cost is \
+                 unknown (not 0)",
+            );
+        }
         let uncached =
             (line.input_tokens - line.cache_read_tokens - line.cache_write_tokens).max(0);
         let row = FocusRow {
@@ -283,7 +289,9 @@ pub fn billed_rows(lines: &[ExportLine]) -> Vec<crate::focus::FocusRow> {
             reasoning_tokens: None,
             requests: line.requests,
             requests_without_usage: None,
-            unpriced_requests: None,
+            // As on metered rows: the requests whose cost is unknown, beside a cost of 0 that
+            // FOCUS requires and that counts nothing for them.
+            unpriced_requests: line.unpriced.then(|| line.requests.unwrap_or(0)),
             estimated: line.estimated,
             metered_cost: None,
             metered_cost_status: None,
@@ -438,7 +446,37 @@ mod tests {
             billing_currency: "USD".into(),
             billing_cost: Money::parse_units("12.345678901").unwrap(),
             billing_credits: Money::parse_units(credits).unwrap(),
+            unpriced: false,
         }
+    }
+
+    #[test]
+    fn an_unpriced_line_costs_nothing_counted_and_says_its_cost_is_unknown() {
+        let mut points = line(false, "0");
+        points.provider = ProviderKind::PiApi;
+        points.model = "mj".into();
+        points.category = "image".into();
+        points.unit = "point_usage".into();
+        points.requests = Some(7);
+        points.quantity = spendlens_domain::Quantity::from_whole(168);
+        points.cost = Money::ZERO;
+        points.billing_cost = Money::ZERO;
+        points.unpriced = true;
+        let rows = billed_rows(&[points, line(false, "0")]);
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0].billed_cost, Money::ZERO);
+        assert_eq!(rows[0].unpriced_requests, Some(7));
+        assert!(
+            rows[0].description.contains("unpriced"),
+            "{}",
+            rows[0].description
+        );
+        assert_eq!(
+            rows[0].consumed,
+            Some((rust_decimal::Decimal::from(168), "Point Usage".to_owned()))
+        );
+        assert_eq!(rows[1].unpriced_requests, None);
+        assert!(!rows[1].description.contains("unpriced"));
     }
 
     #[test]

@@ -121,7 +121,7 @@ fn money_sum<R>(
 pub(super) fn common<R: Row>() -> Vec<Column<R>> {
     vec![
         money_sum(ColumnId::Cost, "Cost", "Cost", "cost", |r: &R| {
-            Value::Money(r.metrics().cost)
+            cost_or_unpriced(r.metrics(), r.metrics().cost)
         }),
         money_sum(
             ColumnId::Credits,
@@ -135,7 +135,7 @@ pub(super) fn common<R: Row>() -> Vec<Column<R>> {
             "Net cost",
             "Net cost",
             "net_cost",
-            |r: &R| Value::Money(r.metrics().net_cost),
+            |r: &R| cost_or_unpriced(r.metrics(), r.metrics().net_cost),
         ),
         money_sum(
             ColumnId::PreviousCost,
@@ -214,7 +214,33 @@ pub(super) fn common<R: Row>() -> Vec<Column<R>> {
             Total::Sum,
             |r: &R| Value::Usage(r.metrics().usage.clone()),
         ),
+        column(
+            ColumnId::UnpricedRequests,
+            "Unpriced",
+            Some("Unpriced requests"),
+            Kind::Count,
+            None,
+            "requests whose usage has no known price (their cost is not in Cost)",
+            Total::Sum,
+            |r: &R| {
+                let m = r.metrics();
+                if m.unpriced_lines > 0 {
+                    Value::Count(Some(m.unpriced_requests))
+                } else {
+                    Value::Empty
+                }
+            },
+        ),
     ]
+}
+
+/// A row's cost, or "unpriced" when all of its usage has no known price (unknown, not $0).
+fn cost_or_unpriced(metrics: &Metrics, amount: Money) -> Value {
+    if metrics.cost_unknown {
+        Value::Unpriced
+    } else {
+        Value::Money(amount)
+    }
 }
 
 fn with_common<R: Row>(lead: Vec<Column<R>>, tail: Vec<Column<R>>) -> Vec<Column<R>> {
@@ -247,6 +273,7 @@ const PROVIDERS_HTML: &[ColumnId] = &[
     ColumnId::InputTokens,
     ColumnId::OutputTokens,
     ColumnId::Usage,
+    ColumnId::UnpricedRequests,
     ColumnId::Coverage,
 ];
 const PROVIDERS_CLI: &[ColumnId] = &[
@@ -259,6 +286,7 @@ const PROVIDERS_CLI: &[ColumnId] = &[
     ColumnId::Share,
     ColumnId::Tokens,
     ColumnId::Usage,
+    ColumnId::UnpricedRequests,
     ColumnId::Coverage,
 ];
 
@@ -435,6 +463,7 @@ const MODELS_HTML: &[ColumnId] = &[
     ColumnId::NetCost,
     ColumnId::Tokens,
     ColumnId::Usage,
+    ColumnId::UnpricedRequests,
     ColumnId::AvgTokensPerRequest,
     ColumnId::PreviousCost,
     ColumnId::Trend,
@@ -448,6 +477,7 @@ const MODELS_CLI: &[ColumnId] = &[
     ColumnId::Trend,
     ColumnId::Tokens,
     ColumnId::Usage,
+    ColumnId::UnpricedRequests,
     ColumnId::CostPer1M,
     ColumnId::CostPerUnit,
     ColumnId::Unit,

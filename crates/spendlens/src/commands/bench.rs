@@ -364,6 +364,7 @@ fn lines_for(
                 estimated: false,
                 allocated: true,
                 billing: None,
+                unpriced: false,
             });
         }
     }

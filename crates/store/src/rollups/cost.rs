@@ -33,6 +33,10 @@ pub struct Totals {
     pub lines: i64,
     /// Lines whose cost was spread from a coarser billed grain.
     pub allocated_lines: i64,
+    /// Lines with usage no one has a price for: their cost is unknown, not `cost`.
+    pub unpriced_lines: i64,
+    /// The requests of those lines.
+    pub unpriced_requests: i64,
 }
 
 impl Totals {
@@ -61,6 +65,8 @@ impl Totals {
         self.quantity += other.quantity;
         self.lines += other.lines;
         self.allocated_lines += other.allocated_lines;
+        self.unpriced_lines += other.unpriced_lines;
+        self.unpriced_requests += other.unpriced_requests;
     }
 
     pub(crate) fn add_line(&mut self, line: &spendlens_domain::CostLine) {
@@ -78,6 +84,10 @@ impl Totals {
         self.lines += 1;
         if line.allocated {
             self.allocated_lines += 1;
+        }
+        if line.unpriced {
+            self.unpriced_lines += 1;
+            self.unpriced_requests += line.requests.unwrap_or(0);
         }
     }
 }
@@ -139,12 +149,15 @@ pub struct ImageTotals {
     pub credits: Money,
 }
 
+/// The extra metrics of every cost kind: lines with unpriced usage, and their requests.
+const UNPRICED_EXTRA: &[&str] = &["unpriced_lines", "unpriced_requests"];
+
 /// Per (connection, workspace): the Providers and Workspaces views.
 pub(crate) const WORKSPACE: RollupKind = RollupKind {
     name: "cost.workspace",
     bucket: BucketSize::Day,
     dims: &[("workspace", DimType::Id)],
-    extra: &[],
+    extra: UNPRICED_EXTRA,
 };
 
 /// Per (connection, workspace, key): the Keys view.
@@ -152,7 +165,7 @@ pub(crate) const KEY: RollupKind = RollupKind {
     name: "cost.key",
     bucket: BucketSize::Day,
     dims: &[("workspace", DimType::Id), ("api_key", DimType::Id)],
-    extra: &[],
+    extra: UNPRICED_EXTRA,
 };
 
 /// Per (connection, model, category, unit): the Models view.
@@ -164,7 +177,7 @@ pub(crate) const MODEL: RollupKind = RollupKind {
         ("category", DimType::Text),
         ("unit", DimType::Text),
     ],
-    extra: &[],
+    extra: UNPRICED_EXTRA,
 };
 
 /// Per (connection, workspace, model, category, unit): the models of some workspaces.
@@ -177,7 +190,7 @@ pub(crate) const WORKSPACE_MODEL: RollupKind = RollupKind {
         ("category", DimType::Text),
         ("unit", DimType::Text),
     ],
-    extra: &[],
+    extra: UNPRICED_EXTRA,
 };
 
 /// Image lines (category `image`, unit `images`) per (connection, workspace, key, model,
@@ -191,7 +204,7 @@ pub(crate) const IMAGE: RollupKind = RollupKind {
         ("model", DimType::Text),
         ("detail", DimType::Text),
     ],
-    extra: &[],
+    extra: UNPRICED_EXTRA,
 };
 
 /// Every kind a cost-line window writes.
@@ -217,12 +230,26 @@ fn facts<K>(
                 dims: dims(key),
             },
             bucket,
-            metrics: Metrics {
-                totals,
-                extra: Default::default(),
-            },
+            metrics: with_unpriced_extra(totals),
         })
         .collect()
+}
+
+/// A cost kind's metrics: the totals, with the unpriced counts in the kind's extras.
+fn with_unpriced_extra(totals: Totals) -> Metrics {
+    let mut extra = [0; super::MAX_EXTRA];
+    extra[0] = totals.unpriced_lines;
+    extra[1] = totals.unpriced_requests;
+    Metrics { totals, extra }
+}
+
+/// The totals of a cost kind's metrics, the unpriced counts read back from its extras.
+pub(super) fn totals_of(metrics: &Metrics) -> Totals {
+    Totals {
+        unpriced_lines: metrics.extra[0],
+        unpriced_requests: metrics.extra[1],
+        ..metrics.totals
+    }
 }
 
 pub(super) fn text(value: &str) -> DimValue {
@@ -370,14 +397,20 @@ impl Store {
         current: DayRange,
         previous: Option<DayRange>,
     ) -> StoreResult<Vec<PeriodRow>> {
-        self.read_period(
-            org,
-            kind,
-            &filter,
-            kind.buckets(current),
-            previous.map(|p| kind.buckets(p)),
-        )
-        .await
+        let mut rows = self
+            .read_period(
+                org,
+                kind,
+                &filter,
+                kind.buckets(current),
+                previous.map(|p| kind.buckets(p)),
+            )
+            .await?;
+        for row in &mut rows {
+            row.current.totals = totals_of(&row.current);
+            row.previous.totals = totals_of(&row.previous);
+        }
+        Ok(rows)
     }
 
     /// Totals per connection.
@@ -576,7 +609,10 @@ impl Store {
                  CAST(SUM(COALESCE(requests, 0)) AS BIGINT) AS requests, \
                  CAST(SUM(CASE WHEN requests IS NULL THEN 1 ELSE 0 END) AS BIGINT) AS requests_unknown, \
                  CAST(SUM(quantity_micros) AS BIGINT) AS quantity_micros, CAST(COUNT(*) AS BIGINT) AS lines, \
-                 CAST(SUM(CASE WHEN allocated THEN 1 ELSE 0 END) AS BIGINT) AS allocated_lines \
+                 CAST(SUM(CASE WHEN allocated THEN 1 ELSE 0 END) AS BIGINT) AS allocated_lines, \
+                 CAST(SUM(CASE WHEN unpriced THEN 1 ELSE 0 END) AS BIGINT) AS unpriced_lines, \
+                 CAST(SUM(CASE WHEN unpriced THEN COALESCE(requests, 0) ELSE 0 END) AS BIGINT) \
+                 AS unpriced_requests \
                  FROM cost_lines WHERE org_id = $1 AND day >= {} AND day <= {}{clauses} \
                  GROUP BY connection_id, model, category, unit",
                 range.from().number(),
@@ -647,7 +683,8 @@ impl Store {
     }
 }
 
-/// The part of a migration (0003, 0013, 0023) that summarizes the cost lines into cost kinds.
+/// The part of a migration (0003 and 0026, 0013, 0023) that summarizes the cost lines into
+/// cost kinds.
 fn backfill_sql(migration: &'static str) -> StoreResult<&'static str> {
     migration
         .find("-- backfill:")
@@ -668,12 +705,12 @@ impl Store {
         with_pool!(self, pool => {
             let (base, key_model, key_unit) = match self.backend() {
                 crate::Backend::Sqlite => (
-                    include_str!("../../migrations/sqlite/0003_rollups.sql"),
+                    include_str!("../../migrations/sqlite/0026_unpriced_lines.sql"),
                     include_str!("../../migrations/sqlite/0013_coverage.sql"),
                     include_str!("../../migrations/sqlite/0023_key_unit.sql"),
                 ),
                 crate::Backend::Postgres => (
-                    include_str!("../../migrations/postgres/0003_rollups.sql"),
+                    include_str!("../../migrations/postgres/0026_unpriced_lines.sql"),
                     include_str!("../../migrations/postgres/0013_coverage.sql"),
                     include_str!("../../migrations/postgres/0023_key_unit.sql"),
                 ),
@@ -713,5 +750,7 @@ fn read_line_totals(row: &impl RowExt) -> StoreResult<Totals> {
         quantity: Quantity::from_micros(row.int("quantity_micros")?),
         lines: row.int("lines")?,
         allocated_lines: row.int("allocated_lines")?,
+        unpriced_lines: row.int("unpriced_lines")?,
+        unpriced_requests: row.int("unpriced_requests")?,
     })
 }

@@ -277,6 +277,9 @@ impl Metrics {
                 quantity: Quantity::from_micros(a[8]),
                 lines: a[9],
                 allocated_lines: a[10],
+                // A cost kind keeps these in its extras (`cost::totals_of`).
+                unpriced_lines: 0,
+                unpriced_requests: 0,
             },
             extra,
         }

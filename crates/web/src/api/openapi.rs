@@ -344,7 +344,10 @@ pub fn spec() -> Value {
                         "input_tokens": {"type": "integer"}, "output_tokens": {"type": "integer"},
                         "cache_read_tokens": {"type": "integer"}, "cache_write_tokens": {"type": "integer"}, "total_tokens": {"type": "integer"},
                         "requests": {"type": ["integer", "null"], "description": "null when the provider does not report request counts"},
-                        "usage": usage
+                        "usage": usage,
+                        "unpriced_lines": {"type": "integer", "description": "billed lines whose usage has no known price (e.g. PiAPI Midjourney point usage): what they cost is unknown and not in cost"},
+                        "unpriced_requests": {"type": "integer", "description": "the requests of those lines"},
+                        "cost_unknown": {"type": "boolean", "description": "every line of the row is unpriced: cost is unknown, not 0"}
                     }
                 },
                 "NewConnection": {

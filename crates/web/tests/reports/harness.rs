@@ -114,6 +114,7 @@ fn line(d: Day, ws: Option<&str>, key: Option<&str>, model: &str, cost: &str) ->
         estimated: false,
         allocated: false,
         billing: None,
+        unpriced: false,
     }
 }
 

@@ -71,6 +71,14 @@ impl Cell {
             Value::Empty => Cell::text(""),
             Value::Text(text) => Cell::text(text.clone()),
             Value::Money(_) => Cell::num(""),
+            Value::Unpriced => Cell {
+                title: Some(
+                    "Usage with no known price: what it cost is unknown, not $0 (the provider \
+                     documents no rate for it)"
+                        .to_owned(),
+                ),
+                ..Cell::na("unpriced")
+            },
             Value::Rate(rate) => Cell::num(format::rate(*rate)),
             // Spend without any tokens is not billed in tokens (images, seconds, characters):
             // "—", not a 0 that reads like unused tokens.

@@ -275,7 +275,7 @@ fn render_table(
     others: &[usize],
     decorate: &dyn Fn(usize, ColumnId, &mut Cell),
 ) -> Rendered {
-    let positions = sheet.positions(sheet.html);
+    let positions = sheet.shown(sheet.html);
     let columns = positions
         .iter()
         .map(|p| {
@@ -334,8 +334,11 @@ fn render_table(
         // Each amount rounded on its own reads the same everywhere; the total row states any
         // difference its rounded rows make.
         let texts: Vec<String> = values.iter().map(|m| format::money(*m)).collect();
-        for (row, text) in rows.iter_mut().zip(&texts) {
-            row[out].text.clone_from(text);
+        for ((row, text), index) in rows.iter_mut().zip(&texts).zip(shown) {
+            // An unknown cost stays "unpriced", never $0.00.
+            if sheet.rows[*index][*position] != Value::Unpriced {
+                row[out].text.clone_from(text);
+            }
         }
         if let (Some(row), Some(text)) = (others_row.as_mut(), texts.get(shown.len())) {
             row[out].text.clone_from(text);

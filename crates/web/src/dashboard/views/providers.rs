@@ -73,6 +73,20 @@ pub fn build<'a>(query: &'a ViewQuery, report: &Report, r: &'a ProvidersReport) 
                     row.billed_in.join(", ")
                 )
             })
+            .chain(
+                r.rows
+                    .iter()
+                    .filter(|row| row.metrics.unpriced_lines > 0)
+                    .map(|row| {
+                        format!(
+                            "{}: {} requests unpriced — usage the provider documents no price \
+                             for; what it cost is unknown and is not in the cost shown, never \
+                             counted as $0",
+                            row.provider_name,
+                            format::count(row.metrics.unpriced_requests)
+                        )
+                    }),
+            )
             .collect(),
         key_label: None,
         images: None,
