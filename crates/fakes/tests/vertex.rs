@@ -202,7 +202,8 @@ fn query_body(sql: &str, from: Date, to_exclusive: Date, services: Option<&[&str
            "queryParameters": params})
 }
 
-const AI: &[&str] = &["Vertex AI", "Gemini API"];
+/// The AI services by name: the Gemini API's older rows carry its former name.
+const AI: &[&str] = &["Vertex AI", "Gemini API", "Generative Language API"];
 
 /// Runs a query to the end: polls while incomplete, follows `pageToken`. Returns the rows as
 /// cell lists and the number of pages.
@@ -475,6 +476,55 @@ async fn bigquery_wants_a_live_token_with_a_bigquery_scope() {
     assert_eq!(error_reason(&expired, 401), "authError");
     let fresh = token(&fake).await;
     assert_eq!(get(&fake, &fresh, &path, &[]).await.status, 200);
+}
+
+/// A renamed service (doc §6): the Gemini API's older rows carry its former name, so a query
+/// by the current names misses them and one by service id reads them all.
+#[tokio::test]
+async fn a_renamed_service_is_found_by_its_id_and_missed_by_its_current_name() {
+    let fake = start(builder()).await;
+    let truth = fake.truth();
+    let t = token(&fake).await;
+    let (from, to) = (truth.first_day(), truth.last_day());
+    let end = to.next_day().unwrap();
+    let table = full_table(&fake);
+    let by_name = query_body(
+        &section_8_sql(&table, true),
+        from,
+        end,
+        Some(&["Vertex AI", "Gemini API"]),
+    );
+    let by_id_sql = section_8_sql(&table, true).replace(
+        "service.description IN UNNEST(@services)",
+        "service.id IN UNNEST(@services)",
+    );
+    let by_id = query_body(
+        &by_id_sql,
+        from,
+        end,
+        Some(&["C7E2-9256-1C43", "AEFD-7695-64FA"]),
+    );
+    let cost =
+        |rows: &[Vec<Value>]| -> i128 { rows.iter().map(|r| nanos(r[8].as_str().unwrap())).sum() };
+    let (named, _) = run_query(&fake, &t, &by_name).await;
+    let (identified, _) = run_query(&fake, &t, &by_id).await;
+    let ai: i128 = truth
+        .ai_lines(from, to)
+        .iter()
+        .map(|l| i128::from(l.cost_nanos))
+        .sum();
+    let former: Vec<&Vec<Value>> = identified
+        .iter()
+        .filter(|r| r[2] == "Generative Language API")
+        .collect();
+    assert!(!former.is_empty());
+    assert!(former.iter().all(|r| r[1] == "AEFD-7695-64FA"));
+    assert_eq!(cost(&identified), ai);
+    assert!(
+        cost(&named) < ai,
+        "the former name's rows are missed by name"
+    );
+    assert_eq!(identified.len(), named.len() + former.len());
 }
 
 #[tokio::test]

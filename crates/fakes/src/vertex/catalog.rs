@@ -4,7 +4,8 @@
 //! Service ids of Vertex AI and the Gemini API and the SKU `1127-99B9-1860` are the document's;
 //! the BigQuery and Compute Engine service ids are Google's public ones; every other SKU id is
 //! invented in Google's `XXXX-XXXX-XXXX` shape. SKU descriptions follow the document's §6
-//! examples. Prices are list prices per pricing-unit step, written as integer nano-dollars.
+//! examples; the Gemini API's older rows carry its former name (a renamed service, matched by
+//! id). Prices are list prices per pricing-unit step, written as integer nano-dollars.
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Service {
@@ -12,27 +13,50 @@ pub(crate) struct Service {
     pub(crate) description: &'static str,
     /// Vertex AI or the Gemini API: what a connector keeps.
     pub(crate) ai: bool,
+    /// The name the export gave the service before it was renamed (doc §6: services are matched
+    /// by id because names change): rows dated more than [`RENAMED_DAYS_AGO`] days before the
+    /// data's last day carry it.
+    pub(crate) former: Option<&'static str>,
+}
+
+/// A renamed service's rows older than this many days before the data's last day carry its
+/// former name.
+pub(crate) const RENAMED_DAYS_AGO: i64 = 60;
+
+impl Service {
+    /// The `service.description` of a row dated `day` in data ending `last_day`.
+    pub(crate) fn description_on(&self, day: i64, last_day: i64) -> &'static str {
+        match self.former {
+            Some(former) if day < last_day - RENAMED_DAYS_AGO => former,
+            _ => self.description,
+        }
+    }
 }
 
 pub(crate) const VERTEX_AI: Service = Service {
     id: "C7E2-9256-1C43",
     description: "Vertex AI",
     ai: true,
+    former: None,
 };
 pub(crate) const GEMINI_API: Service = Service {
     id: "AEFD-7695-64FA",
     description: "Gemini API",
     ai: true,
+    // The Generative Language API's billing name before it became the Gemini API.
+    former: Some("Generative Language API"),
 };
 pub(crate) const BIGQUERY: Service = Service {
     id: "24E6-581D-38E5",
     description: "BigQuery",
     ai: false,
+    former: None,
 };
 pub(crate) const COMPUTE_ENGINE: Service = Service {
     id: "6F81-5844-456A",
     description: "Compute Engine",
     ai: false,
+    former: None,
 };
 
 #[derive(Debug, Clone, Copy)]

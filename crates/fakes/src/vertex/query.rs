@@ -72,10 +72,14 @@ pub(crate) enum ServiceFilter {
 }
 
 impl ServiceFilter {
-    fn admits(&self, service: &Service) -> bool {
+    /// Whether a row of `service` dated `day` (data up to `last_day`) passes: by description,
+    /// the name the row carries (a renamed service's older rows carry the former name).
+    fn admits(&self, service: &Service, day: i64, last_day: i64) -> bool {
         match self {
             Self::All => true,
-            Self::Descriptions(list) => list.iter().any(|d| d == service.description),
+            Self::Descriptions(list) => list
+                .iter()
+                .any(|d| d == service.description_on(day, last_day)),
             Self::Ids(list) => list.iter().any(|d| d == service.id),
         }
     }
@@ -124,7 +128,7 @@ pub(crate) fn aggregate(
             continue;
         }
         let sku = sku_of(row.sku);
-        if !services.admits(&sku.service) {
+        if !services.admits(&sku.service, row.day(), data.last_day) {
             continue;
         }
         let key = Key {
@@ -184,21 +188,28 @@ pub(crate) fn float_text(nanos: i128) -> String {
     format!("{sign}{first}.{rest}E{exponent}")
 }
 
-pub(crate) fn service_description(id: &str) -> &'static str {
+/// The `service.description` of service `id` on `day` (data up to `last_day`).
+pub(crate) fn service_description(id: &str, day: i64, last_day: i64) -> &'static str {
     SERVICES
         .iter()
         .find(|s| s.id == id)
-        .map_or("", |s| s.description)
+        .map_or("", |s| s.description_on(day, last_day))
 }
 
-/// The output cells of one group.
-pub(crate) fn cells(key: &Key, sums: &Sums, currency: &str, rate_micros: u64) -> Cells {
+/// The output cells of one group (data up to `last_day`).
+pub(crate) fn cells(
+    key: &Key,
+    sums: &Sums,
+    currency: &str,
+    rate_micros: u64,
+    last_day: i64,
+) -> Cells {
     let sku = sku_of(key.sku);
     let date = date_of(key.day).map(|d| d.to_string()).unwrap_or_default();
     vec![
         Some(date),
         Some(key.service.to_owned()),
-        Some(service_description(key.service).to_owned()),
+        Some(service_description(key.service, key.day, last_day).to_owned()),
         Some(sku.id.to_owned()),
         Some(sku.description.to_owned()),
         Some(key.project_id.to_owned()),
@@ -634,7 +645,15 @@ pub(crate) fn jobs_query(
     };
     let rows: Vec<Cells> = groups
         .iter()
-        .map(|(key, sums)| cells(key, sums, &config.currency, config.rate_micros))
+        .map(|(key, sums)| {
+            cells(
+                key,
+                sums,
+                &config.currency,
+                config.rate_micros,
+                state.data.last_day,
+            )
+        })
         .collect();
     if let Some(limit) = body.get("maximumBytesBilled") {
         let limit = limit

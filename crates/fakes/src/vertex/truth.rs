@@ -171,7 +171,8 @@ impl VertexTruth {
                 BillingLine {
                     day: Self::date(key.day),
                     service_id: key.service.to_owned(),
-                    service: service_description(key.service).to_owned(),
+                    service: service_description(key.service, key.day, self.data.last_day)
+                        .to_owned(),
                     sku_id: sku.id.to_owned(),
                     sku: sku.description.to_owned(),
                     project_id: key.project_id.to_owned(),

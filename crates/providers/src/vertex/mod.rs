@@ -8,7 +8,8 @@
 //!    `project.dataset` or `project.dataset.table`), else every dataset of the key's project
 //!    is listed and the `gcp_billing_export_v1_*` tables in them are found — several: the
 //!    first by name is used and a note names it; none: an error says to enable the export;
-//! 3. runs the query of the doc §8 with `jobs.query` (named parameters, `useLegacySql: false`,
+//! 3. runs the query of the doc §8 with `jobs.query` (services matched by `service.id`, so a
+//!    renamed service is still read; a note names any former name seen) (named parameters, `useLegacySql: false`,
 //!    `maximumBytesBilled` from the key JSON's `maximum_bytes_billed`, default 20 GB), pruned
 //!    to the ingestion partitions of the window ±3 days, polls `getQueryResults` while the job
 //!    runs and pages through it; the bytes BigQuery processed go in the sync's notes;
@@ -47,8 +48,27 @@ use rows::map_rows;
 
 pub(crate) const PROVIDER: ProviderKind = ProviderKind::Vertex;
 
-/// The services whose spend is AI spend (doc §6).
-pub(super) const SERVICES: [&str; 2] = ["Vertex AI", "Gemini API"];
+/// The services whose spend is AI spend (doc §6), by service id and current name. The query
+/// matches ids: names change (the Gemini API was billed as the Generative Language API), ids
+/// do not.
+pub(super) const SERVICES: [(&str, &str); 2] = [
+    ("C7E2-9256-1C43", "Vertex AI"),
+    ("AEFD-7695-64FA", "Gemini API"),
+];
+
+/// The current name of the AI service a row belongs to: by its service id, or by its name when
+/// the row has no id; `None` for any other service.
+pub(super) fn ai_service(id: Option<&str>, name: &str) -> Option<&'static str> {
+    SERVICES
+        .iter()
+        .find(
+            |(known_id, known_name)| match id.filter(|id| !id.is_empty()) {
+                Some(id) => id == *known_id,
+                None => name == *known_name,
+            },
+        )
+        .map(|(_, known_name)| *known_name)
+}
 
 // ---- entry points -------------------------------------------------------------------------
 

@@ -61,7 +61,7 @@ fn query_sql(table: &TableId, pruning: Pruning) -> String {
   ANY_VALUE(usage.pricing_unit) AS pricing_unit
 FROM `{}`
 WHERE usage_start_time >= @start AND usage_start_time < @end{partitions}
-  AND service.description IN UNNEST(@services)
+  AND service.id IN UNNEST(@services)
 GROUP BY usage_date, service_id, service, sku_id, sku, project_id, currency, conversion_rate, cost_type
 ORDER BY usage_date",
         table.full()
@@ -190,7 +190,7 @@ async fn run_once(
     let end = window.end_exclusive().map_err(invalid)?;
     let services: Vec<serde_json::Value> = SERVICES
         .iter()
-        .map(|service| serde_json::json!({"value": service}))
+        .map(|(id, _)| serde_json::json!({"value": id}))
         .collect();
     let mut parameters = vec![
         timestamp_parameter("start", window.from()),
@@ -423,6 +423,7 @@ mod tests {
             sql.contains("FROM `my-proj.billing.gcp_billing_export_v1_X`"),
             "{sql}"
         );
+        assert!(sql.contains("service.id IN UNNEST(@services)"), "{sql}");
         assert!(
             !sql.contains(", UNNEST(credits)"),
             "the double-count join: {sql}"

@@ -15,7 +15,7 @@ use spendlens_domain::{
 
 use super::query::Row;
 use super::sku::{self, SkuMeasure};
-use super::{PROVIDER, SERVICES};
+use super::{PROVIDER, ai_service};
 use crate::error::ProviderError;
 
 pub(super) fn row_error(row: &Row, detail: String) -> ProviderError {
@@ -56,6 +56,7 @@ pub(super) fn map_rows(
 ) -> Result<(), ProviderError> {
     let mut projects: BTreeSet<String> = BTreeSet::new();
     let mut currencies: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut former_names: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
     for row in &rows {
         let day_text = row.text("usage_date").unwrap_or("");
         let day: Day = day_text
@@ -67,10 +68,16 @@ pub(super) fn map_rows(
                 format!("a row for {day} is outside the requested window {window}"),
             ));
         }
-        let service = row.text("service").unwrap_or("");
-        if !SERVICES.contains(&service) {
+        let named = row.text("service").unwrap_or("");
+        let Some(service) = ai_service(row.text("service_id"), named) else {
             // Only the queried services can come back; anything else is not AI spend.
             continue;
+        };
+        if named != service {
+            former_names
+                .entry(service)
+                .or_default()
+                .insert(named.to_owned());
         }
         let project = row
             .text("project_id")
@@ -219,6 +226,14 @@ pub(super) fn map_rows(
             format!("{currency} (at {} {currency} per USD)", rates.join(", "))
         })
         .collect();
+    for (service, names) in &former_names {
+        let names: Vec<String> = names.iter().map(|n| format!("\"{n}\"")).collect();
+        fetched.notes.push(format!(
+            "Some rows name {service} {} (a former or other name of the same service id): read \
+             by the service's id and stored as {service}",
+            names.join(", ")
+        ));
+    }
     if !foreign.is_empty() {
         fetched.notes.push(format!(
             "The billing account is billed in {}: spendlens keeps each amount as billed and \
