@@ -159,8 +159,8 @@ pub(crate) async fn run(store: &Store, through: Option<i64>) -> StoreResult<usiz
         .await?;
     });
     let mut applied = 0;
-    for migration in MIGRATIONS
-        .iter()
+    for migration in in_order()?
+        .into_iter()
         .filter(|m| through.is_none_or(|last| m.version <= last))
     {
         let sql = match store.backend() {
@@ -213,6 +213,21 @@ pub(crate) async fn run(store: &Store, through: Option<i64>) -> StoreResult<usiz
     Ok(applied)
 }
 
+/// The migrations by version (the list is kept in any order, so branches that each add one
+/// merge without touching each other's lines); two with one version are refused, since the
+/// second would never run.
+fn in_order() -> StoreResult<Vec<&'static Migration>> {
+    let mut ordered: Vec<&'static Migration> = MIGRATIONS.iter().collect();
+    ordered.sort_by_key(|m| m.version);
+    if let Some(pair) = ordered.windows(2).find(|w| w[0].version == w[1].version) {
+        return Err(StoreError::Invalid(format!(
+            "migrations {} and {} both have version {}; renumber one",
+            pair[0].name, pair[1].name, pair[0].version
+        )));
+    }
+    Ok(ordered)
+}
+
 /// When a migration was applied: the wall clock (schema metadata, not product data).
 #[expect(
     clippy::disallowed_methods,
@@ -220,4 +235,16 @@ pub(crate) async fn run(store: &Store, through: Option<i64>) -> StoreResult<usiz
 )]
 fn applied_at() -> time::OffsetDateTime {
     time::OffsetDateTime::now_utc()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_migration_has_a_version_of_its_own_and_runs_in_version_order() {
+        let ordered = in_order().unwrap();
+        assert_eq!(ordered.len(), MIGRATIONS.len());
+        assert!(ordered.windows(2).all(|w| w[0].version < w[1].version));
+    }
 }
