@@ -152,6 +152,7 @@ impl App {
                     estimated: false,
                     allocated: false,
                     billing: None,
+                    unpriced: false,
                 }],
                 now,
             })

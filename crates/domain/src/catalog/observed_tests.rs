@@ -33,6 +33,7 @@ fn usage(d: &str, model: &str, input: i64, cached: i64, output: i64) -> UsageRec
         },
         requests: Some(1),
         quantity: Quantity::ZERO,
+        unpriced: false,
     }
 }
 
