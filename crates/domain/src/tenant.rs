@@ -6,7 +6,7 @@ use crate::Role;
 
 /// The longest customer a tenant can be bound to, in bytes (a budget cap's scope values are
 /// at most this long, and a tenant's caps name their customer).
-pub const MAX_CUSTOMER_BYTES: usize = 200;
+const MAX_CUSTOMER_BYTES: usize = 200;
 
 /// Why a role and customer do not go together.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -29,7 +29,7 @@ pub enum TenantError {
 
 /// A customer value as typed: trimmed, one to [`MAX_CUSTOMER_BYTES`] bytes, no control
 /// characters, not the wildcard.
-pub fn check_customer(text: &str) -> Result<String, TenantError> {
+fn check_customer(text: &str) -> Result<String, TenantError> {
     let text = text.trim();
     if text.is_empty() {
         return Err(TenantError::MissingCustomer);

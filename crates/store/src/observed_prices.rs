@@ -1,9 +1,9 @@
 //! Prices observed on bills (`domain::catalog::observed`): each sync replaces its
 //! connection's window of observed cells (exact cost and tokens per model, day and token class)
 //! and, in the same transaction, rebuilds the organization's `observed` catalog entries of that
-//! provider — one per model, its latest observed day's per-class prices — and bumps the price
-//! revision. Observed entries never price calls (the domain's catalog skips them); they are
-//! there to be compared with the catalog.
+//! provider — one per model, its latest observed day's per-class prices — bumping the price
+//! revision only when they changed. Observed entries never price calls (the domain's catalog
+//! skips them); they are there to be compared with the catalog.
 
 use std::collections::BTreeMap;
 use std::str::FromStr;
@@ -134,7 +134,10 @@ const LATEST: &str = concat!(
     GROUP BY o.provider, o.model, o.day, o.token_class ORDER BY o.model, o.token_class"
 );
 
-/// Rebuilds the provider's observed catalog entries from `observed_prices`, on `$tx`.
+/// Rebuilds the provider's observed catalog entries from `observed_prices`, on `$tx`; returns
+/// how many there are. Entries already as wanted are left alone: no rewrite and no price
+/// revision bump (which would make every server reload its catalog) when a sync's bill moved
+/// no model's latest observed day.
 macro_rules! rebuild_entries {
     ($tx:expr, $org:expr, $provider:expr, $now:expr) => {{
         let rows = sqlx::query(LATEST)
@@ -150,33 +153,55 @@ macro_rules! rebuild_entries {
                 .or_default()
                 .push(row.cell);
         }
-        sqlx::query(
-            "DELETE FROM price_entries WHERE org_id = $1 AND provider = $2 AND provenance = 'observed'",
-        )
-        .bind($org.0)
-        .bind($provider.as_str())
-        .execute(&mut *$tx)
-        .await?;
-        let mut written = 0usize;
-        for cells in by_model.values() {
-            let Some(entry) = entry_of($provider, cells) else {
-                continue;
-            };
-            let v = crate::prices::values(&entry);
-            let _: i64 = crate::prices::bind_values!(
-                sqlx::query_scalar(crate::prices::INSERT).bind($org.0),
-                v
-            )
-            .bind(millis($now))
-            .fetch_one(&mut *$tx)
-            .await?;
-            written += 1;
-        }
-        sqlx::query(crate::prices::BUMP)
+        // Compared without ids: the stored ones are row ids, the built ones are not stored.
+        let mut wanted: Vec<PriceEntry> = by_model
+            .values()
+            .filter_map(|cells| entry_of($provider, cells))
+            .map(|entry| PriceEntry {
+                id: String::new(),
+                ..entry
+            })
+            .collect();
+        wanted.sort_by(|a, b| a.model_glob.cmp(&b.model_glob));
+        let stored = sqlx::query(crate::prices::OBSERVED)
             .bind($org.0)
+            .bind($provider.as_str())
+            .fetch_all(&mut *$tx)
+            .await?;
+        let mut stored = stored
+            .iter()
+            .map(|row| {
+                crate::prices::entry_from_row(row).map(|entry| PriceEntry {
+                    id: String::new(),
+                    ..entry
+                })
+            })
+            .collect::<StoreResult<Vec<PriceEntry>>>()?;
+        stored.sort_by(|a, b| a.model_glob.cmp(&b.model_glob));
+        if stored != wanted {
+            sqlx::query(
+                "DELETE FROM price_entries WHERE org_id = $1 AND provider = $2 AND provenance = 'observed'",
+            )
+            .bind($org.0)
+            .bind($provider.as_str())
             .execute(&mut *$tx)
             .await?;
-        written
+            for entry in &wanted {
+                let v = crate::prices::values(entry);
+                let _: i64 = crate::prices::bind_values!(
+                    sqlx::query_scalar(crate::prices::INSERT).bind($org.0),
+                    v
+                )
+                .bind(millis($now))
+                .fetch_one(&mut *$tx)
+                .await?;
+            }
+            sqlx::query(crate::prices::BUMP)
+                .bind($org.0)
+                .execute(&mut *$tx)
+                .await?;
+        }
+        wanted.len()
     }};
 }
 

@@ -74,7 +74,7 @@ fn day(id: i64, number: i64) -> StoreResult<Day> {
         .ok_or_else(|| corrupt(id, format!("day {number}")))
 }
 
-fn entry_from_row(row: &impl RowExt) -> StoreResult<PriceEntry> {
+pub(crate) fn entry_from_row(row: &impl RowExt) -> StoreResult<PriceEntry> {
     let id = row.int("id")?;
     let units_text = row.text("unit_prices")?;
     let units_map: BTreeMap<String, String> =
@@ -208,6 +208,13 @@ const UPDATE: &str = "UPDATE price_entries SET provider = $2, model_glob = $3, i
     output_per_m = $8, reasoning_per_m = $9, unit_prices = $10, context_above = $11, batch = $12, \
     service_tier = $13, effective_from = $14, effective_to = $15, currency = $16, \
     provenance = $17, note = $18, updated_at = $19 WHERE id = $1 AND org_id = $20";
+
+/// A provider's observed entries (`$1` org, `$2` provider).
+pub(crate) const OBSERVED: &str = concat!(
+    "SELECT ",
+    columns!(),
+    " FROM price_entries WHERE org_id = $1 AND provider = $2 AND provenance = 'observed'"
+);
 
 pub(crate) const BUMP: &str = "INSERT INTO price_revisions (org_id, revision) VALUES ($1, 1) \
     ON CONFLICT (org_id) DO UPDATE SET revision = price_revisions.revision + 1";

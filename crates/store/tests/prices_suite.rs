@@ -465,6 +465,16 @@ fn cell(day: &str, class: ObservedClass, dollars: &str, tokens: i64) -> Observed
     }
 }
 
+async fn observed_entries(store: &Store, org: OrgId) -> Vec<PriceEntry> {
+    store
+        .stored_prices(org)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.source == PriceSource::Observed)
+        .collect()
+}
+
 #[tokio::test]
 async fn observed_prices_are_kept_exactly_per_window_and_rebuild_read_only_entries() {
     let (test, org) = setup().await;
@@ -508,14 +518,29 @@ async fn observed_prices_are_kept_exactly_per_window_and_rebuild_read_only_entri
         )
         .await
         .unwrap();
-    let entries: Vec<PriceEntry> = store
-        .stored_prices(org)
-        .await
-        .unwrap()
-        .into_iter()
-        .filter(|e| e.source == PriceSource::Observed)
-        .collect();
+    let entries = observed_entries(store, org).await;
     assert_eq!(entries.len(), 1);
+    // The same bill again changes nothing: the entry keeps its id and the price revision (what
+    // makes servers reload their catalog) stays.
+    let revision = store.price_revision(org).await.unwrap();
+    store
+        .replace_observed_prices(
+            org,
+            b,
+            ProviderKind::Anthropic,
+            window("2026-11-03", "2026-11-03"),
+            &[cell(
+                "2026-11-03",
+                ObservedClass::Input,
+                "1.000000001",
+                500_000,
+            )],
+            NOW,
+        )
+        .await
+        .unwrap();
+    assert_eq!(store.price_revision(org).await.unwrap(), revision);
+    assert_eq!(observed_entries(store, org).await, entries);
     let e = &entries[0];
     // $3.000000001 for 1M input tokens; $3 for 0.2M output tokens = $15 per 1M.
     assert_eq!(e.tokens.input, Some(dec("3.000000001")));
@@ -617,14 +642,10 @@ async fn observed_prices_are_kept_exactly_per_window_and_rebuild_read_only_entri
         Money::parse_units("1.000000001").unwrap()
     );
     // Deleting a connection forgets what its bills showed; the entry follows the rest.
+    let revision = store.price_revision(org).await.unwrap();
     store.delete_connection(org, b).await.unwrap();
-    let entries: Vec<PriceEntry> = store
-        .stored_prices(org)
-        .await
-        .unwrap()
-        .into_iter()
-        .filter(|e| e.source == PriceSource::Observed)
-        .collect();
+    assert!(store.price_revision(org).await.unwrap() > revision);
+    let entries = observed_entries(store, org).await;
     assert_eq!(entries.len(), 1);
     assert_eq!(
         entries[0].effective_from,

@@ -308,9 +308,8 @@ pub fn drift(cell: &ObservedCell, entry: Option<&PriceEntry>, threshold_pct: Dec
     let (drift_pct, drifted) = match catalog {
         Some(c) if c > Decimal::ZERO => {
             let diff = billed - c;
-            let pct = (diff * Decimal::ONE_HUNDRED / c)
+            let mut pct = (diff * Decimal::ONE_HUNDRED / c)
                 .round_dp_with_strategy(1, RoundingStrategy::MidpointAwayFromZero);
-            let mut pct = pct;
             pct.rescale(1);
             (
                 Some(pct),

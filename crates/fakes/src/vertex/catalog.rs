@@ -13,8 +13,8 @@ pub(crate) struct Service {
     pub(crate) description: &'static str,
     /// Vertex AI or the Gemini API: what a connector keeps.
     pub(crate) ai: bool,
-    /// The name the export gave the service before it was renamed (doc §6: services are matched
-    /// by id because names change): rows dated more than [`RENAMED_DAYS_AGO`] days before the
+    /// The name the export gave the service before it was renamed (doc §6 names the Gemini API
+    /// also as the Generative Language API; its id stays): rows dated more than [`RENAMED_DAYS_AGO`] days before the
     /// data's last day carry it.
     pub(crate) former: Option<&'static str>,
 }

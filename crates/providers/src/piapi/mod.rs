@@ -428,20 +428,27 @@ fn build_window(
         if detail.split(", ").any(|d| d == "hya") {
             hya_tasks += cell.tasks;
         }
+        // One usage line of the cell: its unit, tasks (one request each) and quantity.
+        let record = |unit: Unit, tasks: i64, quantity: Quantity, unpriced: bool| UsageRecord {
+            day,
+            workspace_id: workspace.clone(),
+            api_key_id: key.clone(),
+            model: model.clone(),
+            category,
+            unit,
+            detail: detail.clone(),
+            tokens: TokenCounts::default(),
+            requests: Some(tasks),
+            quantity,
+            unpriced,
+        };
         if cell.tasks > 0 {
-            usage.push(UsageRecord {
-                day,
-                workspace_id: workspace.clone(),
-                api_key_id: key.clone(),
-                model: model.clone(),
-                category,
-                unit: unit("tasks"),
-                detail: detail.clone(),
-                tokens: TokenCounts::default(),
-                requests: Some(cell.tasks),
-                quantity: Quantity::from_whole(cell.tasks),
-                unpriced: false,
-            });
+            usage.push(record(
+                unit("tasks"),
+                cell.tasks,
+                Quantity::from_whole(cell.tasks),
+                false,
+            ));
         }
         // Tasks charged in a usage type with no documented rate: their own line, in that
         // type's raw units, marked unpriced (cost unknown, never $0).
@@ -449,19 +456,13 @@ fn build_window(
             let total = unpriced_totals.entry(kind.clone()).or_default();
             total.0 += tasks;
             total.1 += *amount;
-            usage.push(UsageRecord {
-                day,
-                workspace_id: workspace.clone(),
-                api_key_id: key.clone(),
-                model: model.clone(),
-                category,
-                unit: unit(&format!("{kind}_usage")),
-                detail: detail.clone(),
-                tokens: TokenCounts::default(),
-                requests: Some(*tasks),
-                quantity: Quantity::from_decimal(*amount).map_err(invalid)?,
-                unpriced: true,
-            });
+            let quantity = Quantity::from_decimal(*amount).map_err(invalid)?;
+            usage.push(record(
+                unit(&format!("{kind}_usage")),
+                *tasks,
+                quantity,
+                true,
+            ));
         }
         if cell.priced {
             let shown = if detail.is_empty() {

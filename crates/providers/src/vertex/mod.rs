@@ -8,11 +8,12 @@
 //!    `project.dataset` or `project.dataset.table`), else every dataset of the key's project
 //!    is listed and the `gcp_billing_export_v1_*` tables in them are found — several: the
 //!    first by name is used and a note names it; none: an error says to enable the export;
-//! 3. runs the query of the doc §8 with `jobs.query` (services matched by `service.id`, so a
-//!    renamed service is still read; a note names any former name seen) (named parameters, `useLegacySql: false`,
-//!    `maximumBytesBilled` from the key JSON's `maximum_bytes_billed`, default 20 GB), pruned
-//!    to the ingestion partitions of the window ±3 days, polls `getQueryResults` while the job
-//!    runs and pages through it; the bytes BigQuery processed go in the sync's notes;
+//! 3. runs the query of the doc §8 with `jobs.query` (named parameters, `useLegacySql: false`,
+//!    services matched by `service.id`, so a renamed service is still read and a note names
+//!    any former name seen; `maximumBytesBilled` from the key JSON's `maximum_bytes_billed`,
+//!    default 20 GB), pruned to the ingestion partitions of the window ±3 days, polls
+//!    `getQueryResults` while the job runs and pages through it; the bytes BigQuery processed
+//!    go in the sync's notes;
 //! 4. maps each row — one (UTC day, service, SKU, project, currency, cost type) — to a billed
 //!    cost (cost and credits, both exact NUMERIC sums read as strings) and, for usage, a usage
 //!    record with tokens or the pricing unit's quantity.

@@ -252,7 +252,7 @@ pub(super) fn totals_of(metrics: &Metrics) -> Totals {
     }
 }
 
-pub(super) fn text(value: &str) -> DimValue {
+fn text(value: &str) -> DimValue {
     DimValue::Text(value.to_owned())
 }
 

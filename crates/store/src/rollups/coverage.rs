@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use spendlens_domain::DayRange;
+use spendlens_domain::{CostLine, DayRange};
 
 use super::{BucketSize, DimType, DimValue, Fact, Metrics, RollupKind, SeriesFilter, SeriesKey};
 use crate::cost_lines::ResolvedLine;
@@ -24,7 +24,17 @@ pub(crate) const KEY_MODEL: RollupKind = RollupKind {
 
 /// The facts of a window's lines for [`KEY_MODEL`].
 pub(crate) fn key_model_facts(connection: ConnectionId, lines: &[ResolvedLine<'_>]) -> Vec<Fact> {
-    // (day, workspace, key, model) → totals.
+    per_key_facts(connection, lines, |line| line.model.as_str())
+}
+
+/// Lines summed per (day, workspace, key, `label` of the line), as facts of a kind with those
+/// three dimensions: [`KEY_MODEL`] (the model) and `units::KEY_UNIT` (the unit).
+pub(super) fn per_key_facts(
+    connection: ConnectionId,
+    lines: &[ResolvedLine<'_>],
+    label: fn(&CostLine) -> &str,
+) -> Vec<Fact> {
+    // (day, workspace, key, label) → totals.
     type Cell<'a> = (i64, Option<i64>, Option<i64>, &'a str);
     let mut groups: HashMap<Cell<'_>, Totals> = HashMap::new();
     for item in lines {
@@ -34,20 +44,20 @@ pub(crate) fn key_model_facts(connection: ConnectionId, lines: &[ResolvedLine<'_
                 i64::from(line.day.number()),
                 item.workspace_ref,
                 item.api_key_ref,
-                line.model.as_str(),
+                label(line),
             ))
             .or_default()
             .add_line(line);
     }
     groups
         .into_iter()
-        .map(|((bucket, workspace, key, model), totals)| Fact {
+        .map(|((bucket, workspace, key, label), totals)| Fact {
             series: SeriesKey {
                 connection: Some(connection),
                 dims: vec![
                     DimValue::Id(workspace),
                     DimValue::Id(key),
-                    DimValue::Text(model.to_owned()),
+                    DimValue::Text(label.to_owned()),
                 ],
             },
             bucket,

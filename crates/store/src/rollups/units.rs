@@ -2,13 +2,12 @@
 //! (migration 0023), for the views that show work in its own unit — requests where a provider
 //! counts them, images, seconds or credits where it does not — never summed across units.
 
-use std::collections::HashMap;
-
 use serde::Serialize;
 use spendlens_domain::{DayRange, Unit};
 
-use super::cost::{connection_of, dim_id, dim_text, parse_unit, series_filter, text};
-use super::{BucketSize, DimType, DimValue, Fact, Metrics, RollupKind, SeriesKey};
+use super::cost::{connection_of, dim_id, dim_text, parse_unit, series_filter};
+use super::coverage::per_key_facts;
+use super::{BucketSize, DimType, DimValue, Fact, RollupKind};
 use crate::cost_lines::ResolvedLine;
 use crate::{ApiKeyId, ConnectionId, OrgId, RollupFilter, Store, StoreResult, Totals, WorkspaceId};
 
@@ -26,35 +25,7 @@ pub(crate) const KEY_UNIT: RollupKind = RollupKind {
 
 /// The facts of a window's lines for [`KEY_UNIT`].
 pub(crate) fn key_unit_facts(connection: ConnectionId, lines: &[ResolvedLine<'_>]) -> Vec<Fact> {
-    // (day, workspace, key, unit) → totals.
-    type Cell<'a> = (i64, Option<i64>, Option<i64>, &'a str);
-    let mut groups: HashMap<Cell<'_>, Totals> = HashMap::new();
-    for item in lines {
-        let line = item.line;
-        groups
-            .entry((
-                i64::from(line.day.number()),
-                item.workspace_ref,
-                item.api_key_ref,
-                line.unit.as_str(),
-            ))
-            .or_default()
-            .add_line(line);
-    }
-    groups
-        .into_iter()
-        .map(|((bucket, workspace, key, unit), totals)| Fact {
-            series: SeriesKey {
-                connection: Some(connection),
-                dims: vec![DimValue::Id(workspace), DimValue::Id(key), text(unit)],
-            },
-            bucket,
-            metrics: Metrics {
-                totals,
-                extra: Default::default(),
-            },
-        })
-        .collect()
+    per_key_facts(connection, lines, |line| line.unit.as_str())
 }
 
 /// The totals of one (connection, workspace, key, unit) over a period.
