@@ -182,12 +182,10 @@ impl FromRequestParts<Arc<AppState>> for CheckAuth {
         parts: &mut Parts,
         state: &Arc<AppState>,
     ) -> Result<CheckAuth, ApiError> {
-        let token = bearer(&parts.headers)
-            .ok_or(ApiError::Unauthorized)?
-            .to_owned();
-        let token = token.as_str();
+        let token = bearer(&parts.headers).ok_or(ApiError::Unauthorized)?;
+        let token_hash = spendlens_store::hash_token(token);
         let now = state.now();
-        if let Some(org) = state.credentials.get(token, now) {
+        if let Some(org) = state.credentials.get(&token_hash, now) {
             return Ok(CheckAuth(org));
         }
         let org = if is_ingest_key(token) {
@@ -195,7 +193,7 @@ impl FromRequestParts<Arc<AppState>> for CheckAuth {
         } else {
             ApiOrg::from_request_parts(parts, state).await?.0
         };
-        state.credentials.put(token, org, now);
+        state.credentials.put(token_hash, org, now);
         Ok(CheckAuth(org))
     }
 }

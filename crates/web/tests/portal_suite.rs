@@ -393,6 +393,53 @@ async fn a_tenant_sees_exactly_their_customer_and_nothing_else() {
 }
 
 #[tokio::test]
+async fn one_amount_reads_the_same_in_card_chart_and_table() {
+    let app = App::start().await;
+    ingest(
+        &app,
+        &[
+            (
+                "i1",
+                "2026-12-02T10:00:00Z",
+                "gpt-4o",
+                "initech",
+                Some("526.2458139"),
+            ),
+            (
+                "i2",
+                "2026-12-03T10:00:00Z",
+                "gpt-4o-mini",
+                "initech",
+                Some("0.0012346"),
+            ),
+        ],
+    )
+    .await;
+    add_user(&app, "ops@initech.example", Role::Tenant, Some("initech")).await;
+    let (tenant, _) = Session::sign_in(&app.base, "ops@initech.example").await;
+    let (_, page) = tenant.get("/portal?from=2026-12-02&to=2026-12-02").await;
+    assert!(page.contains(r#"data-card="Cost">$526.25<"#), "{page}");
+    assert!(page.contains("2026-12-02: $526.25 over 1 call"), "{page}");
+    assert!(
+        page.contains(r#"<td class="num">$526.25</td>"#),
+        "the by-model row shows the card's amount: {page}"
+    );
+    let models = &page[page.find(r#"id="portal-models""#).unwrap()..];
+    let models = &models[..models.find("</table>").unwrap()];
+    assert!(!models.contains("526.2458"), "{models}");
+    // A cost record is one call's exact cost, as on Cost → Live.
+    assert!(
+        page.contains(r#"title="reported by the sender">$526.2458139<"#),
+        "{page}"
+    );
+    // Under a dollar, the digits that matter, in the card, the chart and the table alike.
+    let (_, page) = tenant.get("/portal?from=2026-12-03&to=2026-12-03").await;
+    assert!(page.contains(r#"data-card="Cost">$0.001235<"#), "{page}");
+    assert!(page.contains("2026-12-03: $0.001235 over 1 call"), "{page}");
+    assert!(page.contains(r#"<td class="num">$0.001235</td>"#), "{page}");
+}
+
+#[tokio::test]
 async fn no_metered_data_is_said_not_shown_as_zero() {
     let app = App::start().await;
     seed(&app).await;

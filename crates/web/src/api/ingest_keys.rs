@@ -73,8 +73,7 @@ pub async fn regenerate(
     let org = caller.require(Scope::Admin, "regenerate ingest keys")?;
     let now = state.now();
     let before = state.store().get_ingest_key(org, id).await?;
-    let new = state.store().regenerate_ingest_key(org, id, now).await?;
-    state.credentials.forget_all();
+    let new = state.regenerate_ingest_key(org, id, now).await?;
     state
         .store()
         .audit(
@@ -101,8 +100,7 @@ pub async fn revoke(
 ) -> Result<Response, ApiError> {
     let org = caller.require(Scope::Admin, "revoke ingest keys")?;
     let now = state.now();
-    let key = state.store().revoke_ingest_key(org, id, now).await?;
-    state.credentials.forget_all();
+    let key = state.revoke_ingest_key(org, id, now).await?;
     state
         .store()
         .audit(

@@ -14,7 +14,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::Deserialize;
 use serde_json::Value;
-use spendlens_domain::budget::SCOPE_FIELDS;
+use spendlens_domain::budget::{Provenance, SCOPE_FIELDS};
 use spendlens_query::budget::CapStatus;
 use spendlens_store::{BudgetCapRow, StoreError, describe_budget};
 
@@ -94,7 +94,7 @@ pub(super) fn row(cap: &BudgetCapRow, status: Option<&CapStatus>) -> BudgetRow {
         soft_pct: s.soft_pct,
         enabled: s.enabled,
         version: cap.version,
-        tenant: s.provenance == spendlens_domain::budget::Provenance::Tenant,
+        tenant: s.provenance == Provenance::Tenant,
         spend: status.map_or_else(|| "N/A".to_owned(), |st| money(st.spend)),
         reserved: status.map_or_else(String::new, |st| money(st.reserved)),
         remaining: status.map_or_else(|| "N/A".to_owned(), |st| money(st.remaining)),
@@ -238,6 +238,18 @@ fn blank(text: &str) -> Option<String> {
 }
 
 impl CapForm {
+    /// The form of a new cap: monthly, soft limit at 80 %, enabled, unpriced calls let through.
+    pub(super) fn new_cap(provenance: Provenance) -> CapForm {
+        CapForm {
+            period: "MONTHLY".to_owned(),
+            soft_pct: "80".to_owned(),
+            enabled: Some("on".to_owned()),
+            provenance: provenance.as_str().to_owned(),
+            unpriced: "fail_open".to_owned(),
+            ..CapForm::default()
+        }
+    }
+
     pub(super) fn input(&self) -> CapInput {
         CapInput {
             name: self.name.clone(),
@@ -332,14 +344,7 @@ pub async fn new_form(
     headers: HeaderMap,
 ) -> Result<Response, PageError> {
     viewer.require_admin()?;
-    let form = CapForm {
-        period: "MONTHLY".to_owned(),
-        soft_pct: "80".to_owned(),
-        enabled: Some("on".to_owned()),
-        provenance: "platform".to_owned(),
-        unpriced: "fail_open".to_owned(),
-        ..CapForm::default()
-    };
+    let form = CapForm::new_cap(Provenance::Platform);
     show_form(&state, &viewer, &headers, None, form, None).await
 }
 
@@ -352,6 +357,23 @@ pub async fn edit_form(
     viewer.require_admin()?;
     let cap = state.store().get_budget_cap(viewer.org(), id).await?;
     show_form(&state, &viewer, &headers, Some(id), CapForm::of(&cap), None).await
+}
+
+/// What the page says once `cap` was added.
+pub(super) fn added_text(cap: &BudgetCapRow) -> String {
+    format!(
+        "Added the budget {} (version 1).",
+        describe_budget(&cap.spec)
+    )
+}
+
+/// What the page says once a cap was saved as `after`.
+pub(super) fn saved_text(after: &BudgetCapRow) -> String {
+    format!(
+        "Saved the budget {} (version {}).",
+        describe_budget(&after.spec),
+        after.version
+    )
 }
 
 pub(super) fn refusal(err: StoreError) -> Result<String, PageError> {
@@ -408,23 +430,12 @@ async fn save(
             .store()
             .create_budget_cap(org, &spec, &actor, now)
             .await
-            .map(|cap| {
-                format!(
-                    "Added the budget {} (version 1).",
-                    describe_budget(&cap.spec)
-                )
-            }),
+            .map(|cap| added_text(&cap)),
         Some(id) => state
             .store()
             .update_budget_cap(org, id, &spec, expected, &actor, now)
             .await
-            .map(|(_, after)| {
-                format!(
-                    "Saved the budget {} (version {}).",
-                    describe_budget(&after.spec),
-                    after.version
-                )
-            }),
+            .map(|(_, after)| saved_text(&after)),
     };
     match saved {
         Ok(text) => {

@@ -171,6 +171,41 @@ const LEFT: f64 = 64.0;
 const BOTTOM: f64 = 40.0;
 const TOP: f64 = 12.0;
 
+/// The money axis of a bar chart whose tallest bar is `max` nano-dollars, drawn `plot` pixels
+/// tall from `top` down: five ticks from zero to `max` (labels right-aligned left of `left`)
+/// and a gridline at each.
+pub(crate) fn money_axis(
+    max: i64,
+    top: f64,
+    plot: f64,
+    left: f64,
+) -> (Vec<AxisLabel>, Vec<String>) {
+    (0..=4)
+        .map(|step| {
+            let value = Money::from_nanos(max / 4 * step);
+            let height = if max == 0 {
+                0.0
+            } else {
+                value.nanos().max(0) as f64 / max as f64 * plot
+            };
+            let y = top + plot - height;
+            let tick = AxisLabel {
+                x: format!("{:.1}", left - 6.0),
+                y: format!("{:.1}", y + 4.0),
+                text: format::money_compact(value),
+            };
+            (tick, format!("{y:.1}"))
+        })
+        .unzip()
+}
+
+/// A day as an axis label: `3 Nov`.
+pub(crate) fn short_day(day: spendlens_domain::Day) -> String {
+    let date = day.date();
+    let month = date.month().to_string();
+    format!("{} {}", date.day(), &month[..3.min(month.len())])
+}
+
 /// Current (dark) and previous (light) period side by side for each group.
 pub fn bars(title: &str, pairs: &[Pair], current_label: &str, previous_label: &str) -> Bars {
     let max = pairs
@@ -221,18 +256,7 @@ pub fn bars(title: &str, pairs: &[Pair], current_label: &str, previous_label: &s
             text,
         });
     }
-    let mut ticks = Vec::new();
-    let mut gridlines = Vec::new();
-    for step in 0..=4 {
-        let value = Money::from_nanos(max / 4 * step);
-        let y = TOP + plot_height - scale(value.nanos());
-        ticks.push(AxisLabel {
-            x: format!("{:.1}", LEFT - 6.0),
-            y: format!("{:.1}", y + 4.0),
-            text: format::money_compact(value),
-        });
-        gridlines.push(format!("{y:.1}"));
-    }
+    let (ticks, gridlines) = money_axis(max, TOP, plot_height, LEFT);
     Bars {
         title: title.to_owned(),
         empty: pairs.is_empty() || max == 0,

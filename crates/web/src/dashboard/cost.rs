@@ -341,14 +341,16 @@ async fn live(
     })
 }
 
+/// `1 call`, `1,204 calls`.
+pub(super) fn plural(n: i64, what: &str) -> String {
+    format!(
+        "{} {what}{}",
+        format::count(n),
+        if n == 1 { "" } else { "s" }
+    )
+}
+
 fn cards(t: &UsageTotals) -> Vec<Card> {
-    let plural = |n: i64, what: &str| {
-        format!(
-            "{} {what}{}",
-            format::count(n),
-            if n == 1 { "" } else { "s" }
-        )
-    };
     vec![
         Card {
             label: "Total cost",

@@ -226,8 +226,7 @@ pub async fn act(
     let before = state.store().get_ingest_key(org, id).await?;
     match action {
         Action::Regenerate => {
-            let new = state.store().regenerate_ingest_key(org, id, now).await?;
-            state.credentials.forget_all();
+            let new = state.regenerate_ingest_key(org, id, now).await?;
             state
                 .store()
                 .audit(
@@ -252,8 +251,7 @@ pub async fn act(
             .await
         }
         Action::Revoke => {
-            let key = state.store().revoke_ingest_key(org, id, now).await?;
-            state.credentials.forget_all();
+            let key = state.revoke_ingest_key(org, id, now).await?;
             state
                 .store()
                 .audit(

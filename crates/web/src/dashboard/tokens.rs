@@ -357,8 +357,8 @@ pub async fn revoke(
         )));
     }
     let now = state.now();
-    match state.store().revoke_api_token(viewer.org(), id, now).await {
-        Ok(()) => state.credentials.forget_all(),
+    match state.revoke_api_token(viewer.org(), id, now).await {
+        Ok(()) => {}
         Err(StoreError::NotFound { .. }) => {
             return Ok(redirect_with(
                 "/tokens",

@@ -7,7 +7,7 @@ use askama::Template;
 use spendlens_domain::{DayRange, Money};
 use spendlens_query::over_time::{OverTime, Target};
 
-use super::{AxisLabel, PALETTE};
+use super::{AxisLabel, PALETTE, money_axis, short_day};
 use crate::dashboard::format;
 
 /// A drawn segment.
@@ -53,13 +53,6 @@ const TOP: f64 = 10.0;
 
 /// Where a click goes: the row (`None`: every row) over some days (`None`: the whole period).
 pub type Link<'a> = &'a dyn Fn(Option<&Target>, Option<DayRange>) -> Option<String>;
-
-/// `3 Nov`.
-fn short_day(day: spendlens_domain::Day) -> String {
-    let date = day.date();
-    let month = date.month().to_string();
-    format!("{} {}", date.day(), &month[..3.min(month.len())])
-}
 
 /// The words for a bucket in a tooltip.
 fn bucket_text(bucket: DayRange, weekly: bool) -> String {
@@ -161,18 +154,7 @@ pub fn stacked(title: &str, chart: &OverTime, top: usize, link: Link<'_>) -> Sta
             });
         }
     }
-    let mut ticks = Vec::new();
-    let mut gridlines = Vec::new();
-    for step in 0..=4 {
-        let value = Money::from_nanos(max / 4 * step);
-        let y = TOP + plot - scale(value.nanos());
-        ticks.push(AxisLabel {
-            x: format!("{:.1}", LEFT - 6.0),
-            y: format!("{:.1}", y + 4.0),
-            text: format::money_compact(value),
-        });
-        gridlines.push(format!("{y:.1}"));
-    }
+    let (ticks, gridlines) = money_axis(max, TOP, plot, LEFT);
     let legend = stacks
         .iter()
         .map(|(label, class, target, amounts)| StackLegend {

@@ -21,7 +21,9 @@ use spendlens_store::{BudgetCapRow, OrgId, StoreError, describe_budget};
 
 use super::{Tenant, scope_text};
 use crate::AppState;
-use crate::dashboard::budgets::{BudgetRow, CapForm, ConfirmForm, refusal, row};
+use crate::dashboard::budgets::{
+    BudgetRow, CapForm, ConfirmForm, added_text, refusal, row, saved_text,
+};
 use crate::dashboard::error::PageError;
 use crate::dashboard::session::{capitalize, flash, redirect_with};
 use crate::dashboard::{Layout, respond};
@@ -199,14 +201,7 @@ pub async fn new_form(
     tenant: Tenant,
     headers: HeaderMap,
 ) -> Result<Response, PageError> {
-    let form = CapForm {
-        period: "MONTHLY".to_owned(),
-        soft_pct: "80".to_owned(),
-        enabled: Some("on".to_owned()),
-        unpriced: "fail_open".to_owned(),
-        ..CapForm::default()
-    };
-    let form = pinned(form, &tenant.customer);
+    let form = pinned(CapForm::new_cap(Provenance::Tenant), &tenant.customer);
     show_form(&state, &tenant, &headers, None, form, None).await
 }
 
@@ -272,23 +267,12 @@ async fn save(
             .store()
             .create_budget_cap(org, &spec, &actor, now)
             .await
-            .map(|cap| {
-                format!(
-                    "Added the budget {} (version 1).",
-                    describe_budget(&cap.spec)
-                )
-            }),
+            .map(|cap| added_text(&cap)),
         Some(id) => state
             .store()
             .update_tenant_budget_cap(org, &tenant.customer, id, &spec, expected, &actor, now)
             .await
-            .map(|(_, after)| {
-                format!(
-                    "Saved the budget {} (version {}).",
-                    describe_budget(&after.spec),
-                    after.version
-                )
-            }),
+            .map(|(_, after)| saved_text(&after)),
     };
     match saved {
         Ok(text) => {

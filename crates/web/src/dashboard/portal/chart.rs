@@ -1,12 +1,13 @@
 //! The portal's daily chart: one bar per UTC day of the period, its height the day's priced
-//! metered cost, each with its exact amount and call count in a tooltip. Days without a call
+//! metered cost, each with its amount (as the cards show amounts) and call count in a tooltip. Days without a call
 //! draw no bar (and say "no calls"); the chart is an SVG from a template (the CSP allows no
 //! inline styles).
 
 use askama::Template;
 use spendlens_domain::{Day, DayRange, Money};
 
-use crate::dashboard::charts::AxisLabel;
+use crate::dashboard::charts::{AxisLabel, money_axis, short_day};
+use crate::dashboard::cost::label_money;
 use crate::dashboard::format;
 
 /// One day's figures.
@@ -43,11 +44,6 @@ const HEIGHT: f64 = 220.0;
 const LEFT: f64 = 56.0;
 const BOTTOM: f64 = 28.0;
 const TOP: f64 = 10.0;
-
-fn short(day: Day) -> String {
-    let date = day.date();
-    format!("{} {}", date.day(), &date.month().to_string()[..3])
-}
 
 /// The chart of `range`, from the days that had calls (`days`, any order).
 pub fn daily(title: &str, range: DayRange, days: &[DayCost]) -> DailyChart {
@@ -86,8 +82,8 @@ pub fn daily(title: &str, range: DayRange, days: &[DayCost]) -> DailyChart {
                 width: format!("{width:.1}"),
                 height: format!("{height:.1}"),
                 title: format!(
-                    "{day}: ${} over {} call{}{unpriced}",
-                    d.cost.to_exact_string(),
+                    "{day}: {} over {} call{}{unpriced}",
+                    label_money(d.cost),
                     format::count(d.calls),
                     if d.calls == 1 { "" } else { "s" }
                 ),
@@ -97,22 +93,11 @@ pub fn daily(title: &str, range: DayRange, days: &[DayCost]) -> DailyChart {
             labels.push(AxisLabel {
                 x: format!("{center:.1}"),
                 y: format!("{:.1}", HEIGHT - BOTTOM + 16.0),
-                text: short(*day),
+                text: short_day(*day),
             });
         }
     }
-    let mut ticks = Vec::new();
-    let mut gridlines = Vec::new();
-    for step in 0..=4 {
-        let value = Money::from_nanos(max / 4 * step);
-        let y = TOP + plot - scale(value.nanos());
-        ticks.push(AxisLabel {
-            x: format!("{:.1}", LEFT - 6.0),
-            y: format!("{:.1}", y + 4.0),
-            text: format::money_compact(value),
-        });
-        gridlines.push(format!("{y:.1}"));
-    }
+    let (ticks, gridlines) = money_axis(max, TOP, plot, LEFT);
     DailyChart {
         title: title.to_owned(),
         empty: days.iter().all(|d| d.calls == 0),

@@ -19,7 +19,9 @@ use super::Tenant;
 use super::budgets::{PortalCap, portal_caps};
 use super::chart::{DayCost, daily};
 use crate::AppState;
-use crate::dashboard::cost::{Card, RecordRow, label_money, na, provider_label, record_row};
+use crate::dashboard::cost::{
+    Card, RecordRow, label_money, na, plural, provider_label, record_row,
+};
 use crate::dashboard::error::PageError;
 use crate::dashboard::{Layout, format, respond};
 use crate::usage::{UsageTotals, group_by};
@@ -123,14 +125,6 @@ struct SpendPage {
     caps: Vec<PortalCap>,
 }
 
-fn plural(n: i64, what: &str) -> String {
-    format!(
-        "{} {what}{}",
-        format::count(n),
-        if n == 1 { "" } else { "s" }
-    )
-}
-
 fn cards(t: &UsageTotals) -> Vec<Card> {
     if t.requests == 0 {
         let none = || "no calls".to_owned();
@@ -156,11 +150,9 @@ fn cards(t: &UsageTotals) -> Vec<Card> {
     vec![
         Card {
             label: "Cost",
-            value: if priced > 0 {
-                label_money(t.cost)
-            } else {
-                "unpriced".to_owned()
-            },
+            value: t
+                .priced_cost()
+                .map_or_else(|| "unpriced".to_owned(), label_money),
             sub: if t.unpriced > 0 {
                 format!(
                     "of {}; plus {} (cost unknown)",
@@ -259,11 +251,9 @@ pub async fn page(
                 provider,
                 calls: format::count(t.requests),
                 tokens: na(t.total()),
-                cost: if t.requests > t.unpriced {
-                    format!("${}", t.cost.to_exact_string())
-                } else {
-                    "unpriced".to_owned()
-                },
+                cost: t
+                    .priced_cost()
+                    .map_or_else(|| "unpriced".to_owned(), label_money),
                 unpriced: t.unpriced,
                 share: crate::dashboard::percent(t.cost, totals.cost),
                 model,
