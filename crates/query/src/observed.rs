@@ -5,14 +5,14 @@
 //! price for ("new model, no price"). Reads the store's observed cells and the catalog; the
 //! math is `domain::catalog::observed`.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, HashMap};
 
 use rust_decimal::Decimal;
 use serde::Serialize;
 use spendlens_domain::catalog::observed::{ClassTokens, DEFAULT_DRIFT_THRESHOLD_PCT, drift};
 use spendlens_domain::catalog::observed::{ObservedCell, ObservedClass};
 use spendlens_domain::{Category, Day, DayRange, Money, PriceCatalog, PriceSource, ProviderKind};
-use spendlens_store::{OrgId, RollupFilter, Store};
+use spendlens_store::{ConnectionId, OrgId, RollupFilter, Store};
 
 use crate::QueryError;
 
@@ -131,18 +131,19 @@ pub async fn comparison(
         .map(|r| (r.provider, r.cell))
         .collect();
     let rows = compare_cells(&catalog, &cells, threshold_pct);
-    let connections = store.list_connections(org).await?;
-    let mut new_models: Vec<NewModel> = Vec::new();
-    let mut seen: BTreeSet<(ProviderKind, String)> = BTreeSet::new();
+    let providers: HashMap<ConnectionId, ProviderKind> = store
+        .list_connections(org)
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c.provider))
+        .collect();
+    // Billed cost per (provider, model as the catalog names it) without a catalog price.
+    let mut unpriced: BTreeMap<(ProviderKind, String), Money> = BTreeMap::new();
     let models = store
         .totals_by_model(org, period, None, &RollupFilter::default())
         .await?;
     for row in models {
-        let Some(provider) = connections
-            .iter()
-            .find(|c| c.id == row.connection_id)
-            .map(|c| c.provider)
-        else {
+        let Some(&provider) = providers.get(&row.connection_id) else {
             continue;
         };
         // Tool calls and storage are spend, not models.
@@ -156,20 +157,17 @@ pub async fn comparison(
             continue;
         }
         let model = spendlens_domain::catalog::normalize_model(provider, &row.model);
-        if seen.insert((provider, model.clone())) {
-            new_models.push(NewModel {
-                provider,
-                provider_name: provider.display_name(),
-                model,
-                billed_cost: row.current.cost,
-            });
-        } else if let Some(m) = new_models
-            .iter_mut()
-            .find(|m| m.provider == provider && m.model == model)
-        {
-            m.billed_cost += row.current.cost;
-        }
+        *unpriced.entry((provider, model)).or_default() += row.current.cost;
     }
+    let mut new_models: Vec<NewModel> = unpriced
+        .into_iter()
+        .map(|((provider, model), billed_cost)| NewModel {
+            provider,
+            provider_name: provider.display_name(),
+            model,
+            billed_cost,
+        })
+        .collect();
     new_models.sort_by(|a, b| {
         b.billed_cost
             .cmp(&a.billed_cost)

@@ -192,13 +192,9 @@ impl Sheet {
         self.specs.iter().position(|s| s.id == id)
     }
 
-    /// Positions of the given columns (those the view declares).
-    pub fn positions(&self, ids: &[ColumnId]) -> Vec<usize> {
-        ids.iter().filter_map(|id| self.position(*id)).collect()
-    }
-
-    /// The positions of `ids` a page or terminal shows: the unpriced-requests column only when
-    /// some row has unpriced usage (the CSV always carries it).
+    /// The positions of `ids` (the columns a view declares) a page or terminal shows: the
+    /// unpriced-requests column only when some row has unpriced usage (the CSV always carries
+    /// it).
     pub fn shown(&self, ids: &[ColumnId]) -> Vec<usize> {
         let any_unpriced = self.metrics.iter().any(|m| m.unpriced_lines > 0);
         ids.iter()

@@ -193,7 +193,7 @@ pub fn write_parquet(rows: &[FocusRow]) -> Result<Vec<u8>, ParquetError> {
     let mut bytes = Vec::new();
     let mut writer = SerializedFileWriter::new(&mut bytes, schema, properties)?;
     let cells = records(rows);
-    for group in cells.chunks(ROW_GROUP.max(1)) {
+    for group in cells.chunks(ROW_GROUP) {
         let mut row_group = writer.next_row_group()?;
         let mut index = 0;
         while let Some(mut column) = row_group.next_column()? {

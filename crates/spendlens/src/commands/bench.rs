@@ -284,7 +284,7 @@ async fn measure_pages(
     Ok(out)
 }
 
-fn percentile(sorted: &[Duration], pct: usize) -> Duration {
+pub(crate) fn percentile(sorted: &[Duration], pct: usize) -> Duration {
     if sorted.is_empty() {
         return Duration::ZERO;
     }

@@ -2,9 +2,10 @@
 //! server (this binary, `serve`) on loopback, and `POST /api/v1/budgets/check` driven by C
 //! concurrent callers (closed loop: each sends its next check when the last one answers; or
 //! open loop with `--rate`: the callers together send R checks/s on a fixed schedule, latency
-//! counted from the planned send), half of the checks reserving; p50/p99 latency and checks/s per caller count. The ledger's
-//! own check (in process, no HTTP, no authentication) is timed over the same caps, so the
-//! report says where the time goes. Figures are measured here, never assumed.
+//! counted from the planned send), half of the checks reserving; p50/p99 latency and checks/s
+//! per caller count. The ledger's own check (in process, no HTTP, no authentication) is timed
+//! over the same caps, so the report says where the time goes. Figures are measured here, never
+//! assumed.
 
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -18,7 +19,8 @@ use spendlens_domain::budget::{
 use spendlens_store::testing::{TestStore, tempfile_dir};
 use spendlens_store::{OrgId, Store};
 
-use super::bench_meter::{database_url, start_server};
+use super::bench::percentile;
+use super::bench_meter::{database_url, now_of, start_server};
 use crate::cli::{BenchArgs, BenchBackend};
 
 const MODELS: [&str; 4] = [
@@ -66,19 +68,8 @@ fn caps(count: usize) -> Vec<CapSpec> {
         .collect()
 }
 
-fn pct(sorted: &[Duration], p: usize) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    sorted[(sorted.len() * p / 100).min(sorted.len() - 1)]
-}
-
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
-}
-
-fn now_of() -> time::OffsetDateTime {
-    spendlens_domain::Clock::now(&spendlens_domain::SystemClock)
 }
 
 async fn add_caps(store: &Store, org: OrgId, count: usize) -> anyhow::Result<()> {
@@ -121,7 +112,7 @@ async fn ledger_alone(
         );
     }
     timings.sort_unstable();
-    Ok((pct(&timings, 50), pct(&timings, 99)))
+    Ok((percentile(&timings, 50), percentile(&timings, 99)))
 }
 
 pub async fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
@@ -219,18 +210,19 @@ async fn measure(
         let mut tasks = Vec::new();
         for c in 0..n {
             let (client, url, key) = (client.clone(), url.clone(), key.clone());
-            let offset = interval.map(|i| i.mul_f64(c as f64 / n as f64));
+            // Open loop: caller c's offset (spread evenly over one interval) and the interval.
+            let schedule = interval.map(|every| (every.mul_f64(c as f64 / n as f64), every));
             tasks.push(tokio::spawn(async move {
                 let mut latencies = Vec::new();
                 let mut i = 0usize;
                 loop {
-                    let planned = match (interval, offset) {
-                        (Some(every), Some(offset)) => {
+                    let planned = match schedule {
+                        Some((offset, every)) => {
                             let at = began + offset + every.mul_f64(i as f64);
                             tokio::time::sleep_until(at.into()).await;
                             at
                         }
-                        _ => Instant::now(),
+                        None => Instant::now(),
                     };
                     if planned >= deadline {
                         break;
@@ -265,8 +257,8 @@ async fn measure(
             latencies.len(),
             elapsed.as_secs_f64(),
             latencies.len() as f64 / elapsed.as_secs_f64(),
-            ms(pct(&latencies, 50)),
-            ms(pct(&latencies, 99)),
+            ms(percentile(&latencies, 50)),
+            ms(percentile(&latencies, 99)),
             ms(latencies.last().copied().unwrap_or_default())
         ));
     }

@@ -244,7 +244,7 @@ async fn time_requests(
     Ok((at(50), at(95), last))
 }
 
-fn now_of() -> time::OffsetDateTime {
+pub(crate) fn now_of() -> time::OffsetDateTime {
     spendlens_domain::Clock::now(&spendlens_domain::SystemClock)
 }
 

@@ -1,6 +1,6 @@
-//! `spendlens prices list | check | observed | add | edit | delete | import | export`: the price catalog
-//! that prices metered calls. User prices beat built-in ones; `import` replaces only the
-//! built-in ones and says what changed. Every change is audited.
+//! `spendlens prices list | check | observed | add | edit | delete | import | export`: the
+//! price catalog that prices metered calls. User prices beat built-in ones; `import` replaces
+//! only the built-in ones and says what changed. Every change is audited.
 
 use std::process::ExitCode;
 
