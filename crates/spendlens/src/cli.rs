@@ -146,8 +146,8 @@ pub struct ServeArgs {
     /// Connections served at once; more wait in the kernel's backlog until one closes. Raise
     /// it for many gateways checking budgets over their own connections (each open connection
     /// takes a file descriptor: keep it under `ulimit -n`).
-    #[arg(long, env = "SPENDLENS_MAX_CONNECTIONS", default_value_t = 512, value_parser = clap::value_parser!(u32).range(16..=100000))]
-    pub max_connections: u32,
+    #[arg(long, env = "SPENDLENS_MAX_CONNECTIONS", default_value_t = spendlens_web::server::DEFAULT_MAX_CONNECTIONS, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(16..=100_000))]
+    pub max_connections: usize,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]

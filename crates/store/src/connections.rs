@@ -320,17 +320,18 @@ impl Store {
                 "DELETE FROM workspace_names WHERE workspace_id IN (SELECT id FROM workspaces WHERE connection_id = $1)",
                 "DELETE FROM workspaces WHERE connection_id = $1",
                 "DELETE FROM sync_runs WHERE connection_id = $1",
+                "DELETE FROM observed_prices WHERE connection_id = $1",
                 "DELETE FROM connections WHERE id = $1",
             ] {
                 sqlx::query(sql).bind(id.0).execute(&mut *tx).await?;
             }
+            // The observed prices it brought went too: the provider's observed catalog entries
+            // are rebuilt in the same transaction, stamped with the connection's last sync (no
+            // clock is passed here).
+            let stamp = connection.last_sync_at.unwrap_or(connection.created_at);
+            crate::observed_prices::rebuild_entries!(tx, org, connection.provider, stamp);
             tx.commit().await?;
         });
-        // The observed prices it brought go too (the provider's observed catalog entries are
-        // rebuilt, stamped with the connection's last sync: no clock is passed here).
-        let stamp = connection.last_sync_at.unwrap_or(connection.created_at);
-        self.forget_observed_prices(org, id, connection.provider, stamp)
-            .await?;
         Ok(())
     }
 

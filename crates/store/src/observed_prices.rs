@@ -5,7 +5,6 @@
 //! revision only when they changed. Observed entries never price calls (the domain's catalog
 //! skips them); they are there to be compared with the catalog.
 
-use std::collections::BTreeMap;
 use std::str::FromStr;
 
 use spendlens_domain::catalog::observed::{ClassTokens, ObservedCell, ObservedClass, per_1m};
@@ -14,7 +13,7 @@ use spendlens_domain::{Currency, Day, DayRange, Money, PriceEntry, PriceSource, 
 use time::OffsetDateTime;
 
 use crate::bulk::{BulkInsert, Value};
-use crate::{ConnectionId, OrgId, RowExt, Store, StoreError, StoreResult, millis, with_pool};
+use crate::{ConnectionId, OrgId, RowExt, Store, StoreError, StoreResult, with_pool};
 
 /// Observed cost and tokens of one (provider, model, day, class), summed over connections.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -52,7 +51,7 @@ fn corrupt(what: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(format!("observed price: {what}"))
 }
 
-fn row_of(row: &impl RowExt) -> StoreResult<ObservedRow> {
+pub(crate) fn row_of(row: &impl RowExt) -> StoreResult<ObservedRow> {
     let provider = row.text("provider")?;
     let class = row.text("token_class")?;
     let day = row.int("day")?;
@@ -78,7 +77,7 @@ fn row_of(row: &impl RowExt) -> StoreResult<ObservedRow> {
 
 /// The catalog entry of one model's latest observed day: a price per class the bill named
 /// (a blended `all` price is no per-class price, so a model observed only blended has none).
-fn entry_of(provider: ProviderKind, cells: &[ObservedCell]) -> Option<PriceEntry> {
+pub(crate) fn entry_of(provider: ProviderKind, cells: &[ObservedCell]) -> Option<PriceEntry> {
     let first = cells.first()?;
     let mut tokens = TokenPrices::default();
     let mut said = Vec::new();
@@ -125,7 +124,7 @@ fn entry_of(provider: ProviderKind, cells: &[ObservedCell]) -> Option<PriceEntry
     .ok()
 }
 
-const LATEST: &str = concat!(
+pub(crate) const LATEST: &str = concat!(
     "SELECT o.provider, o.model, o.day, o.token_class, ",
     sums!(),
     " FROM observed_prices o WHERE o.org_id = $1 AND o.provider = $2 AND o.token_class <> 'all' \
@@ -140,24 +139,24 @@ const LATEST: &str = concat!(
 /// no model's latest observed day.
 macro_rules! rebuild_entries {
     ($tx:expr, $org:expr, $provider:expr, $now:expr) => {{
-        let rows = sqlx::query(LATEST)
+        let rows = sqlx::query(crate::observed_prices::LATEST)
             .bind($org.0)
             .bind($provider.as_str())
             .fetch_all(&mut *$tx)
             .await?;
-        let mut by_model: BTreeMap<String, Vec<ObservedCell>> = BTreeMap::new();
+        let mut by_model: std::collections::BTreeMap<String, Vec<spendlens_domain::catalog::observed::ObservedCell>> = std::collections::BTreeMap::new();
         for row in &rows {
-            let row = row_of(row)?;
+            let row = crate::observed_prices::row_of(row)?;
             by_model
                 .entry(row.cell.model.clone())
                 .or_default()
                 .push(row.cell);
         }
         // Compared without ids: the stored ones are row ids, the built ones are not stored.
-        let mut wanted: Vec<PriceEntry> = by_model
+        let mut wanted: Vec<spendlens_domain::PriceEntry> = by_model
             .values()
-            .filter_map(|cells| entry_of($provider, cells))
-            .map(|entry| PriceEntry {
+            .filter_map(|cells| crate::observed_prices::entry_of($provider, cells))
+            .map(|entry| spendlens_domain::PriceEntry {
                 id: String::new(),
                 ..entry
             })
@@ -171,12 +170,12 @@ macro_rules! rebuild_entries {
         let mut stored = stored
             .iter()
             .map(|row| {
-                crate::prices::entry_from_row(row).map(|entry| PriceEntry {
+                crate::prices::entry_from_row(row).map(|entry| spendlens_domain::PriceEntry {
                     id: String::new(),
                     ..entry
                 })
             })
-            .collect::<StoreResult<Vec<PriceEntry>>>()?;
+            .collect::<crate::StoreResult<Vec<spendlens_domain::PriceEntry>>>()?;
         stored.sort_by(|a, b| a.model_glob.cmp(&b.model_glob));
         if stored != wanted {
             sqlx::query(
@@ -192,7 +191,7 @@ macro_rules! rebuild_entries {
                     sqlx::query_scalar(crate::prices::INSERT).bind($org.0),
                     v
                 )
-                .bind(millis($now))
+                .bind(crate::millis($now))
                 .fetch_one(&mut *$tx)
                 .await?;
             }
@@ -204,6 +203,7 @@ macro_rules! rebuild_entries {
         wanted.len()
     }};
 }
+pub(crate) use rebuild_entries;
 
 impl Store {
     /// Replaces one connection's observed cells for the days of `window` (cells outside it
@@ -260,26 +260,6 @@ impl Store {
             written
         });
         Ok(written)
-    }
-
-    /// Forgets a deleted connection's observations and rebuilds its provider's entries.
-    pub(crate) async fn forget_observed_prices(
-        &self,
-        org: OrgId,
-        connection: ConnectionId,
-        provider: ProviderKind,
-        now: OffsetDateTime,
-    ) -> StoreResult<()> {
-        with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
-            sqlx::query("DELETE FROM observed_prices WHERE connection_id = $1")
-                .bind(connection.0)
-                .execute(&mut *tx)
-                .await?;
-            rebuild_entries!(tx, org, provider, now);
-            tx.commit().await?;
-        });
-        Ok(())
     }
 
     /// Observed cells of a range of days, summed over connections, by provider, model, day

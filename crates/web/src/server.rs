@@ -18,6 +18,9 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tower::ServiceExt as _;
 
+/// Connections served at once by default (`serve --max-connections`).
+pub const DEFAULT_MAX_CONNECTIONS: usize = 512;
+
 /// The limits every connection is served under.
 #[derive(Clone, Debug)]
 pub struct ServeLimits {
@@ -35,7 +38,7 @@ pub struct ServeLimits {
 impl Default for ServeLimits {
     fn default() -> ServeLimits {
         ServeLimits {
-            max_connections: 512,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
             header_read_timeout: Duration::from_secs(30),
             body_timeout: crate::BODY_TIMEOUT,
             shutdown_grace: Duration::from_secs(10),

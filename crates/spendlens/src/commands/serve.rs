@@ -29,7 +29,7 @@ pub async fn run(cli: &Cli, args: &ServeArgs) -> anyhow::Result<ExitCode> {
         .meter_retention_days
         .map(|days| super::keys::spawn_retention(&context, days));
     let limits = spendlens_web::server::ServeLimits {
-        max_connections: args.max_connections as usize,
+        max_connections: args.max_connections,
         ..spendlens_web::server::ServeLimits::default()
     };
     serve_until_ctrl_c(&context, listener, !args.no_scheduler, settings, limits).await?;
