@@ -212,13 +212,25 @@ mod tests {
             scale in 0u32..9,
         ) {
             let rate = ConversionRate::parse(&Decimal::new(mantissa, scale).to_string()).unwrap();
-            let usd = to_usd(Money::from_nanos(nanos), rate).unwrap();
-            // |usd × m − nanos × 10^s| ≤ m / 2, in integers.
             let d = rate.as_decimal();
             let m = d.mantissa();
             let s = 10i128.pow(d.scale());
-            let error = (i128::from(usd.nanos()) * m - i128::from(nanos) * s).abs();
-            prop_assert!(error * 2 <= m, "{nanos} at {d}: {usd:?}");
+            // The exact quotient nanos × 10^s / m, truncated, in i128 (it cannot overflow there):
+            // a small rate can take it past i64, and then the conversion must refuse, not wrap.
+            let exact = (i128::from(nanos) * s / m).abs();
+            match to_usd(Money::from_nanos(nanos), rate) {
+                Ok(usd) => {
+                    prop_assert!(exact <= i128::from(i64::MAX), "{nanos} at {d}: {usd:?} fits?");
+                    // |usd × m − nanos × 10^s| ≤ m / 2, in integers.
+                    let error = (i128::from(usd.nanos()) * m - i128::from(nanos) * s).abs();
+                    prop_assert!(error * 2 <= m, "{nanos} at {d}: {usd:?}");
+                }
+                Err(BillingError::Overflow { .. }) => {
+                    // Refused only when the rounded quotient really is out of range.
+                    prop_assert!(exact >= i128::from(i64::MAX) - 1, "{nanos} at {d}: refused");
+                }
+                Err(other) => prop_assert!(false, "{nanos} at {d}: {other}"),
+            }
         }
     }
 }
