@@ -14,7 +14,7 @@ use spendlens_domain::trend::{trend, trend_pct};
 use spendlens_domain::{Category, Day, DayRange, Money, ProviderKind, Quantity, Trend, Unit};
 use spendlens_store::{
     ApiKeyId, ApiKeyRow, ConnectionId, ConnectionRow, OrgId, RollupFilter, Store, Totals,
-    WorkspaceId, WorkspaceRow,
+    UnitTotals, WorkspaceId, WorkspaceRow,
 };
 
 use crate::QueryError;
@@ -446,6 +446,39 @@ impl Catalog {
         self.connections.get(&connection).map(|c| c.provider)
     }
 
+    /// Work in own units from the key-unit rollup, read only for the connections whose
+    /// provider counts no requests: a provider that counts requests has its work (requests)
+    /// in the view's own totals rows already, so reading its unit series again would only
+    /// cost time (see [`WorkSum::add_counted`]).
+    pub(crate) async fn unit_totals(
+        &self,
+        store: &Store,
+        org: OrgId,
+        period: DayRange,
+        filter: &RollupFilter,
+    ) -> Result<Vec<UnitTotals>, QueryError> {
+        let uncounted: Vec<ConnectionId> = self
+            .connections
+            .values()
+            .filter(|c| !c.provider.reports_request_counts())
+            .filter(|c| {
+                filter
+                    .connections
+                    .as_ref()
+                    .is_none_or(|ids| ids.contains(&c.id))
+            })
+            .map(|c| c.id)
+            .collect();
+        if uncounted.is_empty() {
+            return Ok(Vec::new());
+        }
+        let narrowed = RollupFilter {
+            connections: Some(uncounted),
+            ..filter.clone()
+        };
+        Ok(store.totals_by_unit(org, period, &narrowed).await?)
+    }
+
     pub(crate) fn filter(&self, query: &ViewQuery) -> RollupFilter {
         let connections = (!query.providers.is_empty()).then(|| {
             self.connections
@@ -556,7 +589,10 @@ pub async fn providers(
         .totals_by_connection(org, query.period, Some(query.previous), &filter)
         .await?;
     let mut work: BTreeMap<ProviderKind, WorkSum> = BTreeMap::new();
-    for row in store.totals_by_unit(org, query.period, &filter).await? {
+    for row in catalog
+        .unit_totals(store, org, query.period, &filter)
+        .await?
+    {
         if let Some(provider) = catalog.provider(row.connection_id) {
             work.entry(provider)
                 .or_default()
@@ -569,6 +605,9 @@ pub async fn providers(
         let Some(connection) = catalog.connections.get(&row.connection_id) else {
             continue;
         };
+        work.entry(connection.provider)
+            .or_default()
+            .add_counted(connection.provider, &row.current);
         let entry = by_provider.entry(connection.provider).or_default();
         entry.0.add(&row.current);
         entry.1 += row.previous_cost;
@@ -657,7 +696,10 @@ pub async fn workspaces(
         .totals_by_workspace(org, query.period, Some(query.previous), &filter)
         .await?;
     let mut work: BTreeMap<String, WorkSum> = BTreeMap::new();
-    for row in store.totals_by_unit(org, query.period, &filter).await? {
+    for row in catalog
+        .unit_totals(store, org, query.period, &filter)
+        .await?
+    {
         if let Some(provider) = catalog.provider(row.connection_id) {
             work.entry(catalog.workspace_name(row.workspace_id, row.connection_id))
                 .or_default()
@@ -679,6 +721,9 @@ pub async fn workspaces(
             continue;
         };
         let name = catalog.workspace_name(row.workspace_id, row.connection_id);
+        work.entry(name.clone())
+            .or_default()
+            .add_counted(provider, &row.current);
         *split
             .entry(name.clone())
             .or_default()
@@ -758,7 +803,10 @@ pub async fn keys(store: &Store, org: OrgId, query: &ViewQuery) -> Result<KeysRe
     // Work in its own units per key (and per connection+workspace for key-less spend).
     let mut key_work: HashMap<ApiKeyId, WorkSum> = HashMap::new();
     let mut keyless_work: BTreeMap<(ConnectionId, Option<WorkspaceId>), WorkSum> = BTreeMap::new();
-    for row in store.totals_by_unit(org, query.period, &filter).await? {
+    for row in catalog
+        .unit_totals(store, org, query.period, &filter)
+        .await?
+    {
         let Some(provider) = catalog.provider(row.connection_id) else {
             continue;
         };
@@ -781,6 +829,15 @@ pub async fn keys(store: &Store, org: OrgId, query: &ViewQuery) -> Result<KeysRe
     let mut keyless: BTreeMap<(ConnectionId, Option<WorkspaceId>), (Totals, Money)> =
         BTreeMap::new();
     for row in totals {
+        if let Some(provider) = catalog.provider(row.connection_id) {
+            let work = match row.api_key_id {
+                Some(key) => key_work.entry(key).or_default(),
+                None => keyless_work
+                    .entry((row.connection_id, row.workspace_id))
+                    .or_default(),
+            };
+            work.add_counted(provider, &row.current);
+        }
         let entry = match row.api_key_id {
             Some(key) => by_key.entry(key).or_default(),
             None => keyless

@@ -43,6 +43,15 @@ impl WorkSum {
         }
     }
 
+    /// Adds the totals of a provider that counts requests, whatever their units (the views
+    /// take these from their own totals rows); a provider that counts none is skipped here,
+    /// its work comes per unit through [`WorkSum::add`].
+    pub fn add_counted(&mut self, provider: ProviderKind, totals: &Totals) {
+        if provider.reports_request_counts() {
+            self.add(provider, &Unit::requests(), totals);
+        }
+    }
+
     /// The work, requests first and then each unit by name; `None` when part of it is
     /// unknown; empty when there was none.
     pub fn finish(self) -> Option<Vec<UnitAmount>> {
@@ -175,6 +184,25 @@ mod tests {
         // A request count a provider left out is unknown too.
         let mut work = WorkSum::default();
         work.add(ProviderKind::OpenAi, &Unit::tokens(), &totals(2, 9, 1, 0));
+        assert_eq!(work.finish(), None);
+    }
+
+    #[test]
+    fn counted_totals_add_requests_only_for_providers_that_count_them() {
+        let mut work = WorkSum::default();
+        // A view's totals row of OpenAI (tokens and images together) is its requests.
+        work.add_counted(ProviderKind::OpenAi, &totals(3, 12, 0, 2_000_000));
+        // Fal's and Anthropic's come per unit through `add`: skipped here.
+        work.add_counted(ProviderKind::Fal, &totals(1, 0, 1, 4_000_000));
+        work.add_counted(ProviderKind::Anthropic, &totals(1, 0, 1, 0));
+        work.add(
+            ProviderKind::Fal,
+            &unit("images"),
+            &totals(1, 0, 1, 4_000_000),
+        );
+        assert_eq!(text(work.finish().as_deref()), "12 requests; 4 images");
+        let mut work = WorkSum::default();
+        work.add_counted(ProviderKind::OpenAi, &totals(2, 9, 1, 0));
         assert_eq!(work.finish(), None);
     }
 
