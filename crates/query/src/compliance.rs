@@ -117,19 +117,29 @@ pub struct ComplianceReport {
     pub notes: Vec<String>,
 }
 
-/// What is recorded of budgets, in words: the caps, the hard caps reached and soft
-/// thresholds crossed (budget alert firings), and that check denials are not recorded.
+/// What is recorded of budgets, in words: the caps, the checks they denied (the record of
+/// denials, per cap and UTC day), and the hard caps reached and soft thresholds crossed
+/// (budget alert firings).
 fn budget_words(b: &spendlens_store::BudgetFacts) -> String {
-    if b.caps == 0 && b.hard_firings == 0 && b.soft_firings == 0 {
+    if b.caps == 0 && b.hard_firings == 0 && b.soft_firings == 0 && b.denials == 0 {
         return "No budget data recorded: no budget cap is set, so no request was denied and \
                 no hard cap was hit by one."
             .to_owned();
     }
+    let denials = if b.denials == 0 {
+        "No budget check was denied in the period.".to_owned()
+    } else {
+        format!(
+            "{} budget checks were denied in the period by {} caps ({} of them without a price, \
+             denied by fail-closed caps; {} USD of estimated cost refused).",
+            b.denials, b.denying_caps, b.unpriced_denials, b.denied_estimate
+        )
+    };
     format!(
-        "{} budget caps ({} enabled). In the period: {} hard-cap alerts fired (a cap reached) \
+        "{} budget caps ({} enabled). {denials} {} hard-cap alerts fired (a cap reached) \
          and {} soft-threshold alerts (budget_hard and budget_soft alert rules; a cap reached \
-         without such a rule is not recorded). Budget checks answer the caller allow or deny \
-         and are not recorded, so denials cannot be counted here.",
+         without such a rule is not recorded as an alert). Denials are written by each server \
+         about once a second; a server that crashed loses at most its last second of them.",
         b.caps, b.caps_enabled, b.hard_firings, b.soft_firings
     )
 }

@@ -13,6 +13,19 @@ use time::OffsetDateTime;
 use crate::audit::audit_in_tx;
 use crate::{OrgId, RowExt, Store, StoreError, StoreResult, from_millis, millis, with_pool};
 
+/// The overlapping caps among `caps` worth a warning (duplicates and caps that can never deny
+/// alone; see `domain::budget::overlap`).
+pub fn overlaps_of(caps: &[BudgetCapRow]) -> Vec<spendlens_domain::budget::overlap::Overlap> {
+    let existing: Vec<ExistingCap<'_>> = caps
+        .iter()
+        .map(|c| ExistingCap {
+            id: c.id,
+            spec: &c.spec,
+        })
+        .collect();
+    spendlens_domain::budget::overlap::overlaps(&existing)
+}
+
 /// A stored cap.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct BudgetCapRow {

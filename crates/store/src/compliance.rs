@@ -44,6 +44,13 @@ pub struct BudgetFacts {
     pub hard_firings: i64,
     /// Firings of `budget_soft` alert rules (a soft threshold crossed).
     pub soft_firings: i64,
+    /// Budget checks denied (every cap), and of them the ones without a price.
+    pub denials: i64,
+    pub unpriced_denials: i64,
+    /// The estimated cost of the priced denied checks.
+    pub denied_estimate: spendlens_domain::Money,
+    /// Caps that denied at least one check.
+    pub denying_caps: i64,
 }
 
 fn day_of(n: Option<i64>) -> Option<Day> {
@@ -160,11 +167,30 @@ impl Store {
             .await?
         });
         let count = |kind: &str| fired.iter().find(|(k, _)| k == kind).map_or(0, |(_, n)| *n);
+        // Denials are kept per UTC day: the days from `from`'s through the one before `to`'s.
+        let (denials, unpriced, estimate, denying): (i64, i64, i64, i64) = with_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT CAST(COALESCE(SUM(denials), 0) AS BIGINT), \
+                 CAST(COALESCE(SUM(unpriced), 0) AS BIGINT), \
+                 CAST(COALESCE(SUM(estimate_nanos), 0) AS BIGINT), \
+                 CAST(COUNT(DISTINCT cap_id) AS BIGINT) \
+                 FROM budget_denials WHERE org_id = $1 AND day >= $2 AND day < $3",
+            )
+            .bind(org.0)
+            .bind(i64::from(Day::of(from).number()))
+            .bind(i64::from(Day::of(to).number()))
+            .fetch_one(pool)
+            .await?
+        });
         Ok(BudgetFacts {
             caps,
             caps_enabled,
             hard_firings: count("budget_hard"),
             soft_firings: count("budget_soft"),
+            denials,
+            unpriced_denials: unpriced,
+            denied_estimate: spendlens_domain::Money::from_nanos(estimate),
+            denying_caps: denying,
         })
     }
 

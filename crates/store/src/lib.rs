@@ -13,6 +13,7 @@ mod alerts;
 mod anomaly_thresholds;
 mod api_keys;
 mod audit;
+mod budget_denials;
 mod budgets;
 mod bulk;
 mod compliance;
@@ -56,7 +57,8 @@ pub use alerts::{
 pub use anomaly_thresholds::{THRESHOLD_SCOPES, ThresholdRow};
 pub use api_keys::ApiKeyRow;
 pub use audit::{AuditEntry, AuditVerdict};
-pub use budgets::{BudgetCapRow, BudgetCapVersion, describe as describe_budget};
+pub use budget_denials::{CapDenials, DenialTally, denials_by_cap};
+pub use budgets::{BudgetCapRow, BudgetCapVersion, describe as describe_budget, overlaps_of};
 pub use compliance::{BudgetFacts, NamedCount, OldestData};
 pub use connections::{ConnectionRow, ConnectionStatus, NewConnection, validate_connection_name};
 pub use cost_lines::{WindowWrite, WriteCounts};

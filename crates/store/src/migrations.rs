@@ -143,6 +143,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0026_unpriced_lines.sql"),
         postgres: include_str!("../migrations/postgres/0026_unpriced_lines.sql"),
     },
+    Migration {
+        version: 28,
+        name: "budget_denials",
+        sqlite: include_str!("../migrations/sqlite/0028_budget_denials.sql"),
+        postgres: include_str!("../migrations/postgres/0028_budget_denials.sql"),
+    },
 ];
 
 /// Applies every migration not yet applied up to `through` (every one when `None`).

@@ -223,6 +223,12 @@ async fn compliance_files(
     request: &DocumentRequest,
     actor: &str,
 ) -> Result<ReportFiles, String> {
+    // The denials this server tallied are part of the evidence: written before reading.
+    if let Err(err) = state.budgets.denials.flush(&state.store).await {
+        return Err(format!(
+            "the budget denials could not be written first: {err}"
+        ));
+    }
     let report = spendlens_query::compliance::compliance(
         &state.store,
         org,

@@ -155,6 +155,7 @@ pub const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10)
 pub fn router(state: Arc<AppState>) -> Router {
     alerts::Alerts::start(&state);
     schedules::start(&state);
+    budgets::denials::start(&state);
     Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics::scrape))

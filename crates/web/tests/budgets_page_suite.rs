@@ -147,6 +147,55 @@ async fn admins_manage_budgets_on_the_page_and_viewers_only_read() {
     let (_, filtered) = admin.get("/cost/budgets?scope=customer").await;
     assert!(filtered.contains("initech"));
 
+    // A second initech cap, looser, same scope and period: flagged, not refused.
+    let (status, _) = admin
+        .post(
+            "/cost/budgets",
+            &cap("initech again", "initech", "12", "platform"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (_, page) = viewer.get("/cost/budgets").await;
+    let notice = &page[page
+        .find("id=\"budget-overlaps\"")
+        .expect("an overlap notice")..];
+    assert!(
+        notice.contains("both cap customer initech per day; only the lower limit (10.00 USD, &#34;initech&#34;) can ever deny")
+            || notice.contains("both cap customer initech per day; only the lower limit (10.00 USD, &quot;initech&quot;) can ever deny"),
+        "{notice}"
+    );
+    assert!(
+        !notice.contains("acme"),
+        "a platform ceiling over a tenant cap is not flagged: {notice}"
+    );
+    // A denied check shows under its cap.
+    assert!(
+        page.contains("No check was denied in the last 7 days."),
+        "{page}"
+    );
+    let (status, answer) = app
+        .call_as(
+            &app.ingest_key,
+            reqwest::Method::POST,
+            "/api/v1/budgets/check",
+            Some(json!({"customer": "globex", "model": "gpt-4o", "estimated_cost": "0.25"})),
+        )
+        .await;
+    assert_eq!(
+        (status, &answer["allowed"]),
+        (200, &json!(false)),
+        "{answer}"
+    );
+    let (_, page) = viewer.get("/cost/budgets").await;
+    let table = &page[page.find("id=\"budget-denials\"").expect("a denials table")..];
+    assert!(
+        table.contains("<td>globex (#")
+            && table.contains(
+                "<td class=\"num\">1</td><td class=\"num\">0</td><td class=\"num\">$0.25</td>"
+            ),
+        "{table}"
+    );
+
     let caps = app.store.list_budget_caps(app.org).await.unwrap();
     let globex = caps.iter().find(|c| c.spec.name == "globex").unwrap().id;
     let acme = caps.iter().find(|c| c.spec.name == "acme").unwrap().id;

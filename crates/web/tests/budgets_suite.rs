@@ -458,7 +458,60 @@ async fn a_thousand_parallel_checks_with_reservations_never_pass_a_hard_cap() {
     let answer = check(&app, json!({"customer": "burst", "estimated_cost": "0.07"})).await;
     assert_eq!(answer["allowed"], false, "{answer}");
     assert_eq!(answer["remaining"], "0.06");
+
+    // Every denial is on record, none lost under the burst: 1,000 − 142 + the last one.
+    let denials = denials_of(&app, "").await;
+    assert_eq!(denials["denials"], 859, "{denials}");
+    assert_eq!(denials["estimate"], "60.13", "859 × 0.07");
+    assert_eq!(denials["unpriced"], 0);
+    let cap = &denials["caps"][0];
+    assert_eq!(
+        (
+            cap["cap_name"].as_str(),
+            cap["denials"].as_i64(),
+            cap["days"].as_i64()
+        ),
+        (Some("hard"), Some(859), Some(1))
+    );
+    assert_eq!(denials["days"][0]["day"], "2026-12-04");
+    assert_eq!(
+        denials["from"], "2026-11-05",
+        "30 days through today by default"
+    );
+    // The record outlives the cap.
+    let id = hard["id"].as_i64().unwrap();
+    let (status, body) = app
+        .call(Method::DELETE, &format!("/api/v1/budgets/{id}"), None)
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let after = denials_of(&app, "?from=2026-12-04&to=2026-12-04").await;
+    assert_eq!(after["caps"], denials["caps"]);
+    assert_eq!(
+        denials_of(&app, "?from=2026-12-03&to=2026-12-03").await["denials"],
+        0
+    );
+    let (status, body) = app
+        .call(
+            Method::GET,
+            "/api/v1/budgets/denials?from=2026-12-05&to=2026-12-01",
+            None,
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body["error"].to_string().contains("after to"), "{body}");
     app.test.teardown().await;
+}
+
+async fn denials_of(app: &App, query: &str) -> Value {
+    let (status, body) = app
+        .call(
+            Method::GET,
+            &format!("/api/v1/budgets/denials{query}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    body
 }
 
 /// A bill line of OpenAI's.

@@ -125,21 +125,57 @@ async fn compliance_reports_state_both_chains_and_a_tampered_audit_chain_on_ever
         )));
     }
 
-    // A cap set: the report counts it and says denials are not recorded.
+    // A cap set, and checks it denies: the report counts the cap and the denials.
     let (status, body) = app
         .send(
             Method::POST,
             "/api/v1/budgets",
-            Some(json!({"name": "acme monthly", "customer": "acme", "period": "MONTHLY", "limit": "500"})),
+            Some(json!({"name": "acme monthly", "customer": "acme", "period": "MONTHLY", "limit": "500", "unpriced": "fail_closed"})),
         )
         .await;
     assert_eq!(status, 201, "{body}");
-    let (with_cap, _) = compliance(&app, "soc2").await;
+    for (estimate, allowed) in [
+        (json!("600"), false),
+        (json!("10"), true),
+        (json!("500.25"), false),
+        (Value::Null, false),
+    ] {
+        let (status, answer) = app
+            .send(
+                Method::POST,
+                "/api/v1/budgets/check",
+                Some(json!({"customer": "acme", "model": "gpt-4o", "estimated_cost": estimate})),
+            )
+            .await;
+        assert_eq!(status, 200, "{answer}");
+        assert_eq!(answer["allowed"], allowed, "{answer}");
+    }
+    // Another customer's call is governed by no cap: allowed, not a denial.
+    let (_, answer) = app
+        .send(
+            Method::POST,
+            "/api/v1/budgets/check",
+            Some(json!({"customer": "globex", "estimated_cost": "9999"})),
+        )
+        .await;
+    assert_eq!(answer["allowed"], true, "{answer}");
+    let (with_cap, pages) = compliance(&app, "soc2").await;
     let words = with_cap["budgets"].as_str().unwrap();
     assert!(
-        words.starts_with("1 budget caps (1 enabled)") && words.contains("not recorded"),
+        words.starts_with("1 budget caps (1 enabled). 3 budget checks were denied in the period by 1 caps (1 of them without a price, denied by fail-closed caps; 1100.25 USD of estimated cost refused)."),
         "{words}"
     );
+    assert_eq!(with_cap["budget_facts"]["denials"], 3);
+    assert_eq!(with_cap["budget_facts"]["unpriced_denials"], 1);
+    assert_eq!(with_cap["budget_facts"]["denied_estimate"], "1100.25");
+    if let Some(pages) = pages {
+        let text = pages
+            .join("\n")
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        assert!(text.contains("3 budget checks were denied"), "{text}");
+    }
 
     // Someone edits the first audit entry behind spendlens's back.
     app.store

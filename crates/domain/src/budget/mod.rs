@@ -6,6 +6,7 @@
 
 pub mod eval;
 pub mod ledger;
+pub mod overlap;
 #[cfg(test)]
 mod tests;
 

@@ -12,7 +12,7 @@ use spendlens_domain::Money;
 use spendlens_domain::budget::CapScope;
 use spendlens_domain::budget::ledger::Ledger;
 use spendlens_query::budget::{self, CapStatus};
-use spendlens_store::BudgetCapRow;
+use spendlens_store::{BudgetCapRow, OrgId, Store, overlaps_of};
 use spendlens_web::budgets::input::{CapInput, cap_json, input_of, version_json};
 
 use crate::cli::Cli;
@@ -139,6 +139,18 @@ fn describe(cap: &BudgetCapRow) -> String {
     spendlens_store::describe_budget(&cap.spec)
 }
 
+/// Prints the overlap warnings that involve cap `id` (after a create or an edit).
+async fn warn_overlaps(store: &Store, org: OrgId, id: i64) -> anyhow::Result<()> {
+    let caps = store.list_budget_caps(org).await?;
+    for overlap in overlaps_of(&caps)
+        .iter()
+        .filter(|o| o.cap == id || o.by == id)
+    {
+        println!("Warning: {}.", overlap.message);
+    }
+    Ok(())
+}
+
 pub async fn run(cli: &Cli, command: &BudgetsCommand) -> anyhow::Result<ExitCode> {
     let context = Context::open(cli).await?;
     let store = context.store();
@@ -147,6 +159,7 @@ pub async fn run(cli: &Cli, command: &BudgetsCommand) -> anyhow::Result<ExitCode
     match command {
         BudgetsCommand::List { scope, json } => {
             let caps = store.list_budget_caps(org).await?;
+            let overlaps = overlaps_of(&caps);
             let caps: Vec<&BudgetCapRow> = match scope.as_deref() {
                 None => caps.iter().collect(),
                 Some("organization") => caps
@@ -170,7 +183,7 @@ pub async fn run(cli: &Cli, command: &BudgetsCommand) -> anyhow::Result<ExitCode
                 println!(
                     "{}",
                     serde_json::to_string_pretty(
-                        &json!({"count": caps.len(), "enabled": enabled, "disabled": caps.len() - enabled, "budgets": list})
+                        &json!({"count": caps.len(), "enabled": enabled, "disabled": caps.len() - enabled, "budgets": list, "overlaps": overlaps})
                     )?
                 );
                 return Ok(ExitCode::SUCCESS);
@@ -208,6 +221,9 @@ pub async fn run(cli: &Cli, command: &BudgetsCommand) -> anyhow::Result<ExitCode
                 caps.len(),
                 caps.len() - enabled
             );
+            for overlap in &overlaps {
+                println!("Warning: {}.", overlap.message);
+            }
         }
         BudgetsCommand::Create(args) => {
             let input = CapInput {
@@ -235,6 +251,7 @@ pub async fn run(cli: &Cli, command: &BudgetsCommand) -> anyhow::Result<ExitCode
             let spec = input.into_spec().map_err(anyhow::Error::msg)?;
             let cap = store.create_budget_cap(org, &spec, ACTOR, now).await?;
             println!("Added budget {} (version 1): {}", cap.id, describe(&cap));
+            warn_overlaps(store, org, cap.id).await?;
         }
         BudgetsCommand::Edit { id, changes } => {
             let cap = store.get_budget_cap(org, *id).await?;
@@ -290,6 +307,7 @@ pub async fn run(cli: &Cli, command: &BudgetsCommand) -> anyhow::Result<ExitCode
             );
             println!("  was {}", describe(&before));
             println!("  now {}", describe(&after));
+            warn_overlaps(store, org, after.id).await?;
         }
         BudgetsCommand::Delete { id, yes } => {
             let cap = store.get_budget_cap(org, *id).await?;

@@ -61,12 +61,16 @@ pub async fn serve_until_ctrl_c(
         ))
     });
     let state = spendlens_web::AppState::with_settings(context.engine.clone(), settings);
-    let router = spendlens_web::router(state);
+    let router = spendlens_web::router(state.clone());
     let shutdown = async move {
         shutdown_signal().await;
         let _ = stop_tx.send(true);
     };
     spendlens_web::server::serve_with_limits(listener, router, shutdown, limits).await?;
+    // Budget denials tallied since the last flush go to the store before the process ends.
+    if let Err(err) = state.budgets.denials.flush(state.store()).await {
+        tracing::error!(error = %err, "budget denials of the last second could not be written");
+    }
     if let Some(task) = scheduler_task {
         let _ = task.await;
     }

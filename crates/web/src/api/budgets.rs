@@ -16,6 +16,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use spendlens_domain::Scope;
 use spendlens_domain::budget::CapScope;
+use spendlens_domain::budget::overlap::Overlap;
+use spendlens_store::{BudgetCapRow, OrgId, overlaps_of};
 use time::Duration;
 
 use crate::AppState;
@@ -37,8 +39,28 @@ pub async fn list(
         "enabled": enabled,
         "disabled": caps.len() - enabled,
         "budgets": caps.iter().map(cap_json).collect::<Vec<_>>(),
+        "overlaps": overlaps_of(&caps),
     }))
     .into_response())
+}
+
+/// A saved cap's JSON with `warnings`: the overlaps (duplicates, caps that can never deny
+/// alone) that involve it once saved.
+async fn with_warnings(
+    state: &AppState,
+    org: OrgId,
+    cap: &BudgetCapRow,
+) -> Result<Value, ApiError> {
+    let caps = state.store().list_budget_caps(org).await?;
+    let warnings: Vec<Overlap> = overlaps_of(&caps)
+        .into_iter()
+        .filter(|o| o.cap == cap.id || o.by == cap.id)
+        .collect();
+    let mut value = cap_json(cap);
+    if let Value::Object(map) = &mut value {
+        map.insert("warnings".to_owned(), json!(warnings));
+    }
+    Ok(value)
 }
 
 pub async fn get(
@@ -76,7 +98,8 @@ pub async fn create(
         .create_budget_cap(org, &spec, ACTOR, state.now())
         .await?;
     state.budgets.invalidate(org);
-    Ok((StatusCode::CREATED, Json(cap_json(&cap))).into_response())
+    let body = with_warnings(&state, org, &cap).await?;
+    Ok((StatusCode::CREATED, Json(body)).into_response())
 }
 
 pub async fn update(
@@ -94,7 +117,8 @@ pub async fn update(
         .update_budget_cap(org, id, &spec, expected, ACTOR, state.now())
         .await?;
     state.budgets.invalidate(org);
-    Ok(Json(json!({"before": cap_json(&before), "budget": cap_json(&after)})).into_response())
+    let after = with_warnings(&state, org, &after).await?;
+    Ok(Json(json!({"before": cap_json(&before), "budget": after})).into_response())
 }
 
 pub async fn delete(
@@ -251,16 +275,22 @@ pub fn document_paths(doc: &mut Value, with_errors: &dyn Fn(Value) -> Value) {
     let id = json!([{"name": "id", "in": "path", "required": true, "schema": {"type": "integer"}}]);
     let ok = |description: &str, schema: Value| json!({"description": description, "content": {"application/json": {"schema": schema}}});
     let cap = json!({"$ref": "#/components/schemas/BudgetCap"});
+    let overlap = json!({"type": "object", "properties": {
+        "kind": {"type": "string", "enum": ["duplicate", "shadowed"]},
+        "cap": {"type": "integer", "description": "The redundant cap"},
+        "by": {"type": "integer", "description": "The cap that makes it redundant"},
+        "message": {"type": "string"}}});
     let status = json!({"$ref": "#/components/schemas/BudgetStatus"});
     let body = json!({"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/BudgetCapInput"}}}});
     let money =
         |d: &str| json!({"type": "string", "description": format!("{d} (USD, exact decimal)")});
     let paths = json!({
         "/budgets": {
-            "get": {"summary": "Budget caps, with how many are enabled and disabled", "responses": with_errors(json!({"200": ok("Caps", json!({"type": "object", "properties": {
-                "count": {"type": "integer"}, "enabled": {"type": "integer"}, "disabled": {"type": "integer"}, "budgets": {"type": "array", "items": cap}}}))}))},
-            "post": {"summary": "Add a cap (admin; audited). A tenant cap above the tightest enabled platform cap governing it is refused (400), naming that cap", "requestBody": body,
-                "responses": with_errors(json!({"201": ok("Added (version 1)", cap.clone()), "409": {"description": "A cap with this name exists."}}))}
+            "get": {"summary": "Budget caps, with how many are enabled and disabled, and the overlapping caps worth a warning: a duplicate (same scope and period: only the lower limit can deny) or a shadowed cap (another enabled cap governs every call it governs, over a period containing its own, with a limit no higher: it can never deny a call the other would allow)", "responses": with_errors(json!({"200": ok("Caps", json!({"type": "object", "properties": {
+                "count": {"type": "integer"}, "enabled": {"type": "integer"}, "disabled": {"type": "integer"}, "budgets": {"type": "array", "items": cap},
+                "overlaps": {"type": "array", "items": overlap.clone()}}}))}))},
+            "post": {"summary": "Add a cap (admin; audited). A tenant cap above the tightest enabled platform cap governing it is refused (400), naming that cap. The answer's `warnings` lists the overlaps (see GET) this cap takes part in; an overlap is allowed, not refused", "requestBody": body,
+                "responses": with_errors(json!({"201": ok("Added (version 1), with `warnings`", json!({"allOf": [cap.clone(), {"type": "object", "properties": {"warnings": {"type": "array", "items": overlap.clone()}}}]})), "409": {"description": "A cap with this name exists."}}))}
         },
         "/budgets/status": {"get": {"summary": "Every cap's status now: spend (the bill through each provider's complete-through day + metered calls after it; key and customer caps: metered calls) + open reservations, limit, period start and end (UTC, end exclusive), utilization, remaining and state (ok, soft, hard)",
             "responses": with_errors(json!({"200": ok("Statuses", json!({"type": "object", "properties": {"count": {"type": "integer"}, "at": {"type": "string", "format": "date-time"}, "budgets": {"type": "array", "items": status}}}))}))}},

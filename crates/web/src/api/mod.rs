@@ -2,6 +2,7 @@
 
 pub mod access_log;
 pub mod alerts;
+pub mod budget_denials;
 pub mod budgets;
 pub mod connections;
 pub mod coverage;
@@ -120,6 +121,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/alerts/smtp", get(alerts::get_smtp).put(alerts::put_smtp))
         .route("/budgets", get(budgets::list).post(budgets::create))
         .route("/budgets/status", get(budgets::status))
+        .route("/budgets/denials", get(budget_denials::denials))
         .route("/budgets/check", post(budgets::check))
         .route(
             "/budgets/reservations/{id}",

@@ -409,6 +409,7 @@ pub fn spec() -> Value {
     super::coverage::document_paths(&mut doc, &with_errors);
     super::alerts::document_paths(&mut doc, &with_errors);
     super::budgets::document_paths(&mut doc, &with_errors);
+    super::budget_denials::document_paths(&mut doc, &with_errors);
     super::export::document_paths(&mut doc, &with_errors);
     super::access_log::document_paths(&mut doc, &with_errors);
     super::forecasts::document_paths(&mut doc, &with_errors);

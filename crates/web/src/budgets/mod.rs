@@ -6,6 +6,7 @@
 //! settles reservations ([`Budgets::after_ingest`], called by `ingest_parsed` after the
 //! commit), and cap changes drop the snapshot ([`Budgets::invalidate`]).
 
+pub mod denials;
 pub mod input;
 
 use std::collections::HashMap;
@@ -57,6 +58,8 @@ impl OrgBudgets {
 #[derive(Debug, Default)]
 pub struct Budgets {
     orgs: Mutex<HashMap<OrgId, Arc<OrgBudgets>>>,
+    /// Denied checks, tallied for the store's record of denials.
+    pub denials: denials::DenialLog,
 }
 
 /// A check as the API takes it.
@@ -243,6 +246,13 @@ impl Budgets {
                     "the budgets could not be read just now; retry the check".to_owned(),
                 )
             })?;
+        drop(state);
+        if !outcome.decision.allowed
+            && let Some(cap) = outcome.decision.binding
+        {
+            let name = outcome.binding_name.as_deref().unwrap_or_default();
+            self.denials.record(org, cap, name, request.estimate, now);
+        }
         Ok(answer(outcome, reservation))
     }
 

@@ -61,6 +61,24 @@ struct BudgetsPage {
     disabled: usize,
     scope: String,
     scopes: Vec<&'static str>,
+    /// Overlapping caps worth a warning, in words.
+    overlaps: Vec<String>,
+    /// Checks denied per cap over the last [`DENIAL_DAYS`] UTC days.
+    denials: Vec<DenialRow>,
+    denial_days: i64,
+}
+
+/// Days of denials the page shows (today and the days before it).
+const DENIAL_DAYS: i64 = 7;
+
+/// One cap's denied checks.
+pub struct DenialRow {
+    pub cap: String,
+    pub denials: i64,
+    pub unpriced: i64,
+    pub estimate: String,
+    pub days: i64,
+    pub last: String,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -145,6 +163,34 @@ pub(crate) async fn panel_rows(
     Ok(rows.into_iter().take(limit).map(|(_, r)| r).collect())
 }
 
+/// The checks each cap denied over the last [`DENIAL_DAYS`] UTC days (this server's tallies
+/// written first, so the page holds every denial it answered).
+async fn denial_rows(
+    state: &AppState,
+    org: spendlens_store::OrgId,
+) -> Result<Vec<DenialRow>, PageError> {
+    state.budgets.denials.flush(state.store()).await?;
+    let today = spendlens_domain::Day::of(state.now());
+    let from = today.add_days(1 - DENIAL_DAYS).unwrap_or(today);
+    let period = spendlens_domain::DayRange::new(from, today)
+        .unwrap_or_else(|_| spendlens_domain::DayRange::single(today));
+    let days = state.store().budget_denials(org, period).await?;
+    Ok(spendlens_store::denials_by_cap(&days)
+        .into_iter()
+        .map(|c| DenialRow {
+            cap: format!("{} (#{})", c.cap_name, c.cap_id),
+            denials: c.denials,
+            unpriced: c.unpriced,
+            estimate: money(c.estimate),
+            days: c.days,
+            last: c
+                .last_at
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_default(),
+        })
+        .collect())
+}
+
 fn matches_scope(cap: &BudgetCapRow, scope: &str) -> bool {
     match scope {
         "" | "all" => true,
@@ -186,6 +232,11 @@ pub async fn page(
         .collect();
     let mut scopes = vec!["organization"];
     scopes.extend(SCOPE_FIELDS);
+    let overlaps = spendlens_store::overlaps_of(&caps)
+        .into_iter()
+        .map(|o| o.message)
+        .collect();
+    let denials = denial_rows(&state, org).await?;
     let template = BudgetsPage {
         layout,
         rows,
@@ -194,6 +245,9 @@ pub async fn page(
         disabled: caps.len() - enabled,
         scope,
         scopes,
+        overlaps,
+        denials,
+        denial_days: DENIAL_DAYS,
     };
     respond(&template.layout, &headers, StatusCode::OK, &template)
 }
