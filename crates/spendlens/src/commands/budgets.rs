@@ -568,8 +568,21 @@ pub async fn demo_budgets(
         tenant.provenance = Provenance::Tenant;
         store.create_budget_cap(org, &tenant, "demo", now).await?;
     }
-    if let Some((_, id, spend)) = ranked.get(1) {
+    if let Some((customer, id, spend)) = ranked.get(1) {
         edit(*id, sized(*spend, 9, 10)).await?;
+        // A gateway keeps asking for the customer whose cap is at its limit: the checks are
+        // denied through the real check path and their record is written, so the Budgets page
+        // and the SOC 2 report show denials.
+        let budgets = spendlens_web::budgets::Budgets::default();
+        for estimate in ["0.25", "0.40", "1.10", "0.08"] {
+            let request = spendlens_web::budgets::CheckRequest {
+                call: CapScope::call(Some("openai"), None, None, Some(customer), Some("gpt-4o")),
+                estimate: Some(Money::parse_units(estimate).map_err(anyhow::Error::msg)?),
+                reservation: None,
+            };
+            budgets.check(store, org, request, now).await?;
+        }
+        budgets.denials.flush(store).await?;
     }
     Ok(ranked.first().map(|(customer, _, _)| customer.clone()))
 }
