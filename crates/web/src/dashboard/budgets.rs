@@ -40,6 +40,7 @@ pub struct BudgetRow {
     pub tenant: bool,
     pub spend: String,
     pub reserved: String,
+    /// `$26.54 left`, or `$17.07 over` past the limit.
     pub remaining: String,
     pub utilization: String,
     /// Width of the bar, 0–100.
@@ -87,8 +88,9 @@ pub struct ListQuery {
     pub scope: Option<String>,
 }
 
+/// Dollars and cents with separators, as every other page shows an amount.
 fn money(m: spendlens_domain::Money) -> String {
-    format!("${m}")
+    super::format::money(m)
 }
 
 pub(super) fn row(cap: &BudgetCapRow, status: Option<&CapStatus>) -> BudgetRow {
@@ -115,7 +117,16 @@ pub(super) fn row(cap: &BudgetCapRow, status: Option<&CapStatus>) -> BudgetRow {
         tenant: s.provenance == Provenance::Tenant,
         spend: status.map_or_else(|| "N/A".to_owned(), |st| money(st.spend)),
         reserved: status.map_or_else(String::new, |st| money(st.reserved)),
-        remaining: status.map_or_else(|| "N/A".to_owned(), |st| money(st.remaining)),
+        remaining: status.map_or_else(
+            || "N/A left".to_owned(),
+            |st| {
+                if st.remaining.is_negative() {
+                    format!("{} over", money(-st.remaining))
+                } else {
+                    format!("{} left", money(st.remaining))
+                }
+            },
+        ),
         utilization: utilization.map_or_else(|| "N/A".to_owned(), |u| format!("{u} %")),
         bar,
         state: status.map_or("ok", |st| st.state.as_str()),
@@ -183,10 +194,7 @@ async fn denial_rows(
             unpriced: c.unpriced,
             estimate: money(c.estimate),
             days: c.days,
-            last: c
-                .last_at
-                .format(&time::format_description::well_known::Rfc3339)
-                .unwrap_or_default(),
+            last: super::format::instant(Some(c.last_at)),
         })
         .collect())
 }
