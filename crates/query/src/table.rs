@@ -124,6 +124,9 @@ pub enum Value {
     Usage(Option<Vec<UnitAmount>>),
     /// A cost no one knows (usage with no price): "unpriced", never $0; sums skip it.
     Unpriced,
+    /// A measure that does not apply to the row (tokens of work billed in images, seconds or
+    /// credits): "—", not a 0 that reads like none was used. A sum of only such cells is one too.
+    NotApplicable,
 }
 
 /// A column's description, the same for every surface.
@@ -248,7 +251,14 @@ fn sum<'a>(kind: Kind, values: impl Iterator<Item = &'a Value>) -> Value {
         Kind::Usage => Value::Usage(Some(Vec::new())),
         _ => Value::Count(Some(0)),
     };
+    // Whether every cell summed is "does not apply" (and there is one).
+    let mut not_applicable = None;
     for value in values {
+        let skipped = *value == Value::NotApplicable;
+        not_applicable = Some(not_applicable.unwrap_or(true) && skipped);
+        if skipped {
+            continue;
+        }
         total = match (total, value) {
             (Value::Usage(a), Value::Usage(b)) => Value::Usage(crate::work::sum([&a, b])),
             (Value::Money(a), Value::Money(b)) => Value::Money(a + *b),
@@ -258,6 +268,9 @@ fn sum<'a>(kind: Kind, values: impl Iterator<Item = &'a Value>) -> Value {
             (total, Value::Empty | Value::Unpriced) => total,
             (_, _) => Value::Empty,
         };
+    }
+    if not_applicable == Some(true) {
+        return Value::NotApplicable;
     }
     total
 }
@@ -301,6 +314,7 @@ pub fn text(value: &Value, style: MoneyStyle) -> String {
     match value {
         Value::Empty => String::new(),
         Value::Unpriced => "unpriced".to_owned(),
+        Value::NotApplicable => "—".to_owned(),
         Value::Text(text) => text.clone(),
         Value::Money(m) => match style {
             MoneyStyle::Exact => m.to_exact_string(),
@@ -421,5 +435,16 @@ mod tests {
             sum(Kind::Money, values.iter()),
             Value::Money(Money::from_nanos(5))
         );
+    }
+
+    #[test]
+    fn a_sum_of_cells_that_do_not_apply_does_not_apply() {
+        let none = [Value::NotApplicable, Value::NotApplicable];
+        assert_eq!(sum(Kind::Count, none.iter()), Value::NotApplicable);
+        assert_eq!(text(&Value::NotApplicable, MoneyStyle::Exact), "—");
+        // Beside real counts, they add nothing.
+        let some = [Value::NotApplicable, Value::Count(Some(7))];
+        assert_eq!(sum(Kind::Count, some.iter()), Value::Count(Some(7)));
+        assert_eq!(sum(Kind::Count, [].iter()), Value::Count(Some(0)));
     }
 }

@@ -91,9 +91,18 @@ impl Metrics {
         }
     }
 
-    /// Sets the row's work in its own units.
-    fn with_work(mut self, work: Option<WorkSum>) -> Metrics {
-        self.usage = work.unwrap_or_default().finish();
+    /// Sets the row's work in its own units, given the providers behind the row. Requests are
+    /// unknown where a provider reports none; so is its work when the row has none to show in
+    /// any unit (an idle Anthropic key reads N/A, not 0 requests: no count exists to be 0).
+    fn with_work(mut self, work: Option<WorkSum>, providers: &[ProviderKind]) -> Metrics {
+        let counted = providers.iter().all(|p| p.reports_request_counts());
+        if !counted {
+            self.requests = None;
+        }
+        self.usage = work
+            .unwrap_or_default()
+            .finish()
+            .filter(|work| counted || !work.is_empty());
         self
     }
 
@@ -129,11 +138,32 @@ pub(crate) fn compare_trend(a: &Metrics, b: &Metrics, descending: bool) -> Order
     })
 }
 
-/// Requests are unknown for a row that includes a provider reporting none.
-fn unknown_requests_of(metrics: &mut Metrics, providers: &[ProviderKind]) {
-    if providers.iter().any(|p| !p.reports_request_counts()) {
-        metrics.requests = None;
+/// Requests sort by count; rows whose work is in the provider's own units (fal.ai images or
+/// seconds, Runway credits) come after every count, grouped by unit (by its name, the first of
+/// the row's units) and by quantity within a unit; unknown work (N/A) is last. In either
+/// direction: a count is never compared with images or credits, and unknown never leads.
+pub(crate) fn compare_work(a: &Metrics, b: &Metrics, descending: bool) -> Ordering {
+    // (group, unit, quantity): 0 a request count (no work is 0 requests), 1 own units,
+    // 2 unknown.
+    fn key(m: &Metrics) -> (u8, Option<&Unit>, Quantity) {
+        match (&m.usage, m.requests) {
+            (None, Some(n)) => (0, None, Quantity::from_whole(n)),
+            (None, None) => (2, None, Quantity::ZERO),
+            (Some(work), _) => match work.first() {
+                None => (0, None, Quantity::ZERO),
+                Some(first) if first.unit == Unit::requests() => (0, None, first.quantity),
+                Some(first) => (1, Some(&first.unit), first.quantity),
+            },
+        }
     }
+    let ((group_a, unit_a, quantity_a), (group_b, unit_b, quantity_b)) = (key(a), key(b));
+    group_a
+        .cmp(&group_b)
+        .then_with(|| unit_a.cmp(&unit_b))
+        .then_with(|| {
+            let order = quantity_a.cmp(&quantity_b);
+            if descending { order.reverse() } else { order }
+        })
 }
 
 /// Percent of `part` in `whole`, to one decimal.
@@ -543,7 +573,6 @@ pub(crate) fn compare_metrics(column: &str, a: &Metrics, b: &Metrics) -> Option<
         "credits" => compare_money(a.credits, b.credits),
         "trend" => compare_opt(&a.trend_pct, &b.trend_pct),
         "tokens" => a.total_tokens.cmp(&b.total_tokens),
-        "requests" => compare_opt(&a.requests, &b.requests),
         _ => return None,
     })
 }
@@ -556,6 +585,10 @@ pub(crate) fn finish_sort<T: crate::table::Row>(
 ) {
     if column == "trend" {
         rows.sort_by(|a, b| compare_trend(a.metrics(), b.metrics(), descending));
+        return;
+    }
+    if column == "requests" {
+        rows.sort_by(|a, b| compare_work(a.metrics(), b.metrics(), descending));
         return;
     }
     rows.sort_by(|a, b| {
@@ -640,10 +673,9 @@ pub async fn providers(
                 .filter(|(id, _)| ids.contains(id))
                 .map(|(_, code)| code.clone())
                 .collect();
-            let mut metrics = Metrics::new(&current, previous)
+            let metrics = Metrics::new(&current, previous)
                 .with_history(&catalog.coverage, &ids, query.previous)
-                .with_work(work.remove(&provider));
-            unknown_requests_of(&mut metrics, &[provider]);
+                .with_work(work.remove(&provider), &[provider]);
             ProviderRow {
                 provider,
                 provider_name: provider.display_name(),
@@ -748,10 +780,9 @@ pub async fn workspaces(
         .into_iter()
         .map(|(name, m)| {
             let providers: Vec<ProviderKind> = m.providers.into_iter().collect();
-            let mut metrics = Metrics::new(&m.totals, m.previous)
+            let metrics = Metrics::new(&m.totals, m.previous)
                 .with_history(&catalog.coverage, &m.connections, query.previous)
-                .with_work(work.remove(&name));
-            unknown_requests_of(&mut metrics, &providers);
+                .with_work(work.remove(&name), &providers);
             WorkspaceViewRow {
                 workspace: name,
                 provider: providers
@@ -874,7 +905,7 @@ pub async fn keys(store: &Store, org: OrgId, query: &ViewQuery) -> Result<KeysRe
                     &BTreeSet::from([key.connection_id]),
                     query.previous,
                 )
-                .with_work(key_work.remove(&key.id)),
+                .with_work(key_work.remove(&key.id), &[provider]),
         ));
     }
     // Keys present in rollups but not in the key table cannot happen; key-less spend can.
@@ -894,7 +925,7 @@ pub async fn keys(store: &Store, org: OrgId, query: &ViewQuery) -> Result<KeysRe
                         &BTreeSet::from([connection]),
                         query.previous,
                     )
-                    .with_work(keyless_work.remove(&(connection, workspace))),
+                    .with_work(keyless_work.remove(&(connection, workspace)), &[provider]),
             ));
         }
     }
@@ -952,9 +983,8 @@ fn key_row(
     provider: ProviderKind,
     workspace: String,
     current: &Totals,
-    mut metrics: Metrics,
+    metrics: Metrics,
 ) -> KeyViewRow {
-    unknown_requests_of(&mut metrics, &[provider]);
     KeyViewRow {
         key_id: key.map(|k| k.id),
         provider_key_id: key.map(|k| k.provider_id.clone()),
@@ -1029,10 +1059,9 @@ pub async fn models(
         .into_iter()
         .map(
             |((provider, model, unit), (category, current, previous, ids, work))| {
-                let mut metrics = Metrics::new(&current, previous)
+                let metrics = Metrics::new(&current, previous)
                     .with_history(&catalog.coverage, &ids, query.previous)
-                    .with_work(Some(work));
-                unknown_requests_of(&mut metrics, &[provider]);
+                    .with_work(Some(work), &[provider]);
                 let tokens = unit.is_tokens();
                 // Unpriced usage has no known cost: no rate is derived from it.
                 let priced = current.unpriced_lines == 0;
@@ -1210,6 +1239,107 @@ mod tests {
         );
         key.provider_id = "key_short".to_owned();
         assert_eq!(unnamed_key(provider, &key), "key_short");
+    }
+
+    /// A row's metrics from its lines of one provider, each `(unit, lines, requests, quantity)`.
+    fn worked(provider: ProviderKind, lines: &[(&str, i64, i64, i64)]) -> Metrics {
+        let mut totals = Totals::default();
+        let mut work = WorkSum::default();
+        for (unit, count, requests, whole) in lines {
+            let line = Totals {
+                lines: *count,
+                requests: *requests,
+                requests_unknown: if provider.reports_request_counts() {
+                    0
+                } else {
+                    *count
+                },
+                quantity: Quantity::from_whole(*whole),
+                cost: Money::from_nanos(1_000),
+                ..Totals::default()
+            };
+            totals.add(&line);
+            work.add(provider, &Unit::parse(unit).unwrap(), &line);
+        }
+        Metrics::new(&totals, Money::ZERO).with_work(Some(work), &[provider])
+    }
+
+    #[test]
+    fn an_idle_row_of_a_provider_without_request_counts_has_unknown_work_not_zero() {
+        for provider in [
+            ProviderKind::Anthropic,
+            ProviderKind::Bedrock,
+            ProviderKind::Vertex,
+            ProviderKind::AzureOpenAi,
+            ProviderKind::Fal,
+            ProviderKind::Runway,
+        ] {
+            let idle = worked(provider, &[]);
+            assert_eq!((idle.requests, &idle.usage), (None, &None), "{provider:?}");
+        }
+        // Providers that count requests counted none.
+        let idle = worked(ProviderKind::OpenAi, &[]);
+        assert_eq!((idle.requests, idle.usage), (Some(0), Some(Vec::new())));
+        // Work in its own units is known.
+        let fal = worked(ProviderKind::Fal, &[("images", 2, 0, 5)]);
+        assert_eq!(fal.requests, None);
+        assert_eq!(crate::work::text(fal.usage.as_deref()), "5 images");
+    }
+
+    struct Sorted(Metrics);
+
+    impl crate::table::Row for Sorted {
+        fn metrics(&self) -> &Metrics {
+            &self.0
+        }
+    }
+
+    #[test]
+    fn requests_sort_counts_first_then_own_units_by_unit_and_unknown_last() {
+        let rows = || {
+            vec![
+                Sorted(worked(ProviderKind::Fal, &[("images", 1, 0, 3)])),
+                Sorted(worked(ProviderKind::Anthropic, &[("tokens", 4, 0, 0)])),
+                Sorted(worked(ProviderKind::OpenAi, &[("tokens", 2, 5, 0)])),
+                Sorted(worked(ProviderKind::Runway, &[("credits", 1, 0, 100)])),
+                Sorted(worked(ProviderKind::Fal, &[("images", 1, 0, 10)])),
+                Sorted(worked(ProviderKind::OpenAi, &[("tokens", 3, 50, 0)])),
+                Sorted(worked(ProviderKind::OpenAi, &[])),
+            ]
+        };
+        let texts = |rows: &[Sorted]| -> Vec<String> {
+            rows.iter()
+                .map(|r| crate::work::text(r.0.usage.as_deref()))
+                .collect()
+        };
+        let mut descending = rows();
+        finish_sort(&mut descending, "requests", true, |_, _| Ordering::Equal);
+        assert_eq!(
+            texts(&descending),
+            [
+                "50",
+                "5",
+                "0",
+                "100 credits",
+                "10 images",
+                "3 images",
+                "N/A"
+            ]
+        );
+        let mut ascending = rows();
+        finish_sort(&mut ascending, "requests", false, |_, _| Ordering::Equal);
+        assert_eq!(
+            texts(&ascending),
+            [
+                "0",
+                "5",
+                "50",
+                "100 credits",
+                "3 images",
+                "10 images",
+                "N/A"
+            ]
+        );
     }
 
     #[test]

@@ -317,10 +317,13 @@ async fn fal_and_runway_work_is_shown_in_its_own_units_on_every_view() {
         .await;
     let mut shown: BTreeMap<Option<String>, BTreeMap<String, Decimal>> = BTreeMap::new();
     for row in keys["rows"].as_array().unwrap() {
-        let work = usage(row).unwrap_or_else(|| panic!("fal key without usage: {row}"));
-        if work.is_empty() {
+        // A key idle in the period has no work to show in any unit: unknown, not 0.
+        let Some(work) = usage(row) else {
+            assert_eq!(row["total_tokens"], 0, "{row}");
+            assert!(decimal(row["cost"].as_str().unwrap()).is_zero(), "{row}");
             continue;
-        }
+        };
+        assert!(!work.is_empty(), "{row}");
         let key = row["provider_key_id"].as_str().map(str::to_owned);
         let entry = shown.entry(key).or_default();
         for (unit, quantity) in work {
@@ -458,6 +461,120 @@ async fn fal_and_runway_work_is_shown_in_its_own_units_on_every_view() {
     assert!(!table.columns.contains(&"Requests"));
     let fal_line = table.rows.iter().find(|r| r[0] == "fal.ai").unwrap();
     assert_eq!(fal_line[at], units_text(&fal_total));
+    // Tokens do not apply to fal.ai and Runway: "—" on every row and on the total, not 0.
+    let tokens_at = table.columns.iter().position(|c| *c == "Tokens").unwrap();
+    assert!(table.rows.iter().all(|r| r[tokens_at] == "—"), "{table:?}");
+    assert_eq!(table.total[tokens_at], "—");
+    // Beside OpenAI, the total is OpenAI's tokens.
+    let tokens_col = column("Tokens");
+    assert_eq!(line("fal.ai")[tokens_col], "—");
+    assert_eq!(line("Runway")[tokens_col], "—");
+    assert_eq!(line("Total")[tokens_col], line("OpenAI")[tokens_col]);
+    let no_tokens = app
+        .text(&format!(
+            "/api/v1/reports/models?{PERIOD}&provider=fal,runway&format=csv"
+        ))
+        .await;
+    let lines: Vec<&str> = no_tokens.lines().skip(3).collect();
+    let tokens_col = lines[0].split(',').position(|c| c == "Tokens").unwrap();
+    for line in &lines[1..] {
+        let cells: Vec<String> = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .from_reader(line.as_bytes())
+            .records()
+            .next()
+            .unwrap()
+            .unwrap()
+            .iter()
+            .map(str::to_owned)
+            .collect();
+        assert_eq!(cells[tokens_col], "—", "{line}");
+    }
+    assert!(lines.last().unwrap().starts_with("Total,"));
+
+    // The dashboard, signed in: the same "—" on the Models total row; Anthropic keys idle in
+    // the period read N/A under Requests (it reports no request counts), not 0.
+    let store = app.engine.store();
+    let hash = spendlens_web::dashboard::session::hash_password("units test password").unwrap();
+    let user = store
+        .create_user(
+            app.org,
+            "units@test.local",
+            &hash,
+            spendlens_store::Role::Admin,
+            app.engine.now(),
+        )
+        .await
+        .unwrap();
+    let session = store
+        .create_session(&user, app.engine.now(), time::Duration::hours(1))
+        .await
+        .unwrap();
+    let page = |path: String| {
+        let request = app
+            .client
+            .get(format!("{}{path}", app.base))
+            .header("cookie", format!("spendlens_session={}", session.token));
+        async move {
+            let response = request.send().await.unwrap();
+            assert_eq!(response.status(), 200);
+            response.text().await.unwrap()
+        }
+    };
+    let models = page(format!("/models?{PERIOD}&provider=fal,runway")).await;
+    let footer = &models[models.find("<tfoot>").unwrap()..];
+    let cell = |html: &str, col: &str| -> String {
+        let at = html
+            .find(&format!("data-col=\"{col}\""))
+            .unwrap_or_else(|| panic!("no {col} cell"));
+        let rest = &html[at..];
+        let start = rest.find('>').unwrap() + 1;
+        rest[start..start + rest[start..].find('<').unwrap()].to_owned()
+    };
+    assert_eq!(cell(footer, "tokens"), "—");
+    let keys_json = app
+        .get(&format!("/api/v1/reports/keys?{PERIOD}&provider=anthropic"))
+        .await;
+    let idle: Vec<&Value> = keys_json["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["total_tokens"] == 0 && decimal(r["cost"].as_str().unwrap()).is_zero())
+        .collect();
+    assert!(
+        !idle.is_empty(),
+        "the Anthropic fake has keys idle in the period: {keys_json}"
+    );
+    for row in &idle {
+        assert_eq!(
+            (&row["requests"], &row["usage"]),
+            (&Value::Null, &Value::Null)
+        );
+    }
+    let keys_page = page(format!(
+        "/keys?{PERIOD}&provider=anthropic&sort=cost&order=asc"
+    ))
+    .await;
+    let body = &keys_page[keys_page.find("<tbody").unwrap()..keys_page.find("<tfoot>").unwrap()];
+    let first_row = &body[..body.find("</tr>").unwrap()];
+    assert_eq!(cell(first_row, "requests"), "N/A", "{first_row}");
+
+    // Sorting by Requests: counts first, then work in its own units grouped by unit, and
+    // unknown (Anthropic's tokens) last, in either direction.
+    for order in ["desc", "asc"] {
+        let sorted = app
+            .get(&format!(
+                "/api/v1/reports/providers?{PERIOD}&sort=requests&order={order}"
+            ))
+            .await;
+        let names: Vec<&str> = sorted["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["provider"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["openai", "runway", "fal", "anthropic"], "{order}");
+    }
 
     fal.shutdown().await;
     runway.shutdown().await;

@@ -172,7 +172,7 @@ pub(super) fn common<R: Row>() -> Vec<Column<R>> {
             None,
             "tokens",
             Total::Sum,
-            |r: &R| Value::Count(Some(r.metrics().input_tokens)),
+            |r: &R| tokens(r.metrics(), r.metrics().input_tokens),
         ),
         column(
             ColumnId::OutputTokens,
@@ -182,7 +182,7 @@ pub(super) fn common<R: Row>() -> Vec<Column<R>> {
             None,
             "tokens",
             Total::Sum,
-            |r: &R| Value::Count(Some(r.metrics().output_tokens)),
+            |r: &R| tokens(r.metrics(), r.metrics().output_tokens),
         ),
         column(
             ColumnId::Tokens,
@@ -192,7 +192,7 @@ pub(super) fn common<R: Row>() -> Vec<Column<R>> {
             Some("tokens"),
             "tokens",
             Total::Sum,
-            |r: &R| Value::Count(Some(r.metrics().total_tokens)),
+            |r: &R| tokens(r.metrics(), r.metrics().total_tokens),
         ),
         column(
             ColumnId::Requests,
@@ -232,6 +232,16 @@ pub(super) fn common<R: Row>() -> Vec<Column<R>> {
             },
         ),
     ]
+}
+
+/// A row's tokens, or "does not apply" when the row has work but none of it in tokens (images,
+/// seconds, credits).
+fn tokens(metrics: &Metrics, count: i64) -> Value {
+    if metrics.total_tokens == 0 && (!metrics.cost.is_zero() || metrics.unpriced_lines > 0) {
+        Value::NotApplicable
+    } else {
+        Value::Count(Some(count))
+    }
 }
 
 /// A row's cost, or "unpriced" when all of its usage has no known price (unknown, not $0).

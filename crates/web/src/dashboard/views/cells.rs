@@ -80,19 +80,16 @@ impl Cell {
                 ..Cell::na("unpriced")
             },
             Value::Rate(rate) => Cell::num(format::rate(*rate)),
-            // Spend without any tokens is not billed in tokens (images, seconds, characters):
-            // "—", not a 0 that reads like unused tokens.
-            Value::Count(Some(0))
-                if matches!(
-                    spec.id,
-                    ColumnId::Tokens | ColumnId::InputTokens | ColumnId::OutputTokens
-                ) && metrics.is_some_and(|m| m.total_tokens == 0 && !m.cost.is_zero()) =>
-            {
-                Cell {
-                    title: Some("Not billed in tokens".to_owned()),
-                    ..Cell::na("—")
-                }
-            }
+            // Work not billed in tokens (images, seconds, characters): "—", not a 0 that reads
+            // like unused tokens; on the total row too when no row has tokens.
+            Value::NotApplicable => Cell {
+                title: Some(if spec.unit == "tokens" {
+                    "Not billed in tokens".to_owned()
+                } else {
+                    "Does not apply".to_owned()
+                }),
+                ..Cell::na("—")
+            },
             Value::Count(Some(n)) if spec.unit == "tokens" => Cell::num(format::compact(*n)),
             Value::Count(Some(n)) => Cell::num(format::count(*n)),
             Value::Count(None) => Cell {
