@@ -25,17 +25,80 @@ pub mod work;
 pub use params::{View, ViewParams, ViewQuery};
 pub use views::{Report, report};
 
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+
 use spendlens_store::{OrgId, Store};
+use time::OffsetDateTime;
+
+use crate::spend_days::{BilledRead, SpendDays};
+
+/// Organizations whose bill read [`Reports`] keeps; one more starts the memory afresh.
+const KEPT_BILLS: usize = 16;
+
+/// A bill read, with the billed-rollup revision read before it.
+type KeptBill = (i64, Arc<BilledRead>);
 
 /// The reports service: every view, read through one store.
 #[derive(Clone, Debug)]
 pub struct Reports {
     store: Store,
+    /// Per organization: the bill forecasts and anomalies last read, under the billed-rollup
+    /// revision read before it.
+    bills: Arc<Mutex<HashMap<OrgId, KeptBill>>>,
+    /// Times the bill was read from the store (the other reads came from memory).
+    bill_reads: Arc<AtomicU64>,
 }
 
 impl Reports {
     pub fn new(store: Store) -> Reports {
-        Reports { store }
+        Reports {
+            store,
+            bills: Arc::default(),
+            bill_reads: Arc::default(),
+        }
+    }
+
+    /// What forecasts and anomalies read at `now`: the bill's days (kept while the
+    /// organization's billed-rollup revision stays, so a page load does not read every
+    /// (key, model) and day again; any write of the bill moves the revision) and the rest read
+    /// fresh — connections, names, metered calls.
+    pub async fn spend_days(
+        &self,
+        org: OrgId,
+        now: OffsetDateTime,
+    ) -> Result<SpendDays, QueryError> {
+        let read = spend_days::read_range(now)?;
+        // The revision before the data: a write landing in between leaves a newer bill under an
+        // older revision, read again next time — never an older bill under a newer one.
+        let revision = self.store.rollup_revision(org).await?;
+        let kept = self
+            .bills
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&org)
+            .filter(|(at, bill)| *at == revision && bill.read == read)
+            .map(|(_, bill)| Arc::clone(bill));
+        let bill = match kept {
+            Some(bill) => bill,
+            None => {
+                let bill = Arc::new(BilledRead::load(&self.store, org, read).await?);
+                self.bill_reads.fetch_add(1, Ordering::Relaxed);
+                let mut bills = self.bills.lock().unwrap_or_else(PoisonError::into_inner);
+                if bills.len() >= KEPT_BILLS && !bills.contains_key(&org) {
+                    bills.clear();
+                }
+                bills.insert(org, (revision, Arc::clone(&bill)));
+                bill
+            }
+        };
+        SpendDays::load_with(&self.store, org, now, &bill).await
+    }
+
+    /// How many times [`Reports::spend_days`] read the bill from the store rather than memory.
+    pub fn bill_reads(&self) -> u64 {
+        self.bill_reads.load(Ordering::Relaxed)
     }
 
     /// One view of one organization, as every surface shows it.

@@ -5,10 +5,11 @@
 //! and history (its "history from" day), and the names the surfaces show.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use serde::Serialize;
 use spendlens_domain::{Day, DayRange, Money, ProviderKind};
-use spendlens_store::{ConnectionId, ConnectionRow, OrgId, Store};
+use spendlens_store::{ApiKeyId, ConnectionId, ConnectionRow, OrgId, Store, WorkspaceId};
 use time::OffsetDateTime;
 
 use crate::QueryError;
@@ -89,8 +90,70 @@ pub struct Cell {
     pub active_before: bool,
     /// Credits applied on the bill over the days read.
     pub credits: Money,
-    /// Per day: cost and volume (tokens: input, cache and output).
-    pub days: BTreeMap<Day, (Money, i64)>,
+    /// Per day: cost and volume (tokens: input, cache and output); shared with the read a
+    /// server keeps ([`BilledRead`]).
+    pub days: Arc<BTreeMap<Day, (Money, i64)>>,
+}
+
+/// The bill per (connection, workspace, key, model) and day over the days read: the large part
+/// of [`SpendDays`], which a server may keep while the organization's billed-rollup revision
+/// stays ([`crate::Reports::spend_days`]). Names are not in it: they are read fresh.
+#[derive(Debug)]
+pub struct BilledRead {
+    pub read: DayRange,
+    pub series: Vec<BilledSeries>,
+}
+
+/// One (connection, workspace, key, model) of [`BilledRead`].
+#[derive(Debug)]
+pub struct BilledSeries {
+    pub connection_id: ConnectionId,
+    pub workspace_id: Option<WorkspaceId>,
+    pub api_key_id: Option<ApiKeyId>,
+    pub model: String,
+    pub active_before: bool,
+    pub credits: Money,
+    pub days: Arc<BTreeMap<Day, (Money, i64)>>,
+}
+
+impl BilledRead {
+    /// Reads the bill's days of `read` from the `cost.key_model` rollup.
+    pub async fn load(store: &Store, org: OrgId, read: DayRange) -> Result<BilledRead, QueryError> {
+        let series = store
+            .billed_days(org, read)
+            .await?
+            .into_iter()
+            .map(|b| BilledSeries {
+                connection_id: b.connection_id,
+                workspace_id: b.workspace_id,
+                api_key_id: b.api_key_id,
+                credits: b.days.iter().map(|(_, t)| t.credits).sum(),
+                days: Arc::new(
+                    b.days
+                        .into_iter()
+                        .map(|(day, t)| {
+                            (
+                                day,
+                                (t.cost, t.input_tokens.saturating_add(t.output_tokens)),
+                            )
+                        })
+                        .collect(),
+                ),
+                model: b.model,
+                active_before: b.active_before,
+            })
+            .collect();
+        Ok(BilledRead { read, series })
+    }
+}
+
+/// The days [`SpendDays`] reads at `now`: [`READ_DAYS`] back from today.
+pub fn read_range(now: OffsetDateTime) -> Result<DayRange, QueryError> {
+    let today = Day::of(now);
+    let from = today
+        .add_days(-READ_DAYS)
+        .map_err(|e| QueryError::Invalid(e.to_string()))?;
+    DayRange::new(from, today).map_err(|e| QueryError::Invalid(e.to_string()))
 }
 
 /// What is known of one connection.
@@ -131,7 +194,7 @@ impl Scope<'_> {
     pub fn daily(&self) -> BTreeMap<Day, Money> {
         let mut out: BTreeMap<Day, Money> = BTreeMap::new();
         for cell in &self.cells {
-            for (day, (cost, _)) in &cell.days {
+            for (day, (cost, _)) in cell.days.iter() {
                 *out.entry(*day).or_default() += *cost;
             }
         }
@@ -146,11 +209,26 @@ impl SpendDays {
         org: OrgId,
         now: OffsetDateTime,
     ) -> Result<SpendDays, QueryError> {
+        let billed = BilledRead::load(store, org, read_range(now)?).await?;
+        SpendDays::load_with(store, org, now, &billed).await
+    }
+
+    /// Reads the last [`READ_DAYS`] days of one organization around a bill read before
+    /// (refused when it covers other days).
+    pub async fn load_with(
+        store: &Store,
+        org: OrgId,
+        now: OffsetDateTime,
+        billed: &BilledRead,
+    ) -> Result<SpendDays, QueryError> {
         let today = Day::of(now);
-        let from = today
-            .add_days(-READ_DAYS)
-            .map_err(|e| QueryError::Invalid(e.to_string()))?;
-        let read = DayRange::new(from, today).map_err(|e| QueryError::Invalid(e.to_string()))?;
+        let read = read_range(now)?;
+        if billed.read != read {
+            return Err(QueryError::Invalid(format!(
+                "the bill read covers {}, not the days read at {today} ({read})",
+                billed.read
+            )));
+        }
         let starts = store.history_starts(org).await?;
         let mut connections = HashMap::new();
         for row in store.list_connections(org).await? {
@@ -181,7 +259,7 @@ impl SpendDays {
             .map(|k| (k.id.0, k))
             .collect();
         let mut cells = Vec::new();
-        for b in store.billed_days(org, read).await? {
+        for b in &billed.series {
             let Some(facts) = connections.get(&b.connection_id) else {
                 continue;
             };
@@ -204,20 +282,11 @@ impl SpendDays {
                         }
                     },
                 ),
-                model: b.model,
+                model: b.model.clone(),
                 customer: None,
                 active_before: b.active_before,
-                credits: b.days.iter().map(|(_, t)| t.credits).sum(),
-                days: b
-                    .days
-                    .into_iter()
-                    .map(|(day, t)| {
-                        (
-                            day,
-                            (t.cost, t.input_tokens.saturating_add(t.output_tokens)),
-                        )
-                    })
-                    .collect(),
+                credits: b.credits,
+                days: Arc::clone(&b.days),
             });
         }
         for m in store.metered_days(org, read).await? {
@@ -239,20 +308,21 @@ impl SpendDays {
                 customer: (!m.customer.is_empty()).then_some(m.customer),
                 active_before: m.active_before,
                 credits: Money::ZERO,
-                days: m
-                    .days
-                    .into_iter()
-                    .map(|(day, metrics)| {
-                        let t = metrics.totals;
-                        // The meter keeps uncached input and the cache parts apart.
-                        let tokens = t
-                            .input_tokens
-                            .saturating_add(t.cache_read_tokens)
-                            .saturating_add(t.cache_write_tokens)
-                            .saturating_add(t.output_tokens);
-                        (day, (t.cost, tokens))
-                    })
-                    .collect(),
+                days: Arc::new(
+                    m.days
+                        .into_iter()
+                        .map(|(day, metrics)| {
+                            let t = metrics.totals;
+                            // The meter keeps uncached input and the cache parts apart.
+                            let tokens = t
+                                .input_tokens
+                                .saturating_add(t.cache_read_tokens)
+                                .saturating_add(t.cache_write_tokens)
+                                .saturating_add(t.output_tokens);
+                            (day, (t.cost, tokens))
+                        })
+                        .collect(),
+                ),
             });
         }
         Ok(SpendDays {

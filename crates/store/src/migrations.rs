@@ -149,6 +149,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0028_budget_denials.sql"),
         postgres: include_str!("../migrations/postgres/0028_budget_denials.sql"),
     },
+    Migration {
+        version: 29,
+        name: "rollup_revisions",
+        sqlite: include_str!("../migrations/sqlite/0029_rollup_revisions.sql"),
+        postgres: include_str!("../migrations/postgres/0029_rollup_revisions.sql"),
+    },
 ];
 
 /// Applies every migration not yet applied up to `through` (every one when `None`).

@@ -527,3 +527,75 @@ async fn deleting_a_connection_removes_its_series_of_every_kind() {
     );
     test.teardown().await;
 }
+
+/// A cost kind for the revision test (the bill's kinds are named `cost.*`).
+const BILLED: RollupKind = RollupKind {
+    name: "cost.test",
+    bucket: BucketSize::Day,
+    dims: &[("customer", DimType::Text), ("api_key", DimType::Id)],
+    extra: &["errors", "unpriced"],
+};
+
+#[tokio::test]
+async fn every_write_of_the_bill_moves_the_rollup_revision_and_metered_deltas_do_not() {
+    let test = TestStore::new().await.unwrap();
+    let store = &test.store;
+    let org = store.ensure_default_org(NOW).await.unwrap();
+    let conn = new_connection(store, org, "c").await;
+    let gone = new_connection(store, org, "gone").await;
+    assert_eq!(store.rollup_revision(org).await.unwrap(), 0);
+    let mut seen = vec![0];
+    let mut moved = |revision: i64, what: &str| {
+        assert!(
+            revision > *seen.last().unwrap(),
+            "{what}: {revision} after {seen:?}"
+        );
+        seen.push(revision);
+    };
+    let day = "2026-11-01".parse::<Day>().unwrap();
+    write_window(
+        store,
+        org,
+        conn,
+        DayRange::single(day),
+        &[text_line("2026-11-01", None, "m", 9)],
+    )
+    .await;
+    moved(store.rollup_revision(org).await.unwrap(), "a window");
+    // The same window again (a look-back sync), even with nothing in it.
+    write_window(store, org, gone, DayRange::single(day), &[]).await;
+    moved(store.rollup_revision(org).await.unwrap(), "an empty window");
+    store
+        .add_deltas(org, &BILLED, &[fact(conn, (0, 0, 5, [3, 1, 0, 0]))])
+        .await
+        .unwrap();
+    moved(store.rollup_revision(org).await.unwrap(), "cost deltas");
+    // Metered deltas (ingest) are read fresh: they leave it.
+    let before = store.rollup_revision(org).await.unwrap();
+    store
+        .add_deltas(org, &EVENTS, &[fact(conn, (0, 0, 5, [3, 1, 0, 0]))])
+        .await
+        .unwrap();
+    assert_eq!(store.rollup_revision(org).await.unwrap(), before);
+    store.delete_connection(org, gone).await.unwrap();
+    moved(
+        store.rollup_revision(org).await.unwrap(),
+        "a deleted connection",
+    );
+    store.rebuild_cost_rollups().await.unwrap();
+    moved(store.rollup_revision(org).await.unwrap(), "a rebuild");
+    // Another organization's revision is its own.
+    let other = store.create_org("other", NOW).await.unwrap();
+    let at = store.rollup_revision(other).await.unwrap();
+    write_window(
+        store,
+        org,
+        conn,
+        DayRange::single(day),
+        &[text_line("2026-11-01", None, "m", 9)],
+    )
+    .await;
+    moved(store.rollup_revision(org).await.unwrap(), "a window again");
+    assert_eq!(store.rollup_revision(other).await.unwrap(), at);
+    test.teardown().await;
+}

@@ -722,6 +722,8 @@ impl Store {
                 backfill_sql(key_unit)?
             );
             let mut tx = pool.begin().await?;
+            // The revisions first, as every writer of the bill's rollups (see `revision`).
+            sqlx::query(super::revision::BUMP_ALL).execute(&mut *tx).await?;
             sqlx::query(sqlx::AssertSqlSafe(format!(
                 "DELETE FROM rollup_cum WHERE series_id IN (SELECT id FROM rollup_series WHERE kind IN ({names}))"
             )))

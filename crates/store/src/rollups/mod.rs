@@ -34,6 +34,7 @@ mod cost;
 mod coverage;
 mod days;
 mod read;
+mod revision;
 mod series_days;
 mod units;
 mod write;

@@ -261,6 +261,11 @@ macro_rules! impl_rollup_write {
                         kind.name, bad.bucket, bad.series.connection, window.first, window.last, connection
                     )));
                 }
+                // The revision first: every writer of the bill's rollups takes its row lock
+                // before any series', so writers never wait on each other in a cycle.
+                if super::revision::is_billed(kind) {
+                    sqlx::query(super::revision::BUMP_ORG).bind(org.0).execute(&mut *self).await?;
+                }
                 let new = aggregate(kind, facts)?;
                 let rows = series_rows(org, kind, new.keys().cloned());
                 self.insert_rows_then("rollup_series", &series_columns(), &rows, &series_conflict())
@@ -336,6 +341,9 @@ macro_rules! impl_rollup_write {
                 if deltas.is_empty() {
                     return Ok(());
                 }
+                if super::revision::is_billed(kind) {
+                    sqlx::query(super::revision::BUMP_ORG).bind(org.0).execute(&mut *self).await?;
+                }
                 let rows = series_rows(org, kind, deltas.keys().cloned());
                 self.insert_rows_then("rollup_series", &series_columns(), &rows, &series_conflict())
                     .await?;
@@ -395,6 +403,10 @@ macro_rules! impl_rollup_write {
             }
 
             async fn delete_connection_rollups(&mut self, connection: ConnectionId) -> StoreResult<()> {
+                sqlx::query(super::revision::BUMP_CONNECTION_ORG)
+                    .bind(connection.0)
+                    .execute(&mut *self)
+                    .await?;
                 sqlx::query(
                     "DELETE FROM rollup_cum WHERE series_id IN (SELECT id FROM rollup_series WHERE connection_id = $1)",
                 )

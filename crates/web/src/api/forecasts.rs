@@ -10,7 +10,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use spendlens_query::spend_days::{SpendDays, parse_scopes};
+use spendlens_query::spend_days::parse_scopes;
 use spendlens_query::{anomaly, forecast};
 
 use crate::AppState;
@@ -66,7 +66,7 @@ pub async fn forecasts(
     if !matches!(format, "json" | "csv") {
         return Err(bad_format(format));
     }
-    let data = SpendDays::load(&state.store, org, state.now()).await?;
+    let data = state.reports.spend_days(org, state.now()).await?;
     let report = forecast::forecasts(&data, &scopes);
     if format == "csv" {
         let csv = forecast::csv::to_csv(&report).map_err(|e| ApiError::Internal(e.to_string()))?;
@@ -95,7 +95,7 @@ pub async fn anomalies(
             params.min_daily.as_deref(),
             params.weeks.as_deref(),
         )?;
-    let data = SpendDays::load(&state.store, org, state.now()).await?;
+    let data = state.reports.spend_days(org, state.now()).await?;
     let report = anomaly::anomalies(&data, &settings, &scopes);
     if format == "csv" {
         let csv = anomaly::csv::to_csv(&report).map_err(|e| ApiError::Internal(e.to_string()))?;

@@ -34,7 +34,7 @@ pub async fn reports(
     org: OrgId,
 ) -> Result<(ForecastReport, AnomalyReport, SpendDays), PageError> {
     let settings = anomaly::settings::load(state.store(), org).await?;
-    let data = SpendDays::load(state.store(), org, state.now()).await?;
+    let data = state.reports.spend_days(org, state.now()).await?;
     let forecasts = forecast::forecasts(&data, &[]);
     let anomalies = anomaly::anomalies(&data, &settings, &[]);
     Ok((forecasts, anomalies, data))
