@@ -17,7 +17,9 @@ use std::time::Duration;
 use fantoccini::{Client, ClientBuilder, Locator};
 use spendlens_domain::{Money, PriceCatalog, ProviderKind};
 use spendlens_fakes::anthropic::AnthropicFake;
+use spendlens_fakes::fal::FalFake;
 use spendlens_fakes::openai::OpenAiFake;
+use spendlens_fakes::runway::RunwayFake;
 use spendlens_providers::{CallStats, HttpSettings};
 use spendlens_store::Role;
 use spendlens_store::testing::TestStore;
@@ -931,6 +933,112 @@ async fn a_person_uses_the_dashboard_in_a_real_browser() {
         shot(&client, name).await;
     }
 
+    // Work in its own units (fal.ai, Runway) widens the tables: at 1280 and 1440 px every
+    // metric view, the Providers anomalies and Cost → Forecasts still fit without scrolling
+    // sideways; a phone scrolls inside the table's frame, never the page.
+    let _units = add_fal_and_runway(&engine).await;
+    for width in [1280, 1440] {
+        for (path, name) in [
+            ("/providers?period=last-30-days", "providers"),
+            ("/workspaces?period=last-30-days", "workspaces"),
+            ("/keys?period=last-30-days", "keys"),
+            ("/models?period=last-30-days", "models"),
+            ("/cost/forecast", "forecast"),
+        ] {
+            client.set_window_size(width, 1000).await.unwrap();
+            client.goto(&format!("{base}{path}")).await.unwrap();
+            let overflow = client
+                .execute(
+                    "return Array.from(document.querySelectorAll('.table-wrap')).filter(w => w.scrollWidth > w.clientWidth + 1).map(w => w.scrollWidth + ' > ' + w.clientWidth + ': ' + w.querySelector('thead').innerText.slice(0, 80))",
+                    vec![],
+                )
+                .await
+                .unwrap();
+            assert_eq!(
+                overflow,
+                serde_json::json!([]),
+                "{path} scrolls sideways at {width} px with fal.ai and Runway rows"
+            );
+            shot(&client, &format!("32-{name}-units-{width}")).await;
+        }
+    }
+    client.set_window_size(390, 844).await.unwrap();
+    for (path, name) in [
+        ("/models?period=last-30-days", "models"),
+        ("/providers?period=last-30-days", "providers"),
+    ] {
+        client.goto(&format!("{base}{path}")).await.unwrap();
+        let wide = client
+            .execute(
+                "return document.documentElement.scrollWidth > document.documentElement.clientWidth + 1",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_eq!(wide, serde_json::Value::Bool(false), "{path} at 390 px");
+        shot(&client, &format!("33-{name}-units-phone")).await;
+    }
+
     client.close().await.unwrap();
     test.teardown().await;
+}
+
+/// fal.ai and Runway connected and synced from their fakes (kept alive by the returned value).
+async fn add_fal_and_runway(engine: &SyncEngine) -> Vec<Box<dyn std::any::Any>> {
+    let org = engine
+        .store()
+        .ensure_default_org(engine.now())
+        .await
+        .unwrap();
+    let fal = FalFake::builder()
+        .seed(7)
+        .today(date!(2026 - 11 - 22))
+        .build()
+        .spawn()
+        .await
+        .unwrap();
+    let runway = RunwayFake::builder()
+        .seed(7)
+        .today(date!(2026 - 11 - 22))
+        .build()
+        .spawn()
+        .await
+        .unwrap();
+    for (provider, name, key, url) in [
+        (ProviderKind::Fal, "fal.ai", fal.admin_key(), fal.base_url()),
+        (
+            ProviderKind::Runway,
+            "Runway",
+            runway.admin_key(),
+            runway.base_url(),
+        ),
+    ] {
+        let (row, _) = engine
+            .add_connection(
+                org,
+                AddConnection {
+                    provider,
+                    name,
+                    secret: key,
+                    base_url: Some(url),
+                    skip_check: true,
+                    sync_interval_secs: 3600,
+                    backfill_days: 60,
+                    lookback_days: Some(3),
+                },
+            )
+            .await
+            .unwrap();
+        engine
+            .sync_connection(
+                org,
+                row.id,
+                None,
+                SyncRequest::Scheduled,
+                &CallStats::default(),
+            )
+            .await
+            .unwrap();
+    }
+    vec![Box::new(fal), Box::new(runway)]
 }

@@ -54,9 +54,10 @@ impl Cell {
         }
     }
 
-    /// Provider badges in place of the cell's text.
+    /// Provider badges in place of the cell's text (several wrap inside the column).
     pub fn set_badges(&mut self, providers: &[ProviderKind]) {
         self.text.clear();
+        self.class = "badges".to_owned();
         self.badges = providers
             .iter()
             .map(|p| (p.as_str().to_owned(), p.display_name().to_owned()))

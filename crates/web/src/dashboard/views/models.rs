@@ -122,11 +122,13 @@ pub fn build<'a>(query: &'a ViewQuery, report: &Report, r: &'a ModelsReport) -> 
                     let unit = singular(row.unit.as_str());
                     *cell = match row.cost_per_unit {
                         None => Cell::na("—"),
+                        // The unit under the rate: "per machine second" wraps in its column.
                         Some(_) => Cell {
                             title: Some(format!(
                                 "Cost per {unit} (this model is billed per {unit})"
                             )),
-                            ..Cell::num(format!("{} / {unit}", format::rate(row.cost_per_unit)))
+                            sub: Some(format!("per {unit}")),
+                            ..Cell::num(format::rate(row.cost_per_unit))
                         },
                     };
                 }
@@ -144,11 +146,12 @@ pub fn build<'a>(query: &'a ViewQuery, report: &Report, r: &'a ModelsReport) -> 
                     *cell = if row.quantity.is_zero() {
                         Cell::na("—")
                     } else {
-                        Cell::num(format!(
-                            "{} {}",
-                            format::quantity(row.quantity),
-                            row.unit.as_str().replace('_', " ")
-                        ))
+                        let unit = row.unit.as_str().replace('_', " ");
+                        Cell {
+                            title: Some(format!("{} {unit}", format::quantity(row.quantity))),
+                            sub: Some(unit),
+                            ..Cell::num(format::compact_quantity(row.quantity))
+                        }
                     };
                 }
                 _ => {}
