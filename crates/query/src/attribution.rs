@@ -138,7 +138,13 @@ pub fn row_of(
         input_tokens: input,
         ..*t
     };
-    let mut metrics = Metrics::new(&view_totals, previous.totals.cost);
+    let mut metrics = Metrics::new(
+        &view_totals,
+        spendlens_store::Prior {
+            cost: previous.totals.cost,
+            ..Default::default()
+        },
+    );
     metrics.requests = Some(calls);
     metrics.history_from = first_day;
     if metrics.trend != Trend::None && !covered(first_day, previous_period) {

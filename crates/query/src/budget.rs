@@ -311,3 +311,18 @@ pub fn status(cap: &LedgerCap, settled: Money, reserved: Money, unpriced_calls: 
         unpriced_calls,
     }
 }
+
+/// The month to date's billed lines with no known price, as a note for budget surfaces: a
+/// cap's spend adds known money only, so their cost (unknown, not $0) is in no cap.
+pub async fn unpriced_note(
+    store: &Store,
+    org: OrgId,
+    now: OffsetDateTime,
+) -> Result<Option<String>, QueryError> {
+    let today = Day::of(now);
+    let month = DayRange::new(today.first_of_month(), today)
+        .map_err(|e| QueryError::Invalid(e.to_string()))?;
+    Ok(crate::unpriced::unpriced_bill(store, org, month, None)
+        .await?
+        .map(|bill| bill.note("any budget's spend")))
+}

@@ -18,6 +18,7 @@ pub mod over_time;
 pub mod params;
 pub mod spend_days;
 pub mod table;
+pub mod unpriced;
 mod view;
 pub mod views;
 pub mod work;

@@ -172,6 +172,9 @@ pub struct SpendDays {
     pub read: DayRange,
     pub cells: Vec<Cell>,
     pub connections: HashMap<ConnectionId, ConnectionFacts>,
+    /// The month to date's billed lines with no known price (their cost is unknown; nothing
+    /// here counts them).
+    pub unpriced: Option<crate::unpriced::UnpricedBill>,
 }
 
 /// The cells of one scope, with its freshness and history.
@@ -325,12 +328,16 @@ impl SpendDays {
                 ),
             });
         }
+        let month = DayRange::new(today.first_of_month(), today)
+            .map_err(|e| QueryError::Invalid(e.to_string()))?;
+        let unpriced = crate::unpriced::unpriced_bill(store, org, month, None).await?;
         Ok(SpendDays {
             today,
             now,
             read,
             cells,
             connections,
+            unpriced,
         })
     }
 

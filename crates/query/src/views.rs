@@ -13,7 +13,7 @@ use serde::Serialize;
 use spendlens_domain::trend::{trend, trend_pct};
 use spendlens_domain::{Category, Day, DayRange, Money, ProviderKind, Quantity, Trend, Unit};
 use spendlens_store::{
-    ApiKeyId, ApiKeyRow, ConnectionId, ConnectionRow, OrgId, RollupFilter, Store, Totals,
+    ApiKeyId, ApiKeyRow, ConnectionId, ConnectionRow, OrgId, Prior, RollupFilter, Store, Totals,
     UnitTotals, WorkspaceId, WorkspaceRow,
 };
 
@@ -29,6 +29,9 @@ pub struct Metrics {
     pub credits: Money,
     pub net_cost: Money,
     pub previous_cost: Money,
+    /// Every line of the previous period is unpriced: its cost is unknown, not $0 (shown as
+    /// "unpriced").
+    pub previous_cost_unknown: bool,
     /// Percent change against the previous period; `null` when there was none.
     pub trend_pct: Option<Decimal>,
     pub trend: Trend,
@@ -60,14 +63,31 @@ pub struct Metrics {
 }
 
 impl Metrics {
-    pub(crate) fn new(current: &Totals, previous_cost: Money) -> Metrics {
+    pub(crate) fn new(current: &Totals, previous: Prior) -> Metrics {
+        let previous_cost = previous.cost;
+        let cost_unknown = current.lines > 0
+            && current.unpriced_lines == current.lines
+            && current.cost.is_zero()
+            && current.credits.is_zero();
+        let previous_cost_unknown = previous.cost_unknown();
+        // A cost no one knows on either side has no trend.
+        let unknown = cost_unknown || previous_cost_unknown;
         Metrics {
             cost: current.cost,
             credits: current.credits,
             net_cost: current.net_cost(),
             previous_cost,
-            trend_pct: trend_pct(current.cost, previous_cost),
-            trend: trend(current.cost, previous_cost),
+            previous_cost_unknown,
+            trend_pct: if unknown {
+                None
+            } else {
+                trend_pct(current.cost, previous_cost)
+            },
+            trend: if unknown {
+                Trend::None
+            } else {
+                trend(current.cost, previous_cost)
+            },
             share_pct: None,
             input_tokens: current.input_tokens,
             output_tokens: current.output_tokens,
@@ -83,10 +103,7 @@ impl Metrics {
             }),
             unpriced_lines: current.unpriced_lines,
             unpriced_requests: current.unpriced_requests,
-            cost_unknown: current.lines > 0
-                && current.unpriced_lines == current.lines
-                && current.cost.is_zero()
-                && current.credits.is_zero(),
+            cost_unknown,
             history_from: None,
         }
     }
@@ -632,7 +649,7 @@ pub async fn providers(
                 .add(provider, &row.unit, &row.current);
         }
     }
-    type Entry = (Totals, Money, BTreeSet<String>, BTreeSet<ConnectionId>);
+    type Entry = (Totals, Prior, BTreeSet<String>, BTreeSet<ConnectionId>);
     let mut by_provider: BTreeMap<ProviderKind, Entry> = BTreeMap::new();
     for row in totals {
         let Some(connection) = catalog.connections.get(&row.connection_id) else {
@@ -643,7 +660,7 @@ pub async fn providers(
             .add_counted(connection.provider, &row.current);
         let entry = by_provider.entry(connection.provider).or_default();
         entry.0.add(&row.current);
-        entry.1 += row.previous_cost;
+        entry.1 += row.previous;
         entry.2.insert(connection.name.clone());
         entry.3.insert(connection.id);
     }
@@ -740,7 +757,7 @@ pub async fn workspaces(
     }
     struct Merged {
         totals: Totals,
-        previous: Money,
+        previous: Prior,
         providers: BTreeSet<ProviderKind>,
         ids: BTreeSet<WorkspaceId>,
         connections: BTreeSet<ConnectionId>,
@@ -763,14 +780,14 @@ pub async fn workspaces(
             .or_default() += row.current.cost;
         let entry = merged.entry(name).or_insert_with(|| Merged {
             totals: Totals::default(),
-            previous: Money::ZERO,
+            previous: Prior::default(),
             providers: BTreeSet::new(),
             ids: BTreeSet::new(),
             connections: BTreeSet::new(),
         });
         entry.connections.insert(row.connection_id);
         entry.totals.add(&row.current);
-        entry.previous += row.previous_cost;
+        entry.previous += row.previous;
         entry.providers.insert(provider);
         if let Some(id) = row.workspace_id {
             entry.ids.insert(id);
@@ -856,8 +873,8 @@ pub async fn keys(store: &Store, org: OrgId, query: &ViewQuery) -> Result<KeysRe
         .map(|k| (k.id, k))
         .collect();
     // Spend per key (and per connection+workspace for key-less spend).
-    let mut by_key: HashMap<ApiKeyId, (Totals, Money)> = HashMap::new();
-    let mut keyless: BTreeMap<(ConnectionId, Option<WorkspaceId>), (Totals, Money)> =
+    let mut by_key: HashMap<ApiKeyId, (Totals, Prior)> = HashMap::new();
+    let mut keyless: BTreeMap<(ConnectionId, Option<WorkspaceId>), (Totals, Prior)> =
         BTreeMap::new();
     for row in totals {
         if let Some(provider) = catalog.provider(row.connection_id) {
@@ -876,7 +893,7 @@ pub async fn keys(store: &Store, org: OrgId, query: &ViewQuery) -> Result<KeysRe
                 .or_default(),
         };
         entry.0.add(&row.current);
-        entry.1 += row.previous_cost;
+        entry.1 += row.previous;
     }
     let workspace_allowed = |id: Option<WorkspaceId>| match &filter.workspaces {
         None => true,
@@ -1035,7 +1052,7 @@ pub async fn models(
             &catalog.filter(query),
         )
         .await?;
-    type Entry = (Category, Totals, Money, BTreeSet<ConnectionId>, WorkSum);
+    type Entry = (Category, Totals, Prior, BTreeSet<ConnectionId>, WorkSum);
     let mut merged: BTreeMap<(ProviderKind, String, Unit), Entry> = BTreeMap::new();
     for row in totals {
         let Some(provider) = catalog.provider(row.connection_id) else {
@@ -1046,12 +1063,12 @@ pub async fn models(
             .or_insert((
                 row.category,
                 Totals::default(),
-                Money::ZERO,
+                Prior::default(),
                 BTreeSet::new(),
                 WorkSum::default(),
             ));
         entry.1.add(&row.current);
-        entry.2 += row.previous_cost;
+        entry.2 += row.previous;
         entry.3.insert(row.connection_id);
         entry.4.add(provider, &row.unit, &row.current);
     }

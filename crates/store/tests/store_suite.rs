@@ -478,14 +478,14 @@ async fn views_sum_the_same_money_by_every_dimension_with_the_previous_period() 
         "6.50"
     );
     assert_eq!(
-        sum(by_key.iter().map(|r| r.previous_cost).collect()),
+        sum(by_key.iter().map(|r| r.previous.cost).collect()),
         "1.00"
     );
     let claude = by_model.iter().find(|m| m.model == "claude").unwrap();
     assert_eq!(claude.current.known_requests(), None);
     let gpt = by_model.iter().find(|m| m.model == "gpt-4o").unwrap();
     assert_eq!(gpt.current.known_requests(), Some(3));
-    assert_eq!(gpt.previous_cost.to_exact_string(), "1.00");
+    assert_eq!(gpt.previous.cost.to_exact_string(), "1.00");
     // The key seen only in usage is kept as an unlisted key.
     let keys = store.list_api_keys(org).await.unwrap();
     let unlisted = keys.iter().find(|k| k.provider_id == "key_2").unwrap();
@@ -824,7 +824,7 @@ async fn rollups_agree_with_their_lines_for_any_period() {
                 .sum()
         };
         let current: i64 = rows.iter().map(|r| r.current.cost.nanos()).sum();
-        let before: i64 = rows.iter().map(|r| r.previous_cost.nanos()).sum();
+        let before: i64 = rows.iter().map(|r| r.previous.cost.nanos()).sum();
         assert_eq!(current, expected(period), "{period}");
         assert_eq!(before, expected(previous), "{previous}");
         let by_model: i64 = store

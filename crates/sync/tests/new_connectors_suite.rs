@@ -361,3 +361,156 @@ async fn a_vertex_account_billed_in_eur_is_stored_in_eur_and_in_usd_at_the_expor
     fake.shutdown().await;
     test.teardown().await;
 }
+
+/// PiAPI's unpriced usage in two periods: the Previous column reads "unpriced" like the
+/// current one (never $0.00) and no trend is made up; budgets, forecasts and chargeback
+/// reports, which add known money only, say how many unpriced billed lines they leave out.
+#[tokio::test]
+async fn unpriced_piapi_lines_read_unpriced_in_both_periods_and_every_total_says_it_leaves_them_out()
+ {
+    use spendlens_query::table::{MoneyStyle, Surface};
+    use spendlens_query::{View, ViewParams, ViewQuery};
+    let (test, engine, org) = setup().await;
+    let fake = PiApiFake::builder()
+        .seed(8)
+        .today(TODAY)
+        .build()
+        .spawn()
+        .await
+        .unwrap();
+    let id = connect(
+        &engine,
+        org,
+        ProviderKind::PiApi,
+        fake.admin_key(),
+        fake.base_url(),
+    )
+    .await;
+    let report = engine
+        .sync_connection(org, id, None, SyncRequest::Scheduled, &CallStats::default())
+        .await
+        .unwrap();
+    assert_eq!(report.status, SyncRunStatus::Success, "{:?}", report.error);
+    let store = engine.store();
+    let day = |text: &str| -> spendlens_domain::Day { text.parse().unwrap() };
+    // The fake's unpriced (day, key, model) cells and tasks of a period.
+    let unpriced = |from: &str, to: &str| -> (i64, i64) {
+        let cells = fake
+            .truth()
+            .by_day_key_model(day(from).date(), day(to).date());
+        let unpriced: Vec<_> = cells.values().filter(|c| c.unpriced_tasks > 0).collect();
+        (
+            unpriced.len() as i64,
+            unpriced.iter().map(|c| c.unpriced_tasks).sum(),
+        )
+    };
+    let (current_lines, current_tasks) = unpriced("2026-11-08", "2026-11-22");
+    let (previous_lines, _) = unpriced("2026-10-24", "2026-11-07");
+    assert!(current_lines > 0 && previous_lines > 0);
+
+    let params = ViewParams {
+        from: Some("2026-11-08".to_owned()),
+        to: Some("2026-11-22".to_owned()),
+        ..ViewParams::default()
+    };
+    let query = ViewQuery::parse(View::Models, &params, day("2026-11-22")).unwrap();
+    assert_eq!(query.previous.from(), day("2026-10-24"));
+    let models = spendlens_query::report(store, org, &query).await.unwrap();
+    let json = serde_json::to_value(&models).unwrap();
+    let rows = json["rows"].as_array().unwrap();
+    let mj = rows
+        .iter()
+        .find(|r| r["model"] == "mj" && r["unit"] == "point_usage")
+        .unwrap();
+    assert_eq!(mj["cost_unknown"], true, "{mj}");
+    assert_eq!(mj["previous_cost_unknown"], true, "{mj}");
+    assert_eq!(mj["trend"], "none", "{mj}");
+    assert_eq!(mj["trend_pct"], serde_json::Value::Null, "{mj}");
+    assert_eq!(mj["unpriced_requests"], current_tasks, "{mj}");
+    let priced = rows.iter().filter(|r| r["unit"] != "point_usage");
+    for row in priced {
+        assert_eq!(row["previous_cost_unknown"], false, "{row}");
+    }
+    // Every surface's table: the CSV and the terminal read "unpriced" under Previous.
+    for surface in [Surface::Csv, Surface::Cli] {
+        let table = spendlens_query::table::table(&models, MoneyStyle::Exact, surface);
+        let column = |title: &str| {
+            table
+                .columns
+                .iter()
+                .position(|c| *c == title)
+                .unwrap_or_else(|| panic!("{title} not in {:?}", table.columns))
+        };
+        let previous = column("Previous cost");
+        let line = table
+            .rows
+            .iter()
+            .find(|r| r[0] == "mj" && r.iter().any(|c| c.contains("point")))
+            .unwrap();
+        assert_eq!(line[previous], "unpriced", "{line:?}");
+        assert_eq!(line[column("Cost")], "unpriced", "{line:?}");
+    }
+
+    // The notes: lines and requests of the fake's unpriced cells, exactly.
+    let period = query.period;
+    let bill = spendlens_query::unpriced::unpriced_bill(store, org, period, None)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (bill.lines, bill.requests),
+        (current_lines, current_tasks),
+        "{bill:?}"
+    );
+    assert_eq!(bill.providers, vec!["PiAPI"]);
+    let now = datetime!(2026-11-22 12:00 UTC);
+    let (month_lines, month_tasks) = unpriced("2026-11-01", "2026-11-22");
+    let month_said = format!(
+        "{month_lines} billed lines ({month_tasks} requests) from PiAPI in 2026-11-01 to \
+         2026-11-22 are unpriced"
+    );
+    let budgets = spendlens_query::budget::unpriced_note(store, org, now)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(budgets.starts_with(&month_said), "{budgets}");
+    assert!(
+        budgets.ends_with("not counted in any budget's spend"),
+        "{budgets}"
+    );
+    let data = spendlens_query::spend_days::SpendDays::load(store, org, now)
+        .await
+        .unwrap();
+    let forecasts = spendlens_query::forecast::forecasts(&data, &[]);
+    assert!(
+        forecasts
+            .notes
+            .iter()
+            .any(|n| n.starts_with(&month_said) && n.ends_with("these forecasts")),
+        "{:?}",
+        forecasts.notes
+    );
+    let chargeback = spendlens_query::chargeback::chargeback(
+        store,
+        org,
+        &spendlens_query::chargeback::ChargebackRequest {
+            period,
+            scope: spendlens_query::chargeback::ChargebackScope::All,
+            generated_by: "test".to_owned(),
+        },
+        now,
+    )
+    .await
+    .unwrap();
+    let said = format!(
+        "{current_lines} billed lines ({current_tasks} requests) from PiAPI in {period} are \
+         unpriced"
+    );
+    assert!(
+        chargeback.notes.iter().any(|n| n.starts_with(&said)),
+        "{:?}",
+        chargeback.notes
+    );
+    fake.shutdown().await;
+    test.teardown().await;
+}

@@ -460,6 +460,9 @@ pub fn build(
                 .to_owned(),
         );
     }
+    if let Some(unpriced) = &loaded.unpriced {
+        notes.push(unpriced.note("this report's totals"));
+    }
     ChargebackReport {
         kind: "chargeback",
         period: request.period,

@@ -301,6 +301,8 @@ pub struct Loaded {
     pub keys: Vec<spendlens_store::ApiKeyRow>,
     pub forecasts: Vec<ScopeForecast>,
     pub anomalies: Vec<Anomaly>,
+    /// The period's billed lines with no known price in the report's scope (not counted).
+    pub unpriced: Option<crate::unpriced::UnpricedBill>,
 }
 
 /// What a report is asked for.
@@ -338,6 +340,21 @@ pub async fn load(
         ChargebackScope::Customer(_) => Vec::new(),
         _ => store.billed_days(org, request.period).await?,
     };
+    // A customer's report counts metered calls only; a workspace's, that workspace's bill.
+    let unpriced = match &request.scope {
+        ChargebackScope::Customer(_) => None,
+        ChargebackScope::All => {
+            crate::unpriced::unpriced_bill(store, org, request.period, None).await?
+        }
+        ChargebackScope::Workspace(name) => {
+            let ids = workspaces
+                .iter()
+                .filter(|w| &w.display_name == name)
+                .map(|w| w.id)
+                .collect();
+            crate::unpriced::unpriced_bill(store, org, request.period, Some(ids)).await?
+        }
+    };
     let metered = store.metered_days(org, request.period).await?;
     let data = SpendDays::load(store, org, now).await?;
     let settings = anomaly::settings::load(store, org).await?;
@@ -351,6 +368,7 @@ pub async fn load(
         keys: store.list_api_keys(org).await?,
         forecasts,
         anomalies,
+        unpriced,
     })
 }
 

@@ -72,7 +72,7 @@ pub struct ForecastReport {
     pub total: Option<TotalForecast>,
     pub forecasts: Vec<ScopeForecast>,
     pub credits: Vec<CreditBalance>,
-    pub notes: Vec<&'static str>,
+    pub notes: Vec<String>,
 }
 
 impl ForecastReport {
@@ -131,7 +131,11 @@ pub fn forecasts(data: &SpendDays, scopes: &[ScopeKind]) -> ForecastReport {
         total,
         forecasts: out,
         credits: credits::balances(data),
-        notes: NOTES.to_vec(),
+        notes: NOTES
+            .iter()
+            .map(|n| (*n).to_owned())
+            .chain(data.unpriced.as_ref().map(|u| u.note("these forecasts")))
+            .collect(),
     }
 }
 

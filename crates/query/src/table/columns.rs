@@ -142,7 +142,13 @@ pub(super) fn common<R: Row>() -> Vec<Column<R>> {
             "Previous",
             "Previous cost",
             "previous_cost",
-            |r: &R| Value::Money(r.metrics().previous_cost),
+            |r: &R| {
+                if r.metrics().previous_cost_unknown {
+                    Value::Unpriced
+                } else {
+                    Value::Money(r.metrics().previous_cost)
+                }
+            },
         ),
         column(
             ColumnId::Trend,

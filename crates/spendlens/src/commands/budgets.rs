@@ -394,6 +394,9 @@ pub async fn run(cli: &Cli, command: &BudgetsCommand) -> anyhow::Result<ExitCode
             println!(
                 "Settled spend (the bill through its complete-through day, metered calls after); a running server also counts its open reservations."
             );
+            if let Some(note) = spendlens_query::budget::unpriced_note(store, org, now).await? {
+                println!("{note}.");
+            }
         }
         BudgetsCommand::Check(args) => {
             let estimate = match &args.estimated_cost {

@@ -92,6 +92,44 @@ impl Totals {
     }
 }
 
+/// The previous period of a row: its cost, and whether that cost is known (a previous period
+/// whose every line is unpriced has an unknown cost, not $0).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Prior {
+    pub cost: Money,
+    pub credits: Money,
+    pub lines: i64,
+    pub unpriced_lines: i64,
+}
+
+impl Prior {
+    pub fn of(totals: &Totals) -> Prior {
+        Prior {
+            cost: totals.cost,
+            credits: totals.credits,
+            lines: totals.lines,
+            unpriced_lines: totals.unpriced_lines,
+        }
+    }
+
+    /// Every line of the period is unpriced and nothing was billed: the cost is unknown.
+    pub fn cost_unknown(&self) -> bool {
+        self.lines > 0
+            && self.unpriced_lines == self.lines
+            && self.cost.is_zero()
+            && self.credits.is_zero()
+    }
+}
+
+impl std::ops::AddAssign for Prior {
+    fn add_assign(&mut self, other: Prior) {
+        self.cost += other.cost;
+        self.credits += other.credits;
+        self.lines += other.lines;
+        self.unpriced_lines += other.unpriced_lines;
+    }
+}
+
 /// Which rows a view reads.
 #[derive(Clone, Debug, Default)]
 pub struct RollupFilter {
@@ -107,7 +145,7 @@ pub struct RollupFilter {
 pub struct ConnectionTotals {
     pub connection_id: ConnectionId,
     pub current: Totals,
-    pub previous_cost: Money,
+    pub previous: Prior,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -115,7 +153,7 @@ pub struct WorkspaceTotals {
     pub connection_id: ConnectionId,
     pub workspace_id: Option<WorkspaceId>,
     pub current: Totals,
-    pub previous_cost: Money,
+    pub previous: Prior,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -124,7 +162,7 @@ pub struct KeyTotals {
     pub workspace_id: Option<WorkspaceId>,
     pub api_key_id: Option<ApiKeyId>,
     pub current: Totals,
-    pub previous_cost: Money,
+    pub previous: Prior,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -134,7 +172,7 @@ pub struct ModelTotals {
     pub category: Category,
     pub unit: Unit,
     pub current: Totals,
-    pub previous_cost: Money,
+    pub previous: Prior,
 }
 
 /// Image work of one (connection, model, size): count and money over a period.
@@ -353,8 +391,8 @@ pub(super) fn series_filter(filter: &RollupFilter, workspace_dim: Option<usize>)
     }
 }
 
-fn is_active(totals: &Totals, previous: Money) -> bool {
-    totals.lines > 0 || !previous.is_zero()
+fn is_active(totals: &Totals, previous: &Prior) -> bool {
+    totals.lines > 0 || !previous.cost.is_zero() || previous.unpriced_lines > 0
 }
 
 pub(super) fn dim_id(row: &PeriodRow, index: usize) -> Option<i64> {
@@ -386,7 +424,7 @@ pub(super) fn parse_unit(text: &str) -> StoreResult<Unit> {
 }
 
 /// (connection, model, category, unit) → current totals and previous cost.
-type ModelGroups = BTreeMap<(i64, String, String, String), (Totals, Money)>;
+type ModelGroups = BTreeMap<(i64, String, String, String), (Totals, Prior)>;
 
 impl Store {
     async fn read_cost(
@@ -430,22 +468,20 @@ impl Store {
                 previous,
             )
             .await?;
-        let mut by_connection: BTreeMap<ConnectionId, (Totals, Money)> = BTreeMap::new();
+        let mut by_connection: BTreeMap<ConnectionId, (Totals, Prior)> = BTreeMap::new();
         for row in &rows {
             let entry = by_connection.entry(connection_of(row)?).or_default();
             entry.0.add(&row.current.totals);
-            entry.1 += row.previous.totals.cost;
+            entry.1 += Prior::of(&row.previous.totals);
         }
         Ok(by_connection
             .into_iter()
-            .filter(|(_, (totals, previous))| is_active(totals, *previous))
-            .map(
-                |(connection_id, (current, previous_cost))| ConnectionTotals {
-                    connection_id,
-                    current,
-                    previous_cost,
-                },
-            )
+            .filter(|(_, (totals, previous))| is_active(totals, previous))
+            .map(|(connection_id, (current, previous))| ConnectionTotals {
+                connection_id,
+                current,
+                previous,
+            })
             .collect())
     }
 
@@ -467,13 +503,13 @@ impl Store {
             )
             .await?;
         rows.iter()
-            .filter(|row| is_active(&row.current.totals, row.previous.totals.cost))
+            .filter(|row| is_active(&row.current.totals, &Prior::of(&row.previous.totals)))
             .map(|row| {
                 Ok(WorkspaceTotals {
                     connection_id: connection_of(row)?,
                     workspace_id: dim_id(row, 0).map(WorkspaceId),
                     current: row.current.totals,
-                    previous_cost: row.previous.totals.cost,
+                    previous: Prior::of(&row.previous.totals),
                 })
             })
             .collect()
@@ -494,14 +530,14 @@ impl Store {
         }
         let rows = self.read_cost(org, &KEY, series, current, previous).await?;
         rows.iter()
-            .filter(|row| is_active(&row.current.totals, row.previous.totals.cost))
+            .filter(|row| is_active(&row.current.totals, &Prior::of(&row.previous.totals)))
             .map(|row| {
                 Ok(KeyTotals {
                     connection_id: connection_of(row)?,
                     workspace_id: dim_id(row, 0).map(WorkspaceId),
                     api_key_id: dim_id(row, 1).map(ApiKeyId),
                     current: row.current.totals,
-                    previous_cost: row.previous.totals.cost,
+                    previous: Prior::of(&row.previous.totals),
                 })
             })
             .collect()
@@ -544,21 +580,21 @@ impl Store {
                     ))
                     .or_default();
                 entry.0.add(&row.current.totals);
-                entry.1 += row.previous.totals.cost;
+                entry.1 += Prior::of(&row.previous.totals);
             }
         }
         groups
             .into_iter()
-            .filter(|(_, (totals, previous))| is_active(totals, *previous))
+            .filter(|(_, (totals, previous))| is_active(totals, previous))
             .map(
-                |((connection, model, category, unit), (current, previous_cost))| {
+                |((connection, model, category, unit), (current, previous))| {
                     Ok(ModelTotals {
                         connection_id: ConnectionId(connection),
                         model,
                         category: parse_category(&category)?,
                         unit: parse_unit(&unit)?,
                         current,
-                        previous_cost,
+                        previous,
                     })
                 },
             )
@@ -641,7 +677,7 @@ impl Store {
                     if index == 0 {
                         entry.0 = totals;
                     } else {
-                        entry.1 = totals.cost;
+                        entry.1 = Prior::of(&totals);
                     }
                 }
             });

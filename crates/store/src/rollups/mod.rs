@@ -45,7 +45,8 @@ use crate::{ConnectionId, StoreError, StoreResult};
 
 pub(crate) use cost::cost_facts;
 pub use cost::{
-    ConnectionTotals, ImageTotals, KeyTotals, ModelTotals, RollupFilter, Totals, WorkspaceTotals,
+    ConnectionTotals, ImageTotals, KeyTotals, ModelTotals, Prior, RollupFilter, Totals,
+    WorkspaceTotals,
 };
 pub(crate) use coverage::{KEY_MODEL, key_model_facts};
 pub use coverage::{KeyModelTotals, MeteredKeyModel};

@@ -67,6 +67,8 @@ struct BudgetsPage {
     /// Checks denied per cap over the last [`DENIAL_DAYS`] UTC days.
     denials: Vec<DenialRow>,
     denial_days: i64,
+    /// Billed lines this month with no known price: in no cap's spend.
+    unpriced_note: Option<String>,
 }
 
 /// Days of denials the page shows (today and the days before it).
@@ -256,6 +258,8 @@ pub async fn page(
         overlaps,
         denials,
         denial_days: DENIAL_DAYS,
+        unpriced_note: spendlens_query::budget::unpriced_note(state.store(), org, state.now())
+            .await?,
     };
     respond(&template.layout, &headers, StatusCode::OK, &template)
 }

@@ -91,7 +91,7 @@ struct Page {
     min_daily: String,
     weeks: i64,
     thresholds: Vec<ThresholdView>,
-    forecast_notes: Vec<&'static str>,
+    forecast_notes: Vec<String>,
     anomaly_notes: Vec<String>,
     generated: String,
 }

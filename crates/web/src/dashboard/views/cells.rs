@@ -123,6 +123,9 @@ impl Cell {
                             "No comparable history: no data was synced for the previous period"
                                 .to_owned()
                         }
+                        _ if m.previous_cost_unknown || m.cost_unknown => {
+                            "No trend: a cost here is unpriced (unknown, not $0)".to_owned()
+                        }
                         _ => format!(
                             "{label}; previous period {}",
                             format::money(m.previous_cost)
