@@ -1278,7 +1278,7 @@ mod tests {
             totals.add(&line);
             work.add(provider, &Unit::parse(unit).unwrap(), &line);
         }
-        Metrics::new(&totals, Money::ZERO).with_work(Some(work), &[provider])
+        Metrics::new(&totals, Prior::default()).with_work(Some(work), &[provider])
     }
 
     #[test]
