@@ -19,6 +19,7 @@ pub mod money;
 pub mod password;
 pub mod provider;
 pub mod scope;
+pub mod services;
 pub mod status;
 pub mod tenant;
 pub mod trend;

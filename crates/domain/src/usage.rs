@@ -320,4 +320,10 @@ pub struct FetchedWindow {
     /// keeps 30 days): only these days are replaced, so history older than the API keeps is
     /// never wiped by an empty answer. `None`: the whole window.
     pub served: Option<crate::DayRange>,
+    /// The services the bill holds and whether their spend was kept (Vertex); empty where a
+    /// provider's bill has no services to choose from.
+    pub services: Vec<crate::services::BilledService>,
+    /// The money kept per usage day and invoice month (Vertex's `invoice.month`); `None`: the
+    /// provider's bill names no invoice month.
+    pub invoice_months: Option<Vec<crate::services::InvoiceMonthAmount>>,
 }

@@ -202,8 +202,24 @@ fn query_body(sql: &str, from: Date, to_exclusive: Date, services: Option<&[&str
            "queryParameters": params})
 }
 
-/// The AI services by name: the Gemini API's older rows carry its former name.
-const AI: &[&str] = &["Vertex AI", "Gemini API", "Generative Language API"];
+/// The AI services by name: the Gemini API's older rows carry its former name; the partner
+/// models sold through Vertex (doc §6) are services of their own.
+const AI: &[&str] = &[
+    "Vertex AI",
+    "Gemini API",
+    "Generative Language API",
+    "Claude Sonnet 4.5",
+    "Llama 3.3 API Service",
+    "Mistral Large (24.11)",
+];
+/// The same by service id.
+const AI_IDS: &[&str] = &[
+    "C7E2-9256-1C43",
+    "AEFD-7695-64FA",
+    "7A1C-33D5-E2B8",
+    "4B9E-0C62-D7A1",
+    "E03F-8B47-1A6C",
+];
 
 /// Runs a query to the end: polls while incomplete, follows `pageToken`. Returns the rows as
 /// cell lists and the number of pages.
@@ -492,18 +508,19 @@ async fn a_renamed_service_is_found_by_its_id_and_missed_by_its_current_name() {
         &section_8_sql(&table, true),
         from,
         end,
-        Some(&["Vertex AI", "Gemini API"]),
+        Some(&[
+            "Vertex AI",
+            "Gemini API",
+            "Claude Sonnet 4.5",
+            "Llama 3.3 API Service",
+            "Mistral Large (24.11)",
+        ]),
     );
     let by_id_sql = section_8_sql(&table, true).replace(
         "service.description IN UNNEST(@services)",
         "service.id IN UNNEST(@services)",
     );
-    let by_id = query_body(
-        &by_id_sql,
-        from,
-        end,
-        Some(&["C7E2-9256-1C43", "AEFD-7695-64FA"]),
-    );
+    let by_id = query_body(&by_id_sql, from, end, Some(AI_IDS));
     let cost =
         |rows: &[Vec<Value>]| -> i128 { rows.iter().map(|r| nanos(r[8].as_str().unwrap())).sum() };
     let (named, _) = run_query(&fake, &t, &by_name).await;
@@ -611,7 +628,18 @@ async fn without_a_services_filter_the_non_ai_services_come_back_too() {
         .collect();
     assert_eq!(
         services,
-        BTreeSet::from(["BigQuery", "Compute Engine", "Gemini API", "Vertex AI"].map(String::from))
+        BTreeSet::from(
+            [
+                "BigQuery",
+                "Claude Sonnet 4.5",
+                "Compute Engine",
+                "Gemini API",
+                "Llama 3.3 API Service",
+                "Mistral Large (24.11)",
+                "Vertex AI"
+            ]
+            .map(String::from)
+        )
     );
     assert_eq!(rows.len(), truth.lines(from, to).len());
     let total: i128 = rows.iter().map(|r| nanos(r[8].as_str().unwrap())).sum();
@@ -749,12 +777,7 @@ async fn queries_the_fake_cannot_answer_are_refused_with_a_reason() {
         "service.description IN UNNEST(@services)",
         "service.id IN UNNEST(@services)",
     );
-    let by_id_body = query_body(
-        &by_id,
-        window.0,
-        window.1,
-        Some(&["C7E2-9256-1C43", "AEFD-7695-64FA"]),
-    );
+    let by_id_body = query_body(&by_id, window.0, window.1, Some(AI_IDS));
     let (a, _) = run_query(&fake, &t, &by_id_body).await;
     let (b, _) = run_query(&fake, &t, &body(&good)).await;
     assert_eq!(a, b);

@@ -34,12 +34,15 @@ pub use http::{CallCounts, CallStats, HttpSettings};
 use spendlens_domain::{Credential, DayRange, FetchedWindow, ProviderKind};
 use url::Url;
 
-/// How to reach a provider: an optional base-URL override (proxies, tests) and HTTP settings.
+/// How to reach a provider: an optional base-URL override (proxies, tests) and HTTP settings,
+/// and the connection's own choice of the services of its bill (Vertex).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ConnectorConfig {
     /// `None`: the provider's public API ([`default_base_url`]).
     pub base_url: Option<Url>,
     pub http: HttpSettings,
+    /// Services the user included or excluded, by id; others follow their kind's default.
+    pub services: spendlens_domain::services::ServiceChoices,
 }
 
 impl ConnectorConfig {
@@ -60,6 +63,7 @@ impl ConnectorConfig {
                 max_backoff: Duration::from_millis(5),
                 max_retry_after: Duration::from_millis(50),
             },
+            services: Default::default(),
         }
     }
 

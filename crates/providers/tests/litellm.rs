@@ -409,6 +409,7 @@ async fn the_base_url_comes_from_the_credential_unless_the_connection_overrides_
     let no_override = ConnectorConfig {
         base_url: None,
         http: tiny_settings(),
+        services: Default::default(),
     };
     let stats = CallStats::new();
     let check = check_connection(&credential, &no_override, &stats)

@@ -106,12 +106,13 @@ fn by_line(fetched: &FetchedWindow) -> BTreeMap<(time::Date, String, String), (i
 }
 
 /// The AI services' current names by service id (google-vertex.md §6): a line is stored under
-/// its service's current name whatever the row called it.
-fn service_name(id: &str) -> &'static str {
+/// its service's current name whatever the row called it. Partner models keep the name their
+/// rows carry (`named`).
+fn service_name<'a>(id: &str, named: &'a str) -> &'a str {
     match id {
         "C7E2-9256-1C43" => "Vertex AI",
         "AEFD-7695-64FA" => "Gemini API",
-        other => panic!("not an AI service: {other}"),
+        _ => named,
     }
 }
 
@@ -128,7 +129,7 @@ fn expected_lines(
         }
         let mut description = format!(
             "{}: {} [{}]",
-            service_name(&line.service_id),
+            service_name(&line.service_id, &line.service),
             line.sku,
             line.sku_id
         );
@@ -363,7 +364,7 @@ async fn a_row_covered_fully_by_a_credit_nets_to_zero() {
             line.project_id.clone(),
             format!(
                 "{}: {} [{}]",
-                service_name(&line.service_id),
+                service_name(&line.service_id, &line.service),
                 line.sku,
                 line.sku_id
             ),
@@ -388,8 +389,9 @@ async fn a_running_job_is_polled_and_results_are_paged() {
         .count();
     let polls = gets.len() - with_token;
     assert_eq!(
-        polls, 3,
-        "two polls still say jobComplete: false, the third has rows"
+        polls, 6,
+        "per job (service discovery, then spend): two polls still say jobComplete: false, the \
+         third has rows"
     );
     assert!(with_token >= 2, "several pages of 200 rows");
     for request in &gets {
@@ -796,7 +798,11 @@ async fn a_sync_reads_only_the_partitions_of_its_window_with_three_days_either_s
     let window = range("2026-01-10", "2026-01-10");
     let fetched = fetch(&fake, window).await.0.unwrap();
     assert_eq!(by_line(&fetched), expected_lines(&fake, window));
-    let expected = truth.bytes_of_partitions(
+    // Both queries (service discovery, then spend) read the same partitions.
+    let partitions = |from: time::Date, to: time::Date| {
+        truth.bytes_of_partitions(from, to) + truth.discovery_bytes_of_partitions(from, to)
+    };
+    let expected = partitions(
         time::macros::date!(2026 - 01 - 07),
         time::macros::date!(2026 - 01 - 13),
     );
@@ -822,7 +828,7 @@ async fn a_sync_reads_only_the_partitions_of_its_window_with_three_days_either_s
     let fetched = fetch(&fake, ninety_days()).await.0.unwrap();
     assert_eq!(
         bytes_note(&fetched),
-        truth.bytes_of_partitions(
+        partitions(
             time::macros::date!(2025 - 10 - 31),
             time::macros::date!(2026 - 02 - 03)
         )
@@ -837,7 +843,10 @@ async fn an_export_table_without_partitions_is_read_whole_and_said() {
     // Discovery sees no timePartitioning: the query goes without the filter.
     let fetched = fetch(&fake, window).await.0.unwrap();
     assert_eq!(by_line(&fetched), expected_lines(&fake, window));
-    assert_eq!(bytes_note(&fetched), truth.bytes_of_table());
+    assert_eq!(
+        bytes_note(&fetched),
+        truth.bytes_of_table() + truth.discovery_bytes_of_table()
+    );
     assert!(
         fetched
             .notes
@@ -881,10 +890,13 @@ async fn the_bytes_cap_is_a_setting_of_the_key_json_and_too_small_a_cap_is_refus
     // Exactly 10 MiB: accepted, but 90 days need more; BigQuery refuses and the error says
     // which setting to raise.
     key["maximum_bytes_billed"] = serde_json::json!("10485760");
-    let needed = fake.truth().bytes_of_partitions(
+    // The cap holds per query; the spend query reads the most.
+    let (from, to) = (
         time::macros::date!(2025 - 10 - 31),
         time::macros::date!(2026 - 02 - 03),
     );
+    let needed = fake.truth().bytes_of_partitions(from, to);
+    let discovery = fake.truth().discovery_bytes_of_partitions(from, to);
     assert!(needed > 10_485_760);
     let error = fetch_with(&fake, &key, ninety_days()).await.0.unwrap_err();
     let text = error.to_string();
@@ -895,7 +907,7 @@ async fn the_bytes_cap_is_a_setting_of_the_key_json_and_too_small_a_cap_is_refus
     // Raised to what the query needs: it runs, and the note names the cap.
     key["maximum_bytes_billed"] = serde_json::json!(needed);
     let fetched = fetch_with(&fake, &key, ninety_days()).await.0.unwrap();
-    assert_eq!(bytes_note(&fetched), needed);
+    assert_eq!(bytes_note(&fetched), needed + discovery);
     assert!(
         fetched
             .notes

@@ -155,6 +155,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0029_rollup_revisions.sql"),
         postgres: include_str!("../migrations/postgres/0029_rollup_revisions.sql"),
     },
+    Migration {
+        version: 30,
+        name: "connection_services",
+        sqlite: include_str!("../migrations/sqlite/0030_connection_services.sql"),
+        postgres: include_str!("../migrations/postgres/0030_connection_services.sql"),
+    },
 ];
 
 /// Applies every migration not yet applied up to `through` (every one when `None`).

@@ -196,6 +196,7 @@ impl SyncEngine {
         Ok(ConnectorConfig {
             base_url,
             http: self.settings.http.clone(),
+            services: Default::default(),
         })
     }
 

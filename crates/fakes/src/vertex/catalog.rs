@@ -5,14 +5,22 @@
 //! the BigQuery and Compute Engine service ids are Google's public ones; every other SKU id is
 //! invented in Google's `XXXX-XXXX-XXXX` shape. SKU descriptions follow the document's §6
 //! examples; the Gemini API's older rows carry its former name (a renamed service, matched by
-//! id). Prices are list prices per pricing-unit step, written as integer nano-dollars.
+//! id). Partner models sold through Vertex (doc §6: Marketplace line items with
+//! `transaction_type` `THIRD_PARTY_RESELLER` and a `seller_name`) are Claude (Anthropic), Llama
+//! (Meta) and Mistral (Mistral AI), each a service of its own with an invented id. Prices are
+//! list prices per pricing-unit step, written as integer nano-dollars.
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Service {
     pub(crate) id: &'static str,
     pub(crate) description: &'static str,
-    /// Vertex AI or the Gemini API: what a connector keeps.
+    /// AI spend: Vertex AI, the Gemini API and the partner models (what a connector keeps by
+    /// default); BigQuery and Compute Engine are not.
     pub(crate) ai: bool,
+    /// `transaction_type`: `GOOGLE`, or `THIRD_PARTY_RESELLER` for partner models.
+    pub(crate) transaction_type: &'static str,
+    /// `seller_name`.
+    pub(crate) seller: &'static str,
     /// The name the export gave the service before it was renamed (doc §6 names the Gemini API
     /// also as the Generative Language API; its id stays): rows dated more than [`RENAMED_DAYS_AGO`] days before the
     /// data's last day carry it.
@@ -24,6 +32,11 @@ pub(crate) struct Service {
 pub(crate) const RENAMED_DAYS_AGO: i64 = 60;
 
 impl Service {
+    /// Sold by Google itself (its credits and discounts apply).
+    pub(crate) fn first_party(&self) -> bool {
+        self.transaction_type == "GOOGLE"
+    }
+
     /// The `service.description` of a row dated `day` in data ending `last_day`.
     pub(crate) fn description_on(&self, day: i64, last_day: i64) -> &'static str {
         match self.former {
@@ -36,12 +49,16 @@ impl Service {
 pub(crate) const VERTEX_AI: Service = Service {
     id: "C7E2-9256-1C43",
     description: "Vertex AI",
+    transaction_type: "GOOGLE",
+    seller: "Google",
     ai: true,
     former: None,
 };
 pub(crate) const GEMINI_API: Service = Service {
     id: "AEFD-7695-64FA",
     description: "Gemini API",
+    transaction_type: "GOOGLE",
+    seller: "Google",
     ai: true,
     // The Generative Language API's billing name before it became the Gemini API.
     former: Some("Generative Language API"),
@@ -49,12 +66,31 @@ pub(crate) const GEMINI_API: Service = Service {
 pub(crate) const BIGQUERY: Service = Service {
     id: "24E6-581D-38E5",
     description: "BigQuery",
+    transaction_type: "GOOGLE",
+    seller: "Google",
     ai: false,
     former: None,
 };
+pub(crate) const CLAUDE: Service = partner("7A1C-33D5-E2B8", "Claude Sonnet 4.5", "Anthropic");
+pub(crate) const LLAMA: Service = partner("4B9E-0C62-D7A1", "Llama 3.3 API Service", "Meta");
+pub(crate) const MISTRAL: Service =
+    partner("E03F-8B47-1A6C", "Mistral Large (24.11)", "Mistral AI");
+
+const fn partner(id: &'static str, description: &'static str, seller: &'static str) -> Service {
+    Service {
+        id,
+        description,
+        ai: true,
+        transaction_type: "THIRD_PARTY_RESELLER",
+        seller,
+        former: None,
+    }
+}
 pub(crate) const COMPUTE_ENGINE: Service = Service {
     id: "6F81-5844-456A",
     description: "Compute Engine",
+    transaction_type: "GOOGLE",
+    seller: "Google",
     ai: false,
     former: None,
 };
@@ -92,7 +128,7 @@ const fn sku(
 
 /// Every SKU, indexed by the `u8` rows carry. Token SKUs count single tokens (`count`).
 #[rustfmt::skip]
-pub(crate) const SKUS: [Sku; 16] = [
+pub(crate) const SKUS: [Sku; 21] = [
     sku(VERTEX_AI, "FDAB-647C-5A22", "Gemini 2.5 Flash GA Text Input - Predictions", "count", 0, 300),
     sku(VERTEX_AI, "AF57-7C5A-6E3B", "Gemini 2.5 Flash GA Text Output - Predictions", "count", 0, 2_500),
     sku(VERTEX_AI, "6A1B-1F3D-7C09", "Gemini 2.5 Flash GA Thinking Text Output - Predictions", "count", 0, 2_500),
@@ -111,6 +147,12 @@ pub(crate) const SKUS: [Sku; 16] = [
     // Not AI: a connector's `services` filter must leave these out.
     sku(BIGQUERY, "5D8F-0D17-AAA2", "Analysis", "tebibyte", 6, 6_250),
     sku(COMPUTE_ENGINE, "2E27-4F75-95CD", "N1 Predefined Instance Core running in Americas", "hour", 0, 31_611_000),
+    // Partner models: tokens at the partners' list prices.
+    sku(CLAUDE, "91D2-6E0B-C4F7", "Claude Sonnet 4.5 Input Tokens", "count", 0, 3_000),
+    sku(CLAUDE, "91D2-6E0B-C4F8", "Claude Sonnet 4.5 Output Tokens", "count", 0, 15_000),
+    sku(LLAMA, "2C5A-9F13-08E6", "Llama 3.3 70B Input Tokens", "count", 0, 720),
+    sku(LLAMA, "2C5A-9F13-08E7", "Llama 3.3 70B Output Tokens", "count", 0, 720),
+    sku(MISTRAL, "D86B-4E20-7F95", "Mistral Large Input Tokens", "count", 0, 2_000),
 ];
 
 pub(crate) mod ids {
@@ -130,6 +172,11 @@ pub(crate) mod ids {
     pub(crate) const EMBEDDING: u8 = 13;
     pub(crate) const BQ_ANALYSIS: u8 = 14;
     pub(crate) const N1_CORE: u8 = 15;
+    pub(crate) const CLAUDE_IN: u8 = 16;
+    pub(crate) const CLAUDE_OUT: u8 = 17;
+    pub(crate) const LLAMA_IN: u8 = 18;
+    pub(crate) const LLAMA_OUT: u8 = 19;
+    pub(crate) const MISTRAL_IN: u8 = 20;
 }
 
 pub(crate) fn sku_of(index: u8) -> &'static Sku {
@@ -137,7 +184,15 @@ pub(crate) fn sku_of(index: u8) -> &'static Sku {
 }
 
 /// Every service, for lookups by description or id.
-pub(crate) const SERVICES: [Service; 4] = [VERTEX_AI, GEMINI_API, BIGQUERY, COMPUTE_ENGINE];
+pub(crate) const SERVICES: [Service; 7] = [
+    VERTEX_AI,
+    GEMINI_API,
+    BIGQUERY,
+    COMPUTE_ENGINE,
+    CLAUDE,
+    LLAMA,
+    MISTRAL,
+];
 
 /// A GCP project (a spendlens workspace).
 #[derive(Debug, Clone, Copy)]

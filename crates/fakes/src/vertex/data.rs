@@ -9,6 +9,9 @@
 //! - `research-ml`: Gemini 2.5 Pro on Vertex AI in business hours, 2.5 Flash input, Gemini API
 //!   cached image input.
 //! - `data-platform`: BigQuery analysis and Compute Engine cores — not AI.
+//! - Partner models sold through Vertex: Claude Sonnet 4.5 (input and output, business hours)
+//!   for `research-ml`, Llama 3.3 input and output for `demo-app`, and Mistral Large input for
+//!   `demo-app` from 30% of the window on. Google's credits do not apply to them.
 //!
 //! Credits (negative): a 3% `DISCOUNT` on every Vertex AI row of `demo-app` and every AI row of
 //! `research-ml`; a `PROMOTION` (free trial) covering the rest of `research-ml`'s AI rows fully
@@ -65,7 +68,7 @@ const fn during(mut p: Plan, from: Permille, until: Permille) -> Plan {
 
 use Hours::{All, Business, Few};
 
-const PLANS: [Plan; 17] = [
+const PLANS: [Plan; 22] = [
     plan(DEMO_APP, ids::FLASH_IN, 30_000_000, 50, All),
     plan(DEMO_APP, ids::FLASH_OUT, 3_000_000, 50, All),
     plan(DEMO_APP, ids::FLASH_THINKING, 2_000_000, 50, All),
@@ -87,6 +90,15 @@ const PLANS: [Plan; 17] = [
     plan(RESEARCH_ML, ids::API_CACHED_IMAGE, 4_000_000, 30, All),
     plan(DATA_PLATFORM, ids::BQ_ANALYSIS, 2_000_000, 20, Business),
     plan(DATA_PLATFORM, ids::N1_CORE, 96, 100, All),
+    plan(RESEARCH_ML, ids::CLAUDE_IN, 2_000_000, 10, Business),
+    plan(RESEARCH_ML, ids::CLAUDE_OUT, 200_000, 10, Business),
+    plan(DEMO_APP, ids::LLAMA_IN, 4_000_000, 50, All),
+    plan(DEMO_APP, ids::LLAMA_OUT, 600_000, 50, All),
+    during(
+        plan(DEMO_APP, ids::MISTRAL_IN, 3_000_000, 50, All),
+        300,
+        1000,
+    ),
 ];
 
 /// Share of a day's volume per UTC hour, per mille of an even share (averages about 1000).
@@ -139,6 +151,20 @@ impl Row {
         };
         (self.hour + lag_hours as i64).div_euclid(24)
     }
+
+    /// `invoice.month` (`YYYYMM`): the month the row was loaded in. Usage loaded after its
+    /// month ended lands on the next invoice (doc §1: "late usage can land on the next invoice
+    /// month").
+    pub(crate) fn invoice_month(&self) -> u32 {
+        invoice_month_of(self.partition_day())
+    }
+}
+
+/// `YYYYMM` of a Unix day.
+pub(crate) fn invoice_month_of(day: i64) -> u32 {
+    crate::common::time_text::date_of(day).map_or(0, |d| {
+        d.year().unsigned_abs() * 100 + u32::from(u8::from(d.month()))
+    })
 }
 
 #[derive(Debug)]
@@ -217,12 +243,12 @@ impl Data {
                         sustained: 0,
                     };
                     let vertex = sku.service == VERTEX_AI;
-                    if (p.project == DEMO_APP && vertex)
-                        || (p.project == RESEARCH_ML && sku.service.ai)
+                    let google_ai = sku.service.ai && sku.service.first_party();
+                    if (p.project == DEMO_APP && vertex) || (p.project == RESEARCH_ML && google_ai)
                     {
                         row.discount = -(cost * 3 / 100);
                     }
-                    if p.project == RESEARCH_ML && sku.service.ai && hour < promotion_ends {
+                    if p.project == RESEARCH_ML && google_ai && hour < promotion_ends {
                         row.promotion = -(cost + row.discount);
                     }
                     if p.sku == ids::N1_CORE {

@@ -18,7 +18,7 @@ use std::sync::Arc;
 use serde_json::{Map, Value, json};
 
 use super::http::{ServerState, invalid, not_found};
-use super::query::{COLUMNS, Cells, max_results};
+use super::query::{Cells, max_results};
 use crate::common::prng::mix;
 use crate::common::query::Query;
 use crate::common::respond::{ApiError, Prepared, Variant, json_bytes};
@@ -31,6 +31,8 @@ pub(crate) struct Job {
     pub(crate) number: u64,
     pub(crate) project: String,
     pub(crate) location: String,
+    /// The result's column names, in order.
+    pub(crate) columns: Arc<Vec<&'static str>>,
     pub(crate) rows: Arc<Vec<Cells>>,
     /// Answers still to say `jobComplete: false`.
     pub(crate) pending: u32,
@@ -38,13 +40,19 @@ pub(crate) struct Job {
 }
 
 impl Job {
-    pub(crate) fn new(state: &ServerState, rows: Vec<Cells>, bytes: u64) -> Self {
+    pub(crate) fn new(
+        state: &ServerState,
+        columns: Vec<&'static str>,
+        rows: Vec<Cells>,
+        bytes: u64,
+    ) -> Self {
         let number = state.next_number();
         Self {
             id: format!("job_{}", state.random_text(0x10B, number, 27)),
             number,
             project: state.config.project.clone(),
             location: state.config.location.clone(),
+            columns: Arc::new(columns),
             rows: Arc::new(rows),
             pending: state.config.job_pending_polls,
             bytes,
@@ -125,8 +133,8 @@ impl PageToken {
     }
 }
 
-pub(crate) fn schema() -> Value {
-    let fields: Vec<Value> = COLUMNS
+pub(crate) fn schema(columns: &[&'static str]) -> Value {
+    let fields: Vec<Value> = columns
         .iter()
         .map(|c| json!({"name": c, "type": "STRING", "mode": "NULLABLE"}))
         .collect();
@@ -180,7 +188,7 @@ impl Page {
             })
             .collect();
         if variant != Variant::MissingField || rows.is_empty() {
-            out.insert("schema".into(), schema());
+            out.insert("schema".into(), schema(&self.job.columns));
         }
         out.insert("totalRows".into(), json!(total.to_string()));
         if !rows.is_empty() {

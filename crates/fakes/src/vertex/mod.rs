@@ -49,6 +49,7 @@ mod jwt;
 mod oauth;
 mod partition;
 mod query;
+mod services;
 mod truth;
 
 use std::collections::HashMap;
@@ -60,7 +61,7 @@ use axum::Router;
 use serde_json::json;
 use time::Date;
 
-pub use truth::{Amounts, BillingLine, VertexTruth};
+pub use truth::{Amounts, BillingLine, ServiceTruth, VertexTruth};
 
 use crate::common::prng::SplitMix64;
 use crate::common::server::{Controls, RunningFake, Served, serve};

@@ -26,7 +26,10 @@
 //! cell a STRING as in the §8 response: `cost`, `credits` and `promo_credits` as exact NUMERIC
 //! text (`"0.3188"`, `"-0.3188"`, `"0"`); `pricing_qty` as FLOAT text, in exponent form below
 //! 10^-4 (`"3.7E-5"`, the document's `"1.0E-5"` shape); NULL (`{"v": null}`) `pricing_qty` and
-//! `pricing_unit` where `usage` is NULL (the tax rows).
+//! `pricing_unit` where `usage` is NULL (the tax rows). A query that also selects
+//! `invoice.month AS invoice_month` is grouped by it too and gets it as a last column (`YYYYMM`,
+//! the month the row was loaded in). The service discovery query (`SELECT DISTINCT` services
+//! with `transaction_type` and `seller_name`, doc §6) is answered by the `services` module.
 
 use std::collections::BTreeMap;
 
@@ -59,6 +62,35 @@ pub(crate) const COLUMNS: [&str; 14] = [
     "pricing_unit",
     "conversion_rate",
 ];
+
+/// The output columns: the §8 ones, and `invoice_month` when the query groups by it.
+pub(crate) fn columns(by_invoice: bool) -> Vec<&'static str> {
+    let mut columns = COLUMNS.to_vec();
+    if by_invoice {
+        columns.push("invoice_month");
+    }
+    columns
+}
+
+/// Whether the SELECT list has `invoice_month`, and then that it is `invoice.month`.
+fn invoice_month_selected(sql: &str) -> Result<bool, ApiError> {
+    let main_from = sql.rfind(" from `").unwrap_or(sql.len());
+    if !has_word(&sql[..main_from], "invoice_month") {
+        return Ok(false);
+    }
+    if !sql.contains("invoice.month") {
+        return Err(invalid_query(
+            "spendlens fake: invoice_month must be the export's invoice.month (doc §5)",
+        ));
+    }
+    if !has_word(&sql[main_from..], "invoice_month") {
+        return Err(invalid_query(
+            "SELECT list expression references invoice.month which is neither grouped nor \
+             aggregated",
+        ));
+    }
+    Ok(true)
+}
 
 /// One output row: a cell per column, `None` for NULL.
 pub(crate) type Cells = Vec<Option<String>>;
@@ -104,6 +136,8 @@ pub(crate) struct Key {
     pub(crate) sku: u8,
     pub(crate) project_id: &'static str,
     pub(crate) cost_type: CostType,
+    /// `invoice.month` (`YYYYMM`) when the query groups by it, else 0.
+    pub(crate) invoice_month: u32,
 }
 
 /// The §8 aggregation over `[start, end)` (microseconds since the epoch).
@@ -113,6 +147,7 @@ pub(crate) fn aggregate(
     end_micros: i128,
     services: &ServiceFilter,
     partitions: Option<&Partitions>,
+    by_invoice: bool,
 ) -> BTreeMap<Key, Sums> {
     let mut groups: BTreeMap<Key, Sums> = BTreeMap::new();
     if end_micros <= start_micros {
@@ -137,6 +172,7 @@ pub(crate) fn aggregate(
             sku: row.sku,
             project_id: project_id(row),
             cost_type: row.cost_type,
+            invoice_month: if by_invoice { row.invoice_month() } else { 0 },
         };
         add(groups.entry(key).or_default(), row);
     }
@@ -206,7 +242,7 @@ pub(crate) fn cells(
 ) -> Cells {
     let sku = sku_of(key.sku);
     let date = date_of(key.day).map(|d| d.to_string()).unwrap_or_default();
-    vec![
+    let mut cells: Cells = vec![
         Some(date),
         Some(key.service.to_owned()),
         Some(service_description(key.service, key.day, last_day).to_owned()),
@@ -222,7 +258,11 @@ pub(crate) fn cells(
         sums.unit.map(str::to_owned),
         // FLOAT64 cast to STRING: the shortest text that reads back as the same number.
         Some(numeric(i128::from(rate_micros) * 1_000)),
-    ]
+    ];
+    if key.invoice_month != 0 {
+        cells.push(Some(format!("{:06}", key.invoice_month)));
+    }
+    cells
 }
 
 /// SQL with runs of whitespace as one space and `` `a`.`b` `` joined to `` `a.b` ``; case is
@@ -233,7 +273,7 @@ fn normalize(sql: &str) -> String {
 }
 
 /// Is `word` in `text` as a whole identifier?
-fn has_word(text: &str, word: &str) -> bool {
+pub(crate) fn has_word(text: &str, word: &str) -> bool {
     let is_ident = |c: char| c.is_ascii_alphanumeric() || c == '_';
     text.match_indices(word).any(|(i, _)| {
         let before = text[..i].chars().next_back();
@@ -437,15 +477,15 @@ pub(crate) fn parse_timestamp(text: &str) -> Option<i128> {
 }
 
 /// The named parameters, checked.
-struct Parameters {
-    start: i128,
-    end: i128,
-    services: ServiceFilter,
+pub(crate) struct Parameters {
+    pub(crate) start: i128,
+    pub(crate) end: i128,
+    pub(crate) services: ServiceFilter,
     /// Other TIMESTAMP or DATE parameters the SQL uses (the partition bounds), in microseconds.
-    extra: BTreeMap<String, i128>,
+    pub(crate) extra: BTreeMap<String, i128>,
 }
 
-fn parameters(body: &Map<String, Value>, sql: &str) -> Result<Parameters, ApiError> {
+pub(crate) fn parameters(body: &Map<String, Value>, sql: &str) -> Result<Parameters, ApiError> {
     let list = match body.get("queryParameters") {
         None | Some(Value::Null) => Vec::new(),
         Some(Value::Array(list)) => list.clone(),
@@ -618,8 +658,12 @@ pub(crate) fn jobs_query(
     let sql = text.to_lowercase();
     let after = text.get(table_end..).unwrap_or_default().to_lowercase();
     check_double_count(&sql, &after)?;
+    if super::services::is_discovery(&sql) {
+        return super::services::answer(state, body, &sql, raw_sql, target == Target::Billing);
+    }
     check_shape(&sql)?;
     let params = parameters(body, &sql)?;
+    let by_invoice = invoice_month_selected(&sql)?;
     let table = format!("{}:{}.{}", config.project, config.dataset, config.table);
     let partitions = partition::read(
         &sql,
@@ -638,6 +682,7 @@ pub(crate) fn jobs_query(
                 params.end,
                 &params.services,
                 pruned,
+                by_invoice,
             ),
             partitions.bytes(&state.data),
         ),
@@ -672,7 +717,7 @@ pub(crate) fn jobs_query(
         }
     }
     let page_size = max_results(body.get("maxResults"))?;
-    let job = Job::new(state, rows, bytes);
+    let job = Job::new(state, columns(by_invoice), rows, bytes);
     jobs::first_response(state, job, page_size)
 }
 

@@ -54,6 +54,23 @@ pub struct BillingLine {
     pub pricing_unit: Option<String>,
 }
 
+/// A service the export holds rows of (the discovery query's grain, every name its rows
+/// carry).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceTruth {
+    pub id: String,
+    /// The current name.
+    pub name: String,
+    /// Other names its rows carry (a renamed service's former name).
+    pub other_names: Vec<String>,
+    pub transaction_type: String,
+    pub seller: String,
+    /// Vertex AI, the Gemini API or a partner model.
+    pub is_ai: bool,
+    /// Gross cost of its rows over the range, nano-units of the billing currency.
+    pub cost_nanos: i64,
+}
+
 /// Cost, credits and net of some lines, as exact decimal text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Amounts {
@@ -146,6 +163,18 @@ impl VertexTruth {
         rows * super::partition::ROW_BYTES
     }
 
+    /// Bytes the service discovery query (doc §6) processes reading the ingestion partitions of
+    /// days `from..=to`: it reads fewer columns than the §8 query.
+    pub fn discovery_bytes_of_partitions(&self, from: Date, to: Date) -> u64 {
+        self.bytes_of_partitions(from, to) / super::partition::ROW_BYTES
+            * super::services::DISCOVERY_ROW_BYTES
+    }
+
+    /// Bytes the discovery query processes scanning the whole table.
+    pub fn discovery_bytes_of_table(&self) -> u64 {
+        self.data.rows.all().len() as u64 * super::services::DISCOVERY_ROW_BYTES
+    }
+
     /// Bytes BigQuery processes scanning the whole export table (no partition filter).
     pub fn bytes_of_table(&self) -> u64 {
         self.data.rows.all().len() as u64 * super::partition::ROW_BYTES
@@ -163,7 +192,7 @@ impl VertexTruth {
     pub fn lines(&self, from: Date, to: Date) -> Vec<BillingLine> {
         let start = i128::from(unix_day(from)) * 86_400_000_000;
         let end = i128::from(unix_day(to) + 1) * 86_400_000_000;
-        aggregate(&self.data, start, end, &ServiceFilter::All, None)
+        aggregate(&self.data, start, end, &ServiceFilter::All, None, false)
             .into_iter()
             .map(|(key, sums)| {
                 let sku = sku_of(key.sku);
@@ -194,11 +223,62 @@ impl VertexTruth {
             .collect()
     }
 
-    /// The Vertex AI and Gemini API rows only (what a `services` filter keeps).
+    /// The AI rows only — Vertex AI, the Gemini API and the partner models (what a connector
+    /// keeps by default).
     pub fn ai_lines(&self, from: Date, to: Date) -> Vec<BillingLine> {
         let mut lines = self.lines(from, to);
         lines.retain(|l| l.is_ai);
         lines
+    }
+
+    /// Every service with rows used on days `from..=to`, by id.
+    pub fn services(&self, from: Date, to: Date) -> Vec<ServiceTruth> {
+        let (from, to) = (unix_day(from), unix_day(to));
+        let mut out: BTreeMap<&str, ServiceTruth> = BTreeMap::new();
+        for row in self.data.rows.all() {
+            if row.day() < from || row.day() > to {
+                continue;
+            }
+            let service = sku_of(row.sku).service;
+            let entry = out.entry(service.id).or_insert_with(|| ServiceTruth {
+                id: service.id.to_owned(),
+                name: service.description.to_owned(),
+                other_names: Vec::new(),
+                transaction_type: service.transaction_type.to_owned(),
+                seller: service.seller.to_owned(),
+                is_ai: service.ai,
+                cost_nanos: 0,
+            });
+            entry.cost_nanos += row.cost;
+            let name = service.description_on(row.day(), self.data.last_day);
+            if name != service.description && !entry.other_names.iter().any(|n| n == name) {
+                entry.other_names.push(name.to_owned());
+            }
+        }
+        out.into_values().collect()
+    }
+
+    /// Cost and credits (≤ 0, nano-units of the billing currency) per `invoice.month`
+    /// (`YYYYMM`) of the rows used on days `from..=to` whose service id `keep` accepts.
+    pub fn by_invoice_month(
+        &self,
+        from: Date,
+        to: Date,
+        keep: impl Fn(&str) -> bool,
+    ) -> BTreeMap<String, (i64, i64)> {
+        let (from, to) = (unix_day(from), unix_day(to));
+        let mut out: BTreeMap<String, (i64, i64)> = BTreeMap::new();
+        for row in self.data.rows.all() {
+            if row.day() < from || row.day() > to || !keep(sku_of(row.sku).service.id) {
+                continue;
+            }
+            let sums = out
+                .entry(format!("{:06}", row.invoice_month()))
+                .or_default();
+            sums.0 += row.cost;
+            sums.1 += row.credits();
+        }
+        out
     }
 
     /// Amounts summed per key, over the lines `key` maps to `Some`.

@@ -576,6 +576,8 @@ fn build_window(
         costs,
         notes,
         served: None,
+        services: Vec::new(),
+        invoice_months: None,
     })
 }
 

@@ -234,6 +234,8 @@ pub(crate) async fn fetch_window(
         costs,
         notes,
         served: None,
+        services: Vec::new(),
+        invoice_months: None,
     })
 }
 

@@ -113,6 +113,8 @@ pub(crate) async fn fetch_window(
         costs,
         notes: Vec::new(),
         served: None,
+        services: Vec::new(),
+        invoice_months: None,
     })
 }
 

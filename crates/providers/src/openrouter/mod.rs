@@ -256,6 +256,8 @@ fn regular_key_window(
         costs: Vec::new(),
         notes: vec![note],
         served: None,
+        services: Vec::new(),
+        invoice_months: None,
     }
 }
 
@@ -502,6 +504,8 @@ async fn fetch_with_management_key(
         costs,
         notes,
         served,
+        services: Vec::new(),
+        invoice_months: None,
     })
 }
 

@@ -531,6 +531,8 @@ fn build_window(
         costs,
         notes,
         served: None,
+        services: Vec::new(),
+        invoice_months: None,
     })
 }
 

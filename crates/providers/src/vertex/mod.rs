@@ -8,15 +8,20 @@
 //!    `project.dataset` or `project.dataset.table`), else every dataset of the key's project
 //!    is listed and the `gcp_billing_export_v1_*` tables in them are found — several: the
 //!    first by name is used and a note names it; none: an error says to enable the export;
-//! 3. runs the query of the doc §8 with `jobs.query` (named parameters, `useLegacySql: false`,
-//!    services matched by `service.id`, so a renamed service is still read and a note names
-//!    any former name seen; `maximumBytesBilled` from the key JSON's `maximum_bytes_billed`,
-//!    default 20 GB), pruned to the ingestion partitions of the window ±3 days, polls
-//!    `getQueryResults` while the job runs and pages through it; the bytes BigQuery processed
+//! 3. finds the services of the window (doc §6: service id, names, `transaction_type`,
+//!    `seller_name`; `services.rs`): Google's AI services and partner models sold through
+//!    Vertex count by default, the connection's include/exclude choices override; then runs
+//!    the query of the doc §8 for the services that count with `jobs.query` (named
+//!    parameters, `useLegacySql: false`, services matched by `service.id`, so a renamed
+//!    service is still read and a note names any former name seen; grouped by
+//!    `invoice.month` too; `maximumBytesBilled` from the key JSON's `maximum_bytes_billed`,
+//!    default 20 GB), both pruned to the ingestion partitions of the window ±3 days, polls
+//!    `getQueryResults` while a job runs and pages through it; the bytes BigQuery processed
 //!    go in the sync's notes;
 //! 4. maps each row — one (UTC day, service, SKU, project, currency, cost type) — to a billed
 //!    cost (cost and credits, both exact NUMERIC sums read as strings) and, for usage, a usage
-//!    record with tokens or the pricing unit's quantity.
+//!    record with tokens or the pricing unit's quantity, and sums each usage day's money per
+//!    invoice month.
 //!
 //! Workspace = GCP project. Model and token direction come from the SKU description. Credits
 //! are negative in the export; they are stored positive on the same line as the cost they
@@ -33,6 +38,7 @@ mod discovery;
 mod key;
 mod query;
 mod rows;
+mod services;
 mod sku;
 mod wire;
 
@@ -48,28 +54,6 @@ use query::run_query;
 use rows::map_rows;
 
 pub(crate) const PROVIDER: ProviderKind = ProviderKind::Vertex;
-
-/// The services whose spend is AI spend (doc §6), by service id and current name. The query
-/// matches ids: names change (the Gemini API was billed as the Generative Language API), ids
-/// do not.
-pub(super) const SERVICES: [(&str, &str); 2] = [
-    ("C7E2-9256-1C43", "Vertex AI"),
-    ("AEFD-7695-64FA", "Gemini API"),
-];
-
-/// The current name of the AI service a row belongs to: by its service id, or by its name when
-/// the row has no id; `None` for any other service.
-pub(super) fn ai_service(id: Option<&str>, name: &str) -> Option<&'static str> {
-    SERVICES
-        .iter()
-        .find(
-            |(known_id, known_name)| match id.filter(|id| !id.is_empty()) {
-                Some(id) => id == *known_id,
-                None => name == *known_name,
-            },
-        )
-        .map(|(_, known_name)| *known_name)
-}
 
 // ---- entry points -------------------------------------------------------------------------
 
@@ -131,8 +115,15 @@ pub(crate) async fn fetch_window(
             table.id.full()
         ));
     }
-    let outcome = run_query(&mut bq, &table, window).await?;
+    let outcome = run_query(&mut bq, &table, window, &config.services).await?;
     fetched.notes.extend(outcome.notes);
+    let counted: std::collections::BTreeMap<String, String> = outcome
+        .services
+        .iter()
+        .filter(|s| s.counted)
+        .map(|s| (s.id.clone(), s.name.clone()))
+        .collect();
+    fetched.services = outcome.services;
     let cap = bq.account().maximum_bytes_billed;
     fetched.notes.push(match outcome.bytes_processed {
         Some(bytes) => format!(
@@ -146,7 +137,7 @@ pub(crate) async fn fetch_window(
              maximum_bytes_billed {cap} bytes)"
         ),
     });
-    map_rows(outcome.rows, window, &mut fetched)?;
+    map_rows(outcome.rows, window, &counted, &mut fetched)?;
     fetched.notes.push(format!(
         "Google's billing export lags 24–48 h and late usage keeps arriving: amounts for the last \
          days up to {} may still grow; spendlens reads recent days again on every sync",

@@ -13,13 +13,15 @@ use std::collections::BTreeMap;
 
 use spendlens_domain::{Day, DayRange};
 
+use super::PROVIDER;
 use super::client::BigQuery;
 use super::discovery::{ExportTable, MAX_LIST_PAGES, Partitioning, TableId};
+use super::services::{self, discovery_sql};
 use super::wire::{JobReference, QueryPage, Schema};
-use super::{PROVIDER, SERVICES};
 use crate::error::ProviderError;
 use crate::http::At;
 use crate::paging::CursorGuard;
+use spendlens_domain::services::{BilledService, ServiceChoices};
 
 /// Rows per page of query results.
 const MAX_RESULTS: u32 = 10_000;
@@ -38,15 +40,32 @@ pub(super) enum Pruning {
     Unpruned,
 }
 
-/// The query of doc §8, with the table spliced in after its parts were validated, the
-/// conversion rate of §5 beside the currency, and the partition filter when pruning.
-fn query_sql(table: &TableId, pruning: Pruning) -> String {
-    let partitions = match pruning {
-        Pruning::PartitionTime => {
-            "\n  AND _PARTITIONTIME >= @partition_start AND _PARTITIONTIME < @partition_end"
+impl Pruning {
+    /// The partition filter's lines of the WHERE clause.
+    pub(super) fn filter(self) -> &'static str {
+        match self {
+            Pruning::PartitionTime => {
+                "\n  AND _PARTITIONTIME >= @partition_start AND _PARTITIONTIME < @partition_end"
+            }
+            Pruning::Unpruned => "",
         }
-        Pruning::Unpruned => "",
-    };
+    }
+}
+
+/// Which statement a job runs.
+#[derive(Clone, Copy, Debug)]
+enum Statement<'a> {
+    /// The services of the window (`services::discovery_sql`).
+    Discovery,
+    /// The spend of these service ids ([`query_sql`]).
+    Spend(&'a [String]),
+}
+
+/// The query of doc §8, with the table spliced in after its parts were validated, the
+/// conversion rate of §5 beside the currency, the invoice month (§7) and the partition filter
+/// when pruning.
+fn query_sql(table: &TableId, pruning: Pruning) -> String {
+    let partitions = pruning.filter();
     format!(
         "SELECT
   FORMAT_DATE('%F', DATE(usage_start_time)) AS usage_date,
@@ -58,11 +77,12 @@ fn query_sql(table: &TableId, pruning: Pruning) -> String {
   CAST(SUM(IFNULL((SELECT SUM(CAST(c.amount AS NUMERIC)) FROM UNNEST(credits) c), 0)) AS STRING) AS credits,
   CAST(SUM(IFNULL((SELECT SUM(CAST(c.amount AS NUMERIC)) FROM UNNEST(credits) c WHERE c.type = 'PROMOTION'), 0)) AS STRING) AS promo_credits,
   CAST(SUM(usage.amount_in_pricing_units) AS STRING) AS pricing_qty,
-  ANY_VALUE(usage.pricing_unit) AS pricing_unit
+  ANY_VALUE(usage.pricing_unit) AS pricing_unit,
+  IFNULL(invoice.month, '') AS invoice_month
 FROM `{}`
 WHERE usage_start_time >= @start AND usage_start_time < @end{partitions}
   AND service.id IN UNNEST(@services)
-GROUP BY usage_date, service_id, service, sku_id, sku, project_id, currency, conversion_rate, cost_type
+GROUP BY usage_date, service_id, service, sku_id, sku, project_id, currency, conversion_rate, cost_type, invoice_month
 ORDER BY usage_date",
         table.full()
     )
@@ -85,16 +105,21 @@ pub(super) fn bytes_text(bytes: u64) -> String {
 #[derive(Debug, Default)]
 pub(super) struct QueryOutcome {
     pub(super) rows: Vec<Row>,
-    /// `totalBytesProcessed` of the query that answered; `None` if BigQuery did not say.
+    /// `totalBytesProcessed` of the two queries that answered (discovery and spend); `None`
+    /// if BigQuery did not say for one of them.
     pub(super) bytes_processed: Option<u64>,
     pub(super) notes: Vec<String>,
+    /// Every service of the window, and whether it counts.
+    pub(super) services: Vec<BilledService>,
 }
 
-/// Runs the export query for `window`, pruned by ingestion partitions where the table has them.
+/// Finds the window's services, then runs the export query for those that count (`choices`
+/// over their kinds' defaults), both pruned by ingestion partitions where the table has them.
 pub(super) async fn run_query(
     bq: &mut BigQuery<'_>,
     table: &ExportTable,
     window: DayRange,
+    choices: &ServiceChoices,
 ) -> Result<QueryOutcome, ProviderError> {
     let mut outcome = QueryOutcome::default();
     let whole_table = |why: &str| {
@@ -124,7 +149,10 @@ pub(super) async fn run_query(
             Pruning::Unpruned
         }
     };
-    let (rows, bytes) = match run_once(bq, table, window, pruning).await {
+    let mut pruning = pruning;
+    let (found, discovery_bytes) = match run_once(bq, table, window, pruning, Statement::Discovery)
+        .await
+    {
         Err(error)
             if pruning == Pruning::PartitionTime
                 && table.partitioning == Partitioning::Unknown
@@ -133,12 +161,29 @@ pub(super) async fn run_query(
             outcome.notes.push(whole_table(
                 "has no _PARTITIONTIME column (BigQuery: \"Unrecognized name: _PARTITIONTIME\")",
             ));
-            run_once(bq, table, window, Pruning::Unpruned).await?
+            pruning = Pruning::Unpruned;
+            run_once(bq, table, window, pruning, Statement::Discovery).await?
         }
         other => other?,
     };
+    outcome.services = services::discovered(&found, window, choices)?;
+    outcome
+        .notes
+        .extend(services::note(&outcome.services, choices));
+    let ids: Vec<String> = outcome
+        .services
+        .iter()
+        .filter(|s| s.counted)
+        .map(|s| s.id.clone())
+        .collect();
+    if ids.is_empty() {
+        // Nothing counts: no spend query (an empty list would match nothing anyway).
+        outcome.bytes_processed = discovery_bytes;
+        return Ok(outcome);
+    }
+    let (rows, bytes) = run_once(bq, table, window, pruning, Statement::Spend(&ids)).await?;
     outcome.rows = rows;
-    outcome.bytes_processed = bytes;
+    outcome.bytes_processed = discovery_bytes.zip(bytes).map(|(a, b)| a.saturating_add(b));
     Ok(outcome)
 }
 
@@ -181,6 +226,7 @@ async fn run_once(
     table: &ExportTable,
     window: DayRange,
     pruning: Pruning,
+    statement: Statement<'_>,
 ) -> Result<(Vec<Row>, Option<u64>), ProviderError> {
     let invalid = |error: spendlens_domain::CalendarError| ProviderError::InvalidWindow {
         provider: PROVIDER,
@@ -188,19 +234,25 @@ async fn run_once(
         reason: error.to_string(),
     };
     let end = window.end_exclusive().map_err(invalid)?;
-    let services: Vec<serde_json::Value> = SERVICES
-        .iter()
-        .map(|(id, _)| serde_json::json!({"value": id}))
-        .collect();
     let mut parameters = vec![
         timestamp_parameter("start", window.from()),
         timestamp_parameter("end", end),
-        serde_json::json!({
-            "name": "services",
-            "parameterType": {"type": "ARRAY", "arrayType": {"type": "STRING"}},
-            "parameterValue": {"arrayValues": services},
-        }),
     ];
+    let sql = match statement {
+        Statement::Discovery => discovery_sql(&table.id, pruning),
+        Statement::Spend(ids) => {
+            let services: Vec<serde_json::Value> = ids
+                .iter()
+                .map(|id| serde_json::json!({"value": id}))
+                .collect();
+            parameters.push(serde_json::json!({
+                "name": "services",
+                "parameterType": {"type": "ARRAY", "arrayType": {"type": "STRING"}},
+                "parameterValue": {"arrayValues": services},
+            }));
+            query_sql(&table.id, pruning)
+        }
+    };
     if pruning == Pruning::PartitionTime {
         let from = window
             .from()
@@ -211,7 +263,7 @@ async fn run_once(
         parameters.push(timestamp_parameter("partition_end", until));
     }
     let mut request = serde_json::json!({
-        "query": query_sql(&table.id, pruning),
+        "query": sql,
         "useLegacySql": false,
         "parameterMode": "NAMED",
         "timeoutMs": QUERY_TIMEOUT_MS,

@@ -1,6 +1,7 @@
 //! Mapping the export's rows — one (UTC day, service, SKU, project, currency, cost type) — to
 //! billed costs (cost and credits, exact NUMERIC sums read as strings) and usage records
-//! (tokens or the pricing unit's quantity).
+//! (tokens or the pricing unit's quantity), and the money of each usage day per invoice month
+//! (`invoice.month`).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -13,9 +14,11 @@ use spendlens_domain::{
     TokenCounts, Unit, UsageRecord, WorkspaceRecord,
 };
 
+use spendlens_domain::services::{InvoiceMonth, InvoiceMonthAmount};
+
+use super::PROVIDER;
 use super::query::Row;
 use super::sku::{self, SkuMeasure};
-use super::{PROVIDER, ai_service};
 use crate::error::ProviderError;
 
 pub(super) fn row_error(row: &Row, detail: String) -> ProviderError {
@@ -49,11 +52,28 @@ pub(super) fn to_count(value: Decimal) -> i64 {
         .unwrap_or(i64::MAX)
 }
 
+/// The service a row belongs to among `counted` (service id → current name): by its id, or
+/// by its name when the row has no id.
+fn counted_service<'a>(
+    counted: &'a BTreeMap<String, String>,
+    id: Option<&str>,
+    name: &str,
+) -> Option<&'a str> {
+    match id.filter(|id| !id.is_empty()) {
+        Some(id) => counted.get(id).map(String::as_str),
+        None => counted.values().find(|n| *n == name).map(String::as_str),
+    }
+}
+
+/// Maps the spend rows of the services in `counted` (service id → current name).
 pub(super) fn map_rows(
     rows: Vec<Row>,
     window: DayRange,
+    counted: &BTreeMap<String, String>,
     fetched: &mut FetchedWindow,
 ) -> Result<(), ProviderError> {
+    let mut invoice: BTreeMap<(Day, InvoiceMonth), (Money, Money)> = BTreeMap::new();
+    let mut without_month = 0_usize;
     let mut projects: BTreeSet<String> = BTreeSet::new();
     let mut currencies: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     let mut former_names: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
@@ -69,8 +89,8 @@ pub(super) fn map_rows(
             ));
         }
         let named = row.text("service").unwrap_or("");
-        let Some(service) = ai_service(row.text("service_id"), named) else {
-            // Only the queried services can come back; anything else is not AI spend.
+        let Some(service) = counted_service(counted, row.text("service_id"), named) else {
+            // Only the queried services can come back; anything else does not count.
             continue;
         };
         if named != service {
@@ -106,6 +126,24 @@ pub(super) fn map_rows(
             billed_credits,
             &mut currencies,
         )?;
+        match row
+            .text("invoice_month")
+            .filter(|m| !m.is_empty())
+            .map(|m| (m, InvoiceMonth::parse(m)))
+        {
+            Some((_, Some(month))) => {
+                let sums = invoice.entry((day, month)).or_default();
+                sums.0 += cost;
+                sums.1 += credits;
+            }
+            Some((text, None)) => {
+                return Err(row_error(
+                    row,
+                    format!("invoice_month \"{text}\" is not a YYYYMM month"),
+                ));
+            }
+            None => without_month += 1,
+        }
         let quantity = decimal_cell(row, "pricing_qty")?;
         let pricing_unit = row.text("pricing_unit").unwrap_or("");
         let sku_text = row
@@ -242,6 +280,25 @@ pub(super) fn map_rows(
             foreign.join(", ")
         ));
     }
+    fetched.invoice_months = Some(
+        invoice
+            .into_iter()
+            .map(
+                |((day, invoice_month), (cost, credits))| InvoiceMonthAmount {
+                    day,
+                    invoice_month,
+                    cost,
+                    credits,
+                },
+            )
+            .collect(),
+    );
+    if without_month > 0 {
+        fetched.notes.push(format!(
+            "{without_month} export rows carry no invoice.month: their money is in the UTC \
+             days but in no invoice month"
+        ));
+    }
     Ok(())
 }
 
@@ -310,6 +367,14 @@ mod tests {
         DayRange::new("2025-06-01".parse().unwrap(), "2025-06-30".parse().unwrap()).unwrap()
     }
 
+    /// Google's AI services, the ones these rows' spend counts for.
+    fn ai() -> BTreeMap<String, String> {
+        super::super::services::GOOGLE_AI
+            .iter()
+            .map(|(id, name)| ((*id).to_owned(), (*name).to_owned()))
+            .collect()
+    }
+
     #[test]
     fn a_fully_credited_row_nets_to_zero_and_tokens_are_counted() {
         let mut fetched = FetchedWindow::default();
@@ -328,6 +393,7 @@ mod tests {
                 ("pricing_unit", Some("count")),
             ])],
             window(),
+            &ai(),
             &mut fetched,
         )
         .unwrap();
@@ -360,6 +426,7 @@ mod tests {
                     ("conversion_rate", Some("0.92")),
                     ("cost_type", Some("regular")),
                     ("cost", Some("1.5E-5")),
+                    ("invoice_month", Some("202506")),
                     ("credits", None),
                     ("pricing_qty", Some("6.0E1")),
                     ("pricing_unit", None),
@@ -373,6 +440,7 @@ mod tests {
                     ("conversion_rate", Some("0.92")),
                     ("cost_type", Some("tax")),
                     ("cost", Some("0.19")),
+                    ("invoice_month", Some("202507")),
                     ("credits", Some("0")),
                 ]),
                 row(&[
@@ -383,6 +451,7 @@ mod tests {
                 ]),
             ],
             window(),
+            &ai(),
             &mut fetched,
         )
         .unwrap();
@@ -403,6 +472,19 @@ mod tests {
         assert_eq!(fetched.costs[1].workspace_id, None);
         assert_eq!(fetched.costs[1].category, Some(Category::Other));
         assert!(fetched.notes[0].contains("EUR"), "{:?}", fetched.notes);
+        // The tax row was billed on the next invoice: each month has its own day amount.
+        let months = fetched.invoice_months.unwrap();
+        let june = InvoiceMonth::parse("202506").unwrap();
+        let july = InvoiceMonth::parse("202507").unwrap();
+        assert_eq!(months.len(), 2, "{months:?}");
+        assert_eq!(
+            (months[0].invoice_month, months[0].cost.nanos()),
+            (june, 16_304)
+        );
+        assert_eq!(
+            (months[1].invoice_month, months[1].cost.nanos()),
+            (july, 206_521_739)
+        );
     }
 
     #[test]
@@ -418,6 +500,7 @@ mod tests {
                 ("cost", Some("150")),
             ])],
             window(),
+            &ai(),
             &mut fetched,
         )
         .unwrap_err();

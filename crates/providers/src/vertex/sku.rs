@@ -105,6 +105,41 @@ fn model_of(words: &[&str]) -> Option<String> {
         {
             return Some(word.trim_end_matches(['.', '-']).to_owned());
         }
+        // Partner models sold through Vertex: `Claude Sonnet 4.5 Input Tokens` is
+        // `claude-sonnet-4-5`, `Llama 3.3 70B …` `llama-3.3-70b`, `Mistral Large …`
+        // `mistral-large`: the maker's word and the words up to the direction.
+        if matches!(
+            *word,
+            "claude" | "llama" | "mistral" | "codestral" | "jamba"
+        ) {
+            let stop = [
+                "input",
+                "output",
+                "tokens",
+                "token",
+                "count",
+                "cached",
+                "caching",
+                "thinking",
+                "text",
+                "predictions",
+                "requests",
+                "characters",
+            ];
+            let rest: Vec<&str> = words[index + 1..]
+                .iter()
+                .copied()
+                .take_while(|w| !stop.contains(w))
+                .collect();
+            let mut name = std::iter::once(*word)
+                .chain(rest)
+                .collect::<Vec<_>>()
+                .join("-");
+            if *word == "claude" {
+                name = name.replace('.', "-");
+            }
+            return Some(name);
+        }
         if (*word == "imagen" || *word == "veo")
             && let Some(version) = next(1).filter(|v| is_version(v))
         {
@@ -168,6 +203,21 @@ mod tests {
     fn kind(text: &str) -> (String, Category, SkuMeasure) {
         let kind = classify(text);
         (kind.model, kind.category, kind.measure)
+    }
+
+    #[test]
+    fn partner_model_skus_name_their_model_and_direction() {
+        let claude = classify("Claude Sonnet 4.5 Output Tokens");
+        assert_eq!(claude.model, "claude-sonnet-4-5");
+        assert_eq!(claude.category, Category::Text);
+        assert_eq!(claude.measure, SkuMeasure::Tokens(TokenClass::Output));
+        let llama = classify("Llama 3.3 70B Input Tokens");
+        assert_eq!(llama.model, "llama-3.3-70b");
+        assert_eq!(llama.measure, SkuMeasure::Tokens(TokenClass::Input));
+        assert_eq!(
+            classify("Mistral Large Input Tokens").model,
+            "mistral-large"
+        );
     }
 
     #[test]

@@ -34,6 +34,7 @@ pub fn config(base_url: &str) -> ConnectorConfig {
     ConnectorConfig {
         base_url: Some(Url::parse(base_url).unwrap()),
         http: tiny_settings(),
+        services: Default::default(),
     }
 }
 
