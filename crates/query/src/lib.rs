@@ -13,6 +13,7 @@ pub mod coverage;
 pub mod focus;
 pub mod forecast;
 pub mod history;
+pub mod months;
 pub mod observed;
 pub mod over_time;
 pub mod params;

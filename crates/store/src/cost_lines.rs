@@ -26,8 +26,20 @@ pub struct WindowWrite<'a> {
     /// then marked `unlisted` (deleted at the provider).
     pub api_keys_complete: bool,
     pub lines: &'a [CostLine],
+    /// The window's money per usage day and invoice month, where the bill names invoice months
+    /// (Vertex); `None` leaves the stored ones as they are.
+    pub invoice_months: Option<&'a [spendlens_domain::services::InvoiceMonthAmount]>,
     pub now: OffsetDateTime,
 }
+
+const INVOICE_COLUMNS: [&str; 6] = [
+    "org_id",
+    "connection_id",
+    "day",
+    "invoice_month",
+    "cost_nanos",
+    "credits_nanos",
+];
 
 /// What a window replacement wrote.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
@@ -347,6 +359,29 @@ impl Store {
                 })
                 .collect();
             tx.insert_rows("cost_lines", &LINE_COLUMNS, &rows).await?;
+            if let Some(months) = write.invoice_months {
+                sqlx::query("DELETE FROM invoice_month_days WHERE connection_id = $1 AND day >= $2 AND day <= $3")
+                    .bind(connection)
+                    .bind(from)
+                    .bind(to)
+                    .execute(&mut *tx)
+                    .await?;
+                let rows: Vec<Vec<Value>> = months
+                    .iter()
+                    .filter(|m| write.window.contains(m.day))
+                    .map(|m| {
+                        vec![
+                            Value::Int(org),
+                            Value::Int(connection),
+                            Value::Int(i64::from(m.day.number())),
+                            Value::Int(i64::from(m.invoice_month.number())),
+                            Value::Int(m.cost.nanos()),
+                            Value::Int(m.credits.nanos()),
+                        ]
+                    })
+                    .collect();
+                tx.insert_rows("invoice_month_days", &INVOICE_COLUMNS, &rows).await?;
+            }
 
             for (kind, facts) in cost_facts(write.connection, &resolved) {
                 tx.replace_rollup_window(write.org, kind, Some(write.connection), kind.buckets(write.window), &facts)

@@ -32,6 +32,7 @@ mod report_documents;
 mod report_schedules;
 mod rollups;
 mod schema;
+mod services;
 mod sqlite_files;
 mod sync_run_totals;
 mod sync_runs;
@@ -85,6 +86,7 @@ pub use rollups::{
     SeriesDays, SeriesFilter, SeriesKey, Totals, UnitTotals, WorkspaceTotals,
 };
 pub use schema::Schema;
+pub use services::{InvoiceMonthTotal, ServiceRow};
 pub use sync_run_totals::{SYNC_DURATION_BUCKETS, SyncRunTotals, SyncRunsRunning};
 pub use sync_runs::{SyncRunFilter, SyncRunOutcome, SyncRunRow, SyncRunStatus, SyncTrigger};
 pub use tokens::{ApiTokenRow, NewApiToken, TokenAuth, hash_token};

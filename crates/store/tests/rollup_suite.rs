@@ -363,6 +363,7 @@ async fn write_window(
 ) {
     store
         .replace_window(WindowWrite {
+            invoice_months: None,
             org,
             connection: conn,
             window,

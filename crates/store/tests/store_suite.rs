@@ -112,6 +112,7 @@ async fn write(
 ) -> Result<WriteCounts, StoreError> {
     store
         .replace_window(WindowWrite {
+            invoice_months: None,
             org,
             connection,
             window,

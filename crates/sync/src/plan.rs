@@ -6,6 +6,8 @@
 //!   changing recent days (costs settle, exports lag, Cost Explorer estimates): the provider's
 //!   own policy (`ProviderKind::lookback`: trailing days, the open month, the previous month
 //!   until it is final) or the connection's own number of days.
+//! - A re-read pending (the services that count changed): from the earlier of the look-back's
+//!   start and the re-read's first day, so every stored day follows the same choice.
 //! - An explicit `--from/--to`: exactly that window (not in the future).
 
 use spendlens_domain::{CalendarError, Day, DayRange, Lookback, SyncRequest, SyncTrigger};
@@ -19,6 +21,8 @@ pub struct SyncState {
     pub synced_through: Option<Day>,
     pub backfill_days: i64,
     pub lookback: Lookback,
+    /// A re-read asked for from this day (`connections.reread_from`).
+    pub reread_from: Option<Day>,
 }
 
 /// What one sync will do.
@@ -66,7 +70,10 @@ pub fn plan(
             })
         }
         Some(through) => {
-            let from = state.lookback.start(through, today)?;
+            let mut from = state.lookback.start(through, today)?;
+            if let Some(reread) = state.reread_from {
+                from = from.min(reread);
+            }
             let from = from.max(today.add_days(1 - MAX_WINDOW_DAYS)?);
             Ok(SyncPlan {
                 window: DayRange::new(from, today)?,
@@ -112,7 +119,25 @@ mod tests {
             synced_through: through.map(day),
             backfill_days: 90,
             lookback: Lookback::days(3),
+            reread_from: None,
         }
+    }
+
+    #[test]
+    fn a_pending_re_read_starts_the_window_at_its_day() {
+        let mut state = state(Some("2026-11-21"));
+        state.reread_from = Some(day("2026-09-01"));
+        let plan = plan(state, day("2026-11-22"), None, SyncRequest::Scheduled).unwrap();
+        assert_eq!(plan.window.from(), day("2026-09-01"));
+        assert_eq!(plan.window.to(), day("2026-11-22"));
+        // A re-read from within the look-back changes nothing.
+        state.reread_from = Some(day("2026-11-20"));
+        let plan = plan_of(state);
+        assert_eq!(plan.window.from(), day("2026-11-18"));
+    }
+
+    fn plan_of(state: SyncState) -> SyncPlan {
+        plan(state, day("2026-11-22"), None, SyncRequest::Scheduled).unwrap()
     }
 
     #[test]
@@ -180,6 +205,7 @@ mod tests {
                 synced_through: Some(day(today).add_days(-1).unwrap()),
                 backfill_days: 90,
                 lookback: provider.lookback(),
+                reread_from: None,
             };
             plan(state, day(today), None, SyncRequest::Scheduled)
                 .unwrap()

@@ -102,6 +102,7 @@ impl SyncEngine {
                     .lookback_days
                     .map(spendlens_domain::Lookback::days)
                     .unwrap_or_else(|| connection.provider.lookback()),
+                reread_from: connection.reread_from,
             },
             self.today(),
             requested,
@@ -116,7 +117,8 @@ impl SyncEngine {
                 name: connection.name.clone(),
             });
         };
-        let config = self.connector_config(connection.base_url.as_deref())?;
+        let mut config = self.connector_config(connection.base_url.as_deref())?;
+        config.services = self.store.service_choices(org, connection.id).await?;
 
         // Each run holds the lease under its own name, so two runs in one process exclude
         // each other as two processes do.
@@ -390,10 +392,35 @@ impl SyncEngine {
                 api_keys: &fetched.api_keys,
                 api_keys_complete,
                 lines: &lines,
+                invoice_months: fetched.invoice_months.as_deref(),
                 now: self.now(),
             })
             .await?;
+        if !fetched.services.is_empty() {
+            self.store
+                .record_services(org, connection.id, window, &fetched.services, self.now())
+                .await?;
+        }
+        if let Some(from) = connection.reread_from
+            && window.from() <= from
+        {
+            self.store.clear_reread(org, connection.id, from).await?;
+        }
         let mut notes = fetched.notes;
+        if let Some(from) = connection.reread_from {
+            notes.push(if window.from() <= from {
+                format!(
+                    "The services that count changed: this sync read every stored day again from \
+                     {from}, so each day follows the same choice"
+                )
+            } else {
+                format!(
+                    "The services that count changed: days from {from} to {} keep the former \
+                     choice until a sync reads them (sync with --from {from})",
+                    window.from().add_days(-1).unwrap_or(window.from())
+                )
+            });
+        }
         // Derived data: a failure here leaves the stored bill as written and says so.
         if let Err(err) = self
             .store

@@ -571,6 +571,7 @@ async fn billed_caps_read_the_bill_through_its_watermark_and_metered_calls_after
         .id;
     app.store
         .replace_window(WindowWrite {
+            invoice_months: None,
             org: app.org,
             connection: id,
             window: DayRange::new("2026-11-25".parse().unwrap(), "2026-12-04".parse().unwrap())

@@ -108,6 +108,7 @@ async fn billed(
     let window = DayRange::new("2026-11-01".parse().unwrap(), "2026-12-04".parse().unwrap());
     store
         .replace_window(WindowWrite {
+            invoice_months: None,
             org,
             connection: id,
             window: window.unwrap(),

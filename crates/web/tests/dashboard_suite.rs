@@ -226,6 +226,7 @@ impl App {
             DayRange::new("2026-09-01".parse().unwrap(), "2026-11-22".parse().unwrap()).unwrap();
         store
             .replace_window(WindowWrite {
+                invoice_months: None,
                 org,
                 connection,
                 window,
@@ -967,6 +968,7 @@ async fn write_day(
     let day = day.parse().unwrap();
     store
         .replace_window(WindowWrite {
+            invoice_months: None,
             org: app.org,
             connection,
             window: DayRange::new(day, day).unwrap(),

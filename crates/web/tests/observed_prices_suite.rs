@@ -123,6 +123,7 @@ impl App {
             .id;
         store
             .replace_window(WindowWrite {
+                invoice_months: None,
                 org,
                 connection: house,
                 window: DayRange::new("2026-11-20".parse().unwrap(), "2026-11-21".parse().unwrap())

@@ -103,6 +103,7 @@ impl App {
             .id;
         store
             .replace_window(WindowWrite {
+                invoice_months: None,
                 org,
                 connection,
                 window: DayRange::new("2026-11-01".parse().unwrap(), "2026-11-22".parse().unwrap())

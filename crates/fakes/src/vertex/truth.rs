@@ -52,6 +52,9 @@ pub struct BillingLine {
     /// Σ `usage.amount_in_pricing_units`, plain decimal; `None` where usage is NULL.
     pub pricing_qty: Option<String>,
     pub pricing_unit: Option<String>,
+    /// `invoice.month` (`YYYYMM`) when grouped by it ([`VertexTruth::lines_by_invoice_month`]),
+    /// else empty.
+    pub invoice_month: String,
 }
 
 /// A service the export holds rows of (the discovery query's grain, every name its rows
@@ -190,37 +193,58 @@ impl VertexTruth {
 
     /// Every row of the §8 query (no `services` filter) for whole days `from..=to`.
     pub fn lines(&self, from: Date, to: Date) -> Vec<BillingLine> {
+        self.lines_grouped(from, to, false)
+    }
+
+    /// The same, grouped by `invoice.month` too (a row per invoice month a day's SKU was
+    /// billed on), as a query selecting `invoice.month` gets them.
+    pub fn lines_by_invoice_month(&self, from: Date, to: Date) -> Vec<BillingLine> {
+        self.lines_grouped(from, to, true)
+    }
+
+    fn lines_grouped(&self, from: Date, to: Date, by_invoice: bool) -> Vec<BillingLine> {
         let start = i128::from(unix_day(from)) * 86_400_000_000;
         let end = i128::from(unix_day(to) + 1) * 86_400_000_000;
-        aggregate(&self.data, start, end, &ServiceFilter::All, None, false)
-            .into_iter()
-            .map(|(key, sums)| {
-                let sku = sku_of(key.sku);
-                let narrow = |v: i128| i64::try_from(v).unwrap_or(i64::MAX);
-                BillingLine {
-                    day: Self::date(key.day),
-                    service_id: key.service.to_owned(),
-                    service: service_description(key.service, key.day, self.data.last_day)
-                        .to_owned(),
-                    sku_id: sku.id.to_owned(),
-                    sku: sku.description.to_owned(),
-                    project_id: key.project_id.to_owned(),
-                    currency: self.config.currency.clone(),
-                    conversion_rate: numeric(i128::from(self.config.rate_micros) * 1_000),
-                    cost_type: key.cost_type.name().to_owned(),
-                    is_ai: sku.service.ai,
-                    cost_nanos: narrow(sums.cost),
-                    credits_nanos: narrow(sums.credits),
-                    promo_credits_nanos: narrow(sums.promo),
-                    cost: numeric(sums.cost),
-                    credits: numeric(sums.credits),
-                    promo_credits: numeric(sums.promo),
-                    net: numeric(sums.cost + sums.credits),
-                    pricing_qty: sums.quantity.map(numeric),
-                    pricing_unit: sums.unit.map(str::to_owned),
-                }
-            })
-            .collect()
+        aggregate(
+            &self.data,
+            start,
+            end,
+            &ServiceFilter::All,
+            None,
+            by_invoice,
+        )
+        .into_iter()
+        .map(|(key, sums)| {
+            let sku = sku_of(key.sku);
+            let narrow = |v: i128| i64::try_from(v).unwrap_or(i64::MAX);
+            BillingLine {
+                day: Self::date(key.day),
+                service_id: key.service.to_owned(),
+                service: service_description(key.service, key.day, self.data.last_day).to_owned(),
+                sku_id: sku.id.to_owned(),
+                sku: sku.description.to_owned(),
+                project_id: key.project_id.to_owned(),
+                currency: self.config.currency.clone(),
+                conversion_rate: numeric(i128::from(self.config.rate_micros) * 1_000),
+                cost_type: key.cost_type.name().to_owned(),
+                is_ai: sku.service.ai,
+                cost_nanos: narrow(sums.cost),
+                credits_nanos: narrow(sums.credits),
+                promo_credits_nanos: narrow(sums.promo),
+                cost: numeric(sums.cost),
+                credits: numeric(sums.credits),
+                promo_credits: numeric(sums.promo),
+                net: numeric(sums.cost + sums.credits),
+                pricing_qty: sums.quantity.map(numeric),
+                pricing_unit: sums.unit.map(str::to_owned),
+                invoice_month: if key.invoice_month == 0 {
+                    String::new()
+                } else {
+                    format!("{:06}", key.invoice_month)
+                },
+            }
+        })
+        .collect()
     }
 
     /// The AI rows only — Vertex AI, the Gemini API and the partner models (what a connector

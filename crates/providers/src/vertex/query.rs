@@ -150,22 +150,21 @@ pub(super) async fn run_query(
         }
     };
     let mut pruning = pruning;
-    let (found, discovery_bytes) = match run_once(bq, table, window, pruning, Statement::Discovery)
-        .await
-    {
-        Err(error)
-            if pruning == Pruning::PartitionTime
-                && table.partitioning == Partitioning::Unknown
-                && lacks_partition_column(&error) =>
-        {
-            outcome.notes.push(whole_table(
+    let (found, discovery_bytes) =
+        match run_once(bq, table, window, pruning, Statement::Discovery).await {
+            Err(error)
+                if pruning == Pruning::PartitionTime
+                    && table.partitioning == Partitioning::Unknown
+                    && lacks_partition_column(&error) =>
+            {
+                outcome.notes.push(whole_table(
                 "has no _PARTITIONTIME column (BigQuery: \"Unrecognized name: _PARTITIONTIME\")",
             ));
-            pruning = Pruning::Unpruned;
-            run_once(bq, table, window, pruning, Statement::Discovery).await?
-        }
-        other => other?,
-    };
+                pruning = Pruning::Unpruned;
+                run_once(bq, table, window, pruning, Statement::Discovery).await?
+            }
+            other => other?,
+        };
     outcome.services = services::discovered(&found, window, choices)?;
     outcome
         .notes

@@ -186,12 +186,12 @@ pub(super) fn note(services: &[BilledService], choices: &ServiceChoices) -> Opti
     let chosen_out: Vec<String> = services
         .iter()
         .filter(|s| !s.counted && choices.contains_key(&s.id))
-        .map(describe)
+        .map(|s| describe(s))
         .collect();
     let not_ai: Vec<String> = services
         .iter()
         .filter(|s| !s.counted && !choices.contains_key(&s.id))
-        .map(describe)
+        .map(|s| describe(s))
         .collect();
     let mut text = format!(
         "Services in the billing export: read {}",

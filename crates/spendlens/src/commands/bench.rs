@@ -183,6 +183,7 @@ pub async fn measure(store: &Store, shape: Shape, samples: usize) -> anyhow::Res
             let started = Instant::now();
             let counts = store
                 .replace_window(WindowWrite {
+                    invoice_months: None,
                     org,
                     connection: *connection,
                     window: DayRange::single(day),

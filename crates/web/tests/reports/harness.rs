@@ -169,6 +169,7 @@ async fn billed(
         .id;
     store
         .replace_window(WindowWrite {
+            invoice_months: None,
             org,
             connection: id,
             window: DayRange::new(day("2026-11-01"), day("2026-12-16")).unwrap(),
