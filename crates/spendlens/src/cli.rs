@@ -187,6 +187,28 @@ pub enum ConnectionsCommand {
         #[arg(long)]
         provider_lookback: bool,
     },
+    /// The services of a connection's bill (Google Vertex AI) and whether each counts; with
+    /// SERVICE and CHOICE, include or exclude one (`default`: its kind's default). A change
+    /// makes the next sync read every stored day again.
+    Services {
+        /// The connection's id or name.
+        connection: String,
+        /// A service id, as listed.
+        #[arg(requires = "choice")]
+        service: Option<String>,
+        /// include, exclude or default.
+        choice: Option<String>,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// A connection's spend per month: the sum of UTC days, and the bill's invoice month where
+    /// the provider names one (Vertex), both where they differ.
+    Months {
+        /// The connection's id or name.
+        connection: String,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
     /// Remove a connection's credential (history stays), or everything with --purge.
     Remove {
         /// The connection's id or name.

@@ -23,6 +23,7 @@ pub mod prices;
 pub mod restate;
 pub mod schedules;
 pub mod server;
+pub mod services;
 pub mod tenant_guard;
 pub mod usage;
 

@@ -178,21 +178,18 @@ pub(super) fn note(services: &[BilledService], choices: &ServiceChoices) -> Opti
         (Some(seller), ServiceKind::PartnerModel) => format!("{} (partner: {seller})", s.name),
         _ => s.name.clone(),
     };
-    let read: Vec<String> = services
-        .iter()
-        .filter(|s| s.counted)
-        .map(describe)
-        .collect();
-    let chosen_out: Vec<String> = services
-        .iter()
-        .filter(|s| !s.counted && choices.contains_key(&s.id))
-        .map(|s| describe(s))
-        .collect();
-    let not_ai: Vec<String> = services
-        .iter()
-        .filter(|s| !s.counted && !choices.contains_key(&s.id))
-        .map(|s| describe(s))
-        .collect();
+    let mut sorted: Vec<&BilledService> = services.iter().collect();
+    sorted.sort_by(|a, b| a.name.cmp(&b.name));
+    let names = |keep: &dyn Fn(&BilledService) -> bool| -> Vec<String> {
+        sorted
+            .iter()
+            .filter(|s| keep(s))
+            .map(|s| describe(s))
+            .collect()
+    };
+    let read = names(&|s| s.counted);
+    let chosen_out = names(&|s| !s.counted && choices.contains_key(&s.id));
+    let not_ai = names(&|s| !s.counted && !choices.contains_key(&s.id));
     let mut text = format!(
         "Services in the billing export: read {}",
         if read.is_empty() {

@@ -83,6 +83,52 @@ pub async fn run(cli: &Cli, command: &ConnectionsCommand) -> anyhow::Result<Exit
             println!("Every sync of \"{}\" now reads again {said}.", row.name);
             Ok(ExitCode::SUCCESS)
         }
+        ConnectionsCommand::Services {
+            connection,
+            service,
+            choice,
+            format,
+        } => {
+            let row = context
+                .store()
+                .find_connection(context.org, connection)
+                .await?;
+            if let (Some(service), Some(choice)) = (service, choice) {
+                let choice = match spendlens_domain::services::parse_choice(choice) {
+                    Ok(choice) => choice,
+                    Err(message) => {
+                        eprintln!("error: {message}");
+                        return Ok(ExitCode::FAILURE);
+                    }
+                };
+                match spendlens_web::services::choose_service_in(
+                    context.store(),
+                    context.org,
+                    row.id,
+                    service,
+                    choice,
+                    "cli",
+                    context.engine.now(),
+                )
+                .await
+                {
+                    Ok(outcome) => println!("{}", outcome.message),
+                    Err(spendlens_store::StoreError::Invalid(message)) => {
+                        eprintln!("error: {message}");
+                        return Ok(ExitCode::FAILURE);
+                    }
+                    Err(other) => return Err(other.into()),
+                }
+            }
+            super::connection_months::services(&context, &row, *format).await
+        }
+        ConnectionsCommand::Months { connection, format } => {
+            let row = context
+                .store()
+                .find_connection(context.org, connection)
+                .await?;
+            super::connection_months::months(&context, &row, *format).await
+        }
         ConnectionsCommand::Remove { connection, purge } => {
             let row = context
                 .store()

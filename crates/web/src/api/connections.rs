@@ -48,7 +48,16 @@ pub async fn get(
     Path(id): Path<i64>,
 ) -> Result<Response, ApiError> {
     let connection = state.store().get_connection(org, ConnectionId(id)).await?;
-    Ok(Json(connection).into_response())
+    let services = state
+        .store()
+        .connection_services(org, connection.id)
+        .await?;
+    // The connection as listed, with the services of its bill (empty but for Vertex).
+    let mut body = serde_json::to_value(&connection)
+        .map_err(|e| ApiError::Internal(format!("connection as JSON: {e}")))?;
+    body["services"] = serde_json::to_value(&services)
+        .map_err(|e| ApiError::Internal(format!("services as JSON: {e}")))?;
+    Ok(Json(body).into_response())
 }
 
 pub async fn create(
@@ -170,4 +179,71 @@ pub async fn remove(
         )
         .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// The services of a connection's bill and what each one's choice is.
+pub async fn services(
+    State(state): State<Arc<AppState>>,
+    ApiOrg(org): ApiOrg,
+    Path(id): Path<i64>,
+) -> Result<Response, ApiError> {
+    let connection = state.store().get_connection(org, ConnectionId(id)).await?;
+    let services = state
+        .store()
+        .connection_services(org, connection.id)
+        .await?;
+    Ok(Json(serde_json::json!({
+        "connection_id": connection.id,
+        "connection": connection.name,
+        "provider": connection.provider,
+        "reread_from": connection.reread_from,
+        "services": services,
+    }))
+    .into_response())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceChoiceBody {
+    /// `include`, `exclude`, or `default` (the kind's default).
+    pub choice: String,
+}
+
+/// Includes or excludes one service of a connection's bill; audited.
+pub async fn set_service(
+    State(state): State<Arc<AppState>>,
+    caller: ApiCaller,
+    Path((id, service_id)): Path<(i64, String)>,
+    body: Result<Json<ServiceChoiceBody>, axum::extract::rejection::JsonRejection>,
+) -> Result<Response, ApiError> {
+    let org = caller.require(Scope::Connections, "choose a connection's services")?;
+    let Json(body) = body?;
+    let choice =
+        spendlens_domain::services::parse_choice(&body.choice).map_err(ApiError::BadRequest)?;
+    let outcome = crate::services::choose_service(
+        &state,
+        org,
+        ConnectionId(id),
+        &service_id,
+        choice,
+        &format!("api token {}", caller.0.token_id),
+    )
+    .await?;
+    Ok(Json(serde_json::json!({
+        "service": outcome.service,
+        "reread_from": outcome.reread_from,
+        "message": outcome.message,
+    }))
+    .into_response())
+}
+
+/// The connection's months: UTC days and, where the bill names them, invoice months.
+pub async fn months(
+    State(state): State<Arc<AppState>>,
+    ApiOrg(org): ApiOrg,
+    Path(id): Path<i64>,
+) -> Result<Response, ApiError> {
+    let report =
+        spendlens_query::months::connection_months(state.store(), org, ConnectionId(id)).await?;
+    Ok(Json(report).into_response())
 }

@@ -21,7 +21,7 @@ pub mod usage;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 
 use crate::AppState;
 use crate::error::ApiError;
@@ -70,6 +70,12 @@ pub fn routes() -> Router<Arc<AppState>> {
             get(connections::get).delete(connections::remove),
         )
         .route("/connections/{id}/test", post(connections::test))
+        .route("/connections/{id}/services", get(connections::services))
+        .route(
+            "/connections/{id}/services/{service_id}",
+            put(connections::set_service),
+        )
+        .route("/connections/{id}/months", get(connections::months))
         .route("/connections/{id}/sync", post(sync_runs::sync_one))
         .route("/sync", post(sync_runs::sync_all))
         .route("/sync-runs", get(sync_runs::list))

@@ -20,6 +20,9 @@ pub const PATHS: &[(&str, &str)] = &[
     ("get", "/connections/{id}"),
     ("delete", "/connections/{id}"),
     ("post", "/connections/{id}/test"),
+    ("get", "/connections/{id}/services"),
+    ("put", "/connections/{id}/services/{service_id}"),
+    ("get", "/connections/{id}/months"),
     ("post", "/connections/{id}/sync"),
     ("post", "/sync"),
     ("get", "/sync-runs"),
@@ -292,6 +295,20 @@ pub fn spec() -> Value {
                 "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "integer"}}],
                 "post": {"summary": "One cheap live call with the stored credential", "responses": with_errors(json!({"200": {"description": "The credential works", "content": {"application/json": {"schema": {"type": "object", "properties": {"ok": {"type": "boolean"}, "summary": {"type": "string"}}}}}}, "422": error_response("The provider refused the credential.")}))}
             },
+            "/connections/{id}/services": {
+                "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "integer"}}],
+                "get": {"summary": "The services of the connection's bill (Google Vertex AI: every service of the billing export the last sync found, its kind — google_ai, partner_model, other —, seller, gross cost in the billing currency over that sync's window, the user's choice and whether it counts); empty for other providers", "responses": with_errors(json!({"200": {"description": "The services", "content": {"application/json": {"schema": {"type": "object", "properties": {"connection_id": {"type": "integer"}, "connection": {"type": "string"}, "reread_from": {"type": ["string", "null"], "format": "date"}, "services": {"type": "array", "items": {"$ref": "#/components/schemas/Service"}}}}}}}}))}
+            },
+            "/connections/{id}/services/{service_id}": {
+                "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "integer"}}, {"name": "service_id", "in": "path", "required": true, "schema": {"type": "string"}}],
+                "put": {"summary": "Include or exclude one service (scope connections; audited). When whether it counts changes, the next sync reads every stored day again, so an excluded service's lines go from every day",
+                    "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["choice"], "properties": {"choice": {"type": "string", "enum": ["include", "exclude", "default"]}}}}}},
+                    "responses": with_errors(json!({"200": {"description": "The service as stored, and the day the next sync reads again from", "content": {"application/json": {"schema": {"type": "object", "properties": {"service": {"$ref": "#/components/schemas/Service"}, "reread_from": {"type": ["string", "null"], "format": "date"}, "message": {"type": "string"}}}}}}}))}
+            },
+            "/connections/{id}/months": {
+                "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "integer"}}],
+                "get": {"summary": "Spend per month: the sum of UTC days, and the bill's invoice month where the provider names one (Vertex invoice.month; null elsewhere, and a note says so); differs is true where both are known and differ", "responses": with_errors(json!({"200": {"description": "The months", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Months"}}}}}))}
+            },
             "/connections/{id}/sync": {
                 "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "integer"}}],
                 "post": {"summary": "Sync one connection now (in the background)", "responses": with_errors(json!({"202": {"description": "Started; follow GET /sync-runs"}}))}
@@ -376,9 +393,31 @@ pub fn spec() -> Value {
                         "status_message": {"type": ["string", "null"]},
                         "last_sync_at": {"type": ["string", "null"], "format": "date-time"},
                         "synced_through": {"type": ["string", "null"], "format": "date"},
-                        "lookback_days": {"type": ["integer", "null"], "description": "The connection's own look-back in days; null: the provider's own"}
+                        "lookback_days": {"type": ["integer", "null"], "description": "The connection's own look-back in days; null: the provider's own"},
+                        "reread_from": {"type": ["string", "null"], "format": "date", "description": "After a change of the services that count, the next sync reads again from this day"},
+                        "services": {"type": "array", "items": {"$ref": "#/components/schemas/Service"}, "description": "One connection (GET /connections/{id}) only: the services of its bill (Vertex); empty elsewhere"}
                     }
                 },
+                "Service": {
+                    "type": "object",
+                    "properties": {
+                        "id": {"type": "string", "example": "C7E2-9256-1C43"}, "name": {"type": "string"},
+                        "other_names": {"type": "array", "items": {"type": "string"}, "description": "Other names its rows carried (a renamed service)"},
+                        "kind": {"type": "string", "enum": ["google_ai", "partner_model", "other"]},
+                        "transaction_type": {"type": ["string", "null"]}, "seller": {"type": ["string", "null"]},
+                        "cost": money(), "currency": {"type": "string", "description": "The billing account's currency of cost"},
+                        "last_day": {"type": ["string", "null"], "format": "date"},
+                        "window": {"type": "object", "description": "The window of the last sync that found it"},
+                        "choice": {"type": ["string", "null"], "enum": ["include", "exclude", null]},
+                        "counted": {"type": "boolean"}
+                    }
+                },
+                "MonthMoney": {"type": "object", "properties": {"cost": money(), "credits": money(), "net": money()}},
+                "Months": {"type": "object", "properties": {
+                    "connection": {"type": "string"}, "provider": {"type": "string"}, "invoice_months": {"type": "boolean"},
+                    "rows": {"type": "array", "items": {"$ref": "#/components/schemas/MonthRow"}},
+                    "notes": {"type": "array", "items": {"type": "string"}}}},
+                "MonthRow": {"type": "object", "properties": {"month": {"type": "string", "example": "2026-11"}, "utc_days": {"$ref": "#/components/schemas/MonthMoney"}, "invoice": {"oneOf": [{"$ref": "#/components/schemas/MonthMoney"}, {"type": "null"}]}, "differs": {"type": "boolean"}}},
                 "SyncRun": {
                     "type": "object",
                     "properties": {

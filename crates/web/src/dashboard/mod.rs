@@ -12,6 +12,7 @@ mod alerts;
 mod aws_form;
 mod budgets;
 pub mod charts;
+mod connection_page;
 mod connections;
 mod cost;
 pub mod error;
@@ -77,6 +78,8 @@ pub fn routes() -> Router<Arc<AppState>> {
             "/connections",
             get(connections::page).post(connections::add),
         )
+        .route("/connections/{id}", get(connection_page::page))
+        .route("/connections/{id}/services", post(connection_page::choose))
         .route("/connections/{id}/test", post(connections::test))
         .route("/connections/{id}/sync", post(connections::sync_now))
         .route(
