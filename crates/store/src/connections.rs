@@ -51,14 +51,11 @@ pub struct ConnectionRow {
     /// The connection's own look-back in days; `null`: the provider's own policy.
     pub lookback_days: Option<i64>,
     pub auth_failures: i64,
-    /// After a change of the services that count, the next sync reads again from this day
-    /// (the connection's first stored day); `null`: no re-read pending.
-    pub reread_from: Option<Day>,
 }
 
 const COLUMNS: &str = "id, org_id, provider, name, credential_hint, credential IS NOT NULL AS has_credential, \
     base_url, status, status_message, notes, created_at, last_sync_at, last_success_at, synced_through, \
-    next_sync_at, sync_interval_secs, backfill_days, lookback_override_days AS lookback_days, auth_failures, reread_from";
+    next_sync_at, sync_interval_secs, backfill_days, lookback_override_days AS lookback_days, auth_failures";
 
 fn from_row(row: &impl RowExt) -> StoreResult<ConnectionRow> {
     let provider = row.text("provider")?;
@@ -87,10 +84,6 @@ fn from_row(row: &impl RowExt) -> StoreResult<ConnectionRow> {
         backfill_days: row.int("backfill_days")?,
         lookback_days: row.opt_int("lookback_days")?,
         auth_failures: row.int("auth_failures")?,
-        reread_from: row
-            .opt_int("reread_from")?
-            .map(day_from_number)
-            .transpose()?,
     })
 }
 

@@ -245,6 +245,28 @@ impl Store {
         Ok((after, reread))
     }
 
+    /// The day a pending re-read starts from: after a change of the services that count, the
+    /// next sync reads again from here (the connection's first stored day); `None`: none.
+    pub async fn reread_from(
+        &self,
+        org: OrgId,
+        connection: ConnectionId,
+    ) -> StoreResult<Option<Day>> {
+        let day: Option<Option<i64>> = with_pool!(self, pool => {
+            sqlx::query_scalar("SELECT reread_from FROM connections WHERE org_id = $1 AND id = $2")
+                .bind(org.0)
+                .bind(connection.0)
+                .fetch_optional(pool)
+                .await?
+        });
+        let Some(day) = day else {
+            return Err(StoreError::NotFound {
+                what: format!("connection {}", connection.0),
+            });
+        };
+        day.map(day_from_number).transpose()
+    }
+
     /// Clears a connection's pending re-read once a sync read from `from` on.
     pub async fn clear_reread(
         &self,

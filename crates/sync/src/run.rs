@@ -26,6 +26,8 @@ pub struct StartedSync {
     credential: Credential,
     config: ConnectorConfig,
     plan: SyncPlan,
+    /// A re-read the services' change asked for (`Store::reread_from`).
+    reread_from: Option<spendlens_domain::Day>,
     holder: String,
     run: SyncRunId,
 }
@@ -94,6 +96,7 @@ impl SyncEngine {
         request: SyncRequest,
     ) -> Result<StartedSync, SyncError> {
         let connection = self.store.get_connection(org, connection_id).await?;
+        let reread_from = self.store.reread_from(org, connection_id).await?;
         let plan = plan::plan(
             SyncState {
                 synced_through: connection.synced_through,
@@ -102,7 +105,7 @@ impl SyncEngine {
                     .lookback_days
                     .map(spendlens_domain::Lookback::days)
                     .unwrap_or_else(|| connection.provider.lookback()),
-                reread_from: connection.reread_from,
+                reread_from,
             },
             self.today(),
             requested,
@@ -174,6 +177,7 @@ impl SyncEngine {
             credential,
             config,
             plan,
+            reread_from,
             holder,
             run,
         })
@@ -192,11 +196,19 @@ impl SyncEngine {
             credential,
             config,
             plan,
+            reread_from,
             holder,
             run,
         } = started;
 
-        let work = self.fetch_and_apply(org, &connection, &credential, &config, plan.window, stats);
+        let work = self.fetch_and_apply(
+            org,
+            (&connection, reread_from),
+            &credential,
+            &config,
+            plan.window,
+            stats,
+        );
         let result = self.while_holding_lease(&connection, &holder, work).await;
 
         // The lease is released whatever recording the outcome does (an early return on a
@@ -328,7 +340,7 @@ impl SyncEngine {
     async fn fetch_and_apply(
         &self,
         org: OrgId,
-        connection: &ConnectionRow,
+        (connection, reread_from): (&ConnectionRow, Option<spendlens_domain::Day>),
         credential: &spendlens_domain::Credential,
         config: &ConnectorConfig,
         window: DayRange,
@@ -401,13 +413,13 @@ impl SyncEngine {
                 .record_services(org, connection.id, window, &fetched.services, self.now())
                 .await?;
         }
-        if let Some(from) = connection.reread_from
+        if let Some(from) = reread_from
             && window.from() <= from
         {
             self.store.clear_reread(org, connection.id, from).await?;
         }
         let mut notes = fetched.notes;
-        if let Some(from) = connection.reread_from {
+        if let Some(from) = reread_from {
             notes.push(if window.from() <= from {
                 format!(
                     "The services that count changed: this sync read every stored day again from \

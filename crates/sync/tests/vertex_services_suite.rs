@@ -216,7 +216,7 @@ async fn services_are_stored_an_excluded_one_is_read_out_of_every_day_and_months
     assert!(!row.counted);
     assert_eq!(reread, Some(day("2026-10-09")));
     assert_eq!(
-        store.get_connection(org, id).await.unwrap().reread_from,
+        store.reread_from(org, id).await.unwrap(),
         Some(day("2026-10-09"))
     );
     let second = sync().await;
@@ -229,10 +229,7 @@ async fn services_are_stored_an_excluded_one_is_read_out_of_every_day_and_months
         "{:?}",
         second.notes
     );
-    assert_eq!(
-        store.get_connection(org, id).await.unwrap().reread_from,
-        None
-    );
+    assert_eq!(store.reread_from(org, id).await.unwrap(), None);
     let without = |id: &str| ai(id) && id != mistral.id;
     assert_eq!(stored_cost().await, cost_of(&without));
     let models = store

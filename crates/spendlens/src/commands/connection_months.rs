@@ -37,12 +37,13 @@ pub async fn services(
         .store()
         .connection_services(context.org, row.id)
         .await?;
+    let reread_from = context.store().reread_from(context.org, row.id).await?;
     if format == Format::Json {
         println!(
             "{}",
             serde_json::to_string_pretty(&serde_json::json!({
                 "connection": row.name,
-                "reread_from": row.reread_from,
+                "reread_from": reread_from,
                 "services": services,
             }))?
         );
@@ -87,7 +88,7 @@ pub async fn services(
         return Ok(ExitCode::SUCCESS);
     }
     print!("{}", text_table(&columns, &cells, None));
-    if let Some(day) = row.reread_from {
+    if let Some(day) = reread_from {
         println!(
             "The services that count changed: the next sync reads every stored day again from {day}."
         );

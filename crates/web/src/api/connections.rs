@@ -196,7 +196,7 @@ pub async fn services(
         "connection_id": connection.id,
         "connection": connection.name,
         "provider": connection.provider,
-        "reread_from": connection.reread_from,
+        "reread_from": state.store().reread_from(org, connection.id).await?,
         "services": services,
     }))
     .into_response())

@@ -394,7 +394,6 @@ pub fn spec() -> Value {
                         "last_sync_at": {"type": ["string", "null"], "format": "date-time"},
                         "synced_through": {"type": ["string", "null"], "format": "date"},
                         "lookback_days": {"type": ["integer", "null"], "description": "The connection's own look-back in days; null: the provider's own"},
-                        "reread_from": {"type": ["string", "null"], "format": "date", "description": "After a change of the services that count, the next sync reads again from this day"},
                         "services": {"type": "array", "items": {"$ref": "#/components/schemas/Service"}, "description": "One connection (GET /connections/{id}) only: the services of its bill (Vertex); empty elsewhere"}
                     }
                 },

@@ -87,8 +87,10 @@ pub async fn page(
         synced_through: connection
             .synced_through
             .map_or_else(|| "—".to_owned(), |d| d.to_string()),
-        reread_from: connection
-            .reread_from
+        reread_from: state
+            .store()
+            .reread_from(org, connection.id)
+            .await?
             .map(|d| d.to_string())
             .unwrap_or_default(),
         has_services: connection.provider == spendlens_domain::ProviderKind::Vertex,
