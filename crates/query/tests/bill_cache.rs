@@ -87,6 +87,7 @@ async fn write(store: &Store, org: OrgId, conn: ConnectionId, name: &str, lines:
     let day = |d: &str| -> Day { d.parse().unwrap() };
     store
         .replace_window(WindowWrite {
+            invoice_months: None,
             org,
             connection: conn,
             window: DayRange::new(day("2026-12-10"), day("2026-12-15")).unwrap(),
