@@ -95,6 +95,7 @@ impl View {
                 "net_cost",
                 "tokens",
                 "requests",
+                "coverage",
             ],
             View::Keys => &[
                 "cost",

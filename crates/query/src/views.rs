@@ -316,6 +316,9 @@ pub struct WorkspaceViewRow {
     pub provider: String,
     pub providers: Vec<ProviderKind>,
     pub workspace_ids: Vec<WorkspaceId>,
+    /// Metered ÷ billed spend of the row's workspaces on the days their bills are final;
+    /// `null` until metering is set up, or without billed spend on final days.
+    pub coverage_pct: Option<Decimal>,
     #[serde(flatten)]
     pub metrics: Metrics,
 }
@@ -674,7 +677,8 @@ pub async fn providers(
                 .insert(connection.name.clone());
         }
     }
-    let coverage = crate::coverage::for_view(store, org, query.period, &query.providers).await?;
+    let coverage =
+        crate::coverage::for_providers_view(store, org, query.period, &query.providers).await?;
     let all_ids: Vec<ConnectionId> = by_provider
         .values()
         .flat_map(|e| e.3.iter().copied())
@@ -809,6 +813,7 @@ pub async fn workspaces(
                     .join("+"),
                 providers,
                 workspace_ids: m.ids.into_iter().collect(),
+                coverage_pct: None,
                 metrics,
             }
         })
@@ -817,12 +822,18 @@ pub async fn workspaces(
                 && query.matches_search(&[row.workspace.as_str(), row.provider.as_str()])
         })
         .collect();
+    if let Some(c) = crate::coverage::for_view(store, org, query.period, &query.providers).await? {
+        for row in &mut rows {
+            row.coverage_pct = c.workspaces_pct(&row.workspace_ids);
+        }
+    }
     let total: Money = rows.iter().map(|r| r.metrics.cost).sum();
     set_shares(rows.iter_mut().map(|r| &mut r.metrics), total);
     let column = query.sort.as_str();
     finish_sort(&mut rows, column, query.descending, |a, b| match column {
         "workspace" => a.workspace.to_lowercase().cmp(&b.workspace.to_lowercase()),
         "provider" => provider_names(&a.providers).cmp(&provider_names(&b.providers)),
+        "coverage" => compare_opt(&a.coverage_pct, &b.coverage_pct),
         _ => compare_metrics(column, &a.metrics, &b.metrics).unwrap_or(Ordering::Equal),
     });
     let mut cost_by_provider: BTreeMap<ProviderKind, Money> = BTreeMap::new();

@@ -71,7 +71,7 @@ pub use meter::restate::{CostChange, RestateCursor};
 pub use meter::rollup::{METER_DIMS, METER_EXTRA, extra as meter_extra};
 pub use meter::usage::{RecordCursor, UsageFilter, UsageRecord};
 pub use meter::{Attribution, AttributionTotals, MeterFacets, MeterFilter, Pruned};
-pub use meter::{IngestOutcome, METER_DAY, METER_HOUR};
+pub use meter::{IngestOutcome, METER_COVERAGE, METER_DAY, METER_HOUR};
 pub use observed_prices::ObservedRow;
 pub use prices::{CatalogSnapshot, PriceImport};
 pub use report_documents::{

@@ -126,6 +126,12 @@ const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/postgres/0023_key_unit.sql"),
     },
     Migration {
+        version: 27,
+        name: "meter_coverage",
+        sqlite: include_str!("../migrations/sqlite/0027_meter_coverage.sql"),
+        postgres: include_str!("../migrations/postgres/0027_meter_coverage.sql"),
+    },
+    Migration {
         version: 24,
         name: "tenant_users",
         sqlite: include_str!("../migrations/sqlite/0024_tenant_users.sql"),

@@ -644,9 +644,22 @@ async fn coverage_ratios_and_causes_are_exact() {
         "{html}"
     );
     assert!(
-        html.contains("coverage per workspace needs events with a workspace"),
+        html.contains("calls naming neither count under no workspace"),
         "{html}"
     );
+    // Coverage per day: 30 Nov at 79.1 %, 4 Dec — whose bill is not final — as lag, not 0 %.
+    assert!(html.contains("data-coverage-days"), "{html}");
+    assert!(
+        html.contains("<title>2026-11-30: 79.1% — metered $18.20 of billed $23.00</title>"),
+        "{html}"
+    );
+    assert!(
+        html.contains(
+            "class=\"cov-lag\"><title>2026-12-04: lag — the bill is not final yet (OpenAI, Anthropic)</title>"
+        ),
+        "{html}"
+    );
+    assert!(!html.contains("<title>2026-12-04: 0"), "{html}");
 
     // Bad input says what to fix.
     let (status, body) = app.get("/api/v1/coverage?period=last-year").await;

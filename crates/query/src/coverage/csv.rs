@@ -1,4 +1,5 @@
-//! Coverage as CSV: one row per provider, API key, model, cause row and day (level `day`, its
+//! Coverage as CSV: one row per provider, API key, workspace (level `workspace`, the workspace
+//! in the key column: its name and provider id), model, cause row and day (level `day`, its
 //! status — `comparable` or `lag` — in the cause column, the day last), exact money, the
 //! period and time zone stated first; formula-like cells neutralized.
 
@@ -80,6 +81,14 @@ pub fn to_csv(report: &CoverageReport, filters: &str) -> Result<String, csv::Err
                 None => k.key_name.clone(),
             };
             write(row("key", name, &label, "", &k.ratio))?;
+        }
+        for w in &p.workspaces {
+            let label = match &w.provider_workspace_id {
+                Some(id) => format!("{} ({id})", w.workspace_name),
+                None if w.billed => w.workspace_name.clone(),
+                None => format!("{} (not on the bill)", w.workspace_name),
+            };
+            write(row("workspace", name, &label, "", &w.ratio))?;
         }
         for m in &p.models {
             write(row("model", name, "", &m.model, &m.ratio))?;

@@ -28,13 +28,40 @@ use spendlens_domain::Money;
 /// the same price; the difference stays unexplained.
 pub const DRIFT_THRESHOLD_PCT: i128 = 2;
 
-/// The billed key a cell belongs to, as the join sees it (`None`: spend no key carries).
+/// The billed key (or workspace) a cell belongs to, as the join sees it (`None`: spend no key
+/// or workspace carries).
 pub type JoinKey = Option<String>;
+
+/// What the cells of a provider are joined on, besides the model.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Join {
+    /// The model only: neither keys nor workspaces on both sides.
+    #[default]
+    Model,
+    /// The provider key: the bill and the events both carry keys.
+    KeyAndModel,
+    /// The workspace (project, account): providers whose bill has no keys (Bedrock, Vertex,
+    /// Runway) or whose events carry none, when both sides name workspaces.
+    WorkspaceAndModel,
+}
+
+impl Join {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Join::Model => "model",
+            Join::KeyAndModel => "key_and_model",
+            Join::WorkspaceAndModel => "workspace_and_model",
+        }
+    }
+}
 
 /// Billed totals of one (key, model) over the comparable days.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct BilledCell {
     pub key: JoinKey,
+    /// The billed workspace (`None`: spend no workspace carries).
+    pub workspace: JoinKey,
     /// Normalized (the same normalization as the metered side).
     pub model: String,
     pub cost: Money,
@@ -49,6 +76,9 @@ pub struct MeteredCell {
     /// The billed key the events' key matched, or the events' own key text when none did
     /// (`None`: the events carried no key).
     pub key: JoinKey,
+    /// The billed workspace the events' workspace (or key) matched, or a text no billed
+    /// workspace has (`None`: the events named neither).
+    pub workspace: JoinKey,
     pub model: String,
     /// Error or timeout.
     pub failed: bool,
@@ -68,9 +98,7 @@ pub struct ProviderInput {
     /// Billed and metered cost on the days after the bill's "complete through" day.
     pub billed_lag: Money,
     pub metered_lag: Money,
-    /// Join on (key, model); `false`: on model only (providers whose bill has no keys, or
-    /// whose events carry none).
-    pub join_by_key: bool,
+    pub join: Join,
 }
 
 /// Metered ÷ billed, in cost and in tokens, over the comparable days.
@@ -222,6 +250,7 @@ pub struct ProviderCoverage {
     /// billed_cost = metered_cost + Σ amounts, in [`CauseKind::ALL`] order.
     pub causes: Vec<Cause>,
     pub per_key: BTreeMap<JoinKey, Ratio>,
+    pub per_workspace: BTreeMap<JoinKey, Ratio>,
     pub per_model: BTreeMap<String, Ratio>,
 }
 
@@ -285,10 +314,17 @@ struct Sums {
 
 /// Computes one provider's coverage (see the module docs).
 pub fn provider_coverage(input: &ProviderInput) -> ProviderCoverage {
-    let by_key = input.join_by_key;
-    let join = |key: &JoinKey| if by_key { key.clone() } else { None };
+    let mode = input.join;
+    // Joined on something finer than the model: unmetered spend is whole keys or workspaces.
+    let by_key = mode != Join::Model;
+    let join = |key: &JoinKey, workspace: &JoinKey| match mode {
+        Join::KeyAndModel => key.clone(),
+        Join::WorkspaceAndModel => workspace.clone(),
+        Join::Model => None,
+    };
     let mut ratio = Ratio::empty();
     let mut per_key: BTreeMap<JoinKey, Ratio> = BTreeMap::new();
+    let mut per_workspace: BTreeMap<JoinKey, Ratio> = BTreeMap::new();
     let mut per_model: BTreeMap<String, Ratio> = BTreeMap::new();
     // (key, model) → billed; (key, model) → metered ok; key → metered failed cells.
     let mut billed: BTreeMap<(JoinKey, String), (Money, i64)> = BTreeMap::new();
@@ -298,12 +334,16 @@ pub fn provider_coverage(input: &ProviderInput) -> ProviderCoverage {
             .entry(cell.key.clone())
             .or_insert_with(Ratio::empty)
             .add_billed(cell);
+        per_workspace
+            .entry(cell.workspace.clone())
+            .or_insert_with(Ratio::empty)
+            .add_billed(cell);
         per_model
             .entry(cell.model.clone())
             .or_insert_with(Ratio::empty)
             .add_billed(cell);
         let at = billed
-            .entry((join(&cell.key), cell.model.clone()))
+            .entry((join(&cell.key, &cell.workspace), cell.model.clone()))
             .or_default();
         at.0 += cell.cost;
         at.1 = at.1.saturating_add(cell.tokens);
@@ -317,11 +357,15 @@ pub fn provider_coverage(input: &ProviderInput) -> ProviderCoverage {
             .entry(cell.key.clone())
             .or_insert_with(Ratio::empty)
             .add_metered(cell);
+        per_workspace
+            .entry(cell.workspace.clone())
+            .or_insert_with(Ratio::empty)
+            .add_metered(cell);
         per_model
             .entry(cell.model.clone())
             .or_insert_with(Ratio::empty)
             .add_metered(cell);
-        let key = join(&cell.key);
+        let key = join(&cell.key, &cell.workspace);
         metered_keys.insert(key.clone());
         if cell.failed {
             split.add(
@@ -403,7 +447,7 @@ pub fn provider_coverage(input: &ProviderInput) -> ProviderCoverage {
             by_key,
         );
     }
-    finish(input, ratio, per_key, per_model, split)
+    finish(input, ratio, [per_key, per_workspace], per_model, split)
 }
 
 fn billed_tokens_positive(
@@ -519,7 +563,7 @@ fn split_pool(
 fn finish(
     input: &ProviderInput,
     ratio: Ratio,
-    per_key: BTreeMap<JoinKey, Ratio>,
+    [per_key, per_workspace]: [BTreeMap<JoinKey, Ratio>; 2],
     per_model: BTreeMap<String, Ratio>,
     mut split: Split,
 ) -> ProviderCoverage {
@@ -574,6 +618,10 @@ fn finish(
         metered_cost,
         causes,
         per_key: per_key.into_iter().map(|(k, r)| (k, r.finish())).collect(),
+        per_workspace: per_workspace
+            .into_iter()
+            .map(|(k, r)| (k, r.finish()))
+            .collect(),
         per_model: per_model
             .into_iter()
             .map(|(k, r)| (k, r.finish()))

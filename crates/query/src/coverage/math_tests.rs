@@ -13,6 +13,7 @@ fn usd(text: &str) -> Money {
 fn billed(key: &str, model: &str, cost: &str, tokens: i64) -> BilledCell {
     BilledCell {
         key: Some(key.to_owned()),
+        workspace: None,
         model: model.to_owned(),
         cost: usd(cost),
         tokens,
@@ -23,6 +24,7 @@ fn billed(key: &str, model: &str, cost: &str, tokens: i64) -> BilledCell {
 fn metered(key: &str, model: &str, cost: &str, tokens: i64) -> MeteredCell {
     MeteredCell {
         key: Some(key.to_owned()),
+        workspace: None,
         model: model.to_owned(),
         failed: false,
         cost: usd(cost),
@@ -73,7 +75,7 @@ fn every_cause_on_one_provider() {
         ],
         billed_lag: usd("5"),
         metered_lag: usd("8"),
-        join_by_key: true,
+        join: Join::KeyAndModel,
     };
     let c = provider_coverage(&input);
     adds_up(&c);
@@ -104,7 +106,7 @@ fn every_cause_on_one_provider() {
 fn a_provider_without_metered_traffic_is_all_unmetered() {
     let c = provider_coverage(&ProviderInput {
         billed: vec![billed("k1", "m", "10", 5), billed("k2", "m", "5", 5)],
-        join_by_key: true,
+        join: Join::KeyAndModel,
         ..ProviderInput::default()
     });
     adds_up(&c);
@@ -117,7 +119,7 @@ fn a_provider_without_metered_traffic_is_all_unmetered() {
 fn metered_with_no_bill_yet_is_lag_not_above_100() {
     let c = provider_coverage(&ProviderInput {
         metered_lag: usd("4"),
-        join_by_key: true,
+        join: Join::KeyAndModel,
         ..ProviderInput::default()
     });
     adds_up(&c);
@@ -130,7 +132,7 @@ fn metered_above_billed_shows_above_100() {
     let c = provider_coverage(&ProviderInput {
         billed: vec![billed("k1", "m", "10", 1000)],
         metered: vec![metered("k1", "m", "12", 1000)],
-        join_by_key: true,
+        join: Join::KeyAndModel,
         ..ProviderInput::default()
     });
     adds_up(&c);
@@ -143,7 +145,7 @@ fn prices_within_the_threshold_are_not_drift() {
     let c = provider_coverage(&ProviderInput {
         billed: vec![billed("k1", "m", "100", 1000)],
         metered: vec![metered("k1", "m", "50.5", 500)],
-        join_by_key: true,
+        join: Join::KeyAndModel,
         ..ProviderInput::default()
     });
     adds_up(&c);
@@ -168,13 +170,49 @@ fn keyless_providers_join_by_model() {
             key: Some("whatever".into()),
             ..metered("", "claude", "10", 100)
         }],
-        join_by_key: false,
+        join: Join::Model,
         ..ProviderInput::default()
     });
     adds_up(&c);
     assert_eq!(amount(&c, CauseKind::UnmeteredKeys), usd("4"));
     assert_eq!(amount(&c, CauseKind::Unexplained), Money::ZERO);
     assert_eq!(c.ratio.billed_requests, None);
+}
+
+#[test]
+fn keyless_providers_join_by_workspace_and_model_when_events_name_workspaces() {
+    let cell = |workspace: &str, cost: &str, tokens: i64| BilledCell {
+        key: None,
+        workspace: Some(workspace.to_owned()),
+        ..billed("", "claude", cost, tokens)
+    };
+    let c = provider_coverage(&ProviderInput {
+        billed: vec![cell("w1", "8", 800), cell("w2", "2", 200)],
+        metered: vec![MeteredCell {
+            key: None,
+            workspace: Some("w1".into()),
+            ..metered("", "claude", "8", 800)
+        }],
+        join: Join::WorkspaceAndModel,
+        ..ProviderInput::default()
+    });
+    adds_up(&c);
+    // By model alone, w1's calls would stand for both accounts: the gap would be unexplained.
+    let unmetered = c
+        .causes
+        .iter()
+        .find(|x| x.cause == CauseKind::UnmeteredKeys)
+        .unwrap();
+    assert_eq!(unmetered.amount, usd("2"));
+    assert_eq!(unmetered.rows.len(), 1);
+    assert_eq!(unmetered.rows[0].key.as_deref(), Some("w2"));
+    assert_eq!(unmetered.rows[0].model, None);
+    assert_eq!(amount(&c, CauseKind::Unexplained), Money::ZERO);
+    let w1 = &c.per_workspace[&Some("w1".to_owned())];
+    let w2 = &c.per_workspace[&Some("w2".to_owned())];
+    assert_eq!(w1.coverage_pct, Some(Decimal::new(1000, 1)));
+    assert_eq!(w2.coverage_pct, Some(Decimal::new(0, 1)));
+    assert_eq!(c.ratio.coverage_pct, Some(Decimal::new(800, 1)));
 }
 
 #[test]
@@ -190,7 +228,7 @@ fn keys_match_by_id_or_by_hint() {
     assert_eq!(match_key("", &keys), None);
 }
 
-fn any_cell() -> impl Strategy<Value = (u8, u8, i64, i64, bool, i64)> {
+fn any_cell() -> impl Strategy<Value = (u8, u8, i64, i64, bool, i64, u8)> {
     (
         0u8..4,
         0u8..4,
@@ -198,6 +236,7 @@ fn any_cell() -> impl Strategy<Value = (u8, u8, i64, i64, bool, i64)> {
         0i64..10_000_000_000,
         any::<bool>(),
         0i64..3,
+        0u8..3,
     )
 }
 
@@ -208,19 +247,23 @@ proptest! {
         meters in proptest::collection::vec(any_cell(), 0..12),
         billed_lag in -1_000_000_000_000i64..1_000_000_000_000,
         metered_lag in 0i64..1_000_000_000_000,
-        join_by_key in any::<bool>(),
+        join in 0u8..3,
     ) {
         let key = |k: u8| (k > 0).then(|| format!("k{k}"));
+        let workspace = |w: u8| (w > 0).then(|| format!("w{w}"));
+        let join = [Join::Model, Join::KeyAndModel, Join::WorkspaceAndModel][usize::from(join)];
         let input = ProviderInput {
-            billed: bills.iter().map(|&(k, m, cost, tokens, _, _)| BilledCell {
+            billed: bills.iter().map(|&(k, m, cost, tokens, _, _, w)| BilledCell {
                 key: key(k),
+                workspace: workspace(w),
                 model: format!("m{m}"),
                 cost: Money::from_nanos(cost),
                 tokens,
                 requests: Some(1),
             }).collect(),
-            metered: meters.iter().map(|&(k, m, cost, tokens, failed, unpriced)| MeteredCell {
+            metered: meters.iter().map(|&(k, m, cost, tokens, failed, unpriced, w)| MeteredCell {
                 key: key(k),
+                workspace: workspace(w),
                 model: format!("m{m}"),
                 failed,
                 cost: Money::from_nanos(cost.abs()),
@@ -230,7 +273,7 @@ proptest! {
             }).collect(),
             billed_lag: Money::from_nanos(billed_lag),
             metered_lag: Money::from_nanos(metered_lag),
-            join_by_key,
+            join,
         };
         let c = provider_coverage(&input);
         let causes: Money = c.causes.iter().map(|x| x.amount).sum();
@@ -243,5 +286,10 @@ proptest! {
         let metered: Money = input.metered.iter().map(|m| m.cost).sum::<Money>() + input.metered_lag;
         prop_assert_eq!(c.billed_cost, billed);
         prop_assert_eq!(c.metered_cost, metered);
+        // Every cell counts in one workspace: the workspaces add up to the provider.
+        let ws_billed: Money = c.per_workspace.values().map(|r| r.billed_cost).sum();
+        let ws_metered: Money = c.per_workspace.values().map(|r| r.metered_cost).sum();
+        prop_assert_eq!(ws_billed, c.ratio.billed_cost);
+        prop_assert_eq!(ws_metered, c.ratio.metered_cost);
     }
 }

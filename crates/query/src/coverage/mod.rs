@@ -6,15 +6,18 @@
 //!
 //! Both sides are joined by provider, provider key (the metered key matched to a billed key's
 //! id or hint) and model, normalized the same way on both sides
-//! (`domain::catalog::normalize_model`). Metered events carry no workspace, so coverage per
-//! workspace needs events with one; providers whose bill has no keys (Bedrock, Vertex, Runway)
-//! or whose events carry none join by model only.
+//! (`domain::catalog::normalize_model`). Providers whose bill has no keys (Bedrock, Vertex,
+//! Runway) or whose events carry none join by workspace and model when the events name billed
+//! workspaces, else by model only. An event's workspace is the billed workspace whose provider
+//! id it carries (so a renamed workspace still joins), else the one whose name it carries, else
+//! its key's workspace ([`workspaces::match_workspace`]).
 
 pub mod csv;
 pub mod daily;
 pub mod keys;
 pub mod math;
 pub mod watermark;
+pub mod workspaces;
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -23,11 +26,14 @@ use serde::Serialize;
 use spendlens_domain::catalog::normalize_model;
 use spendlens_domain::credential::hint_of;
 use spendlens_domain::{Day, DayRange, Money, ProviderKind};
-use spendlens_store::{ApiKeyRow, ConnectionRow, OrgId, Store, meter_extra};
+use spendlens_store::{
+    ApiKeyRow, ConnectionRow, OrgId, Store, WorkspaceId, WorkspaceRow, meter_extra,
+};
 
 use self::daily::{DayCoverage, DaySide};
 use self::keys::match_key;
-use self::math::{BilledCell, Cause, JoinKey, MeteredCell, ProviderInput, Ratio};
+use self::math::{BilledCell, Cause, Join, JoinKey, MeteredCell, ProviderInput, Ratio};
+use self::workspaces::{WorkspaceCoverage, Workspaces};
 use crate::QueryError;
 
 /// What coverage is asked for: a period and, optionally, some providers.
@@ -41,8 +47,9 @@ pub struct CoverageQuery {
 }
 
 /// Said on every coverage report.
-pub const WORKSPACE_NOTE: &str = "Metered events carry no workspace yet, so coverage is \
-    joined by provider, API key and model; coverage per workspace needs events with a workspace.";
+pub const WORKSPACE_NOTE: &str = "A metered call counts in the billed workspace whose id (or, \
+    failing that, name) its workspace field carries, else in its API key's workspace; calls \
+    naming neither count under no workspace.";
 
 /// Coverage of every provider with a bill or metered traffic in the period.
 #[derive(Clone, Debug, Serialize)]
@@ -70,8 +77,9 @@ pub struct ProviderReport {
     pub comparable: Option<DayRange>,
     /// The days after `complete_through`, counted as billing lag.
     pub lag: Option<DayRange>,
-    /// `key_and_model`, or `model` when the bill or the events carry no keys.
-    pub join: &'static str,
+    /// `key_and_model`; `workspace_and_model` when the bill or the events carry no keys but
+    /// both name workspaces; else `model`.
+    pub join: Join,
     #[serde(flatten)]
     pub ratio: Ratio,
     /// Over the whole period: billed = metered + the causes' amounts.
@@ -79,6 +87,8 @@ pub struct ProviderReport {
     pub period_metered_cost: Money,
     pub causes: Vec<Cause>,
     pub keys: Vec<KeyCoverage>,
+    /// Per billed workspace (and the metered calls naming no billed workspace).
+    pub workspaces: Vec<WorkspaceCoverage>,
     pub models: Vec<ModelCoverage>,
     /// Every day of the period (when asked for): the day's ratio while its bill is final,
     /// `lag` after. The comparable days' sums are `billed_cost` and `metered_cost` above.
@@ -132,13 +142,33 @@ pub async fn for_view(
     period: DayRange,
     providers: &[ProviderKind],
 ) -> Result<Option<CoverageReport>, QueryError> {
+    viewed(store, org, period, providers, false).await
+}
+
+/// [`for_view`] with each provider's day-by-day series, for the Providers view's chart.
+pub async fn for_providers_view(
+    store: &Store,
+    org: OrgId,
+    period: DayRange,
+    providers: &[ProviderKind],
+) -> Result<Option<CoverageReport>, QueryError> {
+    viewed(store, org, period, providers, true).await
+}
+
+async fn viewed(
+    store: &Store,
+    org: OrgId,
+    period: DayRange,
+    providers: &[ProviderKind],
+    daily: bool,
+) -> Result<Option<CoverageReport>, QueryError> {
     if store.meter_dimension_values(org, 0).await?.is_empty() {
         return Ok(None);
     }
     let query = CoverageQuery {
         period,
         providers: providers.to_vec(),
-        daily: false,
+        daily,
     };
     Ok(Some(coverage(store, org, &query).await?))
 }
@@ -169,6 +199,19 @@ impl CoverageReport {
             .iter()
             .find(|m| m.model == model)
             .and_then(|m| m.ratio.coverage_pct)
+    }
+
+    /// Metered ÷ billed cost of some billed workspaces together (a Workspaces row merges the
+    /// workspaces sharing a display name); `None` when they have no billed cost on final days.
+    pub fn workspaces_pct(&self, ids: &[WorkspaceId]) -> Option<Decimal> {
+        let (mut billed, mut metered) = (0i128, 0i128);
+        for w in self.providers.iter().flat_map(|p| &p.workspaces) {
+            if w.workspace_id.is_some_and(|id| ids.contains(&id)) {
+                billed += i128::from(w.ratio.billed_cost.nanos());
+                metered += i128::from(w.ratio.metered_cost.nanos());
+            }
+        }
+        math::percent(metered, billed)
     }
 
     /// Metered ÷ billed cost over some providers (those a view shows).
@@ -233,10 +276,11 @@ pub async fn coverage(
         }
     }
     let keys = store.list_api_keys(org).await?;
+    let workspace_rows = store.list_workspaces(org).await?;
     let (billed_days, metered_days) = if query.daily {
         (
-            store.billed_days(org, query.period).await?,
-            store.metered_days(org, query.period).await?,
+            store.billed_connection_days(org, query.period).await?,
+            store.metered_provider_days(org, query.period).await?,
         )
     } else {
         (Vec::new(), Vec::new())
@@ -248,33 +292,30 @@ pub async fn coverage(
             .filter(|n| n.parse::<ProviderKind>().ok() == Some(*provider))
             .cloned()
             .collect();
+        let known = Known {
+            keys: &keys,
+            workspaces: &workspace_rows,
+        };
         let mut report =
-            provider_report(store, org, query.period, *provider, side, &names, &keys).await?;
+            provider_report(store, org, query.period, *provider, side, &names, known).await?;
         if query.daily {
             let ids: Vec<_> = side.connections.iter().map(|c| c.id).collect();
             let mut billed: BTreeMap<Day, DaySide> = BTreeMap::new();
-            for row in billed_days
-                .iter()
-                .filter(|r| ids.contains(&r.connection_id))
-            {
-                for (day, totals) in &row.days {
-                    billed
-                        .entry(*day)
-                        .or_default()
-                        .add(totals.cost, billed_tokens(totals));
-                }
+            for (_, day, totals) in billed_days.iter().filter(|r| ids.contains(&r.0)) {
+                billed
+                    .entry(*day)
+                    .or_default()
+                    .add(totals.cost, billed_tokens(totals));
             }
             let mut metered: BTreeMap<Day, DaySide> = BTreeMap::new();
-            for row in metered_days
+            for (_, day, metrics) in metered_days
                 .iter()
-                .filter(|r| r.provider.parse::<ProviderKind>().ok() == Some(*provider))
+                .filter(|r| r.0.parse::<ProviderKind>().ok() == Some(*provider))
             {
-                for (day, metrics) in &row.days {
-                    metered
-                        .entry(*day)
-                        .or_default()
-                        .add(metrics.totals.cost, metered_tokens(&metrics.totals));
-                }
+                metered
+                    .entry(*day)
+                    .or_default()
+                    .add(metrics.totals.cost, metered_tokens(&metrics.totals));
             }
             report.days = Some(daily::daily(
                 query.period,
@@ -335,6 +376,13 @@ fn metered_tokens(t: &spendlens_store::Totals) -> i64 {
         .saturating_add(t.output_tokens)
 }
 
+/// The organization's billed keys and workspaces, for naming and matching.
+#[derive(Clone, Copy)]
+struct Known<'a> {
+    keys: &'a [ApiKeyRow],
+    workspaces: &'a [WorkspaceRow],
+}
+
 async fn provider_report(
     store: &Store,
     org: OrgId,
@@ -342,8 +390,9 @@ async fn provider_report(
     provider: ProviderKind,
     side: &ProviderSide<'_>,
     metered_names: &[String],
-    keys: &[ApiKeyRow],
+    known_rows: Known<'_>,
 ) -> Result<ProviderReport, QueryError> {
+    let keys = known_rows.keys;
     let (comparable, lag) = watermark::split_period(period, side.complete_through);
     let ids: Vec<_> = side.connections.iter().map(|c| c.id).collect();
     let billed_rows = if ids.is_empty() {
@@ -367,6 +416,7 @@ async fn provider_report(
         .filter(|k| ids.contains(&k.connection_id))
         .map(|k| (k.provider_id.clone(), k.hint.clone()))
         .collect();
+    let places = Workspaces::new(known_rows.workspaces, keys, &ids);
     let reports_requests = provider.reports_request_counts();
     let mut input = ProviderInput::default();
     let mut billed_keys = false;
@@ -382,6 +432,7 @@ async fn provider_report(
         billed_keys |= key.is_some();
         input.billed.push(BilledCell {
             key,
+            workspace: row.workspace_id.map(Workspaces::join_key),
             model: normalize_model(provider, &row.model),
             cost: row.comparable.cost,
             tokens: billed_tokens(&row.comparable),
@@ -393,6 +444,8 @@ async fn provider_report(
         });
     }
     let mut metered_keys = false;
+    let (mut billed_workspaces, mut metered_workspaces) = (false, false);
+    billed_workspaces |= input.billed.iter().any(|b| b.workspace.is_some());
     for row in &metered_rows {
         input.metered_lag += row.lag.totals.cost;
         let m = &row.comparable;
@@ -403,8 +456,11 @@ async fn provider_report(
             match_key(&row.api_key, &known).map_or_else(|| row.api_key.clone(), str::to_owned)
         });
         metered_keys |= key.is_some();
+        let (workspace, named) = places.of_metered(&row.workspace, key.as_deref());
+        metered_workspaces |= named;
         input.metered.push(MeteredCell {
             key,
+            workspace,
             model: normalize_model(provider, &row.model),
             failed: row.status != "ok",
             cost: m.totals.cost,
@@ -413,9 +469,16 @@ async fn provider_report(
             unpriced: m.extra[meter_extra::UNPRICED],
         });
     }
-    input.join_by_key = billed_keys && metered_keys;
+    input.join = if billed_keys && metered_keys {
+        Join::KeyAndModel
+    } else if billed_workspaces && metered_workspaces {
+        Join::WorkspaceAndModel
+    } else {
+        Join::Model
+    };
     let computed = math::provider_coverage(&input);
     let keys_out = key_rows(&computed.per_key, keys, &ids);
+    let workspaces_out = places.rows(&computed.per_workspace);
     let models = computed
         .per_model
         .into_iter()
@@ -425,7 +488,11 @@ async fn provider_report(
     for cause in &mut causes {
         let unmetered = cause.cause == math::CauseKind::UnmeteredKeys;
         for row in &mut cause.rows {
-            label_row(row, unmetered && input.join_by_key, &keys_out);
+            match input.join {
+                Join::WorkspaceAndModel => places.label_row(row, unmetered),
+                Join::KeyAndModel => label_row(row, unmetered, &keys_out),
+                Join::Model => label_row(row, false, &keys_out),
+            }
         }
     }
     Ok(ProviderReport {
@@ -434,16 +501,13 @@ async fn provider_report(
         complete_through: side.complete_through,
         comparable,
         lag,
-        join: if input.join_by_key {
-            "key_and_model"
-        } else {
-            "model"
-        },
+        join: input.join,
         ratio: computed.ratio,
         period_billed_cost: computed.billed_cost,
         period_metered_cost: computed.metered_cost,
         causes,
         keys: keys_out,
+        workspaces: workspaces_out,
         models,
         days: None,
     })

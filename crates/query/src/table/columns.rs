@@ -347,6 +347,7 @@ const WORKSPACES_HTML: &[ColumnId] = &[
     ColumnId::Tokens,
     ColumnId::PreviousCost,
     ColumnId::Trend,
+    ColumnId::Coverage,
 ];
 const WORKSPACES_CLI: &[ColumnId] = &[
     ColumnId::Workspace,
@@ -357,6 +358,7 @@ const WORKSPACES_CLI: &[ColumnId] = &[
     ColumnId::Trend,
     ColumnId::Tokens,
     ColumnId::Usage,
+    ColumnId::Coverage,
 ];
 
 fn workspaces() -> Vec<Column<WorkspaceViewRow>> {
@@ -376,7 +378,16 @@ fn workspaces() -> Vec<Column<WorkspaceViewRow>> {
                 |r: &WorkspaceViewRow| Value::Text(r.provider.clone()),
             ),
         ],
-        Vec::new(),
+        vec![column(
+            ColumnId::Coverage,
+            "Coverage",
+            Some("Coverage %"),
+            Kind::Percent,
+            Some("coverage"),
+            "% of billed spend metered",
+            Total::Empty,
+            |r: &WorkspaceViewRow| Value::Percent(r.coverage_pct),
+        )],
     );
     rename(&mut columns, ColumnId::Share, "% of total");
     columns

@@ -1,6 +1,7 @@
 //! `spendlens bench`: generates a synthetic organization of a chosen size, writes it through
-//! the store's window replacement (as syncs do), and times each view query over the last 30
-//! days — on SQLite, PostgreSQL or both. Figures are measured here, never assumed.
+//! the store's window replacement (as syncs do) with metered calls beside it (through ingest,
+//! `bench_coverage`), and times each view query over the last 30 days and the coverage reads —
+//! on SQLite, PostgreSQL or both. Figures are measured here, never assumed.
 
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -84,6 +85,21 @@ pub async fn run(_cli: &Cli, args: &BenchArgs) -> anyhow::Result<ExitCode> {
             result.write_time.as_secs_f64(),
             result.lines_written as f64 / result.write_time.as_secs_f64()
         );
+        println!(
+            "metered: {} events in {:.2} s = {:.0} events/s (store ingest with rollups, {} per transaction)",
+            result.events_written,
+            result.ingest_time.as_secs_f64(),
+            result.events_written as f64 / result.ingest_time.as_secs_f64().max(1e-9),
+            5_000
+        );
+        for (what, p50, p95) in &result.coverage {
+            println!(
+                "{what:<55} p50 {:>7.2} ms  p95 {:>7.2} ms  ({} samples, last 30 days)",
+                p50.as_secs_f64() * 1000.0,
+                p95.as_secs_f64() * 1000.0,
+                args.samples
+            );
+        }
         for (view, p50, p95) in result.views {
             println!(
                 "view {:<10} p50 {:>7.2} ms  p95 {:>7.2} ms  ({} samples, last 30 days vs previous 30)",
@@ -110,6 +126,10 @@ pub async fn run(_cli: &Cli, args: &BenchArgs) -> anyhow::Result<ExitCode> {
 pub struct BenchResult {
     pub lines_written: usize,
     pub write_time: Duration,
+    pub events_written: usize,
+    pub ingest_time: Duration,
+    /// (read, p50, p95) of each coverage read.
+    pub coverage: Vec<(&'static str, Duration, Duration)>,
     pub views: Vec<(View, Duration, Duration)>,
     pub pages: Vec<PageTiming>,
 }
@@ -198,6 +218,12 @@ pub async fn measure(store: &Store, shape: Shape, samples: usize) -> anyhow::Res
             written += counts.lines;
         }
     }
+    let providers: Vec<ProviderKind> = connections.iter().map(|c| c.0).collect();
+    let (events_written, ingest_time) =
+        super::bench_coverage::ingest(store, org, shape, &providers, first, 2 * PERIOD_DAYS)
+            .await?;
+    let period = DayRange::new(today.add_days(1 - PERIOD_DAYS)?, today)?;
+    let coverage = super::bench_coverage::time_reads(store, org, period, samples).await?;
     let mut views = Vec::new();
     for view in View::ALL {
         let query = ViewQuery::parse(
@@ -223,6 +249,9 @@ pub async fn measure(store: &Store, shape: Shape, samples: usize) -> anyhow::Res
     Ok(BenchResult {
         lines_written: written,
         write_time,
+        events_written,
+        ingest_time,
+        coverage,
         views,
         pages,
     })
@@ -334,7 +363,7 @@ fn keys(shape: Shape, index: usize, parts: usize) -> Vec<ApiKeyRecord> {
 }
 
 /// A deterministic day of lines: every key uses `models_per_key` models.
-fn lines_for(
+pub(crate) fn lines_for(
     shape: Shape,
     provider: ProviderKind,
     index: usize,
@@ -411,6 +440,15 @@ mod tests {
             .await
             .unwrap();
         assert!(result.lines_written >= 4_000);
+        // Nine keys in ten are metered, one call per billed line.
+        assert!(
+            result.events_written > result.lines_written * 8 / 10
+                && result.events_written < result.lines_written,
+            "{} events for {} lines",
+            result.events_written,
+            result.lines_written
+        );
+        assert_eq!(result.coverage.len(), 3);
         assert_eq!(result.views.len(), 4);
         assert_eq!(result.pages.len(), 7);
         assert!(result.pages.iter().all(|p| p.bytes > 1000));

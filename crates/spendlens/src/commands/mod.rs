@@ -5,6 +5,7 @@ pub mod audit;
 pub mod bench;
 pub mod bench_alerts;
 pub mod bench_budgets;
+pub mod bench_coverage;
 pub mod bench_meter;
 pub mod budgets;
 pub mod connection_months;

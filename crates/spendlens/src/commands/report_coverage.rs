@@ -1,5 +1,5 @@
-//! `spendlens report coverage`: metered ÷ billed per provider (and per key and model in JSON
-//! and CSV), and each provider's gap billed − metered split into causes — the same report as
+//! `spendlens report coverage`: metered ÷ billed per provider and workspace (and per key and
+//! model in JSON and CSV), and each provider's gap billed − metered split into causes — the same report as
 //! `GET /api/v1/coverage`.
 
 use std::process::ExitCode;
@@ -104,6 +104,28 @@ fn print_table(report: &CoverageReport) {
         }
         rows.push(vec!["Metered".to_owned(), money(p.period_metered_cost)]);
         print!("{}", text_table(&["Step", "Amount"], &rows, None));
+        if p.workspaces.iter().any(|w| w.workspace_id.is_some()) {
+            let rows: Vec<Vec<String>> = p
+                .workspaces
+                .iter()
+                .map(|w| {
+                    vec![
+                        match (&w.provider_workspace_id, w.billed) {
+                            (Some(id), _) => format!("{} ({id})", w.workspace_name),
+                            (None, true) => w.workspace_name.clone(),
+                            (None, false) => format!("{} (not on the bill)", w.workspace_name),
+                        },
+                        money(w.ratio.billed_cost),
+                        money(w.ratio.metered_cost),
+                        pct(w.ratio.coverage_pct),
+                    ]
+                })
+                .collect();
+            print!(
+                "{}",
+                text_table(&["Workspace", "Billed", "Metered", "Coverage"], &rows, None)
+            );
+        }
     }
     println!();
     println!("{WORKSPACE_NOTE}");

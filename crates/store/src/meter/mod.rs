@@ -26,12 +26,11 @@ use sqlx::{PgConnection, SqliteConnection};
 use time::OffsetDateTime;
 
 use crate::bulk::{BulkInsert, Value};
-use crate::rollups::RollupWrite;
 use crate::{OrgId, Store, StoreError, StoreResult, millis, with_pool};
 
 pub use attribution::{Attribution, AttributionTotals, MeterFacets, MeterFilter};
 pub use partitions::{PartitionCache, Pruned};
-pub use rollup::{METER_DAY, METER_HOUR};
+pub use rollup::{METER_COVERAGE, METER_DAY, METER_HOUR};
 
 /// What happened to each event of a batch, by its index in the batch.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -343,9 +342,9 @@ impl Store {
                 .map(|&i| event_row(org, key, received, &events[i]))
                 .collect();
             tx.insert_rows("meter_events", &EVENT_COLUMNS, &rows).await?;
-            let (hours, days) = rollup::facts(order.iter().map(|&i| &events[i]));
-            tx.add_rollup_deltas(org, &METER_HOUR, &hours).await?;
-            tx.add_rollup_deltas(org, &METER_DAY, &days).await?;
+            rollup::facts(order.iter().map(|&i| &events[i]))
+                .write(&mut *tx, org)
+                .await?;
             tx.commit().await?;
             Ok((inserted, stored))
         })

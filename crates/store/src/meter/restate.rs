@@ -1,14 +1,12 @@
 //! Restating stored metered events: read them back a page at a time (as priced events, so the
 //! pricing engine can price them again), then write new costs and adjust the `meter_hour` and
-//! `meter_day` rollups by the exact differences through the rollup engine, in one transaction
+//! `meter_day` rollups (and `meter.coverage`) by the exact differences through the rollup engine, in one transaction
 //! per page.
 //!
 //! An event is changed only if its stored cost is still the one the caller read: a second
 //! restate running at the same time (or a rerun) finds nothing left to change, so no
 //! difference is ever added twice. Ingest only inserts events and restate only updates them,
 //! and rollup deltas add up in any order, so both can run at once.
-
-use std::collections::BTreeMap;
 
 use spendlens_domain::{Money, Quantity};
 use spendlens_meter::{
@@ -18,8 +16,8 @@ use spendlens_meter::{
 use time::OffsetDateTime;
 
 use super::day_of;
-use super::rollup::{METER_DAY, METER_HOUR, extra, series_of};
-use crate::rollups::{Fact, Metrics, RollupWrite};
+use super::rollup::{MeterFacts, extra};
+use crate::rollups::Metrics;
 use crate::{OrgId, RowExt, Store, StoreError, StoreResult, with_pool};
 
 /// Where the next page starts: the last event of the previous page.
@@ -157,31 +155,13 @@ fn delta(change: &CostChange) -> Metrics {
     m
 }
 
-/// Hour and day facts of the applied changes, summed per series and bucket.
-fn facts<'a>(changes: impl Iterator<Item = &'a CostChange>) -> (Vec<Fact>, Vec<Fact>) {
-    let mut hours: BTreeMap<_, Metrics> = BTreeMap::new();
-    let mut days: BTreeMap<_, Metrics> = BTreeMap::new();
+/// Facts of the applied changes for each metered kind.
+fn facts<'a>(changes: impl Iterator<Item = &'a CostChange>) -> MeterFacts {
+    let mut out = MeterFacts::default();
     for change in changes {
-        let series = series_of(&change.stored);
-        let metrics = delta(change);
-        let hour = change.stored.event.time.unix_timestamp().div_euclid(3600);
-        let at = days
-            .entry((series.clone(), hour.div_euclid(24)))
-            .or_default();
-        *at = at.plus(metrics);
-        let at = hours.entry((series, hour)).or_default();
-        *at = at.plus(metrics);
+        out.add(&change.stored, delta(change));
     }
-    let into = |map: BTreeMap<(crate::rollups::SeriesKey, i64), Metrics>| {
-        map.into_iter()
-            .map(|((series, bucket), metrics)| Fact {
-                series,
-                bucket,
-                metrics,
-            })
-            .collect()
-    };
-    (into(hours), into(days))
+    out
 }
 
 impl Store {
@@ -261,9 +241,9 @@ impl Store {
                     applied.push(change);
                 }
             }
-            let (hours, days) = facts(applied.iter().copied());
-            tx.add_rollup_deltas(org, &METER_HOUR, &hours).await?;
-            tx.add_rollup_deltas(org, &METER_DAY, &days).await?;
+            facts(applied.iter().copied())
+                .write(&mut *tx, org)
+                .await?;
             tx.commit().await?;
             Ok(applied.len())
         })

@@ -1,10 +1,16 @@
 //! The metered events' rollups: kinds `meter_hour` and `meter_day` of the one rollup engine,
-//! fed by deltas at ingest (only for rows actually inserted), over the attribution dimensions.
-//! Dashboards read these, never `meter_events`.
+//! fed by deltas at ingest (only for rows actually inserted), over the attribution dimensions,
+//! and `meter.coverage` (per day over provider, workspace, API key, model and status: the
+//! metered side of coverage, migration 0027). Dashboards read these, never `meter_events`.
+
+use std::collections::HashMap;
 
 use spendlens_meter::{CallStatus, PricedEvent};
 
-use crate::rollups::{BucketSize, DimType, DimValue, Fact, Metrics, RollupKind, SeriesKey};
+use crate::rollups::{
+    BucketSize, DimType, DimValue, Fact, Metrics, RollupKind, RollupWrite, SeriesKey,
+};
+use crate::{OrgId, StoreResult};
 
 /// The dimensions of both kinds, in stored order. An absent value is the empty string
 /// (shown as N/A, never as a value).
@@ -58,6 +64,25 @@ pub static METER_DAY: RollupKind = RollupKind {
     extra: METER_EXTRA,
 };
 
+/// The dimensions of [`METER_COVERAGE`], in stored order; absent values are empty strings.
+pub const COVERAGE_DIMS: &[(&str, DimType)] = &[
+    ("provider", DimType::Text),
+    ("workspace", DimType::Text),
+    ("api_key", DimType::Text),
+    ("model", DimType::Text),
+    ("status", DimType::Text),
+];
+
+/// Metered calls per UTC day and (provider, workspace, API key, model, status): what coverage
+/// joins to the bill, with no attribution dimension to multiply its series (migration 0027
+/// built it from the events stored before it).
+pub static METER_COVERAGE: RollupKind = RollupKind {
+    name: "meter.coverage",
+    bucket: BucketSize::Day,
+    dims: COVERAGE_DIMS,
+    extra: METER_EXTRA,
+};
+
 fn clamp(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
@@ -76,6 +101,22 @@ pub fn series_of(priced: &PricedEvent) -> SeriesKey {
             text(&e.attribution.product),
             text(&e.attribution.agent),
             text(&e.attribution.workflow),
+            DimValue::Text(e.status.as_str().to_owned()),
+        ],
+    }
+}
+
+/// The [`METER_COVERAGE`] series an event counts in.
+pub fn coverage_series_of(priced: &PricedEvent) -> SeriesKey {
+    let e = &priced.event;
+    let text = |v: &Option<String>| DimValue::Text(v.clone().unwrap_or_default());
+    SeriesKey {
+        connection: None,
+        dims: vec![
+            DimValue::Text(e.provider.clone()),
+            text(&e.workspace),
+            text(&e.api_key),
+            DimValue::Text(e.model.clone()),
             DimValue::Text(e.status.as_str().to_owned()),
         ],
     }
@@ -115,29 +156,58 @@ pub fn metrics_of(priced: &PricedEvent) -> Metrics {
     m
 }
 
-/// Facts for both kinds, summed per series and bucket.
-pub fn facts<'a>(events: impl Iterator<Item = &'a PricedEvent>) -> (Vec<Fact>, Vec<Fact>) {
-    use std::collections::HashMap;
-    let mut hours: HashMap<(SeriesKey, i64), Metrics> = HashMap::new();
-    let mut days: HashMap<(SeriesKey, i64), Metrics> = HashMap::new();
-    for priced in events {
-        let series = series_of(priced);
-        let metrics = metrics_of(priced);
+/// Facts of some events (or of changes to them) for each metered kind, summed per series and
+/// bucket.
+#[derive(Default)]
+pub struct MeterFacts {
+    hours: HashMap<(SeriesKey, i64), Metrics>,
+    days: HashMap<(SeriesKey, i64), Metrics>,
+    coverage: HashMap<(SeriesKey, i64), Metrics>,
+}
+
+impl MeterFacts {
+    /// Adds what `metrics` (an event's, or a change's) adds to `priced`'s series.
+    pub fn add(&mut self, priced: &PricedEvent, metrics: Metrics) {
         let hour = priced.event.time.unix_timestamp().div_euclid(3600);
         let day = hour.div_euclid(24);
-        let at = days.entry((series.clone(), day)).or_default();
+        let series = series_of(priced);
+        let at = self.days.entry((series.clone(), day)).or_default();
         *at = at.plus(metrics);
-        let at = hours.entry((series, hour)).or_default();
+        let at = self.hours.entry((series, hour)).or_default();
+        *at = at.plus(metrics);
+        let at = self
+            .coverage
+            .entry((coverage_series_of(priced), day))
+            .or_default();
         *at = at.plus(metrics);
     }
-    let into = |map: HashMap<(SeriesKey, i64), Metrics>| -> Vec<Fact> {
-        map.into_iter()
-            .map(|((series, bucket), metrics)| Fact {
-                series,
-                bucket,
-                metrics,
-            })
-            .collect()
-    };
-    (into(hours), into(days))
+
+    /// Adds every kind's facts to its rollup, in the caller's transaction.
+    pub async fn write<W: RollupWrite + Send>(self, tx: &mut W, org: OrgId) -> StoreResult<()> {
+        let into = |map: HashMap<(SeriesKey, i64), Metrics>| -> Vec<Fact> {
+            map.into_iter()
+                .map(|((series, bucket), metrics)| Fact {
+                    series,
+                    bucket,
+                    metrics,
+                })
+                .collect()
+        };
+        tx.add_rollup_deltas(org, &METER_HOUR, &into(self.hours))
+            .await?;
+        tx.add_rollup_deltas(org, &METER_DAY, &into(self.days))
+            .await?;
+        tx.add_rollup_deltas(org, &METER_COVERAGE, &into(self.coverage))
+            .await?;
+        Ok(())
+    }
+}
+
+/// Facts of stored events for each metered kind.
+pub fn facts<'a>(events: impl Iterator<Item = &'a PricedEvent>) -> MeterFacts {
+    let mut out = MeterFacts::default();
+    for priced in events {
+        out.add(priced, metrics_of(priced));
+    }
+    out
 }

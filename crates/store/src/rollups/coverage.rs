@@ -2,9 +2,9 @@
 //! and day, written with every window beside the kinds of `cost.rs`, and its read for coverage:
 //! per series, the totals of a period's comparable days and of its lag days in one statement.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
-use spendlens_domain::{CostLine, DayRange};
+use spendlens_domain::{CostLine, Day, DayRange};
 
 use super::{BucketSize, DimType, DimValue, Fact, Metrics, RollupKind, SeriesFilter, SeriesKey};
 use crate::cost_lines::ResolvedLine;
@@ -143,11 +143,14 @@ impl Store {
     }
 }
 
-/// Metered totals of one (provider, model, API key, status) over a period's comparable days
-/// and its lag days, summed over the attribution dimensions.
+/// Metered totals of one (provider, workspace, model, API key, status) over a period's
+/// comparable days and its lag days.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MeteredKeyModel {
     pub provider: String,
+    /// As the events carried it (a workspace or project id or name); empty when they carried
+    /// none.
+    pub workspace: String,
     pub model: String,
     /// As the events carried it (a provider key id or hint); empty when they carried none.
     pub api_key: String,
@@ -158,8 +161,8 @@ pub struct MeteredKeyModel {
 }
 
 impl Store {
-    /// Metered totals per (provider, model, key, status) of the given providers (as the
-    /// events name them), over `comparable` and `lag`, from `meter_day` only.
+    /// Metered totals per (provider, workspace, model, key, status) of the given providers (as
+    /// the events name them), over `comparable` and `lag`, from `meter.coverage` only.
     pub async fn metered_by_key_model(
         &self,
         org: OrgId,
@@ -167,7 +170,7 @@ impl Store {
         comparable: Option<DayRange>,
         lag: Option<DayRange>,
     ) -> StoreResult<Vec<MeteredKeyModel>> {
-        use crate::meter::rollup::METER_DAY;
+        use crate::meter::rollup::METER_COVERAGE;
         let (first, second, swapped) = match (comparable, lag) {
             (Some(c), l) => (c, l, false),
             (None, Some(l)) => (l, None, true),
@@ -186,10 +189,10 @@ impl Store {
         let rows = self
             .read_period(
                 org,
-                &METER_DAY,
+                &METER_COVERAGE,
                 &filter,
-                METER_DAY.buckets(first),
-                second.map(|r| METER_DAY.buckets(r)),
+                METER_COVERAGE.buckets(first),
+                second.map(|r| METER_COVERAGE.buckets(r)),
             )
             .await?;
         let text = |dims: &[DimValue], i: usize| {
@@ -198,43 +201,100 @@ impl Store {
                 .unwrap_or_default()
                 .to_owned()
         };
-        let mut grouped: HashMap<(String, String, String, String), (Metrics, Metrics)> =
-            HashMap::new();
-        for row in rows {
-            let d = &row.series.dims;
-            let (comparable, lag) = if swapped {
-                (Metrics::default(), row.current)
-            } else {
-                (row.current, row.previous)
-            };
-            let at = grouped
-                .entry((text(d, 0), text(d, 1), text(d, 2), text(d, 7)))
-                .or_default();
-            at.0 = at.0.plus(comparable);
-            at.1 = at.1.plus(lag);
-        }
-        let mut out: Vec<MeteredKeyModel> = grouped
+        // Dimensions: provider, workspace, API key, model, status (one series per cell).
+        let mut out: Vec<MeteredKeyModel> = rows
             .into_iter()
-            .filter(|(_, (c, l))| !c.is_zero() || !l.is_zero())
-            .map(
-                |((provider, model, api_key, status), (comparable, lag))| MeteredKeyModel {
-                    provider,
-                    model,
-                    api_key,
-                    status,
+            .map(|row| {
+                let d = &row.series.dims;
+                let (comparable, lag) = if swapped {
+                    (Metrics::default(), row.current)
+                } else {
+                    (row.current, row.previous)
+                };
+                MeteredKeyModel {
+                    provider: text(d, 0),
+                    workspace: text(d, 1),
+                    api_key: text(d, 2),
+                    model: text(d, 3),
+                    status: text(d, 4),
                     comparable,
                     lag,
-                },
-            )
+                }
+            })
+            .filter(|m| !m.comparable.is_zero() || !m.lag.is_zero())
             .collect();
         out.sort_by(|a, b| {
-            (&a.provider, &a.model, &a.api_key, &a.status).cmp(&(
+            (&a.provider, &a.model, &a.api_key, &a.status, &a.workspace).cmp(&(
                 &b.provider,
                 &b.model,
                 &b.api_key,
                 &b.status,
+                &b.workspace,
             ))
         });
         Ok(out)
     }
+}
+
+impl Store {
+    /// The bill per connection and day of `days` (days without a line left out), from the
+    /// `cost.workspace` rollup: the daily series of coverage, a few rows per connection and day.
+    pub async fn billed_connection_days(
+        &self,
+        org: OrgId,
+        days: DayRange,
+    ) -> StoreResult<Vec<(ConnectionId, Day, Totals)>> {
+        let rows = self
+            .read_days(org, &super::cost::WORKSPACE, &SeriesFilter::default(), days)
+            .await?;
+        let mut sums: BTreeMap<(ConnectionId, i64), Totals> = BTreeMap::new();
+        for row in rows {
+            let connection = row.series.connection.ok_or_else(|| {
+                StoreError::Corrupt("a cost rollup series has no connection".into())
+            })?;
+            sums.entry((connection, row.bucket))
+                .or_default()
+                .add(&row.metrics.totals);
+        }
+        sums.into_iter()
+            .filter(|(_, totals)| totals.lines > 0)
+            .map(|((connection, bucket), totals)| Ok((connection, day_of(bucket)?, totals)))
+            .collect()
+    }
+
+    /// Metered calls per provider (as the events name it) and day of `days`, from
+    /// `meter.coverage`.
+    pub async fn metered_provider_days(
+        &self,
+        org: OrgId,
+        days: DayRange,
+    ) -> StoreResult<Vec<(String, Day, Metrics)>> {
+        use crate::meter::rollup::METER_COVERAGE;
+        let rows = self
+            .read_days(org, &METER_COVERAGE, &SeriesFilter::default(), days)
+            .await?;
+        let mut sums: BTreeMap<(String, i64), Metrics> = BTreeMap::new();
+        for row in rows {
+            let provider = row
+                .series
+                .dims
+                .first()
+                .and_then(DimValue::text)
+                .unwrap_or_default()
+                .to_owned();
+            let at = sums.entry((provider, row.bucket)).or_default();
+            *at = at.plus(row.metrics);
+        }
+        sums.into_iter()
+            .filter(|(_, m)| !m.is_zero())
+            .map(|((provider, bucket), m)| Ok((provider, day_of(bucket)?, m)))
+            .collect()
+    }
+}
+
+fn day_of(bucket: i64) -> StoreResult<Day> {
+    i32::try_from(bucket)
+        .ok()
+        .and_then(|n| Day::from_number(n).ok())
+        .ok_or_else(|| StoreError::Corrupt(format!("rollup bucket {bucket} is not a day")))
 }

@@ -1,9 +1,10 @@
 //! Charts drawn on the server as SVG: a donut for how cost divides, grouped bars for current
 //! vs previous period, horizontal bars for a ranking (cost by model), the coverage waterfall
-//! (`waterfall`). Geometry is computed here (floats are fine for pixels, never for money);
+//! (`waterfall`) and coverage per day (`coverage_days`). Geometry is computed here (floats are fine for pixels, never for money);
 //! the markup comes from templates, so every label is escaped, and each shape has a `<title>`
 //! tooltip.
 
+pub mod coverage_days;
 pub mod stacked;
 pub mod waterfall;
 
@@ -180,19 +181,44 @@ pub(crate) fn money_axis(
     plot: f64,
     left: f64,
 ) -> (Vec<AxisLabel>, Vec<String>) {
+    axis(max, top, plot, left, |v| {
+        format::money_compact(Money::from_nanos(v))
+    })
+}
+
+/// The percent axis of a bar chart whose top is `max` percent (a multiple of 4 keeps the
+/// ticks whole), drawn like [`money_axis`].
+pub(crate) fn percent_axis(
+    max: i64,
+    top: f64,
+    plot: f64,
+    left: f64,
+) -> (Vec<AxisLabel>, Vec<String>) {
+    axis(max, top, plot, left, |v| format!("{v}%"))
+}
+
+/// Five ticks from zero to `max` (in the axis's own unit, written by `label`), each with its
+/// gridline.
+fn axis(
+    max: i64,
+    top: f64,
+    plot: f64,
+    left: f64,
+    label: impl Fn(i64) -> String,
+) -> (Vec<AxisLabel>, Vec<String>) {
     (0..=4)
         .map(|step| {
-            let value = Money::from_nanos(max / 4 * step);
+            let value = max / 4 * step;
             let height = if max == 0 {
                 0.0
             } else {
-                value.nanos().max(0) as f64 / max as f64 * plot
+                value.max(0) as f64 / max as f64 * plot
             };
             let y = top + plot - height;
             let tick = AxisLabel {
                 x: format!("{:.1}", left - 6.0),
                 y: format!("{:.1}", y + 4.0),
-                text: format::money_compact(value),
+                text: label(value),
             };
             (tick, format!("{y:.1}"))
         })

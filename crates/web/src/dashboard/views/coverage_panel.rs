@@ -1,15 +1,17 @@
 //! The Providers view's coverage panel: the waterfall billed → causes → metered for the
-//! providers shown, the same steps per provider, and the rows behind each cause.
+//! providers shown, coverage per day, the same steps per provider, and the rows behind each
+//! cause.
 
 use std::collections::BTreeMap;
 
 use spendlens_domain::Money;
-use spendlens_query::coverage::math::CauseKind;
+use spendlens_query::coverage::math::{CauseKind, Join};
 use spendlens_query::coverage::{ProviderReport, WORKSPACE_NOTE};
 use spendlens_query::views::ProvidersReport;
 
 use askama::Template;
 
+use crate::dashboard::charts::coverage_days;
 use crate::dashboard::charts::waterfall::{Step, waterfall};
 use crate::dashboard::error::PageError;
 use crate::dashboard::format;
@@ -19,6 +21,8 @@ const ROWS_PER_CAUSE: usize = 8;
 
 pub struct CoveragePanel {
     pub svg: String,
+    /// Coverage per day (when the report has the daily series).
+    pub days_svg: Option<String>,
     /// Column heads: "All shown", then each metered provider.
     pub heads: Vec<String>,
     /// Step label, then one amount per column.
@@ -126,16 +130,24 @@ pub fn panel(r: &ProvidersReport) -> Result<Option<CoveragePanel>, PageError> {
             notes.push(format!(
                 "{}: bill final through {day}; joined by {}.",
                 p.provider_name,
-                if p.join == "model" {
-                    "model only"
-                } else {
-                    "API key and model"
+                match p.join {
+                    Join::Model => "model only",
+                    Join::KeyAndModel => "API key and model",
+                    Join::WorkspaceAndModel => "workspace and model",
                 }
             ));
         }
     }
+    let days_svg = match coverage_days::combine(&shown) {
+        Some(points) if !points.is_empty() => Some(
+            coverage_days::coverage_days("Coverage per day (metered ÷ billed)", &points)
+                .render()?,
+        ),
+        _ => None,
+    };
     Ok(Some(CoveragePanel {
         svg: chart.render()?,
+        days_svg,
         heads,
         steps: table,
         rows,

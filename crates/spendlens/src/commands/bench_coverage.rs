@@ -1,0 +1,161 @@
+//! The coverage part of `spendlens bench`: metered calls beside the synthetic bill (one call
+//! per billed cost line of nine keys in ten, at 90 % of its tokens and cost, through the store's
+//! ingest path with its rollups), then the coverage reads timed — the Providers view's
+//! (providers, per key and per workspace), the same with each provider's day-by-day series
+//! (the Providers page's chart), and `GET /api/v1/coverage`'s equivalent.
+
+use std::time::{Duration, Instant};
+
+use spendlens_domain::{Day, DayRange, Money, ProviderKind};
+use spendlens_meter::{
+    Attribution, CallStatus, CostSource, EventCost, EventSource, MeteredEvent, PricedEvent,
+    TokenBuckets, TokenFlags,
+};
+use spendlens_query::coverage::{CoverageQuery, coverage, for_providers_view, for_view};
+use spendlens_store::{OrgId, Store};
+
+use super::bench::{Shape, lines_for, percentile};
+
+/// Events stored per transaction.
+const BATCH: usize = 5_000;
+
+/// Stores the metered calls for `days` days from `first`; returns how many and how long.
+pub async fn ingest(
+    store: &Store,
+    org: OrgId,
+    shape: Shape,
+    providers: &[ProviderKind],
+    first: Day,
+    days: i64,
+) -> anyhow::Result<(usize, Duration)> {
+    let now = spendlens_domain::Clock::now(&spendlens_domain::SystemClock);
+    let mut batch: Vec<PricedEvent> = Vec::with_capacity(BATCH);
+    let (mut stored, mut elapsed) = (0usize, Duration::ZERO);
+    for (index, provider) in providers.iter().enumerate() {
+        for offset in 0..days {
+            let day = first.add_days(offset)?;
+            let time = day.start();
+            for (n, line) in lines_for(shape, *provider, index, providers.len(), day)
+                .iter()
+                .enumerate()
+            {
+                let Some(key) = &line.api_key_id else {
+                    continue;
+                };
+                // One key in ten is never metered.
+                if key.ends_with('0') {
+                    continue;
+                }
+                let cost = line.cost.scaled(9, 10).unwrap_or(line.cost);
+                batch.push(PricedEvent {
+                    event: MeteredEvent {
+                        id: format!("{}-{day}-{n}", provider.as_str()),
+                        time,
+                        provider: provider.as_str().to_owned(),
+                        model: line.model.clone(),
+                        tokens: Some(TokenBuckets {
+                            input_uncached: (line.tokens.input * 9 / 10).unsigned_abs(),
+                            cache_read: 0,
+                            cache_write: 0,
+                            output_visible: (line.tokens.output * 9 / 10).unsigned_abs(),
+                            output_reasoning: 0,
+                        }),
+                        token_flags: TokenFlags::default(),
+                        quantity: None,
+                        reported_cost: Some(cost),
+                        latency_ms: Some(800),
+                        status: CallStatus::Ok,
+                        api_key: Some(key.clone()),
+                        workspace: line.workspace_id.clone(),
+                        attribution: Attribution::default(),
+                        tags: Default::default(),
+                        source: EventSource::Native,
+                    },
+                    cost: EventCost {
+                        cost: Some(cost),
+                        source: CostSource::Reported,
+                        catalog_cost: None,
+                        price_entry: None,
+                        unpriced_reason: None,
+                        catalog_split: None,
+                    },
+                });
+                if batch.len() == BATCH {
+                    elapsed += flush(store, org, now, &mut batch, &mut stored).await?;
+                }
+            }
+        }
+    }
+    elapsed += flush(store, org, now, &mut batch, &mut stored).await?;
+    Ok((stored, elapsed))
+}
+
+async fn flush(
+    store: &Store,
+    org: OrgId,
+    now: time::OffsetDateTime,
+    batch: &mut Vec<PricedEvent>,
+    stored: &mut usize,
+) -> anyhow::Result<Duration> {
+    if batch.is_empty() {
+        return Ok(Duration::ZERO);
+    }
+    let started = Instant::now();
+    let outcome = store.ingest_events(org, None, now, batch).await?;
+    let elapsed = started.elapsed();
+    *stored += outcome.inserted.len();
+    batch.clear();
+    Ok(elapsed)
+}
+
+/// (what, p50, p95) of each coverage read over `period`.
+pub async fn time_reads(
+    store: &Store,
+    org: OrgId,
+    period: DayRange,
+    samples: usize,
+) -> anyhow::Result<Vec<(&'static str, Duration, Duration)>> {
+    let mut out = Vec::new();
+    for what in [
+        "coverage: Providers view (providers, keys, workspaces)",
+        "coverage: Providers page (with days)",
+        "coverage: GET /api/v1/coverage",
+    ] {
+        let mut timings = Vec::with_capacity(samples);
+        for round in 0..=samples.max(1) {
+            let started = Instant::now();
+            let report = match what {
+                "coverage: Providers view (providers, keys, workspaces)" => {
+                    for_view(store, org, period, &[]).await?
+                }
+                "coverage: Providers page (with days)" => {
+                    for_providers_view(store, org, period, &[]).await?
+                }
+                _ => Some(
+                    coverage(
+                        store,
+                        org,
+                        &CoverageQuery {
+                            period,
+                            providers: Vec::new(),
+                            daily: true,
+                        },
+                    )
+                    .await?,
+                ),
+            };
+            let elapsed = started.elapsed();
+            anyhow::ensure!(
+                report.is_some_and(|r| r.metered_cost > Money::ZERO),
+                "{what}: no metered spend"
+            );
+            // The first round warms up, as a running server would be.
+            if round > 0 {
+                timings.push(elapsed);
+            }
+        }
+        timings.sort();
+        out.push((what, percentile(&timings, 50), percentile(&timings, 95)));
+    }
+    Ok(out)
+}
