@@ -354,6 +354,7 @@ pub fn spec() -> Value {
                     "required": ["provider", "cost", "previous_cost", "input_tokens", "output_tokens", "requests"],
                     "properties": {
                         "provider": {"type": "string"},
+                        "coverage_pct": {"type": ["string", "null"], "description": "Providers, workspaces, keys and models: metered ÷ billed spend in percent over the days the bills are final; null until metering is set up or without billed spend (details: GET /coverage)"},
                         "cost": money(), "credits": money(), "net_cost": money(), "previous_cost": money(),
                         "trend_pct": {"type": ["string", "null"]},
                         "trend": {"type": "string", "enum": trend_names},
@@ -365,8 +366,7 @@ pub fn spec() -> Value {
                         "unpriced_lines": {"type": "integer", "description": "billed lines whose usage has no known price (e.g. PiAPI Midjourney point usage): what they cost is unknown and not in cost"},
                         "unpriced_requests": {"type": "integer", "description": "the requests of those lines"},
                         "cost_unknown": {"type": "boolean", "description": "every line of the row is unpriced: cost is unknown, not 0"},
-                        "previous_cost_unknown": {"type": "boolean", "description": "every line of the previous period is unpriced: previous_cost is unknown, not 0 (and there is no trend)"},
-                        "coverage_pct": {"type": ["string", "null"], "description": "Providers, workspaces, keys and models: metered ÷ billed spend in percent over the days the bills are final; null until metering is set up or without billed spend (details: GET /coverage)"}
+                        "previous_cost_unknown": {"type": "boolean", "description": "every line of the previous period is unpriced: previous_cost is unknown, not 0 (and there is no trend)"}
                     }
                 },
                 "NewConnection": {
