@@ -118,6 +118,35 @@ fn rows(cells: &[MeteredKeyModel]) -> Vec<Row> {
         .collect()
 }
 
+/// (provider, day, cost, calls) per provider and day, from `meter.provider`.
+async fn provider_days(store: &Store, org: OrgId) -> Vec<(String, String, String, i64)> {
+    store
+        .metered_provider_days(org, range("2026-11-18", "2026-11-20"))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(p, d, m)| {
+            (
+                p,
+                d.to_string(),
+                m.totals.cost.to_exact_string(),
+                m.totals.requests,
+            )
+        })
+        .collect()
+}
+
+fn expected_provider_days() -> Vec<(String, String, String, i64)> {
+    [
+        ("anthropic", "2026-11-19", "1.50", 2),
+        ("anthropic", "2026-11-20", "2.25", 1),
+        ("bedrock", "2026-11-18", "0.50", 2),
+    ]
+    .into_iter()
+    .map(|(p, d, c, n)| (p.to_owned(), d.to_owned(), c.to_owned(), n))
+    .collect()
+}
+
 fn row(cells: [&str; 6], counts: [i64; 6]) -> Row {
     let [p, w, k, m, s, c] = cells.map(str::to_owned);
     let [calls, input, output, failed, unpriced, latency] = counts;
@@ -177,6 +206,7 @@ async fn ingest_writes_each_call_under_its_workspace_key_and_model() {
             [1, 10, 2, 0, 0, 0],
         )]
     );
+    assert_eq!(provider_days(store, org).await, expected_provider_days());
     test.teardown().await;
 }
 
@@ -201,7 +231,16 @@ async fn the_upgrade_builds_the_coverage_rollup_from_stored_events_and_pruned_da
         .await
         .unwrap();
     store
-        .execute_for_tests("DELETE FROM rollup_series WHERE kind = 'meter.coverage'")
+        .execute_for_tests(
+            "DELETE FROM rollup_cum WHERE series_id IN \
+             (SELECT id FROM rollup_series WHERE kind = 'meter.provider')",
+        )
+        .await
+        .unwrap();
+    store
+        .execute_for_tests(
+            "DELETE FROM rollup_series WHERE kind IN ('meter.coverage', 'meter.provider')",
+        )
         .await
         .unwrap();
     assert!(
@@ -226,6 +265,7 @@ async fn the_upgrade_builds_the_coverage_rollup_from_stored_events_and_pruned_da
     let mut got = rows(&cells(store, org, range("2026-11-18", "2026-11-20")).await);
     got.sort();
     assert_eq!(got, expected);
+    assert_eq!(provider_days(store, org).await, expected_provider_days());
     // Later ingest adds to the rows the migration wrote.
     let later = event(
         r#"{"id": "o4", "time": "2026-11-21T09:00:00Z", "provider": "anthropic", "model": "claude-x", "tokens": {"input": 1, "output": 1}, "api_key": "key_a", "workspace": "proj_1", "cost": "0.25"}"#,

@@ -2,7 +2,8 @@
 -- day and (provider, workspace, API key, model, status) — the workspace (OpenAI project,
 -- Anthropic workspace, GCP project, AWS account…) as the events name it, which `meter_day` does
 -- not keep. Ingest and restate add to it beside `meter_hour` and `meter_day`; coverage reads it
--- instead of `meter_day` (no attribution dimensions to multiply its series).
+-- instead of `meter_day` (no attribution dimensions to multiply its series); `meter.provider`,
+-- per day and provider only, is its day-by-day series.
 --
 -- backfill: from the stored events, day by day. A day whose events were pruned (raw events are
 -- kept only for the retention period; `meter_day` keeps them all) is taken from `meter_day`
@@ -113,5 +114,52 @@ JOIN rollup_series s ON s.org_id = b.org_id AND s.kind = 'meter.coverage' AND s.
     AND s.d0 = b.d0 AND s.d1 = b.d1 AND s.d2 = b.d2 AND s.d3 = b.d3 AND s.d4 = b.d4
     AND s.d5 = '' AND s.d6 = '' AND s.d7 = ''
 WINDOW w AS (PARTITION BY s.id ORDER BY b.day);
+
+-- The daily series per provider (`meter.provider`), from the same rows.
+INSERT INTO rollup_series (org_id, kind, connection_id, d0)
+SELECT DISTINCT org_id, 'meter.provider', 0, d0 FROM meter_coverage_backfill;
+
+INSERT INTO rollup_cum (series_id, bucket, cost_nanos, credits_nanos, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, requests, requests_unknown, quantity_micros, lines, allocated_lines, x0, x1, x2, x3, x4, x5)
+SELECT s.id, g.day,
+    CAST(SUM(g.cost_nanos) OVER w AS BIGINT),
+    CAST(SUM(g.credits_nanos) OVER w AS BIGINT),
+    CAST(SUM(g.input_tokens) OVER w AS BIGINT),
+    CAST(SUM(g.output_tokens) OVER w AS BIGINT),
+    CAST(SUM(g.cache_read_tokens) OVER w AS BIGINT),
+    CAST(SUM(g.cache_write_tokens) OVER w AS BIGINT),
+    CAST(SUM(g.requests) OVER w AS BIGINT),
+    CAST(SUM(g.requests_unknown) OVER w AS BIGINT),
+    CAST(SUM(g.quantity_micros) OVER w AS BIGINT),
+    CAST(SUM(g.lines) OVER w AS BIGINT),
+    CAST(SUM(g.allocated_lines) OVER w AS BIGINT),
+    CAST(SUM(g.x0) OVER w AS BIGINT),
+    CAST(SUM(g.x1) OVER w AS BIGINT),
+    CAST(SUM(g.x2) OVER w AS BIGINT),
+    CAST(SUM(g.x3) OVER w AS BIGINT),
+    CAST(SUM(g.x4) OVER w AS BIGINT),
+    CAST(SUM(g.x5) OVER w AS BIGINT)
+FROM (SELECT b.org_id, b.day, b.d0,
+        SUM(b.cost_nanos) AS cost_nanos,
+        SUM(b.credits_nanos) AS credits_nanos,
+        SUM(b.input_tokens) AS input_tokens,
+        SUM(b.output_tokens) AS output_tokens,
+        SUM(b.cache_read_tokens) AS cache_read_tokens,
+        SUM(b.cache_write_tokens) AS cache_write_tokens,
+        SUM(b.requests) AS requests,
+        SUM(b.requests_unknown) AS requests_unknown,
+        SUM(b.quantity_micros) AS quantity_micros,
+        SUM(b.lines) AS lines,
+        SUM(b.allocated_lines) AS allocated_lines,
+        SUM(b.x0) AS x0,
+        SUM(b.x1) AS x1,
+        SUM(b.x2) AS x2,
+        SUM(b.x3) AS x3,
+        SUM(b.x4) AS x4,
+        SUM(b.x5) AS x5
+    FROM meter_coverage_backfill b GROUP BY b.org_id, b.day, b.d0) g
+JOIN rollup_series s ON s.org_id = g.org_id AND s.kind = 'meter.provider' AND s.connection_id = 0
+    AND s.d0 = g.d0 AND s.d1 = '' AND s.d2 = '' AND s.d3 = '' AND s.d4 = ''
+    AND s.d5 = '' AND s.d6 = '' AND s.d7 = ''
+WINDOW w AS (PARTITION BY s.id ORDER BY g.day);
 
 DROP TABLE meter_coverage_backfill;

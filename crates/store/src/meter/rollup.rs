@@ -1,7 +1,8 @@
 //! The metered events' rollups: kinds `meter_hour` and `meter_day` of the one rollup engine,
 //! fed by deltas at ingest (only for rows actually inserted), over the attribution dimensions,
 //! and `meter.coverage` (per day over provider, workspace, API key, model and status: the
-//! metered side of coverage, migration 0027). Dashboards read these, never `meter_events`.
+//! metered side of coverage) and `meter.provider` (per day and provider: its daily series),
+//! both from migration 0027. Dashboards read these, never `meter_events`.
 
 use std::collections::HashMap;
 
@@ -80,6 +81,15 @@ pub static METER_COVERAGE: RollupKind = RollupKind {
     name: "meter.coverage",
     bucket: BucketSize::Day,
     dims: COVERAGE_DIMS,
+    extra: METER_EXTRA,
+};
+
+/// Metered calls per UTC day and provider: coverage's day-by-day series (the Providers view's
+/// chart) in one series per provider, whatever the keys and models (migration 0027).
+pub static METER_PROVIDER: RollupKind = RollupKind {
+    name: "meter.provider",
+    bucket: BucketSize::Day,
+    dims: &[("provider", DimType::Text)],
     extra: METER_EXTRA,
 };
 
@@ -163,6 +173,7 @@ pub struct MeterFacts {
     hours: HashMap<(SeriesKey, i64), Metrics>,
     days: HashMap<(SeriesKey, i64), Metrics>,
     coverage: HashMap<(SeriesKey, i64), Metrics>,
+    providers: HashMap<(SeriesKey, i64), Metrics>,
 }
 
 impl MeterFacts {
@@ -179,6 +190,12 @@ impl MeterFacts {
             .coverage
             .entry((coverage_series_of(priced), day))
             .or_default();
+        *at = at.plus(metrics);
+        let provider = SeriesKey {
+            connection: None,
+            dims: vec![DimValue::Text(priced.event.provider.clone())],
+        };
+        let at = self.providers.entry((provider, day)).or_default();
         *at = at.plus(metrics);
     }
 
@@ -198,6 +215,8 @@ impl MeterFacts {
         tx.add_rollup_deltas(org, &METER_DAY, &into(self.days))
             .await?;
         tx.add_rollup_deltas(org, &METER_COVERAGE, &into(self.coverage))
+            .await?;
+        tx.add_rollup_deltas(org, &METER_PROVIDER, &into(self.providers))
             .await?;
         Ok(())
     }

@@ -263,15 +263,15 @@ impl Store {
     }
 
     /// Metered calls per provider (as the events name it) and day of `days`, from
-    /// `meter.coverage`.
+    /// `meter.provider` (one series per provider).
     pub async fn metered_provider_days(
         &self,
         org: OrgId,
         days: DayRange,
     ) -> StoreResult<Vec<(String, Day, Metrics)>> {
-        use crate::meter::rollup::METER_COVERAGE;
+        use crate::meter::rollup::METER_PROVIDER;
         let rows = self
-            .read_days(org, &METER_COVERAGE, &SeriesFilter::default(), days)
+            .read_days(org, &METER_PROVIDER, &SeriesFilter::default(), days)
             .await?;
         let mut sums: BTreeMap<(String, i64), Metrics> = BTreeMap::new();
         for row in rows {
