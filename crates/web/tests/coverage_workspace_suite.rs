@@ -113,6 +113,7 @@ async fn billed(engine: &SyncEngine, org: OrgId, bill: Bill) {
             api_keys: &bill.keys,
             api_keys_complete: true,
             lines: &bill.lines,
+            invoice_months: None,
             now: NOW,
         })
         .await
