@@ -44,7 +44,7 @@ const FROM: &str = "2026-11-10";
 const TO: &str = "2026-12-04";
 const PASSWORD: &str = "correct horse battery staple";
 
-mod focus_support;
+use crate::focus_support;
 
 /// A service-account key pair made for this run (the Vertex stand-in verifies the JWT).
 fn key_pair() -> (String, String) {

@@ -8,7 +8,7 @@
     reason = "test helpers outside #[test] functions: a failing test should stop loudly"
 )]
 
-mod support;
+use crate::support;
 
 use serde_json::Value;
 use spendlens_fakes::piapi::{PiApiFake, RunningPiApiFake};

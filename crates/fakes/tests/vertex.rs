@@ -8,7 +8,7 @@
     reason = "test helpers outside #[test] functions: a failing test should stop loudly"
 )]
 
-mod support;
+use crate::support;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::OnceLock;

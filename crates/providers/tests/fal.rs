@@ -6,7 +6,7 @@
     reason = "test helpers, like tests, stop loudly (clippy only exempts #[test] functions)"
 )]
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 

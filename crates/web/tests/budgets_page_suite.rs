@@ -6,10 +6,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a failing test should stop loudly
 
-#[path = "alerts/browser.rs"]
-mod browser;
-#[path = "alerts/harness.rs"]
-mod harness;
+use crate::alerts_browser as browser;
+use crate::alerts_harness as harness;
 
 use browser::Browser;
 use harness::App;

@@ -8,8 +8,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a failing test should stop loudly
 
-#[path = "alerts/harness.rs"]
-mod harness;
+use crate::alerts_harness as harness;
 
 use harness::{App, NOW};
 use reqwest::Method;

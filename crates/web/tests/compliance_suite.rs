@@ -6,8 +6,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a failing test should stop loudly
 
-#[path = "reports/harness.rs"]
-mod harness;
+use crate::reports_harness as harness;
 
 use harness::App;
 use reqwest::Method;

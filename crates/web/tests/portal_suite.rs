@@ -9,8 +9,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a failing test should stop loudly
 
-#[path = "alerts/harness.rs"]
-mod harness;
+use crate::alerts_harness as harness;
 
 use harness::App;
 use reqwest::StatusCode;

@@ -7,10 +7,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a failing test should stop loudly
 
-#[path = "alerts/browser.rs"]
-mod browser;
-#[path = "reports/harness.rs"]
-mod harness;
+use crate::alerts_browser as browser;
+use crate::reports_harness as harness;
 
 use std::collections::BTreeMap;
 

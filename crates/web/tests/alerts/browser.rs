@@ -54,7 +54,7 @@ impl Browser {
                 email,
                 &hash_password(PASSWORD).unwrap(),
                 role,
-                super::harness::NOW,
+                crate::alerts_harness::NOW,
             )
             .await
             .unwrap();
