@@ -6,4 +6,5 @@
 mod focus_support;
 
 mod demo_traffic_suite;
+mod focus_corrections_suite;
 mod focus_suite;

@@ -316,6 +316,7 @@ impl Store {
             crate::rollups::RollupWrite::delete_connection_rollups(&mut *tx, id).await?;
             for sql in [
                 "DELETE FROM cost_lines WHERE connection_id = $1",
+                "DELETE FROM cost_line_versions WHERE connection_id = $1",
                 "DELETE FROM api_keys WHERE connection_id = $1",
                 "DELETE FROM workspace_names WHERE workspace_id IN (SELECT id FROM workspaces WHERE connection_id = $1)",
                 "DELETE FROM workspaces WHERE connection_id = $1",

@@ -1,14 +1,16 @@
 //! Replacing a sync window: a connection's workspaces and keys are upserted, its cost lines for
 //! the window's days are deleted and written anew, and the rollup engine replaces the window in
 //! every cost kind — all in one transaction, so a failure changes nothing and a re-run never
-//! double counts.
+//! double counts. A day of a closed month whose money the provider restated keeps its lines
+//! as they were first (`line_versions`).
 
 use std::collections::{HashMap, HashSet};
 
-use spendlens_domain::{ApiKeyRecord, CostLine, DayRange, WorkspaceRecord};
+use spendlens_domain::{ApiKeyRecord, CostLine, Day, DayRange, WorkspaceRecord};
 use time::OffsetDateTime;
 
 use crate::bulk::{BulkInsert, Value};
+use crate::line_versions::{KeepVersions, LineMoney};
 use crate::rollups::{
     KEY_MODEL, KEY_UNIT, RollupWrite, cost_facts, key_model_facts, key_unit_facts,
 };
@@ -124,6 +126,31 @@ pub(crate) struct ResolvedLine<'a> {
     pub line: &'a CostLine,
     pub workspace_ref: Option<i64>,
     pub api_key_ref: Option<i64>,
+}
+
+impl ResolvedLine<'_> {
+    fn money(&self) -> LineMoney {
+        let line = self.line;
+        let billed = line.billed();
+        LineMoney {
+            key: (
+                i64::from(line.day.number()),
+                self.workspace_ref,
+                self.api_key_ref,
+                line.model.clone(),
+                line.category.as_str().to_owned(),
+                line.unit.as_str().to_owned(),
+                line.detail.clone(),
+                line.allocated,
+            ),
+            money: [
+                line.cost.nanos(),
+                line.credits.nanos(),
+                billed.cost.nanos(),
+                billed.credits.nanos(),
+            ],
+        }
+    }
 }
 
 impl Store {
@@ -309,12 +336,6 @@ impl Store {
             .into_iter()
             .collect();
 
-            sqlx::query("DELETE FROM cost_lines WHERE connection_id = $1 AND day >= $2 AND day <= $3")
-                .bind(connection)
-                .bind(from)
-                .bind(to)
-                .execute(&mut *tx)
-                .await?;
             let resolved: Vec<ResolvedLine<'_>> = write
                 .lines
                 .iter()
@@ -324,6 +345,18 @@ impl Store {
                     api_key_ref: line.api_key_id.as_ref().and_then(|k| key_ids.get(k)).copied(),
                 })
                 .collect();
+            // A closed month's day the provider restated keeps its lines as they were (FOCUS
+            // Correction rows), before they are replaced.
+            let money: Vec<LineMoney> = resolved.iter().map(ResolvedLine::money).collect();
+            (*tx)
+                .keep_restated_days(write.org, write.connection, write.window, &money, Day::of(write.now))
+                .await?;
+            sqlx::query("DELETE FROM cost_lines WHERE connection_id = $1 AND day >= $2 AND day <= $3")
+                .bind(connection)
+                .bind(from)
+                .bind(to)
+                .execute(&mut *tx)
+                .await?;
 
             let rows: Vec<Vec<Value>> = resolved
                 .iter()

@@ -2,7 +2,8 @@
 //! connection, workspace and API key, and the metered calls of a period per UTC day and
 //! attribution series from the `meter_day` rollup (never from raw events, which retention
 //! prunes). Unlike the views, an export needs the line grain, so it reads `cost_lines` by
-//! connection and day (the index `cost_lines_window`).
+//! connection and day (the index `cost_lines_window`). A day a provider restated after its
+//! month closed also has its earlier versions (`cost_line_versions`, see `line_versions`).
 
 use spendlens_domain::{Day, DayRange, Money, ProviderKind, Quantity};
 
@@ -47,6 +48,16 @@ pub struct ExportLine {
     pub billing_credits: Money,
     /// The line's usage has no known price: its cost is unknown, not `cost`.
     pub unpriced: bool,
+}
+
+/// One connection's day that a provider restated after its month closed: every kept version
+/// (oldest first, each with the UTC day a sync superseded it) and the lines stored now.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DayHistory {
+    pub connection_id: ConnectionId,
+    pub day: Day,
+    pub versions: Vec<(Day, Vec<ExportLine>)>,
+    pub current: Vec<ExportLine>,
 }
 
 /// The metered calls of one `meter_day` series on one day.
@@ -164,6 +175,89 @@ impl Store {
         }
         lines.sort_by_key(|l| (l.day, l.connection_id.0));
         Ok(lines)
+    }
+
+    /// The restated days an export of `days` needs: those inside `days` (their first version is
+    /// what was invoiced) and those a sync restated during `days` (their corrections are billed
+    /// then), each with all its versions and its current lines.
+    pub async fn export_line_history(
+        &self,
+        org: OrgId,
+        days: DayRange,
+    ) -> StoreResult<Vec<DayHistory>> {
+        let (from, to) = (
+            i64::from(days.from().number()),
+            i64::from(days.to().number()),
+        );
+        let pairs: Vec<(i64, i64)> = with_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT DISTINCT connection_id, day FROM cost_line_versions WHERE org_id = $1 \
+                 AND ((day >= $2 AND day <= $3) OR (superseded_on >= $2 AND superseded_on <= $3)) \
+                 ORDER BY day, connection_id",
+            )
+            .bind(org.0)
+            .bind(from)
+            .bind(to)
+            .fetch_all(pool)
+            .await?
+        });
+        let day_of = |number: i64| {
+            i32::try_from(number)
+                .ok()
+                .and_then(|d| Day::from_number(d).ok())
+                .ok_or_else(|| StoreError::Corrupt(format!("cost line version day {number}")))
+        };
+        let versions_sql = format!(
+            "SELECT {LINE_COLUMNS}, l.superseded_on FROM cost_line_versions l \
+             JOIN connections c ON c.id = l.connection_id \
+             LEFT JOIN workspaces w ON w.id = l.workspace_ref \
+             LEFT JOIN api_keys k ON k.id = l.api_key_ref \
+             WHERE l.org_id = $1 AND l.connection_id = $2 AND l.day = $3 \
+             ORDER BY l.superseded_on, l.workspace_ref, l.api_key_ref, l.model, l.category, l.unit, l.detail"
+        );
+        let current_sql = format!(
+            "SELECT {LINE_COLUMNS} FROM cost_lines l \
+             JOIN connections c ON c.id = l.connection_id \
+             LEFT JOIN workspaces w ON w.id = l.workspace_ref \
+             LEFT JOIN api_keys k ON k.id = l.api_key_ref \
+             WHERE l.org_id = $1 AND l.connection_id = $2 AND l.day = $3 \
+             ORDER BY l.workspace_ref, l.api_key_ref, l.model, l.category, l.unit, l.detail"
+        );
+        let mut history = Vec::with_capacity(pairs.len());
+        for (connection, day) in pairs {
+            let (versions, current) = with_pool!(self, pool => {
+                let rows = sqlx::query(sqlx::AssertSqlSafe(versions_sql.clone()))
+                    .bind(org.0)
+                    .bind(connection)
+                    .bind(day)
+                    .fetch_all(pool)
+                    .await?;
+                let mut versions: Vec<(Day, Vec<ExportLine>)> = Vec::new();
+                for row in &rows {
+                    let superseded = day_of(row.int("superseded_on")?)?;
+                    let line = line_from_row(row)?;
+                    match versions.last_mut() {
+                        Some((on, lines)) if *on == superseded => lines.push(line),
+                        _ => versions.push((superseded, vec![line])),
+                    }
+                }
+                let rows = sqlx::query(sqlx::AssertSqlSafe(current_sql.clone()))
+                    .bind(org.0)
+                    .bind(connection)
+                    .bind(day)
+                    .fetch_all(pool)
+                    .await?;
+                let current = rows.iter().map(line_from_row).collect::<StoreResult<Vec<_>>>()?;
+                (versions, current)
+            });
+            history.push(DayHistory {
+                connection_id: ConnectionId(connection),
+                day: day_of(day)?,
+                versions,
+                current,
+            });
+        }
+        Ok(history)
     }
 
     /// The billing currencies other than USD that each of `connections` billed in over `days`

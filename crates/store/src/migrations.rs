@@ -167,6 +167,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0030_connection_services.sql"),
         postgres: include_str!("../migrations/postgres/0030_connection_services.sql"),
     },
+    Migration {
+        version: 31,
+        name: "cost_line_versions",
+        sqlite: include_str!("../migrations/sqlite/0031_cost_line_versions.sql"),
+        postgres: include_str!("../migrations/postgres/0031_cost_line_versions.sql"),
+    },
 ];
 
 /// Applies every migration not yet applied up to `through` (every one when `None`).

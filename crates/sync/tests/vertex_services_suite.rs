@@ -230,6 +230,12 @@ async fn services_are_stored_an_excluded_one_is_read_out_of_every_day_and_months
         second.notes
     );
     assert_eq!(store.reread_from(org, id).await.unwrap(), None);
+    // October had closed, but the user's choice is no restatement by Google: the FOCUS export
+    // gets no Correction rows from it (no version of any day was kept).
+    assert_eq!(
+        store.export_line_history(org, window).await.unwrap(),
+        Vec::new()
+    );
     let without = |id: &str| ai(id) && id != mistral.id;
     assert_eq!(stored_cost().await, cost_of(&without));
     let models = store

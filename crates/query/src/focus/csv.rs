@@ -96,8 +96,10 @@ fn opt_int(value: Option<i64>) -> String {
 fn record(row: &FocusRow) -> Vec<String> {
     let cost = row.billed_cost.to_exact_string();
     let end = row.day.add_days(1).unwrap_or(row.day);
-    let period_start = row.day.first_of_month();
-    let period_end = super::next_month(row.day);
+    // A correction is billed in the month it was seen, an ordinary row in its own day's.
+    let billed_in = row.correction.unwrap_or(row.day);
+    let period_start = billed_in.first_of_month();
+    let period_end = super::next_month(billed_in);
     let usage = row.charge_category == super::ChargeCategory::Usage;
     let opt = |v: &Option<String>| v.clone().unwrap_or_default();
     let (pricing_quantity, pricing_unit) = match &row.pricing {
@@ -117,7 +119,11 @@ fn record(row: &FocusRow) -> Vec<String> {
         instant(period_end),
         instant(period_start),
         row.charge_category.as_str().to_owned(),
-        String::new(),
+        if row.correction.is_some() {
+            "Correction".to_owned()
+        } else {
+            String::new()
+        },
         row.description.clone(),
         "Usage-Based".to_owned(),
         instant(end),

@@ -19,18 +19,24 @@
 //! own rate, what the dashboard shows), so a mixed-currency file still sums in one currency.
 //!
 //! Credits are their own rows (ChargeCategory `Credit`, negative BilledCost) beside the usage
-//! row they reduce. ChargeClass is always null: a sync replaces a window of days with the bill
-//! as the provider now reports it and keeps no earlier version, and a restated metered price
-//! rewrites the rollups in place, so no row can be identified as a correction of an invoiced
-//! period. Money is exact decimal text from nano-dollars; quantities are exact decimals.
+//! row they reduce. Money is exact decimal text from nano-dollars; quantities are exact decimals.
+//!
+//! A provider's restatement of a closed month (a sync changed the money of a day whose month
+//! had ended) is shown as FOCUS asks: the day as invoiced (the lines kept before the first
+//! restatement), and the change as `Correction` rows billed in the month the sync saw it
+//! (`corrections.rs`). Exports of consecutive periods add up to the bill as stored now. A
+//! restated metered price rewrites the meter's rollups in place: metered rows carry no FOCUS
+//! cost, so it makes no correction.
 //!
 //! Two files of the same cells: CSV (`csv.rs`) and Parquet (`parquet.rs`, typed columns read
 //! from the CSV's own cells).
 
+mod corrections;
 mod csv;
 mod parquet;
 mod rows;
 
+pub use corrections::{Correction, apply_history, correction_rows};
 pub use csv::{COLUMNS, write_csv};
 pub use parquet::{ColumnType, ParquetError, column_type, write_parquet};
 pub use rows::{ChargeCategory, FocusRow, Source, billed_rows, metered_rows};
@@ -59,23 +65,32 @@ pub struct FocusTotals {
     pub usage_billed: Money,
     /// Σ x_BilledCostInUsd of the `Credit` rows (zero or negative).
     pub credits: Money,
+    /// Σ x_BilledCostInUsd of the `Correction` rows: restatements of closed months billed in
+    /// this period (usage and credit changes together; either sign).
+    pub corrections: Money,
     /// Σ x_MeteredCost of the metered rows (priced calls only).
     pub metered_cost: Money,
     pub billed_rows: usize,
     pub allocated_rows: usize,
     pub credit_rows: usize,
+    pub correction_rows: usize,
     pub metered_rows: usize,
 }
 
 impl FocusTotals {
-    /// Σ x_BilledCostInUsd over the whole file: the bill after credits, in USD.
+    /// Σ x_BilledCostInUsd over the whole file: the bill after credits and corrections, in USD.
     pub fn billed_total(&self) -> Money {
-        self.usage_billed + self.credits
+        self.usage_billed + self.credits + self.corrections
     }
 
     fn of(rows: &[FocusRow]) -> FocusTotals {
         let mut t = FocusTotals::default();
         for row in rows {
+            if row.correction.is_some() {
+                t.corrections += row.billed_cost_usd;
+                t.correction_rows += 1;
+                continue;
+            }
             match (row.charge_category, row.source) {
                 (ChargeCategory::Credit, _) => {
                     t.credits += row.billed_cost_usd;
@@ -112,7 +127,8 @@ pub fn check_period(period: DayRange) -> Result<(), QueryError> {
     Ok(())
 }
 
-/// Every billed, allocated, credit and metered row of `org` over `period`, ordered by day.
+/// Every billed, allocated, credit, correction and metered row of `org` over `period`, ordered
+/// by day.
 pub async fn export(
     store: &Store,
     org: OrgId,
@@ -120,8 +136,11 @@ pub async fn export(
 ) -> Result<FocusExport, QueryError> {
     check_period(period)?;
     let lines = store.export_cost_lines(org, period).await?;
+    let history = store.export_line_history(org, period).await?;
+    let (lines, corrections) = apply_history(lines, &history, period);
     let metered = store.export_meter_days(org, period).await?;
     let mut rows = billed_rows(&lines);
+    rows.extend(correction_rows(&corrections));
     rows.extend(metered_rows(&metered));
     rows.sort_by_key(|r| (r.day, r.source.order(), r.charge_category as u8));
     let totals = FocusTotals::of(&rows);

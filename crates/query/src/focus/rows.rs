@@ -108,6 +108,10 @@ pub struct FocusRow {
     pub metered_cost: Option<Money>,
     /// `priced`, `partly_unpriced` or `unpriced` (metered rows).
     pub metered_cost_status: Option<&'static str>,
+    /// A correction of a closed billing period (ChargeClass `Correction`): the UTC day a sync
+    /// saw the provider's restatement; the row is billed in that day's month and charged on
+    /// `day`. `None`: an ordinary row, billed in `day`'s month.
+    pub correction: Option<Day>,
 }
 
 /// The FOCUS ServiceName of a provider's AI service.
@@ -295,6 +299,7 @@ pub fn billed_rows(lines: &[ExportLine]) -> Vec<crate::focus::FocusRow> {
             estimated: line.estimated,
             metered_cost: None,
             metered_cost_status: None,
+            correction: None,
         };
         if !line.credits.is_zero() {
             let mut credit = row.clone();
@@ -393,6 +398,7 @@ pub fn metered_rows(series: &[MeterDayRow]) -> Vec<FocusRow> {
                 estimated: true,
                 metered_cost: (unpriced < t.requests).then_some(t.cost),
                 metered_cost_status: Some(status),
+                correction: None,
             }
         })
         .collect()

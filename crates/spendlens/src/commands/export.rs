@@ -82,7 +82,7 @@ pub async fn run(cli: &Cli, command: &ExportCommand) -> anyhow::Result<ExitCode>
         FocusFormat::Parquet => focus::write_parquet(&export.rows)?,
     };
     let t = export.totals;
-    let summary = format!(
+    let mut summary = format!(
         "FOCUS 1.2 export {} to {}: {} billed, {} allocated, {} credit and {} metered rows; \
          BilledCost {} USD (usage {}, credits {}), metered estimate {} USD (not in BilledCost)",
         period.from(),
@@ -96,6 +96,14 @@ pub async fn run(cli: &Cli, command: &ExportCommand) -> anyhow::Result<ExitCode>
         t.credits.to_exact_string(),
         t.metered_cost.to_exact_string(),
     );
+    if t.correction_rows > 0 {
+        summary.push_str(&format!(
+            "\n{} Correction rows: providers restated closed months, billed in this period: {} USD \
+             (in BilledCost; the restated days show as invoiced)",
+            t.correction_rows,
+            t.corrections.to_exact_string(),
+        ));
+    }
     match &args.out {
         Some(path) => {
             std::fs::write(path, &bytes)
