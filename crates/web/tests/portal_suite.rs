@@ -484,7 +484,7 @@ async fn tenant_caps_sit_under_the_platform_ceiling_and_platform_caps_are_read_o
     // The platform cap with its status; nothing of globex's.
     let (_, page) = tenant.get("/portal/budgets").await;
     assert!(
-        page.contains("acme ceiling") && page.contains("🔒 platform"),
+        page.contains("acme ceiling") && page.contains(r#"<span class="badge lock">platform</span>"#),
         "{page}"
     );
     assert!(page.contains("$3.85"), "acme's December spend: {page}");
