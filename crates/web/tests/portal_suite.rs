@@ -484,7 +484,8 @@ async fn tenant_caps_sit_under_the_platform_ceiling_and_platform_caps_are_read_o
     // The platform cap with its status; nothing of globex's.
     let (_, page) = tenant.get("/portal/budgets").await;
     assert!(
-        page.contains("acme ceiling") && page.contains(r#"<span class="badge lock">platform</span>"#),
+        page.contains("acme ceiling")
+            && page.contains(r#"<span class="badge lock">platform</span>"#),
         "{page}"
     );
     assert!(page.contains("$3.85"), "acme's December spend: {page}");
@@ -790,4 +791,79 @@ async fn every_route_but_the_portal_refuses_a_tenant() {
     assert!(!page.contains("href=\"/providers\""), "{page}");
     let (status, to) = tenant.post("/logout", &[]).await;
     assert_eq!((status, to.as_str()), (StatusCode::SEE_OTHER, "/login"));
+}
+
+#[tokio::test]
+async fn platform_caps_shared_by_every_customer_show_without_their_spend_and_cap_tenant_caps() {
+    let app = App::start().await;
+    seed(&app).await;
+    let org_openai = create_cap(
+        &app,
+        json!({"name": "org openai monthly", "provider": "openai", "period": "MONTHLY", "limit": "20"}),
+    )
+    .await;
+    create_cap(
+        &app,
+        json!({"name": "prod workspace cap", "workspace": "prod", "period": "DAILY", "limit": "9"}),
+    )
+    .await;
+    add_user(&app, "ops@acme.example", Role::Tenant, Some("acme")).await;
+    let (tenant, _) = Session::sign_in(&app.base, "ops@acme.example").await;
+
+    // Shown, read-only, with what it governs and without the organization's spend; a cap on
+    // the platform's own workspace is not shown.
+    for path in ["/portal/budgets", "/portal"] {
+        let (_, page) = tenant.get(path).await;
+        let row = page
+            .split(&format!(r#"data-cap="{org_openai}""#))
+            .nth(1)
+            .and_then(|rest| rest.split("</tr>").next())
+            .unwrap_or_else(|| panic!("{path} lists the shared cap: {page}"));
+        assert!(row.contains("org openai monthly"), "{row}");
+        assert!(
+            row.contains("every customer&#39;s calls together · provider OpenAI")
+                || row.contains("every customer's calls together · provider OpenAI"),
+            "{row}"
+        );
+        assert!(row.contains("not shown") && row.contains("$20.00"), "{row}");
+        assert!(row.contains(r#"<span class="badge lock""#), "{row}");
+        assert!(!page.contains("prod workspace cap"), "{path}: {page}");
+        assert!(
+            !page.contains("11.6"),
+            "{path}: the organization's spend: {page}"
+        );
+        assert_no_other_customer(&page);
+    }
+    let (_, form) = tenant.get("/portal/budgets/new").await;
+    assert!(
+        form.contains("org openai monthly: $20.00 MONTHLY, every customer together"),
+        "{form}"
+    );
+
+    // A tenant cap on OpenAI above it is refused naming it; one on another provider is not.
+    let cap = |name: &'static str, provider: &'static str, limit: &'static str| {
+        vec![
+            ("name", name),
+            ("provider", provider),
+            ("period", "MONTHLY"),
+            ("limit", limit),
+            ("soft_pct", "80"),
+            ("enabled", "on"),
+        ]
+    };
+    let (status, page) = tenant
+        .post("/portal/budgets", &cap("acme openai", "openai", "30"))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{page}");
+    assert!(
+        page.contains("above the platform cap &#34;org openai monthly&#34;"),
+        "{page}"
+    );
+    let (status, to) = tenant
+        .post("/portal/budgets", &cap("acme anthropic", "anthropic", "30"))
+        .await;
+    assert_eq!(
+        (status, to.as_str()),
+        (StatusCode::SEE_OTHER, "/portal/budgets")
+    );
 }

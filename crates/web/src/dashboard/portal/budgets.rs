@@ -1,7 +1,9 @@
 //! The portal's Budgets page: the caps on the tenant's customer with their status (bars green
 //! under the soft limit, amber at it, red at the limit, as Cost → Budgets draws them) —
 //! platform caps read-only behind a lock, the customer's own (tenant) caps with Edit and
-//! Delete — and the forms. Whatever a form sends, the customer is the tenant's (from the
+//! Delete, and the platform's caps on every customer's calls (the organization, a provider, a
+//! model), which govern the tenant's calls and cap their caps too, without their spend (it is
+//! every customer's) — and the forms. Whatever a form sends, the customer is the tenant's (from the
 //! session) and the provenance `tenant`; workspace and API key scopes are the platform's and
 //! are never set here. A cap above the platform cap governing it is refused by the store with
 //! the message naming that cap. Caps of other customers answer 404 (as if absent), platform
@@ -37,9 +39,40 @@ pub struct PortalCap {
     pub scope: String,
     /// A platform cap: read-only here.
     pub platform: bool,
+    /// An enabled platform cap on every customer's calls (the whole organization, or a
+    /// provider or model of it): it governs the tenant's calls and is a ceiling for their
+    /// caps, but its spend is every customer's, so it is not shown.
+    pub shared: bool,
 }
 
-/// The caps on `customer` (each with its status), platform caps first, then by name.
+/// Whether a cap on no customer governs every customer's calls the same way (no workspace or
+/// key of the platform's own in its scope), so a tenant is shown it.
+fn shared_with_every_customer(cap: &BudgetCapRow) -> bool {
+    let s = &cap.spec;
+    s.provenance == Provenance::Platform
+        && s.enabled
+        && s.scope.customer.is_none()
+        && s.scope.workspace.is_none()
+        && s.scope.api_key.is_none()
+}
+
+/// The scope of a shared cap as a tenant reads it.
+fn shared_scope_text(cap: &BudgetCapRow) -> String {
+    let mut parts = vec!["every customer's calls together".to_owned()];
+    if let Some(provider) = &cap.spec.scope.provider {
+        parts.push(format!(
+            "provider {}",
+            crate::dashboard::cost::provider_label(provider)
+        ));
+    }
+    if let Some(model) = &cap.spec.scope.model {
+        parts.push(format!("model {model}"));
+    }
+    parts.join(" · ")
+}
+
+/// The caps on `customer` (each with its status) and the platform's caps shared by every
+/// customer (without their spend), platform caps first, then by name.
 pub(super) async fn portal_caps(
     state: &AppState,
     org: OrgId,
@@ -50,7 +83,9 @@ pub(super) async fn portal_caps(
         .list_budget_caps(org)
         .await?
         .into_iter()
-        .filter(|c| c.spec.scope.customer.as_deref() == Some(customer))
+        .filter(|c| {
+            c.spec.scope.customer.as_deref() == Some(customer) || shared_with_every_customer(c)
+        })
         .collect();
     if caps.is_empty() {
         return Ok(Vec::new());
@@ -61,10 +96,21 @@ pub(super) async fn portal_caps(
         .await?;
     let mut out: Vec<PortalCap> = caps
         .iter()
-        .map(|c| PortalCap {
-            row: row(c, statuses.iter().find(|s| s.id == c.id)),
-            scope: scope_text(&c.spec.scope, customer),
-            platform: c.spec.provenance == Provenance::Platform,
+        .map(|c| {
+            if shared_with_every_customer(c) {
+                return PortalCap {
+                    row: row(c, None),
+                    scope: shared_scope_text(c),
+                    platform: true,
+                    shared: true,
+                };
+            }
+            PortalCap {
+                row: row(c, statuses.iter().find(|s| s.id == c.id)),
+                scope: scope_text(&c.spec.scope, customer),
+                platform: c.spec.provenance == Provenance::Platform,
+                shared: false,
+            }
         })
         .collect();
     out.sort_by(|a, b| {
@@ -143,7 +189,8 @@ struct FormPage {
     form: CapForm,
     customer: String,
     providers: Vec<&'static str>,
-    /// The platform caps on this customer (the ceilings the form's limit must sit under).
+    /// The platform caps over this customer's calls, its own and those shared by every
+    /// customer (the ceilings the form's limit must sit under).
     ceilings: Vec<PortalCap>,
 }
 
