@@ -15,6 +15,7 @@ use spendlens_store::testing::TestStore;
 use spendlens_store::vault::Vault;
 use spendlens_store::{NewConnection, Store, WindowWrite};
 
+use super::bench_pages::{AfterSync, PageTiming, measure_pages};
 use crate::cli::{BenchArgs, BenchBackend, BenchTarget, Cli};
 
 /// Days in the measured period; the same again before it feeds the trends.
@@ -119,6 +120,7 @@ pub async fn run(_cli: &Cli, args: &BenchArgs) -> anyhow::Result<ExitCode> {
                 page.bytes as f64 / 1024.0
             );
         }
+        result.after_sync.print(args.samples);
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -132,29 +134,9 @@ pub struct BenchResult {
     pub coverage: Vec<(&'static str, Duration, Duration)>,
     pub views: Vec<(View, Duration, Duration)>,
     pub pages: Vec<PageTiming>,
+    /// The Providers page loaded right after each of a run of syncs.
+    pub after_sync: AfterSync,
 }
-
-/// One dashboard page's server time and weight.
-pub struct PageTiming {
-    pub path: &'static str,
-    pub p50: Duration,
-    pub p95: Duration,
-    /// The first load, after the data was written (what a server keeps is not read yet);
-    /// `p50` and `p95` are of the loads after it.
-    pub first: Duration,
-    pub bytes: usize,
-}
-
-/// The dashboard pages timed, each with the default filters.
-const PAGES: [&str; 7] = [
-    "/providers",
-    "/workspaces",
-    "/keys",
-    "/models",
-    "/workspace-management",
-    "/connections",
-    "/sync-logs",
-];
 
 /// Fills `store` with the synthetic organization and times the views.
 pub async fn measure(store: &Store, shape: Shape, samples: usize) -> anyhow::Result<BenchResult> {
@@ -245,7 +227,32 @@ pub async fn measure(store: &Store, shape: Shape, samples: usize) -> anyhow::Res
         timings.sort();
         views.push((view, percentile(&timings, 50), percentile(&timings, 95)));
     }
-    let pages = measure_pages(store, org, samples).await?;
+    // What a sync does every hour: the last days of one connection's bill written again.
+    let (provider, connection) = connections[0];
+    let window = DayRange::new(today.add_days(-3)?, today)?;
+    let sync_workspaces = workspaces(shape, 0, connections.len());
+    let sync_keys = keys(shape, 0, connections.len());
+    let sync_lines: Vec<CostLine> = window
+        .days()
+        .flat_map(|day| lines_for(shape, provider, 0, connections.len(), day))
+        .collect();
+    let sync = async || {
+        store
+            .replace_window(WindowWrite {
+                invoice_months: None,
+                org,
+                connection,
+                window,
+                workspaces: &sync_workspaces,
+                api_keys: &sync_keys,
+                api_keys_complete: true,
+                lines: &sync_lines,
+                now,
+            })
+            .await?;
+        Ok::<(), anyhow::Error>(())
+    };
+    let (pages, after_sync) = measure_pages(store, org, samples, window, sync).await?;
     Ok(BenchResult {
         lines_written: written,
         write_time,
@@ -254,72 +261,8 @@ pub async fn measure(store: &Store, shape: Shape, samples: usize) -> anyhow::Res
         coverage,
         views,
         pages,
+        after_sync,
     })
-}
-
-/// Times each dashboard page through the real router (no network), as a signed-in admin.
-async fn measure_pages(
-    store: &Store,
-    org: spendlens_store::OrgId,
-    samples: usize,
-) -> anyhow::Result<Vec<PageTiming>> {
-    use tower::ServiceExt as _;
-    let now = spendlens_domain::Clock::now(&spendlens_domain::SystemClock);
-    let hash = spendlens_web::dashboard::session::hash_password("bench password 123")
-        .map_err(anyhow::Error::msg)?;
-    let user = store
-        .create_user(
-            org,
-            "bench@spendlens.local",
-            &hash,
-            spendlens_store::Role::Admin,
-            now,
-        )
-        .await?;
-    let session = store
-        .create_session(&user, now, time::Duration::hours(1))
-        .await?;
-    let engine = spendlens_sync::SyncEngine::new(
-        store.clone(),
-        Vault::from_key([9; 32]),
-        spendlens_domain::PriceCatalog::built_in(),
-        std::sync::Arc::new(spendlens_sync::SystemClock),
-        spendlens_sync::SyncSettings::default(),
-    );
-    let router = spendlens_web::router(spendlens_web::AppState::new(engine));
-    let mut out = Vec::new();
-    for path in PAGES {
-        let mut timings = Vec::with_capacity(samples);
-        let mut bytes = 0;
-        let mut first = Duration::ZERO;
-        for round in 0..=samples.max(1) {
-            let request = axum::http::Request::builder()
-                .uri(path)
-                .header("cookie", format!("spendlens_session={}", session.token))
-                .body(axum::body::Body::empty())?;
-            let started = Instant::now();
-            let response = router.clone().oneshot(request).await?;
-            let status = response.status();
-            let body = axum::body::to_bytes(response.into_body(), 10 * 1024 * 1024).await?;
-            let elapsed = started.elapsed();
-            anyhow::ensure!(status.is_success(), "{path} answered {status}");
-            bytes = body.len();
-            if round > 0 {
-                timings.push(elapsed);
-            } else {
-                first = elapsed;
-            }
-        }
-        timings.sort();
-        out.push(PageTiming {
-            path,
-            p50: percentile(&timings, 50),
-            p95: percentile(&timings, 95),
-            first,
-            bytes,
-        });
-    }
-    Ok(out)
 }
 
 pub(crate) fn percentile(sorted: &[Duration], pct: usize) -> Duration {
@@ -446,6 +389,7 @@ mod tests {
         assert_eq!(result.views.len(), 4);
         assert_eq!(result.pages.len(), 7);
         assert!(result.pages.iter().all(|p| p.bytes > 1000));
+        assert_eq!(result.after_sync.loads.len(), 2);
         test.teardown().await;
     }
 }

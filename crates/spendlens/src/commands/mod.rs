@@ -7,6 +7,7 @@ pub mod bench_alerts;
 pub mod bench_budgets;
 pub mod bench_coverage;
 pub mod bench_meter;
+pub mod bench_pages;
 pub mod budgets;
 pub mod connection_months;
 pub mod connections;
