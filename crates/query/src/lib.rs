@@ -49,8 +49,10 @@ pub struct Reports {
     /// Per organization: the bill forecasts and anomalies last read, under the billed-rollup
     /// revision read before it.
     bills: Arc<Mutex<HashMap<OrgId, KeptBill>>>,
-    /// Times the bill was read from the store (the other reads came from memory).
+    /// Times the whole bill was read from the store (the other reads came from memory).
     bill_reads: Arc<AtomicU64>,
+    /// Times the windows syncs rewrote were read again into the kept bill.
+    bill_updates: Arc<AtomicU64>,
 }
 
 impl Reports {
@@ -59,13 +61,15 @@ impl Reports {
             store,
             bills: Arc::default(),
             bill_reads: Arc::default(),
+            bill_updates: Arc::default(),
         }
     }
 
-    /// What forecasts and anomalies read at `now`: the bill's days (kept while the
-    /// organization's billed-rollup revision stays, so a page load does not read every
-    /// (key, model) and day again; any write of the bill moves the revision) and the rest read
-    /// fresh — connections, names, metered calls.
+    /// What forecasts and anomalies read at `now`: the bill's days (kept under the
+    /// organization's billed-rollup revision, so a page load does not read every (key, model)
+    /// and day again; after syncs only the windows they rewrote are read again, and after any
+    /// other write of the bill all of it) and the rest read fresh — connections, names,
+    /// metered calls.
     pub async fn spend_days(
         &self,
         org: OrgId,
@@ -80,27 +84,56 @@ impl Reports {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .get(&org)
-            .filter(|(at, bill)| *at == revision && bill.read == read)
-            .map(|(_, bill)| Arc::clone(bill));
-        let bill = match kept {
-            Some(bill) => bill,
-            None => {
-                let bill = Arc::new(BilledRead::load(&self.store, org, read).await?);
+            .filter(|(at, bill)| *at <= revision && bill.read == read)
+            .map(|(at, bill)| (*at, Arc::clone(bill)));
+        let changes = match &kept {
+            Some((at, _)) if *at < revision => {
+                self.store.billed_changes(org, *at, revision).await?
+            }
+            _ => None,
+        };
+        let bill = match (kept, changes) {
+            (Some((at, bill)), _) if at == revision => return self.load(org, now, &bill).await,
+            (Some((_, bill)), Some(changes)) => {
+                self.bill_updates.fetch_add(1, Ordering::Relaxed);
+                bill.refreshed(&self.store, org, &changes).await?
+            }
+            _ => {
                 self.bill_reads.fetch_add(1, Ordering::Relaxed);
-                let mut bills = self.bills.lock().unwrap_or_else(PoisonError::into_inner);
-                if bills.len() >= KEPT_BILLS && !bills.contains_key(&org) {
-                    bills.clear();
-                }
-                bills.insert(org, (revision, Arc::clone(&bill)));
-                bill
+                BilledRead::load(&self.store, org, read).await?
             }
         };
-        SpendDays::load_with(&self.store, org, now, &bill).await
+        let bill = Arc::new(bill);
+        {
+            let mut bills = self.bills.lock().unwrap_or_else(PoisonError::into_inner);
+            if bills.len() >= KEPT_BILLS && !bills.contains_key(&org) {
+                bills.clear();
+            }
+            // A slower request that read an older revision does not replace a newer read.
+            if bills.get(&org).is_none_or(|(at, _)| *at <= revision) {
+                bills.insert(org, (revision, Arc::clone(&bill)));
+            }
+        }
+        self.load(org, now, &bill).await
     }
 
-    /// How many times [`Reports::spend_days`] read the bill from the store rather than memory.
+    async fn load(
+        &self,
+        org: OrgId,
+        now: OffsetDateTime,
+        bill: &BilledRead,
+    ) -> Result<SpendDays, QueryError> {
+        SpendDays::load_with(&self.store, org, now, bill).await
+    }
+
+    /// How many times [`Reports::spend_days`] read the whole bill from the store.
     pub fn bill_reads(&self) -> u64 {
         self.bill_reads.load(Ordering::Relaxed)
+    }
+
+    /// How many times [`Reports::spend_days`] read again only the windows syncs rewrote.
+    pub fn bill_updates(&self) -> u64 {
+        self.bill_updates.load(Ordering::Relaxed)
     }
 
     /// One view of one organization, as every surface shows it.

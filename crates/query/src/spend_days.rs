@@ -9,7 +9,9 @@ use std::sync::Arc;
 
 use serde::Serialize;
 use spendlens_domain::{Day, DayRange, Money, ProviderKind};
-use spendlens_store::{ApiKeyId, ConnectionId, ConnectionRow, OrgId, Store, WorkspaceId};
+use spendlens_store::{
+    ApiKeyId, BilledDays, ConnectionId, ConnectionRow, OrgId, Store, WorkspaceId,
+};
 use time::OffsetDateTime;
 
 use crate::QueryError;
@@ -97,23 +99,60 @@ pub struct Cell {
 
 /// The bill per (connection, workspace, key, model) and day over the days read: the large part
 /// of [`SpendDays`], which a server may keep while the organization's billed-rollup revision
-/// stays ([`crate::Reports::spend_days`]). Names are not in it: they are read fresh.
-#[derive(Debug)]
+/// stays, and bring up to date window by window after syncs ([`BilledRead::refreshed`],
+/// [`crate::Reports::spend_days`]). Names are not in it: they are read fresh.
+#[derive(Debug, PartialEq, Eq)]
 pub struct BilledRead {
     pub read: DayRange,
+    /// In the order of their rollup series.
     pub series: Vec<BilledSeries>,
 }
 
 /// One (connection, workspace, key, model) of [`BilledRead`].
-#[derive(Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BilledSeries {
+    pub series_id: i64,
     pub connection_id: ConnectionId,
     pub workspace_id: Option<WorkspaceId>,
     pub api_key_id: Option<ApiKeyId>,
     pub model: String,
     pub active_before: bool,
     pub credits: Money,
+    /// The days with credits, and how much (what `credits` sums).
+    pub credit_days: BTreeMap<Day, Money>,
     pub days: Arc<BTreeMap<Day, (Money, i64)>>,
+}
+
+impl BilledSeries {
+    fn of(b: BilledDays) -> BilledSeries {
+        let credit_days: BTreeMap<Day, Money> = b
+            .days
+            .iter()
+            .filter(|(_, t)| t.credits != Money::ZERO)
+            .map(|(day, t)| (*day, t.credits))
+            .collect();
+        BilledSeries {
+            series_id: b.series_id,
+            connection_id: b.connection_id,
+            workspace_id: b.workspace_id,
+            api_key_id: b.api_key_id,
+            credits: credit_days.values().copied().sum(),
+            credit_days,
+            days: Arc::new(
+                b.days
+                    .into_iter()
+                    .map(|(day, t)| {
+                        (
+                            day,
+                            (t.cost, t.input_tokens.saturating_add(t.output_tokens)),
+                        )
+                    })
+                    .collect(),
+            ),
+            model: b.model,
+            active_before: b.active_before,
+        }
+    }
 }
 
 impl BilledRead {
@@ -123,27 +162,78 @@ impl BilledRead {
             .billed_days(org, read)
             .await?
             .into_iter()
-            .map(|b| BilledSeries {
-                connection_id: b.connection_id,
-                workspace_id: b.workspace_id,
-                api_key_id: b.api_key_id,
-                credits: b.days.iter().map(|(_, t)| t.credits).sum(),
-                days: Arc::new(
-                    b.days
-                        .into_iter()
-                        .map(|(day, t)| {
-                            (
-                                day,
-                                (t.cost, t.input_tokens.saturating_add(t.output_tokens)),
-                            )
-                        })
-                        .collect(),
-                ),
-                model: b.model,
-                active_before: b.active_before,
-            })
+            .map(BilledSeries::of)
             .collect();
         Ok(BilledRead { read, series })
+    }
+
+    /// This read with the windows syncs rewrote since (`changes`: connection and days, from
+    /// [`Store::billed_changes`]) read again: what [`BilledRead::load`] would read now, for a
+    /// fraction of its cost. A window reaching before the days read may change which series
+    /// were billed before them, so it reads the connection's whole range again.
+    pub async fn refreshed(
+        &self,
+        store: &Store,
+        org: OrgId,
+        changes: &[(ConnectionId, DayRange)],
+    ) -> Result<BilledRead, QueryError> {
+        let (from, to) = (self.read.from(), self.read.to());
+        let mut windows: BTreeMap<ConnectionId, (Day, Day)> = BTreeMap::new();
+        for (connection, days) in changes {
+            let window = if days.from() < from {
+                (from, to)
+            } else if days.from() > to {
+                continue;
+            } else {
+                (days.from(), days.to().min(to))
+            };
+            windows
+                .entry(*connection)
+                .and_modify(|w| *w = (w.0.min(window.0), w.1.max(window.1)))
+                .or_insert(window);
+        }
+        let mut series: BTreeMap<i64, BilledSeries> = self
+            .series
+            .iter()
+            .map(|s| (s.series_id, s.clone()))
+            .collect();
+        for (connection, (first, last)) in windows {
+            let days =
+                DayRange::new(first, last).map_err(|e| QueryError::Invalid(e.to_string()))?;
+            // The window's days as they were read go; what is there now comes back.
+            for s in series.values_mut() {
+                if s.connection_id == connection && s.days.range(first..=last).next().is_some() {
+                    let mut kept = (*s.days).clone();
+                    kept.retain(|day, _| !days.contains(*day));
+                    s.days = Arc::new(kept);
+                    s.credit_days.retain(|day, _| !days.contains(*day));
+                    s.credits = s.credit_days.values().copied().sum();
+                }
+            }
+            for fresh in store.billed_days_of(org, connection, days, from).await? {
+                let fresh = BilledSeries::of(fresh);
+                match series.get_mut(&fresh.series_id) {
+                    Some(s) => {
+                        let mut merged = (*s.days).clone();
+                        merged.extend(fresh.days.iter().map(|(day, v)| (*day, *v)));
+                        s.days = Arc::new(merged);
+                        s.credit_days.extend(fresh.credit_days);
+                        s.credits = s.credit_days.values().copied().sum();
+                        s.active_before = fresh.active_before;
+                    }
+                    None => {
+                        series.insert(fresh.series_id, fresh);
+                    }
+                }
+            }
+        }
+        Ok(BilledRead {
+            read: self.read,
+            series: series
+                .into_values()
+                .filter(|s| !s.days.is_empty())
+                .collect(),
+        })
     }
 }
 

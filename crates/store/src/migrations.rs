@@ -173,6 +173,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0031_cost_line_versions.sql"),
         postgres: include_str!("../migrations/postgres/0031_cost_line_versions.sql"),
     },
+    Migration {
+        version: 32,
+        name: "rollup_changes",
+        sqlite: include_str!("../migrations/sqlite/0032_rollup_changes.sql"),
+        postgres: include_str!("../migrations/postgres/0032_rollup_changes.sql"),
+    },
 ];
 
 /// Applies every migration not yet applied up to `through` (every one when `None`).

@@ -563,14 +563,45 @@ async fn every_write_of_the_bill_moves_the_rollup_revision_and_metered_deltas_do
     )
     .await;
     moved(store.rollup_revision(org).await.unwrap(), "a window");
+    // A window logs what it rewrote, for a reader that kept the bill to read just that again.
+    let at_window = store.rollup_revision(org).await.unwrap();
+    assert_eq!(
+        store.billed_changes(org, 0, at_window).await.unwrap(),
+        Some(vec![(conn, DayRange::single(day))])
+    );
+    assert_eq!(
+        store
+            .billed_changes(org, at_window, at_window)
+            .await
+            .unwrap(),
+        Some(vec![])
+    );
     // The same window again (a look-back sync), even with nothing in it.
     write_window(store, org, gone, DayRange::single(day), &[]).await;
     moved(store.rollup_revision(org).await.unwrap(), "an empty window");
+    let at_empty = store.rollup_revision(org).await.unwrap();
+    assert_eq!(
+        store
+            .billed_changes(org, at_window, at_empty)
+            .await
+            .unwrap(),
+        Some(vec![(gone, DayRange::single(day))])
+    );
     store
         .add_deltas(org, &BILLED, &[fact(conn, (0, 0, 5, [3, 1, 0, 0]))])
         .await
         .unwrap();
     moved(store.rollup_revision(org).await.unwrap(), "cost deltas");
+    // Any other write of the bill logs no window: a reader behind it reads the whole bill.
+    let at_deltas = store.rollup_revision(org).await.unwrap();
+    assert_eq!(store.billed_changes(org, 0, at_deltas).await.unwrap(), None);
+    assert_eq!(
+        store
+            .billed_changes(org, at_empty, at_deltas)
+            .await
+            .unwrap(),
+        None
+    );
     // Metered deltas (ingest) are read fresh: they leave it.
     let before = store.rollup_revision(org).await.unwrap();
     store
@@ -583,8 +614,24 @@ async fn every_write_of_the_bill_moves_the_rollup_revision_and_metered_deltas_do
         store.rollup_revision(org).await.unwrap(),
         "a deleted connection",
     );
+    let at_delete = store.rollup_revision(org).await.unwrap();
+    assert_eq!(
+        store
+            .billed_changes(org, at_deltas, at_delete)
+            .await
+            .unwrap(),
+        None
+    );
     store.rebuild_cost_rollups().await.unwrap();
     moved(store.rollup_revision(org).await.unwrap(), "a rebuild");
+    let at_rebuild = store.rollup_revision(org).await.unwrap();
+    assert_eq!(
+        store
+            .billed_changes(org, at_delete, at_rebuild)
+            .await
+            .unwrap(),
+        None
+    );
     // Another organization's revision is its own.
     let other = store.create_org("other", NOW).await.unwrap();
     let at = store.rollup_revision(other).await.unwrap();
@@ -597,6 +644,13 @@ async fn every_write_of_the_bill_moves_the_rollup_revision_and_metered_deltas_do
     )
     .await;
     moved(store.rollup_revision(org).await.unwrap(), "a window again");
+    assert_eq!(
+        store
+            .billed_changes(org, at_rebuild, store.rollup_revision(org).await.unwrap())
+            .await
+            .unwrap(),
+        Some(vec![(conn, DayRange::single(day))])
+    );
     assert_eq!(store.rollup_revision(other).await.unwrap(), at);
     test.teardown().await;
 }

@@ -219,24 +219,41 @@ fn events() -> Value {
     Value::Array(out)
 }
 
+fn engine(store: &Store) -> SyncEngine {
+    SyncEngine::new(
+        store.clone(),
+        Vault::from_key([3; 32]),
+        PriceCatalog::built_in(),
+        Arc::new(FixedClock::new(NOW)),
+        SyncSettings {
+            lease: Duration::from_secs(60),
+            http: HttpSettings::default(),
+            owner: "forecast-test".into(),
+            allowed_base_url_hosts: Vec::new(),
+        },
+    )
+}
+
+/// Serves a server of its own over `engine`'s store on a random port; its base URL.
+async fn serve(engine: SyncEngine) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let router = spendlens_web::router(spendlens_web::AppState::new(engine));
+    tokio::spawn(spendlens_web::serve(
+        listener,
+        router,
+        std::future::pending(),
+    ));
+    base
+}
+
 impl App {
     async fn start() -> App {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let test = TestStore::new().await.unwrap();
         let store: Store = test.store.clone();
         let org = store.ensure_default_org(NOW).await.unwrap();
-        let engine = SyncEngine::new(
-            store.clone(),
-            Vault::from_key([3; 32]),
-            PriceCatalog::built_in(),
-            Arc::new(FixedClock::new(NOW)),
-            SyncSettings {
-                lease: Duration::from_secs(60),
-                http: HttpSettings::default(),
-                owner: "forecast-test".into(),
-                allowed_base_url_hosts: Vec::new(),
-            },
-        );
+        let engine = engine(&store);
         billed(
             &engine,
             org,
@@ -286,14 +303,7 @@ impl App {
             .create_user(org, "viewer@example.com", &hash, Role::Viewer, NOW)
             .await
             .unwrap();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let router = spendlens_web::router(spendlens_web::AppState::new(engine));
-        tokio::spawn(spendlens_web::serve(
-            listener,
-            router,
-            std::future::pending(),
-        ));
+        let base = serve(engine).await;
         let app = App {
             base,
             token,
@@ -351,7 +361,12 @@ impl App {
     }
 
     async fn text(&self, path: &str, cookie: Option<&str>) -> String {
-        let mut request = self.client.get(format!("{}{path}", self.base));
+        self.text_at(&self.base, path, cookie).await
+    }
+
+    /// [`App::text`] from the server at `base` (another server over the same store).
+    async fn text_at(&self, base: &str, path: &str, cookie: Option<&str>) -> String {
+        let mut request = self.client.get(format!("{base}{path}"));
         request = match cookie {
             Some(cookie) => request.header("cookie", cookie),
             None => request.bearer_auth(&self.token),
@@ -708,4 +723,80 @@ async fn the_dashboard_shows_forecast_cards_and_explained_anomalies() {
         .text("/cost/forecast/export?report=anomalies", Some(&cookie))
         .await;
     assert!(csv.starts_with("# spendlens report: anomalies"));
+}
+
+/// The forecast panel of a Providers page.
+fn panel(page: &str) -> &str {
+    let start = page.find("data-forecast>").expect("a forecast panel");
+    let end = start + page[start..].find("</section>").unwrap();
+    &page[start..end]
+}
+
+#[tokio::test]
+async fn after_a_sync_the_providers_page_shows_the_new_bill_as_a_fresh_server_does() {
+    let app = App::start().await;
+    let cookie = app.sign_in().await;
+    let before = app.text("/providers", Some(&cookie)).await;
+    assert!(panel(&before).contains("$514.29"), "{}", panel(&before));
+
+    // An hourly sync of OpenAI: its look-back window, where key_a's last complete days now cost
+    // twice as much.
+    let store = &app.test.store;
+    let openai = store
+        .list_connections(app.org)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|c| c.provider == ProviderKind::OpenAi)
+        .unwrap()
+        .id;
+    let window = DayRange::new(day("2026-12-13"), day("2026-12-16")).unwrap();
+    let lines: Vec<CostLine> = openai_lines()
+        .into_iter()
+        .filter(|l| window.contains(l.day))
+        .map(|mut l| {
+            if l.api_key_id.as_deref() == Some("key_a") && l.day < day("2026-12-16") {
+                l.cost = Money::parse_units("20").unwrap();
+            }
+            l
+        })
+        .collect();
+    store
+        .replace_window(WindowWrite {
+            invoice_months: None,
+            org: app.org,
+            connection: openai,
+            window,
+            workspaces: &[WorkspaceRecord {
+                provider_id: "proj_main".to_owned(),
+                name: "Main project".to_owned(),
+                archived: false,
+                created_at: None,
+            }],
+            api_keys: &[
+                key("key_a", "app"),
+                key("key_b", "evals"),
+                key("key_c", "batch"),
+            ],
+            api_keys_complete: true,
+            lines: &lines,
+            now: NOW,
+        })
+        .await
+        .unwrap();
+
+    // The server that showed the old bill shows the new one, exactly as a server that never
+    // kept anything does: the page and the JSON.
+    let after = app.text("/providers", Some(&cookie)).await;
+    assert!(!panel(&after).contains("$514.29"), "{}", panel(&after));
+    let fresh = serve(engine(store)).await;
+    let fresh_page = app.text_at(&fresh, "/providers", Some(&cookie)).await;
+    assert_eq!(panel(&after), panel(&fresh_page));
+    for path in ["/api/v1/forecasts", "/api/v1/anomalies"] {
+        assert_eq!(
+            app.text(path, None).await,
+            app.text_at(&fresh, path, None).await,
+            "{path}"
+        );
+    }
 }

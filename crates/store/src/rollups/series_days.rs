@@ -20,14 +20,18 @@ use crate::{
 /// One series' activity per bucket inside a range.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SeriesDays {
+    /// The series' row id (reads list series in its order).
+    pub id: i64,
     pub series: SeriesKey,
-    /// The series had activity before the range.
+    /// The series had activity before the range (before the anchor, when one was given).
     pub active_before: bool,
     /// Buckets with activity, in order, and what each added.
     pub buckets: Vec<(i64, Metrics)>,
 }
 
-fn days_sql(kind: &RollupKind, clauses: &str, range: BucketRange) -> String {
+/// The rows of `range` and the one before it, per series; with `anchor` before the range, also
+/// the last row before `anchor` (whether the series was active before it).
+fn days_sql(kind: &RollupKind, clauses: &str, range: BucketRange, anchor: i64) -> String {
     let dims: String =
         super::DIM_COLUMNS[..kind.dims.len()]
             .iter()
@@ -43,16 +47,27 @@ fn days_sql(kind: &RollupKind, clauses: &str, range: BucketRange) -> String {
             out
         });
     let (first, last) = (range.first, range.last);
+    let before = |bound: i64| {
+        format!(
+            " UNION ALL \
+             SELECT s.id, s.connection_id{dims}, c.bucket{metrics} \
+             FROM rollup_series s JOIN rollup_cum c ON c.series_id = s.id \
+             WHERE s.org_id = $1 AND s.kind = $2{clauses} AND c.bucket = \
+             (SELECT MAX(b.bucket) FROM rollup_cum b WHERE b.series_id = s.id AND b.bucket < {bound})"
+        )
+    };
+    let anchored = if anchor < first {
+        before(anchor)
+    } else {
+        String::new()
+    };
     format!(
         "SELECT s.id, s.connection_id{dims}, c.bucket{metrics} \
          FROM rollup_series s JOIN rollup_cum c ON c.series_id = s.id \
-         WHERE s.org_id = $1 AND s.kind = $2{clauses} AND c.bucket >= {first} AND c.bucket <= {last} \
-         UNION ALL \
-         SELECT s.id, s.connection_id{dims}, c.bucket{metrics} \
-         FROM rollup_series s JOIN rollup_cum c ON c.series_id = s.id \
-         WHERE s.org_id = $1 AND s.kind = $2{clauses} AND c.bucket = \
-         (SELECT MAX(b.bucket) FROM rollup_cum b WHERE b.series_id = s.id AND b.bucket < {first}) \
+         WHERE s.org_id = $1 AND s.kind = $2{clauses} AND c.bucket >= {first} AND c.bucket <= {last}\
+         {before_first}{anchored} \
          ORDER BY 1, {bucket_column}",
+        before_first = before(first),
         bucket_column = 3 + kind.dims.len(),
     )
 }
@@ -67,11 +82,31 @@ impl Store {
         filter: &SeriesFilter,
         range: BucketRange,
     ) -> StoreResult<Vec<SeriesDays>> {
+        self.read_series_days_anchored(org, kind, filter, range, range.first)
+            .await
+    }
+
+    /// [`Store::read_series_days`], saying whether each series was active before `anchor`
+    /// (at or before the range's first bucket) rather than before the range.
+    pub async fn read_series_days_anchored(
+        &self,
+        org: OrgId,
+        kind: &RollupKind,
+        filter: &SeriesFilter,
+        range: BucketRange,
+        anchor: i64,
+    ) -> StoreResult<Vec<SeriesDays>> {
         kind.check()?;
+        if anchor > range.first {
+            return Err(StoreError::Invalid(format!(
+                "the anchor {anchor} lies after the range's first bucket {}",
+                range.first
+            )));
+        }
         let Some((clauses, binds)) = filter_clauses(kind, filter)? else {
             return Ok(Vec::new());
         };
-        let sql = days_sql(kind, &clauses, range);
+        let sql = days_sql(kind, &clauses, range, anchor);
         let n = kind.metric_columns().len();
         let dims = kind.dims.len();
         // (series id, connection, dims, bucket, cumulative metrics), ordered by id and bucket.
@@ -100,6 +135,7 @@ impl Store {
                 Some((open, last)) if open == id => last,
                 _ => {
                     out.push(SeriesDays {
+                        id,
                         series: SeriesKey {
                             connection: (connection != 0).then_some(ConnectionId(connection)),
                             dims: dim_values,
@@ -114,9 +150,9 @@ impl Store {
             let Some(series) = out.last_mut() else {
                 continue;
             };
-            if bucket < range.first {
+            if bucket < anchor {
                 series.active_before = true;
-            } else {
+            } else if bucket >= range.first {
                 series.buckets.push((bucket, cum.minus(previous)));
             }
         }
@@ -128,6 +164,8 @@ impl Store {
 /// Billed totals of one (connection, workspace, key, model) per day of a range.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BilledDays {
+    /// The rollup series' id: reads list series in its order.
+    pub series_id: i64,
     pub connection_id: ConnectionId,
     pub workspace_id: Option<WorkspaceId>,
     /// `None` for spend no key carries.
@@ -164,12 +202,65 @@ impl Store {
     /// The bill per (connection, workspace, key, model) and day of `days`, from the
     /// `cost.key_model` rollup.
     pub async fn billed_days(&self, org: OrgId, days: DayRange) -> StoreResult<Vec<BilledDays>> {
+        self.billed_days_where(org, &SeriesFilter::default(), days, days.from())
+            .await
+    }
+
+    /// [`Store::billed_days`] of one connection, `active_before` saying whether a series was
+    /// billed before `anchor` (at or before `days`' first day): what a reader that kept the bill
+    /// from `anchor` on reads again of a window a sync rewrote.
+    pub async fn billed_days_of(
+        &self,
+        org: OrgId,
+        connection: ConnectionId,
+        days: DayRange,
+        anchor: Day,
+    ) -> StoreResult<Vec<BilledDays>> {
+        let filter = SeriesFilter {
+            connections: Some(vec![connection]),
+            dims: Vec::new(),
+        };
+        self.billed_days_where(org, &filter, days, anchor).await
+    }
+
+    /// The windows of `cost.key_model` that syncs rewrote after the billed-rollup revision
+    /// `after` up to `through` (each connection and days), or `None` when another write moved
+    /// the revision in between (a deleted connection, a rebuild) or the log no longer reaches
+    /// back to `after`: then only a whole read is current.
+    pub async fn billed_changes(
+        &self,
+        org: OrgId,
+        after: i64,
+        through: i64,
+    ) -> StoreResult<Option<Vec<(ConnectionId, DayRange)>>> {
+        let Some(changes) = self.rollup_changes(org, &KEY_MODEL, after, through).await? else {
+            return Ok(None);
+        };
+        changes
+            .into_iter()
+            .map(|c| {
+                let days = DayRange::new(day_of(c.buckets.first)?, day_of(c.buckets.last)?)
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                Ok((c.connection, days))
+            })
+            .collect::<StoreResult<Vec<_>>>()
+            .map(Some)
+    }
+
+    async fn billed_days_where(
+        &self,
+        org: OrgId,
+        filter: &SeriesFilter,
+        days: DayRange,
+        anchor: Day,
+    ) -> StoreResult<Vec<BilledDays>> {
         let rows = self
-            .read_series_days(
+            .read_series_days_anchored(
                 org,
                 &KEY_MODEL,
-                &SeriesFilter::default(),
+                filter,
                 KEY_MODEL.buckets(days),
+                i64::from(anchor.number()),
             )
             .await?;
         rows.into_iter()
@@ -179,6 +270,7 @@ impl Store {
                 })?;
                 let dims = &row.series.dims;
                 Ok(BilledDays {
+                    series_id: row.id,
                     connection_id,
                     workspace_id: dims.first().and_then(DimValue::id).map(WorkspaceId),
                     api_key_id: dims.get(1).and_then(DimValue::id).map(ApiKeyId),
@@ -270,10 +362,27 @@ mod tests {
                 first: 10,
                 last: 20,
             },
+            10,
         );
         assert!(sql.contains("c.bucket >= 10 AND c.bucket <= 20"), "{sql}");
         assert!(sql.contains("b.bucket < 10"), "{sql}");
         assert!(sql.ends_with("ORDER BY 1, 4"), "{sql}");
         assert_eq!(sql.matches("s.d0 IN ($3)").count(), 2);
+    }
+
+    #[test]
+    fn an_anchor_before_the_range_also_takes_the_row_before_it() {
+        let sql = days_sql(
+            &KIND,
+            "",
+            BucketRange {
+                first: 10,
+                last: 20,
+            },
+            4,
+        );
+        assert!(sql.contains("b.bucket < 10"), "{sql}");
+        assert!(sql.contains("b.bucket < 4"), "{sql}");
+        assert_eq!(sql.matches("UNION ALL").count(), 2);
     }
 }

@@ -264,7 +264,28 @@ macro_rules! impl_rollup_write {
                 // The revision first: every writer of the bill's rollups takes its row lock
                 // before any series', so writers never wait on each other in a cycle.
                 if super::revision::is_billed(kind) {
-                    sqlx::query(super::revision::BUMP_ORG).bind(org.0).execute(&mut *self).await?;
+                    let revision: i64 = sqlx::query_scalar(super::revision::BUMP_ORG_RETURNING)
+                        .bind(org.0)
+                        .fetch_one(&mut *self)
+                        .await?;
+                    // What this move rewrote, for readers that keep the bill (none without a
+                    // connection: such a move makes them read it all again).
+                    if let Some(connection) = connection {
+                        sqlx::query(super::revision::LOG_WINDOW)
+                            .bind(org.0)
+                            .bind(revision)
+                            .bind(kind.name)
+                            .bind(connection.0)
+                            .bind(window.first)
+                            .bind(window.last)
+                            .execute(&mut *self)
+                            .await?;
+                    }
+                    sqlx::query(super::revision::PRUNE_LOG)
+                        .bind(org.0)
+                        .bind(revision - super::revision::LOG_KEPT)
+                        .execute(&mut *self)
+                        .await?;
                 }
                 let new = aggregate(kind, facts)?;
                 let rows = series_rows(org, kind, new.keys().cloned());
