@@ -1122,6 +1122,11 @@ async fn a_previous_period_the_data_cannot_cover_has_no_comparable_history() {
     assert_eq!(status, StatusCode::OK);
     let default = row_text(&html, "Default Workspace").unwrap();
     assert!(default.contains("no comparable history"), "{default}");
+    // The total's card says why there is no trend instead of a figure beside "no history".
+    assert!(
+        html.contains("no trend: the data does not cover the whole previous period ($"),
+        "{html}"
+    );
     assert!(
         !default.contains('↑'),
         "a partial previous period is not a rise: {default}"

@@ -173,14 +173,20 @@ pub struct Built<'a> {
 pub fn total_card(report: &Report) -> Card {
     let header = report.header();
     let (text, _, _) = format::trend(header.trend, header.trend_pct);
-    card(
-        "Total cost",
-        format::money(header.total_cost),
+    let sub = if header.trend == spendlens_domain::Trend::NoHistory {
+        // A previous figure beside "no comparable history" read as a contradiction: the figure
+        // is what is stored for the previous period, which the data does not wholly cover.
+        format!(
+            "no trend: the data does not cover the whole previous period ({} stored for it)",
+            format::money(header.previous_total_cost)
+        )
+    } else {
         format!(
             "{text} vs {} before",
             format::money(header.previous_total_cost)
-        ),
-    )
+        )
+    };
+    card("Total cost", format::money(header.total_cost), sub)
 }
 
 /// The labels of the current and the previous period, for chart legends.
