@@ -10,23 +10,18 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a failing test should stop loudly
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
-use std::time::Duration;
-
 use serde_json::Value;
-use spendlens_domain::{FixedClock, Money, PriceCatalog, ProviderKind, SyncRequest};
+use spendlens_domain::{Money, ProviderKind, SyncRequest};
 use spendlens_fakes::openai::{OpenAiFake, RunningOpenAiFake, Spike};
-use spendlens_providers::HttpSettings;
 use spendlens_store::testing::TestStore;
-use spendlens_store::vault::Vault;
 use spendlens_store::{OrgId, Store};
+use spendlens_sync::SyncEngine;
 use spendlens_sync::connections::AddConnection;
-use spendlens_sync::{SyncEngine, SyncSettings};
+use std::collections::BTreeMap;
 use time::macros::{date, datetime};
 use time::{Date, OffsetDateTime};
 
-use crate::focus_support::{money, parse, sum, validate, validator_venv};
+use crate::focus_support::{engine_and_server, money, parse, sum, validate, validator_venv};
 
 const SEED: u64 = 11;
 const TODAY: Date = date!(2026 - 12 - 04);
@@ -44,37 +39,10 @@ struct App {
 
 impl App {
     async fn start() -> App {
-        let _ = rustls::crypto::ring::default_provider().install_default();
         let test = TestStore::new().await.unwrap();
         let store = test.store.clone();
         let org = store.ensure_default_org(NOW).await.unwrap();
-        let engine = SyncEngine::new(
-            store.clone(),
-            Vault::from_key([6; 32]),
-            PriceCatalog::built_in(),
-            Arc::new(FixedClock::new(NOW)),
-            SyncSettings {
-                lease: Duration::from_secs(60),
-                http: HttpSettings {
-                    timeout: Duration::from_secs(20),
-                    connect_timeout: Duration::from_secs(2),
-                    max_retries: 2,
-                    base_backoff: Duration::from_millis(1),
-                    max_backoff: Duration::from_millis(2),
-                    max_retry_after: Duration::from_millis(10),
-                },
-                owner: "focus-corrections-test".into(),
-                allowed_base_url_hosts: Vec::new(),
-            },
-        );
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let router = spendlens_web::router(spendlens_web::AppState::new(engine.clone()));
-        tokio::spawn(spendlens_web::serve(
-            listener,
-            router,
-            std::future::pending(),
-        ));
+        let (engine, base) = engine_and_server(&store, NOW, "focus-corrections-test").await;
         let token = store.create_api_token(org, "t", NOW).await.unwrap().secret;
         App {
             base,

@@ -117,13 +117,17 @@ pub struct BilledSeries {
     pub api_key_id: Option<ApiKeyId>,
     pub model: String,
     pub active_before: bool,
-    pub credits: Money,
-    /// The days with credits, and how much (what `credits` sums).
+    /// The days with credits, and how much.
     pub credit_days: BTreeMap<Day, Money>,
     pub days: Arc<BTreeMap<Day, (Money, i64)>>,
 }
 
 impl BilledSeries {
+    /// Credits over the days read.
+    pub fn credits(&self) -> Money {
+        self.credit_days.values().copied().sum()
+    }
+
     fn of(b: BilledDays) -> BilledSeries {
         let credit_days: BTreeMap<Day, Money> = b
             .days
@@ -136,7 +140,6 @@ impl BilledSeries {
             connection_id: b.connection_id,
             workspace_id: b.workspace_id,
             api_key_id: b.api_key_id,
-            credits: credit_days.values().copied().sum(),
             credit_days,
             days: Arc::new(
                 b.days
@@ -207,7 +210,6 @@ impl BilledRead {
                     kept.retain(|day, _| !days.contains(*day));
                     s.days = Arc::new(kept);
                     s.credit_days.retain(|day, _| !days.contains(*day));
-                    s.credits = s.credit_days.values().copied().sum();
                 }
             }
             for fresh in store.billed_days_of(org, connection, days, from).await? {
@@ -218,7 +220,6 @@ impl BilledRead {
                         merged.extend(fresh.days.iter().map(|(day, v)| (*day, *v)));
                         s.days = Arc::new(merged);
                         s.credit_days.extend(fresh.credit_days);
-                        s.credits = s.credit_days.values().copied().sum();
                         s.active_before = fresh.active_before;
                     }
                     None => {
@@ -378,7 +379,7 @@ impl SpendDays {
                 model: b.model.clone(),
                 customer: None,
                 active_before: b.active_before,
-                credits: b.credits,
+                credits: b.credits(),
                 days: Arc::clone(&b.days),
             });
         }

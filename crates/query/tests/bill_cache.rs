@@ -336,7 +336,18 @@ async fn after_a_sync_only_its_window_is_read_again_and_the_bill_equals_a_whole_
     .await;
     sync(store, org, second, "2026-11-07", "2026-11-07", &[]).await;
     up_to_date(store, org, &reports, &mut kept, "two syncs").await;
-    assert_eq!((reports.bill_reads(), reports.bill_updates()), (1, 6));
+    // A series billed before the days read whose days inside them all go: the kept bill drops
+    // it as a whole read does.
+    sync(store, org, second, "2026-11-06", "2026-11-08", &[]).await;
+    up_to_date(
+        store,
+        org,
+        &reports,
+        &mut kept,
+        "a series left before the range only",
+    )
+    .await;
+    assert_eq!((reports.bill_reads(), reports.bill_updates()), (1, 7));
 
     // A sync that fails after writing the bill's rollups (as a crash would) commits nothing:
     // neither the revision nor a window to read; the kept bill stays a fresh one.
@@ -391,7 +402,7 @@ async fn after_a_sync_only_its_window_is_read_again_and_the_bill_equals_a_whole_
     )
     .await;
     up_to_date(store, org, &reports, &mut kept, "after the crash").await;
-    assert_eq!((reports.bill_reads(), reports.bill_updates()), (1, 7));
+    assert_eq!((reports.bill_reads(), reports.bill_updates()), (1, 8));
 
     // Anything else that writes the bill (a deleted connection) reads it whole.
     store.delete_connection(org, second).await.unwrap();
@@ -405,6 +416,6 @@ async fn after_a_sync_only_its_window_is_read_again_and_the_bill_equals_a_whole_
         everything(&served),
         everything(&SpendDays::load(store, org, NOW).await.unwrap())
     );
-    assert_eq!((reports.bill_reads(), reports.bill_updates()), (2, 7));
+    assert_eq!((reports.bill_reads(), reports.bill_updates()), (2, 8));
     test.teardown().await;
 }

@@ -10,7 +10,7 @@ use spendlens_domain::{ApiKeyRecord, CostLine, Day, DayRange, WorkspaceRecord};
 use time::OffsetDateTime;
 
 use crate::bulk::{BulkInsert, Value};
-use crate::line_versions::{KeepVersions, LineMoney};
+use crate::line_versions::KeepVersions;
 use crate::rollups::{
     KEY_MODEL, KEY_UNIT, RollupWrite, cost_facts, key_model_facts, key_unit_facts,
 };
@@ -94,7 +94,7 @@ fn dedup_by_id<T>(records: &[T], id: impl Fn(&T) -> &String) -> Vec<&T> {
     out
 }
 
-const LINE_COLUMNS: [&str; 24] = [
+pub(crate) const LINE_COLUMNS: [&str; 24] = [
     "org_id",
     "connection_id",
     "day",
@@ -126,31 +126,6 @@ pub(crate) struct ResolvedLine<'a> {
     pub line: &'a CostLine,
     pub workspace_ref: Option<i64>,
     pub api_key_ref: Option<i64>,
-}
-
-impl ResolvedLine<'_> {
-    fn money(&self) -> LineMoney {
-        let line = self.line;
-        let billed = line.billed();
-        LineMoney {
-            key: (
-                i64::from(line.day.number()),
-                self.workspace_ref,
-                self.api_key_ref,
-                line.model.clone(),
-                line.category.as_str().to_owned(),
-                line.unit.as_str().to_owned(),
-                line.detail.clone(),
-                line.allocated,
-            ),
-            money: [
-                line.cost.nanos(),
-                line.credits.nanos(),
-                billed.cost.nanos(),
-                billed.credits.nanos(),
-            ],
-        }
-    }
 }
 
 impl Store {
@@ -347,9 +322,8 @@ impl Store {
                 .collect();
             // A closed month's day the provider restated keeps its lines as they were (FOCUS
             // Correction rows), before they are replaced.
-            let money: Vec<LineMoney> = resolved.iter().map(ResolvedLine::money).collect();
             (*tx)
-                .keep_restated_days(write.org, write.connection, write.window, &money, Day::of(write.now))
+                .keep_restated_days(write.org, write.connection, write.window, &resolved, Day::of(write.now))
                 .await?;
             sqlx::query("DELETE FROM cost_lines WHERE connection_id = $1 AND day >= $2 AND day <= $3")
                 .bind(connection)

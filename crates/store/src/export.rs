@@ -78,6 +78,22 @@ const LINE_COLUMNS: &str = "l.connection_id, c.name AS connection_name, c.provid
     l.credits_nanos, l.currency, l.estimated, l.allocated, l.billing_currency, \
     l.billing_cost_nanos, l.billing_credits_nanos, l.unpriced";
 
+/// The names a line's columns join (`l` is the line, from `cost_lines` or a kept version).
+const LINE_JOINS: &str = "JOIN connections c ON c.id = l.connection_id \
+    LEFT JOIN workspaces w ON w.id = l.workspace_ref \
+    LEFT JOIN api_keys k ON k.id = l.api_key_ref";
+
+/// Lines of one connection and day in the order they were written.
+const LINE_ORDER: &str = "l.workspace_ref, l.api_key_ref, l.model, l.category, l.unit, l.detail";
+
+/// A stored day number as a [`Day`] (`what` names the column for the error).
+fn stored_day(number: i64, what: &str) -> StoreResult<Day> {
+    i32::try_from(number)
+        .ok()
+        .and_then(|d| Day::from_number(d).ok())
+        .ok_or_else(|| StoreError::Corrupt(format!("{what} {number} is not a day")))
+}
+
 fn line_from_row<R: RowExt>(row: &R) -> StoreResult<ExportLine> {
     let provider = row.text("provider")?;
     let day = row.int("day")?;
@@ -94,10 +110,7 @@ fn line_from_row<R: RowExt>(row: &R) -> StoreResult<ExportLine> {
         provider: provider
             .parse()
             .map_err(|_| StoreError::Corrupt(format!("provider \"{provider}\"")))?,
-        day: i32::try_from(day)
-            .ok()
-            .and_then(|d| Day::from_number(d).ok())
-            .ok_or_else(|| StoreError::Corrupt(format!("cost line day {day}")))?,
+        day: stored_day(day, "cost line day")?,
         workspace,
         api_key_id: row.opt_text("key_id")?,
         api_key_name: row.opt_text("key_name")?,
@@ -142,12 +155,9 @@ impl Store {
         days: DayRange,
     ) -> StoreResult<Vec<ExportLine>> {
         let sql = format!(
-            "SELECT {LINE_COLUMNS} FROM cost_lines l \
-             JOIN connections c ON c.id = l.connection_id \
-             LEFT JOIN workspaces w ON w.id = l.workspace_ref \
-             LEFT JOIN api_keys k ON k.id = l.api_key_ref \
+            "SELECT {LINE_COLUMNS} FROM cost_lines l {LINE_JOINS} \
              WHERE l.org_id = $1 AND l.connection_id = $2 AND l.day BETWEEN $3 AND $4 \
-             ORDER BY l.day, l.workspace_ref, l.api_key_ref, l.model, l.category, l.unit, l.detail"
+             ORDER BY l.day, {LINE_ORDER}"
         );
         let connections: Vec<i64> = with_pool!(self, pool => {
             sqlx::query_scalar("SELECT id FROM connections WHERE org_id = $1 ORDER BY id")
@@ -179,7 +189,8 @@ impl Store {
 
     /// The restated days an export of `days` needs: those inside `days` (their first version is
     /// what was invoiced) and those a sync restated during `days` (their corrections are billed
-    /// then), each with all its versions and its current lines.
+    /// then), each with all its versions and its current lines. Two reads, whatever the number
+    /// of days.
     pub async fn export_line_history(
         &self,
         org: OrgId,
@@ -189,73 +200,69 @@ impl Store {
             i64::from(days.from().number()),
             i64::from(days.to().number()),
         );
-        let pairs: Vec<(i64, i64)> = with_pool!(self, pool => {
-            sqlx::query_as(
-                "SELECT DISTINCT connection_id, day FROM cost_line_versions WHERE org_id = $1 \
-                 AND ((day >= $2 AND day <= $3) OR (superseded_on >= $2 AND superseded_on <= $3)) \
-                 ORDER BY day, connection_id",
-            )
-            .bind(org.0)
-            .bind(from)
-            .bind(to)
-            .fetch_all(pool)
-            .await?
-        });
-        let day_of = |number: i64| {
-            i32::try_from(number)
-                .ok()
-                .and_then(|d| Day::from_number(d).ok())
-                .ok_or_else(|| StoreError::Corrupt(format!("cost line version day {number}")))
-        };
+        // The (connection, day) pairs needed, as a subquery both reads share.
+        const RESTATED: &str = "(l.connection_id, l.day) IN (SELECT connection_id, day \
+            FROM cost_line_versions WHERE org_id = $1 AND ((day >= $2 AND day <= $3) \
+            OR (superseded_on >= $2 AND superseded_on <= $3)))";
         let versions_sql = format!(
-            "SELECT {LINE_COLUMNS}, l.superseded_on FROM cost_line_versions l \
-             JOIN connections c ON c.id = l.connection_id \
-             LEFT JOIN workspaces w ON w.id = l.workspace_ref \
-             LEFT JOIN api_keys k ON k.id = l.api_key_ref \
-             WHERE l.org_id = $1 AND l.connection_id = $2 AND l.day = $3 \
-             ORDER BY l.superseded_on, l.workspace_ref, l.api_key_ref, l.model, l.category, l.unit, l.detail"
+            "SELECT {LINE_COLUMNS}, l.superseded_on FROM cost_line_versions l {LINE_JOINS} \
+             WHERE l.org_id = $1 AND {RESTATED} \
+             ORDER BY l.day, l.connection_id, l.superseded_on, {LINE_ORDER}"
         );
         let current_sql = format!(
-            "SELECT {LINE_COLUMNS} FROM cost_lines l \
-             JOIN connections c ON c.id = l.connection_id \
-             LEFT JOIN workspaces w ON w.id = l.workspace_ref \
-             LEFT JOIN api_keys k ON k.id = l.api_key_ref \
-             WHERE l.org_id = $1 AND l.connection_id = $2 AND l.day = $3 \
-             ORDER BY l.workspace_ref, l.api_key_ref, l.model, l.category, l.unit, l.detail"
+            "SELECT {LINE_COLUMNS} FROM cost_lines l {LINE_JOINS} \
+             WHERE l.org_id = $1 AND {RESTATED} \
+             ORDER BY l.day, l.connection_id, {LINE_ORDER}"
         );
-        let mut history = Vec::with_capacity(pairs.len());
-        for (connection, day) in pairs {
-            let (versions, current) = with_pool!(self, pool => {
-                let rows = sqlx::query(sqlx::AssertSqlSafe(versions_sql.clone()))
-                    .bind(org.0)
-                    .bind(connection)
-                    .bind(day)
-                    .fetch_all(pool)
-                    .await?;
-                let mut versions: Vec<(Day, Vec<ExportLine>)> = Vec::new();
-                for row in &rows {
-                    let superseded = day_of(row.int("superseded_on")?)?;
-                    let line = line_from_row(row)?;
-                    match versions.last_mut() {
-                        Some((on, lines)) if *on == superseded => lines.push(line),
-                        _ => versions.push((superseded, vec![line])),
-                    }
-                }
-                let rows = sqlx::query(sqlx::AssertSqlSafe(current_sql.clone()))
-                    .bind(org.0)
-                    .bind(connection)
-                    .bind(day)
-                    .fetch_all(pool)
-                    .await?;
-                let current = rows.iter().map(line_from_row).collect::<StoreResult<Vec<_>>>()?;
-                (versions, current)
-            });
-            history.push(DayHistory {
-                connection_id: ConnectionId(connection),
-                day: day_of(day)?,
-                versions,
-                current,
-            });
+        let (versions, current) = with_pool!(self, pool => {
+            let mut read = Vec::with_capacity(2);
+            for sql in [&versions_sql, &current_sql] {
+                read.push(
+                    sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
+                        .bind(org.0)
+                        .bind(from)
+                        .bind(to)
+                        .fetch_all(pool)
+                        .await?,
+                );
+            }
+            let current = read.pop().unwrap_or_default();
+            let versions = read.pop().unwrap_or_default();
+            let versions = versions
+                .iter()
+                .map(|row| Ok((stored_day(row.int("superseded_on")?, "superseded_on")?, line_from_row(row)?)))
+                .collect::<StoreResult<Vec<_>>>()?;
+            let current = current.iter().map(line_from_row).collect::<StoreResult<Vec<_>>>()?;
+            (versions, current)
+        });
+        // Both reads are ordered by day and connection: group versions, then attach the lines.
+        let mut history: Vec<DayHistory> = Vec::new();
+        for (superseded, line) in versions {
+            let same_day = history
+                .last()
+                .is_some_and(|h| (h.day, h.connection_id) == (line.day, line.connection_id));
+            if !same_day {
+                history.push(DayHistory {
+                    connection_id: line.connection_id,
+                    day: line.day,
+                    versions: Vec::new(),
+                    current: Vec::new(),
+                });
+            }
+            let Some(h) = history.last_mut() else {
+                continue;
+            };
+            match h.versions.last_mut() {
+                Some((on, lines)) if *on == superseded => lines.push(line),
+                _ => h.versions.push((superseded, vec![line])),
+            }
+        }
+        for line in current {
+            if let Ok(i) = history.binary_search_by_key(&(line.day, line.connection_id.0), |h| {
+                (h.day, h.connection_id.0)
+            }) {
+                history[i].current.push(line);
+            }
         }
         Ok(history)
     }

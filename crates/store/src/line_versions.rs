@@ -17,6 +17,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use spendlens_domain::{Day, DayRange};
 use sqlx::{PgConnection, SqliteConnection};
 
+use crate::cost_lines::{LINE_COLUMNS, ResolvedLine};
 use crate::{ConnectionId, OrgId, StoreResult};
 
 /// A line's identity within its connection: day, workspace, API key, model, category, unit,
@@ -38,6 +39,32 @@ type LineKey = (
 pub(crate) struct LineMoney {
     pub key: LineKey,
     pub money: [i64; 4],
+}
+
+impl LineMoney {
+    /// An incoming line's identity and money, as `cost_lines` stores them.
+    fn of(resolved: &ResolvedLine<'_>) -> LineMoney {
+        let line = resolved.line;
+        let billed = line.billed();
+        LineMoney {
+            key: (
+                i64::from(line.day.number()),
+                resolved.workspace_ref,
+                resolved.api_key_ref,
+                line.model.clone(),
+                line.category.as_str().to_owned(),
+                line.unit.as_str().to_owned(),
+                line.detail.clone(),
+                line.allocated,
+            ),
+            money: [
+                line.cost.nanos(),
+                line.credits.nanos(),
+                billed.cost.nanos(),
+                billed.credits.nanos(),
+            ],
+        }
+    }
 }
 
 /// The days of `old` whose lines' money differs from `new`'s. A day with no stored line is a
@@ -82,22 +109,18 @@ pub(crate) fn closed_days(window: DayRange, today: Day) -> Option<(i64, i64)> {
 /// Keeping restated days' lines, on an open connection (pass `&mut *tx`: it must run in the
 /// window replacement's transaction, before the old lines are deleted).
 pub(crate) trait KeepVersions {
-    /// Copies the stored lines of every closed day of `window` that `new` restates, unless
-    /// this month already kept a version of that day. Returns the days kept.
+    /// Copies the stored lines of every closed day of `window` that `new` (the window's
+    /// incoming lines) restates, unless this month already kept a version of that day. Returns
+    /// the days kept. A window with no closed day reads and copies nothing.
     fn keep_restated_days(
         &mut self,
         org: OrgId,
         connection: ConnectionId,
         window: DayRange,
-        new: &[LineMoney],
+        new: &[ResolvedLine<'_>],
         today: Day,
     ) -> impl Future<Output = StoreResult<usize>> + Send;
 }
-
-const COPIED_COLUMNS: &str = "org_id, connection_id, day, workspace_ref, api_key_ref, model, \
-    category, unit, detail, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, \
-    requests, quantity_micros, cost_nanos, credits_nanos, currency, estimated, allocated, \
-    billing_currency, billing_cost_nanos, billing_credits_nanos, unpriced";
 
 macro_rules! impl_keep_versions {
     ($conn:ty) => {
@@ -107,7 +130,7 @@ macro_rules! impl_keep_versions {
                 org: OrgId,
                 connection: ConnectionId,
                 window: DayRange,
-                new: &[LineMoney],
+                new: &[ResolvedLine<'_>],
                 today: Day,
             ) -> StoreResult<usize> {
                 let Some((from, mut to)) = closed_days(window, today) else {
@@ -161,16 +184,17 @@ macro_rules! impl_keep_versions {
                     .collect();
                 let new: Vec<LineMoney> = new
                     .iter()
-                    .filter(|l| l.key.0 >= from && l.key.0 <= to)
-                    .cloned()
+                    .filter(|l| (from..=to).contains(&i64::from(l.line.day.number())))
+                    .map(LineMoney::of)
                     .collect();
                 let today_number = i64::from(today.number());
                 let month_start = i64::from(today.first_of_month().number());
+                let columns = LINE_COLUMNS.join(", ");
                 let mut kept = 0;
                 for day in restated_days(&old, &new) {
                     let copied = sqlx::query(sqlx::AssertSqlSafe(format!(
-                        "INSERT INTO cost_line_versions ({COPIED_COLUMNS}, superseded_on) \
-                         SELECT {COPIED_COLUMNS}, $4 FROM cost_lines \
+                        "INSERT INTO cost_line_versions ({columns}, superseded_on) \
+                         SELECT {columns}, $4 FROM cost_lines \
                          WHERE org_id = $1 AND connection_id = $2 AND day = $3 AND NOT EXISTS \
                          (SELECT 1 FROM cost_line_versions v WHERE v.connection_id = $2 \
                          AND v.day = $3 AND v.superseded_on >= $5)"

@@ -1,5 +1,6 @@
-//! Helpers of the FOCUS suite: the FinOps Foundation's validator (found, run, its JUnit report
-//! read), the CSV parsed into rows, exact sums, and the session cookie of a sign-in.
+//! Helpers of the FOCUS suites: the sync engine and real server they run, the FinOps
+//! Foundation's validator (found, run, its JUnit report read), the CSV parsed into rows, exact
+//! sums, and the session cookie of a sign-in.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, dead_code)]
 
@@ -7,7 +8,50 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
-use spendlens_domain::Money;
+use spendlens_domain::{FixedClock, Money, PriceCatalog};
+use spendlens_providers::HttpSettings;
+use spendlens_store::Store;
+use spendlens_store::vault::Vault;
+use spendlens_sync::{SyncEngine, SyncSettings};
+use time::OffsetDateTime;
+
+/// A sync engine on `store` whose clock stands at `now` (tiny backoffs, so stand-ins' faults
+/// cost nothing), and the real server over it on a random port: the engine and the base URL.
+pub async fn engine_and_server(
+    store: &Store,
+    now: OffsetDateTime,
+    owner: &str,
+) -> (SyncEngine, String) {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let engine = SyncEngine::new(
+        store.clone(),
+        Vault::from_key([5; 32]),
+        PriceCatalog::built_in(),
+        std::sync::Arc::new(FixedClock::new(now)),
+        SyncSettings {
+            lease: std::time::Duration::from_secs(60),
+            http: HttpSettings {
+                timeout: std::time::Duration::from_secs(20),
+                connect_timeout: std::time::Duration::from_secs(2),
+                max_retries: 2,
+                base_backoff: std::time::Duration::from_millis(1),
+                max_backoff: std::time::Duration::from_millis(2),
+                max_retry_after: std::time::Duration::from_millis(10),
+            },
+            owner: owner.into(),
+            allowed_base_url_hosts: Vec::new(),
+        },
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let router = spendlens_web::router(spendlens_web::AppState::new(engine.clone()));
+    tokio::spawn(spendlens_web::serve(
+        listener,
+        router,
+        std::future::pending(),
+    ));
+    (engine, base)
+}
 
 /// Rules that fail whatever the data: FOCUS 1.2's InvoiceId-C-004-C ("null when not
 /// associated with an invoice") and InvoiceId-C-005-C ("not null when associated") carry no

@@ -12,12 +12,8 @@
 use super::{BucketRange, RollupKind};
 use crate::{ConnectionId, OrgId, Store, StoreResult, with_pool};
 
-/// Moves one organization's revision (`$1`).
-pub(super) const BUMP_ORG: &str = "INSERT INTO rollup_revisions (org_id, revision) VALUES ($1, 1) \
-    ON CONFLICT (org_id) DO UPDATE SET revision = rollup_revisions.revision + 1";
-
 /// Moves one organization's revision (`$1`) and says where it moved to.
-pub(super) const BUMP_ORG_RETURNING: &str = "INSERT INTO rollup_revisions (org_id, revision) \
+pub(super) const BUMP_ORG: &str = "INSERT INTO rollup_revisions (org_id, revision) \
     VALUES ($1, 1) ON CONFLICT (org_id) DO UPDATE SET revision = rollup_revisions.revision + 1 \
     RETURNING revision";
 

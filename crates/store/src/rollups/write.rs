@@ -264,7 +264,7 @@ macro_rules! impl_rollup_write {
                 // The revision first: every writer of the bill's rollups takes its row lock
                 // before any series', so writers never wait on each other in a cycle.
                 if super::revision::is_billed(kind) {
-                    let revision: i64 = sqlx::query_scalar(super::revision::BUMP_ORG_RETURNING)
+                    let revision: i64 = sqlx::query_scalar(super::revision::BUMP_ORG)
                         .bind(org.0)
                         .fetch_one(&mut *self)
                         .await?;
