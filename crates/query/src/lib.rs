@@ -53,6 +53,8 @@ pub struct Reports {
     bill_reads: Arc<AtomicU64>,
     /// Times the windows syncs rewrote were read again into the kept bill.
     bill_updates: Arc<AtomicU64>,
+    /// Coverage of the comparable days, kept while current (views and `GET /coverage`).
+    coverage: coverage::CoverageMemory,
 }
 
 impl Reports {
@@ -62,6 +64,7 @@ impl Reports {
             bills: Arc::default(),
             bill_reads: Arc::default(),
             bill_updates: Arc::default(),
+            coverage: coverage::CoverageMemory::default(),
         }
     }
 
@@ -138,7 +141,7 @@ impl Reports {
 
     /// One view of one organization, as every surface shows it.
     pub async fn report(&self, org: OrgId, query: &ViewQuery) -> Result<Report, QueryError> {
-        views::report(&self.store, org, query).await
+        views::report_kept(&self.store, &self.coverage, org, query).await
     }
 
     /// A view's cost over time, stacked by the report's rows.
@@ -167,7 +170,12 @@ impl Reports {
         org: OrgId,
         query: &coverage::CoverageQuery,
     ) -> Result<coverage::CoverageReport, QueryError> {
-        coverage::coverage(&self.store, org, query).await
+        coverage::coverage_kept(&self.store, &self.coverage, org, query).await
+    }
+
+    /// How many times coverage's comparable days were computed rather than found kept.
+    pub fn coverage_computed(&self) -> u64 {
+        self.coverage.computed()
     }
 }
 

@@ -18,6 +18,7 @@ use spendlens_store::{
 };
 
 use crate::QueryError;
+use crate::coverage::CoverageMemory;
 use crate::history::Coverage;
 use crate::params::{View, ViewQuery};
 use crate::work::{UnitAmount, WorkSum};
@@ -617,13 +618,24 @@ pub(crate) fn finish_sort<T: crate::table::Row>(
     });
 }
 
-/// Builds the report a query asks for.
+/// Builds the report a query asks for (keeping nothing between calls: a server keeps its
+/// coverage through [`crate::Reports::report`]).
 pub async fn report(store: &Store, org: OrgId, query: &ViewQuery) -> Result<Report, QueryError> {
+    report_kept(store, &CoverageMemory::default(), org, query).await
+}
+
+/// [`report`], with the coverage column's figures kept in `memory` while they are current.
+pub async fn report_kept(
+    store: &Store,
+    memory: &CoverageMemory,
+    org: OrgId,
+    query: &ViewQuery,
+) -> Result<Report, QueryError> {
     Ok(match query.view {
-        View::Providers => Report::Providers(providers(store, org, query).await?),
-        View::Workspaces => Report::Workspaces(workspaces(store, org, query).await?),
-        View::Keys => Report::Keys(keys(store, org, query).await?),
-        View::Models => Report::Models(models(store, org, query).await?),
+        View::Providers => Report::Providers(providers(store, memory, org, query).await?),
+        View::Workspaces => Report::Workspaces(workspaces(store, memory, org, query).await?),
+        View::Keys => Report::Keys(keys(store, memory, org, query).await?),
+        View::Models => Report::Models(models(store, memory, org, query).await?),
         View::Customers | View::Products | View::Agents => {
             Report::Attribution(crate::attribution::report(store, org, query).await?)
         }
@@ -633,6 +645,7 @@ pub async fn report(store: &Store, org: OrgId, query: &ViewQuery) -> Result<Repo
 /// Spend per provider.
 pub async fn providers(
     store: &Store,
+    memory: &CoverageMemory,
     org: OrgId,
     query: &ViewQuery,
 ) -> Result<ProvidersReport, QueryError> {
@@ -678,7 +691,8 @@ pub async fn providers(
         }
     }
     let coverage =
-        crate::coverage::for_providers_view(store, org, query.period, &query.providers).await?;
+        crate::coverage::for_providers_view(store, memory, org, query.period, &query.providers)
+            .await?;
     let all_ids: Vec<ConnectionId> = by_provider
         .values()
         .flat_map(|e| e.3.iter().copied())
@@ -740,6 +754,7 @@ pub async fn providers(
 /// Spend per workspace display name (workspaces sharing a name are merged).
 pub async fn workspaces(
     store: &Store,
+    memory: &CoverageMemory,
     org: OrgId,
     query: &ViewQuery,
 ) -> Result<WorkspacesReport, QueryError> {
@@ -822,9 +837,12 @@ pub async fn workspaces(
                 && query.matches_search(&[row.workspace.as_str(), row.provider.as_str()])
         })
         .collect();
-    if let Some(c) = crate::coverage::for_view(store, org, query.period, &query.providers).await? {
+    if let Some(c) =
+        crate::coverage::for_view(store, memory, org, query.period, &query.providers).await?
+    {
+        let lookup = c.lookup();
         for row in &mut rows {
-            row.coverage_pct = c.workspaces_pct(&row.workspace_ids);
+            row.coverage_pct = lookup.workspaces_pct(&row.workspace_ids);
         }
     }
     let total: Money = rows.iter().map(|r| r.metrics.cost).sum();
@@ -853,7 +871,12 @@ pub async fn workspaces(
 
 /// Spend per API key, with every known key of the selected providers (at zero when idle)
 /// and a row for spend no key carries.
-pub async fn keys(store: &Store, org: OrgId, query: &ViewQuery) -> Result<KeysReport, QueryError> {
+pub async fn keys(
+    store: &Store,
+    memory: &CoverageMemory,
+    org: OrgId,
+    query: &ViewQuery,
+) -> Result<KeysReport, QueryError> {
     let catalog = Catalog::load(store, org).await?;
     let filter = catalog.filter(query);
     let totals = store
@@ -957,9 +980,12 @@ pub async fn keys(store: &Store, org: OrgId, query: &ViewQuery) -> Result<KeysRe
             ));
         }
     }
-    if let Some(c) = crate::coverage::for_view(store, org, query.period, &query.providers).await? {
+    if let Some(c) =
+        crate::coverage::for_view(store, memory, org, query.period, &query.providers).await?
+    {
+        let lookup = c.lookup();
         for row in &mut rows {
-            row.coverage_pct = c.key_pct(row.provider, row.provider_key_id.as_deref());
+            row.coverage_pct = lookup.key_pct(row.provider, row.provider_key_id.as_deref());
         }
     }
     rows.retain(|row| {
@@ -1051,6 +1077,7 @@ fn unnamed_key(provider: ProviderKind, key: &ApiKeyRow) -> String {
 /// Spend per model (per unit class: a model billed in tokens and in images is two rows).
 pub async fn models(
     store: &Store,
+    memory: &CoverageMemory,
     org: OrgId,
     query: &ViewQuery,
 ) -> Result<ModelsReport, QueryError> {
@@ -1131,9 +1158,12 @@ pub async fn models(
                 ])
         })
         .collect();
-    if let Some(c) = crate::coverage::for_view(store, org, query.period, &query.providers).await? {
+    if let Some(c) =
+        crate::coverage::for_view(store, memory, org, query.period, &query.providers).await?
+    {
+        let lookup = c.lookup();
         for row in &mut rows {
-            row.coverage_pct = c.model_pct(row.provider, &row.model);
+            row.coverage_pct = lookup.model_pct(row.provider, &row.model);
         }
     }
     // The most efficient model: the lowest cost per 1M tokens among text-generation models

@@ -7,16 +7,17 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a failing test should stop loudly
 
 use spendlens_domain::{
-    ApiKeyRecord, Category, CostLine, Credential, Currency, Day, DayRange, KeyStatus, Money,
-    ProviderKind, Quantity, TokenCounts, Unit,
+    ApiKeyRecord, Category, CostLine, Currency, Day, DayRange, KeyStatus, Money, Quantity,
+    TokenCounts, Unit,
 };
 use spendlens_query::Reports;
 use spendlens_query::spend_days::{self, BilledRead, SpendDays};
 use spendlens_store::testing::TestStore;
-use spendlens_store::vault::Vault;
-use spendlens_store::{ConnectionId, NewConnection, OrgId, Store, WindowWrite};
+use spendlens_store::{ConnectionId, OrgId, Store, WindowWrite};
 use time::OffsetDateTime;
 use time::macros::datetime;
+
+use crate::common;
 
 const NOW: OffsetDateTime = datetime!(2026-12-16 12:00 UTC);
 
@@ -59,31 +60,6 @@ fn key(name: &str) -> ApiKeyRecord {
     }
 }
 
-async fn connection(store: &Store, org: OrgId, name: &str) -> ConnectionId {
-    let credential = Credential::parse(
-        ProviderKind::OpenAi,
-        "sk-admin-AbCdefghijklmnopqrstuvwxYz12",
-    )
-    .unwrap();
-    store
-        .create_connection(
-            org,
-            NewConnection {
-                name,
-                credential: &credential,
-                base_url: None,
-                sync_interval_secs: 3600,
-                backfill_days: 90,
-                lookback_days: Some(3),
-            },
-            &Vault::from_key([1; 32]),
-            NOW,
-        )
-        .await
-        .unwrap()
-        .id
-}
-
 async fn write(store: &Store, org: OrgId, conn: ConnectionId, name: &str, lines: &[CostLine]) {
     let day = |d: &str| -> Day { d.parse().unwrap() };
     store
@@ -124,8 +100,8 @@ async fn the_bill_is_read_again_after_every_write_and_never_differs_from_a_fresh
     let store = &test.store;
     let org = store.ensure_default_org(NOW).await.unwrap();
     let reports = Reports::new(store.clone());
-    let first = connection(store, org, "first").await;
-    let second = connection(store, org, "second").await;
+    let first = common::openai_connection(store, org, "first", NOW).await;
+    let second = common::openai_connection(store, org, "second", NOW).await;
     write(
         store,
         org,
@@ -268,8 +244,8 @@ async fn after_a_sync_only_its_window_is_read_again_and_the_bill_equals_a_whole_
     let store = &test.store;
     let org = store.ensure_default_org(NOW).await.unwrap();
     let reports = Reports::new(store.clone());
-    let first = connection(store, org, "first").await;
-    let second = connection(store, org, "second").await;
+    let first = common::openai_connection(store, org, "first", NOW).await;
+    let second = common::openai_connection(store, org, "second", NOW).await;
     let every = |from: &str, to: &str, key: &str, dollars: &str| -> Vec<CostLine> {
         DayRange::new(from.parse().unwrap(), to.parse().unwrap())
             .unwrap()

@@ -568,23 +568,9 @@ fn finish(
     mut split: Split,
 ) -> ProviderCoverage {
     let ratio = ratio.finish();
-    let billed_cost = ratio.billed_cost + input.billed_lag;
-    let metered_cost = ratio.metered_cost + input.metered_lag;
-    let lag = input.billed_lag - input.metered_lag;
-    if !lag.is_zero() {
-        split.add(
-            CauseKind::BillingLag,
-            &None,
-            None,
-            CauseRow {
-                billed_cost: input.billed_lag,
-                metered_cost: input.metered_lag,
-                amount: lag,
-                ..CauseRow::default()
-            },
-        );
-    }
-    // Whatever the rows did not explain (rounding of shares included) stays unexplained.
+    let (billed_cost, metered_cost) = (ratio.billed_cost, ratio.metered_cost);
+    // Whatever the rows did not explain (rounding of shares included) stays unexplained. The
+    // lag days add as much to billed − metered as their cause explains, so they are left out.
     let explained: Money = CauseKind::ALL.iter().map(|k| split.amount(*k)).sum();
     let remainder = billed_cost - metered_cost - explained;
     if !remainder.is_zero() {
@@ -612,7 +598,7 @@ fn finish(
             }
         })
         .collect();
-    ProviderCoverage {
+    let mut coverage = ProviderCoverage {
         ratio,
         billed_cost,
         metered_cost,
@@ -626,6 +612,38 @@ fn finish(
             .into_iter()
             .map(|(k, r)| (k, r.finish()))
             .collect(),
+    };
+    coverage.add_lag(input.billed_lag, input.metered_lag);
+    coverage
+}
+
+impl ProviderCoverage {
+    /// Adds the lag days (billed and metered after the bill's "complete through" day) to a
+    /// coverage computed without them: the period's totals and the billing-lag cause. They
+    /// touch nothing else, so the comparable days' coverage can be kept and the lag, which
+    /// moves with every call metered today, added fresh.
+    pub fn add_lag(&mut self, billed_lag: Money, metered_lag: Money) {
+        self.billed_cost += billed_lag;
+        self.metered_cost += metered_lag;
+        add_lag_cause(&mut self.causes, billed_lag, metered_lag);
+    }
+}
+
+/// Adds the billing-lag cause's one row (billed and metered on the lag days) to `causes` of a
+/// coverage computed without lag days (in [`CauseKind::ALL`] order, each kind once).
+pub fn add_lag_cause(causes: &mut [Cause], billed_lag: Money, metered_lag: Money) {
+    let lag = billed_lag - metered_lag;
+    if lag.is_zero() {
+        return;
+    }
+    if let Some(cause) = causes.iter_mut().find(|c| c.cause == CauseKind::BillingLag) {
+        cause.amount += lag;
+        cause.rows.push(CauseRow {
+            billed_cost: billed_lag,
+            metered_cost: metered_lag,
+            amount: lag,
+            ..CauseRow::default()
+        });
     }
 }
 

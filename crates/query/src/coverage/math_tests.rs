@@ -291,5 +291,14 @@ proptest! {
         let ws_metered: Money = c.per_workspace.values().map(|r| r.metered_cost).sum();
         prop_assert_eq!(ws_billed, c.ratio.billed_cost);
         prop_assert_eq!(ws_metered, c.ratio.metered_cost);
+        // The lag days move the period's totals and the billing-lag cause, nothing else: what
+        // a reader keeps of the comparable days stays right while today's calls arrive.
+        let mut comparable = input.clone();
+        comparable.billed_lag = Money::ZERO;
+        comparable.metered_lag = Money::ZERO;
+        let mut kept = provider_coverage(&comparable);
+        prop_assert!(kept.causes.iter().all(|x| x.cause != CauseKind::BillingLag || x.rows.is_empty()));
+        kept.add_lag(input.billed_lag, input.metered_lag);
+        prop_assert_eq!(kept, c);
     }
 }

@@ -14,12 +14,14 @@
 
 pub mod csv;
 pub mod daily;
+mod keep;
 pub mod keys;
 pub mod math;
 pub mod watermark;
 pub mod workspaces;
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use rust_decimal::Decimal;
 use serde::Serialize;
@@ -31,7 +33,9 @@ use spendlens_store::{
 };
 
 use self::daily::{DayCoverage, DaySide};
-use self::keys::match_key;
+pub use self::keep::CoverageMemory;
+use self::keep::{Comparable, ProviderStamp, Stamp};
+use self::keys::KeyMatcher;
 use self::math::{BilledCell, Cause, Join, JoinKey, MeteredCell, ProviderInput, Ratio};
 use self::workspaces::{WorkspaceCoverage, Workspaces};
 use crate::QueryError;
@@ -138,31 +142,34 @@ pub fn mask(stored: &str) -> String {
 /// (metering not set up: the view shows N/A rather than 0 %).
 pub async fn for_view(
     store: &Store,
+    memory: &CoverageMemory,
     org: OrgId,
     period: DayRange,
     providers: &[ProviderKind],
 ) -> Result<Option<CoverageReport>, QueryError> {
-    viewed(store, org, period, providers, false).await
+    viewed(store, memory, org, period, providers, false).await
 }
 
 /// [`for_view`] with each provider's day-by-day series, for the Providers view's chart.
 pub async fn for_providers_view(
     store: &Store,
+    memory: &CoverageMemory,
     org: OrgId,
     period: DayRange,
     providers: &[ProviderKind],
 ) -> Result<Option<CoverageReport>, QueryError> {
-    viewed(store, org, period, providers, true).await
+    viewed(store, memory, org, period, providers, true).await
 }
 
 async fn viewed(
     store: &Store,
+    memory: &CoverageMemory,
     org: OrgId,
     period: DayRange,
     providers: &[ProviderKind],
     daily: bool,
 ) -> Result<Option<CoverageReport>, QueryError> {
-    if store.meter_dimension_values(org, 0).await?.is_empty() {
+    if store.metered_provider_names(org).await?.is_empty() {
         return Ok(None);
     }
     let query = CoverageQuery {
@@ -170,7 +177,7 @@ async fn viewed(
         providers: providers.to_vec(),
         daily,
     };
-    Ok(Some(coverage(store, org, &query).await?))
+    Ok(Some(coverage_kept(store, memory, org, &query).await?))
 }
 
 impl CoverageReport {
@@ -178,40 +185,33 @@ impl CoverageReport {
         self.providers.iter().find(|p| p.provider == provider)
     }
 
-    /// One billed key's coverage (`None`: spend no key carries).
-    pub fn key_pct(
-        &self,
-        provider: ProviderKind,
-        provider_key_id: Option<&str>,
-    ) -> Option<Decimal> {
-        self.provider(provider)?
-            .keys
-            .iter()
-            .find(|k| k.billed && k.provider_key_id.as_deref() == provider_key_id)
-            .and_then(|k| k.ratio.coverage_pct)
-    }
-
-    /// One model's coverage (the name as billed; normalized here as on both sides of the join).
-    pub fn model_pct(&self, provider: ProviderKind, model: &str) -> Option<Decimal> {
-        let model = normalize_model(provider, model);
-        self.provider(provider)?
-            .models
-            .iter()
-            .find(|m| m.model == model)
-            .and_then(|m| m.ratio.coverage_pct)
-    }
-
-    /// Metered ÷ billed cost of some billed workspaces together (a Workspaces row merges the
-    /// workspaces sharing a display name); `None` when they have no billed cost on final days.
-    pub fn workspaces_pct(&self, ids: &[WorkspaceId]) -> Option<Decimal> {
-        let (mut billed, mut metered) = (0i128, 0i128);
-        for w in self.providers.iter().flat_map(|p| &p.workspaces) {
-            if w.workspace_id.is_some_and(|id| ids.contains(&id)) {
-                billed += i128::from(w.ratio.billed_cost.nanos());
-                metered += i128::from(w.ratio.metered_cost.nanos());
+    /// The per-key, per-model and per-workspace figures indexed for a view's rows (one lookup
+    /// per row rather than a pass over the report's rows).
+    pub fn lookup(&self) -> CoverageLookup<'_> {
+        let mut lookup = CoverageLookup::default();
+        // One report per provider; within it the first matching row wins, as a search would.
+        for p in &self.providers {
+            for k in p.keys.iter().filter(|k| k.billed) {
+                lookup
+                    .keys
+                    .entry((p.provider, k.provider_key_id.as_deref()))
+                    .or_insert(k.ratio.coverage_pct);
+            }
+            for m in &p.models {
+                lookup
+                    .models
+                    .entry((p.provider, m.model.as_str()))
+                    .or_insert(m.ratio.coverage_pct);
+            }
+            for w in &p.workspaces {
+                if let Some(id) = w.workspace_id {
+                    let sums = lookup.workspaces.entry(id).or_default();
+                    sums.0 += i128::from(w.ratio.billed_cost.nanos());
+                    sums.1 += i128::from(w.ratio.metered_cost.nanos());
+                }
             }
         }
-        math::percent(metered, billed)
+        lookup
     }
 
     /// Metered ÷ billed cost over some providers (those a view shows).
@@ -227,18 +227,79 @@ impl CoverageReport {
     }
 }
 
+/// A report's figures by row identity, for the views (see [`CoverageReport::lookup`]).
+#[derive(Default)]
+pub struct CoverageLookup<'a> {
+    keys: HashMap<(ProviderKind, Option<&'a str>), Option<Decimal>>,
+    models: HashMap<(ProviderKind, &'a str), Option<Decimal>>,
+    /// Billed and metered nano-dollars per billed workspace.
+    workspaces: HashMap<WorkspaceId, (i128, i128)>,
+}
+
+impl CoverageLookup<'_> {
+    /// One billed key's coverage (`None`: spend no key carries).
+    pub fn key_pct(
+        &self,
+        provider: ProviderKind,
+        provider_key_id: Option<&str>,
+    ) -> Option<Decimal> {
+        self.keys
+            .get(&(provider, provider_key_id))
+            .copied()
+            .flatten()
+    }
+
+    /// One model's coverage (the name as billed; normalized here as on both sides of the join).
+    pub fn model_pct(&self, provider: ProviderKind, model: &str) -> Option<Decimal> {
+        let model = normalize_model(provider, model);
+        self.models
+            .get(&(provider, model.as_str()))
+            .copied()
+            .flatten()
+    }
+
+    /// Metered ÷ billed cost of some billed workspaces together (a Workspaces row merges the
+    /// workspaces sharing a display name); `None` when they have no billed cost on final days.
+    pub fn workspaces_pct(&self, ids: &[WorkspaceId]) -> Option<Decimal> {
+        let (mut billed, mut metered) = (0i128, 0i128);
+        let unique: std::collections::BTreeSet<&WorkspaceId> = ids.iter().collect();
+        for id in unique {
+            if let Some((b, m)) = self.workspaces.get(id) {
+                billed += b;
+                metered += m;
+            }
+        }
+        math::percent(metered, billed)
+    }
+}
+
 /// A provider's connections and what is known of them.
 struct ProviderSide<'a> {
     connections: Vec<&'a ConnectionRow>,
     complete_through: Option<Day>,
+    /// The provider names its metered calls carry.
+    names: Vec<String>,
 }
 
-/// Reads and computes coverage for a period (see the module docs).
+/// Reads and computes coverage for a period (see the module docs), keeping nothing.
 pub async fn coverage(
     store: &Store,
     org: OrgId,
     query: &CoverageQuery,
 ) -> Result<CoverageReport, QueryError> {
+    coverage_kept(store, &CoverageMemory::default(), org, query).await
+}
+
+/// [`coverage`], with the comparable days' figures kept in `memory` while they are current
+/// (see [`keep`]): a request then reads a few rows per provider.
+pub async fn coverage_kept(
+    store: &Store,
+    memory: &CoverageMemory,
+    org: OrgId,
+    query: &CoverageQuery,
+) -> Result<CoverageReport, QueryError> {
+    // The stamp is read before the data it stands for (see `keep`).
+    let revision = store.rollup_revision(org).await?;
     let wanted = |p: ProviderKind| query.providers.is_empty() || query.providers.contains(&p);
     let connections = store.list_connections(org).await?;
     let mut sides: BTreeMap<ProviderKind, ProviderSide<'_>> = BTreeMap::new();
@@ -253,6 +314,7 @@ pub async fn coverage(
             .or_insert_with(|| ProviderSide {
                 connections: Vec::new(),
                 complete_through: through,
+                names: Vec::new(),
             });
         // A day is comparable only when every connection's bill is final for it.
         if !side.connections.is_empty() {
@@ -264,44 +326,73 @@ pub async fn coverage(
         side.connections.push(connection);
     }
     // Metered providers without a connection still show (their traffic has no bill).
-    let metered_providers = store.meter_dimension_values(org, 0).await?;
-    for name in &metered_providers {
+    for name in store.metered_provider_names(org).await? {
         if let Ok(provider) = name.parse::<ProviderKind>()
             && wanted(provider)
         {
-            sides.entry(provider).or_insert_with(|| ProviderSide {
-                connections: Vec::new(),
-                complete_through: None,
-            });
+            sides
+                .entry(provider)
+                .or_insert_with(|| ProviderSide {
+                    connections: Vec::new(),
+                    complete_through: None,
+                    names: Vec::new(),
+                })
+                .names
+                .push(name);
         }
     }
-    let keys = store.list_api_keys(org).await?;
     let workspace_rows = store.list_workspaces(org).await?;
-    let (billed_days, metered_days) = if query.daily {
-        (
-            store.billed_connection_days(org, query.period).await?,
-            store.metered_provider_days(org, query.period).await?,
-        )
+    // Each provider's metered totals over its comparable days (the stamp) and its lag days.
+    let mut stamp = Stamp {
+        revision,
+        workspaces: workspace_rows
+            .iter()
+            .map(|w| (w.id, w.display_name.clone()))
+            .collect(),
+        providers: Vec::new(),
+    };
+    let mut metered_lag: BTreeMap<ProviderKind, Money> = BTreeMap::new();
+    for (provider, side) in &sides {
+        let (comparable, lag) = watermark::split_period(query.period, side.complete_through);
+        let (metered, lagging) = store
+            .metered_provider_sums(org, &side.names, comparable, lag)
+            .await?;
+        metered_lag.insert(*provider, lagging.totals.cost);
+        stamp.providers.push(ProviderStamp {
+            provider: *provider,
+            connections: side.connections.iter().map(|c| c.id).collect(),
+            complete_through: side.complete_through,
+            names: side.names.clone(),
+            metered,
+        });
+    }
+    let comparable = match memory.get(org, query, &stamp) {
+        Some(kept) => kept,
+        None => {
+            let computed =
+                Arc::new(comparable_days(store, org, query, &sides, &workspace_rows).await?);
+            memory.keep(org, query, stamp, Arc::clone(&computed));
+            computed
+        }
+    };
+    let metered_days = if query.daily {
+        store.metered_provider_days(org, query.period).await?
     } else {
-        (Vec::new(), Vec::new())
+        Vec::new()
     };
     let mut providers = Vec::new();
-    for (provider, side) in &sides {
-        let names: Vec<String> = metered_providers
-            .iter()
-            .filter(|n| n.parse::<ProviderKind>().ok() == Some(*provider))
-            .cloned()
-            .collect();
-        let known = Known {
-            keys: &keys,
-            workspaces: &workspace_rows,
-        };
-        let mut report =
-            provider_report(store, org, query.period, *provider, side, &names, known).await?;
+    for (kept, billed_lag) in &comparable.providers {
+        let mut report = kept.clone();
+        let provider = report.provider;
+        let lag = metered_lag.get(&provider).copied().unwrap_or_default();
+        report.period_billed_cost += *billed_lag;
+        report.period_metered_cost += lag;
+        math::add_lag_cause(&mut report.causes, *billed_lag, lag);
         if query.daily {
+            let side = &sides[&provider];
             let ids: Vec<_> = side.connections.iter().map(|c| c.id).collect();
             let mut billed: BTreeMap<Day, DaySide> = BTreeMap::new();
-            for (_, day, totals) in billed_days.iter().filter(|r| ids.contains(&r.0)) {
+            for (_, day, totals) in comparable.billed_days.iter().filter(|r| ids.contains(&r.0)) {
                 billed
                     .entry(*day)
                     .or_default()
@@ -310,7 +401,7 @@ pub async fn coverage(
             let mut metered: BTreeMap<Day, DaySide> = BTreeMap::new();
             for (_, day, metrics) in metered_days
                 .iter()
-                .filter(|r| r.0.parse::<ProviderKind>().ok() == Some(*provider))
+                .filter(|r| r.0.parse::<ProviderKind>().ok() == Some(provider))
             {
                 metered
                     .entry(*day)
@@ -327,7 +418,7 @@ pub async fn coverage(
         if !report.period_billed_cost.is_zero()
             || !report.period_metered_cost.is_zero()
             || report.ratio.metered_calls > 0
-            || !side.connections.is_empty()
+            || !sides[&provider].connections.is_empty()
         {
             providers.push(report);
         }
@@ -363,6 +454,35 @@ pub async fn coverage(
     })
 }
 
+/// Every provider's coverage over its comparable days (the join: every billed and metered
+/// key and model of those days), with its lag days' billed cost.
+async fn comparable_days(
+    store: &Store,
+    org: OrgId,
+    query: &CoverageQuery,
+    sides: &BTreeMap<ProviderKind, ProviderSide<'_>>,
+    workspace_rows: &[WorkspaceRow],
+) -> Result<Comparable, QueryError> {
+    let keys = store.list_api_keys(org).await?;
+    let billed_days = if query.daily {
+        store.billed_connection_days(org, query.period).await?
+    } else {
+        Vec::new()
+    };
+    let mut providers = Vec::new();
+    for (provider, side) in sides {
+        let known = Known {
+            keys: &keys,
+            workspaces: workspace_rows,
+        };
+        providers.push(provider_report(store, org, query.period, *provider, side, known).await?);
+    }
+    Ok(Comparable {
+        providers,
+        billed_days,
+    })
+}
+
 /// Billed tokens of a cell: all input (cache parts included) and output.
 fn billed_tokens(t: &spendlens_store::Totals) -> i64 {
     t.input_tokens.saturating_add(t.output_tokens)
@@ -389,9 +509,8 @@ async fn provider_report(
     period: DayRange,
     provider: ProviderKind,
     side: &ProviderSide<'_>,
-    metered_names: &[String],
     known_rows: Known<'_>,
-) -> Result<ProviderReport, QueryError> {
+) -> Result<(ProviderReport, Money), QueryError> {
     let keys = known_rows.keys;
     let (comparable, lag) = watermark::split_period(period, side.complete_through);
     let ids: Vec<_> = side.connections.iter().map(|c| c.id).collect();
@@ -402,11 +521,12 @@ async fn provider_report(
             .billed_by_key_model(org, &ids, comparable, lag)
             .await?
     };
-    let metered_rows = if metered_names.is_empty() {
+    // The metered lag days are read fresh by the caller (one series per provider).
+    let metered_rows = if side.names.is_empty() {
         Vec::new()
     } else {
         store
-            .metered_by_key_model(org, metered_names, comparable, lag)
+            .metered_by_key_model(org, &side.names, comparable, None)
             .await?
     };
     let by_id: HashMap<i64, &ApiKeyRow> = keys.iter().map(|k| (k.id.0, k)).collect();
@@ -416,12 +536,14 @@ async fn provider_report(
         .filter(|k| ids.contains(&k.connection_id))
         .map(|k| (k.provider_id.clone(), k.hint.clone()))
         .collect();
+    let matcher = KeyMatcher::new(&known);
     let places = Workspaces::new(known_rows.workspaces, keys, &ids);
     let reports_requests = provider.reports_request_counts();
     let mut input = ProviderInput::default();
+    let mut billed_lag = Money::ZERO;
     let mut billed_keys = false;
     for row in &billed_rows {
-        input.billed_lag += row.lag.cost;
+        billed_lag += row.lag.cost;
         if row.comparable.lines == 0 {
             continue;
         }
@@ -447,13 +569,14 @@ async fn provider_report(
     let (mut billed_workspaces, mut metered_workspaces) = (false, false);
     billed_workspaces |= input.billed.iter().any(|b| b.workspace.is_some());
     for row in &metered_rows {
-        input.metered_lag += row.lag.totals.cost;
         let m = &row.comparable;
         if m.is_zero() {
             continue;
         }
         let key: JoinKey = (!row.api_key.is_empty()).then(|| {
-            match_key(&row.api_key, &known).map_or_else(|| row.api_key.clone(), str::to_owned)
+            matcher
+                .find(&row.api_key)
+                .map_or_else(|| row.api_key.clone(), str::to_owned)
         });
         metered_keys |= key.is_some();
         let (workspace, named) = places.of_metered(&row.workspace, key.as_deref());
@@ -485,17 +608,22 @@ async fn provider_report(
         .map(|(model, ratio)| ModelCoverage { model, ratio })
         .collect();
     let mut causes = computed.causes;
+    let key_names: HashMap<&str, &str> = keys_out
+        .iter()
+        .rev()
+        .filter_map(|k| Some((k.provider_key_id.as_deref()?, k.key_name.as_str())))
+        .collect();
     for cause in &mut causes {
         let unmetered = cause.cause == math::CauseKind::UnmeteredKeys;
         for row in &mut cause.rows {
             match input.join {
                 Join::WorkspaceAndModel => places.label_row(row, unmetered),
-                Join::KeyAndModel => label_row(row, unmetered, &keys_out),
-                Join::Model => label_row(row, false, &keys_out),
+                Join::KeyAndModel => label_row(row, unmetered, &key_names),
+                Join::Model => label_row(row, false, &key_names),
             }
         }
     }
-    Ok(ProviderReport {
+    let report = ProviderReport {
         provider,
         provider_name: provider.display_name(),
         complete_through: side.complete_through,
@@ -510,22 +638,21 @@ async fn provider_report(
         workspaces: workspaces_out,
         models,
         days: None,
-    })
+    };
+    Ok((report, billed_lag))
 }
 
 /// Names a cause row's key: the billed key's name, or the metered key masked.
-fn label_row(row: &mut math::CauseRow, keyless_is_spend: bool, keys: &[KeyCoverage]) {
+/// `key_names`: each key row's provider key id → its name (the first row's, as they are listed).
+fn label_row(row: &mut math::CauseRow, keyless_is_spend: bool, key_names: &HashMap<&str, &str>) {
     let Some(key) = row.key.clone() else {
         if keyless_is_spend {
             row.key_name = Some("(spend no key carries)".to_owned());
         }
         return;
     };
-    match keys
-        .iter()
-        .find(|k| k.provider_key_id.as_ref() == Some(&key))
-    {
-        Some(k) => row.key_name = Some(k.key_name.clone()),
+    match key_names.get(key.as_str()) {
+        Some(name) => row.key_name = Some((*name).to_owned()),
         None => {
             // A key only the meter names: shown masked, like every metered key.
             row.key = Some(mask(&key));
@@ -539,12 +666,17 @@ fn key_rows(
     keys: &[ApiKeyRow],
     connections: &[spendlens_store::ConnectionId],
 ) -> Vec<KeyCoverage> {
+    // The provider's billed keys by provider id (the first in list order, as a search finds).
+    let billed_keys: HashMap<&str, &ApiKeyRow> = keys
+        .iter()
+        .rev()
+        .filter(|k| connections.contains(&k.connection_id))
+        .map(|k| (k.provider_id.as_str(), k))
+        .collect();
     let mut out: Vec<KeyCoverage> = per_key
         .iter()
         .map(|(key, ratio)| {
-            let billed = keys.iter().find(|k| {
-                connections.contains(&k.connection_id) && Some(&k.provider_id) == key.as_ref()
-            });
+            let billed = key.as_deref().and_then(|key| billed_keys.get(key).copied());
             match (key, billed) {
                 (None, _) => KeyCoverage {
                     provider_key_id: None,

@@ -7,7 +7,7 @@
 //! when exactly one workspace has it), else — when it names no workspace — its API key's
 //! workspace. A workspace text no billed workspace has is kept apart, "not on the bill".
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 use spendlens_store::{ApiKeyRow, ConnectionId, WorkspaceId, WorkspaceRow};
@@ -56,10 +56,22 @@ pub fn match_workspace(text: &str, workspaces: &[&WorkspaceRow]) -> Option<Works
     }
 }
 
-/// One provider's billed workspaces and keys.
+/// A workspace name as [`match_workspace`] compares it: trimmed, ASCII letters in one case.
+fn name_key(name: &str) -> String {
+    name.trim().to_ascii_lowercase()
+}
+
+/// One provider's billed workspaces and keys, indexed for the join: each metered row is a few
+/// hash lookups (a pass over every workspace and key per row was quadratic at scale).
 pub(super) struct Workspaces<'a> {
-    rows: Vec<&'a WorkspaceRow>,
-    keys: Vec<&'a ApiKeyRow>,
+    /// Id → row.
+    by_id: HashMap<i64, &'a WorkspaceRow>,
+    /// Provider id → the first workspace (in list order) with it.
+    by_provider_id: HashMap<&'a str, WorkspaceId>,
+    /// [`name_key`] of a provider name or display name → the workspaces going by it.
+    by_name: HashMap<String, Vec<WorkspaceId>>,
+    /// A billed key's provider id → its workspace (the first key in list order with that id).
+    key_workspace: HashMap<&'a str, Option<WorkspaceId>>,
 }
 
 impl<'a> Workspaces<'a> {
@@ -68,15 +80,51 @@ impl<'a> Workspaces<'a> {
         keys: &'a [ApiKeyRow],
         connections: &[ConnectionId],
     ) -> Workspaces<'a> {
-        Workspaces {
-            rows: workspaces
-                .iter()
-                .filter(|w| connections.contains(&w.connection_id))
-                .collect(),
-            keys: keys
-                .iter()
-                .filter(|k| connections.contains(&k.connection_id))
-                .collect(),
+        let mut places = Workspaces {
+            by_id: HashMap::new(),
+            by_provider_id: HashMap::new(),
+            by_name: HashMap::new(),
+            key_workspace: HashMap::new(),
+        };
+        for w in workspaces
+            .iter()
+            .filter(|w| connections.contains(&w.connection_id))
+        {
+            places.by_id.entry(w.id.0).or_insert(w);
+            places
+                .by_provider_id
+                .entry(w.provider_id.as_str())
+                .or_insert(w.id);
+            let (provider, shown) = (name_key(&w.provider_name), name_key(&w.display_name));
+            if provider != shown {
+                places.by_name.entry(shown).or_default().push(w.id);
+            }
+            places.by_name.entry(provider).or_default().push(w.id);
+        }
+        for k in keys
+            .iter()
+            .filter(|k| connections.contains(&k.connection_id))
+        {
+            places
+                .key_workspace
+                .entry(k.provider_id.as_str())
+                .or_insert(k.workspace_id);
+        }
+        places
+    }
+
+    /// [`match_workspace`] over this provider's workspaces, from the indexes.
+    fn find(&self, text: &str) -> Option<WorkspaceId> {
+        let text = text.trim();
+        if text.is_empty() {
+            return None;
+        }
+        if let Some(id) = self.by_provider_id.get(text) {
+            return Some(*id);
+        }
+        match self.by_name.get(&name_key(text)).map(Vec::as_slice) {
+            Some([one]) => Some(*one),
+            _ => None,
         }
     }
 
@@ -89,17 +137,12 @@ impl<'a> Workspaces<'a> {
     /// `key` (the matched key's provider id), and whether it is a billed workspace.
     pub(super) fn of_metered(&self, text: &str, key: Option<&str>) -> (JoinKey, bool) {
         if !text.trim().is_empty() {
-            return match match_workspace(text, &self.rows) {
+            return match self.find(text) {
                 Some(id) => (Some(Self::join_key(id)), true),
                 None => (Some(format!("{UNBILLED}{}", text.trim())), false),
             };
         }
-        let workspace = key.and_then(|key| {
-            self.keys
-                .iter()
-                .find(|k| k.provider_id == key)
-                .and_then(|k| k.workspace_id)
-        });
+        let workspace = key.and_then(|key| self.key_workspace.get(key).copied().flatten());
         match workspace {
             Some(id) => (Some(Self::join_key(id)), true),
             None => (None, false),
@@ -108,7 +151,7 @@ impl<'a> Workspaces<'a> {
 
     fn billed(&self, key: &str) -> Option<&'a WorkspaceRow> {
         let id: i64 = key.parse().ok()?;
-        self.rows.iter().copied().find(|w| w.id.0 == id)
+        self.by_id.get(&id).copied()
     }
 
     /// The per-workspace rows, largest billed cost first.
@@ -216,5 +259,27 @@ mod tests {
         assert_eq!(match_workspace("Shared", &refs), None);
         assert_eq!(match_workspace("nowhere", &refs), None);
         assert_eq!(match_workspace("  ", &refs), None);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_indexes_decide_as_the_reference_pass(
+            names in proptest::collection::vec(
+                ("[ab]{0,2}", "[aAbB ]{0,3}", "[aAbB ]{0,3}"),
+                0..6,
+            ),
+            texts in proptest::collection::vec("[aAbB ]{0,3}", 1..6),
+        ) {
+            let rows: Vec<WorkspaceRow> = names
+                .iter()
+                .enumerate()
+                .map(|(i, (id, name, shown))| workspace(i as i64 + 1, id, name, shown))
+                .collect();
+            let refs: Vec<&WorkspaceRow> = rows.iter().collect();
+            let places = Workspaces::new(&rows, &[], &[ConnectionId(1)]);
+            for text in texts.iter().chain(names.iter().map(|n| &n.0)) {
+                proptest::prop_assert_eq!(places.find(text), match_workspace(text, &refs), "text {:?}", text);
+            }
+        }
     }
 }

@@ -11,7 +11,9 @@ use spendlens_meter::{
     Attribution, CallStatus, CostSource, EventCost, EventSource, MeteredEvent, PricedEvent,
     TokenBuckets, TokenFlags,
 };
-use spendlens_query::coverage::{CoverageQuery, coverage, for_providers_view, for_view};
+use spendlens_query::coverage::{
+    CoverageMemory, CoverageQuery, coverage_kept, for_providers_view, for_view,
+};
 use spendlens_store::{OrgId, Store};
 
 use super::bench::{Shape, lines_for, percentile};
@@ -108,32 +110,46 @@ async fn flush(
     Ok(elapsed)
 }
 
-/// (what, p50, p95) of each coverage read over `period`.
+/// (what, p50, p95) of each coverage read over `period`: computed afresh (what the first read
+/// after a sync, a late call or a restate costs), then as a server reads it — the comparable
+/// days kept, the lag days read fresh — with a call metered today stored before every read.
 pub async fn time_reads(
     store: &Store,
     org: OrgId,
+    shape: Shape,
+    providers: &[ProviderKind],
     period: DayRange,
     samples: usize,
 ) -> anyhow::Result<Vec<(&'static str, Duration, Duration)>> {
+    let memory = CoverageMemory::default();
     let mut out = Vec::new();
+    let mut calls = 0usize;
     for what in [
-        "coverage: Providers view (providers, keys, workspaces)",
-        "coverage: Providers page (with days)",
-        "coverage: GET /api/v1/coverage",
+        COMPUTED,
+        "coverage kept, a call today before each read: Providers view",
+        "coverage kept, a call today before each read: Providers page (with days)",
+        "coverage kept, a call today before each read: GET /api/v1/coverage",
     ] {
         let mut timings = Vec::with_capacity(samples);
+        let mut metered_before = Money::ZERO;
         for round in 0..=samples.max(1) {
+            if what != COMPUTED {
+                calls += 1;
+                call_today(store, org, shape, providers, period.to(), calls).await?;
+            }
             let started = Instant::now();
             let report = match what {
-                "coverage: Providers view (providers, keys, workspaces)" => {
-                    for_view(store, org, period, &[]).await?
+                COMPUTED => for_view(store, &CoverageMemory::default(), org, period, &[]).await?,
+                "coverage kept, a call today before each read: Providers view" => {
+                    for_view(store, &memory, org, period, &[]).await?
                 }
-                "coverage: Providers page (with days)" => {
-                    for_providers_view(store, org, period, &[]).await?
+                "coverage kept, a call today before each read: Providers page (with days)" => {
+                    for_providers_view(store, &memory, org, period, &[]).await?
                 }
                 _ => Some(
-                    coverage(
+                    coverage_kept(
                         store,
+                        &memory,
                         org,
                         &CoverageQuery {
                             period,
@@ -145,10 +161,14 @@ pub async fn time_reads(
                 ),
             };
             let elapsed = started.elapsed();
+            let metered = report.map_or(Money::ZERO, |r| r.metered_cost);
+            anyhow::ensure!(metered > Money::ZERO, "{what}: no metered spend");
+            // Each call metered today shows in the next read (never a stale figure).
             anyhow::ensure!(
-                report.is_some_and(|r| r.metered_cost > Money::ZERO),
-                "{what}: no metered spend"
+                what == COMPUTED || round == 0 || metered > metered_before,
+                "{what}: the call metered today is missing ({metered} after {metered_before})"
             );
+            metered_before = metered;
             // The first round warms up, as a running server would be.
             if round > 0 {
                 timings.push(elapsed);
@@ -158,4 +178,61 @@ pub async fn time_reads(
         out.push((what, percentile(&timings, 50), percentile(&timings, 95)));
     }
     Ok(out)
+}
+
+const COMPUTED: &str = "coverage computed (first read after a change): Providers view";
+
+/// Stores one call metered today (one of the synthetic bill's key and model, $0.01).
+async fn call_today(
+    store: &Store,
+    org: OrgId,
+    shape: Shape,
+    providers: &[ProviderKind],
+    today: Day,
+    n: usize,
+) -> anyhow::Result<()> {
+    let now = spendlens_domain::Clock::now(&spendlens_domain::SystemClock);
+    let provider = providers[0];
+    let line = lines_for(shape, provider, 0, providers.len(), today)
+        .into_iter()
+        .find(|l| l.api_key_id.as_ref().is_some_and(|k| !k.ends_with('0')))
+        .ok_or_else(|| anyhow::anyhow!("no metered key in the synthetic bill"))?;
+    let cost = Money::from_nanos(10_000_000);
+    let mut batch = vec![PricedEvent {
+        event: MeteredEvent {
+            id: format!("bench-today-{n}"),
+            time: now,
+            provider: provider.as_str().to_owned(),
+            model: line.model.clone(),
+            tokens: Some(TokenBuckets {
+                input_uncached: 1_000,
+                cache_read: 0,
+                cache_write: 0,
+                output_visible: 100,
+                output_reasoning: 0,
+            }),
+            token_flags: TokenFlags::default(),
+            quantity: None,
+            reported_cost: Some(cost),
+            latency_ms: Some(800),
+            status: CallStatus::Ok,
+            api_key: line.api_key_id.clone(),
+            workspace: line.workspace_id.clone(),
+            attribution: Attribution::default(),
+            tags: Default::default(),
+            source: EventSource::Native,
+        },
+        cost: EventCost {
+            cost: Some(cost),
+            source: CostSource::Reported,
+            catalog_cost: None,
+            price_entry: None,
+            unpriced_reason: None,
+            catalog_split: None,
+        },
+    }];
+    let mut stored = 0;
+    flush(store, org, now, &mut batch, &mut stored).await?;
+    anyhow::ensure!(stored == 1, "the call metered today was not stored");
+    Ok(())
 }

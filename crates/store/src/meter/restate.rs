@@ -244,6 +244,14 @@ impl Store {
             facts(applied.iter().copied())
                 .write(&mut *tx, org)
                 .await?;
+            if !applied.is_empty() {
+                // Readers that keep what they computed from metered days (coverage) see a
+                // restated cost as a move of the revision, like a change of the bill.
+                sqlx::query(crate::rollups::BUMP_REVISION)
+                    .bind(org.0)
+                    .execute(&mut *tx)
+                    .await?;
+            }
             tx.commit().await?;
             Ok(applied.len())
         })

@@ -8,7 +8,9 @@ use spendlens_domain::{CostLine, Day, DayRange};
 
 use super::{BucketSize, DimType, DimValue, Fact, Metrics, RollupKind, SeriesFilter, SeriesKey};
 use crate::cost_lines::ResolvedLine;
-use crate::{ApiKeyId, ConnectionId, OrgId, Store, StoreError, StoreResult, Totals, WorkspaceId};
+use crate::{
+    ApiKeyId, ConnectionId, OrgId, Store, StoreError, StoreResult, Totals, WorkspaceId, with_pool,
+};
 
 /// Per (connection, workspace, key, model): the billed side of coverage (migration 0013).
 pub(crate) const KEY_MODEL: RollupKind = RollupKind {
@@ -289,6 +291,75 @@ impl Store {
             .filter(|(_, m)| !m.is_zero())
             .map(|((provider, bucket), m)| Ok((provider, day_of(bucket)?, m)))
             .collect()
+    }
+}
+
+impl Store {
+    /// The provider names metered calls carried (one `meter.provider` series each), sorted: a
+    /// few rows, where listing them from `meter_day` reads every attribution series.
+    pub async fn metered_provider_names(&self, org: OrgId) -> StoreResult<Vec<String>> {
+        use crate::meter::rollup::METER_PROVIDER;
+        with_pool!(self, pool => {
+            Ok(sqlx::query_scalar(
+                "SELECT DISTINCT d0 FROM rollup_series WHERE org_id = $1 AND kind = $2 \
+                 AND d0 <> '' ORDER BY d0",
+            )
+            .bind(org.0)
+            .bind(METER_PROVIDER.name)
+            .fetch_all(pool)
+            .await?)
+        })
+    }
+
+    /// Metered totals of some providers (as the events name them) over `first` and `second`
+    /// (either may be absent), summed over the names, from `meter.provider` (a few seeks per
+    /// name): what coverage reads fresh on every request — the lag days, which today's calls
+    /// move — and what tells it whether the comparable days it kept are still current.
+    pub async fn metered_provider_sums(
+        &self,
+        org: OrgId,
+        providers: &[String],
+        first: Option<DayRange>,
+        second: Option<DayRange>,
+    ) -> StoreResult<(Metrics, Metrics)> {
+        use crate::meter::rollup::METER_PROVIDER;
+        let (current, previous, swapped) = match (first, second) {
+            (Some(a), b) => (a, b, false),
+            (None, Some(b)) => (b, None, true),
+            (None, None) => return Ok(Default::default()),
+        };
+        if providers.is_empty() {
+            return Ok(Default::default());
+        }
+        let filter = SeriesFilter {
+            connections: None,
+            dims: vec![(
+                0,
+                providers
+                    .iter()
+                    .map(|p| DimValue::Text(p.clone()))
+                    .collect(),
+            )],
+        };
+        let rows = self
+            .read_period(
+                org,
+                &METER_PROVIDER,
+                &filter,
+                METER_PROVIDER.buckets(current),
+                previous.map(|r| METER_PROVIDER.buckets(r)),
+            )
+            .await?;
+        let (mut a, mut b) = (Metrics::default(), Metrics::default());
+        for row in rows {
+            a = a.plus(row.current);
+            b = b.plus(row.previous);
+        }
+        Ok(if swapped {
+            (Metrics::default(), a)
+        } else {
+            (a, b)
+        })
     }
 }
 

@@ -51,6 +51,7 @@ pub use cost::{
 pub(crate) use coverage::{KEY_MODEL, key_model_facts};
 pub use coverage::{KeyModelTotals, MeteredKeyModel};
 pub use days::{BucketRow, DailyBy, DailyCost};
+pub(crate) use revision::BUMP_ORG as BUMP_REVISION;
 pub use series_days::{BilledDays, MeteredDays, SeriesDays};
 pub use units::UnitTotals;
 pub(crate) use units::{KEY_UNIT, key_unit_facts};

@@ -2,7 +2,9 @@
 //! every write of its cost rollups — a window replacement, cost deltas, a deleted connection's
 //! series, a rebuild — so a reader that keeps what it read under the revision it read first
 //! (before the data) never serves a bill older than the database's. Metered rollups (ingest,
-//! many small writes a second) leave it alone: they are read fresh.
+//! many small writes a second) leave it alone, except a restate of metered costs (rare, asked
+//! for by a person), which moves it too: coverage keeps what it computed from metered days under
+//! it (see `spendlens_query::coverage::keep`).
 //!
 //! A move made by a window replacement also logs what it rewrote (`rollup_changes`, migration
 //! 0032, same transaction), so such a reader can read again just those windows
@@ -13,7 +15,7 @@ use super::{BucketRange, RollupKind};
 use crate::{ConnectionId, OrgId, Store, StoreResult, with_pool};
 
 /// Moves one organization's revision (`$1`) and says where it moved to.
-pub(super) const BUMP_ORG: &str = "INSERT INTO rollup_revisions (org_id, revision) \
+pub(crate) const BUMP_ORG: &str = "INSERT INTO rollup_revisions (org_id, revision) \
     VALUES ($1, 1) ON CONFLICT (org_id) DO UPDATE SET revision = rollup_revisions.revision + 1 \
     RETURNING revision";
 
