@@ -34,13 +34,26 @@ use std::sync::{Arc, Mutex, PoisonError};
 use spendlens_store::{OrgId, Store};
 use time::OffsetDateTime;
 
-use crate::spend_days::{BilledRead, SpendDays};
+use crate::spend_days::{BilledRead, MeteredRead, SpendDays};
 
 /// Organizations whose bill read [`Reports`] keeps; one more starts the memory afresh.
 const KEPT_BILLS: usize = 16;
 
 /// A bill read, with the billed-rollup revision read before it.
 type KeptBill = (i64, Arc<BilledRead>);
+
+/// What tells whether metered days kept are current: the rollup revision (a restate of metered
+/// costs moves it), the provider names calls carry and their totals over the days kept (every
+/// call stored for one of those days adds to them, however late it arrives).
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct MeteredStamp {
+    revision: i64,
+    names: Vec<String>,
+    totals: spendlens_store::Metrics,
+}
+
+/// Metered days kept, with the stamp read before them.
+type KeptMetered = (MeteredStamp, Arc<MeteredRead>);
 
 /// The reports service: every view, read through one store.
 #[derive(Clone, Debug)]
@@ -53,6 +66,11 @@ pub struct Reports {
     bill_reads: Arc<AtomicU64>,
     /// Times the windows syncs rewrote were read again into the kept bill.
     bill_updates: Arc<AtomicU64>,
+    /// Per organization: the metered calls of the days before today forecasts and anomalies
+    /// last read (today's are read fresh on every load).
+    metered: Arc<Mutex<HashMap<OrgId, KeptMetered>>>,
+    /// Times the metered days before today were read from the store.
+    metered_reads: Arc<AtomicU64>,
     /// Coverage of the comparable days, kept while current (views and `GET /coverage`).
     coverage: coverage::CoverageMemory,
 }
@@ -64,6 +82,8 @@ impl Reports {
             bills: Arc::default(),
             bill_reads: Arc::default(),
             bill_updates: Arc::default(),
+            metered: Arc::default(),
+            metered_reads: Arc::default(),
             coverage: coverage::CoverageMemory::default(),
         }
     }
@@ -71,8 +91,8 @@ impl Reports {
     /// What forecasts and anomalies read at `now`: the bill's days (kept under the
     /// organization's billed-rollup revision, so a page load does not read every (key, model)
     /// and day again; after syncs only the windows they rewrote are read again, and after any
-    /// other write of the bill all of it) and the rest read fresh — connections, names,
-    /// metered calls.
+    /// other write of the bill all of it), metered calls (the days before today kept while no
+    /// call arrives for them, today's read fresh) and the rest read fresh — connections, names.
     pub async fn spend_days(
         &self,
         org: OrgId,
@@ -96,7 +116,9 @@ impl Reports {
             _ => None,
         };
         let bill = match (kept, changes) {
-            (Some((at, bill)), _) if at == revision => return self.load(org, now, &bill).await,
+            (Some((at, bill)), _) if at == revision => {
+                return self.load(org, now, revision, &bill).await;
+            }
             (Some((_, bill)), Some(changes)) => {
                 self.bill_updates.fetch_add(1, Ordering::Relaxed);
                 bill.refreshed(&self.store, org, &changes).await?
@@ -117,16 +139,61 @@ impl Reports {
                 bills.insert(org, (revision, Arc::clone(&bill)));
             }
         }
-        self.load(org, now, &bill).await
+        self.load(org, now, revision, &bill).await
     }
 
+    /// The rest of what forecasts and anomalies read around `bill`: metered calls (the days
+    /// before today kept while their stamp holds, today's fresh), connections and names.
     async fn load(
         &self,
         org: OrgId,
         now: OffsetDateTime,
+        revision: i64,
         bill: &BilledRead,
     ) -> Result<SpendDays, QueryError> {
-        SpendDays::load_with(&self.store, org, now, bill).await
+        let read = spend_days::read_range(now)?;
+        let Some(past) = MeteredRead::past(read) else {
+            return SpendDays::load_with(&self.store, org, now, bill).await;
+        };
+        // The stamp before the data (see `MeteredStamp`).
+        let names = self.store.metered_provider_names(org).await?;
+        let (totals, _) = self
+            .store
+            .metered_provider_sums(org, &names, Some(past), None)
+            .await?;
+        let stamp = MeteredStamp {
+            revision,
+            names,
+            totals,
+        };
+        let kept = self
+            .metered
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&org)
+            .filter(|(at, metered)| *at == stamp && metered.read == past)
+            .map(|(_, metered)| Arc::clone(metered));
+        let metered = match kept {
+            Some(metered) => metered,
+            None => {
+                self.metered_reads.fetch_add(1, Ordering::Relaxed);
+                let metered = Arc::new(MeteredRead::load_past(&self.store, org, read).await?);
+                let mut kept = self.metered.lock().unwrap_or_else(PoisonError::into_inner);
+                if kept.len() >= KEPT_BILLS && !kept.contains_key(&org) {
+                    kept.clear();
+                }
+                kept.insert(org, (stamp, Arc::clone(&metered)));
+                metered
+            }
+        };
+        let cells = metered.last_day_fresh(&self.store, org, read).await?;
+        SpendDays::load_around(&self.store, org, now, bill, cells).await
+    }
+
+    /// How many times [`Reports::spend_days`] read the metered days before today from the
+    /// store (the other loads kept them and read only today's).
+    pub fn metered_reads(&self) -> u64 {
+        self.metered_reads.load(Ordering::Relaxed)
     }
 
     /// How many times [`Reports::spend_days`] read the whole bill from the store.

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use serde::Serialize;
 use spendlens_domain::{Day, DayRange, Money, ProviderKind};
 use spendlens_store::{
-    ApiKeyId, BilledDays, ConnectionId, ConnectionRow, OrgId, Store, WorkspaceId,
+    ApiKeyId, BilledDays, ConnectionId, ConnectionRow, MeteredDays, OrgId, Store, WorkspaceId,
 };
 use time::OffsetDateTime;
 
@@ -156,6 +156,96 @@ impl BilledSeries {
             active_before: b.active_before,
         }
     }
+}
+
+/// Metered calls per (provider, model, key, customer) and day of a read: the days before its
+/// last are final (a call for them arrives late, if ever), the last — today — moves with every
+/// call. [`MeteredRead::last_day_fresh`] reads only the last day and puts it after days kept.
+#[derive(Clone, Debug)]
+pub struct MeteredRead {
+    pub read: DayRange,
+    pub cells: Vec<MeteredDays>,
+}
+
+impl MeteredRead {
+    /// The days of `read` before its last, from `meter_day` (`None` for a one-day read).
+    pub fn past(read: DayRange) -> Option<DayRange> {
+        let before = read.to().add_days(-1).ok()?;
+        DayRange::new(read.from(), before).ok()
+    }
+
+    /// Reads the days of `read` before its last (to be kept while they do not change).
+    pub async fn load_past(
+        store: &Store,
+        org: OrgId,
+        read: DayRange,
+    ) -> Result<MeteredRead, QueryError> {
+        let past = Self::past(read)
+            .ok_or_else(|| QueryError::Invalid(format!("{read} has no day before its last")))?;
+        Ok(MeteredRead {
+            read: past,
+            cells: store.metered_days(org, past).await?,
+        })
+    }
+
+    /// What [`Store::metered_days`] of `read` gives now: this read of the days before `read`'s
+    /// last with the last day read fresh (refused when this read is not of those days).
+    pub async fn last_day_fresh(
+        &self,
+        store: &Store,
+        org: OrgId,
+        read: DayRange,
+    ) -> Result<Vec<MeteredDays>, QueryError> {
+        if Self::past(read) != Some(self.read) {
+            return Err(QueryError::Invalid(format!(
+                "the metered read covers {}, not the days before the last of {read}",
+                self.read
+            )));
+        }
+        let last =
+            DayRange::new(read.to(), read.to()).map_err(|e| QueryError::Invalid(e.to_string()))?;
+        let fresh = store.metered_days_anchored(org, last, read.from()).await?;
+        Ok(merge_metered(&self.cells, fresh))
+    }
+}
+
+/// The cells of days read apart — `past`, then `last` (later days, read with the same anchor)
+/// — as one read of both: cells in (provider, model, key, customer) order, each one's days in
+/// order, metered before the read when either part says so.
+pub fn merge_metered(past: &[MeteredDays], last: Vec<MeteredDays>) -> Vec<MeteredDays> {
+    type Cell = (String, String, String, String);
+    let mut cells: BTreeMap<Cell, MeteredDays> = past
+        .iter()
+        .map(|m| {
+            (
+                (
+                    m.provider.clone(),
+                    m.model.clone(),
+                    m.api_key.clone(),
+                    m.customer.clone(),
+                ),
+                m.clone(),
+            )
+        })
+        .collect();
+    for m in last {
+        let key = (
+            m.provider.clone(),
+            m.model.clone(),
+            m.api_key.clone(),
+            m.customer.clone(),
+        );
+        match cells.get_mut(&key) {
+            Some(cell) => {
+                cell.active_before |= m.active_before;
+                cell.days.extend(m.days);
+            }
+            None => {
+                cells.insert(key, m);
+            }
+        }
+    }
+    cells.into_values().collect()
 }
 
 impl BilledRead {
@@ -315,6 +405,20 @@ impl SpendDays {
         now: OffsetDateTime,
         billed: &BilledRead,
     ) -> Result<SpendDays, QueryError> {
+        let metered = store.metered_days(org, read_range(now)?).await?;
+        SpendDays::load_around(store, org, now, billed, metered).await
+    }
+
+    /// Reads the last [`READ_DAYS`] days of one organization around a bill and metered calls
+    /// read before (refused when the bill covers other days; `metered` must be
+    /// [`Store::metered_days`] of [`read_range`]`(now)`, as [`MeteredRead`] gives it).
+    pub async fn load_around(
+        store: &Store,
+        org: OrgId,
+        now: OffsetDateTime,
+        billed: &BilledRead,
+        metered: Vec<MeteredDays>,
+    ) -> Result<SpendDays, QueryError> {
         let today = Day::of(now);
         let read = read_range(now)?;
         if billed.read != read {
@@ -383,7 +487,7 @@ impl SpendDays {
                 days: Arc::clone(&b.days),
             });
         }
-        for m in store.metered_days(org, read).await? {
+        for m in metered {
             let provider = m.provider.parse::<ProviderKind>().ok();
             cells.push(Cell {
                 source: Source::Metered,

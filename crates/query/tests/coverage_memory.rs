@@ -10,10 +10,6 @@ use spendlens_domain::{
     ApiKeyRecord, Category, ConnectionStatus, CostLine, Currency, Day, DayRange, KeyStatus, Money,
     ProviderKind, Quantity, TokenCounts, Unit, WorkspaceRecord,
 };
-use spendlens_meter::{
-    Attribution, CallStatus, CostSource, EventCost, EventSource, MeteredEvent, PricedEvent,
-    TokenBuckets, TokenFlags,
-};
 use spendlens_query::Reports;
 use spendlens_query::coverage::{CoverageQuery, CoverageReport, coverage};
 use spendlens_store::testing::TestStore;
@@ -101,52 +97,6 @@ async fn sync(store: &Store, org: OrgId, conn: ConnectionId, lines: &[CostLine])
         .unwrap();
 }
 
-fn call(id: &str, time: OffsetDateTime, dollars: &str) -> PricedEvent {
-    call_of("gpt-4o", id, time, dollars)
-}
-
-fn call_of(model: &str, id: &str, time: OffsetDateTime, dollars: &str) -> PricedEvent {
-    let cost = Money::parse_units(dollars).unwrap();
-    PricedEvent {
-        event: MeteredEvent {
-            id: id.to_owned(),
-            time,
-            provider: "openai".to_owned(),
-            model: model.to_owned(),
-            tokens: Some(TokenBuckets {
-                input_uncached: 900,
-                cache_read: 0,
-                cache_write: 0,
-                output_visible: 90,
-                output_reasoning: 0,
-            }),
-            token_flags: TokenFlags::default(),
-            quantity: None,
-            reported_cost: Some(cost),
-            latency_ms: None,
-            status: CallStatus::Ok,
-            api_key: Some("key_a".to_owned()),
-            workspace: None,
-            attribution: Attribution::default(),
-            tags: Default::default(),
-            source: EventSource::Native,
-        },
-        cost: EventCost {
-            cost: Some(cost),
-            source: CostSource::Reported,
-            catalog_cost: None,
-            price_entry: None,
-            unpriced_reason: None,
-            catalog_split: None,
-        },
-    }
-}
-
-async fn meter(store: &Store, org: OrgId, calls: &[PricedEvent]) {
-    let outcome = store.ingest_events(org, None, NOW, calls).await.unwrap();
-    assert_eq!(outcome.inserted.len(), calls.len());
-}
-
 fn json(report: &CoverageReport) -> serde_json::Value {
     serde_json::to_value(report).unwrap()
 }
@@ -182,13 +132,14 @@ async fn kept_coverage_equals_a_fresh_one_after_every_write_and_is_computed_only
         ],
     )
     .await;
-    meter(
+    common::meter(
         store,
         org,
+        NOW,
         &[
-            call("a", datetime!(2026-12-12 10:00 UTC), "8"),
-            call("b", datetime!(2026-12-13 10:00 UTC), "8"),
-            call_of("gpt-4o-mini", "c", datetime!(2026-12-14 10:00 UTC), "8"),
+            common::call("a", datetime!(2026-12-12 10:00 UTC), "8"),
+            common::call("b", datetime!(2026-12-13 10:00 UTC), "8"),
+            common::call_of("gpt-4o-mini", "c", datetime!(2026-12-14 10:00 UTC), "8"),
         ],
     )
     .await;
@@ -212,10 +163,11 @@ async fn kept_coverage_equals_a_fresh_one_after_every_write_and_is_computed_only
     assert_eq!(computed, 1);
 
     // A call metered today (a lag day) shows at once, without computing the final days again.
-    meter(
+    common::meter(
         store,
         org,
-        &[call("d", datetime!(2026-12-16 11:00 UTC), "2")],
+        NOW,
+        &[common::call("d", datetime!(2026-12-16 11:00 UTC), "2")],
     )
     .await;
     let (today, computed) = kept_equals_fresh(&reports, store, org, &query).await;
@@ -226,10 +178,11 @@ async fn kept_coverage_equals_a_fresh_one_after_every_write_and_is_computed_only
     );
 
     // A late call for a final day changes the ratio: computed again.
-    meter(
+    common::meter(
         store,
         org,
-        &[call("e", datetime!(2026-12-13 23:00 UTC), "6")],
+        NOW,
+        &[common::call("e", datetime!(2026-12-13 23:00 UTC), "6")],
     )
     .await;
     let (late, computed) = kept_equals_fresh(&reports, store, org, &query).await;

@@ -5,3 +5,4 @@ mod common;
 
 mod bill_cache;
 mod coverage_memory;
+mod metered_keep;

@@ -292,13 +292,26 @@ impl Store {
 
     /// Metered calls per (provider, model, key, customer) and day of `days`, from `meter_day`.
     pub async fn metered_days(&self, org: OrgId, days: DayRange) -> StoreResult<Vec<MeteredDays>> {
+        self.metered_days_anchored(org, days, days.from()).await
+    }
+
+    /// [`Store::metered_days`], `active_before` saying whether a cell was metered before
+    /// `anchor` (at or before `days`' first day): what a reader that kept the days from
+    /// `anchor` on reads of the newest ones.
+    pub async fn metered_days_anchored(
+        &self,
+        org: OrgId,
+        days: DayRange,
+        anchor: Day,
+    ) -> StoreResult<Vec<MeteredDays>> {
         use crate::meter::rollup::METER_DAY;
         let rows = self
-            .read_series_days(
+            .read_series_days_anchored(
                 org,
                 &METER_DAY,
                 &SeriesFilter::default(),
                 METER_DAY.buckets(days),
+                i64::from(anchor.number()),
             )
             .await?;
         let text = |dims: &[DimValue], i: usize| {
