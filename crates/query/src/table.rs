@@ -122,6 +122,9 @@ pub enum Value {
     Trend(Trend, Option<Decimal>),
     /// Work per unit: `N/A` when unknown.
     Usage(Option<Vec<UnitAmount>>),
+    /// Work of a row with nothing in the period where no count exists to be 0 (an idle key of a
+    /// provider that counts no requests): `N/A`; sums skip it.
+    Idle,
     /// A cost no one knows (usage with no price): "unpriced", never $0; sums skip it.
     Unpriced,
     /// A measure that does not apply to the row (tokens of work billed in images, seconds or
@@ -265,7 +268,7 @@ fn sum<'a>(kind: Kind, values: impl Iterator<Item = &'a Value>) -> Value {
             (Value::Count(a), Value::Count(b)) => {
                 Value::Count(a.zip(*b).map(|(a, b)| a.saturating_add(b)))
             }
-            (total, Value::Empty | Value::Unpriced) => total,
+            (total, Value::Empty | Value::Unpriced | Value::Idle) => total,
             (_, _) => Value::Empty,
         };
     }
@@ -327,6 +330,7 @@ pub fn text(value: &Value, style: MoneyStyle) -> String {
         },
         Value::Count(Some(n)) => n.to_string(),
         Value::Usage(work) => crate::work::text(work.as_deref()),
+        Value::Idle => crate::work::text(None),
         Value::Quantity(q) => q.to_string(),
         Value::Percent(p) => p.map_or_else(String::new, |p| format!("{p}%")),
         // CSV carries the trend as a plain signed number (a leading "+" reads as a formula).
@@ -415,6 +419,25 @@ pub fn to_csv(report: &Report, filters: &str) -> Result<String, csv::Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_idle_row_reads_na_and_adds_nothing_to_the_total_work() {
+        let work = |unit: &str, whole: i64| {
+            Value::Usage(Some(vec![UnitAmount {
+                unit: spendlens_domain::Unit::parse(unit).unwrap(),
+                quantity: spendlens_domain::Quantity::from_whole(whole),
+            }]))
+        };
+        let total = sum(
+            Kind::Usage,
+            [work("images", 5), Value::Idle, work("credits", 30)].iter(),
+        );
+        assert_eq!(text(&total, MoneyStyle::Exact), "30 credits; 5 images");
+        assert_eq!(text(&Value::Idle, MoneyStyle::Exact), "N/A");
+        // Work that is unknown (a row with usage and no count) still makes the total unknown.
+        let unknown = sum(Kind::Usage, [work("images", 5), Value::Usage(None)].iter());
+        assert_eq!(text(&unknown, MoneyStyle::Exact), "N/A");
+    }
 
     #[test]
     fn formula_cells_are_neutralized_but_negative_numbers_are_not() {

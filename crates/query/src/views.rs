@@ -61,6 +61,10 @@ pub struct Metrics {
     /// The first day every connection behind the row has data for; a previous period that
     /// starts earlier has no comparable history (`trend` is `no_history`).
     pub history_from: Option<Day>,
+    /// Nothing in the period (no line): its unknown work (`usage` null) adds nothing to a
+    /// total, where a row with lines but no count makes the total unknown.
+    #[serde(skip)]
+    pub idle: bool,
 }
 
 impl Metrics {
@@ -106,7 +110,14 @@ impl Metrics {
             unpriced_requests: current.unpriced_requests,
             cost_unknown,
             history_from: None,
+            idle: current.lines == 0,
         }
+    }
+
+    /// Work with nothing in the period and no count to be 0 (an idle key of a provider that
+    /// counts no requests): shown N/A, added to no total.
+    pub fn idle_without_count(&self) -> bool {
+        self.idle && self.usage.is_none()
     }
 
     /// Sets the row's work in its own units, given the providers behind the row. Requests are
@@ -264,6 +275,16 @@ pub(crate) fn set_shares<'a>(metrics: impl Iterator<Item = &'a mut Metrics>, tot
 }
 
 /// Requests summed where every part is known.
+/// The rows' work summed unit by unit, as the table's total row sums it (rows idle without a
+/// count add nothing; any other unknown makes the total unknown).
+fn sum_usage<'a>(metrics: impl Iterator<Item = &'a Metrics>) -> Option<Vec<UnitAmount>> {
+    crate::work::sum(
+        metrics
+            .filter(|m| !m.idle_without_count())
+            .map(|m| &m.usage),
+    )
+}
+
 fn sum_requests<'a>(metrics: impl Iterator<Item = &'a Metrics>) -> Option<i64> {
     let mut total = 0i64;
     for m in metrics {
@@ -362,6 +383,9 @@ pub struct KeysReport {
     pub header: Header,
     pub active_keys: usize,
     pub total_requests: Option<i64>,
+    /// The rows' work in its own units, summed unit by unit (as the table's total row);
+    /// `null` when part of it is unknown.
+    pub total_usage: Option<Vec<UnitAmount>>,
     pub average_cost_per_1m: Option<Money>,
     pub rows: Vec<KeyViewRow>,
 }
@@ -394,6 +418,9 @@ pub struct ModelsReport {
     pub header: Header,
     pub model_count: usize,
     pub total_requests: Option<i64>,
+    /// The rows' work in its own units, summed unit by unit (as the table's total row);
+    /// `null` when part of it is unknown.
+    pub total_usage: Option<Vec<UnitAmount>>,
     pub most_efficient_model: Option<String>,
     pub rows: Vec<ModelViewRow>,
     /// Image generation by model and size, for the Images panel.
@@ -1026,6 +1053,7 @@ pub async fn keys(
             })
             .count(),
         total_requests: sum_requests(rows.iter().map(|r| &r.metrics)),
+        total_usage: sum_usage(rows.iter().map(|r| &r.metrics)),
         average_cost_per_1m: cost_per_million(token_cost, tokens),
         header,
         rows,
@@ -1203,6 +1231,7 @@ pub async fn models(
         header,
         model_count: rows.len(),
         total_requests: sum_requests(rows.iter().map(|r| &r.metrics)),
+        total_usage: sum_usage(rows.iter().map(|r| &r.metrics)),
         most_efficient_model: rows
             .iter()
             .find(|r| r.most_efficient)
@@ -1342,6 +1371,22 @@ mod tests {
         let fal = worked(ProviderKind::Fal, &[("images", 2, 0, 5)]);
         assert_eq!(fal.requests, None);
         assert_eq!(crate::work::text(fal.usage.as_deref()), "5 images");
+    }
+
+    #[test]
+    fn idle_rows_add_nothing_to_the_total_work_and_unknown_work_makes_it_unknown() {
+        let fal = worked(ProviderKind::Fal, &[("images", 2, 0, 5)]);
+        let runway = worked(ProviderKind::Runway, &[("credits", 1, 0, 30)]);
+        let idle_fal = worked(ProviderKind::Fal, &[]);
+        let openai = worked(ProviderKind::OpenAi, &[("tokens", 3, 7, 0)]);
+        let anthropic = worked(ProviderKind::Anthropic, &[("tokens", 1, 0, 0)]);
+        let total =
+            |rows: &[&Metrics]| crate::work::text(sum_usage(rows.iter().copied()).as_deref());
+        assert!(idle_fal.idle_without_count() && !fal.idle_without_count());
+        assert_eq!(total(&[&fal, &idle_fal, &runway]), "30 credits; 5 images");
+        assert_eq!(total(&[&openai, &fal, &idle_fal]), "7 requests; 5 images");
+        assert_eq!(total(&[&openai, &anthropic, &idle_fal]), "N/A");
+        assert_eq!(total(&[&idle_fal]), "0");
     }
 
     struct Sorted(Metrics);

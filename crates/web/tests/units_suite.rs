@@ -331,6 +331,18 @@ async fn fal_and_runway_work_is_shown_in_its_own_units_on_every_view() {
         }
     }
     assert_eq!(shown, fal_by_key);
+    // The report's total work (the Keys page's card and total row): every key's units added
+    // unit by unit; keys idle in the period add nothing and do not make it unknown.
+    let mut all_keys: BTreeMap<String, Decimal> = BTreeMap::new();
+    for work in shown.values() {
+        for (unit, quantity) in work {
+            *all_keys.entry(unit.clone()).or_default() += quantity;
+        }
+    }
+    assert_eq!(
+        usage(&serde_json::json!({ "usage": keys["total_usage"].clone() })),
+        Some(all_keys)
+    );
 
     // Models: one row per (model, unit), the quantity of that unit.
     let models = app
@@ -551,6 +563,14 @@ async fn fal_and_runway_work_is_shown_in_its_own_units_on_every_view() {
             (&Value::Null, &Value::Null)
         );
     }
+    // fal.ai keys: the work card lists the units (an idle key does not make it N/A), and the
+    // total row's Requests cell shows them too.
+    let fal_keys = page(format!("/keys?{PERIOD}&provider=fal")).await;
+    let card_at = fal_keys.find("Total work").expect("a Total work card");
+    let card: String = fal_keys[card_at..].chars().take(400).collect();
+    assert!(card.contains(" images"), "{card}");
+    let fal_footer = &fal_keys[fal_keys.find("<tfoot>").unwrap()..];
+    assert_ne!(cell(fal_footer, "requests"), "N/A", "{fal_footer}");
     let keys_page = page(format!(
         "/keys?{PERIOD}&provider=anthropic&sort=cost&order=asc"
     ))

@@ -218,7 +218,14 @@ pub(super) fn common<R: Row>() -> Vec<Column<R>> {
             Some("requests"),
             "requests, or the provider's own unit of work",
             Total::Sum,
-            |r: &R| Value::Usage(r.metrics().usage.clone()),
+            |r: &R| {
+                let m = r.metrics();
+                if m.idle_without_count() {
+                    Value::Idle
+                } else {
+                    Value::Usage(m.usage.clone())
+                }
+            },
         ),
         column(
             ColumnId::UnpricedRequests,

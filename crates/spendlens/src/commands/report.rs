@@ -96,23 +96,17 @@ fn print_table(report: &Report) {
     );
     match report {
         Report::Keys(r) => println!(
-            "Active keys: {} · requests: {} · average cost per 1M tokens: {}",
+            "Active keys: {} · work: {} · average cost per 1M tokens: {}",
             r.active_keys,
-            r.total_requests.map_or(
-                "N/A (some providers do not report requests)".to_owned(),
-                |n| n.to_string()
-            ),
+            spendlens_query::work::text(r.total_usage.as_deref()),
             r.average_cost_per_1m
                 .map_or("N/A".to_owned(), spendlens_domain::display::format_rate)
         ),
         Report::Models(r) => println!(
-            "Models: {} · most efficient: {} · requests: {}",
+            "Models: {} · most efficient: {} · work: {}",
             r.model_count,
             r.most_efficient_model.as_deref().unwrap_or("N/A"),
-            r.total_requests.map_or(
-                "N/A (some providers do not report requests)".to_owned(),
-                |n| n.to_string()
-            )
+            spendlens_query::work::text(r.total_usage.as_deref())
         ),
         Report::Workspaces(r) => println!("Active workspaces: {}", r.active_workspaces),
         Report::Attribution(r) => println!(

@@ -345,7 +345,9 @@ pub fn spec() -> Value {
                         "total_cost": money(), "previous_total_cost": money(), "total_credits": money(), "total_net_cost": money(),
                         "trend_pct": {"type": ["string", "null"]},
                         "trend": {"type": "string", "enum": trend_names},
-                        "rows": {"type": "array", "items": {"$ref": "#/components/schemas/Row"}}
+                        "rows": {"type": "array", "items": {"$ref": "#/components/schemas/Row"}},
+                        "total_requests": {"type": ["integer", "null"], "description": "API keys and models: the rows' requests; null when a provider here counts none"},
+                        "total_usage": {"description": "API keys and models: the rows' work summed unit by unit, as the table's total row (requests, and each provider's own unit where it counts none — never added across units); null when part of it is unknown", "type": ["array", "null"], "items": usage["items"].clone()}
                     }
                 },
                 "Row": {

@@ -83,11 +83,6 @@ pub fn compact_quantity(value: spendlens_domain::Quantity) -> String {
     }
 }
 
-/// A count that may be unknown.
-pub fn opt_count(value: Option<i64>) -> String {
-    value.map_or_else(|| "N/A".to_owned(), count)
-}
-
 /// Large token counts compactly: `1.2B`, `345.6M`, `12.3K`.
 pub fn compact(value: i64) -> String {
     let v = value as f64; // display only; never money
@@ -183,7 +178,6 @@ mod tests {
             "$2.5K"
         );
         assert_eq!(rate(None), "N/A");
-        assert_eq!(opt_count(None), "N/A");
         assert_eq!(
             quantity(spendlens_domain::Quantity::from_whole(830_814)),
             "830,814"

@@ -107,6 +107,13 @@ impl Cell {
                 ..Cell::na("N/A")
             },
             Value::Usage(Some(work)) => usage(work),
+            Value::Idle => Cell {
+                title: Some(
+                    "Nothing in this period: this provider counts no requests, so there is no 0 to show"
+                        .to_owned(),
+                ),
+                ..Cell::na("N/A")
+            },
             Value::Quantity(q) => Cell::num(format::quantity(*q)),
             Value::Percent(p) => Cell::num(format::share(*p)),
             Value::Trend(trend, pct) => {

@@ -6,7 +6,7 @@ use spendlens_query::views::{KeysReport, Report};
 
 use super::cells::Cell;
 use super::filters::{drill_href, target_href};
-use super::page::{Built, CHART_TOP, card, period_labels, total_card};
+use super::page::{Built, CHART_TOP, card, period_labels, total_card, work_card};
 use super::top_pairs;
 use crate::dashboard::charts::{self, Slice};
 use crate::dashboard::format;
@@ -55,15 +55,7 @@ pub fn build<'a>(query: &'a ViewQuery, report: &Report, r: &'a KeysReport) -> Bu
                     r.rows.iter().filter(|k| k.key_id.is_some()).count()
                 ),
             ),
-            card(
-                "Total requests",
-                format::opt_count(r.total_requests),
-                if r.total_requests.is_none() {
-                    "N/A: a provider here does not report requests"
-                } else {
-                    "where providers report them"
-                },
-            ),
+            work_card(r.total_usage.as_deref()),
             card(
                 "Average cost per 1M tokens",
                 format::rate(r.average_cost_per_1m),

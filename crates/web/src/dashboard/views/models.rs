@@ -7,7 +7,7 @@ use spendlens_query::views::{ModelsReport, Report};
 
 use super::cells::Cell;
 use super::filters::target_href;
-use super::page::{Built, CHART_TOP, ImagesPanel, card, period_labels, total_card};
+use super::page::{Built, CHART_TOP, ImagesPanel, card, period_labels, total_card, work_card};
 use super::top_pairs;
 use crate::dashboard::charts::{self, Slice};
 use crate::dashboard::format;
@@ -75,15 +75,7 @@ pub fn build<'a>(query: &'a ViewQuery, report: &Report, r: &'a ModelsReport) -> 
                 r.model_count.to_string(),
                 "with spend or usage in either period",
             ),
-            card(
-                "Total requests",
-                format::opt_count(r.total_requests),
-                if r.total_requests.is_none() {
-                    "N/A: a provider here does not report requests"
-                } else {
-                    "where providers report them"
-                },
-            ),
+            work_card(r.total_usage.as_deref()),
             card(
                 "Most efficient model",
                 efficient.map_or_else(|| "N/A".to_owned(), |row| format!("★ {}", row.model)),

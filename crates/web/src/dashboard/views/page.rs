@@ -43,6 +43,47 @@ pub fn card(label: &str, value: impl Into<String>, sub: impl Into<String>) -> Ca
     }
 }
 
+/// The total work card of a view, as its table's total row counts it: requests where every
+/// provider counts them; each provider's own unit beside them where one counts none (fal.ai
+/// images or seconds, Runway credits — never added across units); N/A when part of it is
+/// unknown (tokens of a provider that reports no request counts).
+pub fn work_card(total: Option<&[spendlens_query::work::UnitAmount]>) -> Card {
+    use spendlens_query::work;
+    let Some(total) = total else {
+        return card(
+            "Total requests",
+            "N/A",
+            "a provider here reports neither requests nor another unit",
+        );
+    };
+    if work::is_requests_only(total) {
+        let count = total
+            .first()
+            .map_or(spendlens_domain::Quantity::ZERO, |a| a.quantity);
+        return card(
+            "Total requests",
+            crate::dashboard::format::quantity(count),
+            "where providers report them",
+        );
+    }
+    let value = total
+        .iter()
+        .map(|a| {
+            format!(
+                "{} {}",
+                crate::dashboard::format::compact_quantity(a.quantity),
+                work::unit_words(&a.unit)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" · ");
+    card(
+        "Total work",
+        value,
+        "requests, and each provider's own unit where it counts none (never added together)",
+    )
+}
+
 pub struct Pager {
     pub text: String,
     pub previous: Option<String>,
