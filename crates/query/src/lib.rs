@@ -42,14 +42,22 @@ const KEPT_BILLS: usize = 16;
 /// A bill read, with the billed-rollup revision read before it.
 type KeptBill = (i64, Arc<BilledRead>);
 
-/// What tells whether metered days kept are current: the rollup revision (a restate of metered
-/// costs moves it), the provider names calls carry and their totals over the days kept (every
-/// call stored for one of those days adds to them, however late it arrives).
+/// What tells whether metered days kept are current: the provider names calls carry and their
+/// totals over the days kept (every call stored for one of those days adds to them, however late
+/// it arrives), and the rollup revision — a restate of metered costs moves it, and so do syncs,
+/// which log each move (`Store::billed_changes`), so a move that was only syncs keeps the days.
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct MeteredStamp {
     revision: i64,
     names: Vec<String>,
     totals: spendlens_store::Metrics,
+}
+
+impl MeteredStamp {
+    /// The same calls as `kept`, whatever syncs wrote in between.
+    fn same_calls(&self, kept: &MeteredStamp) -> bool {
+        self.names == kept.names && self.totals == kept.totals
+    }
 }
 
 /// Metered days kept, with the stamp read before them.
@@ -171,10 +179,24 @@ impl Reports {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .get(&org)
-            .filter(|(at, metered)| *at == stamp && metered.read == past)
-            .map(|(_, metered)| Arc::clone(metered));
+            .filter(|(at, metered)| stamp.same_calls(at) && metered.read == past)
+            .map(|(at, metered)| (at.revision, Arc::clone(metered)));
+        // Between the two revisions, only syncs (each logged) may have moved it: no restate.
+        let kept = match kept {
+            Some((at, metered)) if at == revision => Some(metered),
+            Some((at, metered)) if at < revision => self
+                .store
+                .billed_changes(org, at, revision)
+                .await?
+                .map(|_| metered),
+            _ => None,
+        };
         let metered = match kept {
-            Some(metered) => metered,
+            Some(metered) => {
+                let mut kept = self.metered.lock().unwrap_or_else(PoisonError::into_inner);
+                kept.insert(org, (stamp, Arc::clone(&metered)));
+                metered
+            }
             None => {
                 self.metered_reads.fetch_add(1, Ordering::Relaxed);
                 let metered = Arc::new(MeteredRead::load_past(&self.store, org, read).await?);

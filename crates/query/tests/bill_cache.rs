@@ -6,10 +6,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a failing test should stop loudly
 
-use spendlens_domain::{
-    ApiKeyRecord, Category, CostLine, Currency, Day, DayRange, KeyStatus, Money, Quantity,
-    TokenCounts, Unit,
-};
+use spendlens_domain::{ApiKeyRecord, CostLine, Day, DayRange, KeyStatus, Money};
 use spendlens_query::Reports;
 use spendlens_query::spend_days::{self, BilledRead, SpendDays};
 use spendlens_store::testing::TestStore;
@@ -20,33 +17,6 @@ use time::macros::datetime;
 use crate::common;
 
 const NOW: OffsetDateTime = datetime!(2026-12-16 12:00 UTC);
-
-fn line(day: &str, key: &str, dollars: &str) -> CostLine {
-    CostLine {
-        day: day.parse().unwrap(),
-        workspace_id: None,
-        api_key_id: Some(key.to_owned()),
-        model: "gpt-4o".to_owned(),
-        category: Category::Text,
-        unit: Unit::tokens(),
-        detail: String::new(),
-        tokens: TokenCounts {
-            input: 1_000,
-            output: 100,
-            cache_read: 0,
-            cache_write: 0,
-        },
-        requests: Some(3),
-        quantity: Quantity::ZERO,
-        cost: Money::parse_units(dollars).unwrap(),
-        credits: Money::ZERO,
-        currency: Currency::usd(),
-        estimated: false,
-        allocated: false,
-        billing: None,
-        unpriced: false,
-    }
-}
 
 fn key(name: &str) -> ApiKeyRecord {
     ApiKeyRecord {
@@ -107,7 +77,7 @@ async fn the_bill_is_read_again_after_every_write_and_never_differs_from_a_fresh
         org,
         first,
         "app",
-        &[line("2026-12-14", "key_a", "5")],
+        &[common::bill_line("2026-12-14", "key_a", "5")],
     )
     .await;
     write(
@@ -115,7 +85,7 @@ async fn the_bill_is_read_again_after_every_write_and_never_differs_from_a_fresh
         org,
         second,
         "app",
-        &[line("2026-12-15", "key_a", "7")],
+        &[common::bill_line("2026-12-15", "key_a", "7")],
     )
     .await;
     let same_as_fresh = |kept: &SpendDays, fresh: &SpendDays| {
@@ -134,7 +104,7 @@ async fn the_bill_is_read_again_after_every_write_and_never_differs_from_a_fresh
         org,
         first,
         "app (renamed)",
-        &[line("2026-12-14", "key_a", "50")],
+        &[common::bill_line("2026-12-14", "key_a", "50")],
     )
     .await;
     let after = reports.spend_days(org, NOW).await.unwrap();
@@ -163,7 +133,7 @@ async fn the_bill_is_read_again_after_every_write_and_never_differs_from_a_fresh
 
 /// A day's line of `key` on `model` with credits.
 fn credited(day: &str, key: &str, model: &str, dollars: &str, credits: &str) -> CostLine {
-    let mut l = line(day, key, dollars);
+    let mut l = common::bill_line(day, key, dollars);
     l.model = model.to_owned();
     l.credits = Money::parse_units(credits).unwrap();
     l
@@ -250,7 +220,7 @@ async fn after_a_sync_only_its_window_is_read_again_and_the_bill_equals_a_whole_
         DayRange::new(from.parse().unwrap(), to.parse().unwrap())
             .unwrap()
             .days()
-            .map(|d| line(&d.to_string(), key, dollars))
+            .map(|d| common::bill_line(&d.to_string(), key, dollars))
             .collect()
     };
     // The days read at NOW: 2026-11-06 to 2026-12-16; the first bill starts before them.
@@ -356,7 +326,7 @@ async fn after_a_sync_only_its_window_is_read_again_and_the_bill_equals_a_whole_
             workspaces: &[],
             api_keys: &[],
             api_keys_complete: false,
-            lines: &[line("2026-12-15", "key_a", "1000")],
+            lines: &[common::bill_line("2026-12-15", "key_a", "1000")],
             now: NOW,
         })
         .await;
@@ -374,7 +344,7 @@ async fn after_a_sync_only_its_window_is_read_again_and_the_bill_equals_a_whole_
         first,
         "2026-12-15",
         "2026-12-15",
-        &[line("2026-12-15", "key_a", "1000")],
+        &[common::bill_line("2026-12-15", "key_a", "1000")],
     )
     .await;
     up_to_date(store, org, &reports, &mut kept, "after the crash").await;

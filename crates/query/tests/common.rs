@@ -2,7 +2,9 @@
 
 #![allow(clippy::expect_used)] // a failing test should stop loudly
 
-use spendlens_domain::{Credential, Money, ProviderKind};
+use spendlens_domain::{
+    Category, CostLine, Credential, Currency, Money, ProviderKind, Quantity, TokenCounts, Unit,
+};
 use spendlens_meter::{
     Attribution, CallStatus, CostSource, EventCost, EventSource, MeteredEvent, PricedEvent,
     TokenBuckets, TokenFlags,
@@ -104,4 +106,32 @@ pub async fn meter(store: &Store, org: OrgId, now: OffsetDateTime, calls: &[Pric
         .await
         .expect("valid");
     assert_eq!(outcome.inserted.len(), calls.len());
+}
+
+/// A billed line of key `key`'s gpt-4o usage on `day` (no workspace).
+pub fn bill_line(day: &str, key: &str, dollars: &str) -> CostLine {
+    CostLine {
+        day: day.parse().expect("valid"),
+        workspace_id: None,
+        api_key_id: Some(key.to_owned()),
+        model: "gpt-4o".to_owned(),
+        category: Category::Text,
+        unit: Unit::tokens(),
+        detail: String::new(),
+        tokens: TokenCounts {
+            input: 1_000,
+            output: 100,
+            cache_read: 0,
+            cache_write: 0,
+        },
+        requests: Some(3),
+        quantity: Quantity::ZERO,
+        cost: Money::parse_units(dollars).expect("valid"),
+        credits: Money::ZERO,
+        currency: Currency::usd(),
+        estimated: false,
+        allocated: false,
+        billing: None,
+        unpriced: false,
+    }
 }

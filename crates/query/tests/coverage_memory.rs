@@ -7,8 +7,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a failing test should stop loudly
 
 use spendlens_domain::{
-    ApiKeyRecord, Category, ConnectionStatus, CostLine, Currency, Day, DayRange, KeyStatus, Money,
-    ProviderKind, Quantity, TokenCounts, Unit, WorkspaceRecord,
+    ApiKeyRecord, ConnectionStatus, CostLine, Day, DayRange, KeyStatus, Money, ProviderKind,
+    WorkspaceRecord,
 };
 use spendlens_query::Reports;
 use spendlens_query::coverage::{CoverageQuery, CoverageReport, coverage};
@@ -27,28 +27,8 @@ fn day(d: &str) -> Day {
 
 fn line(on: &str, key: &str, dollars: &str) -> CostLine {
     CostLine {
-        day: day(on),
         workspace_id: Some("proj_a".to_owned()),
-        api_key_id: Some(key.to_owned()),
-        model: "gpt-4o".to_owned(),
-        category: Category::Text,
-        unit: Unit::tokens(),
-        detail: String::new(),
-        tokens: TokenCounts {
-            input: 1_000,
-            output: 100,
-            cache_read: 0,
-            cache_write: 0,
-        },
-        requests: Some(3),
-        quantity: Quantity::ZERO,
-        cost: Money::parse_units(dollars).unwrap(),
-        credits: Money::ZERO,
-        currency: Currency::usd(),
-        estimated: false,
-        allocated: false,
-        billing: None,
-        unpriced: false,
+        ..common::bill_line(on, key, dollars)
     }
 }
 

@@ -1,16 +1,16 @@
 //! The metered calls forecasts and anomalies read, kept by [`Reports::spend_days`]: the days
 //! before today read once while no call arrives for them, today's read fresh on every load;
-//! after a call today, a late call, a restate of metered costs and a new day, what it gives
+//! after a call today, a late call, syncs, a restate of metered costs and a new day, what it gives
 //! equals a fresh read, and it reads the past days again exactly when they changed. SQLite, and
 //! PostgreSQL when `SPENDLENS_TEST_DATABASE_URL` is set.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a failing test should stop loudly
 
-use spendlens_domain::Money;
+use spendlens_domain::{ApiKeyRecord, DayRange, KeyStatus, Money};
 use spendlens_query::Reports;
 use spendlens_query::spend_days::{Source, SpendDays};
 use spendlens_store::testing::TestStore;
-use spendlens_store::{CostChange, OrgId, Store};
+use spendlens_store::{CostChange, OrgId, Store, WindowWrite};
 use time::OffsetDateTime;
 use time::macros::datetime;
 
@@ -133,6 +133,36 @@ async fn metered_days_are_kept_until_a_call_arrives_for_them_and_never_differ_fr
     .await;
     let (_, reads) = kept_equals_fresh(&reports, store, org, NOW).await;
     assert_eq!(reads, 2);
+
+    // Syncs move the rollup revision and log each move: the metered days stay kept.
+    let conn = common::openai_connection(store, org, "openai", NOW).await;
+    for dollars in ["5", "6"] {
+        store
+            .replace_window(WindowWrite {
+                invoice_months: None,
+                org,
+                connection: conn,
+                window: DayRange::new("2026-12-10".parse().unwrap(), "2026-12-15".parse().unwrap())
+                    .unwrap(),
+                workspaces: &[],
+                api_keys: &[ApiKeyRecord {
+                    provider_id: "key_a".to_owned(),
+                    name: Some("app".to_owned()),
+                    hint: None,
+                    workspace_id: None,
+                    status: KeyStatus::Active,
+                    created_at: None,
+                    last_used_at: None,
+                }],
+                api_keys_complete: true,
+                lines: &[common::bill_line("2026-12-14", "key_a", dollars)],
+                now: NOW,
+            })
+            .await
+            .unwrap();
+        let (_, reads) = kept_equals_fresh(&reports, store, org, NOW).await;
+        assert_eq!(reads, 2);
+    }
 
     // A restate that moves cost between two cells and no total.
     let stored = store
