@@ -212,6 +212,20 @@ impl Reports {
         SpendDays::load_around(&self.store, org, now, bill, cells).await
     }
 
+    /// Reads what the Providers page and the other views keep (the bill and metered days of
+    /// forecasts and anomalies, coverage of the default period with and without its days), so
+    /// the first page after a server starts does not wait for them. `serve` runs it in the
+    /// background at start.
+    pub async fn warm(&self, org: OrgId, now: OffsetDateTime) -> Result<(), QueryError> {
+        self.spend_days(org, now).await?;
+        let today = spendlens_domain::Day::of(now);
+        for view in [View::Providers, View::Keys] {
+            let query = ViewQuery::parse(view, &ViewParams::default(), today)?;
+            self.report(org, &query).await?;
+        }
+        Ok(())
+    }
+
     /// How many times [`Reports::spend_days`] read the metered days before today from the
     /// store (the other loads kept them and read only today's).
     pub fn metered_reads(&self) -> u64 {

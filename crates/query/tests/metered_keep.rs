@@ -204,3 +204,39 @@ async fn metered_days_are_kept_until_a_call_arrives_for_them_and_never_differ_fr
     assert_eq!(reads, 4);
     test.teardown().await;
 }
+
+#[tokio::test]
+async fn warming_reads_what_the_first_pages_keep() {
+    let test = TestStore::new().await.unwrap();
+    let store = &test.store;
+    let org = store.ensure_default_org(NOW).await.unwrap();
+    common::meter(
+        store,
+        org,
+        NOW,
+        &[
+            common::call("a", datetime!(2026-12-12 10:00 UTC), "8"),
+            common::call("b", datetime!(2026-12-16 10:00 UTC), "2"),
+        ],
+    )
+    .await;
+    let reports = Reports::new(store.clone());
+    reports.warm(org, NOW).await.unwrap();
+    let counts = |r: &Reports| (r.bill_reads(), r.metered_reads(), r.coverage_computed());
+    // The bill, the metered days, coverage with and without its days.
+    assert_eq!(counts(&reports), (1, 1, 2));
+    // What the Providers and API Keys pages then read comes from memory.
+    reports.spend_days(org, NOW).await.unwrap();
+    let today = spendlens_domain::Day::of(NOW);
+    for view in [
+        spendlens_query::View::Providers,
+        spendlens_query::View::Keys,
+    ] {
+        let query =
+            spendlens_query::ViewQuery::parse(view, &spendlens_query::ViewParams::default(), today)
+                .unwrap();
+        reports.report(org, &query).await.unwrap();
+    }
+    assert_eq!(counts(&reports), (1, 1, 2));
+    test.teardown().await;
+}

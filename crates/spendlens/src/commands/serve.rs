@@ -61,6 +61,20 @@ pub async fn serve_until_ctrl_c(
         ))
     });
     let state = spendlens_web::AppState::with_settings(context.engine.clone(), settings);
+    // The first Providers page after a start would read the whole bill, every metered day of
+    // the last 41 and the coverage join; they are read now, in the background, and kept.
+    let warming = state.clone();
+    let org = context.org;
+    tokio::spawn(async move {
+        let started = std::time::Instant::now();
+        match warming.reports.warm(org, warming.now()).await {
+            Ok(()) => tracing::info!(
+                elapsed_ms = started.elapsed().as_millis(),
+                "reports read and kept for the first page loads"
+            ),
+            Err(err) => tracing::warn!(error = %err, "reports could not be read ahead at start"),
+        }
+    });
     let router = spendlens_web::router(state.clone());
     let shutdown = async move {
         shutdown_signal().await;
