@@ -53,7 +53,7 @@ pub fn work_card(total: Option<&[spendlens_query::work::UnitAmount]>) -> Card {
         return card(
             "Total requests",
             "N/A",
-            "a provider here reports neither requests nor another unit",
+            "a provider here counts no requests for its token usage",
         );
     };
     if work::is_requests_only(total) {
@@ -66,7 +66,8 @@ pub fn work_card(total: Option<&[spendlens_query::work::UnitAmount]>) -> Card {
             "where providers report them",
         );
     }
-    let value = total
+    // The first unit large, the others in the line below: one figure per unit, never a sum.
+    let amounts: Vec<String> = total
         .iter()
         .map(|a| {
             format!(
@@ -75,13 +76,19 @@ pub fn work_card(total: Option<&[spendlens_query::work::UnitAmount]>) -> Card {
                 work::unit_words(&a.unit)
             )
         })
-        .collect::<Vec<_>>()
-        .join(" · ");
-    card(
-        "Total work",
-        value,
-        "requests, and each provider's own unit where it counts none (never added together)",
-    )
+        .collect();
+    let (first, rest) = amounts
+        .split_first()
+        .map_or(("", &[][..]), |(f, r)| (f.as_str(), r));
+    let sub = if rest.is_empty() {
+        "in the provider's own unit (it counts no requests)".to_owned()
+    } else {
+        format!(
+            "and {} — each provider's own unit, never added together",
+            rest.join(" · ")
+        )
+    };
+    card("Total work", first, sub)
 }
 
 pub struct Pager {
