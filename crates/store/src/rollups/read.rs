@@ -3,6 +3,8 @@
 
 use std::fmt::Write as _;
 
+use futures_util::TryStreamExt as _;
+
 use super::write::{read_dims, read_metrics};
 use super::{BucketRange, DIM_COLUMNS, PeriodRow, RollupKind, SeriesFilter, SeriesKey};
 use crate::{ConnectionId, OrgId, Store, StoreError, StoreResult, with_pool};
@@ -137,30 +139,31 @@ impl Store {
         };
         let n = kind.metric_columns().len();
         let dims = kind.dims.len();
+        // Converted as the rows stream in, never all held as database rows.
+        let mut out = Vec::new();
         with_pool!(self, pool => {
             let mut query = sqlx::query(sqlx::AssertSqlSafe(read.sql)).bind(org.0).bind(kind.name);
             for value in read.binds {
                 query = query.bind(value);
             }
-            let rows = query.fetch_all(pool).await?;
-            rows.iter()
-                .map(|row| {
-                    let connection: i64 = sqlx::Row::try_get(row, 0)?;
-                    Ok(PeriodRow {
-                        series: SeriesKey {
-                            connection: (connection != 0).then_some(ConnectionId(connection)),
-                            dims: read_dims(row, 1, kind)?,
-                        },
-                        current: read_metrics(row, 1 + dims, n)?,
-                        previous: if read.previous {
-                            read_metrics(row, 1 + dims + n, n)?
-                        } else {
-                            super::Metrics::default()
-                        },
-                    })
-                })
-                .collect()
-        })
+            let mut rows = query.fetch(pool);
+            while let Some(row) = rows.try_next().await? {
+                let connection: i64 = sqlx::Row::try_get(&row, 0)?;
+                out.push(PeriodRow {
+                    series: SeriesKey {
+                        connection: (connection != 0).then_some(ConnectionId(connection)),
+                        dims: read_dims(&row, 1, kind)?,
+                    },
+                    current: read_metrics(&row, 1 + dims, n)?,
+                    previous: if read.previous {
+                        read_metrics(&row, 1 + dims + n, n)?
+                    } else {
+                        super::Metrics::default()
+                    },
+                });
+            }
+        });
+        Ok(out)
     }
 }
 

@@ -7,6 +7,8 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
+use futures_util::TryStreamExt as _;
+
 use spendlens_domain::{Day, DayRange};
 
 use super::coverage::KEY_MODEL;
@@ -113,53 +115,48 @@ impl Store {
         let sql = days_sql(kind, &clauses, range, anchor);
         let n = kind.metric_columns().len();
         let dims = kind.dims.len();
-        // (series id, connection, dims, bucket, cumulative metrics), ordered by id and bucket.
-        let rows: Vec<(i64, i64, Vec<DimValue>, i64, Metrics)> = with_pool!(self, pool => {
+        // Rows come ordered by series id and bucket, and are folded as they stream in: a whole
+        // read of a large bill is never held as database rows (a series' dimensions are read
+        // once, from its first row).
+        let mut out: Vec<SeriesDays> = Vec::new();
+        let mut current: Option<(i64, Metrics)> = None;
+        with_pool!(self, pool => {
             let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(org.0).bind(kind.name);
             for value in binds {
                 query = query.bind(value);
             }
-            let rows = query.fetch_all(pool).await?;
-            rows.iter()
-                .map(|row| {
-                    Ok((
-                        sqlx::Row::try_get(row, 0)?,
-                        sqlx::Row::try_get(row, 1)?,
-                        read_dims(row, 2, kind)?,
-                        sqlx::Row::try_get(row, 2 + dims)?,
-                        read_metrics(row, 3 + dims, n)?,
-                    ))
-                })
-                .collect::<StoreResult<Vec<_>>>()?
-        });
-        let mut out: Vec<SeriesDays> = Vec::new();
-        let mut current: Option<(i64, Metrics)> = None;
-        for (id, connection, dim_values, bucket, cum) in rows {
-            let previous = match current {
-                Some((open, last)) if open == id => last,
-                _ => {
-                    out.push(SeriesDays {
-                        id,
-                        series: SeriesKey {
-                            connection: (connection != 0).then_some(ConnectionId(connection)),
-                            dims: dim_values,
-                        },
-                        active_before: false,
-                        buckets: Vec::new(),
-                    });
-                    Metrics::default()
+            let mut rows = query.fetch(pool);
+            while let Some(row) = rows.try_next().await? {
+                let id: i64 = sqlx::Row::try_get(&row, 0)?;
+                let bucket: i64 = sqlx::Row::try_get(&row, 2 + dims)?;
+                let cum = read_metrics(&row, 3 + dims, n)?;
+                let previous = match current {
+                    Some((open, last)) if open == id => last,
+                    _ => {
+                        let connection: i64 = sqlx::Row::try_get(&row, 1)?;
+                        out.push(SeriesDays {
+                            id,
+                            series: SeriesKey {
+                                connection: (connection != 0).then_some(ConnectionId(connection)),
+                                dims: read_dims(&row, 2, kind)?,
+                            },
+                            active_before: false,
+                            buckets: Vec::new(),
+                        });
+                        Metrics::default()
+                    }
+                };
+                current = Some((id, cum));
+                let Some(series) = out.last_mut() else {
+                    continue;
+                };
+                if bucket < anchor {
+                    series.active_before = true;
+                } else if bucket >= range.first {
+                    series.buckets.push((bucket, cum.minus(previous)));
                 }
-            };
-            current = Some((id, cum));
-            let Some(series) = out.last_mut() else {
-                continue;
-            };
-            if bucket < anchor {
-                series.active_before = true;
-            } else if bucket >= range.first {
-                series.buckets.push((bucket, cum.minus(previous)));
             }
-        }
+        });
         out.retain(|s| !s.buckets.is_empty());
         Ok(out)
     }
