@@ -49,39 +49,17 @@ pub async fn ingest(
                     continue;
                 }
                 let cost = line.cost.scaled(9, 10).unwrap_or(line.cost);
-                batch.push(PricedEvent {
-                    event: MeteredEvent {
-                        id: format!("{}-{day}-{n}", provider.as_str()),
-                        time,
-                        provider: provider.as_str().to_owned(),
-                        model: line.model.clone(),
-                        tokens: Some(TokenBuckets {
-                            input_uncached: (line.tokens.input * 9 / 10).unsigned_abs(),
-                            cache_read: 0,
-                            cache_write: 0,
-                            output_visible: (line.tokens.output * 9 / 10).unsigned_abs(),
-                            output_reasoning: 0,
-                        }),
-                        token_flags: TokenFlags::default(),
-                        quantity: None,
-                        reported_cost: Some(cost),
-                        latency_ms: Some(800),
-                        status: CallStatus::Ok,
-                        api_key: Some(key.clone()),
-                        workspace: line.workspace_id.clone(),
-                        attribution: Attribution::default(),
-                        tags: Default::default(),
-                        source: EventSource::Native,
-                    },
-                    cost: EventCost {
-                        cost: Some(cost),
-                        source: CostSource::Reported,
-                        catalog_cost: None,
-                        price_entry: None,
-                        unpriced_reason: None,
-                        catalog_split: None,
-                    },
-                });
+                batch.push(reported_call(
+                    format!("{}-{day}-{n}", provider.as_str()),
+                    time,
+                    *provider,
+                    line,
+                    (
+                        (line.tokens.input * 9 / 10).unsigned_abs(),
+                        (line.tokens.output * 9 / 10).unsigned_abs(),
+                    ),
+                    cost,
+                ));
                 if batch.len() == BATCH {
                     elapsed += flush(store, org, now, &mut batch, &mut stored).await?;
                 }
@@ -198,17 +176,40 @@ async fn call_today(
         .find(|l| l.api_key_id.as_ref().is_some_and(|k| !k.ends_with('0')))
         .ok_or_else(|| anyhow::anyhow!("no metered key in the synthetic bill"))?;
     let cost = Money::from_nanos(10_000_000);
-    let mut batch = vec![PricedEvent {
+    let mut batch = vec![reported_call(
+        format!("bench-today-{n}"),
+        now,
+        provider,
+        &line,
+        (1_000, 100),
+        cost,
+    )];
+    let mut stored = 0;
+    flush(store, org, now, &mut batch, &mut stored).await?;
+    anyhow::ensure!(stored == 1, "the call metered today was not stored");
+    Ok(())
+}
+
+/// A call of the synthetic bill's key and model reporting its cost, with (input, output) tokens.
+fn reported_call(
+    id: String,
+    time: time::OffsetDateTime,
+    provider: ProviderKind,
+    line: &spendlens_domain::CostLine,
+    (input, output): (u64, u64),
+    cost: Money,
+) -> PricedEvent {
+    PricedEvent {
         event: MeteredEvent {
-            id: format!("bench-today-{n}"),
-            time: now,
+            id,
+            time,
             provider: provider.as_str().to_owned(),
             model: line.model.clone(),
             tokens: Some(TokenBuckets {
-                input_uncached: 1_000,
+                input_uncached: input,
                 cache_read: 0,
                 cache_write: 0,
-                output_visible: 100,
+                output_visible: output,
                 output_reasoning: 0,
             }),
             token_flags: TokenFlags::default(),
@@ -230,9 +231,5 @@ async fn call_today(
             unpriced_reason: None,
             catalog_split: None,
         },
-    }];
-    let mut stored = 0;
-    flush(store, org, now, &mut batch, &mut stored).await?;
-    anyhow::ensure!(stored == 1, "the call metered today was not stored");
-    Ok(())
+    }
 }

@@ -97,11 +97,8 @@ impl Store {
         comparable: Option<DayRange>,
         lag: Option<DayRange>,
     ) -> StoreResult<Vec<KeyModelTotals>> {
-        // The engine reads a "current" and an optional "previous" range in one statement.
-        let (first, second, swapped) = match (comparable, lag) {
-            (Some(c), l) => (c, l, false),
-            (None, Some(l)) => (l, None, true),
-            (None, None) => return Ok(Vec::new()),
+        let Some((first, second, swapped)) = two_ranges(comparable, lag) else {
+            return Ok(Vec::new());
         };
         let filter = SeriesFilter {
             connections: Some(connections.to_vec()),
@@ -173,21 +170,10 @@ impl Store {
         lag: Option<DayRange>,
     ) -> StoreResult<Vec<MeteredKeyModel>> {
         use crate::meter::rollup::METER_COVERAGE;
-        let (first, second, swapped) = match (comparable, lag) {
-            (Some(c), l) => (c, l, false),
-            (None, Some(l)) => (l, None, true),
-            (None, None) => return Ok(Vec::new()),
+        let Some((first, second, swapped)) = two_ranges(comparable, lag) else {
+            return Ok(Vec::new());
         };
-        let filter = SeriesFilter {
-            connections: None,
-            dims: vec![(
-                0,
-                providers
-                    .iter()
-                    .map(|p| DimValue::Text(p.clone()))
-                    .collect(),
-            )],
-        };
+        let filter = providers_filter(providers);
         let rows = self
             .read_period(
                 org,
@@ -323,24 +309,13 @@ impl Store {
         second: Option<DayRange>,
     ) -> StoreResult<(Metrics, Metrics)> {
         use crate::meter::rollup::METER_PROVIDER;
-        let (current, previous, swapped) = match (first, second) {
-            (Some(a), b) => (a, b, false),
-            (None, Some(b)) => (b, None, true),
-            (None, None) => return Ok(Default::default()),
+        let Some((current, previous, swapped)) = two_ranges(first, second) else {
+            return Ok(Default::default());
         };
         if providers.is_empty() {
             return Ok(Default::default());
         }
-        let filter = SeriesFilter {
-            connections: None,
-            dims: vec![(
-                0,
-                providers
-                    .iter()
-                    .map(|p| DimValue::Text(p.clone()))
-                    .collect(),
-            )],
-        };
+        let filter = providers_filter(providers);
         let rows = self
             .read_period(
                 org,
@@ -360,6 +335,34 @@ impl Store {
         } else {
             (a, b)
         })
+    }
+}
+
+/// Two optional ranges as the engine's "current" and optional "previous" (one statement reads
+/// both): the first when there is one, else the second alone (`true`: read swapped). `None`
+/// when neither is there.
+fn two_ranges(
+    first: Option<DayRange>,
+    second: Option<DayRange>,
+) -> Option<(DayRange, Option<DayRange>, bool)> {
+    match (first, second) {
+        (Some(a), b) => Some((a, b, false)),
+        (None, Some(b)) => Some((b, None, true)),
+        (None, None) => None,
+    }
+}
+
+/// Series whose first dimension (the provider, as the events name it) is one of `providers`.
+fn providers_filter(providers: &[String]) -> SeriesFilter {
+    SeriesFilter {
+        connections: None,
+        dims: vec![(
+            0,
+            providers
+                .iter()
+                .map(|p| DimValue::Text(p.clone()))
+                .collect(),
+        )],
     }
 }
 
