@@ -133,9 +133,11 @@ impl MeteredEvent {
             .latency_ms
             .map_or_else(|| "-".into(), |l| l.to_string()));
         put(self.status.as_str());
-        let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "\u{0}".into());
-        put(&opt(&self.api_key));
-        put(&opt(&self.workspace));
+        fn opt(v: &Option<String>) -> &str {
+            v.as_deref().unwrap_or("\u{0}")
+        }
+        put(opt(&self.api_key));
+        put(opt(&self.workspace));
         let a = &self.attribution;
         for field in [
             &a.customer,
@@ -146,7 +148,7 @@ impl MeteredEvent {
             &a.trace_id,
             &a.span_id,
         ] {
-            put(&opt(field));
+            put(opt(field));
         }
         put(&self.tags.len().to_string());
         for (key, value) in &self.tags {

@@ -161,6 +161,9 @@ pub struct Store {
     location: DatabaseLocation,
     /// Day partitions of `meter_events` known to exist (PostgreSQL).
     partitions: meter::PartitionCache,
+    /// Metered batches take turns here before their SQLite transaction (see
+    /// [`meter::IngestTurn`]).
+    ingest_turn: meter::IngestTurn,
 }
 
 /// Which backend a store runs on.
@@ -230,6 +233,7 @@ impl Store {
             pool,
             location: location.clone(),
             partitions: meter::PartitionCache::default(),
+            ingest_turn: meter::IngestTurn::default(),
         })
     }
 

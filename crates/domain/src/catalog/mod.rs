@@ -11,6 +11,8 @@ mod model_id;
 pub mod observed;
 mod pricing;
 
+use std::sync::Arc;
+
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 
@@ -66,14 +68,74 @@ impl PriceEntry {
 }
 
 /// A set of prices with a most-specific-match lookup.
-#[derive(Clone, Debug, Default)]
+///
+/// Which entries' provider and model glob fit a (provider, model) pair does not depend on the
+/// call, so it is remembered per pair ([`Matches`]): a metered batch of one model compares the
+/// model with the globs once, not once per event and entry.
+#[derive(Debug, Default)]
 pub struct PriceCatalog {
     entries: Vec<PriceEntry>,
+    /// Each entry's glob, lower case (entries read from older files may not be).
+    globs: Vec<String>,
+    matches: Matches,
+}
+
+impl Clone for PriceCatalog {
+    fn clone(&self) -> PriceCatalog {
+        PriceCatalog::new(self.entries.clone())
+    }
+}
+
+/// The entries (by index) whose provider and glob fit a (provider, normalized model) pair.
+/// Bounded: past [`Matches::MAX_PAIRS`] pairs (a sender inventing model names) it starts
+/// again, so memory stays flat whatever the input.
+#[derive(Debug, Default)]
+struct Matches(std::sync::Mutex<Pairs>);
+
+/// (provider, normalized model) → indexes of the entries that fit it.
+type Pairs = std::collections::HashMap<(ProviderKind, String), Arc<[usize]>>;
+
+impl Matches {
+    const MAX_PAIRS: usize = 4_096;
+
+    fn get_or(
+        &self,
+        provider: ProviderKind,
+        model_id: &str,
+        find: impl FnOnce() -> Vec<usize>,
+    ) -> Arc<[usize]> {
+        let key = (provider, model_id.to_owned());
+        if let Some(found) = self.lock().get(&key) {
+            return found.clone();
+        }
+        let found: Arc<[usize]> = find().into();
+        let mut pairs = self.lock();
+        if pairs.len() >= Self::MAX_PAIRS {
+            pairs.clear();
+        }
+        pairs.insert(key, found.clone());
+        found
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Pairs> {
+        // A panic while holding the lock leaves a map that is still a valid memo.
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
 }
 
 impl PriceCatalog {
     pub fn new(entries: Vec<PriceEntry>) -> PriceCatalog {
-        PriceCatalog { entries }
+        let globs = entries
+            .iter()
+            .map(|e| e.model_glob.to_ascii_lowercase())
+            .collect();
+        PriceCatalog {
+            entries,
+            globs,
+            matches: Matches::default(),
+        }
     }
 
     /// The prices spendlens ships with (`data/prices.json`).
@@ -119,13 +181,23 @@ impl PriceCatalog {
         model_id: &str,
         wanted: &Wanted<'_>,
     ) -> Result<&PriceEntry, Miss> {
-        let matching: Vec<&PriceEntry> = self
-            .entries
+        let fitting = self.matches.get_or(provider, model_id, || {
+            self.entries
+                .iter()
+                .zip(&self.globs)
+                .enumerate()
+                .filter(|(_, (e, glob))| {
+                    e.source.prices_calls()
+                        && e.provider == provider
+                        && glob_matches(glob, model_id)
+                })
+                .map(|(i, _)| i)
+                .collect()
+        });
+        let matching: Vec<&PriceEntry> = fitting
             .iter()
-            .filter(|e| {
-                e.source.prices_calls() && e.provider == provider && e.applies_on(wanted.day)
-            })
-            .filter(|e| glob_matches(&e.model_glob.to_ascii_lowercase(), model_id))
+            .map(|&i| &self.entries[i])
+            .filter(|e| e.applies_on(wanted.day))
             .collect();
         let rank = |e: &&PriceEntry| {
             (

@@ -717,3 +717,42 @@ proptest! {
         prop_assert_eq!(p.cost.to_exact_string(), "0.15");
     }
 }
+
+/// The memo of which entries fit a model answers as a fresh catalog does, and stays bounded
+/// when a sender invents model names.
+#[test]
+fn the_remembered_matches_answer_as_a_fresh_catalog_and_stay_bounded() {
+    let catalog = PriceCatalog::new(vec![
+        entry(ProviderKind::OpenAi, "gpt-4o*", "2.5", "10"),
+        entry(ProviderKind::OpenAi, "gpt-4o-mini*", "0.15", "0.6"),
+    ]);
+    let d = day("2026-11-01");
+    for _ in 0..3 {
+        for model in ["gpt-4o", "gpt-4o-mini-2024", "GPT-4O-MINI", "o3"] {
+            let fresh = PriceCatalog::new(catalog.entries().to_vec());
+            assert_eq!(
+                catalog
+                    .lookup(ProviderKind::OpenAi, model, d)
+                    .map(|e| &e.model_glob),
+                fresh
+                    .lookup(ProviderKind::OpenAi, model, d)
+                    .map(|e| &e.model_glob),
+                "{model}"
+            );
+        }
+    }
+    for n in 0..(Matches::MAX_PAIRS + 10) {
+        assert!(
+            catalog
+                .lookup(ProviderKind::OpenAi, &format!("made-up-{n}"), d)
+                .is_none()
+        );
+    }
+    assert!(catalog.matches.lock().len() <= Matches::MAX_PAIRS);
+    assert_eq!(
+        catalog
+            .lookup(ProviderKind::OpenAi, "gpt-4o-mini", d)
+            .map(|e| e.model_glob.as_str()),
+        Some("gpt-4o-mini*")
+    );
+}

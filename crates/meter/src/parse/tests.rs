@@ -192,3 +192,14 @@ proptest! {
         prop_assert!(refused);
     }
 }
+
+/// Stored hashes are compared with new ones for as long as the ledger keeps an id: the hash of
+/// an event must never change between versions (a replay would then read as a conflict).
+#[test]
+fn the_payload_hash_of_an_event_never_changes_between_versions() {
+    let a = parse_event_value(&good(), NOW).unwrap();
+    assert_eq!(
+        a.payload_hash(),
+        "36a18e315709e7355ddf9c122dbaa8ffdb18e420ed480abfc9400332fcdbf34a"
+    );
+}

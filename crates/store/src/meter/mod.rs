@@ -17,6 +17,7 @@ mod attribution;
 mod partitions;
 pub mod restate;
 pub mod rollup;
+mod turn;
 pub mod usage;
 
 use std::collections::{HashMap, HashSet};
@@ -31,6 +32,7 @@ use crate::{OrgId, Store, StoreError, StoreResult, millis, with_pool};
 pub use attribution::{Attribution, AttributionTotals, MeterFacets, MeterFilter};
 pub use partitions::{PartitionCache, Pruned};
 pub use rollup::{METER_COVERAGE, METER_DAY, METER_HOUR};
+pub use turn::IngestTurn;
 
 /// What happened to each event of a batch, by its index in the batch.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -291,6 +293,11 @@ impl Store {
     }
 
     /// One attempt: returns the indexes inserted and, for the others, the stored hashes.
+    ///
+    /// What can be prepared without the database (each candidate's row, the batch's rollup
+    /// facts) is prepared before the transaction, for all candidates: nearly always every one
+    /// is new, and the transaction is the part batches cannot run side by side (SQLite has one
+    /// writer). When some were stored already, rows and facts are made again for the rest.
     async fn ingest_once(
         &self,
         org: OrgId,
@@ -300,7 +307,7 @@ impl Store {
         hashes: &[String],
         candidates: &[usize],
     ) -> StoreResult<(HashSet<usize>, HashMap<String, String>)> {
-        let rows: Vec<(&str, i32, &str)> = candidates
+        let ids: Vec<(&str, i32, &str)> = candidates
             .iter()
             .map(|&i| {
                 (
@@ -310,9 +317,17 @@ impl Store {
                 )
             })
             .collect();
+        let mut order: Vec<usize> = candidates.to_vec();
+        order.sort_unstable();
+        let all_rows: Vec<Vec<Value>> = order
+            .iter()
+            .map(|&i| event_row(org, key, received, &events[i]))
+            .collect();
+        let all_facts = rollup::facts(order.iter().map(|&i| &events[i]));
+        let _turn = self.ingest_turn.take(self.backend()).await;
         with_pool!(self, pool => {
             let mut tx = pool.begin().await?;
-            let new = tx.insert_new_ids(org, &rows).await?;
+            let new = tx.insert_new_ids(org, &ids).await?;
             let inserted: HashSet<usize> = candidates
                 .iter()
                 .copied()
@@ -335,16 +350,21 @@ impl Store {
                 }
                 stored.extend(query.fetch_all(&mut *tx).await?);
             }
-            let mut order: Vec<usize> = inserted.iter().copied().collect();
-            order.sort_unstable();
-            let rows: Vec<Vec<Value>> = order
-                .iter()
-                .map(|&i| event_row(org, key, received, &events[i]))
-                .collect();
-            tx.insert_rows("meter_events", &EVENT_COLUMNS, &rows).await?;
-            rollup::facts(order.iter().map(|&i| &events[i]))
-                .write(&mut *tx, org)
-                .await?;
+            if old.is_empty() {
+                tx.insert_rows("meter_events", &EVENT_COLUMNS, &all_rows).await?;
+                all_facts.write(&mut *tx, org).await?;
+            } else {
+                let rows: Vec<Vec<Value>> = order
+                    .iter()
+                    .zip(&all_rows)
+                    .filter(|(i, _)| inserted.contains(i))
+                    .map(|(_, row)| row.clone())
+                    .collect();
+                tx.insert_rows("meter_events", &EVENT_COLUMNS, &rows).await?;
+                rollup::facts(order.iter().filter(|i| inserted.contains(i)).map(|&i| &events[i]))
+                    .write(&mut *tx, org)
+                    .await?;
+            }
             tx.commit().await?;
             Ok((inserted, stored))
         })

@@ -156,7 +156,7 @@ fn delta(change: &CostChange) -> Metrics {
 }
 
 /// Facts of the applied changes for each metered kind.
-fn facts<'a>(changes: impl Iterator<Item = &'a CostChange>) -> MeterFacts {
+fn facts<'a>(changes: impl Iterator<Item = &'a CostChange>) -> MeterFacts<'a> {
     let mut out = MeterFacts::default();
     for change in changes {
         out.add(&change.stored, delta(change));

@@ -97,38 +97,45 @@ fn clamp(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
-/// The series an event counts in.
-pub fn series_of(priced: &PricedEvent) -> SeriesKey {
+/// The dimension values of the series an event counts in ([`METER_DIMS`] order), borrowed
+/// from the event: a batch turns each distinct series into a [`SeriesKey`] once.
+pub fn series_of(priced: &PricedEvent) -> [&str; 8] {
     let e = &priced.event;
-    let text = |v: &Option<String>| DimValue::Text(v.clone().unwrap_or_default());
-    SeriesKey {
-        connection: None,
-        dims: vec![
-            DimValue::Text(e.provider.clone()),
-            DimValue::Text(e.model.clone()),
-            text(&e.api_key),
-            text(&e.attribution.customer),
-            text(&e.attribution.product),
-            text(&e.attribution.agent),
-            text(&e.attribution.workflow),
-            DimValue::Text(e.status.as_str().to_owned()),
-        ],
+    fn text(v: &Option<String>) -> &str {
+        v.as_deref().unwrap_or_default()
     }
+    [
+        &e.provider,
+        &e.model,
+        text(&e.api_key),
+        text(&e.attribution.customer),
+        text(&e.attribution.product),
+        text(&e.attribution.agent),
+        text(&e.attribution.workflow),
+        e.status.as_str(),
+    ]
 }
 
-/// The [`METER_COVERAGE`] series an event counts in.
-pub fn coverage_series_of(priced: &PricedEvent) -> SeriesKey {
+/// The dimension values of the [`METER_COVERAGE`] series an event counts in.
+pub fn coverage_series_of(priced: &PricedEvent) -> [&str; 5] {
     let e = &priced.event;
-    let text = |v: &Option<String>| DimValue::Text(v.clone().unwrap_or_default());
+    [
+        &e.provider,
+        e.workspace.as_deref().unwrap_or_default(),
+        e.api_key.as_deref().unwrap_or_default(),
+        &e.model,
+        e.status.as_str(),
+    ]
+}
+
+/// A series of no connection with these text dimensions.
+fn series_key(dims: &[&str]) -> SeriesKey {
     SeriesKey {
         connection: None,
-        dims: vec![
-            DimValue::Text(e.provider.clone()),
-            text(&e.workspace),
-            text(&e.api_key),
-            DimValue::Text(e.model.clone()),
-            DimValue::Text(e.status.as_str().to_owned()),
-        ],
+        dims: dims
+            .iter()
+            .map(|d| DimValue::Text((*d).to_owned()))
+            .collect(),
     }
 }
 
@@ -167,63 +174,67 @@ pub fn metrics_of(priced: &PricedEvent) -> Metrics {
 }
 
 /// Facts of some events (or of changes to them) for each metered kind, summed per series and
-/// bucket.
+/// bucket, keyed by dimension values borrowed from the events.
 #[derive(Default)]
-pub struct MeterFacts {
-    hours: HashMap<(SeriesKey, i64), Metrics>,
-    days: HashMap<(SeriesKey, i64), Metrics>,
-    coverage: HashMap<(SeriesKey, i64), Metrics>,
-    providers: HashMap<(SeriesKey, i64), Metrics>,
+pub struct MeterFacts<'a> {
+    hours: HashMap<([&'a str; 8], i64), Metrics>,
+    days: HashMap<([&'a str; 8], i64), Metrics>,
+    coverage: HashMap<([&'a str; 5], i64), Metrics>,
+    providers: HashMap<(&'a str, i64), Metrics>,
 }
 
-impl MeterFacts {
+fn add_at<K: std::hash::Hash + Eq>(map: &mut HashMap<K, Metrics>, key: K, metrics: Metrics) {
+    let at = map.entry(key).or_default();
+    *at = at.plus(metrics);
+}
+
+impl<'a> MeterFacts<'a> {
     /// Adds what `metrics` (an event's, or a change's) adds to `priced`'s series.
-    pub fn add(&mut self, priced: &PricedEvent, metrics: Metrics) {
+    pub fn add(&mut self, priced: &'a PricedEvent, metrics: Metrics) {
         let hour = priced.event.time.unix_timestamp().div_euclid(3600);
         let day = hour.div_euclid(24);
         let series = series_of(priced);
-        let at = self.days.entry((series.clone(), day)).or_default();
-        *at = at.plus(metrics);
-        let at = self.hours.entry((series, hour)).or_default();
-        *at = at.plus(metrics);
-        let at = self
-            .coverage
-            .entry((coverage_series_of(priced), day))
-            .or_default();
-        *at = at.plus(metrics);
-        let provider = SeriesKey {
-            connection: None,
-            dims: vec![DimValue::Text(priced.event.provider.clone())],
-        };
-        let at = self.providers.entry((provider, day)).or_default();
-        *at = at.plus(metrics);
+        add_at(&mut self.days, (series, day), metrics);
+        add_at(&mut self.hours, (series, hour), metrics);
+        add_at(
+            &mut self.coverage,
+            (coverage_series_of(priced), day),
+            metrics,
+        );
+        add_at(
+            &mut self.providers,
+            (priced.event.provider.as_str(), day),
+            metrics,
+        );
     }
 
     /// Adds every kind's facts to its rollup, in the caller's transaction.
     pub async fn write<W: RollupWrite + Send>(self, tx: &mut W, org: OrgId) -> StoreResult<()> {
-        let into = |map: HashMap<(SeriesKey, i64), Metrics>| -> Vec<Fact> {
+        fn into<K>(map: HashMap<(K, i64), Metrics>, dims: impl Fn(&K) -> SeriesKey) -> Vec<Fact> {
             map.into_iter()
-                .map(|((series, bucket), metrics)| Fact {
-                    series,
+                .map(|((key, bucket), metrics)| Fact {
+                    series: dims(&key),
                     bucket,
                     metrics,
                 })
                 .collect()
-        };
-        tx.add_rollup_deltas(org, &METER_HOUR, &into(self.hours))
+        }
+        let hours = into(self.hours, |k| series_key(k));
+        let days = into(self.days, |k| series_key(k));
+        let coverage = into(self.coverage, |k| series_key(k));
+        let providers = into(self.providers, |k| series_key(&[k]));
+        tx.add_rollup_deltas(org, &METER_HOUR, &hours).await?;
+        tx.add_rollup_deltas(org, &METER_DAY, &days).await?;
+        tx.add_rollup_deltas(org, &METER_COVERAGE, &coverage)
             .await?;
-        tx.add_rollup_deltas(org, &METER_DAY, &into(self.days))
-            .await?;
-        tx.add_rollup_deltas(org, &METER_COVERAGE, &into(self.coverage))
-            .await?;
-        tx.add_rollup_deltas(org, &METER_PROVIDER, &into(self.providers))
+        tx.add_rollup_deltas(org, &METER_PROVIDER, &providers)
             .await?;
         Ok(())
     }
 }
 
 /// Facts of stored events for each metered kind.
-pub fn facts<'a>(events: impl Iterator<Item = &'a PricedEvent>) -> MeterFacts {
+pub fn facts<'a>(events: impl Iterator<Item = &'a PricedEvent>) -> MeterFacts<'a> {
     let mut out = MeterFacts::default();
     for priced in events {
         out.add(priced, metrics_of(priced));

@@ -33,6 +33,7 @@
 mod cost;
 mod coverage;
 mod days;
+mod delta;
 mod read;
 mod revision;
 mod series_days;

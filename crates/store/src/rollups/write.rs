@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use sqlx::{PgConnection, SqliteConnection};
 
+use super::delta::{self, DeltaSql};
 use super::{
     BucketRange, DIM_COLUMNS, DimValue, Fact, MAX_DIMS, Metrics, RollupKind, SeriesKey,
     connection_column,
@@ -368,58 +369,23 @@ macro_rules! impl_rollup_write {
                 let rows = series_rows(org, kind, deltas.keys().cloned());
                 self.insert_rows_then("rollup_series", &series_columns(), &rows, &series_conflict())
                     .await?;
-                let lookup = format!(
-                    "SELECT id FROM rollup_series WHERE org_id = $1 AND kind = $2 AND connection_id = $3 AND {}",
-                    DIM_COLUMNS
-                        .iter()
-                        .enumerate()
-                        .map(|(i, d)| format!("{d} = ${}", i + 4))
-                        .collect::<Vec<_>>()
-                        .join(" AND ")
-                );
-                let mut by_id = Vec::with_capacity(deltas.len());
-                for (key, buckets) in deltas {
-                    let mut query = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(lookup.clone()))
-                        .bind(org.0)
-                        .bind(kind.name)
-                        .bind(connection_column(key.connection));
-                    for i in 0..MAX_DIMS {
-                        query = query.bind(key.dims.get(i).map(DimValue::encode).unwrap_or_default());
-                    }
-                    let id = query.fetch_one(&mut *self).await?;
-                    by_id.push((id, buckets));
-                }
+                let keys: Vec<&SeriesKey> = deltas.keys().collect();
+                let ids = self.series_ids(org, kind, &keys).await?;
+                let mut by_id: Vec<(i64, &BTreeMap<i64, Metrics>)> =
+                    ids.into_iter().zip(deltas.values()).collect();
                 by_id.sort_by_key(|(id, _)| *id);
                 let ids: Vec<i64> = by_id.iter().map(|(id, _)| *id).collect();
                 self.lock_series(&ids).await?;
-                let n = kind.metric_columns().len();
-                let prior_sql = format!(
-                    "SELECT bucket, {} FROM rollup_cum WHERE series_id = $1 AND bucket <= $2 ORDER BY bucket DESC LIMIT 1",
-                    kind.metric_columns().join(", ")
-                );
-                let add = shift_sql(kind, ">=");
-                for (id, buckets) in by_id {
-                    for (bucket, delta) in buckets {
-                        let prior = sqlx::query(sqlx::AssertSqlSafe(prior_sql.clone()))
-                            .bind(id)
-                            .bind(bucket)
-                            .fetch_optional(&mut *self)
-                            .await?;
-                        let (at, before) = match &prior {
-                            Some(row) => (Some(sqlx::Row::try_get::<i64, _>(row, 0)?), read_metrics(row, 1, n)?),
-                            None => (None, Metrics::default()),
-                        };
-                        if at != Some(bucket) {
-                            self.insert_rows("rollup_cum", &cum_columns(kind), &[cum_row(kind, id, bucket, before)])
-                                .await?;
-                        }
-                        let mut query = sqlx::query(sqlx::AssertSqlSafe(add.clone())).bind(id).bind(bucket);
-                        for value in &delta.to_array()[..n] {
-                            query = query.bind(*value);
-                        }
-                        query.execute(&mut *self).await?;
-                    }
-                }
+                let points: Vec<(i64, i64)> = by_id
+                    .iter()
+                    .flat_map(|(id, buckets)| buckets.keys().map(move |bucket| (*id, *bucket)))
+                    .collect();
+                self.open_buckets(kind, &points).await?;
+                let ranges: Vec<delta::Range> = by_id
+                    .iter()
+                    .flat_map(|(id, buckets)| delta::ranges(*id, buckets))
+                    .collect();
+                self.add_ranges(kind, &ranges).await?;
                 Ok(())
             }
 
