@@ -277,3 +277,42 @@ async fn the_upgrade_builds_the_coverage_rollup_from_stored_events_and_pruned_da
     assert_eq!((claude.5.as_str(), claude.6), ("4.00", 3));
     test.teardown().await;
 }
+
+/// A batch of a new day makes its PostgreSQL partition without waiting for the ingest
+/// transactions open on other days (`CREATE TABLE … PARTITION OF` locked the whole table, so
+/// every batch of a new day queued behind every open batch, and every new batch behind it).
+#[tokio::test]
+async fn a_new_days_partition_does_not_wait_for_open_ingest_transactions() {
+    use sqlx::Connection as _;
+    let test = TestStore::new().await.unwrap();
+    let store = &test.store;
+    let spendlens_store::DatabaseLocation::Postgres { url } = store.location().clone() else {
+        test.teardown().await;
+        return; // SQLite has no partitions.
+    };
+    let org = store.ensure_default_org(NOW).await.unwrap();
+    store
+        .ingest_events(org, None, NOW, &events()[..1])
+        .await
+        .unwrap();
+    // Another writer's transaction, open on the events table as an insert holds it.
+    let mut other = sqlx::PgConnection::connect(&url).await.unwrap();
+    let mut open = other.begin().await.unwrap();
+    sqlx::query("LOCK TABLE meter_events IN ROW EXCLUSIVE MODE")
+        .execute(&mut *open)
+        .await
+        .unwrap();
+    let new_day = event(
+        r#"{"id": "n1", "time": "2026-11-21T10:00:00Z", "provider": "openai", "model": "gpt-4o", "tokens": {"input": 1, "output": 1}}"#,
+        None,
+    );
+    let ingest = store.ingest_events(org, None, NOW, std::slice::from_ref(&new_day));
+    let outcome = tokio::time::timeout(std::time::Duration::from_secs(10), ingest)
+        .await
+        .expect("the new day's batch waited for another transaction on meter_events")
+        .unwrap();
+    assert_eq!(outcome.inserted, vec![0]);
+    open.rollback().await.unwrap();
+    other.close().await.unwrap();
+    test.teardown().await;
+}

@@ -67,14 +67,32 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         for day in &missing {
-            let sql = format!(
-                "CREATE TABLE IF NOT EXISTS {} PARTITION OF meter_events FOR VALUES FROM ({day}) TO ({})",
-                partition_name(*day),
-                day + 1
-            );
-            sqlx::query(sqlx::AssertSqlSafe(sql))
-                .execute(&mut *tx)
+            let name = partition_name(*day);
+            let exists: Option<String> = sqlx::query_scalar("SELECT to_regclass($1)::text")
+                .bind(&name)
+                .fetch_one(&mut *tx)
                 .await?;
+            if exists.is_some() {
+                continue;
+            }
+            // Created apart, then attached: `CREATE TABLE … PARTITION OF` locks the parent
+            // ACCESS EXCLUSIVE, so it waited for every open ingest transaction and stopped
+            // every new one until it committed (the meter bench's batches queued behind each
+            // new day). ATTACH PARTITION takes SHARE UPDATE EXCLUSIVE, which inserts do not
+            // wait for; checking the empty table against its range costs nothing.
+            for sql in [
+                format!(
+                    "CREATE TABLE {name} (LIKE meter_events INCLUDING DEFAULTS INCLUDING CONSTRAINTS)"
+                ),
+                format!(
+                    "ALTER TABLE meter_events ATTACH PARTITION {name} FOR VALUES FROM ({day}) TO ({})",
+                    day + 1
+                ),
+            ] {
+                sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .execute(&mut *tx)
+                    .await?;
+            }
         }
         tx.commit().await?;
         self.partitions.add(&missing);
