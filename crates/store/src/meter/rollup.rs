@@ -223,13 +223,16 @@ impl<'a> MeterFacts<'a> {
         let days = into(self.days, |k| series_key(k));
         let coverage = into(self.coverage, |k| series_key(k));
         let providers = into(self.providers, |k| series_key(&[k]));
-        tx.add_rollup_deltas(org, &METER_HOUR, &hours).await?;
-        tx.add_rollup_deltas(org, &METER_DAY, &days).await?;
-        tx.add_rollup_deltas(org, &METER_COVERAGE, &coverage)
-            .await?;
-        tx.add_rollup_deltas(org, &METER_PROVIDER, &providers)
-            .await?;
-        Ok(())
+        tx.add_rollup_deltas_of(
+            org,
+            &[
+                (&METER_HOUR, &hours),
+                (&METER_DAY, &days),
+                (&METER_COVERAGE, &coverage),
+                (&METER_PROVIDER, &providers),
+            ],
+        )
+        .await
     }
 }
 

@@ -25,6 +25,10 @@
 //!   every later row of the series). On PostgreSQL the touched series rows are locked
 //!   `FOR UPDATE` in id order first, so concurrent writers never lose a delta nor deadlock; on
 //!   SQLite the transaction holds the one writer lock from its first statement.
+//!   [`RollupWrite::add_rollup_deltas_of`] / [`Store::add_deltas_of`] do several kinds in one
+//!   go: every kind's series are found first, then all are locked in one statement, in id
+//!   order (metered ingest writes its four kinds so). Statements per batch: three per kind and
+//!   chunk, whatever the number of series and buckets (`delta`).
 //! - [`RollupWrite::delete_connection_rollups`]: every series (of every kind) of a connection.
 //!
 //! Facts for one kind should be fed by one path (window replacement *or* deltas): a window

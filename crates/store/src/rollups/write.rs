@@ -35,6 +35,15 @@ pub trait RollupWrite {
         deltas: &[Fact],
     ) -> impl Future<Output = StoreResult<()>> + Send;
 
+    /// [`RollupWrite::add_rollup_deltas`] for several kinds at once: every kind's series are
+    /// found first and then locked together (PostgreSQL), so concurrent batches hold the
+    /// locks for the writes alone, not for the lookups of the kinds after the first.
+    fn add_rollup_deltas_of(
+        &mut self,
+        org: OrgId,
+        kinds: &[(&RollupKind, &[Fact])],
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+
     /// Removes every series of a connection, of every kind.
     fn delete_connection_rollups(
         &mut self,
@@ -359,33 +368,52 @@ macro_rules! impl_rollup_write {
                 kind: &RollupKind,
                 deltas: &[Fact],
             ) -> StoreResult<()> {
-                let deltas = aggregate(kind, deltas)?;
-                if deltas.is_empty() {
-                    return Ok(());
+                self.add_rollup_deltas_of(org, &[(kind, deltas)]).await
+            }
+
+            async fn add_rollup_deltas_of(
+                &mut self,
+                org: OrgId,
+                kinds: &[(&RollupKind, &[Fact])],
+            ) -> StoreResult<()> {
+                // Every kind's series exist and are known by id before any is locked, so the
+                // locks are held for the writes only.
+                let mut prepared = Vec::with_capacity(kinds.len());
+                for (kind, deltas) in kinds {
+                    let deltas = aggregate(kind, deltas)?;
+                    if deltas.is_empty() {
+                        continue;
+                    }
+                    if super::revision::is_billed(kind) {
+                        sqlx::query(super::revision::BUMP_ORG).bind(org.0).execute(&mut *self).await?;
+                    }
+                    let rows = series_rows(org, kind, deltas.keys().cloned());
+                    self.insert_rows_then("rollup_series", &series_columns(), &rows, &series_conflict())
+                        .await?;
+                    let keys: Vec<&SeriesKey> = deltas.keys().collect();
+                    let ids = self.series_ids(org, kind, &keys).await?;
+                    let by_id: Vec<(i64, BTreeMap<i64, Metrics>)> =
+                        ids.into_iter().zip(deltas.into_values()).collect();
+                    prepared.push((*kind, by_id));
                 }
-                if super::revision::is_billed(kind) {
-                    sqlx::query(super::revision::BUMP_ORG).bind(org.0).execute(&mut *self).await?;
-                }
-                let rows = series_rows(org, kind, deltas.keys().cloned());
-                self.insert_rows_then("rollup_series", &series_columns(), &rows, &series_conflict())
-                    .await?;
-                let keys: Vec<&SeriesKey> = deltas.keys().collect();
-                let ids = self.series_ids(org, kind, &keys).await?;
-                let mut by_id: Vec<(i64, &BTreeMap<i64, Metrics>)> =
-                    ids.into_iter().zip(deltas.values()).collect();
-                by_id.sort_by_key(|(id, _)| *id);
-                let ids: Vec<i64> = by_id.iter().map(|(id, _)| *id).collect();
+                let mut ids: Vec<i64> = prepared
+                    .iter()
+                    .flat_map(|(_, by_id)| by_id.iter().map(|(id, _)| *id))
+                    .collect();
+                ids.sort_unstable();
                 self.lock_series(&ids).await?;
-                let points: Vec<(i64, i64)> = by_id
-                    .iter()
-                    .flat_map(|(id, buckets)| buckets.keys().map(move |bucket| (*id, *bucket)))
-                    .collect();
-                self.open_buckets(kind, &points).await?;
-                let ranges: Vec<delta::Range> = by_id
-                    .iter()
-                    .flat_map(|(id, buckets)| delta::ranges(*id, buckets))
-                    .collect();
-                self.add_ranges(kind, &ranges).await?;
+                for (kind, by_id) in prepared {
+                    let points: Vec<(i64, i64)> = by_id
+                        .iter()
+                        .flat_map(|(id, buckets)| buckets.keys().map(move |bucket| (*id, *bucket)))
+                        .collect();
+                    self.open_buckets(kind, &points).await?;
+                    let ranges: Vec<delta::Range> = by_id
+                        .iter()
+                        .flat_map(|(id, buckets)| delta::ranges(*id, buckets))
+                        .collect();
+                    self.add_ranges(kind, &ranges).await?;
+                }
                 Ok(())
             }
 
@@ -427,6 +455,21 @@ impl crate::Store {
         crate::with_pool!(self, pool => {
             let mut tx = pool.begin().await?;
             tx.replace_rollup_window(org, kind, connection, window, facts).await?;
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// Adds deltas of several kinds in a transaction of their own (see
+    /// [`RollupWrite::add_rollup_deltas_of`]).
+    pub async fn add_deltas_of(
+        &self,
+        org: OrgId,
+        kinds: &[(&RollupKind, &[Fact])],
+    ) -> StoreResult<()> {
+        crate::with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            tx.add_rollup_deltas_of(org, kinds).await?;
             tx.commit().await?;
         });
         Ok(())
