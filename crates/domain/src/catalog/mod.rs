@@ -88,12 +88,14 @@ impl Clone for PriceCatalog {
 
 /// The entries (by index) whose provider and glob fit a (provider, normalized model) pair.
 /// Bounded: past [`Matches::MAX_PAIRS`] pairs (a sender inventing model names) it starts
-/// again, so memory stays flat whatever the input.
+/// again, so memory stays flat whatever the input. Looked up by `&str`: a hit allocates
+/// nothing.
 #[derive(Debug, Default)]
 struct Matches(std::sync::Mutex<Pairs>);
 
-/// (provider, normalized model) → indexes of the entries that fit it.
-type Pairs = std::collections::HashMap<(ProviderKind, String), Arc<[usize]>>;
+/// provider → normalized model → indexes of the entries that fit it.
+type Pairs =
+    std::collections::HashMap<ProviderKind, std::collections::HashMap<String, Arc<[usize]>>>;
 
 impl Matches {
     const MAX_PAIRS: usize = 4_096;
@@ -104,17 +106,33 @@ impl Matches {
         model_id: &str,
         find: impl FnOnce() -> Vec<usize>,
     ) -> Arc<[usize]> {
-        let key = (provider, model_id.to_owned());
-        if let Some(found) = self.lock().get(&key) {
+        if let Some(found) = self.lock().get(&provider).and_then(|m| m.get(model_id)) {
             return found.clone();
         }
         let found: Arc<[usize]> = find().into();
         let mut pairs = self.lock();
-        if pairs.len() >= Self::MAX_PAIRS {
+        if pairs
+            .values()
+            .map(std::collections::HashMap::len)
+            .sum::<usize>()
+            >= Self::MAX_PAIRS
+        {
             pairs.clear();
         }
-        pairs.insert(key, found.clone());
+        pairs
+            .entry(provider)
+            .or_default()
+            .insert(model_id.to_owned(), found.clone());
         found
+    }
+
+    /// Pairs remembered (tests).
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.lock()
+            .values()
+            .map(std::collections::HashMap::len)
+            .sum()
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Pairs> {

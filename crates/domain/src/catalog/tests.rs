@@ -748,7 +748,7 @@ fn the_remembered_matches_answer_as_a_fresh_catalog_and_stay_bounded() {
                 .is_none()
         );
     }
-    assert!(catalog.matches.lock().len() <= Matches::MAX_PAIRS);
+    assert!(catalog.matches.len() <= Matches::MAX_PAIRS);
     assert_eq!(
         catalog
             .lookup(ProviderKind::OpenAi, "gpt-4o-mini", d)

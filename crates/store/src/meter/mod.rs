@@ -350,21 +350,17 @@ impl Store {
                 }
                 stored.extend(query.fetch_all(&mut *tx).await?);
             }
-            if old.is_empty() {
-                tx.insert_rows("meter_events", &EVENT_COLUMNS, &all_rows).await?;
-                all_facts.write(&mut *tx, org).await?;
+            let (rows, facts) = if old.is_empty() {
+                (all_rows, all_facts)
             } else {
-                let rows: Vec<Vec<Value>> = order
-                    .iter()
-                    .zip(&all_rows)
-                    .filter(|(i, _)| inserted.contains(i))
-                    .map(|(_, row)| row.clone())
-                    .collect();
-                tx.insert_rows("meter_events", &EVENT_COLUMNS, &rows).await?;
-                rollup::facts(order.iter().filter(|i| inserted.contains(i)).map(|&i| &events[i]))
-                    .write(&mut *tx, org)
-                    .await?;
-            }
+                let kept = |i: &&usize| inserted.contains(i);
+                (
+                    order.iter().zip(all_rows).filter(|(i, _)| kept(i)).map(|(_, row)| row).collect(),
+                    rollup::facts(order.iter().filter(kept).map(|&i| &events[i])),
+                )
+            };
+            tx.insert_rows("meter_events", &EVENT_COLUMNS, &rows).await?;
+            facts.write(&mut *tx, org).await?;
             tx.commit().await?;
             Ok((inserted, stored))
         })
