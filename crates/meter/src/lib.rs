@@ -14,6 +14,9 @@ pub mod tokens;
 
 pub use cost::{CostSource, CostSplit, EventCost, PricedEvent, cost_event};
 pub use event::{Attribution, CallStatus, EventSource, MeteredEvent, Tags};
-pub use parse::{EventProblem, parse_event, parse_event_value, validate_time};
+pub use parse::{
+    BatchProblem, EventProblem, parse_event, parse_event_value, parse_json_batch,
+    parse_ndjson_batch, validate_time,
+};
 pub use provider::normalize_provider;
 pub use tokens::{InputSemantics, RawTokens, TokenBuckets, TokenFlags, normalize_tokens};

@@ -2,7 +2,10 @@
 //! problem saying what to fix. Nothing here trusts the sender: counts are bounded, times are
 //! bounded, strings are bounded, and fields that carry prompts or completions are refused.
 
-use serde_json::{Map, Value};
+use std::borrow::Cow;
+
+use serde_json::Value;
+use serde_json::value::RawValue;
 use spendlens_domain::credential::hint_of;
 use spendlens_domain::{Money, Quantity};
 use time::format_description::well_known::Rfc3339;
@@ -11,6 +14,10 @@ use time::{Duration, OffsetDateTime};
 use crate::event::{Attribution, CallStatus, EventSource, MeteredEvent, Tags};
 use crate::provider::normalize_provider;
 use crate::tokens::{InputSemantics, RawTokens, normalize_tokens};
+
+mod raw;
+
+use raw::{RawEvent, RawObject};
 
 /// More tokens than any model takes or gives in one call: a count above this is a bug in the
 /// sender, not usage.
@@ -84,26 +91,95 @@ const TOKEN_FIELDS: &[&str] = &[
 
 /// Parses one event from its JSON text.
 pub fn parse_event(text: &str, now: OffsetDateTime) -> Result<MeteredEvent, EventProblem> {
-    let value: Value =
-        serde_json::from_str(text).map_err(|err| problem(format!("not valid JSON: {err}")))?;
-    parse_event_value(&value, now)
+    let event =
+        raw::event_of(text.as_bytes()).map_err(|err| problem(format!("not valid JSON: {err}")))?;
+    event_from(&event, now)
 }
 
 /// Parses one event from a JSON value; `now` is the server's present instant.
 pub fn parse_event_value(value: &Value, now: OffsetDateTime) -> Result<MeteredEvent, EventProblem> {
-    let Value::Object(obj) = value else {
-        return Err(problem(format!(
-            "an event must be a JSON object, got {}",
-            kind(value)
-        )));
+    parse_event(&value.to_string(), now)
+}
+
+/// Why a whole batch could not be read (one bad event only spoils itself).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum BatchProblem {
+    #[error("the body is not valid JSON ({0})")]
+    NotJson(String),
+    #[error("the body must be a JSON array of events (or one event object)")]
+    NotABatch,
+    #[error("the batch has {count} events; at most {max} are taken per request — split it")]
+    TooMany { count: usize, max: usize },
+}
+
+/// The events of a JSON body (an array of events, or one event object), each parsed on its own,
+/// in one pass over the body: no event is built as a `Value` tree first.
+pub fn parse_json_batch(
+    body: &[u8],
+    max_events: usize,
+    now: OffsetDateTime,
+) -> Result<Vec<Result<MeteredEvent, EventProblem>>, BatchProblem> {
+    let batch = raw::batch_of(body, max_events).map_err(|err| {
+        if err.is_data() && err.to_string().starts_with(raw::NOT_A_BATCH) {
+            BatchProblem::NotABatch
+        } else {
+            BatchProblem::NotJson(err.to_string())
+        }
+    })?;
+    if batch.count > max_events {
+        return Err(BatchProblem::TooMany {
+            count: batch.count,
+            max: max_events,
+        });
+    }
+    Ok(batch.events.iter().map(|e| event_from(e, now)).collect())
+}
+
+/// The events of an NDJSON body, one per non-blank line; a line that is not JSON fails alone,
+/// with its line number.
+pub fn parse_ndjson_batch(
+    body: &[u8],
+    max_events: usize,
+    now: OffsetDateTime,
+) -> Result<Vec<Result<MeteredEvent, EventProblem>>, BatchProblem> {
+    let lines: Vec<(usize, &[u8])> = body
+        .split(|b| *b == b'\n')
+        .enumerate()
+        .filter(|(_, line)| !line.trim_ascii().is_empty())
+        .collect();
+    if lines.len() > max_events {
+        return Err(BatchProblem::TooMany {
+            count: lines.len(),
+            max: max_events,
+        });
+    }
+    Ok(lines
+        .into_iter()
+        .map(|(number, line)| {
+            let event = raw::event_of(line)
+                .map_err(|err| problem(format!("line {}: not valid JSON: {err}", number + 1)))?;
+            event_from(&event, now)
+        })
+        .collect())
+}
+
+/// Parses one event read from the body.
+fn event_from(event: &RawEvent<'_>, now: OffsetDateTime) -> Result<MeteredEvent, EventProblem> {
+    let obj = match event {
+        RawEvent::Object(obj) => obj,
+        RawEvent::Other(kind) => {
+            return Err(problem(format!(
+                "an event must be a JSON object, got {kind}"
+            )));
+        }
     };
     for key in obj.keys() {
-        if CONTENT_FIELDS.contains(&key.as_str()) {
+        if CONTENT_FIELDS.contains(&key) {
             return Err(problem(format!(
                 "field \"{key}\" looks like call content; spendlens never stores prompts or completions — remove it"
             )));
         }
-        if !KNOWN_FIELDS.contains(&key.as_str()) {
+        if !KNOWN_FIELDS.contains(&key) {
             return Err(problem(format!(
                 "unknown field \"{key}\"; put custom values in \"tags\" (known fields: {})",
                 KNOWN_FIELDS.join(", ")
@@ -121,15 +197,17 @@ pub fn parse_event_value(value: &Value, now: OffsetDateTime) -> Result<MeteredEv
     let provider = normalize_provider(&required_text(obj, "provider", 64)?);
     let model = required_text(obj, "model", MAX_TEXT_LEN)?;
 
-    let raw = match obj.get("tokens") {
-        None | Some(Value::Null) => RawTokens::default(),
-        Some(Value::Object(tokens)) => raw_tokens(tokens)?,
-        Some(other) => {
-            return Err(problem(format!(
-                "\"tokens\" must be an object like {{\"input\": 1200, \"output\": 85}}, got {}",
-                kind(other)
-            )));
-        }
+    let raw = match present(obj, "tokens") {
+        None => RawTokens::default(),
+        Some(v) => match raw::object_of(v) {
+            Some(tokens) => raw_tokens(&tokens)?,
+            None => {
+                return Err(problem(format!(
+                    "\"tokens\" must be an object like {{\"input\": 1200, \"output\": 85}}, got {}",
+                    raw::kind(v)
+                )));
+            }
+        },
     };
     let mut semantics = InputSemantics::for_provider(&provider);
     if let Some(flag) = opt_bool(obj, "input_includes_cache")? {
@@ -143,9 +221,9 @@ pub fn parse_event_value(value: &Value, now: OffsetDateTime) -> Result<MeteredEv
         None => (None, Default::default()),
     };
 
-    let quantity = match (obj.get("quantity"), opt_text(obj, "unit", 32)?) {
-        (None | Some(Value::Null), None) => None,
-        (Some(q), Some(unit)) if !q.is_null() => {
+    let quantity = match (present(obj, "quantity"), opt_text(obj, "unit", 32)?) {
+        (None, None) => None,
+        (Some(q), Some(unit)) => {
             let amount = decimal(q, "quantity")?;
             if amount.is_sign_negative() {
                 return Err(problem("\"quantity\" must not be negative"));
@@ -160,8 +238,8 @@ pub fn parse_event_value(value: &Value, now: OffsetDateTime) -> Result<MeteredEv
             ));
         }
     };
-    let reported_cost = match obj.get("cost") {
-        None | Some(Value::Null) => None,
+    let reported_cost = match present(obj, "cost") {
+        None => None,
         Some(v) => {
             let amount = decimal(v, "cost")?;
             if amount.is_sign_negative() {
@@ -170,10 +248,10 @@ pub fn parse_event_value(value: &Value, now: OffsetDateTime) -> Result<MeteredEv
             Some(Money::from_decimal(amount).map_err(|err| problem(format!("\"cost\": {err}")))?)
         }
     };
-    let latency_ms = match obj.get("latency_ms") {
-        None | Some(Value::Null) => None,
+    let latency_ms = match present(obj, "latency_ms") {
+        None => None,
         Some(v) => {
-            let ms = v.as_i64().ok_or_else(|| {
+            let ms = v.get().parse::<i64>().map_err(|_| {
                 problem(format!(
                     "\"latency_ms\" must be a whole number of milliseconds, got {}",
                     shown(v)
@@ -205,15 +283,17 @@ pub fn parse_event_value(value: &Value, now: OffsetDateTime) -> Result<MeteredEv
         trace_id: opt_text(obj, "trace_id", 64)?,
         span_id: opt_text(obj, "span_id", 64)?,
     };
-    let tags = match obj.get("tags") {
-        None | Some(Value::Null) => Tags::new(),
-        Some(Value::Object(map)) => tags(map)?,
-        Some(other) => {
-            return Err(problem(format!(
-                "\"tags\" must be an object of strings like {{\"env\": \"prod\"}}, got {}",
-                kind(other)
-            )));
-        }
+    let tags = match present(obj, "tags") {
+        None => Tags::new(),
+        Some(v) => match raw::object_of(v) {
+            Some(map) => tags(&map)?,
+            None => {
+                return Err(problem(format!(
+                    "\"tags\" must be an object of strings like {{\"env\": \"prod\"}}, got {}",
+                    raw::kind(v)
+                )));
+            }
+        },
     };
     Ok(MeteredEvent {
         id,
@@ -272,9 +352,9 @@ fn is_key_id(key: &str) -> bool {
         .is_some_and(|rest| rest.len() <= 40 && rest.chars().all(|c| c.is_ascii_alphanumeric()))
 }
 
-fn raw_tokens(tokens: &Map<String, Value>) -> Result<RawTokens, EventProblem> {
+fn raw_tokens(tokens: &RawObject<'_>) -> Result<RawTokens, EventProblem> {
     for key in tokens.keys() {
-        if !TOKEN_FIELDS.contains(&key.as_str()) {
+        if !TOKEN_FIELDS.contains(&key) {
             return Err(problem(format!(
                 "unknown token count \"tokens.{key}\"; expected {}",
                 TOKEN_FIELDS.join(", ")
@@ -282,29 +362,27 @@ fn raw_tokens(tokens: &Map<String, Value>) -> Result<RawTokens, EventProblem> {
         }
     }
     let count = |name: &str| -> Result<Option<u64>, EventProblem> {
-        match tokens.get(name) {
-            None | Some(Value::Null) => Ok(None),
-            Some(v) => {
-                let Some(n) = v.as_i64().or_else(|| v.as_u64().map(|u| u as i64)) else {
-                    return Err(problem(format!(
+        let Some(v) = present(tokens, name) else {
+            return Ok(None);
+        };
+        let n = match v.get().parse::<u64>() {
+            Ok(n) => n,
+            Err(_) => {
+                return Err(match v.get().parse::<i64>() {
+                    Ok(n) => problem(format!("\"tokens.{name}\" must not be negative, got {n}")),
+                    Err(_) => problem(format!(
                         "\"tokens.{name}\" must be a whole number, got {}",
                         shown(v)
-                    )));
-                };
-                if n < 0 {
-                    return Err(problem(format!(
-                        "\"tokens.{name}\" must not be negative, got {n}"
-                    )));
-                }
-                let n = n as u64;
-                if n > MAX_TOKENS_PER_BUCKET {
-                    return Err(problem(format!(
-                        "\"tokens.{name}\" = {n} is more than any single call uses (limit {MAX_TOKENS_PER_BUCKET}); send one event per call"
-                    )));
-                }
-                Ok(Some(n))
+                    )),
+                });
             }
+        };
+        if n > MAX_TOKENS_PER_BUCKET {
+            return Err(problem(format!(
+                "\"tokens.{name}\" = {n} is more than any single call uses (limit {MAX_TOKENS_PER_BUCKET}); send one event per call"
+            )));
         }
+        Ok(Some(n))
     };
     Ok(RawTokens {
         input: count("input")?,
@@ -316,7 +394,7 @@ fn raw_tokens(tokens: &Map<String, Value>) -> Result<RawTokens, EventProblem> {
     })
 }
 
-fn tags(map: &Map<String, Value>) -> Result<Tags, EventProblem> {
+fn tags(map: &RawObject<'_>) -> Result<Tags, EventProblem> {
     if map.len() > MAX_TAGS {
         return Err(problem(format!(
             "at most {MAX_TAGS} tags per event, got {}",
@@ -324,40 +402,38 @@ fn tags(map: &Map<String, Value>) -> Result<Tags, EventProblem> {
         )));
     }
     let mut out = Tags::new();
-    for (key, value) in map {
+    for (key, value) in map.iter() {
         if key.is_empty() || key.chars().count() > 64 || key.chars().any(char::is_control) {
             return Err(problem(format!(
                 "tag names must be 1 to 64 printable characters, got \"{}\"",
                 key.escape_debug()
             )));
         }
-        let text = match value {
-            Value::String(s) => s.clone(),
-            Value::Number(n) => n.to_string(),
-            Value::Bool(b) => b.to_string(),
+        let text = match raw::kind(value) {
+            "a string" => string_of(value).into_owned(),
+            "a number" => value_of(value).to_string(),
+            "a boolean" => value.get().to_owned(),
             other => {
                 return Err(problem(format!(
-                    "tag \"{key}\" must be a string, number or boolean, got {}",
-                    kind(other)
+                    "tag \"{key}\" must be a string, number or boolean, got {other}"
                 )));
             }
         };
         check_text(&format!("tags.{key}"), &text, MAX_TEXT_LEN)?;
-        out.insert(key.clone(), text);
+        out.insert(key.to_owned(), text);
     }
     Ok(out)
 }
 
-fn decimal(value: &Value, name: &str) -> Result<rust_decimal::Decimal, EventProblem> {
-    let text = match value {
-        Value::String(s) => s.trim().to_owned(),
+fn decimal(value: &RawValue, name: &str) -> Result<rust_decimal::Decimal, EventProblem> {
+    let text = match raw::kind(value) {
+        "a string" => string_of(value).trim().to_owned(),
         // A JSON number keeps the digits it was written with (serde_json prints the shortest
         // text that reads back as the same number).
-        Value::Number(n) => n.to_string(),
+        "a number" => value_of(value).to_string(),
         other => {
             return Err(problem(format!(
-                "\"{name}\" must be a decimal number or string like \"0.0123\", got {}",
-                kind(other)
+                "\"{name}\" must be a decimal number or string like \"0.0123\", got {other}"
             )));
         }
     };
@@ -368,30 +444,48 @@ fn decimal(value: &Value, name: &str) -> Result<rust_decimal::Decimal, EventProb
     })
 }
 
-fn required_text(obj: &Map<String, Value>, name: &str, max: usize) -> Result<String, EventProblem> {
+/// The value of `name` unless it is absent or `null`.
+fn present<'a>(obj: &RawObject<'a>, name: &str) -> Option<&'a RawValue> {
+    obj.get(name).filter(|v| !raw::is_null(v))
+}
+
+/// A JSON string's text, borrowed when it holds no escapes (serde_json has checked it).
+fn string_of(value: &RawValue) -> Cow<'_, str> {
+    let text = value.get();
+    let inner = &text[1..text.len() - 1];
+    if inner.contains('\\') {
+        Cow::Owned(serde_json::from_str(text).unwrap_or_default())
+    } else {
+        Cow::Borrowed(inner)
+    }
+}
+
+/// A raw value as a `Value`, for the wording of a message.
+fn value_of(value: &RawValue) -> Value {
+    serde_json::from_str(value.get()).unwrap_or(Value::Null)
+}
+
+fn required_text(obj: &RawObject<'_>, name: &str, max: usize) -> Result<String, EventProblem> {
     opt_text(obj, name, max)?.ok_or_else(|| problem(format!("\"{name}\" is required")))
 }
 
-fn opt_text(
-    obj: &Map<String, Value>,
-    name: &str,
-    max: usize,
-) -> Result<Option<String>, EventProblem> {
-    match obj.get(name) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => {
-            let s = s.trim();
-            if s.is_empty() {
-                return Ok(None);
-            }
-            check_text(name, s, max)?;
-            Ok(Some(s.to_owned()))
-        }
-        Some(other) => Err(problem(format!(
+fn opt_text(obj: &RawObject<'_>, name: &str, max: usize) -> Result<Option<String>, EventProblem> {
+    let Some(v) = present(obj, name) else {
+        return Ok(None);
+    };
+    if raw::kind(v) != "a string" {
+        return Err(problem(format!(
             "\"{name}\" must be a string, got {}",
-            kind(other)
-        ))),
+            raw::kind(v)
+        )));
     }
+    let text = string_of(v);
+    let s = text.trim();
+    if s.is_empty() {
+        return Ok(None);
+    }
+    check_text(name, s, max)?;
+    Ok(Some(s.to_owned()))
 }
 
 fn check_text(name: &str, text: &str, max: usize) -> Result<(), EventProblem> {
@@ -408,30 +502,22 @@ fn check_text(name: &str, text: &str, max: usize) -> Result<(), EventProblem> {
     Ok(())
 }
 
-fn opt_bool(obj: &Map<String, Value>, name: &str) -> Result<Option<bool>, EventProblem> {
-    match obj.get(name) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Bool(b)) => Ok(Some(*b)),
-        Some(other) => Err(problem(format!(
+fn opt_bool(obj: &RawObject<'_>, name: &str) -> Result<Option<bool>, EventProblem> {
+    let Some(v) = present(obj, name) else {
+        return Ok(None);
+    };
+    match v.get() {
+        "true" => Ok(Some(true)),
+        "false" => Ok(Some(false)),
+        _ => Err(problem(format!(
             "\"{name}\" must be true or false, got {}",
-            kind(other)
+            raw::kind(v)
         ))),
     }
 }
 
-fn kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
-
-fn shown(value: &Value) -> String {
-    let text = value.to_string();
+fn shown(value: &RawValue) -> String {
+    let text = value_of(value).to_string();
     if text.chars().count() > 40 {
         format!("{}…", text.chars().take(40).collect::<String>())
     } else {

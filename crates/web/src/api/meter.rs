@@ -15,9 +15,11 @@ use axum::extract::State;
 use axum::http::{HeaderMap, header};
 use http_body_util::BodyExt;
 use serde::Serialize;
-use serde_json::Value;
 use spendlens_domain::PriceCatalog;
-use spendlens_meter::{EventProblem, MeteredEvent, PricedEvent, cost_event, parse_event_value};
+use spendlens_meter::{
+    BatchProblem, EventProblem, MeteredEvent, PricedEvent, cost_event, parse_json_batch,
+    parse_ndjson_batch,
+};
 use spendlens_store::{OrgId, StoreError};
 
 use crate::AppState;
@@ -169,12 +171,11 @@ pub async fn ingest(
         .to_bytes();
     let now = state.now();
     let events = tokio::task::spawn_blocking(move || {
-        let text = if gzip {
-            gunzip(&bytes)?
+        if gzip {
+            parse_body(&gunzip(&bytes)?, format, now)
         } else {
-            bytes.to_vec()
-        };
-        parse_body(&text, format, now)
+            parse_body(&bytes, format, now)
+        }
     })
     .await
     .map_err(|err| ApiError::Internal(format!("parsing a batch failed: {err}")))??;
@@ -259,47 +260,17 @@ fn parse_body(
     format: Format,
     now: time::OffsetDateTime,
 ) -> Result<Vec<Result<MeteredEvent, EventProblem>>, ApiError> {
-    match format {
-        Format::Json => {
-            let value: Value = serde_json::from_slice(body).map_err(|err| {
-                ApiError::BadRequest(format!(
-                    "the body is not valid JSON ({err}); send an array of events, or NDJSON with Content-Type: application/x-ndjson"
-                ))
-            })?;
-            let items = match value {
-                Value::Array(items) => items,
-                object @ Value::Object(_) => vec![object],
-                _ => {
-                    return Err(ApiError::BadRequest(
-                        "the body must be a JSON array of events (or one event object)".to_owned(),
-                    ));
-                }
-            };
-            if items.len() > MAX_EVENTS {
-                return Err(too_many(items.len()));
-            }
-            Ok(items.iter().map(|v| parse_event_value(v, now)).collect())
-        }
-        Format::Ndjson => {
-            let lines: Vec<(usize, &[u8])> = body
-                .split(|b| *b == b'\n')
-                .enumerate()
-                .filter(|(_, line)| !line.trim_ascii().is_empty())
-                .collect();
-            if lines.len() > MAX_EVENTS {
-                return Err(too_many(lines.len()));
-            }
-            Ok(lines
-                .into_iter()
-                .map(|(number, line)| {
-                    let value: Value = serde_json::from_slice(line).map_err(|err| {
-                        EventProblem(format!("line {}: not valid JSON: {err}", number + 1))
-                    })?;
-                    parse_event_value(&value, now)
-                })
-                .collect())
-        }
-    }
+    let parsed = match format {
+        Format::Json => parse_json_batch(body, MAX_EVENTS, now),
+        Format::Ndjson => parse_ndjson_batch(body, MAX_EVENTS, now),
+    };
+    parsed.map_err(|problem| match problem {
+        BatchProblem::NotJson(err) => ApiError::BadRequest(format!(
+            "the body is not valid JSON ({err}); send an array of events, or NDJSON with Content-Type: application/x-ndjson"
+        )),
+        BatchProblem::NotABatch => ApiError::BadRequest(problem.to_string()),
+        BatchProblem::TooMany { count, .. } => too_many(count),
+    })
 }
 
 #[cfg(test)]
