@@ -2,7 +2,8 @@
 //! `VALUES` with anonymous `?` placeholders (its named-parameter lookup is linear per parameter),
 //! PostgreSQL takes one array per column through `UNNEST`, which it plans once per chunk.
 
-use sqlx::{PgConnection, SqliteConnection};
+use sqlx::query::Query;
+use sqlx::{Database, PgConnection, Postgres, Sqlite, SqliteConnection};
 
 use crate::StoreResult;
 
@@ -21,24 +22,68 @@ pub(crate) enum Value {
 const SQLITE_CELLS_PER_STATEMENT: usize = 30_000;
 const POSTGRES_ROWS_PER_STATEMENT: usize = 20_000;
 
+/// Rows already bound into their insert statements, to run later. Binding copies every cell:
+/// work better done before a transaction that holds SQLite's one writer (metered ingest binds
+/// its events before its turn).
+pub(crate) struct Bound<DB: Database>(Vec<Query<'static, DB, <DB as Database>::Arguments>>);
+
+/// How each dialect binds rows into insert statements.
+pub(crate) trait BindRows: Database + Sized {
+    /// `rows` (each with one value per column) bound into inserts into `table`, with `suffix`
+    /// (an `ON CONFLICT …` clause, or nothing) after the rows.
+    fn bind_rows(
+        table: &str,
+        columns: &[&str],
+        rows: Vec<Vec<Value>>,
+        suffix: &str,
+    ) -> StoreResult<Bound<Self>>;
+}
+
+/// [`BindRows::bind_rows`] for the database of `pool`.
+pub(crate) fn bind_rows_for<DB: BindRows>(
+    _pool: &sqlx::Pool<DB>,
+    table: &str,
+    columns: &[&str],
+    rows: Vec<Vec<Value>>,
+) -> StoreResult<Bound<DB>> {
+    DB::bind_rows(table, columns, rows, "")
+}
+
 pub(crate) trait BulkInsert {
+    type Db: BindRows;
+
+    /// Runs inserts bound before.
+    fn insert_bound(
+        &mut self,
+        bound: Bound<Self::Db>,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+
     /// Inserts `rows` (each with one value per column) into `table`, with `suffix` (an
     /// `ON CONFLICT …` clause, or nothing) after the rows.
     fn insert_rows_then(
         &mut self,
         table: &str,
         columns: &[&str],
-        rows: &[Vec<Value>],
+        rows: Vec<Vec<Value>>,
         suffix: &str,
-    ) -> impl Future<Output = StoreResult<()>> + Send;
+    ) -> impl Future<Output = StoreResult<()>> + Send
+    where
+        Self: Send,
+    {
+        let bound = Self::Db::bind_rows(table, columns, rows, suffix);
+        async move { self.insert_bound(bound?).await }
+    }
 
     /// Inserts `rows` into `table`.
     fn insert_rows(
         &mut self,
         table: &str,
         columns: &[&str],
-        rows: &[Vec<Value>],
-    ) -> impl Future<Output = StoreResult<()>> + Send {
+        rows: Vec<Vec<Value>>,
+    ) -> impl Future<Output = StoreResult<()>> + Send
+    where
+        Self: Send,
+    {
         self.insert_rows_then(table, columns, rows, "")
     }
 }
@@ -52,29 +97,44 @@ fn sqlite_sql(table: &str, columns: &[&str], rows: usize) -> String {
     )
 }
 
-impl BulkInsert for SqliteConnection {
-    async fn insert_rows_then(
-        &mut self,
+impl BindRows for Sqlite {
+    fn bind_rows(
         table: &str,
         columns: &[&str],
-        rows: &[Vec<Value>],
+        rows: Vec<Vec<Value>>,
         suffix: &str,
-    ) -> StoreResult<()> {
+    ) -> StoreResult<Bound<Sqlite>> {
         let per_statement = (SQLITE_CELLS_PER_STATEMENT / columns.len().max(1)).max(1);
-        for chunk in rows.chunks(per_statement) {
+        let mut statements = Vec::with_capacity(rows.len().div_ceil(per_statement));
+        let mut rows = rows.into_iter().peekable();
+        while rows.peek().is_some() {
+            let chunk: Vec<Vec<Value>> = rows.by_ref().take(per_statement).collect();
             let sql = format!("{} {suffix}", sqlite_sql(table, columns, chunk.len()));
             let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            // Texts are moved into the statement's arguments, not copied (a borrowed `&str`
+            // would be copied once more for every cell).
             for row in chunk {
                 for value in row {
                     query = match value {
-                        Value::Int(v) => query.bind(*v),
-                        Value::OptInt(v) => query.bind(*v),
-                        Value::Text(v) => query.bind(v.as_str()),
-                        Value::OptText(v) => query.bind(v.as_deref()),
-                        Value::Bool(v) => query.bind(*v),
+                        Value::Int(v) => query.bind(v),
+                        Value::OptInt(v) => query.bind(v),
+                        Value::Text(v) => query.bind(v),
+                        Value::OptText(v) => query.bind(v),
+                        Value::Bool(v) => query.bind(v),
                     };
                 }
             }
+            statements.push(query);
+        }
+        Ok(Bound(statements))
+    }
+}
+
+impl BulkInsert for SqliteConnection {
+    type Db = Sqlite;
+
+    async fn insert_bound(&mut self, bound: Bound<Sqlite>) -> StoreResult<()> {
+        for query in bound.0 {
             query.execute(&mut *self).await?;
         }
         Ok(())
@@ -88,15 +148,17 @@ enum Column {
     Bools(Vec<bool>),
 }
 
-impl BulkInsert for PgConnection {
-    async fn insert_rows_then(
-        &mut self,
+impl BindRows for Postgres {
+    fn bind_rows(
         table: &str,
         columns: &[&str],
-        rows: &[Vec<Value>],
+        rows: Vec<Vec<Value>>,
         suffix: &str,
-    ) -> StoreResult<()> {
-        for chunk in rows.chunks(POSTGRES_ROWS_PER_STATEMENT) {
+    ) -> StoreResult<Bound<Postgres>> {
+        let mut statements = Vec::new();
+        let mut rows = rows.into_iter().peekable();
+        while rows.peek().is_some() {
+            let chunk: Vec<Vec<Value>> = rows.by_ref().take(POSTGRES_ROWS_PER_STATEMENT).collect();
             let Some(first) = chunk.first() else {
                 continue;
             };
@@ -115,11 +177,11 @@ impl BulkInsert for PgConnection {
             for row in chunk {
                 for (array, value) in arrays.iter_mut().zip(row) {
                     match (array, value) {
-                        (Column::Ints(a), Value::Int(v)) => a.push(Some(*v)),
-                        (Column::Ints(a), Value::OptInt(v)) => a.push(*v),
-                        (Column::Texts(a), Value::Text(v)) => a.push(Some(v.clone())),
-                        (Column::Texts(a), Value::OptText(v)) => a.push(v.clone()),
-                        (Column::Bools(a), Value::Bool(v)) => a.push(*v),
+                        (Column::Ints(a), Value::Int(v)) => a.push(Some(v)),
+                        (Column::Ints(a), Value::OptInt(v)) => a.push(v),
+                        (Column::Texts(a), Value::Text(v)) => a.push(Some(v)),
+                        (Column::Texts(a), Value::OptText(v)) => a.push(v),
+                        (Column::Bools(a), Value::Bool(v)) => a.push(v),
                         _ => {
                             return Err(crate::StoreError::Corrupt(format!(
                                 "mixed value kinds in one column of {table}"
@@ -153,6 +215,17 @@ impl BulkInsert for PgConnection {
                     Column::Bools(a) => query.bind(a),
                 };
             }
+            statements.push(query);
+        }
+        Ok(Bound(statements))
+    }
+}
+
+impl BulkInsert for PgConnection {
+    type Db = Postgres;
+
+    async fn insert_bound(&mut self, bound: Bound<Postgres>) -> StoreResult<()> {
+        for query in bound.0 {
             query.execute(&mut *self).await?;
         }
         Ok(())

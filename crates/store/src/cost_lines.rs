@@ -205,7 +205,7 @@ impl Store {
                 .insert_rows_then(
                     "workspaces",
                     &WORKSPACE_COLUMNS,
-                    &listed,
+                    listed,
                     "ON CONFLICT (connection_id, provider_id) DO UPDATE SET provider_name = excluded.provider_name, \
                      display_name = CASE WHEN workspaces.display_name_custom THEN workspaces.display_name \
                      ELSE excluded.provider_name END, archived = excluded.archived, \
@@ -232,7 +232,7 @@ impl Store {
                 .insert_rows_then(
                     "workspaces",
                     &WORKSPACE_COLUMNS,
-                    &referenced,
+                    referenced,
                     "ON CONFLICT (connection_id, provider_id) DO UPDATE SET last_seen_at = excluded.last_seen_at",
                 )
                 .await?;
@@ -268,7 +268,7 @@ impl Store {
                 .insert_rows_then(
                     "api_keys",
                     &KEY_COLUMNS,
-                    &listed,
+                    listed,
                     "ON CONFLICT (connection_id, provider_id) DO UPDATE SET workspace_ref = excluded.workspace_ref, \
                      name = excluded.name, hint = excluded.hint, status = excluded.status, \
                      created_at = COALESCE(excluded.created_at, api_keys.created_at), \
@@ -286,7 +286,7 @@ impl Store {
                 .insert_rows_then(
                     "api_keys",
                     &KEY_COLUMNS,
-                    &referenced,
+                    referenced,
                     "ON CONFLICT (connection_id, provider_id) DO UPDATE SET \
                      workspace_ref = COALESCE(api_keys.workspace_ref, excluded.workspace_ref)",
                 )
@@ -365,7 +365,7 @@ impl Store {
                     ]
                 })
                 .collect();
-            tx.insert_rows("cost_lines", &LINE_COLUMNS, &rows).await?;
+            tx.insert_rows("cost_lines", &LINE_COLUMNS, rows).await?;
             if let Some(months) = write.invoice_months {
                 sqlx::query("DELETE FROM invoice_month_days WHERE connection_id = $1 AND day >= $2 AND day <= $3")
                     .bind(connection)
@@ -387,7 +387,7 @@ impl Store {
                         ]
                     })
                     .collect();
-                tx.insert_rows("invoice_month_days", &INVOICE_COLUMNS, &rows).await?;
+                tx.insert_rows("invoice_month_days", &INVOICE_COLUMNS, rows).await?;
             }
 
             for (kind, facts) in cost_facts(write.connection, &resolved) {

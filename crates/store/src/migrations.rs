@@ -179,6 +179,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0032_rollup_changes.sql"),
         postgres: include_str!("../migrations/postgres/0032_rollup_changes.sql"),
     },
+    Migration {
+        version: 33,
+        name: "ledger_without_rowid",
+        sqlite: include_str!("../migrations/sqlite/0033_ledger_without_rowid.sql"),
+        postgres: include_str!("../migrations/postgres/0033_ledger_without_rowid.sql"),
+    },
 ];
 
 /// Applies every migration not yet applied up to `through` (every one when `None`).

@@ -253,7 +253,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
             if !rows.is_empty() {
-                tx.insert_rows("observed_prices", &COLUMNS, &rows).await?;
+                tx.insert_rows("observed_prices", &COLUMNS, rows).await?;
             }
             let written = rebuild_entries!(tx, org, provider, now);
             tx.commit().await?;

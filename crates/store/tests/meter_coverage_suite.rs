@@ -173,15 +173,28 @@ async fn ingest_writes_each_call_under_its_workspace_key_and_model() {
     let test = TestStore::new().await.unwrap();
     let store = &test.store;
     let org = store.ensure_default_org(NOW).await.unwrap();
-    store
+    let first = store
+        .ingest_events(org, None, NOW, &events()[..3])
+        .await
+        .unwrap();
+    assert_eq!(first.inserted, [0, 1, 2]);
+    // A batch with ids seen before and new ones: the new are stored, the others counted as
+    // duplicates, and nothing twice (the ledger's insert is undone and done again).
+    let mixed = store
         .ingest_events(org, None, NOW, &events())
         .await
         .unwrap();
+    assert_eq!(
+        (mixed.inserted, mixed.duplicate),
+        (vec![3, 4], vec![0, 1, 2])
+    );
     // A retried batch counts nothing twice.
-    store
+    let retried = store
         .ingest_events(org, None, NOW, &events())
         .await
         .unwrap();
+    assert_eq!(retried.duplicate, [0, 1, 2, 3, 4]);
+    assert_eq!(store.meter_event_count(org).await.unwrap(), 5);
     let mut expected = vec![
         row(
             ["bedrock", "111111111111", "", "claude", "ok", "0.40"],
@@ -314,5 +327,29 @@ async fn a_new_days_partition_does_not_wait_for_open_ingest_transactions() {
     assert_eq!(outcome.inserted, vec![0]);
     open.rollback().await.unwrap();
     other.close().await.unwrap();
+    test.teardown().await;
+}
+
+/// Migration 33 rebuilds the SQLite ledger without a rowid: every id stored before it is still
+/// known after it, so a late retry still counts nothing twice.
+#[tokio::test]
+async fn the_ledger_keeps_every_id_through_its_rebuild() {
+    let test = TestStore::unmigrated().await.unwrap();
+    let store = &test.store;
+    store.migrate_through_for_tests(32).await.unwrap();
+    let org = store.ensure_default_org(NOW).await.unwrap();
+    let before = store
+        .ingest_events(org, None, NOW, &events())
+        .await
+        .unwrap();
+    assert_eq!(before.inserted.len(), 5);
+    store.migrate().await.unwrap();
+    assert_eq!(store.meter_event_id_count(org).await.unwrap(), 5);
+    let retried = store
+        .ingest_events(org, None, NOW, &events())
+        .await
+        .unwrap();
+    assert_eq!(retried.duplicate, [0, 1, 2, 3, 4]);
+    assert_eq!(provider_days(store, org).await, expected_provider_days());
     test.teardown().await;
 }

@@ -21,12 +21,13 @@ mod turn;
 pub mod usage;
 
 use std::collections::{HashMap, HashSet};
+use std::time::Instant;
 
 use spendlens_meter::PricedEvent;
 use sqlx::{PgConnection, SqliteConnection};
 use time::OffsetDateTime;
 
-use crate::bulk::{BulkInsert, Value};
+use crate::bulk::{BulkInsert, Value, bind_rows_for};
 use crate::{OrgId, Store, StoreError, StoreResult, millis, with_pool};
 
 pub use attribution::{Attribution, AttributionTotals, MeterFacets, MeterFilter};
@@ -156,6 +157,22 @@ fn event_row(org: OrgId, key: Option<i64>, received: i64, p: &PricedEvent) -> Ve
     ]
 }
 
+/// Which ids of a batch the ledger took as new.
+enum NewIds {
+    /// Every one (nearly always: retries and replays are rare).
+    All,
+    Only(HashSet<String>),
+}
+
+impl NewIds {
+    fn contains(&self, id: &str) -> bool {
+        match self {
+            NewIds::All => true,
+            NewIds::Only(ids) => ids.contains(id),
+        }
+    }
+}
+
 /// Inserts ledger rows `(event_id, day, hash)` with insert-or-ignore and returns the ids that
 /// were new. Rows are inserted in id order, so concurrent batches wait on each other in one
 /// order and never deadlock.
@@ -164,32 +181,67 @@ trait InsertIds {
         &mut self,
         org: OrgId,
         rows: &[(&str, i32, &str)],
-    ) -> impl Future<Output = StoreResult<HashSet<String>>> + Send;
+    ) -> impl Future<Output = StoreResult<NewIds>> + Send;
 }
 
 /// SQLite binds every cell; 4 per row.
 const SQLITE_ID_ROWS: usize = 8_000;
 
+fn sqlite_ledger_sql(rows: usize, returning: &str) -> String {
+    format!(
+        "INSERT INTO meter_event_ids (org_id, event_id, day, payload_hash) VALUES {} \
+         ON CONFLICT (org_id, event_id) DO NOTHING{returning}",
+        vec!["(?, ?, ?, ?)"; rows].join(", ")
+    )
+}
+
 impl InsertIds for SqliteConnection {
+    /// First without `RETURNING`, which would send each new id back across sqlx's worker
+    /// thread one row at a time (it was a third of the ledger's time): when the count of rows
+    /// inserted is the count sent, every id was new. Otherwise the insert is undone (a
+    /// savepoint; the transaction holds SQLite's one write lock, so nothing else got in
+    /// between) and done again asking which ids were new.
     async fn insert_new_ids(
         &mut self,
         org: OrgId,
         rows: &[(&str, i32, &str)],
-    ) -> StoreResult<HashSet<String>> {
+    ) -> StoreResult<NewIds> {
+        sqlx::query("SAVEPOINT meter_ledger")
+            .execute(&mut *self)
+            .await?;
+        let mut all_new = true;
+        for chunk in rows.chunks(SQLITE_ID_ROWS) {
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sqlite_ledger_sql(chunk.len(), "")));
+            for (id, day, hash) in chunk {
+                query = query.bind(org.0).bind(*id).bind(*day).bind(*hash);
+            }
+            if query.execute(&mut *self).await?.rows_affected() != chunk.len() as u64 {
+                all_new = false;
+                break;
+            }
+        }
+        if all_new {
+            sqlx::query("RELEASE meter_ledger")
+                .execute(&mut *self)
+                .await?;
+            return Ok(NewIds::All);
+        }
+        sqlx::query("ROLLBACK TO meter_ledger")
+            .execute(&mut *self)
+            .await?;
+        sqlx::query("RELEASE meter_ledger")
+            .execute(&mut *self)
+            .await?;
         let mut new = HashSet::with_capacity(rows.len());
         for chunk in rows.chunks(SQLITE_ID_ROWS) {
-            let sql = format!(
-                "INSERT INTO meter_event_ids (org_id, event_id, day, payload_hash) VALUES {} \
-                 ON CONFLICT (org_id, event_id) DO NOTHING RETURNING event_id",
-                vec!["(?, ?, ?, ?)"; chunk.len()].join(", ")
-            );
+            let sql = sqlite_ledger_sql(chunk.len(), " RETURNING event_id");
             let mut query = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql));
             for (id, day, hash) in chunk {
                 query = query.bind(org.0).bind(*id).bind(*day).bind(*hash);
             }
             new.extend(query.fetch_all(&mut *self).await?);
         }
-        Ok(new)
+        Ok(NewIds::Only(new))
     }
 }
 
@@ -198,7 +250,7 @@ impl InsertIds for PgConnection {
         &mut self,
         org: OrgId,
         rows: &[(&str, i32, &str)],
-    ) -> StoreResult<HashSet<String>> {
+    ) -> StoreResult<NewIds> {
         let ids: Vec<&str> = rows.iter().map(|r| r.0).collect();
         let days: Vec<i32> = rows.iter().map(|r| r.1).collect();
         let hashes: Vec<&str> = rows.iter().map(|r| r.2).collect();
@@ -213,7 +265,11 @@ impl InsertIds for PgConnection {
         .bind(hashes)
         .fetch_all(&mut *self)
         .await?;
-        Ok(new.into_iter().collect())
+        Ok(if new.len() == rows.len() {
+            NewIds::All
+        } else {
+            NewIds::Only(new.into_iter().collect())
+        })
     }
 }
 
@@ -277,6 +333,9 @@ impl Store {
                 other => break other?,
             }
         };
+        if let crate::Pool::Sqlite(pool) = &self.pool {
+            self.ingest_turn.checkpoint_after(pool);
+        }
         for i in candidates {
             if inserted.contains(&i) {
                 outcome.inserted.push(i);
@@ -307,6 +366,7 @@ impl Store {
         hashes: &[String],
         candidates: &[usize],
     ) -> StoreResult<(HashSet<usize>, HashMap<String, String>)> {
+        let started = Instant::now();
         let ids: Vec<(&str, i32, &str)> = candidates
             .iter()
             .map(|&i| {
@@ -319,15 +379,21 @@ impl Store {
             .collect();
         let mut order: Vec<usize> = candidates.to_vec();
         order.sort_unstable();
-        let all_rows: Vec<Vec<Value>> = order
-            .iter()
-            .map(|&i| event_row(org, key, received, &events[i]))
-            .collect();
+        let rows_of = |kept: &[usize]| -> Vec<Vec<Value>> {
+            kept.iter()
+                .map(|&i| event_row(org, key, received, &events[i]))
+                .collect()
+        };
         let all_facts = rollup::facts(order.iter().map(|&i| &events[i]));
-        let _turn = self.ingest_turn.take(self.backend()).await;
         with_pool!(self, pool => {
+            let all_rows = bind_rows_for(pool, "meter_events", &EVENT_COLUMNS, rows_of(&order))?;
+            let prepared = Instant::now();
+            let _turn = self.ingest_turn.take(self.backend()).await;
+            let turn = Instant::now();
             let mut tx = pool.begin().await?;
+            let began = Instant::now();
             let new = tx.insert_new_ids(org, &ids).await?;
+            let ledger = Instant::now();
             let inserted: HashSet<usize> = candidates
                 .iter()
                 .copied()
@@ -353,15 +419,29 @@ impl Store {
             let (rows, facts) = if old.is_empty() {
                 (all_rows, all_facts)
             } else {
-                let kept = |i: &&usize| inserted.contains(i);
+                let kept: Vec<usize> = order.iter().copied().filter(|i| inserted.contains(i)).collect();
                 (
-                    order.iter().zip(all_rows).filter(|(i, _)| kept(i)).map(|(_, row)| row).collect(),
-                    rollup::facts(order.iter().filter(kept).map(|&i| &events[i])),
+                    bind_rows_for(pool, "meter_events", &EVENT_COLUMNS, rows_of(&kept))?,
+                    rollup::facts(kept.iter().map(|&i| &events[i])),
                 )
             };
-            tx.insert_rows("meter_events", &EVENT_COLUMNS, &rows).await?;
+            tx.insert_bound(rows).await?;
+            let written = Instant::now();
             facts.write(&mut *tx, org).await?;
+            let rolled = Instant::now();
             tx.commit().await?;
+            let ms = |from: Instant, to: Instant| to.duration_since(from).as_secs_f64() * 1e3;
+            tracing::debug!(
+                events = candidates.len(),
+                prepare_ms = ms(started, prepared),
+                turn_wait_ms = ms(prepared, turn),
+                begin_ms = ms(turn, began),
+                ledger_ms = ms(began, ledger),
+                events_ms = ms(ledger, written),
+                rollups_ms = ms(written, rolled),
+                commit_ms = ms(rolled, Instant::now()),
+                "meter batch stored"
+            );
             Ok((inserted, stored))
         })
     }

@@ -299,7 +299,7 @@ macro_rules! impl_rollup_write {
                 }
                 let new = aggregate(kind, facts)?;
                 let rows = series_rows(org, kind, new.keys().cloned());
-                self.insert_rows_then("rollup_series", &series_columns(), &rows, &series_conflict())
+                self.insert_rows_then("rollup_series", &series_columns(), rows, &series_conflict())
                     .await?;
                 let conn_id = connection_column(connection);
                 self.lock_connection_series(org, kind.name, conn_id).await?;
@@ -359,7 +359,7 @@ macro_rules! impl_rollup_write {
                         query.execute(&mut *self).await?;
                     }
                 }
-                self.insert_rows("rollup_cum", &cum_columns(kind), &inserts).await
+                self.insert_rows("rollup_cum", &cum_columns(kind), inserts).await
             }
 
             async fn add_rollup_deltas(
@@ -388,7 +388,7 @@ macro_rules! impl_rollup_write {
                         sqlx::query(super::revision::BUMP_ORG).bind(org.0).execute(&mut *self).await?;
                     }
                     let rows = series_rows(org, kind, deltas.keys().cloned());
-                    self.insert_rows_then("rollup_series", &series_columns(), &rows, &series_conflict())
+                    self.insert_rows_then("rollup_series", &series_columns(), rows, &series_conflict())
                         .await?;
                     let keys: Vec<&SeriesKey> = deltas.keys().collect();
                     let ids = self.series_ids(org, kind, &keys).await?;
