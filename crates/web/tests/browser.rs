@@ -365,6 +365,28 @@ async fn a_person_uses_the_dashboard_in_a_real_browser() {
         !badges.is_empty() && badges.iter().all(|b| b == "Anthropic"),
         "{badges:?}"
     );
+    // A link with two providers (as shared): the select names both, not the first alone.
+    client
+        .goto(&format!(
+            "{base}/keys?period=last-30-days&provider=openai,anthropic"
+        ))
+        .await
+        .unwrap();
+    let chosen = client
+        .find(Locator::Css("select[name=provider] option:checked"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(chosen, "OpenAI + Anthropic");
+    let badges = texts(&client, "tbody td .badge").await;
+    assert!(
+        !badges.is_empty()
+            && badges.iter().all(|b| b == "Anthropic" || b == "OpenAI")
+            && badges.iter().any(|b| b == "OpenAI"),
+        "{badges:?}"
+    );
 
     // Sort: the Cost header sorts ascending on the second click.
     client

@@ -42,6 +42,49 @@ pub struct FilterForm {
     pub error: Option<String>,
 }
 
+/// The options of a select whose filter may hold several values (`provider=openai,anthropic`,
+/// as a chart's link or a shared URL sets): "All" when none is chosen; one offered value
+/// selects its option; several, or one the list does not offer, get an option of their own,
+/// selected, whose value is the whole list. The form then shows, and submits again, the filter
+/// the table applies (it used to show the first value alone, or "All").
+pub fn choice_options(
+    all_label: &str,
+    offered: impl IntoIterator<Item = (String, String)>,
+    chosen: &[(String, String)],
+) -> Vec<ProviderOption> {
+    let offered: Vec<(String, String)> = offered.into_iter().collect();
+    let single = match chosen {
+        [(value, _)] if offered.iter().any(|(v, _)| v == value) => Some(value.as_str()),
+        _ => None,
+    };
+    let mut options = vec![ProviderOption {
+        value: String::new(),
+        label: all_label.to_owned(),
+        selected: chosen.is_empty(),
+    }];
+    if !chosen.is_empty() && single.is_none() {
+        options.push(ProviderOption {
+            value: chosen
+                .iter()
+                .map(|(value, _)| value.as_str())
+                .collect::<Vec<_>>()
+                .join(","),
+            label: chosen
+                .iter()
+                .map(|(_, label)| label.as_str())
+                .collect::<Vec<_>>()
+                .join(" + "),
+            selected: true,
+        });
+    }
+    options.extend(offered.into_iter().map(|(value, label)| ProviderOption {
+        selected: single == Some(value.as_str()),
+        value,
+        label,
+    }));
+    options
+}
+
 /// Query-string encoding of (key, value) pairs.
 fn query_string(pairs: &[(&str, String)]) -> String {
     let mut serializer = url::form_urlencoded::Serializer::new(String::new());
@@ -150,17 +193,9 @@ pub fn filter_form(
     let mut providers: Vec<ProviderKind> = connections.iter().map(|c| c.provider).collect();
     providers.sort();
     providers.dedup();
-    let selected = query.providers.first().copied();
-    let mut options = vec![ProviderOption {
-        value: String::new(),
-        label: "All providers".to_owned(),
-        selected: selected.is_none(),
-    }];
-    options.extend(providers.iter().map(|p| ProviderOption {
-        value: p.as_str().to_owned(),
-        label: p.display_name().to_owned(),
-        selected: selected == Some(*p),
-    }));
+    let named = |p: &ProviderKind| (p.as_str().to_owned(), p.display_name().to_owned());
+    let chosen: Vec<(String, String)> = query.providers.iter().map(named).collect();
+    let options = choice_options("All providers", providers.iter().map(named), &chosen);
     let params = query.to_params();
     let preset = params.period.clone().unwrap_or_default();
     let presets = [
@@ -401,5 +436,46 @@ pub fn drill_of(query: &ViewQuery, auto: bool, key_label: Option<String>) -> Opt
             Some(d)
         }
         (drill, _, _) => drill,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn named(values: &[&str]) -> Vec<(String, String)> {
+        values
+            .iter()
+            .map(|v| (v.to_string(), v.to_uppercase()))
+            .collect()
+    }
+
+    fn selected(options: &[ProviderOption]) -> Vec<(&str, &str)> {
+        options
+            .iter()
+            .filter(|o| o.selected)
+            .map(|o| (o.value.as_str(), o.label.as_str()))
+            .collect()
+    }
+
+    #[test]
+    fn the_select_shows_the_filter_the_table_applies() {
+        let offered = named(&["anthropic", "openai", "vertex"]);
+        let all = choice_options("All", offered.clone(), &[]);
+        assert_eq!(selected(&all), [("", "All")]);
+        assert_eq!(all.len(), 4);
+
+        let one = choice_options("All", offered.clone(), &named(&["openai"]));
+        assert_eq!(selected(&one), [("openai", "OPENAI")]);
+        assert_eq!(one.len(), 4, "one offered value adds no option");
+
+        // Two providers (a chart's link): one option for both, selected, submitting both.
+        let two = choice_options("All", offered.clone(), &named(&["openai", "anthropic"]));
+        assert_eq!(selected(&two), [("openai,anthropic", "OPENAI + ANTHROPIC")]);
+        assert_eq!(two.len(), 5);
+
+        // A value the list does not offer (no data in the period) is still shown as chosen.
+        let gone = choice_options("All", offered, &named(&["fal"]));
+        assert_eq!(selected(&gone), [("fal", "FAL")]);
     }
 }

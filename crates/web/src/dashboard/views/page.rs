@@ -13,7 +13,7 @@ use spendlens_store::{ConnectionRow, SyncRunFilter, SyncRunStatus};
 
 use super::cells::{Cell, Column, is_summed_money, money_of};
 use super::filters::{
-    Drill, FilterForm, ProviderOption, default_query, drill_href, drill_of, filter_form, heading,
+    Drill, FilterForm, choice_options, default_query, drill_href, drill_of, filter_form, heading,
     href, keep_typed, page_number, parse_filters, state_pairs, view_path,
 };
 use super::spend::{SpendChart, row_noun, spend_chart};
@@ -175,31 +175,30 @@ fn metered_choices(
     query: &ViewQuery,
     r: &spendlens_query::attribution::AttributionReport,
 ) {
-    let option = |value: &str, label: String, selected: bool| ProviderOption {
-        value: value.to_owned(),
-        label,
-        selected,
+    let provider_label = |p: &String| {
+        p.parse::<spendlens_domain::ProviderKind>()
+            .map_or_else(|_| p.clone(), |k| k.display_name().to_owned())
     };
-    let chosen = |list: &[String], value: &str| list.first().is_some_and(|v| v == value);
-    filters.providers = std::iter::once(option(
-        "",
-        "All providers".to_owned(),
-        query.meter_providers.is_empty(),
-    ))
-    .chain(r.providers.iter().map(|p| {
-        let label = p
-            .parse::<spendlens_domain::ProviderKind>()
-            .map_or_else(|_| p.clone(), |k| k.display_name().to_owned());
-        option(p, label, chosen(&query.meter_providers, p))
-    }))
-    .collect();
-    filters.models = std::iter::once(option("", "All models".to_owned(), query.models.is_empty()))
-        .chain(
-            r.models
-                .iter()
-                .map(|m| option(m, m.clone(), chosen(&query.models, m))),
-        )
+    let chosen: Vec<(String, String)> = query
+        .meter_providers
+        .iter()
+        .map(|p| (p.clone(), provider_label(p)))
         .collect();
+    filters.providers = choice_options(
+        "All providers",
+        r.providers.iter().map(|p| (p.clone(), provider_label(p))),
+        &chosen,
+    );
+    let chosen: Vec<(String, String)> = query
+        .models
+        .iter()
+        .map(|m| (m.clone(), m.clone()))
+        .collect();
+    filters.models = choice_options(
+        "All models",
+        r.models.iter().map(|m| (m.clone(), m.clone())),
+        &chosen,
+    );
 }
 
 /// Decorates the cell of a row (by index) and column.
