@@ -29,6 +29,8 @@ pub struct MeterResult {
     pub peak_rss_kib: u64,
     /// The Customers view: (p50, p95, samples, rows).
     pub customers: (Duration, Duration, usize, usize),
+    /// The token-usage summary with no filter: (p50, p95, requests it counts).
+    pub summary: (Duration, Duration, u64),
     /// With alert rules: how long after the last acknowledged batch the first firing was
     /// recorded (the last batches carry today's spend).
     pub first_firing: Option<Duration>,
@@ -113,6 +115,12 @@ pub async fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
         println!(
             "Customers view (GET /api/v1/reports/customers?period=last-30-days, {rows} rows, {} events stored): p50 {:.1} ms, p95 {:.1} ms over {samples} requests",
             r.events,
+            p50.as_secs_f64() * 1000.0,
+            p95.as_secs_f64() * 1000.0
+        );
+        let (p50, p95, requests) = r.summary;
+        println!(
+            "token-usage summary (GET /api/v1/token-usage/summary, {requests} requests in its default range): p50 {:.1} ms, p95 {:.1} ms over {samples} requests",
             p50.as_secs_f64() * 1000.0,
             p95.as_secs_f64() * 1000.0
         );
@@ -347,6 +355,13 @@ async fn measure(
     let url = format!("{base}/api/v1/reports/customers?period=last-30-days");
     let (p50, p95, report) = time_requests(&client, &url, &token, args.samples).await?;
     let view_rows = report["rows"].as_array().map_or(0, Vec::len);
+    let (summary_p50, summary_p95, summary) = time_requests(
+        &client,
+        &format!("{base}/api/v1/token-usage/summary"),
+        &token,
+        args.samples,
+    )
+    .await?;
     let (_, _, everything) = time_requests(
         &client,
         &format!("{base}/api/v1/reports/customers?period=last-90-days"),
@@ -394,6 +409,11 @@ async fn measure(
         rss_kib,
         peak_rss_kib,
         customers: (p50, p95, args.samples.max(1), view_rows),
+        summary: (
+            summary_p50,
+            summary_p95,
+            summary["requests"].as_u64().unwrap_or_default(),
+        ),
         first_firing,
     })
 }
