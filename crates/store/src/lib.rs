@@ -190,7 +190,11 @@ impl Store {
                     .filename(path)
                     .create_if_missing(true)
                     .journal_mode(SqliteJournalMode::Wal)
-                    .synchronous(SqliteSynchronous::Normal)
+                    // FULL: every commit is synced to disk before it returns, so an
+                    // acknowledged event or a finished sync survives a power cut, not only a
+                    // crash of the process (NORMAL, in WAL mode, syncs only at checkpoints).
+                    // METERING.md: acknowledge after a durable commit.
+                    .synchronous(SqliteSynchronous::Full)
                     .busy_timeout(Duration::from_secs(30))
                     .foreign_keys(true)
                     .pragma("cache_size", "-65536")

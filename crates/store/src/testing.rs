@@ -128,6 +128,14 @@ impl crate::Store {
         crate::migrations::run(self, Some(version)).await
     }
 
+    /// One integer read with raw SQL (a pragma, a count): for tests of settings the store keeps
+    /// to itself. Not for product code.
+    pub async fn scalar_for_tests(&self, sql: &str) -> StoreResult<i64> {
+        Ok(crate::with_pool!(self, pool => {
+            sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_owned())).fetch_one(pool).await?
+        }))
+    }
+
     /// Runs raw SQL: for tests that must change stored data behind the store's back (tamper
     /// checks). Not for product code.
     pub async fn execute_for_tests(&self, sql: &str) -> StoreResult<()> {

@@ -142,6 +142,19 @@ async fn migrations_run_once_and_reopening_is_harmless() {
     test.teardown().await;
 }
 
+/// SQLite syncs every commit (synchronous = FULL, 2): an acknowledged event or a finished sync
+/// survives a power cut, not only a crash of the process. Checked on several pooled
+/// connections, since the setting is per connection.
+#[tokio::test]
+async fn sqlite_commits_are_synced_to_disk_before_they_return() {
+    let test = TestStore::sqlite().await.unwrap();
+    let reads = (0..6).map(|_| test.store.scalar_for_tests("PRAGMA synchronous"));
+    for level in futures_util::future::join_all(reads).await {
+        assert_eq!(level.unwrap(), 2);
+    }
+    test.teardown().await;
+}
+
 /// Before migration 0019 `connections add --lookback-days N` stored N in `lookback_days`;
 /// syncs now read only `lookback_override_days`. Migration 22 carries a user's value over.
 #[tokio::test]
