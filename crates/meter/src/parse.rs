@@ -119,13 +119,9 @@ pub fn parse_json_batch(
     max_events: usize,
     now: OffsetDateTime,
 ) -> Result<Vec<Result<MeteredEvent, EventProblem>>, BatchProblem> {
-    let batch = raw::batch_of(body, max_events).map_err(|err| {
-        if err.is_data() && err.to_string().starts_with(raw::NOT_A_BATCH) {
-            BatchProblem::NotABatch
-        } else {
-            BatchProblem::NotJson(err.to_string())
-        }
-    })?;
+    let batch = raw::batch_of(body, max_events)
+        .map_err(|err| BatchProblem::NotJson(err.to_string()))?
+        .ok_or(BatchProblem::NotABatch)?;
     if batch.count > max_events {
         return Err(BatchProblem::TooMany {
             count: batch.count,

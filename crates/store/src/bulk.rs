@@ -88,6 +88,15 @@ pub(crate) trait BulkInsert {
     }
 }
 
+/// `rows` in chunks of at most `size`, moved (not copied) into each chunk.
+fn chunks_of(rows: Vec<Vec<Value>>, size: usize) -> impl Iterator<Item = Vec<Vec<Value>>> {
+    let mut rows = rows.into_iter().peekable();
+    std::iter::from_fn(move || {
+        rows.peek()?;
+        Some(rows.by_ref().take(size).collect())
+    })
+}
+
 fn sqlite_sql(table: &str, columns: &[&str], rows: usize) -> String {
     let one = format!("({})", vec!["?"; columns.len()].join(", "));
     format!(
@@ -106,9 +115,7 @@ impl BindRows for Sqlite {
     ) -> StoreResult<Bound<Sqlite>> {
         let per_statement = (SQLITE_CELLS_PER_STATEMENT / columns.len().max(1)).max(1);
         let mut statements = Vec::with_capacity(rows.len().div_ceil(per_statement));
-        let mut rows = rows.into_iter().peekable();
-        while rows.peek().is_some() {
-            let chunk: Vec<Vec<Value>> = rows.by_ref().take(per_statement).collect();
+        for chunk in chunks_of(rows, per_statement) {
             let sql = format!("{} {suffix}", sqlite_sql(table, columns, chunk.len()));
             let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
             // Texts are moved into the statement's arguments, not copied (a borrowed `&str`
@@ -156,9 +163,7 @@ impl BindRows for Postgres {
         suffix: &str,
     ) -> StoreResult<Bound<Postgres>> {
         let mut statements = Vec::new();
-        let mut rows = rows.into_iter().peekable();
-        while rows.peek().is_some() {
-            let chunk: Vec<Vec<Value>> = rows.by_ref().take(POSTGRES_ROWS_PER_STATEMENT).collect();
+        for chunk in chunks_of(rows, POSTGRES_ROWS_PER_STATEMENT) {
             let Some(first) = chunk.first() else {
                 continue;
             };

@@ -52,11 +52,9 @@ pub(crate) struct RawBatch<'a> {
     pub(crate) count: usize,
 }
 
-/// What a JSON body is when it is neither an array nor an object.
-pub(crate) const NOT_A_BATCH: &str = "not a batch";
-
-/// Reads a JSON body as a batch, keeping at most `cap` events.
-pub(crate) fn batch_of(body: &[u8], cap: usize) -> Result<RawBatch<'_>, serde_json::Error> {
+/// Reads a JSON body as a batch, keeping at most `cap` events; `None` when the body is valid
+/// JSON but neither an array nor an object.
+pub(crate) fn batch_of(body: &[u8], cap: usize) -> Result<Option<RawBatch<'_>>, serde_json::Error> {
     let mut de = serde_json::Deserializer::from_slice(body);
     let batch = de.deserialize_any(BatchVisitor { cap })?;
     de.end()?;
@@ -100,7 +98,7 @@ struct BatchVisitor {
 }
 
 impl<'de> Visitor<'de> for BatchVisitor {
-    type Value = RawBatch<'de>;
+    type Value = Option<RawBatch<'de>>;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("an array of events or one event object")
@@ -112,41 +110,41 @@ impl<'de> Visitor<'de> for BatchVisitor {
         while count < self.cap {
             match seq.next_element_seed(EventSeed)? {
                 Some(event) => events.push(event),
-                None => return Ok(RawBatch { events, count }),
+                None => return Ok(Some(RawBatch { events, count })),
             }
             count += 1;
         }
         while seq.next_element::<IgnoredAny>()?.is_some() {
             count += 1;
         }
-        Ok(RawBatch { events, count })
+        Ok(Some(RawBatch { events, count }))
     }
 
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
         let event = EventVisitor.visit_map(map)?;
-        Ok(RawBatch {
+        Ok(Some(RawBatch {
             events: vec![event],
             count: 1,
-        })
+        }))
     }
 
     fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
-        Err(E::custom(NOT_A_BATCH))
+        Ok(None)
     }
     fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
-        Err(E::custom(NOT_A_BATCH))
+        Ok(None)
     }
     fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
-        Err(E::custom(NOT_A_BATCH))
+        Ok(None)
     }
     fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
-        Err(E::custom(NOT_A_BATCH))
+        Ok(None)
     }
     fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
-        Err(E::custom(NOT_A_BATCH))
+        Ok(None)
     }
     fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-        Err(E::custom(NOT_A_BATCH))
+        Ok(None)
     }
 }
 
@@ -238,7 +236,7 @@ mod tests {
     #[test]
     fn a_batch_keeps_each_field_as_sent_and_counts_past_the_cap() {
         let body = br#"[{"id":"a\n","tokens":{"input":1}}, 7, [1,[2]], {"x":null}, {}]"#;
-        let batch = batch_of(body, 3).unwrap();
+        let batch = batch_of(body, 3).unwrap().unwrap();
         assert_eq!(batch.count, 5);
         assert_eq!(batch.events.len(), 3);
         let RawEvent::Object(first) = &batch.events[0] else {
@@ -254,13 +252,9 @@ mod tests {
 
     #[test]
     fn one_object_is_a_batch_of_one_and_anything_else_is_not_a_batch() {
-        assert_eq!(batch_of(br#"{"id":"a"}"#, 10).unwrap().count, 1);
-        assert!(
-            batch_of(b"42", 10)
-                .unwrap_err()
-                .to_string()
-                .contains(NOT_A_BATCH)
-        );
+        assert_eq!(batch_of(br#"{"id":"a"}"#, 10).unwrap().unwrap().count, 1);
+        assert!(batch_of(b"42", 10).unwrap().is_none());
+        assert!(batch_of(b"\"x\"", 10).unwrap().is_none());
         assert!(batch_of(b"[1,", 10).is_err());
         assert!(batch_of(b"[] x", 10).is_err());
     }

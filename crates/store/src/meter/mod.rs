@@ -187,12 +187,27 @@ trait InsertIds {
 /// SQLite binds every cell; 4 per row.
 const SQLITE_ID_ROWS: usize = 8_000;
 
-fn sqlite_ledger_sql(rows: usize, returning: &str) -> String {
-    format!(
+/// The ledger's insert of `chunk`, bound; `returning` asks for the ids that were new.
+fn sqlite_ledger_insert(
+    org: OrgId,
+    chunk: &[(&str, i32, &str)],
+    returning: bool,
+) -> sqlx::query::Query<'static, sqlx::Sqlite, sqlx::sqlite::SqliteArguments> {
+    let sql = format!(
         "INSERT INTO meter_event_ids (org_id, event_id, day, payload_hash) VALUES {} \
-         ON CONFLICT (org_id, event_id) DO NOTHING{returning}",
-        vec!["(?, ?, ?, ?)"; rows].join(", ")
-    )
+         ON CONFLICT (org_id, event_id) DO NOTHING{}",
+        vec!["(?, ?, ?, ?)"; chunk.len()].join(", "),
+        if returning { " RETURNING event_id" } else { "" }
+    );
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for (id, day, hash) in chunk {
+        query = query
+            .bind(org.0)
+            .bind(id.to_string())
+            .bind(*day)
+            .bind(hash.to_string());
+    }
+    query
 }
 
 impl InsertIds for SqliteConnection {
@@ -211,11 +226,10 @@ impl InsertIds for SqliteConnection {
             .await?;
         let mut all_new = true;
         for chunk in rows.chunks(SQLITE_ID_ROWS) {
-            let mut query = sqlx::query(sqlx::AssertSqlSafe(sqlite_ledger_sql(chunk.len(), "")));
-            for (id, day, hash) in chunk {
-                query = query.bind(org.0).bind(*id).bind(*day).bind(*hash);
-            }
-            if query.execute(&mut *self).await?.rows_affected() != chunk.len() as u64 {
+            let inserted = sqlite_ledger_insert(org, chunk, false)
+                .execute(&mut *self)
+                .await?;
+            if inserted.rows_affected() != chunk.len() as u64 {
                 all_new = false;
                 break;
             }
@@ -234,12 +248,12 @@ impl InsertIds for SqliteConnection {
             .await?;
         let mut new = HashSet::with_capacity(rows.len());
         for chunk in rows.chunks(SQLITE_ID_ROWS) {
-            let sql = sqlite_ledger_sql(chunk.len(), " RETURNING event_id");
-            let mut query = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql));
-            for (id, day, hash) in chunk {
-                query = query.bind(org.0).bind(*id).bind(*day).bind(*hash);
+            for row in sqlite_ledger_insert(org, chunk, true)
+                .fetch_all(&mut *self)
+                .await?
+            {
+                new.insert(sqlx::Row::try_get::<String, _>(&row, 0)?);
             }
-            new.extend(query.fetch_all(&mut *self).await?);
         }
         Ok(NewIds::Only(new))
     }
