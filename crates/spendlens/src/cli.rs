@@ -13,6 +13,11 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     after_help = "Start with `spendlens demo` to see it with local stand-ins for the providers."
 )]
 pub struct Cli {
+    /// A TOML configuration file: its settings fill what neither a flag nor a `SPENDLENS_*`
+    /// variable sets (see `spendlens config check --help`).
+    #[arg(long, global = true, env = "SPENDLENS_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
     /// Where spendlens keeps its SQLite database and master key.
     #[arg(
         long,
@@ -104,8 +109,21 @@ pub enum Command {
     Anomalies(crate::commands::forecast::AnomaliesCommand),
     /// Bring the database schema up to date (also done at every start).
     Migrate,
+    /// The configuration file: `config check` reads it as `serve` would and shows what it sets.
+    #[command(subcommand)]
+    Config(ConfigCommand),
     /// Measure the store: write rate and view latency at a chosen size.
     Bench(BenchArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Check the file given with `--config` (or `SPENDLENS_CONFIG`) and list each setting it
+    /// holds, and which environment variable overrides it. Precedence: a flag, then its
+    /// `SPENDLENS_*` variable, then the file, then the default. Keys: data_dir, database_url,
+    /// base_url_hosts (a list), log; under `[serve]`: listen, no_scheduler, trust_forwarded_for,
+    /// session_hours, session_idle_minutes, meter_retention_days, max_connections.
+    Check,
 }
 
 #[derive(Debug, Args)]

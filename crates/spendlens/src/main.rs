@@ -3,10 +3,9 @@
 
 mod cli;
 mod commands;
+mod config;
 mod context;
 mod render;
-
-use clap::Parser;
 
 use crate::cli::{Cli, Command};
 
@@ -26,7 +25,13 @@ fn log_filter(spec: &str) -> tracing_subscriber::EnvFilter {
 }
 
 fn main() -> std::process::ExitCode {
-    let cli = Cli::parse();
+    let cli = match config::parse_command_line() {
+        Ok(cli) => cli,
+        Err(err) => {
+            eprintln!("error: {err}");
+            return std::process::ExitCode::from(2);
+        }
+    };
     let filter = log_filter(&cli.log);
     tracing_subscriber::fmt()
         .with_env_filter(filter)
@@ -74,6 +79,7 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Command::Forecast(args) => commands::forecast::run_forecast(&cli, args).await,
         Command::Anomalies(command) => commands::forecast::run_anomalies(&cli, command).await,
         Command::Migrate => commands::migrate(&cli).await,
+        Command::Config(command) => commands::config_check(&cli, command),
         Command::Bench(args) => commands::bench::run(&cli, args).await,
     }
 }
