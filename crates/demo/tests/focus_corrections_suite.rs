@@ -271,7 +271,15 @@ async fn a_restated_closed_month_is_exported_as_invoiced_plus_correction_rows() 
 
     // Deleting the connection takes its kept versions with it.
     app.store
-        .delete_connection(app.org, connection.id)
+        .delete_connection(
+            app.org,
+            connection.id,
+            spendlens_store::Actor {
+                name: "test",
+                at: time::OffsetDateTime::UNIX_EPOCH,
+            },
+            "",
+        )
         .await
         .unwrap();
     let left = app.csv("2026-11-01", "2026-12-04").await;

@@ -114,7 +114,18 @@ async fn the_bill_is_read_again_after_every_write_and_never_differs_from_a_fresh
     assert_eq!((reports.bill_reads(), reports.bill_updates()), (1, 1));
 
     // A deleted connection: its cells are gone.
-    store.delete_connection(org, second).await.unwrap();
+    store
+        .delete_connection(
+            org,
+            second,
+            spendlens_store::Actor {
+                name: "test",
+                at: NOW,
+            },
+            "",
+        )
+        .await
+        .unwrap();
     let after = reports.spend_days(org, NOW).await.unwrap();
     same_as_fresh(&after, &SpendDays::load(store, org, NOW).await.unwrap());
     assert!(after.cells.iter().all(|c| c.connection == Some(first)));
@@ -351,7 +362,18 @@ async fn after_a_sync_only_its_window_is_read_again_and_the_bill_equals_a_whole_
     assert_eq!((reports.bill_reads(), reports.bill_updates()), (1, 8));
 
     // Anything else that writes the bill (a deleted connection) reads it whole.
-    store.delete_connection(org, second).await.unwrap();
+    store
+        .delete_connection(
+            org,
+            second,
+            spendlens_store::Actor {
+                name: "test",
+                at: NOW,
+            },
+            "",
+        )
+        .await
+        .unwrap();
     let revision = store.rollup_revision(org).await.unwrap();
     assert_eq!(
         store.billed_changes(org, kept.0, revision).await.unwrap(),

@@ -88,6 +88,49 @@ macro_rules! audit_in_tx {
 }
 pub(crate) use audit_in_tx;
 
+/// Who makes a change, and when. A mutating method given one writes the change's audit entry
+/// inside the change's own transaction: both commit or neither does (a crash between a change
+/// and a separate append lost the record).
+#[derive(Clone, Copy, Debug)]
+pub struct Actor<'a> {
+    /// As the log shows it: `admin@example.com`, `api token 7`, `cli`.
+    pub name: &'a str,
+    pub at: OffsetDateTime,
+}
+
+/// At the start of a change's transaction `$tx`: takes the organization's row lock (the write
+/// lock on SQLite, so two appends cannot extend the same entry) and appends the entry of
+/// `$actor` (an [`Actor`]). Rolled back with the change if the change fails.
+macro_rules! audit_change {
+    ($tx:expr, $org:expr, $actor:expr, $action:expr, $subject:expr, $detail:expr) => {{
+        $crate::audit::lock_org!($tx, $org);
+        $crate::audit::audit_actor!($tx, $org, $actor, $action, $subject, $detail);
+    }};
+}
+pub(crate) use audit_change;
+
+/// Takes the organization's row lock in `$tx` (first, before the change's own rows, so every
+/// audited change locks in the same order).
+macro_rules! lock_org {
+    ($tx:expr, $org:expr) => {{
+        sqlx::query("UPDATE organizations SET name = name WHERE id = $1")
+            .bind($org.0)
+            .execute(&mut *$tx)
+            .await?;
+    }};
+}
+pub(crate) use lock_org;
+
+/// Appends `$actor`'s entry in `$tx`, which holds the organization's lock ([`lock_org`]):
+/// for a change whose subject is known only once it is made.
+macro_rules! audit_actor {
+    ($tx:expr, $org:expr, $actor:expr, $action:expr, $subject:expr, $detail:expr) => {{
+        let at = $crate::millis($actor.at);
+        $crate::audit::audit_in_tx!($tx, $org, $actor.name, $action, $subject, $detail, at);
+    }};
+}
+pub(crate) use audit_actor;
+
 impl Store {
     /// Appends an entry to the organization's chain.
     pub async fn audit(

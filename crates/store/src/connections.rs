@@ -5,6 +5,7 @@ use serde::Serialize;
 use spendlens_domain::{Credential, Day, ProviderKind};
 use time::OffsetDateTime;
 
+use crate::audit::{Actor, audit_change};
 use crate::vault::Vault;
 use crate::{
     ConnectionId, OrgId, RowExt, Store, StoreError, StoreResult, from_millis, millis, with_pool,
@@ -287,18 +288,29 @@ impl Store {
     }
 
     /// Forgets the credential; the connection and its history stay, disconnected.
-    pub async fn remove_credential(&self, org: OrgId, id: ConnectionId) -> StoreResult<()> {
+    pub async fn remove_credential(
+        &self,
+        org: OrgId,
+        id: ConnectionId,
+        actor: Actor<'_>,
+        detail: &str,
+    ) -> StoreResult<()> {
+        let connection = self.get_connection(org, id).await?;
         let done = with_pool!(self, pool => {
-            sqlx::query(
+            let mut tx = pool.begin().await?;
+            audit_change!(tx, org, actor, "connection.remove_credential", &connection.name, detail);
+            let done = sqlx::query(
                 "UPDATE connections SET credential = NULL, status = 'disconnected', \
                  status_message = 'The credential was removed; add the connection again to resume syncing.', \
                  next_sync_at = NULL WHERE org_id = $1 AND id = $2",
             )
             .bind(org.0)
             .bind(id.0)
-            .execute(pool)
+            .execute(&mut *tx)
             .await?
-            .rows_affected()
+            .rows_affected();
+            tx.commit().await?;
+            done
         });
         if done == 0 {
             return Err(StoreError::NotFound {
@@ -308,11 +320,19 @@ impl Store {
         Ok(())
     }
 
-    /// Deletes a connection and everything synced through it.
-    pub async fn delete_connection(&self, org: OrgId, id: ConnectionId) -> StoreResult<()> {
+    /// Deletes a connection and everything synced through it, audited as `actor`'s with
+    /// `detail` (what was lost) in the same transaction.
+    pub async fn delete_connection(
+        &self,
+        org: OrgId,
+        id: ConnectionId,
+        actor: Actor<'_>,
+        detail: &str,
+    ) -> StoreResult<()> {
         let connection = self.get_connection(org, id).await?;
         with_pool!(self, pool => {
             let mut tx = pool.begin().await?;
+            audit_change!(tx, org, actor, "connection.delete", &connection.name, detail);
             crate::rollups::RollupWrite::delete_connection_rollups(&mut *tx, id).await?;
             for sql in [
                 "DELETE FROM cost_lines WHERE connection_id = $1",

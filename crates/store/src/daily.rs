@@ -32,6 +32,19 @@ pub struct ConnectionHoldings {
     pub last_day: Option<Day>,
 }
 
+impl ConnectionHoldings {
+    /// `12,345 cost lines over 90 days, $4,210.55 of spend`: what deleting the connection loses,
+    /// as the confirmation page, the audit log and the command line say it.
+    pub fn describe(&self) -> String {
+        format!(
+            "{} cost lines over {} days, {} of spend",
+            spendlens_domain::display::group_thousands(self.lines),
+            spendlens_domain::display::group_thousands(self.days),
+            spendlens_domain::display::format_money(self.cost.round_to_cents(), "USD")
+        )
+    }
+}
+
 impl Store {
     /// Where each connection's history starts, for every connection of the organization.
     pub async fn history_starts(&self, org: OrgId) -> StoreResult<Vec<HistoryStart>> {

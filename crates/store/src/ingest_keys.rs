@@ -6,6 +6,7 @@ use rand::RngCore;
 use serde::Serialize;
 use time::OffsetDateTime;
 
+use crate::audit::{Actor, audit_actor, lock_org};
 use crate::tokens::hash_token;
 use crate::{OrgId, RowExt, Store, StoreError, StoreResult, from_millis, millis, with_pool};
 
@@ -193,23 +194,32 @@ impl Store {
 
     /// Revokes a live key: events sent with it are refused from now on (those already stored
     /// stay).
+    /// Revokes an active key, audited as `actor`'s (`ingest_key.revoke`, its name and hint) in
+    /// the same transaction. `NotFound` when no active key has that id.
     pub async fn revoke_ingest_key(
         &self,
         org: OrgId,
         id: i64,
-        now: OffsetDateTime,
+        actor: Actor<'_>,
     ) -> StoreResult<IngestKeyRow> {
         let key = with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            lock_org!(tx, org);
             let row = sqlx::query(sqlx::AssertSqlSafe(format!(
                 "UPDATE ingest_keys SET revoked_at = $1 WHERE org_id = $2 AND id = $3 \
                  AND revoked_at IS NULL RETURNING {COLUMNS}"
             )))
-            .bind(millis(now))
+            .bind(millis(actor.at))
             .bind(org.0)
             .bind(id)
-            .fetch_optional(pool)
+            .fetch_optional(&mut *tx)
             .await?;
-            row.as_ref().map(row_of).transpose()?
+            let key = row.as_ref().map(row_of).transpose()?;
+            if let Some(key) = &key {
+                audit_actor!(tx, org, actor, "ingest_key.revoke", &key.name, &key.hint);
+                tx.commit().await?;
+            }
+            key
         });
         key.ok_or_else(|| StoreError::NotFound {
             what: format!("active ingest key {id}"),

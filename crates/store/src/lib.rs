@@ -58,7 +58,7 @@ pub use alerts::{
 };
 pub use anomaly_thresholds::{THRESHOLD_SCOPES, ThresholdRow};
 pub use api_keys::ApiKeyRow;
-pub use audit::{AuditEntry, AuditVerdict};
+pub use audit::{Actor, AuditEntry, AuditVerdict};
 pub use budget_denials::{CapDenials, DenialTally, denials_by_cap};
 pub use budgets::{BudgetCapRow, BudgetCapVersion, describe as describe_budget, overlaps_of};
 pub use compliance::{BudgetFacts, NamedCount, OldestData};

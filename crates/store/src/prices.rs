@@ -20,6 +20,7 @@ use spendlens_domain::{
 };
 use time::OffsetDateTime;
 
+use crate::audit::{Actor, audit_change};
 use crate::{OrgId, RowExt, Store, StoreError, StoreResult, millis, with_pool};
 
 /// What an import of built-in prices changes (or would change, on a dry run).
@@ -413,13 +414,23 @@ impl Store {
 
     /// Deletes a user entry; returns what was deleted. Built-in and observed entries are
     /// refused (a user entry overrides them).
-    pub async fn delete_price(&self, org: OrgId, id: i64) -> StoreResult<PriceEntry> {
+    /// Deletes a user entry, audited as `actor`'s (`price.delete`, `price entry <id>`, the
+    /// entry as `describe` words it) in the same transaction.
+    pub async fn delete_price(
+        &self,
+        org: OrgId,
+        id: i64,
+        actor: Actor<'_>,
+        describe: impl FnOnce(&PriceEntry) -> String,
+    ) -> StoreResult<PriceEntry> {
         let entry = self.get_price(org, id).await?;
         if entry.source != PriceSource::User {
             return Err(read_only(&entry));
         }
+        let (subject, detail) = (format!("price entry {id}"), describe(&entry));
         with_pool!(self, pool => {
             let mut tx = pool.begin().await?;
+            audit_change!(tx, org, actor, "price.delete", &subject, &detail);
             sqlx::query("DELETE FROM price_entries WHERE org_id = $1 AND id = $2")
                 .bind(org.0)
                 .bind(id)

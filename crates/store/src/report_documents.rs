@@ -10,6 +10,7 @@ use sha2::{Digest, Sha256};
 use spendlens_domain::{Day, DayRange};
 use time::OffsetDateTime;
 
+use crate::audit::{Actor, audit_change};
 use crate::{OrgId, RowExt, Store, StoreError, StoreResult, from_millis, millis, with_pool};
 
 /// What a stored report is.
@@ -428,21 +429,40 @@ impl Store {
     }
 
     /// Deletes a stored report; the row as it was, or `None` when there was none.
+    /// Deletes a stored report, audited as `actor`'s (`report.delete`, with the content's
+    /// hash) in the same transaction. `None` when there is none.
     pub async fn delete_report(
         &self,
         org: OrgId,
         id: i64,
+        actor: Actor<'_>,
     ) -> StoreResult<Option<ReportDocumentRow>> {
         let Some(row) = self.report_document(org, id).await? else {
             return Ok(None);
         };
+        let subject = format!("report {id}");
+        let detail = format!(
+            "{} · {} · {} to {} · {} · content sha256 {}",
+            row.kind.as_str(),
+            row.scope,
+            row.period_from,
+            row.period_to,
+            row.status.as_str(),
+            row.content_sha256.as_deref().unwrap_or("none")
+        );
         let gone = with_pool!(self, pool => {
-            sqlx::query("DELETE FROM report_documents WHERE org_id = $1 AND id = $2")
+            let mut tx = pool.begin().await?;
+            audit_change!(tx, org, actor, "report.delete", &subject, &detail);
+            let gone = sqlx::query("DELETE FROM report_documents WHERE org_id = $1 AND id = $2")
                 .bind(org.0)
                 .bind(id)
-                .execute(pool)
+                .execute(&mut *tx)
                 .await?
-                .rows_affected()
+                .rows_affected();
+            if gone == 1 {
+                tx.commit().await?;
+            }
+            gone
         });
         Ok((gone == 1).then_some(row))
     }

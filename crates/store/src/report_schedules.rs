@@ -6,6 +6,7 @@ use serde::Serialize;
 use spendlens_domain::Day;
 use time::OffsetDateTime;
 
+use crate::audit::{Actor, audit_change};
 use crate::{
     OrgId, ReportKind, RowExt, Store, StoreError, StoreResult, from_millis, millis, with_pool,
 };
@@ -139,10 +140,13 @@ impl Store {
     }
 
     /// Removes a schedule (reports it generated stay); the row as it was.
+    /// Removes a schedule (the reports it generated stay), audited as `actor`'s
+    /// (`report_schedule.delete`) in the same transaction. `None` when there is none.
     pub async fn delete_report_schedule(
         &self,
         org: OrgId,
         id: i64,
+        actor: Actor<'_>,
     ) -> StoreResult<Option<ReportScheduleRow>> {
         let Some(row) = self
             .report_schedules(org)
@@ -152,12 +156,17 @@ impl Store {
         else {
             return Ok(None);
         };
+        let subject = format!("report schedule {id}");
+        let detail = format!("monthly {} · {}", row.kind.as_str(), row.scope);
         with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            audit_change!(tx, org, actor, "report_schedule.delete", &subject, &detail);
             sqlx::query("DELETE FROM report_schedules WHERE org_id = $1 AND id = $2")
                 .bind(org.0)
                 .bind(id)
-                .execute(pool)
+                .execute(&mut *tx)
                 .await?;
+            tx.commit().await?;
         });
         Ok(Some(row))
     }

@@ -8,6 +8,7 @@ use time::OffsetDateTime;
 
 use spendlens_domain::Scopes;
 
+use crate::audit::{Actor, audit_change};
 use crate::{OrgId, RowExt, Store, StoreError, StoreResult, from_millis, millis, with_pool};
 
 /// Every token starts with this, so leaked tokens are easy to recognize and scan for.
@@ -200,22 +201,40 @@ impl Store {
         })
     }
 
-    pub async fn revoke_api_token(
-        &self,
-        org: OrgId,
-        id: i64,
-        now: OffsetDateTime,
-    ) -> StoreResult<()> {
+    /// Revokes an active token, audited as `actor`'s (`token.revoke`, the token's name, its id)
+    /// in the same transaction. `NotFound` when no active token has that id.
+    pub async fn revoke_api_token(&self, org: OrgId, id: i64, actor: Actor<'_>) -> StoreResult<()> {
+        let name = with_pool!(self, pool => {
+            sqlx::query_scalar::<_, String>(
+                "SELECT name FROM api_tokens WHERE org_id = $1 AND id = $2 AND revoked_at IS NULL",
+            )
+            .bind(org.0)
+            .bind(id)
+            .fetch_optional(pool)
+            .await?
+        });
+        let Some(name) = name else {
+            return Err(StoreError::NotFound {
+                what: format!("active token {id}"),
+            });
+        };
         let changed = with_pool!(self, pool => {
-            sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE org_id = $2 AND id = $3 AND revoked_at IS NULL")
-                .bind(millis(now))
+            let mut tx = pool.begin().await?;
+            audit_change!(tx, org, actor, "token.revoke", &name, &format!("token {id}"));
+            let changed = sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE org_id = $2 AND id = $3 AND revoked_at IS NULL")
+                .bind(millis(actor.at))
                 .bind(org.0)
                 .bind(id)
-                .execute(pool)
+                .execute(&mut *tx)
                 .await?
-                .rows_affected()
+                .rows_affected();
+            if changed == 1 {
+                tx.commit().await?;
+            }
+            changed
         });
         if changed == 0 {
+            // Revoked by someone else since the read: nothing changed, nothing is logged.
             return Err(StoreError::NotFound {
                 what: format!("active token {id}"),
             });

@@ -4,6 +4,7 @@
 use serde::Serialize;
 use time::OffsetDateTime;
 
+use crate::audit::{Actor, audit_change};
 use crate::users::{USER_COLUMNS, user_from_row};
 use crate::{
     OrgId, RowExt, Store, StoreError, StoreResult, UserRow, from_millis, millis, with_pool,
@@ -73,11 +74,31 @@ impl Store {
 
     /// Removes a user and their sessions (the audit log keeps their email on what they did).
     /// The last active admin cannot be removed.
-    pub async fn remove_user(&self, org: OrgId, id: i64) -> StoreResult<UserRow> {
+    /// Removes a user and their sessions, audited as `actor`'s (`user.remove`) in the same
+    /// transaction. The last active admin is refused, checked under the organization's lock so
+    /// two admins removing each other at once cannot leave none.
+    pub async fn remove_user(&self, org: OrgId, id: i64, actor: Actor<'_>) -> StoreResult<UserRow> {
         let user = self.get_user(org, id).await?;
         self.refuse_last_admin(org, &user, "remove").await?;
+        let detail = format!("role={}", user.role);
         with_pool!(self, pool => {
             let mut tx = pool.begin().await?;
+            audit_change!(tx, org, actor, "user.remove", &user.email, &detail);
+            if user.role == Role::Admin && user.disabled_at.is_none() {
+                let admins: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM users WHERE org_id = $1 AND role = $2 AND disabled_at IS NULL",
+                )
+                .bind(org.0)
+                .bind(Role::Admin.as_str())
+                .fetch_one(&mut *tx)
+                .await?;
+                if admins <= 1 {
+                    return Err(StoreError::Conflict(format!(
+                        "{} is the last active admin; add another admin before you remove this one",
+                        user.email
+                    )));
+                }
+            }
             sqlx::query("DELETE FROM sessions WHERE user_id = $1")
                 .bind(id)
                 .execute(&mut *tx)

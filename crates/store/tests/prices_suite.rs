@@ -315,8 +315,32 @@ async fn edits_and_deletes_touch_user_entries_only_and_duplicates_are_refused() 
         store.get_price(other, id).await,
         Err(StoreError::NotFound { .. })
     ));
-    assert!(store.delete_price(other, id).await.is_err());
-    let deleted = store.delete_price(org, id).await.unwrap();
+    assert!(
+        store
+            .delete_price(
+                other,
+                id,
+                spendlens_store::Actor {
+                    name: "test",
+                    at: NOW
+                },
+                |_| String::new()
+            )
+            .await
+            .is_err()
+    );
+    let deleted = store
+        .delete_price(
+            org,
+            id,
+            spendlens_store::Actor {
+                name: "test",
+                at: NOW,
+            },
+            |_| String::new(),
+        )
+        .await
+        .unwrap();
     assert_eq!(deleted.model_glob, "gpt-house");
     assert!(store.stored_prices(org).await.unwrap().is_empty());
 
@@ -328,7 +352,18 @@ async fn edits_and_deletes_touch_user_entries_only_and_duplicates_are_refused() 
         .unwrap();
     let row = store.stored_prices(org).await.unwrap().remove(0);
     let row_id: i64 = row.id.parse().unwrap();
-    let err = store.delete_price(org, row_id).await.unwrap_err();
+    let err = store
+        .delete_price(
+            org,
+            row_id,
+            spendlens_store::Actor {
+                name: "test",
+                at: NOW,
+            },
+            |_| String::new(),
+        )
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("built-in"), "{err}");
     let err = store
         .edit_price(org, row_id, row.clone(), NOW)
@@ -562,7 +597,7 @@ async fn observed_prices_are_kept_exactly_per_window_and_rebuild_read_only_entri
     ));
     let id: i64 = e.id.parse().unwrap();
     assert!(matches!(
-        store.delete_price(org, id).await,
+        store.delete_price(org, id, spendlens_store::Actor { name: "test", at: NOW }, |_| String::new()).await,
         Err(StoreError::Invalid(m)) if m.contains("observed on a bill")
     ));
     let mut by_hand = user(ProviderKind::Anthropic, "claude-x", "1", "1", "2026-11-01");
@@ -643,7 +678,18 @@ async fn observed_prices_are_kept_exactly_per_window_and_rebuild_read_only_entri
     );
     // Deleting a connection forgets what its bills showed; the entry follows the rest.
     let revision = store.price_revision(org).await.unwrap();
-    store.delete_connection(org, b).await.unwrap();
+    store
+        .delete_connection(
+            org,
+            b,
+            spendlens_store::Actor {
+                name: "test",
+                at: NOW,
+            },
+            "",
+        )
+        .await
+        .unwrap();
     assert!(store.price_revision(org).await.unwrap() > revision);
     let entries = observed_entries(store, org).await;
     assert_eq!(entries.len(), 1);

@@ -574,7 +574,18 @@ async fn deleting_a_connection_removes_its_series_of_every_kind() {
         )
         .await;
     }
-    store.delete_connection(org, drop).await.unwrap();
+    store
+        .delete_connection(
+            org,
+            drop,
+            spendlens_store::Actor {
+                name: "test",
+                at: NOW,
+            },
+            "",
+        )
+        .await
+        .unwrap();
     let rows = store
         .read_period(
             org,
@@ -681,7 +692,18 @@ async fn every_write_of_the_bill_moves_the_rollup_revision_and_metered_deltas_do
         .await
         .unwrap();
     assert_eq!(store.rollup_revision(org).await.unwrap(), before);
-    store.delete_connection(org, gone).await.unwrap();
+    store
+        .delete_connection(
+            org,
+            gone,
+            spendlens_store::Actor {
+                name: "test",
+                at: NOW,
+            },
+            "",
+        )
+        .await
+        .unwrap();
     moved(
         store.rollup_revision(org).await.unwrap(),
         "a deleted connection",

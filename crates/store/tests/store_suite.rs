@@ -694,7 +694,17 @@ async fn api_tokens_authenticate_until_revoked_and_are_stored_hashed() {
     );
     let listed = store.list_api_tokens(org).await.unwrap();
     assert!(!format!("{listed:?}").contains(&token.secret[8..]));
-    store.revoke_api_token(org, token.id, NOW).await.unwrap();
+    store
+        .revoke_api_token(
+            org,
+            token.id,
+            spendlens_store::Actor {
+                name: "test",
+                at: NOW,
+            },
+        )
+        .await
+        .unwrap();
     assert_eq!(
         store
             .authenticate_api_token(&token.secret, NOW)
@@ -724,7 +734,18 @@ async fn deleting_a_connection_removes_its_data_and_nothing_else() {
         .await
         .unwrap();
     }
-    store.delete_connection(org, drop).await.unwrap();
+    store
+        .delete_connection(
+            org,
+            drop,
+            spendlens_store::Actor {
+                name: "test",
+                at: NOW,
+            },
+            "",
+        )
+        .await
+        .unwrap();
     assert_eq!(
         total_cost(store, org, window).await.to_exact_string(),
         "1.00"
@@ -1049,7 +1070,17 @@ async fn idle_sessions_end_and_disabled_or_removed_users_lose_theirs() {
             .set_user_disabled(org, admin.id, true, NOW)
             .await
             .map(|_| ()),
-        store.remove_user(org, admin.id).await.map(|_| ()),
+        store
+            .remove_user(
+                org,
+                admin.id,
+                spendlens_store::Actor {
+                    name: "test",
+                    at: NOW,
+                },
+            )
+            .await
+            .map(|_| ()),
     ] {
         assert!(
             matches!(result, Err(StoreError::Conflict(ref m)) if m.contains("last active admin")),
@@ -1057,7 +1088,17 @@ async fn idle_sessions_end_and_disabled_or_removed_users_lose_theirs() {
         );
     }
     let bob_session = store.create_session(&bob, NOW, week).await.unwrap();
-    store.remove_user(org, bob.id).await.unwrap();
+    store
+        .remove_user(
+            org,
+            bob.id,
+            spendlens_store::Actor {
+                name: "test",
+                at: NOW,
+            },
+        )
+        .await
+        .unwrap();
     assert!(
         store
             .session(&bob_session.token, NOW, idle)
@@ -1072,6 +1113,85 @@ async fn idle_sessions_end_and_disabled_or_removed_users_lose_theirs() {
             .unwrap()
             .is_none()
     );
+    test.teardown().await;
+}
+
+/// The audit entry of a removal is written in the removal's transaction: a refused removal
+/// leaves no entry, a done one exactly one, and two admins removing each other at once leave
+/// one admin (the last-admin rule is checked under the organization's lock).
+#[tokio::test]
+async fn removals_write_their_audit_entry_in_the_same_transaction() {
+    let test = TestStore::new().await.unwrap();
+    let store = &test.store;
+    let org = store.ensure_default_org(NOW).await.unwrap();
+    let actor = spendlens_store::Actor {
+        name: "root@example.com",
+        at: NOW,
+    };
+    let mut admins = Vec::new();
+    for email in ["a@example.com", "b@example.com"] {
+        admins.push(
+            store
+                .create_user(org, email, "h", spendlens_store::Role::Admin, NOW)
+                .await
+                .unwrap(),
+        );
+    }
+    let removals = |entries: &[spendlens_store::AuditEntry]| {
+        entries
+            .iter()
+            .filter(|e| e.action == "user.remove")
+            .map(|e| (e.actor.clone(), e.subject.clone(), e.detail.clone()))
+            .collect::<Vec<_>>()
+    };
+
+    let (first, second) = tokio::join!(
+        store.remove_user(org, admins[0].id, actor),
+        store.remove_user(org, admins[1].id, actor)
+    );
+    let refused: Vec<_> = [&first, &second]
+        .into_iter()
+        .filter_map(|r| r.as_ref().err())
+        .collect();
+    assert_eq!(refused.len(), 1, "{first:?} {second:?}");
+    assert!(
+        matches!(refused[0], StoreError::Conflict(m) if m.contains("last active admin")),
+        "{refused:?}"
+    );
+    let left = store.list_users(org).await.unwrap();
+    assert_eq!(left.len(), 1, "one admin is left");
+    let entries = store.audit_entries(org, 100).await.unwrap();
+    let removed = removals(&entries);
+    assert_eq!(
+        removed.len(),
+        1,
+        "only the removal that happened is logged: {removed:?}"
+    );
+    assert_ne!(removed[0].1, left[0].email);
+    assert_eq!(removed[0].0, "root@example.com");
+    assert_eq!(removed[0].2, "role=admin");
+    assert_eq!(
+        store.verify_audit(org).await.unwrap(),
+        spendlens_store::AuditVerdict::Intact {
+            entries: entries.len()
+        }
+    );
+
+    // A token's revocation and its entry go together; a second revocation changes and logs nothing.
+    let token = store.create_api_token(org, "ci", NOW).await.unwrap();
+    store.revoke_api_token(org, token.id, actor).await.unwrap();
+    assert!(matches!(
+        store.revoke_api_token(org, token.id, actor).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    let entries = store.audit_entries(org, 100).await.unwrap();
+    let revoked: Vec<_> = entries
+        .iter()
+        .filter(|e| e.action == "token.revoke")
+        .collect();
+    assert_eq!(revoked.len(), 1, "{entries:?}");
+    assert_eq!(revoked[0].subject, "ci");
+    assert_eq!(revoked[0].detail, format!("token {}", token.id));
     test.teardown().await;
 }
 

@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use spendlens_store::{IngestKeyRow, NewIngestKey, OrgId, StoreResult};
+use spendlens_store::{Actor, IngestKeyRow, NewIngestKey, OrgId, StoreResult};
 use time::{Duration, OffsetDateTime};
 
 use crate::AppState;
@@ -72,24 +72,23 @@ impl AppState {
         Ok(new)
     }
 
+    /// Revokes the key (audited as `actor`'s in the same transaction) and forgets every cached
+    /// credential.
     pub async fn revoke_ingest_key(
         &self,
         org: OrgId,
         id: i64,
-        now: OffsetDateTime,
+        actor: Actor<'_>,
     ) -> StoreResult<IngestKeyRow> {
-        let key = self.store().revoke_ingest_key(org, id, now).await?;
+        let key = self.store().revoke_ingest_key(org, id, actor).await?;
         self.credentials.forget_all();
         Ok(key)
     }
 
-    pub async fn revoke_api_token(
-        &self,
-        org: OrgId,
-        id: i64,
-        now: OffsetDateTime,
-    ) -> StoreResult<()> {
-        self.store().revoke_api_token(org, id, now).await?;
+    /// Revokes the token (audited as `actor`'s in the same transaction) and forgets every
+    /// cached credential.
+    pub async fn revoke_api_token(&self, org: OrgId, id: i64, actor: Actor<'_>) -> StoreResult<()> {
+        self.store().revoke_api_token(org, id, actor).await?;
         self.credentials.forget_all();
         Ok(())
     }

@@ -305,21 +305,11 @@ pub async fn unschedule(
     id: i64,
     actor: &str,
 ) -> Result<Option<spendlens_store::ReportScheduleRow>, ApiError> {
-    let Some(row) = state.store.delete_report_schedule(org, id).await? else {
-        return Ok(None);
+    let actor = spendlens_store::Actor {
+        name: actor,
+        at: state.now(),
     };
-    state
-        .store
-        .audit(
-            org,
-            actor,
-            "report_schedule.delete",
-            &format!("report schedule {id}"),
-            &format!("monthly {} · {}", row.kind.as_str(), row.scope),
-            state.now(),
-        )
-        .await?;
-    Ok(Some(row))
+    Ok(state.store.delete_report_schedule(org, id, actor).await?)
 }
 
 /// Deletes a stored report, audited. `None` when there is none.
@@ -329,29 +319,11 @@ pub async fn delete(
     id: i64,
     actor: &str,
 ) -> Result<Option<ReportDocumentRow>, ApiError> {
-    let Some(row) = state.store.delete_report(org, id).await? else {
-        return Ok(None);
+    let actor = spendlens_store::Actor {
+        name: actor,
+        at: state.now(),
     };
-    state
-        .store
-        .audit(
-            org,
-            actor,
-            "report.delete",
-            &format!("report {id}"),
-            &format!(
-                "{} · {} · {} to {} · {} · content sha256 {}",
-                row.kind.as_str(),
-                row.scope,
-                row.period_from,
-                row.period_to,
-                row.status.as_str(),
-                row.content_sha256.as_deref().unwrap_or("none")
-            ),
-            state.now(),
-        )
-        .await?;
-    Ok(Some(row))
+    Ok(state.store.delete_report(org, id, actor).await?)
 }
 
 /// The stored reports, newest first (builds left by a stopped server are failed first).

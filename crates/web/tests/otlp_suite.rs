@@ -582,7 +582,14 @@ async fn keys_media_types_methods_and_sizes() {
         .unwrap();
     assert_eq!(ok.status(), 200);
     app.store
-        .revoke_ingest_key(app.org, other.key.id, now)
+        .revoke_ingest_key(
+            app.org,
+            other.key.id,
+            spendlens_store::Actor {
+                name: "test",
+                at: now,
+            },
+        )
         .await
         .unwrap();
     let revoked = app

@@ -288,7 +288,18 @@ async fn restating_reprices_the_range_exactly_and_a_dry_run_changes_nothing() {
         "effective_from": "2024-01-01", "source": "internal rate card"}),
     )
     .await;
-    app.store.delete_price(app.org, legacy).await.unwrap();
+    app.store
+        .delete_price(
+            app.org,
+            legacy,
+            spendlens_store::Actor {
+                name: "test",
+                at: time::OffsetDateTime::UNIX_EPOCH,
+            },
+            |_| String::new(),
+        )
+        .await
+        .unwrap();
 
     let range = json!({"from": "2026-12-01", "to": "2026-12-03", "dry_run": true});
     let (status, _) = app.restate(&app.reader, range.clone()).await;

@@ -269,16 +269,12 @@ pub async fn run(cli: &Cli, command: &AlertsCommand) -> anyhow::Result<ExitCode>
                 );
                 return Ok(ExitCode::FAILURE);
             }
-            let deleted = store.delete_alert_rule(org, *id).await?;
+            let actor = spendlens_store::Actor {
+                name: "cli",
+                at: now,
+            };
             store
-                .audit(
-                    org,
-                    "cli",
-                    "alert_rule.delete",
-                    &format!("alert rule {id}"),
-                    &describe_rule(&deleted),
-                    now,
-                )
+                .delete_alert_rule(org, *id, actor, describe_rule)
                 .await?;
             println!("Deleted alert rule {id}.");
         }
@@ -364,17 +360,11 @@ pub async fn run(cli: &Cli, command: &AlertsCommand) -> anyhow::Result<ExitCode>
                 );
                 return Ok(ExitCode::FAILURE);
             }
-            let deleted = store.delete_alert_channel(org, *id).await?;
-            store
-                .audit(
-                    org,
-                    "cli",
-                    "alert_channel.delete",
-                    &format!("alert channel {id}"),
-                    &format!("{} {}", deleted.name, deleted.kind),
-                    now,
-                )
-                .await?;
+            let actor = spendlens_store::Actor {
+                name: "cli",
+                at: now,
+            };
+            store.delete_alert_channel(org, *id, actor).await?;
             println!("Deleted channel {id}.");
         }
         AlertsCommand::History { limit, json } => {

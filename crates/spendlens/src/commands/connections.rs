@@ -134,22 +134,31 @@ pub async fn run(cli: &Cli, command: &ConnectionsCommand) -> anyhow::Result<Exit
                 .store()
                 .find_connection(context.org, connection)
                 .await?;
+            let lost = context
+                .store()
+                .connection_holdings(context.org, row.id)
+                .await?
+                .describe();
+            let actor = spendlens_store::Actor {
+                name: "cli",
+                at: context.engine.now(),
+            };
             if *purge {
                 context
                     .store()
-                    .delete_connection(context.org, row.id)
+                    .delete_connection(context.org, row.id, actor, &format!("deleted {lost}"))
                     .await?;
                 println!(
-                    "Removed connection \"{}\" and everything synced through it.",
+                    "Removed connection \"{}\" and everything synced through it ({lost}).",
                     row.name
                 );
             } else {
                 context
                     .store()
-                    .remove_credential(context.org, row.id)
+                    .remove_credential(context.org, row.id, actor, &format!("kept {lost}"))
                     .await?;
                 println!(
-                    "Removed the credential of \"{}\"; its history stays (use --purge to delete it too).",
+                    "Removed the credential of \"{}\"; its history ({lost}) stays (use --purge to delete it too).",
                     row.name
                 );
             }

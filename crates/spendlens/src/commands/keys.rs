@@ -92,10 +92,11 @@ pub async fn run(cli: &Cli, command: &KeysCommand) -> anyhow::Result<ExitCode> {
                 );
                 return Ok(ExitCode::FAILURE);
             }
-            let key = store.revoke_ingest_key(org, *id, now).await?;
-            store
-                .audit(org, "cli", "ingest_key.revoke", &key.name, &key.hint, now)
-                .await?;
+            let actor = spendlens_store::Actor {
+                name: "cli",
+                at: now,
+            };
+            let key = store.revoke_ingest_key(org, *id, actor).await?;
             println!("Revoked ingest key {id} (\"{}\").", key.name);
         }
     }

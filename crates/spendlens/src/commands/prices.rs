@@ -396,17 +396,13 @@ async fn delete(context: &Context, id: i64, yes: bool) -> anyhow::Result<ExitCod
         );
         return Ok(ExitCode::SUCCESS);
     }
-    let deleted = context.store().delete_price(context.org, id).await?;
-    context
+    let actor = spendlens_store::Actor {
+        name: "cli",
+        at: context.engine.now(),
+    };
+    let deleted = context
         .store()
-        .audit(
-            context.org,
-            "cli",
-            "price.delete",
-            &format!("price entry {id}"),
-            &describe(&deleted),
-            context.engine.now(),
-        )
+        .delete_price(context.org, id, actor, describe)
         .await?;
     println!("Deleted price entry {id}: {}.", describe(&deleted));
     Ok(ExitCode::SUCCESS)

@@ -90,11 +90,14 @@ pub async fn run(cli: &Cli, command: &TokensCommand) -> anyhow::Result<ExitCode>
         TokensCommand::Revoke { id } => {
             context
                 .store()
-                .revoke_api_token(context.org, *id, now)
-                .await?;
-            context
-                .store()
-                .audit(context.org, "cli", "token.revoke", &id.to_string(), "", now)
+                .revoke_api_token(
+                    context.org,
+                    *id,
+                    spendlens_store::Actor {
+                        name: "cli",
+                        at: now,
+                    },
+                )
                 .await?;
             println!("Revoked token {id}.");
         }

@@ -220,17 +220,13 @@ pub async fn run(cli: &Cli, command: &UsersCommand) -> anyhow::Result<ExitCode> 
                     user.role
                 );
             }
-            let removed = context.store().remove_user(context.org, user.id).await?;
-            context
+            let actor = spendlens_store::Actor {
+                name: "cli",
+                at: context.engine.now(),
+            };
+            let removed = context
                 .store()
-                .audit(
-                    context.org,
-                    "cli",
-                    "user.remove",
-                    &removed.email,
-                    &format!("role={}", removed.role),
-                    context.engine.now(),
-                )
+                .remove_user(context.org, user.id, actor)
                 .await?;
             println!("Removed {}.", removed.email);
         }

@@ -10,6 +10,7 @@ use serde::Serialize;
 use spendlens_domain::alerts::{RuleKind, RuleSpec, ScopeKind};
 use time::OffsetDateTime;
 
+use crate::audit::{Actor, audit_change};
 use crate::vault::Vault;
 use crate::{OrgId, RowExt, Store, StoreError, StoreResult, from_millis, millis, with_pool};
 
@@ -289,14 +290,26 @@ impl Store {
     }
 
     /// Deletes a rule; its firings stay in the history (with its name).
-    pub async fn delete_alert_rule(&self, org: OrgId, id: i64) -> StoreResult<AlertRuleRow> {
+    /// Deletes a rule (its firings stay), audited as `actor`'s (`alert_rule.delete`, `alert
+    /// rule <id>`, the rule as `describe` words it) in the same transaction.
+    pub async fn delete_alert_rule(
+        &self,
+        org: OrgId,
+        id: i64,
+        actor: Actor<'_>,
+        describe: impl FnOnce(&AlertRuleRow) -> String,
+    ) -> StoreResult<AlertRuleRow> {
         let rule = self.get_alert_rule(org, id).await?;
+        let (subject, detail) = (format!("alert rule {id}"), describe(&rule));
         with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            audit_change!(tx, org, actor, "alert_rule.delete", &subject, &detail);
             sqlx::query("DELETE FROM alert_rules WHERE org_id = $1 AND id = $2")
                 .bind(org.0)
                 .bind(id)
-                .execute(pool)
+                .execute(&mut *tx)
                 .await?;
+            tx.commit().await?;
         });
         Ok(rule)
     }
@@ -400,11 +413,23 @@ impl Store {
     }
 
     /// Deletes a channel; rules that named it stop delivering there, and its log stays.
-    pub async fn delete_alert_channel(&self, org: OrgId, id: i64) -> StoreResult<AlertChannelRow> {
+    /// Deletes a channel and takes it out of every rule, audited as `actor`'s
+    /// (`alert_channel.delete`, `alert channel <id>`, its name and kind) in the same transaction.
+    pub async fn delete_alert_channel(
+        &self,
+        org: OrgId,
+        id: i64,
+        actor: Actor<'_>,
+    ) -> StoreResult<AlertChannelRow> {
         let channel = self.get_alert_channel(org, id).await?;
         let rules = self.list_alert_rules(org).await?;
+        let (subject, detail) = (
+            format!("alert channel {id}"),
+            format!("{} {}", channel.name, channel.kind),
+        );
         with_pool!(self, pool => {
             let mut tx = pool.begin().await?;
+            audit_change!(tx, org, actor, "alert_channel.delete", &subject, &detail);
             for rule in rules.iter().filter(|r| r.channels.contains(&id)) {
                 let rest: Vec<i64> = rule.channels.iter().copied().filter(|c| *c != id).collect();
                 sqlx::query("UPDATE alert_rules SET channels = $1 WHERE id = $2")

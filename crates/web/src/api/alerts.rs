@@ -115,15 +115,15 @@ pub async fn delete_rule(
     Path(id): Path<i64>,
 ) -> Result<Response, ApiError> {
     let org = caller.require(Scope::Admin, "delete alert rules")?;
-    let deleted = state.store().delete_alert_rule(org, id).await?;
-    audit(
-        &state,
-        org,
-        "alert_rule.delete",
-        &format!("alert rule {id}"),
-        &describe_rule(&deleted),
-    )
-    .await?;
+    let name = format!("api token {}", caller.0.token_id);
+    let actor = spendlens_store::Actor {
+        name: &name,
+        at: state.now(),
+    };
+    let deleted = state
+        .store()
+        .delete_alert_rule(org, id, actor, describe_rule)
+        .await?;
     Ok(Json(json!({"deleted": rule_json(&deleted)})).into_response())
 }
 
@@ -190,15 +190,12 @@ pub async fn delete_channel(
     Path(id): Path<i64>,
 ) -> Result<Response, ApiError> {
     let org = caller.require(Scope::Admin, "delete alert channels")?;
-    let deleted = state.store().delete_alert_channel(org, id).await?;
-    audit(
-        &state,
-        org,
-        "alert_channel.delete",
-        &format!("alert channel {id}"),
-        &format!("{} {}", deleted.name, deleted.kind),
-    )
-    .await?;
+    let name = format!("api token {}", caller.0.token_id);
+    let actor = spendlens_store::Actor {
+        name: &name,
+        at: state.now(),
+    };
+    let deleted = state.store().delete_alert_channel(org, id, actor).await?;
     Ok(Json(json!({"deleted": channel_json(&deleted)})).into_response())
 }
 

@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use spendlens_domain::ProviderKind;
-use spendlens_store::ConnectionId;
+use spendlens_store::{Actor, ConnectionId};
 use spendlens_sync::connections::{AddConnection, AddConnectionError};
 
 use crate::AppState;
@@ -157,27 +157,27 @@ pub async fn remove(
     let org = caller.require(Scope::Connections, "remove connections")?;
     let id = ConnectionId(id);
     let connection = state.store().get_connection(org, id).await?;
-    if params.purge {
-        state.store().delete_connection(org, id).await?;
-    } else {
-        state.store().remove_credential(org, id).await?;
-    }
-    let action = if params.purge {
-        "connection.delete"
-    } else {
-        "connection.remove_credential"
-    };
-    state
+    let lost = state
         .store()
-        .audit(
-            org,
-            &format!("api token {}", caller.0.token_id),
-            action,
-            &connection.name,
-            "",
-            state.now(),
-        )
-        .await?;
+        .connection_holdings(org, connection.id)
+        .await?
+        .describe();
+    let name = format!("api token {}", caller.0.token_id);
+    let actor = Actor {
+        name: &name,
+        at: state.now(),
+    };
+    if params.purge {
+        state
+            .store()
+            .delete_connection(org, id, actor, &format!("deleted {lost}"))
+            .await?;
+    } else {
+        state
+            .store()
+            .remove_credential(org, id, actor, &format!("kept {lost}"))
+            .await?;
+    }
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 

@@ -13,6 +13,7 @@ use serde::Deserialize;
 
 use crate::AppState;
 use spendlens_domain::Scope;
+use spendlens_store::Actor;
 
 use crate::auth::{ApiCaller, ApiOrg};
 use crate::error::ApiError;
@@ -99,18 +100,11 @@ pub async fn revoke(
     Path(id): Path<i64>,
 ) -> Result<Response, ApiError> {
     let org = caller.require(Scope::Admin, "revoke ingest keys")?;
-    let now = state.now();
-    let key = state.revoke_ingest_key(org, id, now).await?;
-    state
-        .store()
-        .audit(
-            org,
-            &format!("api token {}", caller.0.token_id),
-            "ingest_key.revoke",
-            &key.name,
-            &key.hint,
-            now,
-        )
-        .await?;
+    let name = format!("api token {}", caller.0.token_id);
+    let actor = Actor {
+        name: &name,
+        at: state.now(),
+    };
+    let key = state.revoke_ingest_key(org, id, actor).await?;
     Ok(Json(serde_json::json!({ "ingest_key": key })).into_response())
 }

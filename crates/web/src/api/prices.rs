@@ -207,15 +207,12 @@ pub async fn remove(
     Path(id): Path<i64>,
 ) -> Result<Response, ApiError> {
     let org = caller.require(Scope::Admin, "delete prices")?;
-    let deleted = state.store().delete_price(org, id).await?;
-    audit(
-        &state,
-        org,
-        "price.delete",
-        &format!("price entry {id}"),
-        &describe(&deleted),
-    )
-    .await?;
+    let name = format!("api token {}", caller.0.token_id);
+    let actor = spendlens_store::Actor {
+        name: &name,
+        at: state.now(),
+    };
+    let deleted = state.store().delete_price(org, id, actor, describe).await?;
     Ok(Json(serde_json::json!({ "deleted": entry_json(&deleted) })).into_response())
 }
 

@@ -512,32 +512,25 @@ pub async fn delete(
         ));
     }
     let org = viewer.org();
-    let now = state.now();
-    let (action, detail) = match what.as_str() {
+    let actor = viewer.actor();
+    let actor = spendlens_store::Actor {
+        name: &actor,
+        at: state.now(),
+    };
+    let detail = match what.as_str() {
         "rules" => {
-            let rule = state.store().delete_alert_rule(org, id).await?;
-            ("alert_rule.delete", describe_rule(&rule))
+            let rule = state
+                .store()
+                .delete_alert_rule(org, id, actor, describe_rule)
+                .await?;
+            describe_rule(&rule)
         }
         "channels" => {
-            let channel = state.store().delete_alert_channel(org, id).await?;
-            (
-                "alert_channel.delete",
-                format!("{} {}", channel.name, channel.kind),
-            )
+            let channel = state.store().delete_alert_channel(org, id, actor).await?;
+            format!("{} {}", channel.name, channel.kind)
         }
         _ => return Err(PageError::NotFound(format!("alert {what}"))),
     };
-    state
-        .store()
-        .audit(
-            org,
-            &viewer.actor(),
-            action,
-            &format!("alert {} {id}", what.trim_end_matches('s')),
-            &detail,
-            now,
-        )
-        .await?;
     Ok(redirect_with(
         PAGE,
         vec![flash(&headers, "ok", &format!("Deleted {detail}."))],

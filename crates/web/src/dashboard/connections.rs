@@ -14,7 +14,7 @@ use serde::Deserialize;
 use spendlens_domain::ProviderKind;
 use spendlens_domain::credential::expected_shape;
 use spendlens_providers::CallStats;
-use spendlens_store::{ConnectionHoldings, ConnectionId, ConnectionRow};
+use spendlens_store::{Actor, ConnectionId, ConnectionRow};
 use spendlens_sync::SyncError;
 use spendlens_sync::connections::{AddConnection, AddConnectionError};
 
@@ -453,16 +453,6 @@ struct RemovePage {
     limit_days: i64,
 }
 
-/// What removing a connection would lose, in words for the page, flash and audit log.
-fn holdings_text(holdings: &ConnectionHoldings) -> String {
-    format!(
-        "{} cost lines over {} days, {} of spend",
-        format::count(holdings.lines),
-        format::count(holdings.days),
-        format::money(holdings.cost)
-    )
-}
-
 /// The confirmation page: what deleting the connection would lose, with "disconnect, keep
 /// data" as the first choice.
 pub async fn confirm_remove(
@@ -554,12 +544,21 @@ pub async fn remove(
         .store()
         .connection_holdings(viewer.org(), connection.id)
         .await?;
-    let lost = holdings_text(&holdings);
-    let now = state.now();
+    let lost = holdings.describe();
+    let actor = viewer.actor();
+    let actor = Actor {
+        name: &actor,
+        at: state.now(),
+    };
     let message = if purge {
         state
             .store()
-            .delete_connection(viewer.org(), connection.id)
+            .delete_connection(
+                viewer.org(),
+                connection.id,
+                actor,
+                &format!("deleted {lost}"),
+            )
             .await?;
         format!(
             "Deleted “{}” and everything synced through it ({lost}).",
@@ -568,32 +567,13 @@ pub async fn remove(
     } else {
         state
             .store()
-            .remove_credential(viewer.org(), connection.id)
+            .remove_credential(viewer.org(), connection.id, actor, &format!("kept {lost}"))
             .await?;
         format!(
             "Disconnected “{}”: its credential is erased; its history ({lost}) stays.",
             connection.name
         )
     };
-    state
-        .store()
-        .audit(
-            viewer.org(),
-            &viewer.actor(),
-            if purge {
-                "connection.delete"
-            } else {
-                "connection.remove_credential"
-            },
-            &connection.name,
-            &if purge {
-                format!("deleted {lost}")
-            } else {
-                format!("kept {lost}")
-            },
-            now,
-        )
-        .await?;
     Ok(redirect_with(
         "/connections",
         vec![flash(&headers, "ok", &message)],

@@ -10,7 +10,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::Deserialize;
-use spendlens_store::{IngestKeyRow, OrgId};
+use spendlens_store::{Actor, IngestKeyRow, OrgId};
 
 use crate::AppState;
 use crate::dashboard::error::PageError;
@@ -251,18 +251,12 @@ pub async fn act(
             .await
         }
         Action::Revoke => {
-            let key = state.revoke_ingest_key(org, id, now).await?;
-            state
-                .store()
-                .audit(
-                    org,
-                    &viewer.actor(),
-                    "ingest_key.revoke",
-                    &key.name,
-                    &key.hint,
-                    now,
-                )
-                .await?;
+            let actor = viewer.actor();
+            let actor = Actor {
+                name: &actor,
+                at: now,
+            };
+            let key = state.revoke_ingest_key(org, id, actor).await?;
             Ok(redirect_with(
                 "/connections#sdk-keys",
                 vec![flash(

@@ -10,7 +10,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::Deserialize;
-use spendlens_store::{SessionInfo, Store, StoreError, UserRow};
+use spendlens_store::{Actor, SessionInfo, Store, StoreError, UserRow};
 
 use crate::AppState;
 use crate::dashboard::error::PageError;
@@ -216,21 +216,15 @@ pub async fn remove(
         )
         .await;
     }
-    let removed = match state.store().remove_user(viewer.org(), id).await {
+    let actor = viewer.actor();
+    let actor = Actor {
+        name: &actor,
+        at: state.now(),
+    };
+    let removed = match state.store().remove_user(viewer.org(), id, actor).await {
         Ok(removed) => removed,
         Err(err) => return refused(&headers, err),
     };
-    state
-        .store()
-        .audit(
-            viewer.org(),
-            &viewer.actor(),
-            "user.remove",
-            &removed.email,
-            &format!("role={}", removed.role),
-            state.now(),
-        )
-        .await?;
     Ok(redirect_with(
         "/users",
         vec![flash(

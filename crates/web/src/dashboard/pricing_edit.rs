@@ -267,17 +267,14 @@ pub async fn delete(
             )],
         ));
     }
-    let deleted = state.store().delete_price(viewer.org(), id).await?;
-    state
+    let actor = viewer.actor();
+    let actor = spendlens_store::Actor {
+        name: &actor,
+        at: state.now(),
+    };
+    let deleted = state
         .store()
-        .audit(
-            viewer.org(),
-            &viewer.actor(),
-            "price.delete",
-            &format!("price entry {id}"),
-            &describe(&deleted),
-            state.now(),
-        )
+        .delete_price(viewer.org(), id, actor, describe)
         .await?;
     Ok(redirect_with(
         "/cost/pricing",

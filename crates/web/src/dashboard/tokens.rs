@@ -12,7 +12,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use serde::Deserialize;
 use spendlens_domain::{Scope, Scopes};
-use spendlens_store::{ApiTokenRow, StoreError};
+use spendlens_store::{Actor, ApiTokenRow, StoreError};
 
 use crate::AppState;
 use crate::dashboard::error::PageError;
@@ -357,7 +357,12 @@ pub async fn revoke(
         )));
     }
     let now = state.now();
-    match state.revoke_api_token(viewer.org(), id, now).await {
+    let actor = viewer.actor();
+    let actor = Actor {
+        name: &actor,
+        at: now,
+    };
+    match state.revoke_api_token(viewer.org(), id, actor).await {
         Ok(()) => {}
         Err(StoreError::NotFound { .. }) => {
             return Ok(redirect_with(
@@ -371,17 +376,6 @@ pub async fn revoke(
         }
         Err(other) => return Err(other.into()),
     }
-    state
-        .store()
-        .audit(
-            viewer.org(),
-            &viewer.actor(),
-            "token.revoke",
-            &token.name,
-            &format!("token {id}"),
-            now,
-        )
-        .await?;
     Ok(redirect_with(
         "/tokens",
         vec![flash(
