@@ -175,7 +175,14 @@ async fn the_demo_traffic_arrives_through_both_doors_once_and_leaves_its_gaps() 
 
     let key = app
         .store
-        .create_ingest_key(app.org, "demo traffic", NOW)
+        .create_ingest_key(
+            app.org,
+            "demo traffic",
+            spendlens_store::Actor {
+                name: "test",
+                at: NOW,
+            },
+        )
         .await
         .unwrap()
         .secret;

@@ -362,7 +362,14 @@ async fn the_demo_export_passes_the_focus_validator_and_adds_up_to_the_providers
     let sources = app.billed().await;
     let ingest = app
         .store
-        .create_ingest_key(app.org, "focus", NOW)
+        .create_ingest_key(
+            app.org,
+            "focus",
+            spendlens_store::Actor {
+                name: "test",
+                at: NOW,
+            },
+        )
         .await
         .unwrap()
         .secret;
@@ -823,7 +830,14 @@ async fn bad_periods_formats_and_keys_are_refused_with_what_to_do() {
     // An ingest key reads nothing.
     let ingest = app
         .store
-        .create_ingest_key(app.org, "k", NOW)
+        .create_ingest_key(
+            app.org,
+            "k",
+            spendlens_store::Actor {
+                name: "test",
+                at: NOW,
+            },
+        )
         .await
         .unwrap()
         .secret;

@@ -218,7 +218,15 @@ async fn kept_coverage_equals_a_fresh_one_after_every_write_and_is_computed_only
     // A renamed workspace.
     let workspace = store.list_workspaces(org).await.unwrap()[0].id;
     store
-        .rename_workspace(org, workspace, "Search (renamed)", "admin@example.com", NOW)
+        .rename_workspace(
+            org,
+            workspace,
+            "Search (renamed)",
+            spendlens_store::Actor {
+                name: "admin@example.com",
+                at: NOW,
+            },
+        )
         .await
         .unwrap();
     let (renamed, computed) = kept_equals_fresh(&reports, store, org, &query).await;

@@ -5,6 +5,7 @@
 use serde::Serialize;
 use time::OffsetDateTime;
 
+use crate::audit::{Actor, audit_actor, lock_org};
 use crate::{OrgId, RowExt, Store, StoreError, StoreResult, from_millis, millis, with_pool};
 
 /// The scope kinds a threshold may name (`global`: the organization's default).
@@ -61,19 +62,22 @@ impl Store {
     }
 
     /// Sets a threshold (the caller checked the number), returning the one it replaced.
+    /// Audited as `actor`'s (`anomaly_threshold.set`, `old % → new %`) in the same
+    /// transaction.
     pub async fn set_anomaly_threshold(
         &self,
         org: OrgId,
         scope_kind: &str,
         scope_id: &str,
         threshold_pct: &str,
-        actor: &str,
-        now: OffsetDateTime,
+        actor: Actor<'_>,
     ) -> StoreResult<Option<String>> {
         check_kind(scope_kind)?;
         let scope_id = if scope_kind == "global" { "" } else { scope_id };
+        let subject = threshold_subject(scope_kind, scope_id);
         let previous: Option<String> = with_pool!(self, pool => {
             let mut tx = pool.begin().await?;
+            lock_org!(tx, org);
             let previous: Option<String> = sqlx::query_scalar(
                 "SELECT threshold_pct FROM anomaly_thresholds \
                  WHERE org_id = $1 AND scope_kind = $2 AND scope_id = $3",
@@ -93,57 +97,54 @@ impl Store {
             .bind(scope_kind)
             .bind(scope_id)
             .bind(threshold_pct)
-            .bind(millis(now))
-            .bind(actor)
+            .bind(millis(actor.at))
+            .bind(actor.name)
             .execute(&mut *tx)
             .await?;
+            let detail = match &previous {
+                Some(old) => format!("{old} % → {threshold_pct} %"),
+                None => format!("{threshold_pct} %"),
+            };
+            audit_actor!(tx, org, actor, "anomaly_threshold.set", &subject, &detail);
             tx.commit().await?;
             previous
         });
-        let subject = threshold_subject(scope_kind, scope_id);
-        let detail = match &previous {
-            Some(old) => format!("{old} % → {threshold_pct} %"),
-            None => format!("{threshold_pct} %"),
-        };
-        self.audit(org, actor, "anomaly_threshold.set", &subject, &detail, now)
-            .await?;
         Ok(previous)
     }
 
     /// Removes a threshold (the scope falls back to the global one, the global one to the
-    /// built-in default), returning the one removed.
+    /// built-in default), returning the one removed. Audited as `actor`'s
+    /// (`anomaly_threshold.remove`, `old %`) in the same transaction; nothing is logged when
+    /// there was none.
     pub async fn remove_anomaly_threshold(
         &self,
         org: OrgId,
         scope_kind: &str,
         scope_id: &str,
-        actor: &str,
-        now: OffsetDateTime,
+        actor: Actor<'_>,
     ) -> StoreResult<Option<String>> {
         check_kind(scope_kind)?;
         let scope_id = if scope_kind == "global" { "" } else { scope_id };
+        let subject = threshold_subject(scope_kind, scope_id);
         let removed: Option<String> = with_pool!(self, pool => {
-            sqlx::query_scalar(
+            let mut tx = pool.begin().await?;
+            lock_org!(tx, org);
+            let removed: Option<String> = sqlx::query_scalar(
                 "DELETE FROM anomaly_thresholds WHERE org_id = $1 AND scope_kind = $2 AND scope_id = $3 \
                  RETURNING threshold_pct",
             )
             .bind(org.0)
             .bind(scope_kind)
             .bind(scope_id)
-            .fetch_optional(pool)
-            .await?
-        });
-        if let Some(old) = &removed {
-            self.audit(
-                org,
-                actor,
-                "anomaly_threshold.remove",
-                &threshold_subject(scope_kind, scope_id),
-                &format!("{old} %"),
-                now,
-            )
+            .fetch_optional(&mut *tx)
             .await?;
-        }
+            if let Some(old) = &removed {
+                let detail = format!("{old} %");
+                audit_actor!(tx, org, actor, "anomaly_threshold.remove", &subject, &detail);
+                tx.commit().await?;
+            }
+            removed
+        });
         Ok(removed)
     }
 }

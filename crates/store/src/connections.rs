@@ -124,7 +124,9 @@ pub fn validate_connection_name(name: &str) -> StoreResult<&str> {
 }
 
 impl Store {
-    /// Saves a connection with its credential sealed by `vault`. Status starts as pending.
+    /// Saves a connection with its credential sealed by `vault`. Status starts as pending. Not
+    /// audited (tests, the demo's seeding): a connection someone adds goes through
+    /// [`Store::create_connection_as`].
     pub async fn create_connection(
         &self,
         org: OrgId,
@@ -132,9 +134,41 @@ impl Store {
         vault: &Vault,
         now: OffsetDateTime,
     ) -> StoreResult<ConnectionRow> {
+        self.insert_connection(org, new, vault, now, None).await
+    }
+
+    /// Saves a connection as [`Store::create_connection`] does, audited as `actor`'s
+    /// (`connection.add`, its name, `<provider> key <hint>`) in the same transaction.
+    pub async fn create_connection_as(
+        &self,
+        org: OrgId,
+        new: NewConnection<'_>,
+        vault: &Vault,
+        actor: Actor<'_>,
+    ) -> StoreResult<ConnectionRow> {
+        self.insert_connection(org, new, vault, actor.at, Some(actor))
+            .await
+    }
+
+    async fn insert_connection(
+        &self,
+        org: OrgId,
+        new: NewConnection<'_>,
+        vault: &Vault,
+        now: OffsetDateTime,
+        audit: Option<Actor<'_>>,
+    ) -> StoreResult<ConnectionRow> {
         let name = validate_connection_name(new.name)?;
         let id = with_pool!(self, pool => {
             let mut tx = pool.begin().await?;
+            if let Some(actor) = audit {
+                let detail = format!(
+                    "{} key {}",
+                    new.credential.provider().as_str(),
+                    new.credential.hint()
+                );
+                audit_change!(tx, org, actor, "connection.add", name, &detail);
+            }
             let taken: Option<i64> =
                 sqlx::query_scalar("SELECT id FROM connections WHERE org_id = $1 AND name = $2")
                     .bind(org.0)
@@ -359,12 +393,16 @@ impl Store {
     }
 
     /// Sets the connection's own look-back in days, or clears it (`None`: the provider's own
-    /// policy). Refuses a number outside 0–`MAX_LOOKBACK_DAYS`.
+    /// policy). Refuses a number outside 0–`MAX_LOOKBACK_DAYS`. Audited as `actor`'s
+    /// (`connection.lookback`, its name, `said`: the look-back in words) in the same
+    /// transaction.
     pub async fn set_connection_lookback(
         &self,
         org: OrgId,
         id: ConnectionId,
         days: Option<i64>,
+        actor: Actor<'_>,
+        said: &str,
     ) -> StoreResult<()> {
         let max = spendlens_domain::MAX_LOOKBACK_DAYS;
         if let Some(days) = days
@@ -374,14 +412,21 @@ impl Store {
                 "a look-back of {days} days is outside 0–{max}; nothing was changed"
             )));
         }
+        let connection = self.get_connection(org, id).await?;
         let changed = with_pool!(self, pool => {
-            sqlx::query("UPDATE connections SET lookback_override_days = $1 WHERE org_id = $2 AND id = $3")
+            let mut tx = pool.begin().await?;
+            audit_change!(tx, org, actor, "connection.lookback", &connection.name, said);
+            let changed = sqlx::query("UPDATE connections SET lookback_override_days = $1 WHERE org_id = $2 AND id = $3")
                 .bind(days)
                 .bind(org.0)
                 .bind(id.0)
-                .execute(pool)
+                .execute(&mut *tx)
                 .await?
-                .rows_affected()
+                .rows_affected();
+            if changed > 0 {
+                tx.commit().await?;
+            }
+            changed
         });
         if changed == 0 {
             return Err(StoreError::NotFound {

@@ -6,7 +6,7 @@ use rand::RngCore;
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use crate::audit::{Actor, audit_actor, lock_org};
+use crate::audit::{Actor, audit_actor, audit_change, lock_org};
 use crate::tokens::hash_token;
 use crate::{OrgId, RowExt, Store, StoreError, StoreResult, from_millis, millis, with_pool};
 
@@ -108,16 +108,19 @@ fn row_of<R: RowExt>(row: &R) -> StoreResult<IngestKeyRow> {
 }
 
 impl Store {
-    /// Creates a key named `name`; its secret is in the answer and nowhere else.
+    /// Creates a key named `name`; its secret is in the answer and nowhere else. Audited as
+    /// `actor`'s (`ingest_key.create`, its name and hint) in the same transaction.
     pub async fn create_ingest_key(
         &self,
         org: OrgId,
         name: &str,
-        now: OffsetDateTime,
+        actor: Actor<'_>,
     ) -> StoreResult<NewIngestKey> {
         let name = check_name(name)?;
         let (secret, hint) = new_secret();
         let key = with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            audit_change!(tx, org, actor, "ingest_key.create", name, &hint);
             let row = sqlx::query(sqlx::AssertSqlSafe(format!(
                 "INSERT INTO ingest_keys (org_id, name, key_hash, hint, created_at) \
                  VALUES ($1, $2, $3, $4, $5) RETURNING {COLUMNS}"
@@ -126,10 +129,12 @@ impl Store {
             .bind(name)
             .bind(hash_token(&secret))
             .bind(&hint)
-            .bind(millis(now))
-            .fetch_one(pool)
+            .bind(millis(actor.at))
+            .fetch_one(&mut *tx)
             .await?;
-            row_of(&row)?
+            let key = row_of(&row)?;
+            tx.commit().await?;
+            key
         });
         Ok(NewIngestKey { key, secret })
     }
@@ -163,15 +168,26 @@ impl Store {
         })
     }
 
-    /// Gives a live key a new secret; the old one stops working with this statement.
+    /// Gives a live key a new secret; the old one stops working with this statement. Audited
+    /// as `actor`'s (`ingest_key.regenerate`, its name, `<old hint> replaced by <new hint>`) in
+    /// the same transaction. `NotFound` when no active key has that id.
     pub async fn regenerate_ingest_key(
         &self,
         org: OrgId,
         id: i64,
-        now: OffsetDateTime,
+        actor: Actor<'_>,
     ) -> StoreResult<NewIngestKey> {
         let (secret, hint) = new_secret();
         let key = with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            lock_org!(tx, org);
+            let old_hint: Option<String> = sqlx::query_scalar(
+                "SELECT hint FROM ingest_keys WHERE org_id = $1 AND id = $2 AND revoked_at IS NULL",
+            )
+            .bind(org.0)
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
             let row = sqlx::query(sqlx::AssertSqlSafe(format!(
                 "UPDATE ingest_keys SET previous_hash = key_hash, key_hash = $1, hint = $2, \
                  regenerated_at = $3 WHERE org_id = $4 AND id = $5 AND revoked_at IS NULL \
@@ -179,12 +195,18 @@ impl Store {
             )))
             .bind(hash_token(&secret))
             .bind(&hint)
-            .bind(millis(now))
+            .bind(millis(actor.at))
             .bind(org.0)
             .bind(id)
-            .fetch_optional(pool)
+            .fetch_optional(&mut *tx)
             .await?;
-            row.as_ref().map(row_of).transpose()?
+            let key = row.as_ref().map(row_of).transpose()?;
+            if let (Some(key), Some(old_hint)) = (&key, &old_hint) {
+                let detail = format!("{old_hint} replaced by {}", key.hint);
+                audit_actor!(tx, org, actor, "ingest_key.regenerate", &key.name, &detail);
+                tx.commit().await?;
+            }
+            key
         });
         let key = key.ok_or_else(|| StoreError::NotFound {
             what: format!("active ingest key {id}"),
@@ -193,9 +215,8 @@ impl Store {
     }
 
     /// Revokes a live key: events sent with it are refused from now on (those already stored
-    /// stay).
-    /// Revokes an active key, audited as `actor`'s (`ingest_key.revoke`, its name and hint) in
-    /// the same transaction. `NotFound` when no active key has that id.
+    /// stay). Audited as `actor`'s (`ingest_key.revoke`, its name and hint) in the same
+    /// transaction. `NotFound` when no active key has that id.
     pub async fn revoke_ingest_key(
         &self,
         org: OrgId,

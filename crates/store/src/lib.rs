@@ -91,7 +91,7 @@ pub use services::{InvoiceMonthTotal, ServiceRow};
 pub use sync_run_totals::{SYNC_DURATION_BUCKETS, SyncRunTotals, SyncRunsRunning};
 pub use sync_runs::{SyncRunFilter, SyncRunOutcome, SyncRunRow, SyncRunStatus, SyncTrigger};
 pub use tokens::{ApiTokenRow, NewApiToken, TokenAuth, hash_token};
-pub use user_admin::SessionInfo;
+pub use user_admin::{SessionInfo, access_text};
 pub use users::{NewSession, Role, SessionRow, UserRow, normalize_email};
 pub use workspaces::{MAX_DISPLAY_NAME, WorkspaceNameChange, WorkspaceRow, validate_display_name};
 

@@ -18,9 +18,8 @@ use spendlens_domain::catalog::{Conditions, TokenPrices, UnitPrice};
 use spendlens_domain::{
     Currency, Day, PriceCatalog, PriceEntry, PriceSource, ProviderKind, Unit, UnknownValue,
 };
-use time::OffsetDateTime;
 
-use crate::audit::{Actor, audit_change};
+use crate::audit::{Actor, audit_actor, audit_change, lock_org};
 use crate::{OrgId, RowExt, Store, StoreError, StoreResult, millis, with_pool};
 
 /// What an import of built-in prices changes (or would change, on a dry run).
@@ -40,6 +39,18 @@ pub struct PriceImport {
 impl PriceImport {
     pub fn is_noop(&self) -> bool {
         self.added.is_empty() && self.changed.is_empty() && self.removed.is_empty()
+    }
+
+    /// `3 added, 1 changed, 0 removed, 40 unchanged`, as the command line and the audit log
+    /// say it.
+    pub fn summary(&self) -> String {
+        format!(
+            "{} added, {} changed, {} removed, {} unchanged",
+            self.added.len(),
+            self.changed.len(),
+            self.removed.len(),
+            self.unchanged
+        )
     }
 }
 
@@ -351,38 +362,44 @@ impl Store {
         })
     }
 
-    /// Adds a user price; returns it with its id.
+    /// Adds a user price; returns it with its id. Audited as `actor`'s (`price.add`, `price
+    /// entry <id>`, the entry as `describe` words it) in the same transaction.
     pub async fn add_price(
         &self,
         org: OrgId,
         entry: PriceEntry,
-        now: OffsetDateTime,
+        actor: Actor<'_>,
+        describe: impl FnOnce(&PriceEntry) -> String,
     ) -> StoreResult<PriceEntry> {
         let mut entry = check_entry(entry)?;
         let v = values(&entry);
-        let id: i64 = with_pool!(self, pool => {
+        with_pool!(self, pool => {
             let mut tx = pool.begin().await?;
+            lock_org!(tx, org);
             let id: i64 = bind_values!(sqlx::query_scalar(INSERT).bind(org.0), v)
-                .bind(millis(now))
+                .bind(millis(actor.at))
                 .fetch_one(&mut *tx)
                 .await
                 .map_err(|e| conflict(e, &entry))?;
             sqlx::query(BUMP).bind(org.0).execute(&mut *tx).await?;
+            entry.id = id.to_string();
+            let (subject, detail) = (format!("price entry {id}"), describe(&entry));
+            audit_actor!(tx, org, actor, "price.add", &subject, &detail);
             tx.commit().await?;
-            id
         });
-        entry.id = id.to_string();
         Ok(entry)
     }
 
     /// Replaces a user entry's fields; returns (before, after). Built-in and observed entries
-    /// are refused.
+    /// are refused. Audited as `actor`'s (`price.edit`, `price entry <id>`, `was …; now …` as
+    /// `describe` words the two) in the same transaction.
     pub async fn edit_price(
         &self,
         org: OrgId,
         id: i64,
         entry: PriceEntry,
-        now: OffsetDateTime,
+        actor: Actor<'_>,
+        describe: impl Fn(&PriceEntry) -> String,
     ) -> StoreResult<(PriceEntry, PriceEntry)> {
         let before = self.get_price(org, id).await?;
         if before.source != PriceSource::User {
@@ -391,20 +408,28 @@ impl Store {
         let mut entry = check_entry(entry)?;
         entry.id = id.to_string();
         let v = values(&entry);
+        let (subject, detail) = (
+            format!("price entry {id}"),
+            format!("was {}; now {}", describe(&before), describe(&entry)),
+        );
         let changed = with_pool!(self, pool => {
             let mut tx = pool.begin().await?;
+            audit_change!(tx, org, actor, "price.edit", &subject, &detail);
             let changed = bind_values!(sqlx::query(UPDATE).bind(id), v)
-                .bind(millis(now))
+                .bind(millis(actor.at))
                 .bind(org.0)
                 .execute(&mut *tx)
                 .await
                 .map_err(|e| conflict(e, &entry))?
                 .rows_affected();
-            sqlx::query(BUMP).bind(org.0).execute(&mut *tx).await?;
-            tx.commit().await?;
+            if changed > 0 {
+                sqlx::query(BUMP).bind(org.0).execute(&mut *tx).await?;
+                tx.commit().await?;
+            }
             changed
         });
         if changed == 0 {
+            // Deleted since the read: nothing changed, nothing is logged.
             return Err(StoreError::NotFound {
                 what: format!("price entry {id}"),
             });
@@ -413,9 +438,8 @@ impl Store {
     }
 
     /// Deletes a user entry; returns what was deleted. Built-in and observed entries are
-    /// refused (a user entry overrides them).
-    /// Deletes a user entry, audited as `actor`'s (`price.delete`, `price entry <id>`, the
-    /// entry as `describe` words it) in the same transaction.
+    /// refused (a user entry overrides them). Audited as `actor`'s (`price.delete`, `price
+    /// entry <id>`, the entry as `describe` words it) in the same transaction.
     pub async fn delete_price(
         &self,
         org: OrgId,
@@ -443,14 +467,14 @@ impl Store {
     }
 
     /// Replaces the organization's built-in prices with `entries` (every one of built-in
-    /// provenance; user and observed entries are untouched) and says what changed. With
-    /// `apply` false nothing is written.
+    /// provenance; user and observed entries are untouched) and says what changed. With `apply`
+    /// `None` (a dry run) nothing is written; with `Some((actor, source))` the import is
+    /// audited as `actor`'s (`price.import`, `source`, the summary) in the same transaction.
     pub async fn import_built_in_prices(
         &self,
         org: OrgId,
         entries: Vec<PriceEntry>,
-        apply: bool,
-        now: OffsetDateTime,
+        apply: Option<(Actor<'_>, &str)>,
     ) -> StoreResult<PriceImport> {
         if entries.is_empty() {
             return Err(StoreError::Invalid(
@@ -505,12 +529,14 @@ impl Store {
         }
         report.removed = old.into_values().collect();
         report.removed.sort_by_cached_key(PriceEntry::derived_id);
-        if !apply {
+        let Some((actor, source)) = apply else {
             return Ok(report);
-        }
-        let at = millis(now);
+        };
+        let at = millis(actor.at);
+        let summary = report.summary();
         with_pool!(self, pool => {
             let mut tx = pool.begin().await?;
+            audit_change!(tx, org, actor, "price.import", source, &summary);
             sqlx::query("DELETE FROM price_entries WHERE org_id = $1 AND provenance = 'built_in'")
                 .bind(org.0)
                 .execute(&mut *tx)

@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 use spendlens_domain::{Day, DayRange};
 use time::OffsetDateTime;
 
-use crate::audit::{Actor, audit_change};
+use crate::audit::{Actor, audit_actor, audit_change, lock_org};
 use crate::{OrgId, RowExt, Store, StoreError, StoreResult, from_millis, millis, with_pool};
 
 /// What a stored report is.
@@ -126,7 +126,6 @@ pub struct NewReport<'a> {
     /// `all`, `customer:NAME`, `workspace:NAME` (chargeback) or `organization` (compliance).
     pub scope: &'a str,
     pub period: DayRange,
-    pub requested_by: &'a str,
     pub schedule_id: Option<i64>,
 }
 
@@ -214,18 +213,29 @@ macro_rules! row_of {
 }
 
 impl Store {
-    /// Inserts a `building` report, or finds the identical one already building. Returns the
-    /// row and whether this call created it.
+    /// Inserts a `building` report requested by `actor`, or finds the identical one already
+    /// building. Returns the row and whether this call created it. A created one is audited as
+    /// `actor`'s (`report.generate`, `report <id>`, `<kind> · <scope> · <from> to <to>`) in
+    /// the same transaction.
     pub async fn request_report(
         &self,
         org: OrgId,
         new: &NewReport<'_>,
-        now: OffsetDateTime,
+        actor: Actor<'_>,
     ) -> StoreResult<(ReportDocumentRow, bool)> {
         let from = i64::from(new.period.from().number());
         let to = i64::from(new.period.to().number());
+        let detail = format!(
+            "{} · {} · {} to {}",
+            new.kind.as_str(),
+            new.scope,
+            new.period.from(),
+            new.period.to()
+        );
         let inserted: Option<i64> = with_pool!(self, pool => {
-            sqlx::query_scalar(
+            let mut tx = pool.begin().await?;
+            lock_org!(tx, org);
+            let inserted: Option<i64> = sqlx::query_scalar(
                 "INSERT INTO report_documents (org_id, kind, scope, period_from, period_to, status, requested_by, requested_at, schedule_id) \
                  VALUES ($1, $2, $3, $4, $5, 'building', $6, $7, $8) ON CONFLICT DO NOTHING RETURNING id",
             )
@@ -234,11 +244,16 @@ impl Store {
             .bind(new.scope)
             .bind(from)
             .bind(to)
-            .bind(new.requested_by)
-            .bind(millis(now))
+            .bind(actor.name)
+            .bind(millis(actor.at))
             .bind(new.schedule_id)
-            .fetch_optional(pool)
-            .await?
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let Some(id) = inserted {
+                audit_actor!(tx, org, actor, "report.generate", &format!("report {id}"), &detail);
+                tx.commit().await?;
+            }
+            inserted
         });
         let (id, created) = match inserted {
             Some(id) => (id, true),

@@ -6,7 +6,7 @@ use serde::Serialize;
 use spendlens_domain::Day;
 use time::OffsetDateTime;
 
-use crate::audit::{Actor, audit_change};
+use crate::audit::{Actor, audit_actor, audit_change, lock_org};
 use crate::{
     OrgId, ReportKind, RowExt, Store, StoreError, StoreResult, from_millis, millis, with_pool,
 };
@@ -52,27 +52,37 @@ macro_rules! schedule_of {
 }
 
 impl Store {
-    /// Adds a monthly schedule; the same kind and scope twice is a conflict.
+    /// Adds a monthly schedule created by `actor`, audited as theirs (`report_schedule.add`,
+    /// `report schedule <id>`, `monthly <kind> · <scope>`) in the same transaction; the same
+    /// kind and scope twice is a conflict (and logs nothing).
     pub async fn create_report_schedule(
         &self,
         org: OrgId,
         kind: ReportKind,
         scope: &str,
-        created_by: &str,
-        now: OffsetDateTime,
+        actor: Actor<'_>,
     ) -> StoreResult<ReportScheduleRow> {
+        let detail = format!("monthly {} · {scope}", kind.as_str());
         let id: Option<i64> = with_pool!(self, pool => {
-            sqlx::query_scalar(
+            let mut tx = pool.begin().await?;
+            lock_org!(tx, org);
+            let id: Option<i64> = sqlx::query_scalar(
                 "INSERT INTO report_schedules (org_id, kind, scope, cadence, created_by, created_at) \
                  VALUES ($1, $2, $3, 'monthly', $4, $5) ON CONFLICT DO NOTHING RETURNING id",
             )
             .bind(org.0)
             .bind(kind.as_str())
             .bind(scope)
-            .bind(created_by)
-            .bind(millis(now))
-            .fetch_optional(pool)
-            .await?
+            .bind(actor.name)
+            .bind(millis(actor.at))
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let Some(id) = id {
+                let subject = format!("report schedule {id}");
+                audit_actor!(tx, org, actor, "report_schedule.add", &subject, &detail);
+                tx.commit().await?;
+            }
+            id
         });
         let id = id.ok_or_else(|| {
             StoreError::Conflict(format!(

@@ -11,6 +11,7 @@ use spendlens_domain::services::{
 use spendlens_domain::{Day, DayRange, Money, ProviderKind};
 use time::OffsetDateTime;
 
+use crate::audit::{Actor, audit_change};
 use crate::connections::day_from_number;
 use crate::{ConnectionId, OrgId, RowExt, Store, StoreError, StoreResult, millis, with_pool};
 
@@ -169,12 +170,15 @@ impl Store {
     /// next sync reads every stored day again (from the connection's first stored day), so
     /// an excluded service's lines go and an included one's come in on every day. Returns the
     /// service as now stored and the day the re-read starts from, if one was asked for.
+    /// Audited as `actor`'s (`connection.service`, the connection's name, `<service> [<id>]:
+    /// <choice> (was <choice>); it counts|does not count`) in the same transaction.
     pub async fn set_service_choice(
         &self,
         org: OrgId,
         connection: ConnectionId,
         service_id: &str,
         choice: Option<ServiceChoice>,
+        actor: Actor<'_>,
     ) -> StoreResult<(ServiceRow, Option<Day>)> {
         let row = self.get_connection(org, connection).await?;
         if row.provider != ProviderKind::Vertex {
@@ -209,8 +213,18 @@ impl Store {
             let first = self.connection_holdings(org, connection).await?.first_day;
             first.or(row.synced_through)
         };
+        let shown = |c: Option<ServiceChoice>| c.map_or("default", ServiceChoice::as_str);
+        let detail = format!(
+            "{} [{}]: {} (was {}); it {}",
+            before.name,
+            before.id,
+            shown(choice),
+            shown(before.choice),
+            if counted { "counts" } else { "does not count" }
+        );
         with_pool!(self, pool => {
             let mut tx = pool.begin().await?;
+            audit_change!(tx, org, actor, "connection.service", &row.name, &detail);
             sqlx::query(
                 "UPDATE connection_services SET choice = $1 \
                  WHERE org_id = $2 AND connection_id = $3 AND service_id = $4",

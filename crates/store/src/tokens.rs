@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 
 use spendlens_domain::Scopes;
 
-use crate::audit::{Actor, audit_change};
+use crate::audit::{Actor, audit_actor, audit_change, lock_org};
 use crate::{OrgId, RowExt, Store, StoreError, StoreResult, from_millis, millis, with_pool};
 
 /// Every token starts with this, so leaked tokens are easy to recognize and scan for.
@@ -69,25 +69,42 @@ pub fn hash_token(secret: &str) -> String {
 }
 
 impl Store {
-    /// A token with full access and no expiry (the first token of a new install, tests).
+    /// A token with full access and no expiry (the first token of a new install, tests). Not
+    /// audited: a change someone makes goes through [`Store::create_scoped_api_token`].
     pub async fn create_api_token(
         &self,
         org: OrgId,
         name: &str,
         now: OffsetDateTime,
     ) -> StoreResult<NewApiToken> {
-        self.create_scoped_api_token(org, name, Scopes::ADMIN, None, now)
+        self.insert_api_token(org, name, Scopes::ADMIN, None, now, None)
             .await
     }
 
-    /// A token that may do what `scopes` allow, until `expires_at` if given.
+    /// A token that may do what `scopes` allow, until `expires_at` if given. Audited as
+    /// `actor`'s (`token.create`, its name, `token <id> scopes <scopes>[ expires <at>]`) in the
+    /// same transaction.
     pub async fn create_scoped_api_token(
         &self,
         org: OrgId,
         name: &str,
         scopes: Scopes,
         expires_at: Option<OffsetDateTime>,
+        actor: Actor<'_>,
+    ) -> StoreResult<NewApiToken> {
+        self.insert_api_token(org, name, scopes, expires_at, actor.at, Some(actor))
+            .await
+    }
+
+    /// Inserts a token; with `audit`, its entry goes in the same transaction.
+    async fn insert_api_token(
+        &self,
+        org: OrgId,
+        name: &str,
+        scopes: Scopes,
+        expires_at: Option<OffsetDateTime>,
         now: OffsetDateTime,
+        audit: Option<Actor<'_>>,
     ) -> StoreResult<NewApiToken> {
         let name = name.trim();
         if name.is_empty() || name.chars().count() > 80 {
@@ -105,7 +122,11 @@ impl Store {
         let secret = format!("{TOKEN_PREFIX}{}", hex::encode(bytes));
         let prefix: String = secret.chars().take(TOKEN_PREFIX.len() + 6).collect();
         let id: i64 = with_pool!(self, pool => {
-            sqlx::query_scalar(
+            let mut tx = pool.begin().await?;
+            if audit.is_some() {
+                lock_org!(tx, org);
+            }
+            let id: i64 = sqlx::query_scalar(
                 "INSERT INTO api_tokens (org_id, name, token_hash, prefix, created_at, scopes, expires_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
             )
@@ -116,8 +137,17 @@ impl Store {
             .bind(millis(now))
             .bind(scopes.to_string())
             .bind(expires_at.map(millis))
-            .fetch_one(pool)
-            .await?
+            .fetch_one(&mut *tx)
+            .await?;
+            if let Some(actor) = audit {
+                let detail = format!(
+                    "token {id} scopes {scopes}{}",
+                    expires_at.map_or_else(String::new, |at| format!(" expires {at}"))
+                );
+                audit_actor!(tx, org, actor, "token.create", name, &detail);
+            }
+            tx.commit().await?;
+            id
         });
         Ok(NewApiToken { id, secret })
     }

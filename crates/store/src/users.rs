@@ -6,6 +6,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
+use crate::audit::{Actor, audit_actor, lock_org};
 use crate::{OrgId, RowExt, Store, StoreError, StoreResult, from_millis, millis, with_pool};
 pub use spendlens_domain::Role;
 
@@ -85,6 +86,14 @@ pub(crate) fn user_from_row(row: &impl RowExt) -> StoreResult<UserRow> {
     })
 }
 
+/// Whose entry a new user's row is written with.
+enum NewUserAudit<'a> {
+    /// Added by someone.
+    By(Actor<'a>),
+    /// The first admin, at the first-run setup: their own entry.
+    FirstAdmin,
+}
+
 impl Store {
     /// Users across every organization (zero means the first-run setup is due).
     pub async fn count_users(&self) -> StoreResult<i64> {
@@ -94,8 +103,9 @@ impl Store {
         Ok(count)
     }
 
-    /// Adds an admin or viewer with an already computed password hash (a tenant needs a
-    /// customer: [`Store::create_user_bound`]).
+    /// Adds an admin or viewer with an already computed password hash, not audited (tests,
+    /// benches; a user someone adds goes through [`Store::create_user_bound`], the first
+    /// admin through [`Store::create_first_admin`]).
     pub async fn create_user(
         &self,
         org: OrgId,
@@ -104,12 +114,13 @@ impl Store {
         role: Role,
         now: OffsetDateTime,
     ) -> StoreResult<UserRow> {
-        self.create_user_bound(org, email, password_hash, role, None, now)
+        self.insert_user(org, email, password_hash, role, None, now, None)
             .await
     }
 
     /// Adds a user with an already computed password hash; a tenant is bound to `customer`
-    /// (required for a tenant, refused for anyone else).
+    /// (required for a tenant, refused for anyone else). Audited as `actor`'s (`user.create`,
+    /// the email, `role=<role>[ customer=<customer>]`) in the same transaction.
     pub async fn create_user_bound(
         &self,
         org: OrgId,
@@ -117,24 +128,70 @@ impl Store {
         password_hash: &str,
         role: Role,
         customer: Option<&str>,
+        actor: Actor<'_>,
+    ) -> StoreResult<UserRow> {
+        self.insert_user(
+            org,
+            email,
+            password_hash,
+            role,
+            customer,
+            actor.at,
+            Some(NewUserAudit::By(actor)),
+        )
+        .await
+    }
+
+    /// Adds the first admin at the first-run setup, audited as theirs (`user.create`,
+    /// `role=admin (first-run setup)`) in the same transaction.
+    pub async fn create_first_admin(
+        &self,
+        org: OrgId,
+        email: &str,
+        password_hash: &str,
         now: OffsetDateTime,
+    ) -> StoreResult<UserRow> {
+        self.insert_user(
+            org,
+            email,
+            password_hash,
+            Role::Admin,
+            None,
+            now,
+            Some(NewUserAudit::FirstAdmin),
+        )
+        .await
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn insert_user(
+        &self,
+        org: OrgId,
+        email: &str,
+        password_hash: &str,
+        role: Role,
+        customer: Option<&str>,
+        now: OffsetDateTime,
+        audit: Option<NewUserAudit<'_>>,
     ) -> StoreResult<UserRow> {
         let email = normalize_email(email)?;
         let customer = spendlens_domain::tenant::binding(role, customer)
             .map_err(|e| StoreError::Invalid(e.to_string()))?;
-        let taken: Option<i64> = with_pool!(self, pool => {
-            sqlx::query_scalar("SELECT id FROM users WHERE email = $1")
-                .bind(&email)
-                .fetch_optional(pool)
-                .await?
-        });
-        if taken.is_some() {
-            return Err(StoreError::Conflict(format!(
-                "a user with the email {email} already exists"
-            )));
-        }
         let id: i64 = with_pool!(self, pool => {
-            sqlx::query_scalar(
+            let mut tx = pool.begin().await?;
+            if audit.is_some() {
+                lock_org!(tx, org);
+            }
+            let taken: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE email = $1")
+                .bind(&email)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if taken.is_some() {
+                return Err(StoreError::Conflict(format!(
+                    "a user with the email {email} already exists"
+                )));
+            }
+            let id: i64 = sqlx::query_scalar(
                 "INSERT INTO users (org_id, email, password_hash, role, customer, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
             )
             .bind(org.0)
@@ -143,8 +200,25 @@ impl Store {
             .bind(role.as_str())
             .bind(customer.as_deref())
             .bind(millis(now))
-            .fetch_one(pool)
-            .await?
+            .fetch_one(&mut *tx)
+            .await?;
+            match audit {
+                Some(NewUserAudit::By(actor)) => {
+                    let detail = match &customer {
+                        Some(customer) => format!("role={role} customer={customer}"),
+                        None => format!("role={role}"),
+                    };
+                    audit_actor!(tx, org, actor, "user.create", &email, &detail);
+                }
+                Some(NewUserAudit::FirstAdmin) => {
+                    let actor = Actor { name: &email, at: now };
+                    let detail = "role=admin (first-run setup)";
+                    audit_actor!(tx, org, actor, "user.create", &email, detail);
+                }
+                None => {}
+            }
+            tx.commit().await?;
+            id
         });
         self.get_user(org, id).await
     }

@@ -5,6 +5,7 @@ use serde::Serialize;
 use spendlens_domain::ProviderKind;
 use time::OffsetDateTime;
 
+use crate::audit::{Actor, audit_change};
 use crate::{
     ConnectionId, OrgId, RowExt, Store, StoreError, StoreResult, WorkspaceId, from_millis, millis,
     with_pool,
@@ -91,6 +92,38 @@ pub fn validate_display_name(name: &str) -> StoreResult<String> {
     Ok(name.to_owned())
 }
 
+/// In `$tx`: gives the workspace `$current` (a [`WorkspaceRow`] as read) the display name
+/// `$new_name` and records the change as `$actor`'s; nothing when the name is already that.
+macro_rules! rename_in_tx {
+    ($tx:expr, $org:expr, $current:expr, $new_name:expr, $actor:expr) => {{
+        let current: &WorkspaceRow = &$current;
+        let new_name: &str = $new_name;
+        if current.display_name != new_name {
+            sqlx::query(
+                "UPDATE workspaces SET display_name = $1, display_name_custom = $2 WHERE org_id = $3 AND id = $4",
+            )
+            .bind(new_name)
+            .bind(new_name != current.provider_name)
+            .bind($org.0)
+            .bind(current.id.0)
+            .execute(&mut *$tx)
+            .await?;
+            sqlx::query(
+                "INSERT INTO workspace_names (org_id, workspace_id, old_name, new_name, changed_at, changed_by) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind($org.0)
+            .bind(current.id.0)
+            .bind(&current.display_name)
+            .bind(new_name)
+            .bind(millis($actor.at))
+            .bind($actor.name)
+            .execute(&mut *$tx)
+            .await?;
+        }
+    }};
+}
+
 impl Store {
     pub async fn list_workspaces(&self, org: OrgId) -> StoreResult<Vec<WorkspaceRow>> {
         let sql = format!(
@@ -117,47 +150,61 @@ impl Store {
         })
     }
 
-    /// Renames a workspace for display, recording the change. Renaming to the current name
-    /// changes nothing.
+    /// Renames a workspace for display, recording the change (by `actor`, at its time) and
+    /// auditing it as `actor`'s (`workspace.rename`, `workspace <id>`, `“old” → “new”`) in the
+    /// same transaction. Renaming to the current name changes nothing (and is still logged,
+    /// as it always was).
     pub async fn rename_workspace(
         &self,
         org: OrgId,
         id: WorkspaceId,
         new_name: &str,
-        changed_by: &str,
-        now: OffsetDateTime,
+        actor: Actor<'_>,
     ) -> StoreResult<WorkspaceRow> {
         let new_name = validate_display_name(new_name)?;
         let current = self.get_workspace(org, id).await?;
-        if current.display_name == new_name {
-            return Ok(current);
-        }
+        let subject = format!("workspace {}", id.0);
+        let detail = format!("“{}” → “{new_name}”", current.display_name);
         with_pool!(self, pool => {
             let mut tx = pool.begin().await?;
-            sqlx::query(
-                "UPDATE workspaces SET display_name = $1, display_name_custom = $2 WHERE org_id = $3 AND id = $4",
-            )
-            .bind(&new_name)
-            .bind(new_name != current.provider_name)
-            .bind(org.0)
-            .bind(id.0)
-            .execute(&mut *tx)
-            .await?;
-            sqlx::query(
-                "INSERT INTO workspace_names (org_id, workspace_id, old_name, new_name, changed_at, changed_by) \
-                 VALUES ($1, $2, $3, $4, $5, $6)",
-            )
-            .bind(org.0)
-            .bind(id.0)
-            .bind(&current.display_name)
-            .bind(&new_name)
-            .bind(millis(now))
-            .bind(changed_by)
-            .execute(&mut *tx)
-            .await?;
+            audit_change!(tx, org, actor, "workspace.rename", &subject, &detail);
+            rename_in_tx!(tx, org, current, &new_name, actor);
             tx.commit().await?;
         });
         self.get_workspace(org, id).await
+    }
+
+    /// Gives every workspace of `ids` the display name `new_name` in one transaction, audited
+    /// once as `actor`'s (`workspace.bulk_rename`, `<n> workspaces`, `→ “new”`). An unknown id
+    /// changes nothing (`NotFound`).
+    pub async fn rename_workspaces(
+        &self,
+        org: OrgId,
+        ids: &[WorkspaceId],
+        new_name: &str,
+        actor: Actor<'_>,
+    ) -> StoreResult<()> {
+        let new_name = validate_display_name(new_name)?;
+        let mut current = Vec::with_capacity(ids.len());
+        let mut seen = std::collections::HashSet::new();
+        for id in ids {
+            let row = self.get_workspace(org, *id).await?;
+            // An id listed twice is renamed once.
+            if seen.insert(id.0) {
+                current.push(row);
+            }
+        }
+        let subject = format!("{} workspaces", ids.len());
+        let detail = format!("→ “{new_name}”");
+        with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            audit_change!(tx, org, actor, "workspace.bulk_rename", &subject, &detail);
+            for row in &current {
+                rename_in_tx!(tx, org, row, &new_name, actor);
+            }
+            tx.commit().await?;
+        });
+        Ok(())
     }
 
     /// The renames of a workspace, newest first.
@@ -217,14 +264,15 @@ impl Store {
         })
     }
 
-    /// Reverts to the name a workspace had before the given change (recorded as a rename).
+    /// Reverts to the name a workspace had before the given change (recorded as a rename),
+    /// audited as `actor`'s (`workspace.revert`, `workspace <id>`, `back to “name”`) in the
+    /// same transaction.
     pub async fn revert_workspace_name(
         &self,
         org: OrgId,
         id: WorkspaceId,
         change_id: i64,
-        changed_by: &str,
-        now: OffsetDateTime,
+        actor: Actor<'_>,
     ) -> StoreResult<WorkspaceRow> {
         let history = self.workspace_history(org, id).await?;
         let change =
@@ -234,7 +282,15 @@ impl Store {
                 .ok_or_else(|| StoreError::NotFound {
                     what: format!("name change {change_id} of workspace {}", id.0),
                 })?;
-        self.rename_workspace(org, id, &change.old_name.clone(), changed_by, now)
-            .await
+        let current = self.get_workspace(org, id).await?;
+        let subject = format!("workspace {}", id.0);
+        let detail = format!("back to “{}”", change.old_name);
+        with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            audit_change!(tx, org, actor, "workspace.revert", &subject, &detail);
+            rename_in_tx!(tx, org, current, &change.old_name, actor);
+            tx.commit().await?;
+        });
+        self.get_workspace(org, id).await
     }
 }

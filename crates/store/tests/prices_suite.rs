@@ -97,7 +97,11 @@ async fn user_prices_beat_built_in_ones_and_unknown_models_stay_unpriced() {
         .add_price(
             org,
             user(ProviderKind::OpenAi, "gpt-4o*", "0.1", "0.2", "2026-01-01"),
-            NOW,
+            spendlens_store::Actor {
+                name: "test",
+                at: NOW,
+            },
+            |_| String::new(),
         )
         .await
         .unwrap();
@@ -123,7 +127,18 @@ async fn the_newest_entry_effective_on_the_calls_day_prices_it() {
         "2026-01-01",
     );
     january.effective_to = Some(Day::from_str("2026-09-30").unwrap());
-    let january = store.add_price(org, january, NOW).await.unwrap();
+    let january = store
+        .add_price(
+            org,
+            january,
+            spendlens_store::Actor {
+                name: "test",
+                at: NOW,
+            },
+            |_| String::new(),
+        )
+        .await
+        .unwrap();
     let june = store
         .add_price(
             org,
@@ -134,7 +149,11 @@ async fn the_newest_entry_effective_on_the_calls_day_prices_it() {
                 "2",
                 "2026-06-01",
             ),
-            NOW,
+            spendlens_store::Actor {
+                name: "test",
+                at: NOW,
+            },
+            |_| String::new(),
         )
         .await
         .unwrap();
@@ -173,7 +192,11 @@ async fn the_most_specific_glob_wins_among_user_prices() {
                 "10",
                 "2026-01-01",
             ),
-            NOW,
+            spendlens_store::Actor {
+                name: "test",
+                at: NOW,
+            },
+            |_| String::new(),
         )
         .await
         .unwrap();
@@ -187,7 +210,11 @@ async fn the_most_specific_glob_wins_among_user_prices() {
                 "15",
                 "2025-01-01",
             ),
-            NOW,
+            spendlens_store::Actor {
+                name: "test",
+                at: NOW,
+            },
+            |_| String::new(),
         )
         .await
         .unwrap();
@@ -222,7 +249,18 @@ async fn prices_come_back_exactly_and_cost_exact_money() {
         batch: true,
         service_tier: Some("flex".to_owned()),
     };
-    let added = store.add_price(org, entry.clone(), NOW).await.unwrap();
+    let added = store
+        .add_price(
+            org,
+            entry.clone(),
+            spendlens_store::Actor {
+                name: "test",
+                at: NOW,
+            },
+            |_| String::new(),
+        )
+        .await
+        .unwrap();
     let read = store
         .get_price(org, added.id.parse().unwrap())
         .await
@@ -244,7 +282,18 @@ async fn prices_come_back_exactly_and_cost_exact_money() {
         conditions: Conditions::default(),
         ..entry
     };
-    store.add_price(org, plain, NOW).await.unwrap();
+    store
+        .add_price(
+            org,
+            plain,
+            spendlens_store::Actor {
+                name: "test",
+                at: NOW,
+            },
+            |_| String::new(),
+        )
+        .await
+        .unwrap();
     let catalog = catalog(store, org).await;
     let mut call = usage(1_000_000, 0);
     call.quantity = Some((Unit::images(), spendlens_domain::Quantity::from_whole(3)));
@@ -270,7 +319,11 @@ async fn edits_and_deletes_touch_user_entries_only_and_duplicates_are_refused() 
         .add_price(
             org,
             user(ProviderKind::OpenAi, "gpt-house", "1", "2", "2026-01-01"),
-            NOW,
+            spendlens_store::Actor {
+                name: "test",
+                at: NOW,
+            },
+            |_| String::new(),
         )
         .await
         .unwrap();
@@ -280,7 +333,11 @@ async fn edits_and_deletes_touch_user_entries_only_and_duplicates_are_refused() 
         .add_price(
             org,
             user(ProviderKind::OpenAi, "GPT-House", "5", "5", "2026-01-01"),
-            NOW,
+            spendlens_store::Actor {
+                name: "test",
+                at: NOW,
+            },
+            |_| String::new(),
         )
         .await
         .unwrap_err();
@@ -290,7 +347,11 @@ async fn edits_and_deletes_touch_user_entries_only_and_duplicates_are_refused() 
             org,
             id,
             user(ProviderKind::OpenAi, "gpt-house", "1.5", "2", "2026-01-01"),
-            NOW,
+            spendlens_store::Actor {
+                name: "test",
+                at: NOW,
+            },
+            |_| String::new(),
         )
         .await
         .unwrap();
@@ -301,13 +362,33 @@ async fn edits_and_deletes_touch_user_entries_only_and_duplicates_are_refused() 
     );
     let mut bad = user(ProviderKind::OpenAi, "gpt-house", "-1", "2", "2026-01-01");
     let err = store
-        .edit_price(org, id, bad.clone(), NOW)
+        .edit_price(
+            org,
+            id,
+            bad.clone(),
+            spendlens_store::Actor {
+                name: "test",
+                at: NOW,
+            },
+            |_| String::new(),
+        )
         .await
         .unwrap_err();
     assert!(err.to_string().contains("negative"), "{err}");
     bad.source = PriceSource::BuiltIn;
     bad.tokens.input = Some(dec("1"));
-    let err = store.add_price(org, bad, NOW).await.unwrap_err();
+    let err = store
+        .add_price(
+            org,
+            bad,
+            spendlens_store::Actor {
+                name: "test",
+                at: NOW,
+            },
+            |_| String::new(),
+        )
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("prices import"), "{err}");
     // Another organization sees none of it.
     let other = store.create_org("other", NOW).await.unwrap();
@@ -347,7 +428,17 @@ async fn edits_and_deletes_touch_user_entries_only_and_duplicates_are_refused() 
     // Imported built-in rows cannot be edited or deleted one by one.
     let built_in = PriceCatalog::built_in().entries().to_vec();
     store
-        .import_built_in_prices(org, built_in, true, NOW)
+        .import_built_in_prices(
+            org,
+            built_in,
+            (true).then_some((
+                spendlens_store::Actor {
+                    name: "test",
+                    at: NOW,
+                },
+                "test",
+            )),
+        )
         .await
         .unwrap();
     let row = store.stored_prices(org).await.unwrap().remove(0);
@@ -366,7 +457,16 @@ async fn edits_and_deletes_touch_user_entries_only_and_duplicates_are_refused() 
         .unwrap_err();
     assert!(err.to_string().contains("built-in"), "{err}");
     let err = store
-        .edit_price(org, row_id, row.clone(), NOW)
+        .edit_price(
+            org,
+            row_id,
+            row.clone(),
+            spendlens_store::Actor {
+                name: "test",
+                at: NOW,
+            },
+            |_| String::new(),
+        )
         .await
         .unwrap_err();
     assert!(err.to_string().contains("built-in"), "{err}");
@@ -381,7 +481,11 @@ async fn an_import_replaces_built_in_prices_only_and_says_what_changed() {
         .add_price(
             org,
             user(ProviderKind::OpenAi, "gpt-house", "1", "2", "2026-01-01"),
-            NOW,
+            spendlens_store::Actor {
+                name: "test",
+                at: NOW,
+            },
+            |_| String::new(),
         )
         .await
         .unwrap();
@@ -397,7 +501,17 @@ async fn an_import_replaces_built_in_prices_only_and_says_what_changed() {
 
     let revision = store.price_revision(org).await.unwrap();
     let dry = store
-        .import_built_in_prices(org, file.clone(), false, NOW)
+        .import_built_in_prices(
+            org,
+            file.clone(),
+            (false).then_some((
+                spendlens_store::Actor {
+                    name: "test",
+                    at: NOW,
+                },
+                "test",
+            )),
+        )
         .await
         .unwrap();
     assert!(!dry.applied && dry.replaced_compiled);
@@ -415,7 +529,17 @@ async fn an_import_replaces_built_in_prices_only_and_says_what_changed() {
     assert!(store.stored_prices(org).await.unwrap().len() == 1);
 
     let applied = store
-        .import_built_in_prices(org, file.clone(), true, NOW)
+        .import_built_in_prices(
+            org,
+            file.clone(),
+            (true).then_some((
+                spendlens_store::Actor {
+                    name: "test",
+                    at: NOW,
+                },
+                "test",
+            )),
+        )
         .await
         .unwrap();
     assert!(applied.applied);
@@ -431,14 +555,34 @@ async fn an_import_replaces_built_in_prices_only_and_says_what_changed() {
     );
     // The same file again changes nothing.
     let again = store
-        .import_built_in_prices(org, file, true, NOW)
+        .import_built_in_prices(
+            org,
+            file,
+            (true).then_some((
+                spendlens_store::Actor {
+                    name: "test",
+                    at: NOW,
+                },
+                "test",
+            )),
+        )
         .await
         .unwrap();
     assert!(again.is_noop() && !again.replaced_compiled);
     // An empty file or a user entry in it is refused, and nothing changes.
     assert!(
         store
-            .import_built_in_prices(org, Vec::new(), true, NOW)
+            .import_built_in_prices(
+                org,
+                Vec::new(),
+                (true).then_some((
+                    spendlens_store::Actor {
+                        name: "test",
+                        at: NOW
+                    },
+                    "test"
+                ))
+            )
             .await
             .is_err()
     );
@@ -446,8 +590,13 @@ async fn an_import_replaces_built_in_prices_only_and_says_what_changed() {
         .import_built_in_prices(
             org,
             vec![user(ProviderKind::OpenAi, "x", "1", "1", "2026-01-01")],
-            true,
-            NOW,
+            (true).then_some((
+                spendlens_store::Actor {
+                    name: "test",
+                    at: NOW,
+                },
+                "test",
+            )),
         )
         .await
         .unwrap_err();
@@ -603,7 +752,7 @@ async fn observed_prices_are_kept_exactly_per_window_and_rebuild_read_only_entri
     let mut by_hand = user(ProviderKind::Anthropic, "claude-x", "1", "1", "2026-11-01");
     by_hand.source = PriceSource::Observed;
     assert!(matches!(
-        store.add_price(org, by_hand, NOW).await,
+        store.add_price(org, by_hand, spendlens_store::Actor { name: "test", at: NOW }, |_| String::new()).await,
         Err(StoreError::Invalid(m)) if m.contains("only from synced bills")
     ));
     // Exact cells back, summed over connections by day and class.
@@ -698,5 +847,215 @@ async fn observed_prices_are_kept_exactly_per_window_and_rebuild_read_only_entri
         Day::from_str("2026-11-02").unwrap()
     );
     assert_eq!(entries[0].tokens.input, Some(dec("3")));
+    test.teardown().await;
+}
+
+/// Creates and edits write their audit entry in the change's own transaction: a done change
+/// leaves exactly its entry, a refused one (a name or email taken, a row gone) none, and the
+/// chain stays intact.
+#[tokio::test]
+async fn creates_and_edits_write_their_audit_entry_in_the_same_transaction() {
+    let test = TestStore::new().await.unwrap();
+    let store = &test.store;
+    let org = store.ensure_default_org(NOW).await.unwrap();
+    let actor = spendlens_store::Actor {
+        name: "root@example.com",
+        at: NOW,
+    };
+    let logged = |entries: &[spendlens_store::AuditEntry], action: &str| {
+        entries
+            .iter()
+            .filter(|e| e.action == action)
+            .map(|e| (e.actor.clone(), e.subject.clone(), e.detail.clone()))
+            .collect::<Vec<_>>()
+    };
+    let describe = |e: &PriceEntry| format!("{} {}", e.provider, e.model_glob);
+
+    // A price: added once; the same entry again is a conflict and logs nothing.
+    let entry = user(
+        ProviderKind::OpenAi,
+        "gpt-audit*",
+        "0.1",
+        "0.2",
+        "2026-01-01",
+    );
+    let added = store
+        .add_price(org, entry.clone(), actor, describe)
+        .await
+        .unwrap();
+    let again = store.add_price(org, entry.clone(), actor, describe).await;
+    assert!(matches!(again, Err(StoreError::Conflict(_))), "{again:?}");
+    // Edited; an edit of an entry that is not there logs nothing.
+    let mut changed = entry.clone();
+    changed.tokens.output = Some(dec("0.3"));
+    let id: i64 = added.id.parse().unwrap();
+    store
+        .edit_price(org, id, changed.clone(), actor, describe)
+        .await
+        .unwrap();
+    let missing = store
+        .edit_price(org, 999_999, changed, actor, describe)
+        .await;
+    assert!(
+        matches!(missing, Err(StoreError::NotFound { .. })),
+        "{missing:?}"
+    );
+
+    // An ingest key: created, regenerated; a revoked key cannot be regenerated (nothing logged).
+    let key = store.create_ingest_key(org, "app", actor).await.unwrap();
+    let new = store
+        .regenerate_ingest_key(org, key.key.id, actor)
+        .await
+        .unwrap();
+    store
+        .revoke_ingest_key(org, key.key.id, actor)
+        .await
+        .unwrap();
+    let refused = store.regenerate_ingest_key(org, key.key.id, actor).await;
+    assert!(
+        matches!(refused, Err(StoreError::NotFound { .. })),
+        "{refused:?}"
+    );
+
+    // A user: added once; the same email again is a conflict and logs nothing.
+    let bob = store
+        .create_user_bound(
+            org,
+            "bob@example.com",
+            "h",
+            spendlens_store::Role::Viewer,
+            None,
+            actor,
+        )
+        .await
+        .unwrap();
+    let taken = store
+        .create_user_bound(
+            org,
+            "BOB@example.com",
+            "h",
+            spendlens_store::Role::Viewer,
+            None,
+            actor,
+        )
+        .await;
+    assert!(matches!(taken, Err(StoreError::Conflict(_))), "{taken:?}");
+    store
+        .set_user_access(
+            org,
+            bob.id,
+            spendlens_store::Role::Tenant,
+            Some("acme"),
+            actor,
+        )
+        .await
+        .unwrap();
+
+    // A report schedule: the same kind and scope twice is a conflict and logs nothing.
+    store
+        .create_report_schedule(org, spendlens_store::ReportKind::Chargeback, "all", actor)
+        .await
+        .unwrap();
+    let twice = store
+        .create_report_schedule(org, spendlens_store::ReportKind::Chargeback, "all", actor)
+        .await;
+    assert!(matches!(twice, Err(StoreError::Conflict(_))), "{twice:?}");
+
+    // A connection: the same name twice is a conflict and logs nothing.
+    let vault = spendlens_store::vault::Vault::from_key([7; 32]);
+    let credential = spendlens_domain::Credential::parse(
+        ProviderKind::OpenAi,
+        "sk-admin-AbCdefghijklmnopqrstuvwxYz12",
+    )
+    .unwrap();
+    let new_connection = || spendlens_store::NewConnection {
+        name: "prod",
+        credential: &credential,
+        base_url: None,
+        sync_interval_secs: 3600,
+        backfill_days: 90,
+        lookback_days: None,
+    };
+    store
+        .create_connection_as(org, new_connection(), &vault, actor)
+        .await
+        .unwrap();
+    let duplicate = store
+        .create_connection_as(org, new_connection(), &vault, actor)
+        .await;
+    assert!(
+        matches!(duplicate, Err(StoreError::Conflict(_))),
+        "{duplicate:?}"
+    );
+
+    let entries = store.audit_entries(org, 100).await.unwrap();
+    let who = "root@example.com".to_owned();
+    assert_eq!(
+        logged(&entries, "price.add"),
+        vec![(
+            who.clone(),
+            format!("price entry {id}"),
+            "openai gpt-audit*".to_owned()
+        )]
+    );
+    assert_eq!(
+        logged(&entries, "price.edit"),
+        vec![(
+            who.clone(),
+            format!("price entry {id}"),
+            "was openai gpt-audit*; now openai gpt-audit*".to_owned()
+        )]
+    );
+    assert_eq!(
+        logged(&entries, "ingest_key.create"),
+        vec![(who.clone(), "app".to_owned(), key.key.hint.clone())]
+    );
+    assert_eq!(
+        logged(&entries, "ingest_key.regenerate"),
+        vec![(
+            who.clone(),
+            "app".to_owned(),
+            format!("{} replaced by {}", key.key.hint, new.key.hint)
+        )]
+    );
+    assert_eq!(
+        logged(&entries, "user.create"),
+        vec![(
+            who.clone(),
+            "bob@example.com".to_owned(),
+            "role=viewer".to_owned()
+        )]
+    );
+    assert_eq!(
+        logged(&entries, "user.role"),
+        vec![(
+            who.clone(),
+            "bob@example.com".to_owned(),
+            "viewer -> tenant of acme".to_owned()
+        )]
+    );
+    assert_eq!(
+        logged(&entries, "user.customer"),
+        vec![(
+            who.clone(),
+            "bob@example.com".to_owned(),
+            "customer (none) -> acme".to_owned()
+        )]
+    );
+    assert_eq!(logged(&entries, "report_schedule.add").len(), 1);
+    assert_eq!(
+        logged(&entries, "connection.add"),
+        vec![(
+            who.clone(),
+            "prod".to_owned(),
+            format!("openai key {}", credential.hint())
+        )]
+    );
+    assert_eq!(
+        store.verify_audit(org).await.unwrap(),
+        spendlens_store::AuditVerdict::Intact {
+            entries: entries.len()
+        }
+    );
     test.teardown().await;
 }

@@ -189,7 +189,16 @@ async fn a_lookback_set_before_the_override_column_survives_the_upgrade() {
     }
     // Set since the upgrade: the override wins.
     store
-        .set_connection_lookback(org, edited, Some(5))
+        .set_connection_lookback(
+            org,
+            edited,
+            Some(5),
+            spendlens_store::Actor {
+                name: "test",
+                at: NOW,
+            },
+            "",
+        )
         .await
         .unwrap();
     // Returned to the provider's own look-back since the upgrade (audited): stays so.
@@ -540,11 +549,27 @@ async fn renames_keep_history_and_revert_and_survive_a_sync() {
         .unwrap();
     assert_eq!(workspace.display_name, "Project proj_a");
     store
-        .rename_workspace(org, workspace.id, "Search", "alice", NOW)
+        .rename_workspace(
+            org,
+            workspace.id,
+            "Search",
+            spendlens_store::Actor {
+                name: "alice",
+                at: NOW,
+            },
+        )
         .await
         .unwrap();
     store
-        .rename_workspace(org, workspace.id, "Search team", "bob", NOW)
+        .rename_workspace(
+            org,
+            workspace.id,
+            "Search team",
+            spendlens_store::Actor {
+                name: "bob",
+                at: NOW,
+            },
+        )
         .await
         .unwrap();
     // A later sync does not undo a user's name.
@@ -562,7 +587,15 @@ async fn renames_keep_history_and_revert_and_survive_a_sync() {
     assert_eq!(history[0].changed_by, "bob");
     let first_change = history[1].id;
     let reverted = store
-        .revert_workspace_name(org, workspace.id, first_change, "carol", NOW)
+        .revert_workspace_name(
+            org,
+            workspace.id,
+            first_change,
+            spendlens_store::Actor {
+                name: "carol",
+                at: NOW,
+            },
+        )
         .await
         .unwrap();
     assert_eq!(reverted.display_name, "Project proj_a");
@@ -570,7 +603,15 @@ async fn renames_keep_history_and_revert_and_survive_a_sync() {
     for bad in ["", "   ", &"x".repeat(500)] {
         assert!(matches!(
             store
-                .rename_workspace(org, workspace.id, bad, "eve", NOW)
+                .rename_workspace(
+                    org,
+                    workspace.id,
+                    bad,
+                    spendlens_store::Actor {
+                        name: "eve",
+                        at: NOW
+                    }
+                )
                 .await,
             Err(StoreError::Invalid(_))
         ));
@@ -579,7 +620,15 @@ async fn renames_keep_history_and_revert_and_survive_a_sync() {
     let other = store.create_org("Other", NOW).await.unwrap();
     assert!(matches!(
         store
-            .rename_workspace(other, workspace.id, "Mine", "mallory", NOW)
+            .rename_workspace(
+                other,
+                workspace.id,
+                "Mine",
+                spendlens_store::Actor {
+                    name: "mallory",
+                    at: NOW
+                }
+            )
             .await,
         Err(StoreError::NotFound { .. })
     ));
@@ -1018,7 +1067,15 @@ async fn idle_sessions_end_and_disabled_or_removed_users_lose_theirs() {
     assert!(listed.iter().any(|s| s.id == one_id));
     assert_eq!(
         store
-            .revoke_sessions(org, bob.id, Some(&one_id))
+            .revoke_sessions(
+                org,
+                bob.id,
+                Some(&one_id),
+                spendlens_store::Actor {
+                    name: "test",
+                    at: NOW
+                }
+            )
             .await
             .unwrap(),
         1
@@ -1040,7 +1097,15 @@ async fn idle_sessions_end_and_disabled_or_removed_users_lose_theirs() {
 
     // Disabling signs the user out everywhere and keeps them out until enabled again.
     let disabled = store
-        .set_user_disabled(org, bob.id, true, NOW)
+        .set_user_disabled(
+            org,
+            bob.id,
+            true,
+            spendlens_store::Actor {
+                name: "test",
+                at: NOW,
+            },
+        )
         .await
         .unwrap();
     assert_eq!(disabled.disabled_at, Some(NOW));
@@ -1059,7 +1124,15 @@ async fn idle_sessions_end_and_disabled_or_removed_users_lose_theirs() {
             .is_empty()
     );
     let enabled = store
-        .set_user_disabled(org, bob.id, false, NOW)
+        .set_user_disabled(
+            org,
+            bob.id,
+            false,
+            spendlens_store::Actor {
+                name: "test",
+                at: NOW,
+            },
+        )
         .await
         .unwrap();
     assert_eq!(enabled.disabled_at, None);
@@ -1067,7 +1140,15 @@ async fn idle_sessions_end_and_disabled_or_removed_users_lose_theirs() {
     // The last active admin can be neither disabled nor removed.
     for result in [
         store
-            .set_user_disabled(org, admin.id, true, NOW)
+            .set_user_disabled(
+                org,
+                admin.id,
+                true,
+                spendlens_store::Actor {
+                    name: "test",
+                    at: NOW,
+                },
+            )
             .await
             .map(|_| ()),
         store

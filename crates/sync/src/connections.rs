@@ -3,7 +3,7 @@
 
 use spendlens_domain::{Credential, CredentialShapeError, ProviderKind};
 use spendlens_providers::{ConnectionCheck, ProviderError};
-use spendlens_store::{ConnectionId, ConnectionRow, NewConnection, OrgId, StoreError};
+use spendlens_store::{Actor, ConnectionId, ConnectionRow, NewConnection, OrgId, StoreError};
 
 use crate::{SyncEngine, SyncError};
 
@@ -40,11 +40,32 @@ pub enum AddConnectionError {
 }
 
 impl SyncEngine {
-    /// Validates, checks live (unless asked not to) and saves a connection.
+    /// Validates, checks live (unless asked not to) and saves a connection, not audited
+    /// (tests, the demo's seeding).
     pub async fn add_connection(
         &self,
         org: OrgId,
         request: AddConnection<'_>,
+    ) -> Result<(ConnectionRow, Option<ConnectionCheck>), AddConnectionError> {
+        self.save_connection(org, request, None).await
+    }
+
+    /// Validates, checks live (unless asked not to) and saves a connection, audited as
+    /// `actor`'s (`connection.add`) in the saving transaction.
+    pub async fn add_connection_as(
+        &self,
+        org: OrgId,
+        request: AddConnection<'_>,
+        actor: Actor<'_>,
+    ) -> Result<(ConnectionRow, Option<ConnectionCheck>), AddConnectionError> {
+        self.save_connection(org, request, Some(actor)).await
+    }
+
+    async fn save_connection(
+        &self,
+        org: OrgId,
+        request: AddConnection<'_>,
+        audit: Option<Actor<'_>>,
     ) -> Result<(ConnectionRow, Option<ConnectionCheck>), AddConnectionError> {
         let credential = Credential::parse(request.provider, request.secret)?;
         let base_url = match request.base_url.map(str::trim).filter(|u| !u.is_empty()) {
@@ -91,22 +112,26 @@ impl SyncEngine {
                     })?,
             )
         };
-        let row = self
-            .store()
-            .create_connection(
-                org,
-                NewConnection {
-                    name: request.name,
-                    credential: &credential,
-                    base_url: base_text.as_deref(),
-                    sync_interval_secs: request.sync_interval_secs,
-                    backfill_days: request.backfill_days,
-                    lookback_days: request.lookback_days,
-                },
-                self.vault(),
-                self.now(),
-            )
-            .await?;
+        let new = NewConnection {
+            name: request.name,
+            credential: &credential,
+            base_url: base_text.as_deref(),
+            sync_interval_secs: request.sync_interval_secs,
+            backfill_days: request.backfill_days,
+            lookback_days: request.lookback_days,
+        };
+        let row = match audit {
+            Some(actor) => {
+                self.store()
+                    .create_connection_as(org, new, self.vault(), actor)
+                    .await?
+            }
+            None => {
+                self.store()
+                    .create_connection(org, new, self.vault(), self.now())
+                    .await?
+            }
+        };
         Ok((row, check))
     }
 

@@ -649,7 +649,16 @@ async fn each_sync_rereads_the_providers_lookback_or_the_connections_own() {
     // The connection's own ten days replace the provider's policy, and clearing it restores it.
     engine
         .store()
-        .set_connection_lookback(org, id, Some(10))
+        .set_connection_lookback(
+            org,
+            id,
+            Some(10),
+            spendlens_store::Actor {
+                name: "test",
+                at: datetime!(2026-12-04 12:00 UTC),
+            },
+            "",
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -667,13 +676,31 @@ async fn each_sync_rereads_the_providers_lookback_or_the_connections_own() {
     );
     let err = engine
         .store()
-        .set_connection_lookback(org, id, Some(63))
+        .set_connection_lookback(
+            org,
+            id,
+            Some(63),
+            spendlens_store::Actor {
+                name: "test",
+                at: datetime!(2026-12-04 12:00 UTC),
+            },
+            "",
+        )
         .await
         .unwrap_err();
     assert!(err.to_string().contains("outside 0–62"), "{err}");
     engine
         .store()
-        .set_connection_lookback(org, id, None)
+        .set_connection_lookback(
+            org,
+            id,
+            None,
+            spendlens_store::Actor {
+                name: "test",
+                at: datetime!(2026-12-04 12:00 UTC),
+            },
+            "",
+        )
         .await
         .unwrap();
     assert_eq!(

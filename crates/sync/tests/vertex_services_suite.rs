@@ -23,6 +23,12 @@ use time::macros::{date, datetime};
 
 const TODAY: time::Date = date!(2026 - 11 - 22);
 
+/// Who the tests' service choices are audited as.
+const ACTOR: spendlens_store::Actor<'static> = spendlens_store::Actor {
+    name: "test",
+    at: datetime!(2026-11-22 12:00 UTC),
+};
+
 async fn setup() -> (TestStore, SyncEngine, OrgId) {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let test = TestStore::new().await.unwrap();
@@ -210,7 +216,7 @@ async fn services_are_stored_an_excluded_one_is_read_out_of_every_day_and_months
 
     // Exclude Mistral: the next sync reads every stored day again, without it.
     let (row, reread) = store
-        .set_service_choice(org, id, &mistral.id, Some(ServiceChoice::Exclude))
+        .set_service_choice(org, id, &mistral.id, Some(ServiceChoice::Exclude), ACTOR)
         .await
         .unwrap();
     assert!(!row.counted);
@@ -256,12 +262,12 @@ async fn services_are_stored_an_excluded_one_is_read_out_of_every_day_and_months
     );
     // Back to the default: counted again, another re-read; the same choice twice asks none.
     let (_, reread) = store
-        .set_service_choice(org, id, &mistral.id, None)
+        .set_service_choice(org, id, &mistral.id, None, ACTOR)
         .await
         .unwrap();
     assert_eq!(reread, Some(day("2026-10-09")));
     let (_, reread) = store
-        .set_service_choice(org, id, &mistral.id, Some(ServiceChoice::Include))
+        .set_service_choice(org, id, &mistral.id, Some(ServiceChoice::Include), ACTOR)
         .await
         .unwrap();
     assert_eq!(reread, None, "it counted already");
@@ -270,7 +276,13 @@ async fn services_are_stored_an_excluded_one_is_read_out_of_every_day_and_months
 
     // Refused choices say why.
     let unknown = store
-        .set_service_choice(org, id, "NOPE-0000-0000", Some(ServiceChoice::Include))
+        .set_service_choice(
+            org,
+            id,
+            "NOPE-0000-0000",
+            Some(ServiceChoice::Include),
+            ACTOR,
+        )
         .await
         .unwrap_err();
     assert!(
@@ -317,7 +329,7 @@ async fn services_are_stored_an_excluded_one_is_read_out_of_every_day_and_months
     assert!(!months.rows.is_empty());
     assert!(months.notes[0].contains("PiAPI's billing API names no invoice month"));
     let refused = store
-        .set_service_choice(org, pid, "X", Some(ServiceChoice::Exclude))
+        .set_service_choice(org, pid, "X", Some(ServiceChoice::Exclude), ACTOR)
         .await
         .unwrap_err();
     assert!(

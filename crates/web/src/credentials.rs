@@ -61,13 +61,15 @@ impl CredentialCache {
 
 /// Every revocation of a credential the budget check accepts, so none can leave it believed.
 impl AppState {
+    /// Regenerates the key (audited as `actor`'s in the same transaction) and forgets every
+    /// cached credential.
     pub async fn regenerate_ingest_key(
         &self,
         org: OrgId,
         id: i64,
-        now: OffsetDateTime,
+        actor: Actor<'_>,
     ) -> StoreResult<NewIngestKey> {
-        let new = self.store().regenerate_ingest_key(org, id, now).await?;
+        let new = self.store().regenerate_ingest_key(org, id, actor).await?;
         self.credentials.forget_all();
         Ok(new)
     }

@@ -120,30 +120,15 @@ pub async fn request(
                 kind: request.kind,
                 scope: &request.scope,
                 period: request.period,
-                requested_by: actor,
                 schedule_id: None,
             },
-            now,
+            spendlens_store::Actor {
+                name: actor,
+                at: now,
+            },
         )
         .await?;
     if created {
-        state
-            .store
-            .audit(
-                org,
-                actor,
-                "report.generate",
-                &format!("report {}", row.id),
-                &format!(
-                    "{} · {} · {} to {}",
-                    request.kind.as_str(),
-                    request.scope,
-                    request.period.from(),
-                    request.period.to()
-                ),
-                now,
-            )
-            .await?;
         let state = state.clone();
         let id = row.id;
         let built = request.clone();
@@ -278,21 +263,13 @@ pub async fn schedule(
     )
     .map_err(ApiError::BadRequest)?;
     known_scope(state, org, &checked).await?;
-    let now = state.now();
+    let actor = spendlens_store::Actor {
+        name: actor,
+        at: state.now(),
+    };
     let row = state
         .store
-        .create_report_schedule(org, checked.kind, &checked.scope, actor, now)
-        .await?;
-    state
-        .store
-        .audit(
-            org,
-            actor,
-            "report_schedule.add",
-            &format!("report schedule {}", row.id),
-            &format!("monthly {} · {}", row.kind.as_str(), row.scope),
-            now,
-        )
+        .create_report_schedule(org, checked.kind, &checked.scope, actor)
         .await?;
     crate::schedules::run_due(state).await?;
     Ok(row)

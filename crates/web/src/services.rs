@@ -1,6 +1,6 @@
 //! Including or excluding a service of a connection's bill (Vertex): the one path the API, the
-//! dashboard and the CLI share — validated and stored by the store, audited here with what
-//! changed, and said back in words (including the re-read the next sync does).
+//! dashboard and the CLI share — validated, stored and audited (with what changed) by the store,
+//! and said back in words here (including the re-read the next sync does).
 
 use serde::Serialize;
 use spendlens_domain::Day;
@@ -19,12 +19,7 @@ pub struct ChoiceOutcome {
     pub message: String,
 }
 
-/// `include`, `exclude` or `default`.
-fn choice_text(choice: Option<ServiceChoice>) -> &'static str {
-    choice.map_or("default", ServiceChoice::as_str)
-}
-
-/// Sets the choice, audits it under `actor` and says what happens next.
+/// Sets the choice (audited under `actor` in the same transaction) and says what happens next.
 pub async fn choose_service_in(
     store: &Store,
     org: OrgId,
@@ -35,30 +30,18 @@ pub async fn choose_service_in(
     now: OffsetDateTime,
 ) -> StoreResult<ChoiceOutcome> {
     let row = store.get_connection(org, connection).await?;
-    let before = store
-        .connection_services(org, connection)
-        .await?
-        .into_iter()
-        .find(|s| s.id == service_id.trim())
-        .map(|s| s.choice);
+    let actor = spendlens_store::Actor {
+        name: actor,
+        at: now,
+    };
     let (service, reread_from) = store
-        .set_service_choice(org, connection, service_id, choice)
+        .set_service_choice(org, connection, service_id, choice, actor)
         .await?;
     let counts = if service.counted {
         "counts"
     } else {
         "does not count"
     };
-    let detail = format!(
-        "{} [{}]: {} (was {}); it {counts}",
-        service.name,
-        service.id,
-        choice_text(choice),
-        choice_text(before.flatten())
-    );
-    store
-        .audit(org, actor, "connection.service", &row.name, &detail, now)
-        .await?;
     let message = match reread_from {
         Some(day) => format!(
             "{} now {counts} on “{}”; the next sync reads every stored day again from {day}, so \

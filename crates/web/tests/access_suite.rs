@@ -65,7 +65,16 @@ impl App {
             .unwrap()
             .secret;
         let read_token = store
-            .create_scoped_api_token(org, "grafana", Scopes::READ, None, NOW)
+            .create_scoped_api_token(
+                org,
+                "grafana",
+                Scopes::READ,
+                None,
+                spendlens_store::Actor {
+                    name: "test",
+                    at: NOW,
+                },
+            )
             .await
             .unwrap()
             .secret;
@@ -231,7 +240,14 @@ async fn sign_ins_token_use_and_denials_are_logged_listed_and_chained() {
     assert_eq!(app.get(&app.read_token, "/api/v1/access-log").await.0, 403);
     let ingest = app
         .store
-        .create_ingest_key(app.org, "k", NOW)
+        .create_ingest_key(
+            app.org,
+            "k",
+            spendlens_store::Actor {
+                name: "test",
+                at: NOW,
+            },
+        )
         .await
         .unwrap()
         .secret;

@@ -198,7 +198,16 @@ async fn read_only_tokens_cannot_change_alerts_and_every_change_is_audited() {
     let app = App::start().await;
     let viewer = app
         .store
-        .create_scoped_api_token(app.org, "viewer", Scopes::READ, None, NOW)
+        .create_scoped_api_token(
+            app.org,
+            "viewer",
+            Scopes::READ,
+            None,
+            spendlens_store::Actor {
+                name: "test",
+                at: NOW,
+            },
+        )
         .await
         .unwrap()
         .secret;

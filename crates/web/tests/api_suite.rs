@@ -539,7 +539,16 @@ async fn token_scopes_and_expiry_limit_what_a_token_may_do() {
         let scopes: Scopes = scopes.parse().unwrap();
         async move {
             store
-                .create_scoped_api_token(app.org, "scoped", scopes, None, now)
+                .create_scoped_api_token(
+                    app.org,
+                    "scoped",
+                    scopes,
+                    None,
+                    spendlens_store::Actor {
+                        name: "test",
+                        at: now,
+                    },
+                )
                 .await
                 .unwrap()
                 .secret
@@ -678,7 +687,10 @@ async fn token_scopes_and_expiry_limit_what_a_token_may_do() {
             "expired",
             Scopes::ADMIN,
             Some(now - time::Duration::hours(1)),
-            now - time::Duration::hours(2),
+            spendlens_store::Actor {
+                name: "test",
+                at: now - time::Duration::hours(2),
+            },
         )
         .await
         .unwrap()
@@ -806,7 +818,15 @@ async fn workspaces_of_two_providers_given_one_name_are_one_row_split_back_by_pr
     };
     for id in [pick(ProviderKind::OpenAi), pick(ProviderKind::Anthropic)] {
         store
-            .rename_workspace(app.org, id, "Shared platform", "test", app.engine.now())
+            .rename_workspace(
+                app.org,
+                id,
+                "Shared platform",
+                spendlens_store::Actor {
+                    name: "test",
+                    at: app.engine.now(),
+                },
+            )
             .await
             .unwrap();
     }

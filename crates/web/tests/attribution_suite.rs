@@ -59,7 +59,14 @@ impl App {
             .unwrap()
             .secret;
         let ingest = store
-            .create_ingest_key(org, "suite", NOW)
+            .create_ingest_key(
+                org,
+                "suite",
+                spendlens_store::Actor {
+                    name: "test",
+                    at: NOW,
+                },
+            )
             .await
             .unwrap()
             .secret;

@@ -195,7 +195,16 @@ async fn caps_are_versioned_audited_and_bad_limits_or_ceilings_are_refused() {
     // A read-only token reads but cannot change.
     let reader = app
         .store
-        .create_scoped_api_token(app.org, "reader", Scopes::READ, None, NOW)
+        .create_scoped_api_token(
+            app.org,
+            "reader",
+            Scopes::READ,
+            None,
+            spendlens_store::Actor {
+                name: "test",
+                at: NOW,
+            },
+        )
         .await
         .unwrap()
         .secret;

@@ -53,7 +53,16 @@ impl App {
             .unwrap()
             .secret;
         let reader = store
-            .create_scoped_api_token(org, "reader", Scopes::READ, None, NOW)
+            .create_scoped_api_token(
+                org,
+                "reader",
+                Scopes::READ,
+                None,
+                spendlens_store::Actor {
+                    name: "test",
+                    at: NOW,
+                },
+            )
             .await
             .unwrap()
             .secret;

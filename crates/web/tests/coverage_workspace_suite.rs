@@ -217,7 +217,15 @@ impl App {
             .find(|w| w.provider_id == "proj_search")
             .unwrap();
         store
-            .rename_workspace(org, search.id, "Search (prod)", "admin@example.com", NOW)
+            .rename_workspace(
+                org,
+                search.id,
+                "Search (prod)",
+                spendlens_store::Actor {
+                    name: "admin@example.com",
+                    at: NOW,
+                },
+            )
             .await
             .unwrap();
         let token = store.create_api_token(org, "t", NOW).await.unwrap().secret;

@@ -278,7 +278,16 @@ async fn ingest_keys_write_only_and_their_lifecycle() {
     // A read-only API token may not send events, nor manage keys; it may list them.
     let reader = app
         .store
-        .create_scoped_api_token(app.org, "reader", spendlens_domain::Scopes::READ, None, NOW)
+        .create_scoped_api_token(
+            app.org,
+            "reader",
+            spendlens_domain::Scopes::READ,
+            None,
+            spendlens_store::Actor {
+                name: "test",
+                at: NOW,
+            },
+        )
         .await
         .unwrap()
         .secret;

@@ -37,7 +37,14 @@ async fn start() -> App {
         .unwrap()
         .secret;
     let ingest_key = store
-        .create_ingest_key(org, "checkout", NOW)
+        .create_ingest_key(
+            org,
+            "checkout",
+            spendlens_store::Actor {
+                name: "test",
+                at: NOW,
+            },
+        )
         .await
         .unwrap()
         .secret;

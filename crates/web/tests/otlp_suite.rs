@@ -43,7 +43,14 @@ impl App {
         let now = spendlens_domain::Clock::now(&SystemClock);
         let org = store.ensure_default_org(now).await.unwrap();
         let key = store
-            .create_ingest_key(org, "otel exporter", now)
+            .create_ingest_key(
+                org,
+                "otel exporter",
+                spendlens_store::Actor {
+                    name: "test",
+                    at: now,
+                },
+            )
             .await
             .unwrap()
             .secret;
@@ -568,7 +575,14 @@ async fn keys_media_types_methods_and_sizes() {
     let now = spendlens_domain::Clock::now(&SystemClock);
     let other = app
         .store
-        .create_ingest_key(app.org, "soon revoked", now)
+        .create_ingest_key(
+            app.org,
+            "soon revoked",
+            spendlens_store::Actor {
+                name: "test",
+                at: now,
+            },
+        )
         .await
         .unwrap();
     let ok = app

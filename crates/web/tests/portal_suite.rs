@@ -134,7 +134,10 @@ async fn add_user(app: &App, email: &str, role: Role, customer: Option<&str>) {
             &hash_password(PASSWORD).unwrap(),
             role,
             customer,
-            harness::NOW,
+            spendlens_store::Actor {
+                name: "test",
+                at: harness::NOW,
+            },
         )
         .await
         .unwrap();

@@ -427,10 +427,12 @@ async fn a_build_left_by_a_stopped_server_is_failed_and_the_same_request_builds_
                 scope: "all",
                 period: DayRange::new(harness::day("2026-11-01"), harness::day("2026-11-07"))
                     .unwrap(),
-                requested_by: "test",
                 schedule_id: None,
             },
-            NOW - time::Duration::minutes(20),
+            spendlens_store::Actor {
+                name: "test",
+                at: NOW - time::Duration::minutes(20),
+            },
         )
         .await
         .unwrap();
@@ -463,10 +465,12 @@ async fn a_building_report_answers_409_a_deleted_one_404_and_deletion_is_audited
                 scope: "customer:slow",
                 period: DayRange::new(harness::day("2026-10-01"), harness::day("2026-10-31"))
                     .unwrap(),
-                requested_by: "test",
                 schedule_id: None,
             },
-            NOW,
+            spendlens_store::Actor {
+                name: "test",
+                at: NOW,
+            },
         )
         .await
         .unwrap();
@@ -605,10 +609,12 @@ async fn the_reports_page_generates_lists_refreshes_while_building_and_deletes_a
                 scope: "customer:slow",
                 period: DayRange::new(harness::day("2026-10-01"), harness::day("2026-10-31"))
                     .unwrap(),
-                requested_by: "someone@example.com",
                 schedule_id: None,
             },
-            NOW,
+            spendlens_store::Actor {
+                name: "someone@example.com",
+                at: NOW,
+            },
         )
         .await
         .unwrap();

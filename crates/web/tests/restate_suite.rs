@@ -59,12 +59,28 @@ impl App {
             .unwrap()
             .secret;
         let reader = store
-            .create_scoped_api_token(org, "reader", Scopes::READ, None, now)
+            .create_scoped_api_token(
+                org,
+                "reader",
+                Scopes::READ,
+                None,
+                spendlens_store::Actor {
+                    name: "test",
+                    at: now,
+                },
+            )
             .await
             .unwrap()
             .secret;
         let ingest = store
-            .create_ingest_key(org, "app", now)
+            .create_ingest_key(
+                org,
+                "app",
+                spendlens_store::Actor {
+                    name: "test",
+                    at: now,
+                },
+            )
             .await
             .unwrap()
             .secret;
@@ -107,7 +123,15 @@ impl App {
         let entry = entry_from_json(entry, PriceSource::User).unwrap();
         let added = self
             .store
-            .add_price(self.org, entry, datetime!(2026-12-04 12:00 UTC))
+            .add_price(
+                self.org,
+                entry,
+                spendlens_store::Actor {
+                    name: "test",
+                    at: datetime!(2026-12-04 12:00 UTC),
+                },
+                |_| String::new(),
+            )
             .await
             .unwrap();
         added.id.parse().unwrap()

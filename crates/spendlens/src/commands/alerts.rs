@@ -158,6 +158,10 @@ pub async fn run(cli: &Cli, command: &AlertsCommand) -> anyhow::Result<ExitCode>
     let store = context.store();
     let org = context.org;
     let now = context.engine.now();
+    let cli_actor = spendlens_store::Actor {
+        name: "cli",
+        at: now,
+    };
     let vault = context.engine.vault();
     match command {
         AlertsCommand::Rules(RulesCommand::List) => {
@@ -219,18 +223,10 @@ pub async fn run(cli: &Cli, command: &AlertsCommand) -> anyhow::Result<ExitCode>
                 enabled: Some(!args.disabled),
             };
             let rule = input.into_rule().map_err(anyhow::Error::msg)?;
-            let added = store.create_alert_rule(org, &rule, now).await?;
-            let detail = describe_rule(&added);
-            store
-                .audit(
-                    org,
-                    "cli",
-                    "alert_rule.add",
-                    &format!("alert rule {}", added.id),
-                    &detail,
-                    now,
-                )
+            let added = store
+                .create_alert_rule(org, &rule, cli_actor, describe_rule)
                 .await?;
+            let detail = describe_rule(&added);
             println!("Added alert rule {}: {detail}", added.id);
         }
         AlertsCommand::Rules(RulesCommand::Enable { id } | RulesCommand::Disable { id }) => {
@@ -242,21 +238,8 @@ pub async fn run(cli: &Cli, command: &AlertsCommand) -> anyhow::Result<ExitCode>
                 channels: rule.channels.clone(),
                 enabled: enable,
             };
-            let (before, after) = store.update_alert_rule(org, *id, &new, now).await?;
-            store
-                .audit(
-                    org,
-                    "cli",
-                    "alert_rule.edit",
-                    &format!("alert rule {id}"),
-                    &format!(
-                        "was {}; now {} (version {})",
-                        describe_rule(&before),
-                        describe_rule(&after),
-                        after.version
-                    ),
-                    now,
-                )
+            let (_, after) = store
+                .update_alert_rule(org, *id, &new, cli_actor, describe_rule)
                 .await?;
             println!("{}", describe_rule(&after));
         }
@@ -326,21 +309,18 @@ pub async fn run(cli: &Cli, command: &AlertsCommand) -> anyhow::Result<ExitCode>
                 target: &checked.target,
                 secret: checked.secret.as_deref(),
             };
-            let added = store.create_alert_channel(org, &new, vault, now).await?;
+            let added = store
+                .create_alert_channel(org, &new, vault, cli_actor, |added| {
+                    channel_json(added)["target"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_owned()
+                })
+                .await?;
             let shown = channel_json(&added)["target"]
                 .as_str()
                 .unwrap_or_default()
                 .to_owned();
-            store
-                .audit(
-                    org,
-                    "cli",
-                    "alert_channel.add",
-                    &format!("alert channel {}", added.id),
-                    &format!("{} {} {shown}", added.name, added.kind),
-                    now,
-                )
-                .await?;
             if checked.generated_secret {
                 println!("{}", checked.secret.unwrap_or_default());
                 eprintln!(
@@ -479,30 +459,9 @@ pub async fn run(cli: &Cli, command: &AlertsCommand) -> anyhow::Result<ExitCode>
             }
             .check()
             .map_err(anyhow::Error::msg)?;
-            let word = match change {
-                spendlens_store::PasswordChange::Keep => "password kept",
-                spendlens_store::PasswordChange::Clear => "password cleared",
-                spendlens_store::PasswordChange::Set(_) => "password set",
-            };
+            let word = change.describe();
             let saved = store
-                .put_alert_smtp(org, &settings, change, vault, now)
-                .await?;
-            store
-                .audit(
-                    org,
-                    "cli",
-                    "alert_smtp.set",
-                    "SMTP settings",
-                    &format!(
-                        "{}:{} {} user {} from {} ({word})",
-                        saved.host,
-                        saved.port,
-                        saved.security,
-                        saved.username.as_deref().unwrap_or("-"),
-                        saved.from_address
-                    ),
-                    now,
-                )
+                .put_alert_smtp(org, &settings, change, vault, cli_actor)
                 .await?;
             println!(
                 "Saved: {}:{} ({}) from {} ({word}).",
@@ -521,6 +480,11 @@ pub async fn demo_rules(
     org: spendlens_store::OrgId,
     now: time::OffsetDateTime,
 ) -> anyhow::Result<()> {
+    // Audited as the demo's, as its other seeded changes are.
+    let actor = spendlens_store::Actor {
+        name: "demo",
+        at: now,
+    };
     let rules = [
         (
             "Metered spend this month over $100",
@@ -608,7 +572,9 @@ pub async fn demo_rules(
         }
         .into_rule()
         .map_err(anyhow::Error::msg)?;
-        store.create_alert_rule(org, &rule, now).await?;
+        store
+            .create_alert_rule(org, &rule, actor, describe_rule)
+            .await?;
     }
     let failing = RuleInput {
         name: "A connection's sync failed twice in a row".to_owned(),
@@ -619,6 +585,8 @@ pub async fn demo_rules(
     }
     .into_rule()
     .map_err(anyhow::Error::msg)?;
-    store.create_alert_rule(org, &failing, now).await?;
+    store
+        .create_alert_rule(org, &failing, actor, describe_rule)
+        .await?;
     Ok(())
 }

@@ -7,7 +7,7 @@
 
 use serde_json::json;
 use spendlens_store::{OrgId, Store};
-use spendlens_web::alerts::input::RuleInput;
+use spendlens_web::alerts::input::{RuleInput, describe_rule};
 
 /// Adds `count` rules to `org`.
 pub async fn add_rules(
@@ -111,7 +111,13 @@ pub async fn add_rules(
         }
         .into_rule()
         .map_err(anyhow::Error::msg)?;
-        store.create_alert_rule(org, &rule, now).await?;
+        let actor = spendlens_store::Actor {
+            name: "bench",
+            at: now,
+        };
+        store
+            .create_alert_rule(org, &rule, actor, describe_rule)
+            .await?;
     }
     Ok(())
 }

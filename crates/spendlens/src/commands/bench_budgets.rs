@@ -175,7 +175,14 @@ async fn measure(
         ms(p99)
     ));
     let key = store
-        .create_ingest_key(org, "bench", now_of())
+        .create_ingest_key(
+            org,
+            "bench",
+            spendlens_store::Actor {
+                name: "bench",
+                at: now_of(),
+            },
+        )
         .await?
         .secret;
     let data_dir = tempfile_dir::TempDir::new()?;

@@ -270,7 +270,14 @@ async fn measure(
     let org = test.store.ensure_default_org(now).await?;
     let key = test
         .store
-        .create_ingest_key(org, "bench", now)
+        .create_ingest_key(
+            org,
+            "bench",
+            spendlens_store::Actor {
+                name: "bench",
+                at: now,
+            },
+        )
         .await?
         .secret;
     super::bench_alerts::add_rules(&test.store, org, alert_rules, now).await?;

@@ -57,10 +57,6 @@ pub async fn run(cli: &Cli, command: &ConnectionsCommand) -> anyhow::Result<Exit
                 .find_connection(context.org, connection)
                 .await?;
             let days = if *provider_default { None } else { *days };
-            context
-                .store()
-                .set_connection_lookback(context.org, row.id, days)
-                .await?;
             let said = match days {
                 Some(days) => format!("the last {days} days before the last synced day"),
                 None => format!(
@@ -69,16 +65,13 @@ pub async fn run(cli: &Cli, command: &ConnectionsCommand) -> anyhow::Result<Exit
                     row.provider.lookback().describe()
                 ),
             };
+            let actor = spendlens_store::Actor {
+                name: "cli",
+                at: context.engine.now(),
+            };
             context
                 .store()
-                .audit(
-                    context.org,
-                    "cli",
-                    "connection.lookback",
-                    &row.name,
-                    &said,
-                    context.engine.now(),
-                )
+                .set_connection_lookback(context.org, row.id, days, actor, &said)
                 .await?;
             println!("Every sync of \"{}\" now reads again {said}.", row.name);
             Ok(ExitCode::SUCCESS)
@@ -188,9 +181,13 @@ fn read_credential(args: &AddConnectionArgs) -> anyhow::Result<String> {
 async fn add(context: &Context, args: &AddConnectionArgs) -> anyhow::Result<ExitCode> {
     let secret = read_credential(args)?;
     let provider = provider_of(args.provider);
+    let actor = spendlens_store::Actor {
+        name: "cli",
+        at: context.engine.now(),
+    };
     let result = context
         .engine
-        .add_connection(
+        .add_connection_as(
             context.org,
             AddConnection {
                 provider,
@@ -202,25 +199,11 @@ async fn add(context: &Context, args: &AddConnectionArgs) -> anyhow::Result<Exit
                 backfill_days: args.backfill_days,
                 lookback_days: args.lookback_days,
             },
+            actor,
         )
         .await;
     match result {
         Ok((row, check)) => {
-            context
-                .store()
-                .audit(
-                    context.org,
-                    "cli",
-                    "connection.add",
-                    &row.name,
-                    &format!(
-                        "{} key {}",
-                        provider.as_str(),
-                        row.credential_hint.clone().unwrap_or_default()
-                    ),
-                    context.engine.now(),
-                )
-                .await?;
             println!(
                 "Added {} connection \"{}\" (id {}, key {}).",
                 provider.display_name(),

@@ -31,10 +31,13 @@ impl DemoTraffic {
         seed: u64,
         today: Date,
     ) -> anyhow::Result<DemoTraffic> {
-        let now = context.engine.now();
+        let actor = spendlens_store::Actor {
+            name: "demo",
+            at: context.engine.now(),
+        };
         let store = context.store();
         let key = store
-            .create_ingest_key(context.org, "demo traffic", now)
+            .create_ingest_key(context.org, "demo traffic", actor)
             .await
             .context("creating the demo's ingest key")?;
         let stale = entry_from_json(
@@ -50,15 +53,12 @@ impl DemoTraffic {
             PriceSource::User,
         )
         .map_err(anyhow::Error::msg)?;
-        let added = store.add_price(context.org, stale, now).await?;
         store
-            .audit(
+            .add_price(
                 context.org,
-                "demo",
-                "price.add",
-                &format!("price entry {}", added.id),
-                &spendlens_web::api::prices::describe(&added),
-                now,
+                stale,
+                actor,
+                spendlens_web::api::prices::describe,
             )
             .await?;
         let first = today - Duration::days(BACKFILL_DAYS - 1);

@@ -313,7 +313,16 @@ pub async fn run_anomalies(cli: &Cli, command: &AnomaliesCommand) -> anyhow::Res
                 }
             };
             let previous = store
-                .set_anomaly_threshold(context.org, &scope, &id, &pct.to_string(), "cli", now)
+                .set_anomaly_threshold(
+                    context.org,
+                    &scope,
+                    &id,
+                    &pct.to_string(),
+                    spendlens_store::Actor {
+                        name: "cli",
+                        at: now,
+                    },
+                )
                 .await?;
             println!(
                 "The {} anomaly threshold is now {pct} %{}.",
@@ -336,7 +345,15 @@ pub async fn run_anomalies(cli: &Cli, command: &AnomaliesCommand) -> anyhow::Res
                 }
             };
             match store
-                .remove_anomaly_threshold(context.org, &scope, &id, "cli", now)
+                .remove_anomaly_threshold(
+                    context.org,
+                    &scope,
+                    &id,
+                    spendlens_store::Actor {
+                        name: "cli",
+                        at: now,
+                    },
+                )
                 .await?
             {
                 Some(old) => println!("Removed the threshold of {old} % ({scope} {id})."),

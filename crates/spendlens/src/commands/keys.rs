@@ -12,19 +12,13 @@ pub async fn run(cli: &Cli, command: &KeysCommand) -> anyhow::Result<ExitCode> {
     let now = context.engine.now();
     let store = context.store();
     let org = context.org;
+    let actor = spendlens_store::Actor {
+        name: "cli",
+        at: now,
+    };
     match command {
         KeysCommand::Create { name } => {
-            let new = store.create_ingest_key(org, name, now).await?;
-            store
-                .audit(
-                    org,
-                    "cli",
-                    "ingest_key.create",
-                    &new.key.name,
-                    &new.key.hint,
-                    now,
-                )
-                .await?;
+            let new = store.create_ingest_key(org, name, actor).await?;
             println!("{}", new.secret);
             eprintln!(
                 "Created ingest key {} (\"{}\"). It is shown only now; store it safely.\nIt can only send events: curl -H 'Authorization: Bearer <key>' -H 'Content-Type: application/json' --data '[...]' http://127.0.0.1:8080/api/v1/meter/events",
@@ -66,17 +60,7 @@ pub async fn run(cli: &Cli, command: &KeysCommand) -> anyhow::Result<ExitCode> {
                 );
                 return Ok(ExitCode::FAILURE);
             }
-            let new = store.regenerate_ingest_key(org, *id, now).await?;
-            store
-                .audit(
-                    org,
-                    "cli",
-                    "ingest_key.regenerate",
-                    &new.key.name,
-                    &format!("{} replaced by {}", key.hint, new.key.hint),
-                    now,
-                )
-                .await?;
+            let new = store.regenerate_ingest_key(org, *id, actor).await?;
             println!("{}", new.secret);
             eprintln!(
                 "Regenerated ingest key {} (\"{}\"); the old secret no longer works. The new one is shown only now.",
@@ -92,10 +76,6 @@ pub async fn run(cli: &Cli, command: &KeysCommand) -> anyhow::Result<ExitCode> {
                 );
                 return Ok(ExitCode::FAILURE);
             }
-            let actor = spendlens_store::Actor {
-                name: "cli",
-                at: now,
-            };
             let key = store.revoke_ingest_key(org, *id, actor).await?;
             println!("Revoked ingest key {id} (\"{}\").", key.name);
         }

@@ -10,7 +10,6 @@ use spendlens_domain::catalog::{
     BUILT_IN_PRICES_JSON, entry_from_json, entry_to_json, parse_price_file, write_price_file,
 };
 use spendlens_domain::{Day, PriceEntry, PriceSource, Pricing, ProviderKind, price};
-use spendlens_store::PriceImport;
 use spendlens_web::api::prices::{describe, filter};
 use spendlens_web::prices::{CheckParams, entry_json, pricing_json};
 
@@ -341,17 +340,13 @@ async fn add(context: &Context, args: &PriceEntryArgs) -> anyhow::Result<ExitCod
     apply_args(&mut map, args)?;
     let entry =
         entry_from_json(Value::Object(map), PriceSource::User).map_err(anyhow::Error::msg)?;
-    let added = context.store().add_price(context.org, entry, now).await?;
-    context
+    let actor = spendlens_store::Actor {
+        name: "cli",
+        at: now,
+    };
+    let added = context
         .store()
-        .audit(
-            context.org,
-            "cli",
-            "price.add",
-            &format!("price entry {}", added.id),
-            &describe(&added),
-            now,
-        )
+        .add_price(context.org, entry, actor, describe)
         .await?;
     println!("Added price entry {}: {}.", added.id, describe(&added));
     Ok(ExitCode::SUCCESS)
@@ -366,20 +361,13 @@ async fn edit(context: &Context, id: i64, args: &PriceEntryArgs) -> anyhow::Resu
     apply_args(&mut map, args)?;
     let entry =
         entry_from_json(Value::Object(map), PriceSource::User).map_err(anyhow::Error::msg)?;
+    let actor = spendlens_store::Actor {
+        name: "cli",
+        at: now,
+    };
     let (before, after) = context
         .store()
-        .edit_price(context.org, id, entry, now)
-        .await?;
-    context
-        .store()
-        .audit(
-            context.org,
-            "cli",
-            "price.edit",
-            &format!("price entry {id}"),
-            &format!("was {}; now {}", describe(&before), describe(&after)),
-            now,
-        )
+        .edit_price(context.org, id, entry, actor, describe)
         .await?;
     println!("Price entry {id} was: {}", describe(&before));
     println!("             now is: {}", describe(&after));
@@ -408,16 +396,6 @@ async fn delete(context: &Context, id: i64, yes: bool) -> anyhow::Result<ExitCod
     Ok(ExitCode::SUCCESS)
 }
 
-fn import_summary(report: &PriceImport) -> String {
-    format!(
-        "{} added, {} changed, {} removed, {} unchanged",
-        report.added.len(),
-        report.changed.len(),
-        report.removed.len(),
-        report.unchanged
-    )
-}
-
 async fn import(
     context: &Context,
     text: &str,
@@ -425,10 +403,13 @@ async fn import(
     dry_run: bool,
 ) -> anyhow::Result<ExitCode> {
     let entries = parse_price_file(text, PriceSource::BuiltIn)?;
-    let now = context.engine.now();
+    let actor = spendlens_store::Actor {
+        name: "cli",
+        at: context.engine.now(),
+    };
     let report = context
         .store()
-        .import_built_in_prices(context.org, entries, !dry_run, now)
+        .import_built_in_prices(context.org, entries, (!dry_run).then_some((actor, name)))
         .await?;
     for entry in &report.added {
         println!("+ {}", describe(entry));
@@ -439,14 +420,10 @@ async fn import(
     for entry in &report.removed {
         println!("- {}", describe(entry));
     }
-    let summary = import_summary(&report);
+    let summary = report.summary();
     if dry_run {
         println!("Dry run, nothing changed. Importing {name} would give: {summary}.");
     } else {
-        context
-            .store()
-            .audit(context.org, "cli", "price.import", name, &summary, now)
-            .await?;
         println!("Imported built-in prices from {name}: {summary}. User prices are unchanged.");
     }
     Ok(ExitCode::SUCCESS)

@@ -19,24 +19,13 @@ pub async fn run(cli: &Cli, command: &TokensCommand) -> anyhow::Result<ExitCode>
         } => {
             let scopes: Scopes = scope.parse()?;
             let expires_at = expires_in_days.map(|days| now + time::Duration::days(days));
+            let actor = spendlens_store::Actor {
+                name: "cli",
+                at: now,
+            };
             let token = context
                 .store()
-                .create_scoped_api_token(context.org, name, scopes, expires_at, now)
-                .await?;
-            context
-                .store()
-                .audit(
-                    context.org,
-                    "cli",
-                    "token.create",
-                    name,
-                    &format!(
-                        "token {} scopes {scopes}{}",
-                        token.id,
-                        expires_at.map_or_else(String::new, |at| format!(" expires {at}"))
-                    ),
-                    now,
-                )
+                .create_scoped_api_token(context.org, name, scopes, expires_at, actor)
                 .await?;
             println!("{}", token.secret);
             let expiry =

@@ -8,7 +8,7 @@ use anyhow::{Context as _, bail};
 use rand::RngCore;
 use spendlens_domain::password::MAX_PASSWORD_BYTES;
 use spendlens_store::{OrgId, Role, Store};
-use spendlens_web::dashboard::account::{access_text, audit_access_change};
+use spendlens_web::dashboard::account::access_text;
 use spendlens_web::dashboard::session::hash_password;
 
 use crate::cli::{Cli, RoleArg, UsersCommand};
@@ -55,15 +55,12 @@ pub async fn add_user_bound(
         bail!("{problem}");
     }
     let hash = hash_password(password).map_err(anyhow::Error::msg)?;
-    let user = store
-        .create_user_bound(org, email, &hash, role, customer, now)
-        .await?;
-    let detail = match &user.customer {
-        Some(customer) => format!("role={role} customer={customer}"),
-        None => format!("role={role}"),
+    let actor = spendlens_store::Actor {
+        name: "cli",
+        at: now,
     };
-    store
-        .audit(org, "cli", "user.create", &user.email, &detail, now)
+    let user = store
+        .create_user_bound(org, email, &hash, role, customer, actor)
         .await?;
     Ok(user)
 }
@@ -151,11 +148,14 @@ pub async fn run(cli: &Cli, command: &UsersCommand) -> anyhow::Result<ExitCode> 
                 );
                 return Ok(ExitCode::SUCCESS);
             }
+            let actor = spendlens_store::Actor {
+                name: "cli",
+                at: now,
+            };
             let after = context
                 .store()
-                .set_user_access(context.org, before.id, role, wanted.as_deref())
+                .set_user_access(context.org, before.id, role, wanted.as_deref(), actor)
                 .await?;
-            audit_access_change(context.store(), context.org, "cli", &before, &after, now).await?;
             println!(
                 "{} is now {} (was {}).",
                 after.email,
@@ -192,18 +192,13 @@ pub async fn run(cli: &Cli, command: &UsersCommand) -> anyhow::Result<ExitCode> 
             let disable = matches!(command, UsersCommand::Disable { .. });
             let now = context.engine.now();
             let user = context.store().user_by_email(context.org, email).await?;
+            let actor = spendlens_store::Actor {
+                name: "cli",
+                at: now,
+            };
             let user = context
                 .store()
-                .set_user_disabled(context.org, user.id, disable, now)
-                .await?;
-            let action = if disable {
-                "user.disable"
-            } else {
-                "user.enable"
-            };
-            context
-                .store()
-                .audit(context.org, "cli", action, &user.email, "", now)
+                .set_user_disabled(context.org, user.id, disable, actor)
                 .await?;
             if disable {
                 println!("Disabled {}: signed out everywhere.", user.email);

@@ -10,7 +10,7 @@ use serde::Serialize;
 use spendlens_domain::alerts::{RuleKind, RuleSpec, ScopeKind};
 use time::OffsetDateTime;
 
-use crate::audit::{Actor, audit_change};
+use crate::audit::{Actor, audit_actor, audit_change, lock_org};
 use crate::vault::Vault;
 use crate::{OrgId, RowExt, Store, StoreError, StoreResult, from_millis, millis, with_pool};
 
@@ -84,6 +84,17 @@ pub enum PasswordChange {
     Keep,
     Clear,
     Set(String),
+}
+
+impl PasswordChange {
+    /// `password kept`, `password cleared` or `password set`, as pages and the log say it.
+    pub fn describe(&self) -> &'static str {
+        match self {
+            PasswordChange::Keep => "password kept",
+            PasswordChange::Clear => "password cleared",
+            PasswordChange::Set(_) => "password set",
+        }
+    }
 }
 
 const RULE_COLUMNS: &str = "id, name, kind, source, scope_kind, scope_value, period, window_hours, \
@@ -188,16 +199,22 @@ impl Store {
         Ok(())
     }
 
+    /// Adds a rule, audited as `actor`'s (`alert_rule.add`, `alert rule <id>`, the rule as
+    /// `describe` words it) in the same transaction.
     pub async fn create_alert_rule(
         &self,
         org: OrgId,
         new: &NewAlertRule,
-        now: OffsetDateTime,
+        actor: Actor<'_>,
+        describe: impl FnOnce(&AlertRuleRow) -> String,
     ) -> StoreResult<AlertRuleRow> {
         self.check_channels(org, &new.channels).await?;
         let s = &new.spec;
-        let id: i64 = with_pool!(self, pool => {
-            sqlx::query_scalar(
+        let sql = format!("SELECT {RULE_COLUMNS} FROM alert_rules WHERE org_id = $1 AND id = $2");
+        with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            lock_org!(tx, org);
+            let id: i64 = sqlx::query_scalar(
                 "INSERT INTO alert_rules (org_id, name, kind, source, scope_kind, scope_value, period, \
                  window_hours, threshold, min_calls, channels, enabled, version, created_at, updated_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 1, $13, $13) RETURNING id",
@@ -214,12 +231,21 @@ impl Store {
             .bind(s.min_calls)
             .bind(channel_list(&new.channels))
             .bind(new.enabled)
-            .bind(millis(now))
-            .fetch_one(pool)
+            .bind(millis(actor.at))
+            .fetch_one(&mut *tx)
             .await
-            .map_err(|e| name_taken(e, "rule", &new.name))?
-        });
-        self.get_alert_rule(org, id).await
+            .map_err(|e| name_taken(e, "rule", &new.name))?;
+            let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(org.0)
+                .bind(id)
+                .fetch_one(&mut *tx)
+                .await?;
+            let added = rule_from_row(&row)?;
+            let (subject, detail) = (format!("alert rule {id}"), describe(&added));
+            audit_actor!(tx, org, actor, "alert_rule.add", &subject, &detail);
+            tx.commit().await?;
+            Ok(added)
+        })
     }
 
     pub async fn list_alert_rules(&self, org: OrgId) -> StoreResult<Vec<AlertRuleRow>> {
@@ -244,20 +270,25 @@ impl Store {
     }
 
     /// Replaces a rule's definition, bumping its version; its armed/fired state is cleared (an
-    /// edited rule starts armed). Returns the rule before and after.
+    /// edited rule starts armed). Returns the rule before and after. Audited as `actor`'s
+    /// (`alert_rule.edit`, `alert rule <id>`, `was …; now … (version <n>)` as `describe` words
+    /// the two) in the same transaction.
     pub async fn update_alert_rule(
         &self,
         org: OrgId,
         id: i64,
         new: &NewAlertRule,
-        now: OffsetDateTime,
+        actor: Actor<'_>,
+        describe: impl Fn(&AlertRuleRow) -> String,
     ) -> StoreResult<(AlertRuleRow, AlertRuleRow)> {
         let before = self.get_alert_rule(org, id).await?;
         self.check_channels(org, &new.channels).await?;
         let s = &new.spec;
+        let sql = format!("SELECT {RULE_COLUMNS} FROM alert_rules WHERE org_id = $1 AND id = $2");
         with_pool!(self, pool => {
             let mut tx = pool.begin().await?;
-            sqlx::query(
+            lock_org!(tx, org);
+            let changed = sqlx::query(
                 "UPDATE alert_rules SET name = $3, kind = $4, source = $5, scope_kind = $6, scope_value = $7, \
                  period = $8, window_hours = $9, threshold = $10, min_calls = $11, channels = $12, enabled = $13, \
                  version = version + 1, updated_at = $14 WHERE org_id = $1 AND id = $2",
@@ -275,23 +306,42 @@ impl Store {
             .bind(s.min_calls)
             .bind(channel_list(&new.channels))
             .bind(new.enabled)
-            .bind(millis(now))
+            .bind(millis(actor.at))
             .execute(&mut *tx)
             .await
-            .map_err(|e| name_taken(e, "rule", &new.name))?;
+            .map_err(|e| name_taken(e, "rule", &new.name))?
+            .rows_affected();
+            if changed == 0 {
+                // Deleted since the read: nothing changed, nothing is logged.
+                return Err(StoreError::NotFound {
+                    what: format!("alert rule {id}"),
+                });
+            }
             sqlx::query("DELETE FROM alert_rule_state WHERE rule_id = $1")
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;
+            let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(org.0)
+                .bind(id)
+                .fetch_one(&mut *tx)
+                .await?;
+            let after = rule_from_row(&row)?;
+            let detail = format!(
+                "was {}; now {} (version {})",
+                describe(&before),
+                describe(&after),
+                after.version
+            );
+            audit_actor!(tx, org, actor, "alert_rule.edit", &format!("alert rule {id}"), &detail);
             tx.commit().await?;
-        });
-        let after = self.get_alert_rule(org, id).await?;
-        Ok((before, after))
+            Ok((before, after))
+        })
     }
 
-    /// Deletes a rule; its firings stay in the history (with its name).
-    /// Deletes a rule (its firings stay), audited as `actor`'s (`alert_rule.delete`, `alert
-    /// rule <id>`, the rule as `describe` words it) in the same transaction.
+    /// Deletes a rule; its firings stay in the history (with its name). Audited as `actor`'s
+    /// (`alert_rule.delete`, `alert rule <id>`, the rule as `describe` words it) in the same
+    /// transaction.
     pub async fn delete_alert_rule(
         &self,
         org: OrgId,
@@ -324,13 +374,16 @@ impl Store {
         Ok(ids.into_iter().map(OrgId).collect())
     }
 
-    /// Adds a channel, its secret (if any) sealed with `vault`.
+    /// Adds a channel, its secret (if any) sealed with `vault`. Audited as `actor`'s
+    /// (`alert_channel.add`, `alert channel <id>`, `<name> <kind> <target as shown>`, the target
+    /// as `show_target` gives it) in the same transaction.
     pub async fn create_alert_channel(
         &self,
         org: OrgId,
         new: &NewAlertChannel<'_>,
         vault: &Vault,
-        now: OffsetDateTime,
+        actor: Actor<'_>,
+        show_target: impl FnOnce(&AlertChannelRow) -> String,
     ) -> StoreResult<AlertChannelRow> {
         let NewAlertChannel {
             name,
@@ -340,6 +393,7 @@ impl Store {
         } = *new;
         let id = with_pool!(self, pool => {
             let mut tx = pool.begin().await?;
+            lock_org!(tx, org);
             let id: i64 = sqlx::query_scalar(
                 "INSERT INTO alert_channels (org_id, name, kind, target, enabled, created_at, updated_at) \
                  VALUES ($1, $2, $3, $4, TRUE, $5, $5) RETURNING id",
@@ -348,7 +402,7 @@ impl Store {
             .bind(name)
             .bind(kind)
             .bind(target)
-            .bind(millis(now))
+            .bind(millis(actor.at))
             .fetch_one(&mut *tx)
             .await
             .map_err(|e| name_taken(e, "channel", name))?;
@@ -360,6 +414,17 @@ impl Store {
                     .execute(&mut *tx)
                     .await?;
             }
+            let row = sqlx::query(
+                "SELECT id, name, kind, target, secret IS NOT NULL AS has_secret, enabled, created_at \
+                 FROM alert_channels WHERE id = $1",
+            )
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?;
+            let added = channel_from_row(&row)?;
+            let subject = format!("alert channel {id}");
+            let detail = format!("{} {} {}", added.name, added.kind, show_target(&added));
+            audit_actor!(tx, org, actor, "alert_channel.add", &subject, &detail);
             tx.commit().await?;
             id
         });
@@ -492,21 +557,34 @@ impl Store {
             .map_err(|_| crate::vault::VaultError::Damaged.into())
     }
 
-    /// Saves the SMTP settings (the password per `password`).
+    /// Saves the SMTP settings (the password per `password`), audited as `actor`'s
+    /// (`alert_smtp.set`, `SMTP settings`, `<host>:<port> <security> user <user> from <from>
+    /// (password kept|cleared|set)`) in the same transaction.
     pub async fn put_alert_smtp(
         &self,
         org: OrgId,
         settings: &SmtpSettings,
         password: PasswordChange,
         vault: &Vault,
-        now: OffsetDateTime,
+        actor: Actor<'_>,
     ) -> StoreResult<SmtpSettings> {
         let sealed = match &password {
             PasswordChange::Set(p) => Some(vault.seal(p.as_bytes(), &smtp_context(org))?),
             _ => None,
         };
+        let detail = format!(
+            "{}:{} {} user {} from {} ({})",
+            settings.host,
+            settings.port,
+            settings.security,
+            settings.username.as_deref().unwrap_or("-"),
+            settings.from_address,
+            password.describe()
+        );
+        let now = actor.at;
         with_pool!(self, pool => {
             let mut tx = pool.begin().await?;
+            audit_change!(tx, org, actor, "alert_smtp.set", "SMTP settings", &detail);
             sqlx::query(
                 "INSERT INTO alert_smtp (org_id, host, port, security, username, from_address, updated_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (org_id) DO UPDATE SET host = excluded.host, \

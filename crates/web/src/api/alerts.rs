@@ -13,7 +13,6 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use spendlens_domain::Scope;
-use spendlens_store::OrgId;
 
 use crate::AppState;
 use crate::alerts::input::{
@@ -22,18 +21,9 @@ use crate::alerts::input::{
 use crate::auth::{ApiCaller, ApiOrg};
 use crate::error::ApiError;
 
-async fn audit(
-    state: &AppState,
-    org: OrgId,
-    action: &str,
-    subject: &str,
-    detail: &str,
-) -> Result<(), ApiError> {
-    state
-        .store()
-        .audit(org, "api token", action, subject, detail, state.now())
-        .await?;
-    Ok(())
+/// The caller as the audit log names it: `api token <id>`.
+fn actor_name(caller: &ApiCaller) -> String {
+    format!("api token {}", caller.0.token_id)
 }
 
 pub async fn list_rules(
@@ -65,18 +55,15 @@ pub async fn create_rule(
     let org = caller.require(Scope::Admin, "change alert rules")?;
     let Json(input) = body?;
     let rule = input.into_rule().map_err(ApiError::BadRequest)?;
+    let name = actor_name(&caller);
+    let actor = spendlens_store::Actor {
+        name: &name,
+        at: state.now(),
+    };
     let added = state
         .store()
-        .create_alert_rule(org, &rule, state.now())
+        .create_alert_rule(org, &rule, actor, describe_rule)
         .await?;
-    audit(
-        &state,
-        org,
-        "alert_rule.add",
-        &format!("alert rule {}", added.id),
-        &describe_rule(&added),
-    )
-    .await?;
     Ok((StatusCode::CREATED, Json(rule_json(&added))).into_response())
 }
 
@@ -89,23 +76,15 @@ pub async fn update_rule(
     let org = caller.require(Scope::Admin, "change alert rules")?;
     let Json(input) = body?;
     let rule = input.into_rule().map_err(ApiError::BadRequest)?;
+    let name = actor_name(&caller);
+    let actor = spendlens_store::Actor {
+        name: &name,
+        at: state.now(),
+    };
     let (before, after) = state
         .store()
-        .update_alert_rule(org, id, &rule, state.now())
+        .update_alert_rule(org, id, &rule, actor, describe_rule)
         .await?;
-    audit(
-        &state,
-        org,
-        "alert_rule.edit",
-        &format!("alert rule {id}"),
-        &format!(
-            "was {}; now {} (version {})",
-            describe_rule(&before),
-            describe_rule(&after),
-            after.version
-        ),
-    )
-    .await?;
     Ok(Json(json!({"before": rule_json(&before), "rule": rule_json(&after)})).into_response())
 }
 
@@ -115,7 +94,7 @@ pub async fn delete_rule(
     Path(id): Path<i64>,
 ) -> Result<Response, ApiError> {
     let org = caller.require(Scope::Admin, "delete alert rules")?;
-    let name = format!("api token {}", caller.0.token_id);
+    let name = actor_name(&caller);
     let actor = spendlens_store::Actor {
         name: &name,
         at: state.now(),
@@ -147,6 +126,11 @@ pub async fn create_channel(
     let org = caller.require(Scope::Admin, "change alert channels")?;
     let Json(input) = body?;
     let checked = input.check().map_err(ApiError::BadRequest)?;
+    let name = actor_name(&caller);
+    let actor = spendlens_store::Actor {
+        name: &name,
+        at: state.now(),
+    };
     let added = state
         .store()
         .create_alert_channel(
@@ -158,22 +142,15 @@ pub async fn create_channel(
                 secret: checked.secret.as_deref(),
             },
             state.sync.vault(),
-            state.now(),
+            actor,
+            |added| {
+                channel_json(added)["target"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned()
+            },
         )
         .await?;
-    audit(
-        &state,
-        org,
-        "alert_channel.add",
-        &format!("alert channel {}", added.id),
-        &format!(
-            "{} {} {}",
-            added.name,
-            added.kind,
-            channel_json(&added)["target"].as_str().unwrap_or_default()
-        ),
-    )
-    .await?;
     let mut body = json!({"channel": channel_json(&added)});
     if checked.generated_secret {
         body["secret"] = Value::String(checked.secret.unwrap_or_default());
@@ -190,7 +167,7 @@ pub async fn delete_channel(
     Path(id): Path<i64>,
 ) -> Result<Response, ApiError> {
     let org = caller.require(Scope::Admin, "delete alert channels")?;
-    let name = format!("api token {}", caller.0.token_id);
+    let name = actor_name(&caller);
     let actor = spendlens_store::Actor {
         name: &name,
         at: state.now(),
@@ -256,30 +233,15 @@ pub async fn put_smtp(
     let org = caller.require(Scope::Admin, "change the SMTP settings")?;
     let Json(input) = body?;
     let (settings, password) = input.check().map_err(ApiError::BadRequest)?;
-    let password_text = match &password {
-        spendlens_store::PasswordChange::Keep => "password kept",
-        spendlens_store::PasswordChange::Clear => "password cleared",
-        spendlens_store::PasswordChange::Set(_) => "password set",
+    let name = actor_name(&caller);
+    let actor = spendlens_store::Actor {
+        name: &name,
+        at: state.now(),
     };
     let saved = state
         .store()
-        .put_alert_smtp(org, &settings, password, state.sync.vault(), state.now())
+        .put_alert_smtp(org, &settings, password, state.sync.vault(), actor)
         .await?;
-    audit(
-        &state,
-        org,
-        "alert_smtp.set",
-        "SMTP settings",
-        &format!(
-            "{}:{} {} user {} from {} ({password_text})",
-            saved.host,
-            saved.port,
-            saved.security,
-            saved.username.as_deref().unwrap_or("-"),
-            saved.from_address
-        ),
-    )
-    .await?;
     Ok(Json(json!({"smtp": saved})).into_response())
 }
 

@@ -83,9 +83,14 @@ pub async fn create(
             .map_err(|e: spendlens_domain::provider::UnknownProvider| {
                 ApiError::BadRequest(e.to_string())
             })?;
+    let name = format!("api token {}", caller.0.token_id);
+    let actor = spendlens_store::Actor {
+        name: &name,
+        at: state.now(),
+    };
     let result = state
         .sync
-        .add_connection(
+        .add_connection_as(
             org,
             AddConnection {
                 provider,
@@ -97,34 +102,18 @@ pub async fn create(
                 backfill_days: body.backfill_days.unwrap_or(90),
                 lookback_days: body.lookback_days,
             },
+            actor,
         )
         .await;
     match result {
-        Ok((connection, check)) => {
-            state
-                .store()
-                .audit(
-                    org,
-                    &format!("api token {}", caller.0.token_id),
-                    "connection.add",
-                    &connection.name,
-                    &format!(
-                        "{} key {}",
-                        provider.as_str(),
-                        connection.credential_hint.clone().unwrap_or_default()
-                    ),
-                    state.now(),
-                )
-                .await?;
-            Ok((
-                StatusCode::CREATED,
-                Json(serde_json::json!({
-                    "connection": connection,
-                    "check": check.map(|c| c.summary),
-                })),
-            )
-                .into_response())
-        }
+        Ok((connection, check)) => Ok((
+            StatusCode::CREATED,
+            Json(serde_json::json!({
+                "connection": connection,
+                "check": check.map(|c| c.summary),
+            })),
+        )
+            .into_response()),
         Err(AddConnectionError::Store(store)) => Err(store.into()),
         Err(err @ AddConnectionError::Check(_)) => Err(ApiError::Upstream(err.to_string())),
         Err(err) => Err(ApiError::BadRequest(err.to_string())),

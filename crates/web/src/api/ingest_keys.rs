@@ -39,21 +39,14 @@ pub async fn create(
 ) -> Result<Response, ApiError> {
     let org = caller.require(Scope::Admin, "create ingest keys")?;
     let Json(body) = body?;
-    let now = state.now();
+    let name = format!("api token {}", caller.0.token_id);
+    let actor = Actor {
+        name: &name,
+        at: state.now(),
+    };
     let new = state
         .store()
-        .create_ingest_key(org, &body.name, now)
-        .await?;
-    state
-        .store()
-        .audit(
-            org,
-            &format!("api token {}", caller.0.token_id),
-            "ingest_key.create",
-            &new.key.name,
-            &new.key.hint,
-            now,
-        )
+        .create_ingest_key(org, &body.name, actor)
         .await?;
     Ok((
         StatusCode::CREATED,
@@ -72,20 +65,12 @@ pub async fn regenerate(
     Path(id): Path<i64>,
 ) -> Result<Response, ApiError> {
     let org = caller.require(Scope::Admin, "regenerate ingest keys")?;
-    let now = state.now();
-    let before = state.store().get_ingest_key(org, id).await?;
-    let new = state.regenerate_ingest_key(org, id, now).await?;
-    state
-        .store()
-        .audit(
-            org,
-            &format!("api token {}", caller.0.token_id),
-            "ingest_key.regenerate",
-            &new.key.name,
-            &format!("{} replaced by {}", before.hint, new.key.hint),
-            now,
-        )
-        .await?;
+    let name = format!("api token {}", caller.0.token_id);
+    let actor = Actor {
+        name: &name,
+        at: state.now(),
+    };
+    let new = state.regenerate_ingest_key(org, id, actor).await?;
     Ok(Json(serde_json::json!({
         "ingest_key": new.key,
         "secret": new.secret,

@@ -161,15 +161,12 @@ pub async fn create(
     let org = caller.require(Scope::Admin, "change prices")?;
     let Json(body) = body?;
     let entry = parse_body(body)?;
-    let added = state.store().add_price(org, entry, state.now()).await?;
-    audit(
-        &state,
-        org,
-        "price.add",
-        &format!("price entry {}", added.id),
-        &describe(&added),
-    )
-    .await?;
+    let name = format!("api token {}", caller.0.token_id);
+    let actor = spendlens_store::Actor {
+        name: &name,
+        at: state.now(),
+    };
+    let added = state.store().add_price(org, entry, actor, describe).await?;
     Ok((StatusCode::CREATED, Json(entry_json(&added))).into_response())
 }
 
@@ -182,18 +179,15 @@ pub async fn update(
     let org = caller.require(Scope::Admin, "change prices")?;
     let Json(body) = body?;
     let entry = parse_body(body)?;
+    let name = format!("api token {}", caller.0.token_id);
+    let actor = spendlens_store::Actor {
+        name: &name,
+        at: state.now(),
+    };
     let (before, after) = state
         .store()
-        .edit_price(org, id, entry, state.now())
+        .edit_price(org, id, entry, actor, describe)
         .await?;
-    audit(
-        &state,
-        org,
-        "price.edit",
-        &format!("price entry {id}"),
-        &format!("was {}; now {}", describe(&before), describe(&after)),
-    )
-    .await?;
     Ok(Json(serde_json::json!({
         "before": entry_json(&before),
         "entry": entry_json(&after),

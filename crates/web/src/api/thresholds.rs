@@ -78,7 +78,16 @@ pub async fn set(
     let pct = parse_threshold(&body.threshold_pct)?;
     let previous = state
         .store
-        .set_anomaly_threshold(org, &scope, &id, &pct.to_string(), "api token", state.now())
+        .set_anomaly_threshold(
+            org,
+            &scope,
+            &id,
+            &pct.to_string(),
+            spendlens_store::Actor {
+                name: "api token",
+                at: state.now(),
+            },
+        )
         .await?;
     Ok(Json(json!({"scope": scope, "id": id, "threshold_pct": pct.to_string(), "previous_pct": previous}))
         .into_response())
@@ -93,7 +102,15 @@ pub async fn remove(
     let (scope, id) = target(&params.scope, params.id.as_deref()).map_err(ApiError::BadRequest)?;
     match state
         .store
-        .remove_anomaly_threshold(org, &scope, &id, "api token", state.now())
+        .remove_anomaly_threshold(
+            org,
+            &scope,
+            &id,
+            spendlens_store::Actor {
+                name: "api token",
+                at: state.now(),
+            },
+        )
         .await?
     {
         Some(old) => {

@@ -87,9 +87,14 @@ pub async fn set_role(
             ),
         );
     }
+    let actor = viewer.actor();
+    let actor = spendlens_store::Actor {
+        name: &actor,
+        at: state.now(),
+    };
     let changed = match state
         .store()
-        .set_user_access(viewer.org(), id, role, wanted.as_deref())
+        .set_user_access(viewer.org(), id, role, wanted.as_deref(), actor)
         .await
     {
         Ok(changed) => changed,
@@ -98,15 +103,6 @@ pub async fn set_role(
         }
         Err(other) => return Err(other.into()),
     };
-    audit_access_change(
-        state.store(),
-        viewer.org(),
-        &viewer.actor(),
-        &target,
-        &changed,
-        state.now(),
-    )
-    .await?;
     back(
         "ok",
         &format!(
@@ -123,58 +119,7 @@ pub async fn set_role(
 }
 
 /// `viewer`, `admin`, or `tenant of acme`.
-pub fn access_text(role: Role, customer: Option<&str>) -> String {
-    match (role, customer) {
-        (Role::Tenant, Some(customer)) => format!("tenant of {customer}"),
-        (role, _) => role.to_string(),
-    }
-}
-
-/// Audits a change of role (`user.role`) and of a tenant's customer (`user.customer`), each
-/// saying before and after.
-pub async fn audit_access_change(
-    store: &Store,
-    org: spendlens_store::OrgId,
-    actor: &str,
-    before: &spendlens_store::UserRow,
-    after: &spendlens_store::UserRow,
-    now: time::OffsetDateTime,
-) -> Result<(), StoreError> {
-    let customer = |c: &Option<String>| c.clone().unwrap_or_else(|| "(none)".to_owned());
-    if before.role != after.role {
-        store
-            .audit(
-                org,
-                actor,
-                "user.role",
-                &after.email,
-                &format!(
-                    "{} -> {}",
-                    access_text(before.role, before.customer.as_deref()),
-                    access_text(after.role, after.customer.as_deref())
-                ),
-                now,
-            )
-            .await?;
-    }
-    if before.customer != after.customer {
-        store
-            .audit(
-                org,
-                actor,
-                "user.customer",
-                &after.email,
-                &format!(
-                    "customer {} -> {}",
-                    customer(&before.customer),
-                    customer(&after.customer)
-                ),
-                now,
-            )
-            .await?;
-    }
-    Ok(())
-}
+pub use spendlens_store::access_text;
 
 #[derive(Template)]
 #[template(path = "user_password.html")]
@@ -319,19 +264,20 @@ pub async fn change_own(
     state.logins.record_success(&me.email);
     let hash = state.hasher.hash(form.password.clone()).await?;
     let keep = cookie(&headers, SESSION_COOKIE).map(|c| Store::session_id_of(&c));
+    let actor = viewer.actor();
+    let actor = spendlens_store::Actor {
+        name: &actor,
+        at: state.now(),
+    };
     let ended = state
         .store()
-        .set_user_password(viewer.org(), me.id, &hash, keep.as_deref())
-        .await?;
-    state
-        .store()
-        .audit(
+        .set_user_password(
             viewer.org(),
-            &viewer.actor(),
-            "user.password",
-            &me.email,
-            &format!("changed by the user; {ended} other session(s) ended"),
-            state.now(),
+            me.id,
+            &hash,
+            keep.as_deref(),
+            actor,
+            |ended| format!("changed by the user; {ended} other session(s) ended"),
         )
         .await?;
     // A tenant's own sessions page is outside their portal: they go back to it.
@@ -403,20 +349,16 @@ pub async fn reset(
         .await;
     }
     let hash = state.hasher.hash(form.password.clone()).await?;
+    let actor = viewer.actor();
+    let actor = spendlens_store::Actor {
+        name: &actor,
+        at: state.now(),
+    };
     let ended = state
         .store()
-        .set_user_password(viewer.org(), id, &hash, None)
-        .await?;
-    state
-        .store()
-        .audit(
-            viewer.org(),
-            &viewer.actor(),
-            "user.password",
-            &target.email,
-            &format!("set by an admin; {ended} session(s) ended"),
-            state.now(),
-        )
+        .set_user_password(viewer.org(), id, &hash, None, actor, |ended| {
+            format!("set by an admin; {ended} session(s) ended")
+        })
         .await?;
     Ok(redirect_with(
         "/users",

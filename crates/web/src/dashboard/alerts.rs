@@ -329,10 +329,14 @@ pub async fn create_rule(
             .await;
         }
     };
-    let now = state.now();
+    let actor = viewer.actor();
+    let actor = spendlens_store::Actor {
+        name: &actor,
+        at: state.now(),
+    };
     let added = match state
         .store()
-        .create_alert_rule(viewer.org(), &rule, now)
+        .create_alert_rule(viewer.org(), &rule, actor, describe_rule)
         .await
     {
         Ok(added) => added,
@@ -350,17 +354,6 @@ pub async fn create_rule(
         }
     };
     let detail = describe_rule(&added);
-    state
-        .store()
-        .audit(
-            viewer.org(),
-            &viewer.actor(),
-            "alert_rule.add",
-            &format!("alert rule {}", added.id),
-            &detail,
-            now,
-        )
-        .await?;
     Ok(redirect_with(
         PAGE,
         vec![flash(&headers, "ok", &format!("Added the rule {detail}."))],
@@ -392,23 +385,14 @@ pub async fn toggle_rule(
         channels: rule.channels.clone(),
         enabled: !rule.enabled,
     };
-    let now = state.now();
-    let (before, after) = state.store().update_alert_rule(org, id, &new, now).await?;
-    state
+    let actor = viewer.actor();
+    let actor = spendlens_store::Actor {
+        name: &actor,
+        at: state.now(),
+    };
+    let (_, after) = state
         .store()
-        .audit(
-            org,
-            &viewer.actor(),
-            "alert_rule.edit",
-            &format!("alert rule {id}"),
-            &format!(
-                "was {}; now {} (version {})",
-                describe_rule(&before),
-                describe_rule(&after),
-                after.version
-            ),
-            now,
-        )
+        .update_alert_rule(org, id, &new, actor, describe_rule)
         .await?;
     let word = if after.enabled { "Enabled" } else { "Disabled" };
     Ok(redirect_with(
@@ -583,7 +567,11 @@ pub async fn create_channel(
         }
     };
     let org = viewer.org();
-    let now = state.now();
+    let actor = viewer.actor();
+    let actor = spendlens_store::Actor {
+        name: &actor,
+        at: state.now(),
+    };
     let new = NewAlertChannel {
         name: &checked.name,
         kind: checked.kind,
@@ -592,7 +580,13 @@ pub async fn create_channel(
     };
     let added = match state
         .store()
-        .create_alert_channel(org, &new, state.sync.vault(), now)
+        .create_alert_channel(org, &new, state.sync.vault(), actor, |added| {
+            if added.kind == "email" {
+                added.target.clone()
+            } else {
+                mask_url(&added.target)
+            }
+        })
         .await
     {
         Ok(added) => added,
@@ -609,22 +603,6 @@ pub async fn create_channel(
             .await;
         }
     };
-    let shown = if added.kind == "email" {
-        added.target.clone()
-    } else {
-        mask_url(&added.target)
-    };
-    state
-        .store()
-        .audit(
-            org,
-            &viewer.actor(),
-            "alert_channel.add",
-            &format!("alert channel {}", added.id),
-            &format!("{} {} {shown}", added.name, added.kind),
-            now,
-        )
-        .await?;
     if checked.generated_secret {
         let secret = checked.secret.unwrap_or_default();
         let text = format!(
@@ -725,34 +703,16 @@ pub async fn save_smtp(
             .await;
         }
     };
-    let word = match change {
-        spendlens_store::PasswordChange::Keep => "password kept",
-        spendlens_store::PasswordChange::Clear => "password cleared",
-        spendlens_store::PasswordChange::Set(_) => "password set",
-    };
+    let word = change.describe();
     let org = viewer.org();
-    let now = state.now();
+    let actor = viewer.actor();
+    let actor = spendlens_store::Actor {
+        name: &actor,
+        at: state.now(),
+    };
     let saved = state
         .store()
-        .put_alert_smtp(org, &settings, change, state.sync.vault(), now)
-        .await?;
-    state
-        .store()
-        .audit(
-            org,
-            &viewer.actor(),
-            "alert_smtp.set",
-            "SMTP settings",
-            &format!(
-                "{}:{} {} user {} from {} ({word})",
-                saved.host,
-                saved.port,
-                saved.security,
-                saved.username.as_deref().unwrap_or("-"),
-                saved.from_address
-            ),
-            now,
-        )
+        .put_alert_smtp(org, &settings, change, state.sync.vault(), actor)
         .await?;
     Ok(redirect_with(
         PAGE,

@@ -261,9 +261,14 @@ pub async fn add(
             session_token: &form.aws_session_token,
         },
     );
+    let actor = viewer.actor();
+    let actor = spendlens_store::Actor {
+        name: &actor,
+        at: state.now(),
+    };
     let result = state
         .sync
-        .add_connection(
+        .add_connection_as(
             viewer.org(),
             AddConnection {
                 provider,
@@ -275,26 +280,11 @@ pub async fn add(
                 backfill_days: 90,
                 lookback_days: None,
             },
+            actor,
         )
         .await;
     match result {
         Ok((connection, check)) => {
-            let now = state.now();
-            state
-                .store()
-                .audit(
-                    viewer.org(),
-                    &viewer.actor(),
-                    "connection.add",
-                    &connection.name,
-                    &format!(
-                        "{} key {}",
-                        provider.as_str(),
-                        connection.credential_hint.clone().unwrap_or_default()
-                    ),
-                    now,
-                )
-                .await?;
             // The first sync starts now, in the background.
             let engine = state.sync.clone();
             let (org, id) = (viewer.org(), connection.id);

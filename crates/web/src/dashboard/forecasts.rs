@@ -239,8 +239,10 @@ pub async fn set_threshold(
             &scope,
             &id,
             &pct.to_string(),
-            &viewer.actor(),
-            state.now(),
+            spendlens_store::Actor {
+                name: &viewer.actor(),
+                at: state.now(),
+            },
         )
         .await?;
     let what = if scope == "global" {
@@ -268,7 +270,15 @@ pub async fn remove_threshold(
         .map_err(PageError::BadRequest)?;
     let removed = state
         .store()
-        .remove_anomaly_threshold(viewer.org(), &scope, &id, &viewer.actor(), state.now())
+        .remove_anomaly_threshold(
+            viewer.org(),
+            &scope,
+            &id,
+            spendlens_store::Actor {
+                name: &viewer.actor(),
+                at: state.now(),
+            },
+        )
         .await?;
     let message = match removed {
         Some(old) if scope == "global" => {

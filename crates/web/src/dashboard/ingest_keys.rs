@@ -79,10 +79,14 @@ pub async fn create(
 ) -> Result<Response, PageError> {
     viewer.check_csrf(&form.csrf)?;
     viewer.require_admin()?;
-    let now = state.now();
+    let name = viewer.actor();
+    let actor = Actor {
+        name: &name,
+        at: state.now(),
+    };
     let new = match state
         .store()
-        .create_ingest_key(viewer.org(), &form.name, now)
+        .create_ingest_key(viewer.org(), &form.name, actor)
         .await
     {
         Ok(new) => new,
@@ -98,17 +102,6 @@ pub async fn create(
         }
         Err(other) => return Err(other.into()),
     };
-    state
-        .store()
-        .audit(
-            viewer.org(),
-            &viewer.actor(),
-            "ingest_key.create",
-            &new.key.name,
-            &new.key.hint,
-            now,
-        )
-        .await?;
     super::connections::page_with_secret(
         &state,
         &viewer,
@@ -223,21 +216,16 @@ pub async fn act(
     }
     let now = state.now();
     let org = viewer.org();
-    let before = state.store().get_ingest_key(org, id).await?;
+    // An unknown key is a page not found, whatever the action.
+    state.store().get_ingest_key(org, id).await?;
     match action {
         Action::Regenerate => {
-            let new = state.regenerate_ingest_key(org, id, now).await?;
-            state
-                .store()
-                .audit(
-                    org,
-                    &viewer.actor(),
-                    "ingest_key.regenerate",
-                    &new.key.name,
-                    &format!("{} replaced by {}", before.hint, new.key.hint),
-                    now,
-                )
-                .await?;
+            let actor = viewer.actor();
+            let actor = Actor {
+                name: &actor,
+                at: now,
+            };
+            let new = state.regenerate_ingest_key(org, id, actor).await?;
             super::connections::page_with_secret(
                 &state,
                 &viewer,

@@ -186,31 +186,18 @@ pub async fn rename(
 ) -> Result<Response, PageError> {
     viewer.check_csrf(&form.csrf)?;
     viewer.require_admin()?;
-    let now = state.now();
     let before = state
         .store()
         .get_workspace(viewer.org(), WorkspaceId(id))
         .await?;
+    let actor = viewer.actor();
+    let actor = spendlens_store::Actor {
+        name: &actor,
+        at: state.now(),
+    };
     let renamed = state
         .store()
-        .rename_workspace(
-            viewer.org(),
-            WorkspaceId(id),
-            &form.name,
-            &viewer.actor(),
-            now,
-        )
-        .await?;
-    state
-        .store()
-        .audit(
-            viewer.org(),
-            &viewer.actor(),
-            "workspace.rename",
-            &format!("workspace {id}"),
-            &format!("“{}” → “{}”", before.display_name, renamed.display_name),
-            now,
-        )
+        .rename_workspace(viewer.org(), WorkspaceId(id), &form.name, actor)
         .await?;
     Ok(redirect_with(
         &back(form.search.as_deref()),
@@ -242,27 +229,14 @@ pub async fn revert(
 ) -> Result<Response, PageError> {
     viewer.check_csrf(&form.csrf)?;
     viewer.require_admin()?;
-    let now = state.now();
+    let actor = viewer.actor();
+    let actor = spendlens_store::Actor {
+        name: &actor,
+        at: state.now(),
+    };
     let reverted = state
         .store()
-        .revert_workspace_name(
-            viewer.org(),
-            WorkspaceId(id),
-            form.change,
-            &viewer.actor(),
-            now,
-        )
-        .await?;
-    state
-        .store()
-        .audit(
-            viewer.org(),
-            &viewer.actor(),
-            "workspace.revert",
-            &format!("workspace {id}"),
-            &format!("back to “{}”", reverted.display_name),
-            now,
-        )
+        .revert_workspace_name(viewer.org(), WorkspaceId(id), form.change, actor)
         .await?;
     Ok(redirect_with(
         &back(form.search.as_deref()),
@@ -314,36 +288,16 @@ pub async fn bulk_rename(
         ));
     }
     let display = spendlens_store::validate_display_name(&name)?;
-    // Check every id first, so a bad one changes nothing.
-    for id in &ids {
-        state
-            .store()
-            .get_workspace(viewer.org(), WorkspaceId(*id))
-            .await?;
-    }
-    let now = state.now();
-    for id in &ids {
-        state
-            .store()
-            .rename_workspace(
-                viewer.org(),
-                WorkspaceId(*id),
-                &display,
-                &viewer.actor(),
-                now,
-            )
-            .await?;
-    }
+    let actor = viewer.actor();
+    let actor = spendlens_store::Actor {
+        name: &actor,
+        at: state.now(),
+    };
+    // One transaction: an unknown id changes nothing.
+    let ids: Vec<WorkspaceId> = ids.into_iter().map(WorkspaceId).collect();
     state
         .store()
-        .audit(
-            viewer.org(),
-            &viewer.actor(),
-            "workspace.bulk_rename",
-            &format!("{} workspaces", ids.len()),
-            &format!("→ “{display}”"),
-            now,
-        )
+        .rename_workspaces(viewer.org(), &ids, &display, actor)
         .await?;
     Ok(redirect_with(
         &back(search.as_deref()),

@@ -86,31 +86,19 @@ async fn set_disabled(
             )],
         ));
     }
-    let now = state.now();
+    let actor = viewer.actor();
+    let actor = spendlens_store::Actor {
+        name: &actor,
+        at: state.now(),
+    };
     let changed = match state
         .store()
-        .set_user_disabled(viewer.org(), id, disabled, now)
+        .set_user_disabled(viewer.org(), id, disabled, actor)
         .await
     {
         Ok(changed) => changed,
         Err(err) => return refused(&headers, err),
     };
-    let action = if disabled {
-        "user.disable"
-    } else {
-        "user.enable"
-    };
-    state
-        .store()
-        .audit(
-            viewer.org(),
-            &viewer.actor(),
-            action,
-            &changed.email,
-            "",
-            now,
-        )
-        .await?;
     let message = if disabled {
         format!(
             "Disabled {}: signed out everywhere, and cannot sign in until enabled again.",
@@ -324,25 +312,14 @@ pub async fn revoke(
     may_manage(&viewer, id)?;
     let target = user(&state, &viewer, id).await?;
     let one = Some(form.session.trim()).filter(|s| !s.is_empty());
-    let ended = state.store().revoke_sessions(viewer.org(), id, one).await?;
-    state
+    let actor = viewer.actor();
+    let actor = spendlens_store::Actor {
+        name: &actor,
+        at: state.now(),
+    };
+    let ended = state
         .store()
-        .audit(
-            viewer.org(),
-            &viewer.actor(),
-            "session.revoke",
-            &target.email,
-            &format!(
-                "{} ended ({})",
-                ended,
-                if one.is_some() {
-                    "one session"
-                } else {
-                    "all sessions"
-                }
-            ),
-            state.now(),
-        )
+        .revoke_sessions(viewer.org(), id, one, actor)
         .await?;
     let back = format!("/users/{id}/sessions");
     Ok(redirect_with(

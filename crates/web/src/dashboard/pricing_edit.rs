@@ -78,25 +78,22 @@ pub async fn create(
             .await;
         }
     };
-    let now = state.now();
-    let added = match state.store().add_price(viewer.org(), entry, now).await {
+    let name = viewer.actor();
+    let actor = spendlens_store::Actor {
+        name: &name,
+        at: state.now(),
+    };
+    let added = match state
+        .store()
+        .add_price(viewer.org(), entry, actor, describe)
+        .await
+    {
         Ok(added) => added,
         Err(err) => {
             let message = form_message(err)?;
             return show_form(&state, &viewer, &headers, None, &form, Some(message)).await;
         }
     };
-    state
-        .store()
-        .audit(
-            viewer.org(),
-            &viewer.actor(),
-            "price.add",
-            &format!("price entry {}", added.id),
-            &describe(&added),
-            now,
-        )
-        .await?;
     Ok(redirect_with(
         "/cost/pricing",
         vec![flash(
@@ -159,8 +156,16 @@ pub async fn edit(
             .await;
         }
     };
-    let now = state.now();
-    let (before, after) = match state.store().edit_price(viewer.org(), id, entry, now).await {
+    let name = viewer.actor();
+    let actor = spendlens_store::Actor {
+        name: &name,
+        at: state.now(),
+    };
+    let (_, after) = match state
+        .store()
+        .edit_price(viewer.org(), id, entry, actor, describe)
+        .await
+    {
         Ok(pair) => pair,
         Err(StoreError::NotFound { what }) => return Err(PageError::NotFound(what)),
         Err(err) => {
@@ -168,17 +173,6 @@ pub async fn edit(
             return show_form(&state, &viewer, &headers, Some(id), &form, Some(message)).await;
         }
     };
-    state
-        .store()
-        .audit(
-            viewer.org(),
-            &viewer.actor(),
-            "price.edit",
-            &format!("price entry {id}"),
-            &format!("was {}; now {}", describe(&before), describe(&after)),
-            now,
-        )
-        .await?;
     Ok(redirect_with(
         "/cost/pricing",
         vec![flash(

@@ -714,18 +714,7 @@ pub async fn setup(
     let org = state.store().ensure_default_org(now).await?;
     let user = state
         .store()
-        .create_user(org, &form.email, &hash, Role::Admin, now)
-        .await?;
-    state
-        .store()
-        .audit(
-            org,
-            &user.email,
-            "user.create",
-            &user.email,
-            "role=admin (first-run setup)",
-            now,
-        )
+        .create_first_admin(org, &form.email, &hash, now)
         .await?;
     start_session(&state, &headers, &user, "/").await
 }

@@ -244,9 +244,14 @@ pub async fn create(
     };
     let scopes = form.scopes();
     let expires_at = (days > 0).then(|| now + time::Duration::days(days));
+    let actor = viewer.actor();
+    let actor = spendlens_store::Actor {
+        name: &actor,
+        at: now,
+    };
     let token = match state
         .store()
-        .create_scoped_api_token(viewer.org(), &form.name, scopes, expires_at, now)
+        .create_scoped_api_token(viewer.org(), &form.name, scopes, expires_at, actor)
         .await
     {
         Ok(token) => token,
@@ -265,21 +270,6 @@ pub async fn create(
         Err(other) => return Err(other.into()),
     };
     let name = form.name.trim().to_owned();
-    state
-        .store()
-        .audit(
-            viewer.org(),
-            &viewer.actor(),
-            "token.create",
-            &name,
-            &format!(
-                "token {} scopes {scopes}{}",
-                token.id,
-                expires_at.map_or_else(String::new, |at| format!(" expires {at}"))
-            ),
-            now,
-        )
-        .await?;
     let created = Created {
         name,
         secret: token.secret,

@@ -153,7 +153,11 @@ pub async fn add(
         }
     };
     let hash = state.hasher.hash(form.password.clone()).await?;
-    let now = state.now();
+    let actor = viewer.actor();
+    let actor = spendlens_store::Actor {
+        name: &actor,
+        at: state.now(),
+    };
     match state
         .store()
         .create_user_bound(
@@ -162,26 +166,12 @@ pub async fn add(
             &hash,
             role,
             customer.as_deref(),
-            now,
+            actor,
         )
         .await
     {
         Ok(user) => {
             let access = access_text(user.role, user.customer.as_deref());
-            state
-                .store()
-                .audit(
-                    viewer.org(),
-                    &viewer.actor(),
-                    "user.create",
-                    &user.email,
-                    &match &user.customer {
-                        Some(customer) => format!("role={role} customer={customer}"),
-                        None => format!("role={role}"),
-                    },
-                    now,
-                )
-                .await?;
             Ok(redirect_with(
                 "/users",
                 vec![flash(

@@ -302,7 +302,16 @@ impl App {
             .unwrap()
             .secret;
         let read_token = store
-            .create_scoped_api_token(org, "reader", Scopes::READ, None, NOW)
+            .create_scoped_api_token(
+                org,
+                "reader",
+                Scopes::READ,
+                None,
+                spendlens_store::Actor {
+                    name: "test",
+                    at: NOW,
+                },
+            )
             .await
             .unwrap()
             .secret;
