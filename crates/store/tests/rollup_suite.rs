@@ -173,7 +173,42 @@ async fn run_ops(
                 .collect();
             let mut want = brute_force(&truth, customer, current, previous);
             want.retain(|_, (c, p)| !(c.is_zero() && p.is_zero()));
-            prop_assert_eq!(got, want, "current {:?} previous {:?}", current, previous);
+            prop_assert_eq!(
+                got,
+                want.clone(),
+                "current {:?} previous {:?}",
+                current,
+                previous
+            );
+            // Summed in the database: per customer, and all series together.
+            for keep in [&[0usize][..], &[]] {
+                let got: BTreeMap<SeriesKey, (Metrics, Metrics)> = store
+                    .read_period_grouped(org, &EVENTS, &filter, current, Some(previous), keep)
+                    .await
+                    .unwrap()
+                    .into_iter()
+                    .map(|r| (r.series, (r.current, r.previous)))
+                    .filter(|(_, (c, p))| !(c.is_zero() && p.is_zero()))
+                    .collect();
+                let mut want_grouped: BTreeMap<SeriesKey, (Metrics, Metrics)> = BTreeMap::new();
+                for (series, (c, p)) in &want {
+                    let group = SeriesKey {
+                        connection: None,
+                        dims: vec![
+                            if keep.contains(&0) {
+                                series.dims[0].clone()
+                            } else {
+                                DimValue::Text(String::new())
+                            },
+                            DimValue::Id(None),
+                        ],
+                    };
+                    let at = want_grouped.entry(group).or_default();
+                    *at = (at.0.plus(*c), at.1.plus(*p));
+                }
+                want_grouped.retain(|_, (c, p)| !(c.is_zero() && p.is_zero()));
+                prop_assert_eq!(got, want_grouped, "grouped by {:?}", keep);
+            }
             // Without a previous period, the current one alone.
             let alone: BTreeMap<SeriesKey, Metrics> = store
                 .read_period(org, &EVENTS, &filter, current, None)

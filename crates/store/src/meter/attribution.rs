@@ -86,8 +86,10 @@ impl Store {
         if let Some(models) = &filter.models {
             dims.push((1, text(models)));
         }
+        // Summed per value in the database: one row per customer (product, agent), not one
+        // per (model, key, status, …) series of it.
         let rows = self
-            .read_period(
+            .read_period_grouped(
                 org,
                 &METER_DAY,
                 &SeriesFilter {
@@ -96,6 +98,7 @@ impl Store {
                 },
                 METER_DAY.buckets(current),
                 previous.map(|p| METER_DAY.buckets(p)),
+                &[by.dim()],
             )
             .await?;
         let mut groups: HashMap<String, (Metrics, Metrics)> = HashMap::new();

@@ -284,11 +284,13 @@ impl Store {
     /// Totals per series (provider, model, api key, customer, product, agent, workflow,
     /// status) of the events matching `filter`, from the rollups: whole days from `meter_day`,
     /// the partial days at the range's ends from `meter_hour`. Series without events in the
-    /// range are left out.
+    /// range are left out. Summed in the database over the dimensions not in `keep` (indexes
+    /// into [`super::rollup::METER_DIMS`], the others read as empty): `&[]` gives one total.
     pub async fn usage_series(
         &self,
         org: OrgId,
         filter: &UsageFilter,
+        keep: &[usize],
     ) -> StoreResult<Vec<(SeriesKey, Metrics)>> {
         let from = filter.from_hour.unwrap_or(OPEN_FROM_HOUR);
         let to = filter.to_hour.unwrap_or(OPEN_TO_HOUR);
@@ -301,7 +303,7 @@ impl Store {
         };
         if let Some(days) = days {
             for row in self
-                .read_period(org, &METER_DAY, &series, days, None)
+                .read_period_grouped(org, &METER_DAY, &series, days, None, keep)
                 .await?
             {
                 add(row.series, row.current);
@@ -310,7 +312,7 @@ impl Store {
         if let Some(&head) = hours.first() {
             // Both ends in one read: the head as "current", the tail as "previous".
             for row in self
-                .read_period(org, &METER_HOUR, &series, head, hours.get(1).copied())
+                .read_period_grouped(org, &METER_HOUR, &series, head, hours.get(1).copied(), keep)
                 .await?
             {
                 add(row.series, row.current.plus(row.previous));

@@ -54,17 +54,25 @@ pub(super) fn filter_clauses(
     Ok(Some((clauses, binds)))
 }
 
-/// The SQL of [`Store::read_period`]. Bounds and ids are integers formatted by Rust; dimension
-/// values are bound. `None` when the filter admits nothing.
+/// The SQL of [`Store::read_period`] and, with `group`, of [`Store::read_period_grouped`].
+/// Bounds and ids are integers formatted by Rust; dimension values are bound. `None` when the
+/// filter admits nothing.
 fn read_sql(
     kind: &RollupKind,
     filter: &SeriesFilter,
     current: BucketRange,
     previous: Option<BucketRange>,
+    group: Option<&[usize]>,
 ) -> StoreResult<Option<ReadSql>> {
     let Some((clauses, binds)) = filter_clauses(kind, filter)? else {
         return Ok(None);
     };
+    if let Some(bad) = group.and_then(|g| g.iter().find(|d| **d >= kind.dims.len())) {
+        return Err(StoreError::Invalid(format!(
+            "rollup kind {} has no dimension {bad}",
+            kind.name
+        )));
+    }
     // Distinct bounds (cumulative points) and which point each period boundary reads.
     let mut bounds: Vec<i64> = vec![current.last, current.first - 1];
     if let Some(p) = previous {
@@ -88,14 +96,39 @@ fn read_sql(
     }
     let _ = write!(
         sql,
-        " FROM rollup_series s WHERE s.org_id = $1 AND s.kind = $2{clauses}) SELECT p.connection_id"
+        " FROM rollup_series s WHERE s.org_id = $1 AND s.kind = $2{clauses}) SELECT "
     );
-    for d in dims {
-        let _ = write!(sql, ", p.{d}");
+    // Grouped, the database sums the series of each group: the rows sent back (each a hop
+    // through the driver) are the groups', not the series'. Dimensions not kept read ''.
+    match group {
+        None => {
+            sql.push_str("p.connection_id");
+            for d in dims {
+                let _ = write!(sql, ", p.{d}");
+            }
+        }
+        Some(keep) => {
+            sql.push_str("CAST(0 AS BIGINT)");
+            for (i, d) in dims.iter().enumerate() {
+                if keep.contains(&i) {
+                    let _ = write!(sql, ", p.{d}");
+                } else {
+                    sql.push_str(", CAST('' AS TEXT)");
+                }
+            }
+        }
     }
+    let grouped = group.is_some();
     let mut difference = |hi: usize, lo: usize| {
         for c in kind.metric_columns() {
-            let _ = write!(sql, ", COALESCE(c{hi}.{c}, 0) - COALESCE(c{lo}.{c}, 0)");
+            if grouped {
+                let _ = write!(
+                    sql,
+                    ", CAST(SUM(COALESCE(c{hi}.{c}, 0) - COALESCE(c{lo}.{c}, 0)) AS BIGINT)"
+                );
+            } else {
+                let _ = write!(sql, ", COALESCE(c{hi}.{c}, 0) - COALESCE(c{lo}.{c}, 0)");
+            }
         }
     };
     difference(at(current.last), at(current.first - 1));
@@ -115,6 +148,15 @@ fn read_sql(
         sql,
         " WHERE p.b{highest} IS NOT NULL AND (p.b{lowest} IS NULL OR p.b{highest} > p.b{lowest})"
     );
+    match group {
+        // No group: one row of every series together, none when no series read.
+        Some([]) => sql.push_str(" HAVING COUNT(*) > 0"),
+        Some(keep) => {
+            let columns: Vec<String> = keep.iter().map(|i| format!("p.{}", dims[*i])).collect();
+            let _ = write!(sql, " GROUP BY {}", columns.join(", "));
+        }
+        None => {}
+    }
     Ok(Some(ReadSql {
         sql,
         binds,
@@ -133,8 +175,39 @@ impl Store {
         current: BucketRange,
         previous: Option<BucketRange>,
     ) -> StoreResult<Vec<PeriodRow>> {
+        self.read_periods(org, kind, filter, current, previous, None)
+            .await
+    }
+
+    /// As [`Store::read_period`], summed in the database over the series that share the
+    /// dimensions `keep` (indexes into the kind's dimensions; the others read as empty and
+    /// the connection as none): one row per group, or a single row for all when `keep` is
+    /// empty. For views that show groups, not series (a customer's calls over every model
+    /// and key).
+    pub async fn read_period_grouped(
+        &self,
+        org: OrgId,
+        kind: &RollupKind,
+        filter: &SeriesFilter,
+        current: BucketRange,
+        previous: Option<BucketRange>,
+        keep: &[usize],
+    ) -> StoreResult<Vec<PeriodRow>> {
+        self.read_periods(org, kind, filter, current, previous, Some(keep))
+            .await
+    }
+
+    async fn read_periods(
+        &self,
+        org: OrgId,
+        kind: &RollupKind,
+        filter: &SeriesFilter,
+        current: BucketRange,
+        previous: Option<BucketRange>,
+        group: Option<&[usize]>,
+    ) -> StoreResult<Vec<PeriodRow>> {
         kind.check()?;
-        let Some(read) = read_sql(kind, filter, current, previous)? else {
+        let Some(read) = read_sql(kind, filter, current, previous, group)? else {
             return Ok(Vec::new());
         };
         let n = kind.metric_columns().len();
@@ -195,6 +268,7 @@ mod tests {
                 first: 100,
                 last: 129,
             }),
+            None,
         )
         .unwrap()
         .unwrap();
@@ -212,11 +286,16 @@ mod tests {
             dims: vec![],
         };
         let range = BucketRange { first: 1, last: 2 };
-        assert!(read_sql(&KIND, &empty, range, None).unwrap().is_none());
+        assert!(
+            read_sql(&KIND, &empty, range, None, None)
+                .unwrap()
+                .is_none()
+        );
         let bad = SeriesFilter {
             connections: None,
             dims: vec![(2, vec![DimValue::Id(None)])],
         };
-        assert!(read_sql(&KIND, &bad, range, None).is_err());
+        assert!(read_sql(&KIND, &bad, range, None, None).is_err());
+        assert!(read_sql(&KIND, &SeriesFilter::default(), range, None, Some(&[2])).is_err());
     }
 }

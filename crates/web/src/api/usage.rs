@@ -69,7 +69,7 @@ pub async fn summary(
         ));
     }
     let (org, query) = query(&state, caller, &params).await?;
-    let series = state.store().usage_series(org, &query.filter).await?;
+    let series = state.store().usage_series(org, &query.filter, &[]).await?;
     let mut body = UsageTotals::of(&series).json();
     body["from"] = json!(usage::hour_text(query.filter.from_hour));
     body["to"] = json!(usage::hour_text(query.filter.to_hour));

@@ -303,7 +303,8 @@ async fn live(
     query: &UsageQuery,
 ) -> Result<Live, PageError> {
     let store = state.store();
-    let series = store.usage_series(org, &query.filter).await?;
+    // By provider and model: the donut and the bars group by each.
+    let series = store.usage_series(org, &query.filter, &[0, 1]).await?;
     let totals = UsageTotals::of(&series);
     let mut rows = store
         .usage_records(org, &query.filter, query.cursor.as_ref(), query.limit + 1)

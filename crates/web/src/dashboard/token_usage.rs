@@ -155,7 +155,7 @@ pub async fn page(
     match parse(&state, org, &params).await? {
         Ok(query) => {
             let store = state.store();
-            let series = store.usage_series(org, &query.filter).await?;
+            let series = store.usage_series(org, &query.filter, &[]).await?;
             cards_shown = cards(&UsageTotals::of(&series));
             let mut records = store
                 .usage_records(org, &query.filter, query.cursor.as_ref(), query.limit + 1)

@@ -224,7 +224,7 @@ pub async fn page(
         to_hour: Some((i64::from(range.to().number()) + 1) * 24),
         ..ever
     };
-    let series = store.usage_series(org, &filter).await?;
+    let series = store.usage_series(org, &filter, &[0, 1]).await?;
     let totals = UsageTotals::of(&series);
     let days: Vec<DayCost> = store
         .usage_days(org, &filter, range)
