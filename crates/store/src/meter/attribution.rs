@@ -132,12 +132,13 @@ impl Store {
     }
 
     /// The providers and models of the organization's metered calls and its first metered
-    /// day: one index seek per daily series.
+    /// day: one index seek per daily series, grouped in the database (one row per provider
+    /// and model, not one per series).
     pub async fn meter_facets(&self, org: OrgId) -> StoreResult<MeterFacets> {
         let rows: Vec<(String, String, Option<i64>)> = with_pool!(self, pool => {
             sqlx::query_as(
-                "SELECT s.d0, s.d1, (SELECT MIN(c.bucket) FROM rollup_cum c WHERE c.series_id = s.id) \
-                 FROM rollup_series s WHERE s.org_id = $1 AND s.kind = $2",
+                "SELECT s.d0, s.d1, MIN((SELECT MIN(c.bucket) FROM rollup_cum c WHERE c.series_id = s.id)) \
+                 FROM rollup_series s WHERE s.org_id = $1 AND s.kind = $2 GROUP BY s.d0, s.d1",
             )
             .bind(org.0)
             .bind(METER_DAY.name)
