@@ -143,7 +143,8 @@ impl Store {
     }
 
     /// Adds the first admin at the first-run setup, audited as theirs (`user.create`,
-    /// `role=admin (first-run setup)`) in the same transaction.
+    /// `role=admin (first-run setup)`) in the same transaction; refused (a conflict) once any
+    /// user exists, checked under the organization's lock.
     pub async fn create_first_admin(
         &self,
         org: OrgId,
@@ -181,6 +182,17 @@ impl Store {
             let mut tx = pool.begin().await?;
             if audit.is_some() {
                 lock_org!(tx, org);
+            }
+            if matches!(audit, Some(NewUserAudit::FirstAdmin)) {
+                // Checked again under the lock: two setups submitted at once make one admin.
+                let users: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users")
+                    .fetch_one(&mut *tx)
+                    .await?;
+                if users > 0 {
+                    return Err(StoreError::Conflict(
+                        "setup is done: an admin exists already; sign in instead".to_owned(),
+                    ));
+                }
             }
             let taken: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE email = $1")
                 .bind(&email)

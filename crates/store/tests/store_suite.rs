@@ -1324,3 +1324,26 @@ async fn an_edited_or_removed_audit_entry_breaks_the_chain() {
     tamper.close().await;
     test.teardown().await;
 }
+
+#[tokio::test]
+async fn two_first_run_setups_at_once_make_one_admin() {
+    let test = TestStore::new().await.unwrap();
+    let store = &test.store;
+    let org = store.ensure_default_org(NOW).await.unwrap();
+    let (first, second) = tokio::join!(
+        store.create_first_admin(org, "a@example.com", "h", NOW),
+        store.create_first_admin(org, "b@example.com", "h", NOW)
+    );
+    let made = [&first, &second].iter().filter(|r| r.is_ok()).count();
+    assert_eq!(made, 1, "{first:?} {second:?}");
+    let refused = [first, second].into_iter().find_map(Result::err).unwrap();
+    assert!(
+        matches!(&refused, spendlens_store::StoreError::Conflict(m) if m.contains("setup is done")),
+        "{refused}"
+    );
+    assert_eq!(store.count_users().await.unwrap(), 1);
+    // The one audit entry is the admin's own.
+    let entries = store.audit_entries(org, 10).await.unwrap();
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    assert_eq!(entries[0].action, "user.create");
+}
