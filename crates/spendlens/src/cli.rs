@@ -122,6 +122,7 @@ pub enum ConfigCommand {
     /// holds, and which environment variable overrides it. Precedence: a flag, then its
     /// `SPENDLENS_*` variable, then the file, then the default. Keys: data_dir, database_url,
     /// base_url_hosts (a list), log; under `[serve]`: listen, no_scheduler, trust_forwarded_for,
+    /// secure_cookies,
     /// session_hours, session_idle_minutes, meter_retention_days, max_connections.
     Check,
 }
@@ -151,6 +152,10 @@ pub struct ServeArgs {
     /// throttling and logs). Only set this when every request comes through that proxy.
     #[arg(long, env = "SPENDLENS_TRUST_FORWARDED_FOR")]
     pub trust_forwarded_for: bool,
+    /// Mark every cookie `Secure` (sent over HTTPS only), for a server reached only over HTTPS.
+    /// Without it, cookies are marked `Secure` when a proxy says `X-Forwarded-Proto: https`.
+    #[arg(long, env = "SPENDLENS_SECURE_COOKIES")]
+    pub secure_cookies: bool,
     /// How long a dashboard sign-in lasts at most, in hours.
     #[arg(long, env = "SPENDLENS_SESSION_HOURS", default_value_t = 168, value_parser = clap::value_parser!(i64).range(1..=2160))]
     pub session_hours: i64,

@@ -58,6 +58,7 @@ pub struct ServeFile {
     pub listen: Option<String>,
     pub no_scheduler: Option<bool>,
     pub trust_forwarded_for: Option<bool>,
+    pub secure_cookies: Option<bool>,
     pub session_hours: Option<i64>,
     pub session_idle_minutes: Option<i64>,
     pub meter_retention_days: Option<u32>,
@@ -149,6 +150,9 @@ impl FileConfig {
             "serve.trust_forwarded_for" => one(serve
                 .and_then(|s| s.trust_forwarded_for)
                 .map(|v| v.to_string())),
+            "serve.secure_cookies" => {
+                one(serve.and_then(|s| s.secure_cookies).map(|v| v.to_string()))
+            }
             "serve.session_hours" => {
                 one(serve.and_then(|s| s.session_hours).map(|v| v.to_string()))
             }
@@ -204,6 +208,11 @@ impl FileConfig {
                 "serve.trust_forwarded_for",
                 s.trust_forwarded_for.map(|v| v.to_string()),
                 Some("SPENDLENS_TRUST_FORWARDED_FOR"),
+            );
+            push(
+                "serve.secure_cookies",
+                s.secure_cookies.map(|v| v.to_string()),
+                Some("SPENDLENS_SECURE_COOKIES"),
             );
             push(
                 "serve.session_hours",
@@ -271,6 +280,9 @@ impl FileConfig {
             .filter(|_| unset(m, "trust_forwarded_for"))
         {
             args.trust_forwarded_for = v;
+        }
+        if let Some(v) = s.secure_cookies.filter(|_| unset(m, "secure_cookies")) {
+            args.secure_cookies = v;
         }
         if let Some(v) = s.session_hours.filter(|_| unset(m, "session_hours")) {
             args.session_hours = v;
@@ -365,6 +377,12 @@ mod tests {
         assert_eq!(args.session_hours, 48, "the flag wins");
         assert_eq!(args.meter_retention_days, Some(30));
         assert_eq!(args.session_idle_minutes, 720, "the default stays");
+        assert!(!args.secure_cookies, "off unless asked");
+        let cli = cli_with(&["spendlens", "serve"], "[serve]\nsecure_cookies = true\n");
+        let Command::Serve(args) = &cli.command else {
+            panic!("serve")
+        };
+        assert!(args.secure_cookies);
 
         // A global flag given after the subcommand still beats the file.
         let cli = cli_with(&["spendlens", "serve", "--data-dir", "/here"], file);

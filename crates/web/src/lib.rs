@@ -49,6 +49,9 @@ pub struct WebSettings {
     /// The server sits behind a proxy that appends the client's address to `X-Forwarded-For`
     /// (only then is that header believed, for sign-in throttling and logs).
     pub trust_forwarded_for: bool,
+    /// Every cookie is marked `Secure` (`serve --secure-cookies`); without it, only when a
+    /// proxy says `X-Forwarded-Proto: https`.
+    pub secure_cookies: bool,
     /// How long a dashboard session lasts at most.
     pub session_lifetime: time::Duration,
     /// A session unused this long ends (idle expiry).
@@ -64,6 +67,7 @@ impl Default for WebSettings {
     fn default() -> WebSettings {
         WebSettings {
             trust_forwarded_for: false,
+            secure_cookies: false,
             session_lifetime: time::Duration::days(7),
             session_idle: time::Duration::hours(12),
             alerts: alerts::AlertSettings::default(),
@@ -182,6 +186,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
         .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
             BODY_TIMEOUT,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            dashboard::session::secure_cookies,
         ))
         .layer(middleware::from_fn(request_id))
         .layer(tower_http::trace::TraceLayer::new_for_http())

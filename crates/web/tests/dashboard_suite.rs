@@ -476,6 +476,68 @@ async fn the_first_visit_sets_up_an_admin_and_signs_them_in() {
 }
 
 #[tokio::test]
+async fn cookies_are_secure_behind_an_https_proxy_or_when_the_server_says_so() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let test = TestStore::new().await.unwrap();
+    let engine = SyncEngine::new(
+        test.store.clone(),
+        Vault::from_key([7; 32]),
+        PriceCatalog::built_in(),
+        Arc::new(FixedClock::new(datetime!(2026-11-22 10:00 UTC))),
+        SyncSettings::default(),
+    );
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    // The setup page's sign-in CSRF cookie, as each server sets it.
+    let cookie_of_setup = |base: String, https: bool| {
+        let client = client.clone();
+        async move {
+            let mut request = client.get(format!("{base}/setup"));
+            if https {
+                request = request.header("x-forwarded-proto", "https");
+            }
+            let response = request.send().await.unwrap();
+            response
+                .headers()
+                .get_all(SET_COOKIE)
+                .iter()
+                .map(|v| v.to_str().unwrap().to_owned())
+                .find(|c| c.starts_with("spendlens_login_csrf="))
+                .unwrap()
+        }
+    };
+    let mut bases = Vec::new();
+    for secure_cookies in [false, true] {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        bases.push(format!("http://{}", listener.local_addr().unwrap()));
+        let settings = spendlens_web::WebSettings {
+            secure_cookies,
+            ..spendlens_web::WebSettings::default()
+        };
+        tokio::spawn(spendlens_web::serve(
+            listener,
+            spendlens_web::router(spendlens_web::AppState::with_settings(
+                engine.clone(),
+                settings,
+            )),
+            std::future::pending(),
+        ));
+    }
+    let plain = cookie_of_setup(bases[0].clone(), false).await;
+    assert!(!plain.contains("Secure"), "{plain}");
+    let proxied = cookie_of_setup(bases[0].clone(), true).await;
+    assert!(proxied.ends_with("; Secure"), "{proxied}");
+    let always = cookie_of_setup(bases[1].clone(), false).await;
+    assert!(always.ends_with("; Secure"), "{always}");
+    assert_eq!(always.matches("Secure").count(), 1, "{always}");
+    let both = cookie_of_setup(bases[1].clone(), true).await;
+    assert_eq!(both.matches("Secure").count(), 1, "{both}");
+    test.teardown().await;
+}
+
+#[tokio::test]
 async fn login_refuses_a_wrong_password_and_logout_ends_the_session() {
     let app = App::start().await;
     let mut browser = Browser::anonymous(&app.base);

@@ -20,6 +20,7 @@ pub async fn run(cli: &Cli, args: &ServeArgs) -> anyhow::Result<ExitCode> {
     println!("API: {url}/api/v1/openapi.json · create a token with `spendlens tokens create`");
     let settings = spendlens_web::WebSettings {
         trust_forwarded_for: args.trust_forwarded_for,
+        secure_cookies: args.secure_cookies,
         session_lifetime: time::Duration::hours(args.session_hours),
         session_idle: time::Duration::minutes(args.session_idle_minutes),
         alerts: spendlens_web::alerts::AlertSettings::default(),

@@ -2,7 +2,7 @@
 //! login and logout pages.
 //!
 //! A session cookie is HttpOnly, SameSite=Lax and Secure when the request came over TLS (as a
-//! proxy says with `X-Forwarded-Proto: https`, or when `SPENDLENS_SECURE_COOKIES=1`). Every form
+//! proxy says with `X-Forwarded-Proto: https`, or always with `serve --secure-cookies`). Every form
 //! carries a CSRF token: the session's own, or — before login — a random token that must match
 //! a cookie (double submit).
 
@@ -68,11 +68,36 @@ pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
 }
 
 fn secure(headers: &HeaderMap) -> bool {
-    std::env::var("SPENDLENS_SECURE_COOKIES").as_deref() == Ok("1")
-        || headers
-            .get("x-forwarded-proto")
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.eq_ignore_ascii_case("https"))
+    headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("https"))
+}
+
+/// With `serve --secure-cookies`, marks every cookie a response sets `Secure`, whatever the
+/// request's headers said.
+pub async fn secure_cookies(
+    State(state): State<Arc<AppState>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let mut response = next.run(request).await;
+    if state.settings.secure_cookies {
+        let cookies: Vec<HeaderValue> = match response.headers_mut().entry(header::SET_COOKIE) {
+            header::Entry::Occupied(entry) => entry.remove_entry_mult().1.collect(),
+            header::Entry::Vacant(_) => Vec::new(),
+        };
+        for cookie in cookies {
+            let marked = match cookie.to_str() {
+                Ok(text) if !text.ends_with("; Secure") => {
+                    HeaderValue::from_str(&format!("{text}; Secure")).unwrap_or(cookie)
+                }
+                _ => cookie,
+            };
+            response.headers_mut().append(header::SET_COOKIE, marked);
+        }
+    }
+    response
 }
 
 /// A `Set-Cookie` value; `max_age` 0 deletes the cookie.
