@@ -185,6 +185,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0033_ledger_without_rowid.sql"),
         postgres: include_str!("../migrations/postgres/0033_ledger_without_rowid.sql"),
     },
+    Migration {
+        version: 34,
+        name: "meter_attribution",
+        sqlite: include_str!("../migrations/sqlite/0034_meter_attribution.sql"),
+        postgres: include_str!("../migrations/postgres/0034_meter_attribution.sql"),
+    },
 ];
 
 /// Applies every migration not yet applied up to `through` (every one when `None`).

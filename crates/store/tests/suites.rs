@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a failing test should stop loudly
 
+mod meter_attribution_suite;
 mod meter_coverage_suite;
 mod prices_suite;
 mod rollup_suite;

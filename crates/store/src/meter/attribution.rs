@@ -1,13 +1,15 @@
 //! The attribution views' reads (Customers, Products, Agents): metered calls per attribution
-//! value over a period and the one before it, from the `meter_day` rollup of the one rollup
-//! engine (O(series) seeks whatever the period's length; never `meter_events`), and the facets
+//! value over a period and the one before it, from the rollups of the one rollup engine
+//! (O(series) seeks whatever the period's length; never `meter_events`): `meter.attribution`
+//! (one series per value) when no provider or model filter applies, else `meter_day` summed
+//! per value in the database; and the facets
 //! a view's filters offer (providers and models seen, the first metered day).
 
 use std::collections::{BTreeSet, HashMap};
 
 use spendlens_domain::{Day, DayRange};
 
-use super::rollup::METER_DAY;
+use super::rollup::{METER_ATTRIBUTION, METER_DAY};
 use crate::rollups::{DimValue, Metrics, SeriesFilter};
 use crate::{OrgId, Store, StoreResult, with_pool};
 
@@ -67,9 +69,10 @@ pub struct MeterFacets {
 }
 
 impl Store {
-    /// Metered calls per value of `by`, over `current` and `previous`, summed from the daily
-    /// rollup's series (the values of the other dimensions are added up). Only values with
-    /// calls in either period are returned; calls without a value are one row (`None`).
+    /// Metered calls per value of `by`, over `current` and `previous`: from `meter.attribution`
+    /// without a filter, else from the daily rollup's series (the values of the other
+    /// dimensions added up). Only values with calls in either period are returned; calls
+    /// without a value are one row (`None`).
     pub async fn meter_totals_by(
         &self,
         org: OrgId,
@@ -79,34 +82,53 @@ impl Store {
         filter: &MeterFilter,
     ) -> StoreResult<Vec<AttributionTotals>> {
         let text = |values: &Vec<String>| values.iter().cloned().map(DimValue::Text).collect();
-        let mut dims = Vec::new();
-        if let Some(providers) = &filter.providers {
-            dims.push((0, text(providers)));
-        }
-        if let Some(models) = &filter.models {
-            dims.push((1, text(models)));
-        }
-        // Summed per value in the database: one row per customer (product, agent), not one
-        // per (model, key, status, …) series of it.
-        let rows = self
-            .read_period_grouped(
-                org,
-                &METER_DAY,
-                &SeriesFilter {
-                    connections: None,
-                    dims,
-                },
-                METER_DAY.buckets(current),
-                previous.map(|p| METER_DAY.buckets(p)),
-                &[by.dim()],
-            )
-            .await?;
+        let (rows, dim) = if filter.providers.is_none() && filter.models.is_none() {
+            // One series per value: its rows are the view's rows.
+            let only = SeriesFilter {
+                connections: None,
+                dims: vec![(0, vec![DimValue::Text(by.as_str().to_owned())])],
+            };
+            let rows = self
+                .read_period(
+                    org,
+                    &METER_ATTRIBUTION,
+                    &only,
+                    METER_ATTRIBUTION.buckets(current),
+                    previous.map(|p| METER_ATTRIBUTION.buckets(p)),
+                )
+                .await?;
+            (rows, 1)
+        } else {
+            let mut dims = Vec::new();
+            if let Some(providers) = &filter.providers {
+                dims.push((0, text(providers)));
+            }
+            if let Some(models) = &filter.models {
+                dims.push((1, text(models)));
+            }
+            // Summed per value in the database: one row per customer (product, agent), not
+            // one per (model, key, status, …) series of it.
+            let rows = self
+                .read_period_grouped(
+                    org,
+                    &METER_DAY,
+                    &SeriesFilter {
+                        connections: None,
+                        dims,
+                    },
+                    METER_DAY.buckets(current),
+                    previous.map(|p| METER_DAY.buckets(p)),
+                    &[by.dim()],
+                )
+                .await?;
+            (rows, by.dim())
+        };
         let mut groups: HashMap<String, (Metrics, Metrics)> = HashMap::new();
         for row in rows {
             let value = row
                 .series
                 .dims
-                .get(by.dim())
+                .get(dim)
                 .and_then(DimValue::text)
                 .unwrap_or_default();
             let entry = match groups.get_mut(value) {

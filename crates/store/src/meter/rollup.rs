@@ -2,7 +2,8 @@
 //! fed by deltas at ingest (only for rows actually inserted), over the attribution dimensions,
 //! and `meter.coverage` (per day over provider, workspace, API key, model and status: the
 //! metered side of coverage) and `meter.provider` (per day and provider: its daily series),
-//! both from migration 0027. Dashboards read these, never `meter_events`.
+//! both from migration 0027, and `meter.attribution` (per day and customer, product or agent
+//! alone, migration 0034). Dashboards read these, never `meter_events`.
 
 use std::collections::HashMap;
 
@@ -90,6 +91,18 @@ pub static METER_PROVIDER: RollupKind = RollupKind {
     name: "meter.provider",
     bucket: BucketSize::Day,
     dims: &[("provider", DimType::Text)],
+    extra: METER_EXTRA,
+};
+
+/// Metered calls per UTC day and attribution value alone: `d0` names the attribution
+/// (`customer`, `product` or `agent`), `d1` its value (empty: none). Each event counts once
+/// under each attribution. The Customers, Products and Agents views read it when no provider or
+/// model filter applies: one series per customer, not one per (model, key, status, …) of it
+/// (migration 0034).
+pub static METER_ATTRIBUTION: RollupKind = RollupKind {
+    name: "meter.attribution",
+    bucket: BucketSize::Day,
+    dims: &[("attribution", DimType::Text), ("value", DimType::Text)],
     extra: METER_EXTRA,
 };
 
@@ -181,6 +194,7 @@ pub struct MeterFacts<'a> {
     days: HashMap<([&'a str; 8], i64), Metrics>,
     coverage: HashMap<([&'a str; 5], i64), Metrics>,
     providers: HashMap<(&'a str, i64), Metrics>,
+    attribution: HashMap<([&'a str; 2], i64), Metrics>,
 }
 
 fn add_at<K: std::hash::Hash + Eq>(map: &mut HashMap<K, Metrics>, key: K, metrics: Metrics) {
@@ -206,6 +220,13 @@ impl<'a> MeterFacts<'a> {
             (priced.event.provider.as_str(), day),
             metrics,
         );
+        for (name, value) in [
+            ("customer", series[3]),
+            ("product", series[4]),
+            ("agent", series[5]),
+        ] {
+            add_at(&mut self.attribution, ([name, value], day), metrics);
+        }
     }
 
     /// Adds every kind's facts to its rollup, in the caller's transaction.
@@ -223,6 +244,7 @@ impl<'a> MeterFacts<'a> {
         let days = into(self.days, |k| series_key(k));
         let coverage = into(self.coverage, |k| series_key(k));
         let providers = into(self.providers, |k| series_key(&[k]));
+        let attribution = into(self.attribution, |k| series_key(k));
         tx.add_rollup_deltas_of(
             org,
             &[
@@ -230,6 +252,7 @@ impl<'a> MeterFacts<'a> {
                 (&METER_DAY, &days),
                 (&METER_COVERAGE, &coverage),
                 (&METER_PROVIDER, &providers),
+                (&METER_ATTRIBUTION, &attribution),
             ],
         )
         .await
