@@ -133,6 +133,11 @@ async fn ingest_and_the_upgrade_give_the_same_totals_as_meter_day() {
             (Some("beta".into()), money("0.75"), 1, money("0.50"), 1),
         ]
     );
+    // The views' filters offer what was metered, from its first day.
+    let facets = store.meter_facets(org).await.unwrap();
+    assert_eq!(facets.providers, vec!["openai"]);
+    assert_eq!(facets.models, vec!["gpt-4o", "gpt-4o-mini"]);
+    assert_eq!(facets.first_day, Some("2026-11-15".parse::<Day>().unwrap()));
     // Before 34 nothing wrote the kind: take away what this build's ingest wrote, then
     // upgrade.
     store

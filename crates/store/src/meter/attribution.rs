@@ -9,7 +9,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use spendlens_domain::{Day, DayRange};
 
-use super::rollup::{METER_ATTRIBUTION, METER_DAY};
+use super::rollup::{METER_ATTRIBUTION, METER_COVERAGE, METER_DAY};
 use crate::rollups::{DimValue, Metrics, SeriesFilter};
 use crate::{OrgId, Store, StoreResult, with_pool};
 
@@ -154,16 +154,17 @@ impl Store {
     }
 
     /// The providers and models of the organization's metered calls and its first metered
-    /// day: one index seek per daily series, grouped in the database (one row per provider
-    /// and model, not one per series).
+    /// day: one index seek per `meter.coverage` series (provider, workspace, key, model,
+    /// status: no attribution dimensions to multiply them), grouped in the database (one row
+    /// per provider and model).
     pub async fn meter_facets(&self, org: OrgId) -> StoreResult<MeterFacets> {
         let rows: Vec<(String, String, Option<i64>)> = with_pool!(self, pool => {
             sqlx::query_as(
-                "SELECT s.d0, s.d1, MIN((SELECT MIN(c.bucket) FROM rollup_cum c WHERE c.series_id = s.id)) \
-                 FROM rollup_series s WHERE s.org_id = $1 AND s.kind = $2 GROUP BY s.d0, s.d1",
+                "SELECT s.d0, s.d3, MIN((SELECT MIN(c.bucket) FROM rollup_cum c WHERE c.series_id = s.id)) \
+                 FROM rollup_series s WHERE s.org_id = $1 AND s.kind = $2 GROUP BY s.d0, s.d3",
             )
             .bind(org.0)
-            .bind(METER_DAY.name)
+            .bind(METER_COVERAGE.name)
             .fetch_all(pool)
             .await?
         });
