@@ -104,16 +104,28 @@ fn dims_of(key: &SeriesKey) -> impl Iterator<Item = String> + '_ {
 }
 
 /// `SELECT position, id` of the series in `v(k, c, d0…d7)` (a `VALUES` list or `UNNEST`
-/// defined by the caller), with the organization and kind bound as `org` and `kind`.
+/// defined by the caller), with the organization and kind bound as `org` and `kind`; the id is
+/// NULL for a series that is not there.
+///
+/// One lookup on the unique key per row of `v`, as a correlated subquery: written as a join,
+/// PostgreSQL's generic plan for a table whose statistics lag its growth (a new organization's
+/// first minutes of traffic) put `rollup_series` outside and scanned the whole list once per
+/// series — seconds per batch, quadratic in the batch's series.
 fn series_ids_sql(source: &str, org: &str, kind: &str) -> String {
     let dims: String = DIM_COLUMNS
         .iter()
         .map(|d| format!(" AND s.{d} = v.{d}"))
         .collect();
     format!(
-        "{source} SELECT v.k, s.id FROM v JOIN rollup_series s \
-         ON s.org_id = {org} AND s.kind = {kind} AND s.connection_id = v.c{dims}"
+        "{source} SELECT v.k, (SELECT s.id FROM rollup_series s \
+         WHERE s.org_id = {org} AND s.kind = {kind} AND s.connection_id = v.c{dims}) FROM v"
     )
+}
+
+/// The (position, id) pairs of the series found.
+fn found_ids(rows: Vec<(i64, Option<i64>)>) -> impl Iterator<Item = (i64, i64)> {
+    rows.into_iter()
+        .filter_map(|(position, id)| id.map(|id| (position, id)))
 }
 
 /// Opens rows at the points of `v(s, b)`.
@@ -182,7 +194,7 @@ impl DeltaSql for SqliteConnection {
         let per = SQLITE_CELLS / columns.len();
         for (n, chunk) in keys.chunks(per).enumerate() {
             let sql = series_ids_sql(&sqlite_values(&columns, chunk.len()), "?", "?");
-            let mut query = sqlx::query_as::<_, (i64, i64)>(sqlx::AssertSqlSafe(sql));
+            let mut query = sqlx::query_as::<_, (i64, Option<i64>)>(sqlx::AssertSqlSafe(sql));
             for (i, key) in chunk.iter().enumerate() {
                 query = query
                     .bind(i64::try_from(n * per + i).unwrap_or(i64::MAX))
@@ -191,13 +203,13 @@ impl DeltaSql for SqliteConnection {
                     query = query.bind(dim);
                 }
             }
-            found.extend(
+            found.extend(found_ids(
                 query
                     .bind(org.0)
                     .bind(kind.name)
                     .fetch_all(&mut *self)
                     .await?,
-            );
+            ));
         }
         in_order(found, keys.len())
     }
@@ -280,19 +292,20 @@ impl DeltaSql for PgConnection {
                     column.push(value);
                 }
             }
-            let mut query = sqlx::query_as::<_, (i64, i64)>(sqlx::AssertSqlSafe(sql.clone()))
-                .bind(positions)
-                .bind(connections);
+            let mut query =
+                sqlx::query_as::<_, (i64, Option<i64>)>(sqlx::AssertSqlSafe(sql.clone()))
+                    .bind(positions)
+                    .bind(connections);
             for column in dims {
                 query = query.bind(column);
             }
-            found.extend(
+            found.extend(found_ids(
                 query
                     .bind(org.0)
                     .bind(kind.name)
                     .fetch_all(&mut *self)
                     .await?,
-            );
+            ));
         }
         in_order(found, keys.len())
     }
