@@ -190,3 +190,56 @@ async fn ingest_and_the_upgrade_give_the_same_totals_as_meter_day() {
     );
     test.teardown().await;
 }
+
+/// The usage totals with no filter but the provider read `meter.provider` for whole days; they
+/// must equal the per-customer series of `meter_day` added up, over whole and partial days.
+#[tokio::test]
+async fn usage_totals_by_provider_equal_the_sum_of_every_series() {
+    use spendlens_store::{Metrics, UsageFilter};
+    let test = TestStore::new().await.unwrap();
+    let store = &test.store;
+    let org = store.ensure_default_org(NOW).await.unwrap();
+    store
+        .ingest_events(org, None, NOW, &events())
+        .await
+        .unwrap();
+    let day_hour = |day: i64| ("2026-11-01".parse::<Day>().unwrap().number() as i64 + day - 1) * 24;
+    let ranges = [
+        (None, None),
+        (Some(day_hour(16)), Some(day_hour(20))),
+        // Partial days at both ends (the events are at 09:00).
+        (Some(day_hour(15) + 10), Some(day_hour(20) + 10)),
+    ];
+    for (from_hour, to_hour) in ranges {
+        for provider in [
+            None,
+            Some("openai".to_owned()),
+            Some("anthropic".to_owned()),
+        ] {
+            let filter = UsageFilter {
+                provider,
+                from_hour,
+                to_hour,
+                ..UsageFilter::default()
+            };
+            let sum = |rows: Vec<(spendlens_store::SeriesKey, Metrics)>| {
+                rows.into_iter()
+                    .fold(Metrics::default(), |a, (_, m)| a.plus(m))
+            };
+            let narrow = sum(store.usage_series(org, &filter, &[]).await.unwrap());
+            let by_provider = sum(store.usage_series(org, &filter, &[0]).await.unwrap());
+            let wide = sum(store.usage_series(org, &filter, &[3]).await.unwrap());
+            assert_eq!(narrow, wide, "{filter:?}");
+            assert_eq!(by_provider, wide, "{filter:?}");
+        }
+    }
+    // Not vacuous: every call, and the partial range's share of them.
+    let all = store
+        .usage_series(org, &UsageFilter::default(), &[])
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 1);
+    assert_eq!(all[0].1.totals.requests, 7);
+    assert_eq!(all[0].1.totals.cost, money("7.50"));
+    test.teardown().await;
+}

@@ -14,7 +14,7 @@ use std::fmt::Write as _;
 
 use spendlens_domain::{Day, DayRange, Money, Quantity};
 
-use super::rollup::{METER_DAY, METER_HOUR};
+use super::rollup::{METER_DAY, METER_DIMS, METER_HOUR, METER_PROVIDER};
 use crate::rollups::{BucketRange, DimValue, Metrics, SeriesFilter, SeriesKey};
 use crate::{OrgId, Store, StoreResult, with_pool};
 
@@ -285,7 +285,8 @@ impl Store {
     /// status) of the events matching `filter`, from the rollups: whole days from `meter_day`,
     /// the partial days at the range's ends from `meter_hour`. Series without events in the
     /// range are left out. Summed in the database over the dimensions not in `keep` (indexes
-    /// into [`super::rollup::METER_DIMS`], the others read as empty): `&[]` gives one total.
+    /// into [`super::rollup::METER_DIMS`], the others read as empty): `&[]` gives one total,
+    /// and with no filter but the provider its whole days come from `meter.provider`.
     pub async fn usage_series(
         &self,
         org: OrgId,
@@ -301,11 +302,29 @@ impl Store {
             let at = totals.entry(key).or_default();
             *at = at.plus(m);
         };
+        // Filtered or kept by provider alone, the whole days come from `meter.provider` (one
+        // series per provider, whatever the customers, models and keys), the key padded to
+        // `meter_day`'s dimensions.
+        let by_provider = filter.model.is_none()
+            && filter.customer.is_none()
+            && filter.api_keys.is_none()
+            && keep.iter().all(|d| *d == 0);
         if let Some(days) = days {
-            for row in self
-                .read_period_grouped(org, &METER_DAY, &series, days, None, keep)
-                .await?
-            {
+            let rows = if by_provider {
+                let mut rows = self
+                    .read_period_grouped(org, &METER_PROVIDER, &series, days, None, keep)
+                    .await?;
+                for row in &mut rows {
+                    row.series
+                        .dims
+                        .resize(METER_DIMS.len(), DimValue::Text(String::new()));
+                }
+                rows
+            } else {
+                self.read_period_grouped(org, &METER_DAY, &series, days, None, keep)
+                    .await?
+            };
+            for row in rows {
                 add(row.series, row.current);
             }
         }
