@@ -5,7 +5,7 @@
 //! per value in the database; and the facets
 //! a view's filters offer (providers and models seen, the first metered day).
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
 use spendlens_domain::{Day, DayRange};
 
@@ -49,6 +49,24 @@ pub struct MeterFilter {
     pub models: Option<Vec<String>>,
 }
 
+impl MeterFilter {
+    /// The filter on `meter_day`'s provider and model dimensions.
+    pub(crate) fn meter_day_filter(&self) -> SeriesFilter {
+        let text = |values: &Vec<String>| values.iter().cloned().map(DimValue::Text).collect();
+        let mut dims = Vec::new();
+        if let Some(providers) = &self.providers {
+            dims.push((0, text(providers)));
+        }
+        if let Some(models) = &self.models {
+            dims.push((1, text(models)));
+        }
+        SeriesFilter {
+            connections: None,
+            dims,
+        }
+    }
+}
+
 /// One attribution value's totals over the current and the previous period.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AttributionTotals {
@@ -81,9 +99,9 @@ impl Store {
         previous: Option<DayRange>,
         filter: &MeterFilter,
     ) -> StoreResult<Vec<AttributionTotals>> {
-        let text = |values: &Vec<String>| values.iter().cloned().map(DimValue::Text).collect();
+        // Either read gives one row per value: a series of `meter.attribution`, or the
+        // `meter_day` series of that value summed in the database.
         let (rows, dim) = if filter.providers.is_none() && filter.models.is_none() {
-            // One series per value: its rows are the view's rows.
             let only = SeriesFilter {
                 connections: None,
                 dims: vec![(0, vec![DimValue::Text(by.as_str().to_owned())])],
@@ -99,23 +117,11 @@ impl Store {
                 .await?;
             (rows, 1)
         } else {
-            let mut dims = Vec::new();
-            if let Some(providers) = &filter.providers {
-                dims.push((0, text(providers)));
-            }
-            if let Some(models) = &filter.models {
-                dims.push((1, text(models)));
-            }
-            // Summed per value in the database: one row per customer (product, agent), not
-            // one per (model, key, status, …) series of it.
             let rows = self
                 .read_period_grouped(
                     org,
                     &METER_DAY,
-                    &SeriesFilter {
-                        connections: None,
-                        dims,
-                    },
+                    &filter.meter_day_filter(),
                     METER_DAY.buckets(current),
                     previous.map(|p| METER_DAY.buckets(p)),
                     &[by.dim()],
@@ -123,30 +129,21 @@ impl Store {
                 .await?;
             (rows, by.dim())
         };
-        let mut groups: HashMap<String, (Metrics, Metrics)> = HashMap::new();
-        for row in rows {
-            let value = row
-                .series
-                .dims
-                .get(dim)
-                .and_then(DimValue::text)
-                .unwrap_or_default();
-            let entry = match groups.get_mut(value) {
-                Some(entry) => entry,
-                None => groups.entry(value.to_owned()).or_default(),
-            };
-            entry.0 = entry.0.plus(row.current);
-            entry.1 = entry.1.plus(row.previous);
-        }
-        let mut out: Vec<AttributionTotals> = groups
+        let mut out: Vec<AttributionTotals> = rows
             .into_iter()
-            .filter(|(_, (current, previous))| {
-                current.totals.requests > 0 || previous.totals.requests > 0
-            })
-            .map(|(value, (current, previous))| AttributionTotals {
-                value: (!value.is_empty()).then_some(value),
-                current,
-                previous,
+            .filter(|row| row.current.totals.requests > 0 || row.previous.totals.requests > 0)
+            .map(|row| {
+                let value = row
+                    .series
+                    .dims
+                    .get(dim)
+                    .and_then(DimValue::text)
+                    .unwrap_or_default();
+                AttributionTotals {
+                    value: (!value.is_empty()).then(|| value.to_owned()),
+                    current: row.current,
+                    previous: row.previous,
+                }
             })
             .collect();
         out.sort_by(|a, b| a.value.cmp(&b.value));

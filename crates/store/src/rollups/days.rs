@@ -301,24 +301,8 @@ impl Store {
         days: DayRange,
         filter: &MeterFilter,
     ) -> StoreResult<Vec<(Option<String>, Day, Money)>> {
-        let text = |values: &Vec<String>| values.iter().cloned().map(DimValue::Text).collect();
-        let mut dims = Vec::new();
-        if let Some(providers) = &filter.providers {
-            dims.push((0, text(providers)));
-        }
-        if let Some(models) = &filter.models {
-            dims.push((1, text(models)));
-        }
         let rows = self
-            .read_days(
-                org,
-                &METER_DAY,
-                &SeriesFilter {
-                    connections: None,
-                    dims,
-                },
-                days,
-            )
+            .read_days(org, &METER_DAY, &filter.meter_day_filter(), days)
             .await?;
         rows.into_iter()
             .filter(|row| row.metrics.totals.requests != 0 || !row.metrics.totals.cost.is_zero())
