@@ -10,7 +10,7 @@ use std::sync::Arc;
 use serde::Serialize;
 use spendlens_domain::{Day, DayRange, Money, ProviderKind};
 use spendlens_store::{
-    ApiKeyId, BilledDays, ConnectionId, ConnectionRow, MeteredDays, OrgId, Store, WorkspaceId,
+    ApiKeyId, BilledDays, ConnectionId, ConnectionRow, MeteredSpend, OrgId, Store, WorkspaceId,
 };
 use time::OffsetDateTime;
 
@@ -164,7 +164,7 @@ impl BilledSeries {
 #[derive(Clone, Debug)]
 pub struct MeteredRead {
     pub read: DayRange,
-    pub cells: Vec<MeteredDays>,
+    pub cells: Vec<MeteredSpend>,
 }
 
 impl MeteredRead {
@@ -184,18 +184,18 @@ impl MeteredRead {
             .ok_or_else(|| QueryError::Invalid(format!("{read} has no day before its last")))?;
         Ok(MeteredRead {
             read: past,
-            cells: store.metered_days(org, past).await?,
+            cells: store.metered_spend_days(org, past, past.from()).await?,
         })
     }
 
-    /// What [`Store::metered_days`] of `read` gives now: this read of the days before `read`'s
+    /// What [`Store::metered_spend_days`] of `read` gives now: this read of the days before `read`'s
     /// last with the last day read fresh (refused when this read is not of those days).
     pub async fn last_day_fresh(
         &self,
         store: &Store,
         org: OrgId,
         read: DayRange,
-    ) -> Result<Vec<MeteredDays>, QueryError> {
+    ) -> Result<Vec<MeteredSpend>, QueryError> {
         if Self::past(read) != Some(self.read) {
             return Err(QueryError::Invalid(format!(
                 "the metered read covers {}, not the days before the last of {read}",
@@ -204,7 +204,7 @@ impl MeteredRead {
         }
         let last =
             DayRange::new(read.to(), read.to()).map_err(|e| QueryError::Invalid(e.to_string()))?;
-        let fresh = store.metered_days_anchored(org, last, read.from()).await?;
+        let fresh = store.metered_spend_days(org, last, read.from()).await?;
         Ok(merge_metered(&self.cells, fresh))
     }
 }
@@ -212,9 +212,9 @@ impl MeteredRead {
 /// The cells of days read apart — `past`, then `last` (later days, read with the same anchor)
 /// — as one read of both: cells in (provider, model, key, customer) order, each one's days in
 /// order, metered before the read when either part says so.
-pub fn merge_metered(past: &[MeteredDays], last: Vec<MeteredDays>) -> Vec<MeteredDays> {
+pub fn merge_metered(past: &[MeteredSpend], last: Vec<MeteredSpend>) -> Vec<MeteredSpend> {
     type Cell = (String, String, String, String);
-    let mut cells: BTreeMap<Cell, MeteredDays> = past
+    let mut cells: BTreeMap<Cell, MeteredSpend> = past
         .iter()
         .map(|m| {
             (
@@ -405,19 +405,20 @@ impl SpendDays {
         now: OffsetDateTime,
         billed: &BilledRead,
     ) -> Result<SpendDays, QueryError> {
-        let metered = store.metered_days(org, read_range(now)?).await?;
+        let read = read_range(now)?;
+        let metered = store.metered_spend_days(org, read, read.from()).await?;
         SpendDays::load_around(store, org, now, billed, metered).await
     }
 
     /// Reads the last [`READ_DAYS`] days of one organization around a bill and metered calls
     /// read before (refused when the bill covers other days; `metered` must be
-    /// [`Store::metered_days`] of [`read_range`]`(now)`, as [`MeteredRead`] gives it).
+    /// [`Store::metered_spend_days`] of [`read_range`]`(now)`, as [`MeteredRead`] gives it).
     pub async fn load_around(
         store: &Store,
         org: OrgId,
         now: OffsetDateTime,
         billed: &BilledRead,
-        metered: Vec<MeteredDays>,
+        metered: Vec<MeteredSpend>,
     ) -> Result<SpendDays, QueryError> {
         let today = Day::of(now);
         let read = read_range(now)?;
@@ -509,16 +510,8 @@ impl SpendDays {
                 days: Arc::new(
                     m.days
                         .into_iter()
-                        .map(|(day, metrics)| {
-                            let t = metrics.totals;
-                            // The meter keeps uncached input and the cache parts apart.
-                            let tokens = t
-                                .input_tokens
-                                .saturating_add(t.cache_read_tokens)
-                                .saturating_add(t.cache_write_tokens)
-                                .saturating_add(t.output_tokens);
-                            (day, (t.cost, tokens))
-                        })
+                        // Tokens: uncached input, cache parts and output, summed by the store.
+                        .map(|(day, cost, tokens)| (day, (cost, tokens)))
                         .collect(),
                 ),
             });

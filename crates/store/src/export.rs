@@ -146,6 +146,20 @@ fn line_from_row<R: RowExt>(row: &R) -> StoreResult<ExportLine> {
     })
 }
 
+/// The currencies of [`Store::foreign_billing_currencies`] for one connection (`$1`) and days
+/// (`$2`..`$3`). Every lookup repeats the partial index's condition, so both databases use it.
+const FOREIGN_CODES: &str = "WITH RECURSIVE codes(code) AS ( \
+     SELECT MIN(billing_currency) FROM cost_lines WHERE connection_id = $1 \
+     AND billing_currency IS NOT NULL AND billing_currency <> currency \
+     UNION ALL \
+     SELECT (SELECT MIN(l.billing_currency) FROM cost_lines l WHERE l.connection_id = $1 \
+     AND l.billing_currency IS NOT NULL AND l.billing_currency <> l.currency \
+     AND l.billing_currency > codes.code) FROM codes WHERE codes.code IS NOT NULL) \
+     SELECT code FROM codes WHERE code IS NOT NULL AND EXISTS (SELECT 1 FROM cost_lines l \
+     WHERE l.connection_id = $1 AND l.billing_currency = codes.code \
+     AND l.billing_currency IS NOT NULL AND l.billing_currency <> l.currency \
+     AND l.day BETWEEN $2 AND $3) ORDER BY code";
+
 impl Store {
     /// Every cost line of `org` on the days of `days`, ordered by day, connection and line, with
     /// its connection's, workspace's and key's names.
@@ -268,7 +282,10 @@ impl Store {
     }
 
     /// The billing currencies other than USD that each of `connections` billed in over `days`
-    /// (the Providers view says "billed in EUR, shown in USD"). One indexed read per connection.
+    /// (the Providers view says "billed in EUR, shown in USD"). Per connection, a few seeks per
+    /// currency on the partial index `cost_lines_foreign_billing` (migration 0035): the
+    /// currencies are stepped through one by one (`MIN(…) > previous`), then each is checked
+    /// for a line inside the days; lines billed in USD are not in the index at all.
     pub async fn foreign_billing_currencies(
         &self,
         connections: &[ConnectionId],
@@ -281,12 +298,7 @@ impl Store {
         let mut found = Vec::new();
         for connection in connections {
             let codes: Vec<String> = with_pool!(self, pool => {
-                sqlx::query_scalar(
-                    "SELECT DISTINCT billing_currency FROM cost_lines \
-                     WHERE connection_id = $1 AND day BETWEEN $2 AND $3 \
-                     AND billing_currency IS NOT NULL AND billing_currency <> currency \
-                     ORDER BY billing_currency",
-                )
+                sqlx::query_scalar(FOREIGN_CODES)
                 .bind(connection.0)
                 .bind(from)
                 .bind(to)

@@ -82,9 +82,10 @@ pub use report_documents::{
 pub use report_schedules::ReportScheduleRow;
 pub use rollups::{
     BilledDays, BucketRange, BucketRow, BucketSize, ConnectionTotals, DailyBy, DailyCost, DimType,
-    DimValue, Fact, ImageTotals, KeyModelTotals, KeyTotals, MAX_DIMS, MAX_EXTRA, MeteredDays,
-    MeteredKeyModel, Metrics, ModelTotals, PeriodRow, Prior, RollupFilter, RollupKind, RollupWrite,
-    SeriesDays, SeriesFilter, SeriesKey, Totals, UnitTotals, WorkspaceTotals,
+    DimValue, Fact, GroupDays, ImageTotals, KeyModelTotals, KeyTotals, MAX_DIMS, MAX_EXTRA,
+    MeteredDays, MeteredKeyModel, MeteredSpend, Metrics, ModelTotals, PeriodRow, Prior,
+    RollupFilter, RollupKind, RollupWrite, SeriesDays, SeriesFilter, SeriesKey, Totals, UnitTotals,
+    WorkspaceTotals,
 };
 pub use schema::Schema;
 pub use services::{InvoiceMonthTotal, ServiceRow};

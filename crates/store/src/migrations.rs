@@ -191,6 +191,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0034_meter_attribution.sql"),
         postgres: include_str!("../migrations/postgres/0034_meter_attribution.sql"),
     },
+    Migration {
+        version: 35,
+        name: "foreign_billing_index",
+        sqlite: include_str!("../migrations/sqlite/0035_foreign_billing_index.sql"),
+        postgres: include_str!("../migrations/postgres/0035_foreign_billing_index.sql"),
+    },
 ];
 
 /// Applies every migration not yet applied up to `through` (every one when `None`).

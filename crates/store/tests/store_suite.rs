@@ -1347,3 +1347,66 @@ async fn two_first_run_setups_at_once_make_one_admin() {
     assert_eq!(entries.len(), 1, "{entries:?}");
     assert_eq!(entries[0].action, "user.create");
 }
+
+/// A line of `on` billed in `code` (the USD cost converted at 1:1 for the test).
+fn billed_in(on: &str, model: &str, code: &str) -> CostLine {
+    let mut l = line(on, "proj_a", None, model, "2.00");
+    l.billing = Some(spendlens_domain::Billed {
+        currency: Currency::parse(code).unwrap(),
+        cost: Money::parse_units("2.00").unwrap(),
+        credits: Money::ZERO,
+    });
+    l
+}
+
+#[tokio::test]
+async fn foreign_billing_currencies_are_those_billed_inside_the_days_asked() {
+    let test = TestStore::new().await.unwrap();
+    let store = &test.store;
+    let org = store.ensure_default_org(NOW).await.unwrap();
+    let (a, b) = (
+        connection(store, org, "a").await,
+        connection(store, org, "b").await,
+    );
+    let window = DayRange::new(day("2026-03-01"), day("2026-03-31")).unwrap();
+    let lines_a = vec![
+        billed_in("2026-03-02", "m1", "EUR"),
+        billed_in("2026-03-20", "m2", "JPY"),
+        billed_in("2026-03-25", "m3", "USD"), // billed in USD: not foreign
+        line("2026-03-10", "proj_a", None, "m4", "1.00"),
+    ];
+    write(store, org, a, window, &lines_a).await.unwrap();
+    write(
+        store,
+        org,
+        b,
+        window,
+        &[billed_in("2026-03-05", "m1", "INR")],
+    )
+    .await
+    .unwrap();
+    let ask = |from: &str, to: &str, connections: Vec<ConnectionId>| {
+        let days = DayRange::new(day(from), day(to)).unwrap();
+        async move {
+            store
+                .foreign_billing_currencies(&connections, days)
+                .await
+                .unwrap()
+        }
+    };
+    let code = |c: ConnectionId, s: &str| (c, s.to_owned());
+    assert_eq!(
+        ask("2026-03-01", "2026-03-31", vec![a, b]).await,
+        vec![code(a, "EUR"), code(a, "JPY"), code(b, "INR")]
+    );
+    // Each currency only when one of its lines lies inside the days.
+    assert_eq!(
+        ask("2026-03-03", "2026-03-31", vec![a]).await,
+        vec![code(a, "JPY")]
+    );
+    assert_eq!(
+        ask("2026-03-01", "2026-03-19", vec![a]).await,
+        vec![code(a, "EUR")]
+    );
+    assert!(ask("2026-03-21", "2026-03-31", vec![a, b]).await.is_empty());
+}

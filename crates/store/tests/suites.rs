@@ -5,6 +5,7 @@
 
 mod meter_attribution_suite;
 mod meter_coverage_suite;
+mod meter_spend_days_suite;
 mod prices_suite;
 mod rollup_suite;
 mod store_suite;

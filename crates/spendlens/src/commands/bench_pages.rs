@@ -175,7 +175,7 @@ pub async fn measure_pages(
         BilledRead::load(store, org, read).await?;
         bill_reads.push(started.elapsed());
         let started = Instant::now();
-        store.metered_days(org, read).await?;
+        store.metered_spend_days(org, read, read.from()).await?;
         metered_reads.push(started.elapsed());
         let started = Instant::now();
         past.last_day_fresh(store, org, read).await?;

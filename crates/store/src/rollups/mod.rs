@@ -38,6 +38,7 @@ mod cost;
 mod coverage;
 mod days;
 mod delta;
+mod grouped_days;
 mod read;
 mod revision;
 mod series_days;
@@ -56,8 +57,9 @@ pub use cost::{
 pub(crate) use coverage::{KEY_MODEL, key_model_facts};
 pub use coverage::{KeyModelTotals, MeteredKeyModel};
 pub use days::{BucketRow, DailyBy, DailyCost};
+pub use grouped_days::GroupDays;
 pub(crate) use revision::BUMP_ORG as BUMP_REVISION;
-pub use series_days::{BilledDays, MeteredDays, SeriesDays};
+pub use series_days::{BilledDays, MeteredDays, MeteredSpend, SeriesDays};
 pub use units::UnitTotals;
 pub(crate) use units::{KEY_UNIT, key_unit_facts};
 pub use write::RollupWrite;

@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 
 use futures_util::TryStreamExt as _;
 
-use spendlens_domain::{Day, DayRange};
+use spendlens_domain::{Day, DayRange, Money};
 
 use super::coverage::KEY_MODEL;
 use super::read::filter_clauses;
@@ -34,20 +34,31 @@ pub struct SeriesDays {
 /// The rows of `range` and the one before it, per series; with `anchor` before the range, also
 /// the last row before `anchor` (whether the series was active before it).
 fn days_sql(kind: &RollupKind, clauses: &str, range: BucketRange, anchor: i64) -> String {
-    let dims: String =
-        super::DIM_COLUMNS[..kind.dims.len()]
-            .iter()
-            .fold(String::new(), |mut out, d| {
-                let _ = write!(out, ", s.{d}");
-                out
-            });
-    let metrics: String = kind
-        .metric_columns()
-        .iter()
-        .fold(String::new(), |mut out, c| {
-            let _ = write!(out, ", c.{c}");
-            out
-        });
+    let dims = &super::DIM_COLUMNS[..kind.dims.len()];
+    format!(
+        "{} ORDER BY 1, {}",
+        days_rows_sql(dims, kind.metric_columns(), clauses, range, anchor),
+        3 + kind.dims.len(),
+    )
+}
+
+/// The row union of [`days_sql`], unordered, with the dimension and metric columns given:
+/// `id, connection_id, dims…, bucket, metrics…`. `$1` is the organization, `$2` the kind.
+pub(super) fn days_rows_sql(
+    dims: &[&str],
+    metrics: &[&str],
+    clauses: &str,
+    range: BucketRange,
+    anchor: i64,
+) -> String {
+    let dims: String = dims.iter().fold(String::new(), |mut out, d| {
+        let _ = write!(out, ", s.{d}");
+        out
+    });
+    let metrics: String = metrics.iter().fold(String::new(), |mut out, c| {
+        let _ = write!(out, ", c.{c}");
+        out
+    });
     let (first, last) = (range.first, range.last);
     // Only series with a row inside the range are read at all (the others are dropped anyway),
     // so a short range of a kind with many series costs one probe per series, not three.
@@ -71,10 +82,8 @@ fn days_sql(kind: &RollupKind, clauses: &str, range: BucketRange, anchor: i64) -
         "SELECT s.id, s.connection_id{dims}, c.bucket{metrics} \
          FROM rollup_series s JOIN rollup_cum c ON c.series_id = s.id \
          WHERE s.org_id = $1 AND s.kind = $2{clauses} AND c.bucket >= {first} AND c.bucket <= {last}\
-         {before_first}{anchored} \
-         ORDER BY 1, {bucket_column}",
+         {before_first}{anchored}",
         before_first = before(first),
-        bucket_column = 3 + kind.dims.len(),
     )
 }
 
@@ -190,6 +199,24 @@ pub struct MeteredDays {
     /// The cell was metered before the range.
     pub active_before: bool,
     pub days: Vec<(Day, Metrics)>,
+}
+
+/// Metered spend of one (provider, model, key, customer) per day of a range: what forecasts
+/// and anomalies read (cost and tokens only), summed over product, agent, workflow and status
+/// in the database.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MeteredSpend {
+    pub provider: String,
+    pub model: String,
+    /// As the events carried it; empty when they carried none.
+    pub api_key: String,
+    /// Empty for calls sent without a customer.
+    pub customer: String,
+    /// The cell was metered before the anchor.
+    pub active_before: bool,
+    /// Per day with calls: the cost, and every token (uncached input, cache reads and writes,
+    /// output).
+    pub days: Vec<(Day, Money, i64)>,
 }
 
 fn day_of(bucket: i64) -> StoreResult<Day> {
@@ -354,6 +381,75 @@ impl Store {
             .collect()
     }
 }
+
+impl Store {
+    /// [`Store::metered_days_anchored`] narrowed to what forecasts and anomalies read — cost and
+    /// tokens per (provider, model, key, customer) and day, the days summed in the database —
+    /// in (provider, model, key, customer) order.
+    pub async fn metered_spend_days(
+        &self,
+        org: OrgId,
+        days: DayRange,
+        anchor: Day,
+    ) -> StoreResult<Vec<MeteredSpend>> {
+        use crate::meter::rollup::METER_DAY;
+        let groups = self
+            .read_days_grouped(
+                org,
+                &METER_DAY,
+                &SeriesFilter::default(),
+                METER_DAY.buckets(days),
+                i64::from(anchor.number()),
+                &[0, 1, 2, 3],
+                &SPEND_METRICS,
+            )
+            .await?;
+        let mut out = groups
+            .into_iter()
+            .map(|g| {
+                let mut dims = g.dims.into_iter();
+                let mut next = || dims.next().unwrap_or_default();
+                Ok(MeteredSpend {
+                    provider: next(),
+                    model: next(),
+                    api_key: next(),
+                    customer: next(),
+                    active_before: g.active_before,
+                    days: g
+                        .buckets
+                        .into_iter()
+                        .map(|(bucket, v)| {
+                            let (cost, tokens) = v.split_first().ok_or_else(|| {
+                                StoreError::Corrupt("a grouped day read gave no metrics".into())
+                            })?;
+                            let tokens = tokens.iter().fold(0_i64, |sum, t| sum.saturating_add(*t));
+                            Ok((day_of(bucket)?, Money::from_nanos(*cost), tokens))
+                        })
+                        .collect::<StoreResult<_>>()?,
+                })
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+        // The database's text order may not be Rust's (PostgreSQL's collation).
+        out.sort_by(|a, b| {
+            (&a.provider, &a.model, &a.api_key, &a.customer).cmp(&(
+                &b.provider,
+                &b.model,
+                &b.api_key,
+                &b.customer,
+            ))
+        });
+        Ok(out)
+    }
+}
+
+/// The columns [`Store::metered_spend_days`] reads: the cost, then every token column.
+const SPEND_METRICS: [&str; 5] = [
+    "cost_nanos",
+    "input_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "output_tokens",
+];
 
 #[cfg(test)]
 mod tests {
