@@ -82,8 +82,8 @@ pub use report_documents::{
 pub use report_schedules::ReportScheduleRow;
 pub use rollups::{
     BilledDays, BucketRange, BucketRow, BucketSize, ConnectionTotals, DailyBy, DailyCost, DimType,
-    DimValue, Fact, GroupDays, ImageTotals, KeyModelTotals, KeyTotals, MAX_DIMS, MAX_EXTRA,
-    MeteredDays, MeteredKeyModel, MeteredSpend, Metrics, ModelTotals, PeriodRow, Prior,
+    DimValue, Fact, GroupDays, GroupedRead, ImageTotals, KeyModelTotals, KeyTotals, MAX_DIMS,
+    MAX_EXTRA, MeteredDays, MeteredKeyModel, MeteredSpend, Metrics, ModelTotals, PeriodRow, Prior,
     RollupFilter, RollupKind, RollupWrite, SeriesDays, SeriesFilter, SeriesKey, Totals, UnitTotals,
     WorkspaceTotals,
 };

@@ -1,6 +1,6 @@
 //! Day-by-day reads summed in the database: each bucket's activity (a running total minus the
-//! series' row before it, taken with `LAG` over the series' rows) summed per kept dimension and
-//! bucket, with only the metric columns asked for. One row per (group, bucket) crosses the
+//! series' row before it) summed per kept dimension and bucket, with only the metric columns
+//! asked for. One row per (group, bucket) crosses the
 //! driver instead of one per (series, bucket) plus the one or two rows before the range, each
 //! holding every metric: what the Providers page's forecasts and anomalies read on every load.
 
@@ -9,7 +9,6 @@ use std::fmt::Write as _;
 use futures_util::TryStreamExt as _;
 
 use super::read::filter_clauses;
-use super::series_days::days_rows_sql;
 use super::{BucketRange, DIM_COLUMNS, RollupKind, SeriesFilter};
 use crate::{OrgId, Store, StoreError, StoreResult, with_pool};
 
@@ -25,65 +24,73 @@ pub struct GroupDays {
     pub buckets: Vec<(i64, Vec<i64>)>,
 }
 
+/// What a grouped day read sums.
+#[derive(Clone, Copy, Debug)]
+pub struct GroupedRead<'a> {
+    pub range: BucketRange,
+    /// Whether a group was active before this bucket (at or before the range's first) is said.
+    pub anchor: i64,
+    /// The dimensions kept, by index.
+    pub keep: &'a [usize],
+    /// The metric columns summed, e.g. `cost_nanos`.
+    pub metrics: &'a [&'a str],
+}
+
 /// The grouped read's SQL: kept columns `g…`, then the bucket, whether a series of the group
-/// was active before `anchor`, and one sum per metric; ordered by group, then bucket.
+/// was active before `anchor`, and one sum per metric; ordered by group, then bucket. One pass
+/// over the kind's series: each row inside the range minus the series' row before it (two
+/// seeks on the primary key), and whether the series has a row before the anchor (one more).
 fn grouped_days_sql(
-    kind: &RollupKind,
     clauses: &str,
     range: BucketRange,
     anchor: i64,
     keep: &[&str],
     metrics: &[&str],
 ) -> String {
-    let dims = &DIM_COLUMNS[..kind.dims.len()];
-    let rows = days_rows_sql(dims, metrics, clauses, range, anchor);
-    let mut columns = String::from("id, connection_id");
-    for d in dims {
-        let _ = write!(columns, ", {d}");
-    }
-    columns.push_str(", bucket");
-    for m in metrics {
-        let _ = write!(columns, ", {m}");
-    }
+    let kept: Vec<String> = keep.iter().map(|d| format!("s.{d}")).collect();
+    let kept = kept.join(", ");
     let groups = keep.join(", ");
     let diffs: String = metrics.iter().fold(String::new(), |mut out, m| {
-        let _ = write!(out, ", {m} - COALESCE(LAG({m}) OVER w, 0) AS {m}");
+        let _ = write!(out, ", c.{m} - COALESCE(p.{m}, 0) AS {m}");
         out
     });
     let sums: String = metrics.iter().fold(String::new(), |mut out, m| {
         let _ = write!(out, ", CAST(SUM({m}) AS BIGINT)");
         out
     });
-    // A row before the anchor may come twice (before the range and before the anchor, when
-    // nothing lies between them): both copies are equal, so either one is the `LAG` of the
-    // range's first row, and neither lies in the range.
+    let (first, last) = (range.first, range.last);
     format!(
-        "WITH r({columns}) AS ({rows}), \
-         d AS (SELECT {groups}, bucket, \
-         MAX(CASE WHEN bucket < {anchor} THEN 1 ELSE 0 END) OVER (PARTITION BY id) AS ab{diffs} \
-         FROM r WINDOW w AS (PARTITION BY id ORDER BY bucket)) \
-         SELECT {groups}, bucket, CAST(MAX(ab) AS BIGINT){sums} FROM d WHERE bucket >= {first} \
-         GROUP BY {groups}, bucket ORDER BY {groups}, bucket",
-        first = range.first,
+        "WITH t AS (SELECT {kept}, c.bucket AS bucket, \
+         CASE WHEN EXISTS (SELECT 1 FROM rollup_cum a WHERE a.series_id = s.id \
+         AND a.bucket < {anchor}) THEN 1 ELSE 0 END AS ab{diffs} \
+         FROM rollup_series s JOIN rollup_cum c ON c.series_id = s.id \
+         AND c.bucket >= {first} AND c.bucket <= {last} \
+         LEFT JOIN rollup_cum p ON p.series_id = s.id AND p.bucket = \
+         (SELECT MAX(x.bucket) FROM rollup_cum x WHERE x.series_id = s.id AND x.bucket < c.bucket) \
+         WHERE s.org_id = $1 AND s.kind = $2{clauses}) \
+         SELECT {groups}, bucket, CAST(MAX(ab) AS BIGINT){sums} FROM t \
+         GROUP BY {groups}, bucket ORDER BY {groups}, bucket"
     )
 }
 
 impl Store {
-    /// Every group of `kind`'s series matching `filter` (its dimensions `keep`, by index) with
-    /// activity inside `range`: what each bucket of the range added to `metrics` (metric
-    /// columns, e.g. `cost_nanos`), summed over the group's series, and whether one of them was
-    /// active before `anchor` (at or before the range's first bucket). Groups come in the
-    /// database's order of their text.
+    /// Every group of `kind`'s series matching `filter` (its dimensions `read.keep`) with
+    /// activity inside `read.range`: what each bucket of the range added to `read.metrics`,
+    /// summed over the group's series, and whether one of them was active before `read.anchor`.
+    /// Groups come in the database's order of their text.
     pub async fn read_days_grouped(
         &self,
         org: OrgId,
         kind: &RollupKind,
         filter: &SeriesFilter,
-        range: BucketRange,
-        anchor: i64,
-        keep: &[usize],
-        metrics: &[&str],
+        read: &GroupedRead<'_>,
     ) -> StoreResult<Vec<GroupDays>> {
+        let GroupedRead {
+            range,
+            anchor,
+            keep,
+            metrics,
+        } = *read;
         kind.check()?;
         if anchor > range.first {
             return Err(StoreError::Invalid(format!(
@@ -120,7 +127,7 @@ impl Store {
         let Some((clauses, binds)) = filter_clauses(kind, filter)? else {
             return Ok(Vec::new());
         };
-        let sql = grouped_days_sql(kind, &clauses, range, anchor, &keep, metrics);
+        let sql = grouped_days_sql(&clauses, range, anchor, &keep, metrics);
         let mut out: Vec<GroupDays> = Vec::new();
         with_pool!(self, pool => {
             let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(org.0).bind(kind.name);
@@ -157,19 +164,9 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rollups::{BucketSize, DimType};
-
-    const KIND: RollupKind = RollupKind {
-        name: "test.kind",
-        bucket: BucketSize::Day,
-        dims: &[("model", DimType::Text), ("key", DimType::Text)],
-        extra: &[],
-    };
-
     #[test]
     fn the_sum_is_per_kept_dimension_and_bucket_of_the_range_only() {
         let sql = grouped_days_sql(
-            &KIND,
             "",
             BucketRange {
                 first: 10,
@@ -180,16 +177,17 @@ mod tests {
             &["cost_nanos"],
         );
         assert!(
-            sql.starts_with("WITH r(id, connection_id, d0, d1, bucket, cost_nanos) AS ("),
+            sql.starts_with("WITH t AS (SELECT s.d0, c.bucket AS bucket"),
             "{sql}"
         );
         assert!(
-            sql.contains("cost_nanos - COALESCE(LAG(cost_nanos) OVER w, 0)"),
+            sql.contains("c.cost_nanos - COALESCE(p.cost_nanos, 0)"),
             "{sql}"
         );
-        assert!(sql.contains("CASE WHEN bucket < 4 THEN 1"), "{sql}");
+        assert!(sql.contains("a.bucket < 4) THEN 1"), "{sql}");
+        assert!(sql.contains("c.bucket >= 10 AND c.bucket <= 20"), "{sql}");
         assert!(
-            sql.ends_with("WHERE bucket >= 10 GROUP BY d0, bucket ORDER BY d0, bucket"),
+            sql.ends_with("GROUP BY d0, bucket ORDER BY d0, bucket"),
             "{sql}"
         );
         // Only the metric asked is read from the running totals.

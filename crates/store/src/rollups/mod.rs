@@ -57,7 +57,7 @@ pub use cost::{
 pub(crate) use coverage::{KEY_MODEL, key_model_facts};
 pub use coverage::{KeyModelTotals, MeteredKeyModel};
 pub use days::{BucketRow, DailyBy, DailyCost};
-pub use grouped_days::GroupDays;
+pub use grouped_days::{GroupDays, GroupedRead};
 pub(crate) use revision::BUMP_ORG as BUMP_REVISION;
 pub use series_days::{BilledDays, MeteredDays, MeteredSpend, SeriesDays};
 pub use units::UnitTotals;

@@ -12,6 +12,7 @@ use futures_util::TryStreamExt as _;
 use spendlens_domain::{Day, DayRange, Money};
 
 use super::coverage::KEY_MODEL;
+use super::grouped_days::GroupedRead;
 use super::read::filter_clauses;
 use super::write::{read_dims, read_metrics};
 use super::{BucketRange, DimValue, Metrics, RollupKind, SeriesFilter, SeriesKey};
@@ -34,31 +35,20 @@ pub struct SeriesDays {
 /// The rows of `range` and the one before it, per series; with `anchor` before the range, also
 /// the last row before `anchor` (whether the series was active before it).
 fn days_sql(kind: &RollupKind, clauses: &str, range: BucketRange, anchor: i64) -> String {
-    let dims = &super::DIM_COLUMNS[..kind.dims.len()];
-    format!(
-        "{} ORDER BY 1, {}",
-        days_rows_sql(dims, kind.metric_columns(), clauses, range, anchor),
-        3 + kind.dims.len(),
-    )
-}
-
-/// The row union of [`days_sql`], unordered, with the dimension and metric columns given:
-/// `id, connection_id, dims…, bucket, metrics…`. `$1` is the organization, `$2` the kind.
-pub(super) fn days_rows_sql(
-    dims: &[&str],
-    metrics: &[&str],
-    clauses: &str,
-    range: BucketRange,
-    anchor: i64,
-) -> String {
-    let dims: String = dims.iter().fold(String::new(), |mut out, d| {
-        let _ = write!(out, ", s.{d}");
-        out
-    });
-    let metrics: String = metrics.iter().fold(String::new(), |mut out, c| {
-        let _ = write!(out, ", c.{c}");
-        out
-    });
+    let dims: String =
+        super::DIM_COLUMNS[..kind.dims.len()]
+            .iter()
+            .fold(String::new(), |mut out, d| {
+                let _ = write!(out, ", s.{d}");
+                out
+            });
+    let metrics: String = kind
+        .metric_columns()
+        .iter()
+        .fold(String::new(), |mut out, c| {
+            let _ = write!(out, ", c.{c}");
+            out
+        });
     let (first, last) = (range.first, range.last);
     // Only series with a row inside the range are read at all (the others are dropped anyway),
     // so a short range of a kind with many series costs one probe per series, not three.
@@ -82,8 +72,10 @@ pub(super) fn days_rows_sql(
         "SELECT s.id, s.connection_id{dims}, c.bucket{metrics} \
          FROM rollup_series s JOIN rollup_cum c ON c.series_id = s.id \
          WHERE s.org_id = $1 AND s.kind = $2{clauses} AND c.bucket >= {first} AND c.bucket <= {last}\
-         {before_first}{anchored}",
+         {before_first}{anchored} \
+         ORDER BY 1, {bucket_column}",
         before_first = before(first),
+        bucket_column = 3 + kind.dims.len(),
     )
 }
 
@@ -398,10 +390,12 @@ impl Store {
                 org,
                 &METER_DAY,
                 &SeriesFilter::default(),
-                METER_DAY.buckets(days),
-                i64::from(anchor.number()),
-                &[0, 1, 2, 3],
-                &SPEND_METRICS,
+                &GroupedRead {
+                    range: METER_DAY.buckets(days),
+                    anchor: i64::from(anchor.number()),
+                    keep: &[0, 1, 2, 3],
+                    metrics: &SPEND_METRICS,
+                },
             )
             .await?;
         let mut out = groups
