@@ -107,30 +107,4 @@ impl Store {
             })
         })
     }
-
-    /// The last day with spend (a cost line of non-zero cost) of each workspace of the
-    /// organization that has one.
-    pub async fn last_spend_days(
-        &self,
-        org: OrgId,
-    ) -> StoreResult<std::collections::HashMap<crate::WorkspaceId, Day>> {
-        with_pool!(self, pool => {
-            let rows = sqlx::query(
-                "SELECT workspace_ref, MAX(day) AS last_day FROM cost_lines \
-                 WHERE org_id = $1 AND workspace_ref IS NOT NULL AND cost_nanos <> 0 \
-                 GROUP BY workspace_ref",
-            )
-            .bind(org.0)
-            .fetch_all(pool)
-            .await?;
-            rows.iter()
-                .map(|row| {
-                    Ok((
-                        crate::WorkspaceId(row.int("workspace_ref")?),
-                        day_from_number(row.int("last_day")?)?,
-                    ))
-                })
-                .collect()
-        })
-    }
 }

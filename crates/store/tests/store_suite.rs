@@ -1410,3 +1410,53 @@ async fn foreign_billing_currencies_are_those_billed_inside_the_days_asked() {
     );
     assert!(ask("2026-03-21", "2026-03-31", vec![a, b]).await.is_empty());
 }
+
+#[tokio::test]
+async fn the_last_day_with_spend_skips_days_whose_lines_cost_nothing() {
+    let test = TestStore::new().await.unwrap();
+    let store = &test.store;
+    let org = store.ensure_default_org(NOW).await.unwrap();
+    let (a, b) = (
+        connection(store, org, "a").await,
+        connection(store, org, "b").await,
+    );
+    let window = DayRange::new(day("2026-03-01"), day("2026-03-31")).unwrap();
+    let lines_a = vec![
+        line("2026-03-02", "proj_a", None, "m1", "1.00"),
+        line("2026-03-09", "proj_a", None, "m1", "2.00"),
+        // A later day whose lines cost nothing: not a day with spend.
+        line("2026-03-15", "proj_a", None, "m1", "0"),
+        // proj_b: only lines that cost nothing.
+        line("2026-03-04", "proj_b", None, "m1", "0"),
+    ];
+    write(store, org, a, window, &lines_a).await.unwrap();
+    let last = store.last_spend_days(org).await.unwrap();
+    let by_name = |days: &std::collections::HashMap<spendlens_store::WorkspaceId, Day>| {
+        let mut out: Vec<(i64, Day)> = days.iter().map(|(w, d)| (w.0, *d)).collect();
+        out.sort();
+        out
+    };
+    assert_eq!(last.len(), 1, "{last:?}");
+    assert_eq!(last.values().next(), Some(&day("2026-03-09")));
+
+    // Spend on the zero day arrives (a sync rewrites the window), and another connection's
+    // workspace spends later.
+    let mut again = lines_a.clone();
+    again[2] = line("2026-03-15", "proj_a", None, "m1", "0.50");
+    write(store, org, a, window, &again).await.unwrap();
+    write(
+        store,
+        org,
+        b,
+        window,
+        &[line("2026-03-20", "proj_a", None, "m2", "3.00")],
+    )
+    .await
+    .unwrap();
+    let last = by_name(&store.last_spend_days(org).await.unwrap());
+    assert_eq!(
+        last.iter().map(|(_, d)| *d).collect::<Vec<_>>(),
+        vec![day("2026-03-15"), day("2026-03-20")],
+        "{last:?}"
+    );
+}

@@ -90,7 +90,44 @@ fn text_at(key: &SeriesKey, index: usize) -> String {
         .to_owned()
 }
 
+/// [`Store::last_spend_days`]: per workspace series of `cost.workspace`, its latest bucket
+/// whose running cost differs from the row before it (walked back from the newest row, so a
+/// series whose last day had spend costs a few seeks), then the latest per workspace.
+const LAST_SPEND_SQL: &str = "SELECT d0, MAX(last_day) FROM (SELECT s.d0 AS d0, \
+     (SELECT c.bucket FROM rollup_cum c WHERE c.series_id = s.id AND c.cost_nanos <> \
+     COALESCE((SELECT p.cost_nanos FROM rollup_cum p WHERE p.series_id = s.id \
+     AND p.bucket < c.bucket ORDER BY p.bucket DESC LIMIT 1), 0) \
+     ORDER BY c.bucket DESC LIMIT 1) AS last_day \
+     FROM rollup_series s WHERE s.org_id = $1 AND s.kind = $2 AND s.d0 <> '') w \
+     WHERE last_day IS NOT NULL GROUP BY d0";
+
 impl Store {
+    /// The last day with spend (a day whose cost lines add up to a cost other than zero) of
+    /// each workspace of the organization that has one, from the `cost.workspace` rollup:
+    /// a few seeks per workspace, whatever the size of the bill.
+    pub async fn last_spend_days(
+        &self,
+        org: OrgId,
+    ) -> StoreResult<std::collections::HashMap<WorkspaceId, Day>> {
+        with_pool!(self, pool => {
+            let rows = sqlx::query(LAST_SPEND_SQL)
+                .bind(org.0)
+                .bind(WORKSPACE.name)
+                .fetch_all(pool)
+                .await?;
+            rows.iter()
+                .map(|row| {
+                    let id: String = sqlx::Row::try_get(row, 0)?;
+                    let day: i64 = sqlx::Row::try_get(row, 1)?;
+                    let id = id.parse::<i64>().map_err(|_| {
+                        StoreError::Corrupt(format!("workspace rollup dimension {id:?} is not an id"))
+                    })?;
+                    Ok((WorkspaceId(id), day_from_number(day)?))
+                })
+                .collect()
+        })
+    }
+
     /// Every series of `kind` matching `filter`, with its metrics in each bucket of `days`
     /// that has activity (buckets without any are absent).
     pub async fn read_days(
