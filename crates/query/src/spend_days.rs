@@ -211,41 +211,33 @@ impl MeteredRead {
 
 /// The cells of days read apart — `past`, then `last` (later days, read with the same anchor)
 /// — as one read of both: cells in (provider, model, key, customer) order, each one's days in
-/// order, metered before the read when either part says so.
+/// order, metered before the read when either part says so. Both parts come in that order, one
+/// cell per key, as [`Store::metered_spend_days`] gives them: they are merged in one walk, each
+/// kept cell copied once (this runs on every Providers load).
 pub fn merge_metered(past: &[MeteredSpend], last: Vec<MeteredSpend>) -> Vec<MeteredSpend> {
-    type Cell = (String, String, String, String);
-    let mut cells: BTreeMap<Cell, MeteredSpend> = past
-        .iter()
-        .map(|m| {
-            (
-                (
-                    m.provider.clone(),
-                    m.model.clone(),
-                    m.api_key.clone(),
-                    m.customer.clone(),
-                ),
-                m.clone(),
-            )
-        })
-        .collect();
+    fn key(m: &MeteredSpend) -> (&str, &str, &str, &str) {
+        (&m.provider, &m.model, &m.api_key, &m.customer)
+    }
+    debug_assert!(past.windows(2).all(|w| key(&w[0]) < key(&w[1])));
+    debug_assert!(last.windows(2).all(|w| key(&w[0]) < key(&w[1])));
+    let mut out = Vec::with_capacity(past.len() + last.len());
+    let mut past = past.iter().peekable();
     for m in last {
-        let key = (
-            m.provider.clone(),
-            m.model.clone(),
-            m.api_key.clone(),
-            m.customer.clone(),
-        );
-        match cells.get_mut(&key) {
-            Some(cell) => {
+        while let Some(p) = past.next_if(|p| key(p) < key(&m)) {
+            out.push(p.clone());
+        }
+        match past.next_if(|p| key(p) == key(&m)) {
+            Some(p) => {
+                let mut cell = p.clone();
                 cell.active_before |= m.active_before;
                 cell.days.extend(m.days);
+                out.push(cell);
             }
-            None => {
-                cells.insert(key, m);
-            }
+            None => out.push(m),
         }
     }
-    cells.into_values().collect()
+    out.extend(past.cloned());
+    out
 }
 
 impl BilledRead {
@@ -646,4 +638,69 @@ pub fn parse_scopes(
                 })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cell(model: &str, customer: &str, before: bool, days: &[(&str, &str)]) -> MeteredSpend {
+        MeteredSpend {
+            provider: "openai".into(),
+            model: model.into(),
+            api_key: "k".into(),
+            customer: customer.into(),
+            active_before: before,
+            days: days
+                .iter()
+                .map(|(d, c)| (d.parse().unwrap(), Money::parse_units(c).unwrap(), 10))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn kept_days_and_today_merge_in_key_order_with_either_flag() {
+        let past = vec![
+            cell("a", "x", false, &[("2026-11-01", "1")]),
+            cell("c", "x", true, &[("2026-11-02", "2")]),
+            cell("d", "x", false, &[("2026-11-03", "3")]),
+        ];
+        let last = vec![
+            cell("b", "x", true, &[("2026-11-05", "4")]),
+            cell("c", "x", false, &[("2026-11-05", "5")]),
+            cell("e", "", false, &[("2026-11-05", "6")]),
+        ];
+        let got = merge_metered(&past, last);
+        let keys: Vec<(&str, bool, usize)> = got
+            .iter()
+            .map(|m| (m.model.as_str(), m.active_before, m.days.len()))
+            .collect();
+        assert_eq!(
+            keys,
+            vec![
+                ("a", false, 1),
+                ("b", true, 1),
+                ("c", true, 2),
+                ("d", false, 1),
+                ("e", false, 1)
+            ]
+        );
+        assert_eq!(
+            got[2].days,
+            vec![
+                (
+                    "2026-11-02".parse().unwrap(),
+                    Money::parse_units("2").unwrap(),
+                    10
+                ),
+                (
+                    "2026-11-05".parse().unwrap(),
+                    Money::parse_units("5").unwrap(),
+                    10
+                ),
+            ]
+        );
+        assert!(merge_metered(&[], Vec::new()).is_empty());
+        assert_eq!(merge_metered(&past, Vec::new()), past);
+    }
 }

@@ -1,8 +1,8 @@
 //! Day-by-day reads summed in the database: each bucket's activity (a running total minus the
 //! series' row before it) summed per kept dimension and bucket, with only the metric columns
-//! asked for. One row per (group, bucket) crosses the
-//! driver instead of one per (series, bucket) plus the one or two rows before the range, each
-//! holding every metric: what the Providers page's forecasts and anomalies read on every load.
+//! asked for. One row per (group, bucket) crosses the driver instead of one per (series,
+//! bucket) plus the one or two rows before the range, each holding every metric: what the
+//! Providers page's forecasts and anomalies read on every load.
 
 use std::fmt::Write as _;
 
