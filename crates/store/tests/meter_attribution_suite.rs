@@ -3,7 +3,7 @@
 //! before it both give the same totals, to the nano, as summing `meter_day`'s series per value.
 
 use spendlens_domain::{Day, DayRange, Money};
-use spendlens_meter::{CostSource, EventCost, PricedEvent, parse_event};
+use spendlens_meter::PricedEvent;
 use spendlens_store::testing::TestStore;
 use spendlens_store::{Attribution, AttributionTotals, MeterFilter, OrgId, Store};
 use time::OffsetDateTime;
@@ -21,21 +21,7 @@ fn event(id: &str, day: u8, model: &str, attribution: &str, cost: Option<&str>) 
     let json = format!(
         r#"{{"id": "{id}", "time": "2026-11-{day:02}T09:00:00Z", "provider": "openai", "model": "{model}", "tokens": {{"input": 100, "output": 10}}, "api_key": "key_{model}"{attribution}{cost_field}}}"#
     );
-    PricedEvent {
-        event: parse_event(&json, NOW).unwrap(),
-        cost: EventCost {
-            cost: cost.map(|c| Money::parse_units(c).unwrap()),
-            source: if cost.is_some() {
-                CostSource::Reported
-            } else {
-                CostSource::Unpriced
-            },
-            catalog_cost: None,
-            price_entry: None,
-            unpriced_reason: cost.is_none().then(|| "no price".to_owned()),
-            catalog_split: None,
-        },
-    }
+    crate::support::priced(&json, NOW, cost)
 }
 
 fn events() -> Vec<PricedEvent> {

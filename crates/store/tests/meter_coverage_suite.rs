@@ -5,8 +5,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a failing test should stop loudly
 
-use spendlens_domain::{Day, DayRange, Money};
-use spendlens_meter::{CostSource, EventCost, PricedEvent, parse_event};
+use spendlens_domain::{Day, DayRange};
+use spendlens_meter::PricedEvent;
 use spendlens_store::testing::TestStore;
 use spendlens_store::{MeteredKeyModel, OrgId, Store, meter_extra};
 use time::OffsetDateTime;
@@ -20,22 +20,7 @@ fn range(from: &str, to: &str) -> DayRange {
 
 /// An event as sent, priced at its reported cost (`None`: unpriced).
 fn event(json: &str, cost: Option<&str>) -> PricedEvent {
-    let event = parse_event(json, NOW).unwrap();
-    PricedEvent {
-        event,
-        cost: EventCost {
-            cost: cost.map(|c| Money::parse_units(c).unwrap()),
-            source: if cost.is_some() {
-                CostSource::Reported
-            } else {
-                CostSource::Unpriced
-            },
-            catalog_cost: None,
-            price_entry: None,
-            unpriced_reason: cost.is_none().then(|| "no price".to_owned()),
-            catalog_split: None,
-        },
-    }
+    crate::support::priced(json, NOW, cost)
 }
 
 fn events() -> Vec<PricedEvent> {

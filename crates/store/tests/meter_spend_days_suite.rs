@@ -6,7 +6,7 @@
 //! order. SQLite, and PostgreSQL when `SPENDLENS_TEST_DATABASE_URL` is set.
 
 use spendlens_domain::{Day, DayRange, Money};
-use spendlens_meter::{CostSource, EventCost, PricedEvent, parse_event};
+use spendlens_meter::PricedEvent;
 use spendlens_store::testing::TestStore;
 use spendlens_store::{MeteredSpend, OrgId, Store};
 use time::OffsetDateTime;
@@ -23,21 +23,7 @@ fn call(id: &str, day: u8, hour: u8, fields: &str, cost: Option<&str>) -> Priced
     let json = format!(
         r#"{{"id": "{id}", "time": "2026-11-{day:02}T{hour:02}:00:00Z", "provider": "openai", "model": "gpt-4o", "tokens": {{"input": 100, "cache_read": 30, "output": 10}}{fields}}}"#
     );
-    PricedEvent {
-        event: parse_event(&json, NOW).unwrap(),
-        cost: EventCost {
-            cost: cost.map(|c| Money::parse_units(c).unwrap()),
-            source: if cost.is_some() {
-                CostSource::Reported
-            } else {
-                CostSource::Unpriced
-            },
-            catalog_cost: None,
-            price_entry: None,
-            unpriced_reason: cost.is_none().then(|| "no price".to_owned()),
-            catalog_split: None,
-        },
-    }
+    crate::support::priced(&json, NOW, cost)
 }
 
 /// The reference: every `meter_day` series read on its own, folded per cell in Rust.

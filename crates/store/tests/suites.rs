@@ -9,3 +9,4 @@ mod meter_spend_days_suite;
 mod prices_suite;
 mod rollup_suite;
 mod store_suite;
+mod support;

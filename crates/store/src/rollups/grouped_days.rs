@@ -92,12 +92,7 @@ impl Store {
             metrics,
         } = *read;
         kind.check()?;
-        if anchor > range.first {
-            return Err(StoreError::Invalid(format!(
-                "the anchor {anchor} lies after the range's first bucket {}",
-                range.first
-            )));
-        }
+        range.check_anchor(anchor)?;
         let keep: Vec<&str> = keep
             .iter()
             .map(|i| {

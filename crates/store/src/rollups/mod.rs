@@ -186,6 +186,19 @@ pub struct BucketRange {
     pub last: i64,
 }
 
+impl BucketRange {
+    /// Refuses an anchor ("active before this bucket") after the range's first bucket.
+    pub(crate) fn check_anchor(&self, anchor: i64) -> StoreResult<()> {
+        if anchor > self.first {
+            return Err(StoreError::Invalid(format!(
+                "the anchor {anchor} lies after the range's first bucket {}",
+                self.first
+            )));
+        }
+        Ok(())
+    }
+}
+
 /// One dimension value of a series.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum DimValue {

@@ -104,12 +104,7 @@ impl Store {
         anchor: i64,
     ) -> StoreResult<Vec<SeriesDays>> {
         kind.check()?;
-        if anchor > range.first {
-            return Err(StoreError::Invalid(format!(
-                "the anchor {anchor} lies after the range's first bucket {}",
-                range.first
-            )));
-        }
+        range.check_anchor(anchor)?;
         let Some((clauses, binds)) = filter_clauses(kind, filter)? else {
             return Ok(Vec::new());
         };
