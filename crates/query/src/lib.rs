@@ -247,14 +247,16 @@ impl Reports {
         views::report_kept(&self.store, &self.coverage, org, query).await
     }
 
-    /// A view's cost over time, stacked by the report's rows.
+    /// A view's cost over time, stacked by the report's rows, for a chart that draws the
+    /// `top` largest apart (see [`over_time::over_time`]).
     pub async fn over_time(
         &self,
         org: OrgId,
         query: &ViewQuery,
         report: &Report,
+        top: usize,
     ) -> Result<over_time::OverTime, QueryError> {
-        over_time::over_time(&self.store, org, query, report).await
+        over_time::over_time(&self.store, org, query, report, top).await
     }
 
     /// The Images panel's cost over time, stacked by model.

@@ -9,11 +9,11 @@
 use std::collections::HashMap;
 
 use spendlens_domain::{Day, DayRange, Money, ProviderKind};
-use spendlens_store::{ApiKeyId, DailyBy, MeterFilter, OrgId, Store};
+use spendlens_store::{ApiKeyId, DailyBy, DailyCost, MeterFilter, OrgId, Store};
 
 use crate::QueryError;
 use crate::params::ViewQuery;
-use crate::views::{Catalog, ImagesSummary, Report};
+use crate::views::{Catalog, ImagesSummary, KeyViewRow, Report};
 
 /// Periods longer than this many days are charted by week.
 pub const WEEKLY_AFTER_DAYS: i64 = 62;
@@ -48,17 +48,40 @@ pub struct Stack {
     pub total: Money,
 }
 
-/// A chart's buckets and stacks (largest total first).
+/// The rows of a chart not read one by one, together: each bucket's cost of every row less
+/// the stacks drawn apart.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Other {
+    /// How many rows with spend in the period it holds.
+    pub rows: usize,
+    pub amounts: Vec<Money>,
+    pub total: Money,
+}
+
+/// A chart's buckets and stacks (largest total first), and the rest together when only the
+/// largest rows were read apart.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OverTime {
     pub weekly: bool,
     pub buckets: Vec<DayRange>,
     pub stacks: Vec<Stack>,
+    pub other: Option<Other>,
 }
 
 impl OverTime {
-    /// The cost of every stack in bucket `index`.
+    /// The cost of every stack (and of the rest) in bucket `index`.
     pub fn bucket_total(&self, index: usize) -> Money {
+        self.stacks_total(index)
+            + self
+                .other
+                .as_ref()
+                .and_then(|o| o.amounts.get(index))
+                .copied()
+                .unwrap_or(Money::ZERO)
+    }
+
+    /// The cost of the stacks apart in bucket `index`.
+    fn stacks_total(&self, index: usize) -> Money {
         self.stacks
             .iter()
             .filter_map(|s| s.amounts.get(index))
@@ -66,9 +89,10 @@ impl OverTime {
             .sum()
     }
 
-    /// The cost of every stack over the period.
+    /// The cost of every stack (and of the rest) over the period.
     pub fn total(&self) -> Money {
-        self.stacks.iter().map(|s| s.total).sum()
+        self.stacks.iter().map(|s| s.total).sum::<Money>()
+            + self.other.as_ref().map_or(Money::ZERO, |o| o.total)
     }
 }
 
@@ -115,6 +139,7 @@ pub fn assemble(
         weekly,
         buckets,
         stacks,
+        other: None,
     }
 }
 
@@ -126,12 +151,15 @@ fn model_label(model: &str, unit: &str) -> String {
     }
 }
 
-/// The view's cost over time, stacked by its rows.
+/// The view's cost over time, stacked by its rows. A chart that draws the `top` largest rows
+/// apart and the rest together may get only those stacks and [`OverTime::other`] (the Keys
+/// view, whose rows can be thousands); either way its buckets add up to the report's total.
 pub async fn over_time(
     store: &Store,
     org: OrgId,
     query: &ViewQuery,
     report: &Report,
+    top: usize,
 ) -> Result<OverTime, QueryError> {
     let period = query.period;
     if let Report::Attribution(r) = report {
@@ -156,6 +184,11 @@ pub async fn over_time(
     }
     let catalog = Catalog::load(store, org).await?;
     let filter = catalog.filter(query);
+    if let Report::Keys(r) = report
+        && let Some(chart) = keys_apart(store, org, query, &catalog, &r.rows, top).await?
+    {
+        return Ok(chart);
+    }
     let (by, shown): (DailyBy, Vec<(Target, String)>) = match report {
         Report::Providers(r) => (
             DailyBy::Workspace,
@@ -176,25 +209,7 @@ pub async fn over_time(
                 })
                 .collect(),
         ),
-        Report::Keys(r) => (
-            DailyBy::Key,
-            r.rows
-                .iter()
-                .map(|row| match row.key_id {
-                    Some(id) => (Target::Key(id), row.key_name.clone()),
-                    None => {
-                        let workspace = row.workspace.clone().unwrap_or_default();
-                        (
-                            Target::Keyless {
-                                provider: row.provider,
-                                workspace: workspace.clone(),
-                            },
-                            format!("(no API key) {workspace}"),
-                        )
-                    }
-                })
-                .collect(),
-        ),
+        Report::Keys(r) => (DailyBy::Key, r.rows.iter().map(key_shown).collect()),
         Report::Models(r) => (
             DailyBy::Model,
             r.rows
@@ -222,13 +237,7 @@ pub async fn over_time(
             Report::Workspaces(_) => {
                 Target::Workspace(catalog.workspace_name(d.workspace_id, d.connection_id))
             }
-            Report::Keys(_) => match d.api_key_id {
-                Some(id) => Target::Key(id),
-                None => Target::Keyless {
-                    provider,
-                    workspace: catalog.workspace_name(d.workspace_id, d.connection_id),
-                },
-            },
+            Report::Keys(_) => key_target(&catalog, provider, &d),
             _ => Target::Model {
                 provider,
                 model: d.model,
@@ -238,6 +247,146 @@ pub async fn over_time(
         Some((target, d.day, d.cost))
     });
     Ok(assemble(period, shown, points))
+}
+
+/// A Keys view row's stack and label.
+fn key_shown(row: &KeyViewRow) -> (Target, String) {
+    match row.key_id {
+        Some(id) => (Target::Key(id), row.key_name.clone()),
+        None => {
+            let workspace = row.workspace.clone().unwrap_or_default();
+            (
+                Target::Keyless {
+                    provider: row.provider,
+                    workspace: workspace.clone(),
+                },
+                format!("(no API key) {workspace}"),
+            )
+        }
+    }
+}
+
+/// The stack a day of a key series belongs to.
+fn key_target(catalog: &Catalog, provider: ProviderKind, d: &DailyCost) -> Target {
+    match d.api_key_id {
+        Some(id) => Target::Key(id),
+        None => Target::Keyless {
+            provider,
+            workspace: catalog.workspace_name(d.workspace_id, d.connection_id),
+        },
+    }
+}
+
+/// The Keys view's chart from the series of the rows it draws apart, not every key's: the
+/// `top` rows with the largest cost (ties by label, as [`assemble`] orders stacks) read day by
+/// day, and the rest as each day's cost of every line less theirs. With no more rows than
+/// `top`, only the rows shown are read. `None` (read every series) when the rows do not
+/// account for every line the filter admits — a search or cost bound hides some — or when
+/// a stack read apart does not add up to its row.
+async fn keys_apart(
+    store: &Store,
+    org: OrgId,
+    query: &ViewQuery,
+    catalog: &Catalog,
+    rows: &[KeyViewRow],
+    top: usize,
+) -> Result<Option<OverTime>, QueryError> {
+    let period = query.period;
+    let filter = catalog.filter(query);
+    let mut ranked: Vec<(&KeyViewRow, Target, String)> = rows
+        .iter()
+        .filter(|row| !row.metrics.cost.is_zero())
+        .map(|row| {
+            let (target, label) = key_shown(row);
+            (row, target, label)
+        })
+        .collect();
+    ranked.sort_by(|a, b| {
+        b.0.metrics
+            .cost
+            .cmp(&a.0.metrics.cost)
+            .then_with(|| a.2.cmp(&b.2))
+    });
+    let few = rows.len() <= top;
+    let apart = if few {
+        &ranked[..]
+    } else {
+        &ranked[..top.min(ranked.len())]
+    };
+    let rest = &ranked[apart.len()..];
+    let mut keys: Vec<Option<ApiKeyId>> = apart.iter().map(|(row, _, _)| row.key_id).collect();
+    keys.sort_unstable();
+    keys.dedup();
+    let daily = if keys.is_empty() {
+        Vec::new()
+    } else {
+        store
+            .daily_cost_of_keys(org, period, &filter, &keys)
+            .await?
+    };
+    let points = daily.into_iter().filter_map(|d| {
+        let provider = catalog.provider(d.connection_id)?;
+        Some((key_target(catalog, provider, &d), d.day, d.cost))
+    });
+    let shown = apart
+        .iter()
+        .map(|(_, t, l)| (t.clone(), l.clone()))
+        .collect();
+    let mut chart = assemble(period, shown, points);
+    // Each stack read apart adds up to its row (the same rollup, over the same days).
+    let costs: HashMap<&Target, Money> = apart
+        .iter()
+        .map(|(row, target, _)| (target, row.metrics.cost))
+        .collect();
+    if chart.stacks.len() != apart.len()
+        || chart
+            .stacks
+            .iter()
+            .any(|s| costs.get(&s.target) != Some(&s.total))
+    {
+        return Ok(None);
+    }
+    if few {
+        return Ok(Some(chart));
+    }
+    // The rest: every line's cost per bucket, less the stacks apart, once the lines are
+    // known to be exactly the rows'.
+    let mut amounts = vec![Money::ZERO; chart.buckets.len()];
+    for (day, cost) in store.daily_total_cost(org, period, &filter).await? {
+        if let Some(b) = bucket_of(&chart, period, day) {
+            amounts[b] += cost;
+        }
+    }
+    let rows_total: Money = rows.iter().map(|row| row.metrics.cost).sum();
+    if amounts.iter().copied().sum::<Money>() != rows_total {
+        return Ok(None);
+    }
+    for (b, amount) in amounts.iter_mut().enumerate() {
+        *amount = *amount - chart.stacks_total(b);
+    }
+    let spent = amounts.iter().any(|a| !a.is_zero());
+    if rest.is_empty() {
+        // No other row has spend: nothing may be left over.
+        return Ok((!spent).then_some(chart));
+    }
+    chart.other = Some(Other {
+        rows: rest.len(),
+        total: amounts.iter().copied().sum(),
+        amounts,
+    });
+    Ok(Some(chart))
+}
+
+/// The bucket of `chart` holding `day`, if the period holds it.
+fn bucket_of(chart: &OverTime, period: DayRange, day: Day) -> Option<usize> {
+    if !period.contains(day) {
+        return None;
+    }
+    let size: i64 = if chart.weekly { 7 } else { 1 };
+    let from = i64::from(period.from().number());
+    usize::try_from((i64::from(day.number()) - from) / size)
+        .ok()
+        .filter(|b| *b < chart.buckets.len())
 }
 
 /// The Images panel's cost over time, stacked by model.

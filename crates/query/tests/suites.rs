@@ -5,4 +5,5 @@ mod common;
 
 mod bill_cache;
 mod coverage_memory;
+mod keys_chart;
 mod metered_keep;

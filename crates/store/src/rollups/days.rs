@@ -8,6 +8,7 @@ use std::fmt::Write as _;
 use spendlens_domain::{Day, DayRange, Money};
 
 use super::cost::{IMAGE, KEY, MODEL, RollupFilter, WORKSPACE, WORKSPACE_MODEL, series_filter};
+use super::grouped_days::GroupedRead;
 use super::read::filter_clauses;
 use super::write::{read_dims, read_metrics};
 use super::{DIM_COLUMNS, DimValue, Metrics, RollupKind, SeriesFilter, SeriesKey};
@@ -193,9 +194,72 @@ impl Store {
         {
             return self.key_daily_models(org, key, days, filter).await;
         }
+        self.daily_cost_read(org, by, days, filter, None).await
+    }
+
+    /// [`Store::daily_cost`] by key, of only the keys in `keys` (`None`: spend no key
+    /// carries): a chart that stacks a few keys apart reads those series, not every key's.
+    pub async fn daily_cost_of_keys(
+        &self,
+        org: OrgId,
+        days: DayRange,
+        filter: &RollupFilter,
+        keys: &[Option<ApiKeyId>],
+    ) -> StoreResult<Vec<DailyCost>> {
+        let keys = keys.iter().map(|k| DimValue::Id(k.map(|k| k.0))).collect();
+        self.daily_cost_read(org, DailyBy::Key, days, filter, Some(keys))
+            .await
+    }
+
+    /// The cost of every line the filter admits, per day of `days` with any (a day whose
+    /// lines add up to zero reads zero), summed in the database over the `cost.workspace`
+    /// series: what a chart's stacks of one day add up to, whatever the number of its rows.
+    pub async fn daily_total_cost(
+        &self,
+        org: OrgId,
+        days: DayRange,
+        filter: &RollupFilter,
+    ) -> StoreResult<Vec<(Day, Money)>> {
+        let range = WORKSPACE.buckets(days);
+        let groups = self
+            .read_days_grouped(
+                org,
+                &WORKSPACE,
+                &series_filter(filter, Some(0)),
+                &GroupedRead {
+                    range,
+                    anchor: range.first,
+                    keep: &[],
+                    metrics: &["cost_nanos"],
+                },
+            )
+            .await?;
+        groups
+            .into_iter()
+            .flat_map(|group| group.buckets)
+            .map(|(bucket, values)| {
+                let cost = values.first().copied().unwrap_or(0);
+                Ok((day_from_number(bucket)?, Money::from_nanos(cost)))
+            })
+            .collect()
+    }
+
+    /// [`Store::daily_cost`] from the rollups, with the key dimension narrowed to `keys`
+    /// when given.
+    async fn daily_cost_read(
+        &self,
+        org: OrgId,
+        by: DailyBy,
+        days: DayRange,
+        filter: &RollupFilter,
+        keys: Option<Vec<DimValue>>,
+    ) -> StoreResult<Vec<DailyCost>> {
         let with_key = |mut series: SeriesFilter| {
             if let Some(key) = filter.api_key {
                 series.dims.push((1, vec![DimValue::Id(Some(key.0))]));
+            }
+            if let Some(keys) = &keys {
+                series.dims.push((1, keys.clone()));
             }
             series
         };

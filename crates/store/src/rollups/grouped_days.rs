@@ -47,9 +47,15 @@ fn grouped_days_sql(
     keep: &[&str],
     metrics: &[&str],
 ) -> String {
-    let kept: Vec<String> = keep.iter().map(|d| format!("s.{d}")).collect();
-    let kept = kept.join(", ");
-    let groups = keep.join(", ");
+    // Each kept column and the bucket: with nothing kept, one group of every series.
+    let kept: String = keep.iter().fold(String::new(), |mut out, d| {
+        let _ = write!(out, "s.{d}, ");
+        out
+    });
+    let groups: String = keep.iter().fold(String::new(), |mut out, d| {
+        let _ = write!(out, "{d}, ");
+        out
+    });
     let diffs: String = metrics.iter().fold(String::new(), |mut out, m| {
         let _ = write!(out, ", c.{m} - COALESCE(p.{m}, 0) AS {m}");
         out
@@ -60,7 +66,7 @@ fn grouped_days_sql(
     });
     let (first, last) = (range.first, range.last);
     format!(
-        "WITH t AS (SELECT {kept}, c.bucket AS bucket, \
+        "WITH t AS (SELECT {kept}c.bucket AS bucket, \
          CASE WHEN EXISTS (SELECT 1 FROM rollup_cum a WHERE a.series_id = s.id \
          AND a.bucket < {anchor}) THEN 1 ELSE 0 END AS ab{diffs} \
          FROM rollup_series s JOIN rollup_cum c ON c.series_id = s.id \
@@ -68,14 +74,14 @@ fn grouped_days_sql(
          LEFT JOIN rollup_cum p ON p.series_id = s.id AND p.bucket = \
          (SELECT MAX(x.bucket) FROM rollup_cum x WHERE x.series_id = s.id AND x.bucket < c.bucket) \
          WHERE s.org_id = $1 AND s.kind = $2{clauses}) \
-         SELECT {groups}, bucket, CAST(MAX(ab) AS BIGINT){sums} FROM t \
-         GROUP BY {groups}, bucket ORDER BY {groups}, bucket"
+         SELECT {groups}bucket, CAST(MAX(ab) AS BIGINT){sums} FROM t \
+         GROUP BY {groups}bucket ORDER BY {groups}bucket"
     )
 }
 
 impl Store {
-    /// Every group of `kind`'s series matching `filter` (its dimensions `read.keep`) with
-    /// activity inside `read.range`: what each bucket of the range added to `read.metrics`,
+    /// Every group of `kind`'s series matching `filter` (its dimensions `read.keep`; with none
+    /// kept, all the series as one group) with activity inside `read.range`: what each bucket of the range added to `read.metrics`,
     /// summed over the group's series, and whether one of them was active before `read.anchor`.
     /// Groups come in the database's order of their text.
     pub async fn read_days_grouped(
@@ -108,11 +114,6 @@ impl Store {
                     })
             })
             .collect::<StoreResult<_>>()?;
-        if keep.is_empty() {
-            return Err(StoreError::Invalid(
-                "a grouped day read keeps at least one dimension".into(),
-            ));
-        }
         if let Some(m) = metrics.iter().find(|m| !kind.metric_columns().contains(*m)) {
             return Err(StoreError::Invalid(format!(
                 "rollup kind {} has no metric {m}",
@@ -187,5 +188,17 @@ mod tests {
         );
         // Only the metric asked is read from the running totals.
         assert!(!sql.contains("input_tokens"), "{sql}");
+    }
+
+    #[test]
+    fn with_nothing_kept_the_sum_is_per_bucket() {
+        let range = BucketRange { first: 1, last: 2 };
+        let sql = grouped_days_sql("", range, 1, &[], &["cost_nanos"]);
+        assert!(
+            sql.starts_with("WITH t AS (SELECT c.bucket AS bucket"),
+            "{sql}"
+        );
+        assert!(sql.contains("SELECT bucket, CAST(MAX(ab)"), "{sql}");
+        assert!(sql.ends_with("GROUP BY bucket ORDER BY bucket"), "{sql}");
     }
 }

@@ -63,9 +63,16 @@ fn bucket_text(bucket: DayRange, weekly: bool) -> String {
     }
 }
 
-/// Draws `chart`, the `top` largest rows apart and the rest as one "Other" stack.
+/// How many of the largest rows a chart asked to draw `top` apart draws apart (one colour is
+/// the rest's).
+pub fn apart(top: usize) -> usize {
+    top.min(PALETTE - 1)
+}
+
+/// Draws `chart`, the `top` largest rows apart and the rest (with the chart's own rest, when
+/// only its largest rows were read apart) as one "Other" stack.
 pub fn stacked(title: &str, chart: &OverTime, top: usize, link: Link<'_>) -> Stacked {
-    let top = top.min(PALETTE - 1);
+    let top = apart(top);
     // (label, class, target, amounts)
     let mut stacks: Vec<(String, String, Option<&Target>, Vec<Money>)> = chart
         .stacks
@@ -81,13 +88,20 @@ pub fn stacked(title: &str, chart: &OverTime, top: usize, link: Link<'_>) -> Sta
             )
         })
         .collect();
-    if chart.stacks.len() > top {
-        let rest = &chart.stacks[top..];
+    let rest = chart.stacks.get(top..).unwrap_or_default();
+    if !rest.is_empty() || chart.other.is_some() {
+        let other = chart.other.as_ref();
         let amounts = (0..chart.buckets.len())
-            .map(|b| rest.iter().filter_map(|s| s.amounts.get(b)).copied().sum())
+            .map(|b| {
+                rest.iter()
+                    .filter_map(|s| s.amounts.get(b))
+                    .chain(other.and_then(|o| o.amounts.get(b)))
+                    .copied()
+                    .sum()
+            })
             .collect();
         stacks.push((
-            format!("Other ({})", rest.len()),
+            format!("Other ({})", rest.len() + other.map_or(0, |o| o.rows)),
             format!("s{PALETTE}"),
             None,
             amounts,
@@ -229,5 +243,44 @@ mod tests {
         assert_eq!(drawn.legend[6].href, None);
         let svg = drawn.render().unwrap();
         assert_eq!(svg.matches("<a ").count(), 7, "{svg}");
+    }
+
+    #[test]
+    fn the_rest_read_together_joins_the_stacks_beyond_the_top() {
+        let period = DayRange::new(day("2026-11-01"), day("2026-11-02")).unwrap();
+        let names: Vec<Target> = (0..3).map(|i| Target::Workspace(format!("w{i}"))).collect();
+        let mut chart = assemble(
+            period,
+            names
+                .iter()
+                .map(|t| (t.clone(), format!("{t:?}")))
+                .collect(),
+            names.iter().enumerate().map(|(i, t)| {
+                (
+                    t.clone(),
+                    day("2026-11-01"),
+                    Money::from_nanos(10 + i as i64),
+                )
+            }),
+        );
+        chart.other = Some(spendlens_query::over_time::Other {
+            rows: 40,
+            amounts: vec![Money::from_nanos(5), Money::from_nanos(7)],
+            total: Money::from_nanos(12),
+        });
+        assert_eq!(chart.total(), Money::from_nanos(45));
+        assert_eq!(chart.bucket_total(1), Money::from_nanos(7));
+        let link = |_: Option<&Target>, _: Option<DayRange>| None;
+        let drawn = stacked("t", &chart, 2, &link);
+        // w2 and w1 apart; w0 (10) and the 40 rows read together (5, then 7) as Other.
+        assert_eq!(drawn.legend.len(), 3);
+        assert_eq!(drawn.legend[2].label, "Other (41)");
+        let amounts: Vec<&str> = drawn.segments.iter().map(|s| s.amount.as_str()).collect();
+        assert_eq!(
+            amounts,
+            ["0.000000012", "0.000000011", "0.000000015", "0.000000007"],
+            "{:?}",
+            drawn.segments
+        );
     }
 }

@@ -598,7 +598,12 @@ pub async fn view_page(
     } else {
         let over = state
             .reports
-            .over_time(viewer.org(), &query, &report)
+            .over_time(
+                viewer.org(),
+                &query,
+                &report,
+                crate::dashboard::charts::stacked::apart(CHART_TOP),
+            )
             .await?;
         Some(spend_chart(&query, &over, "Spend", row_noun(view))?)
     };
