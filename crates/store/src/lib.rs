@@ -165,6 +165,8 @@ pub struct Store {
     /// Metered batches take turns here before their SQLite transaction (see
     /// [`meter::IngestTurn`]).
     ingest_turn: meter::IngestTurn,
+    /// Period reads of the bill's rollups, kept under their revision (`rollups::memo`).
+    period_memo: rollups::PeriodMemo,
 }
 
 /// Which backend a store runs on.
@@ -239,6 +241,7 @@ impl Store {
             location: location.clone(),
             partitions: meter::PartitionCache::default(),
             ingest_turn: meter::IngestTurn::default(),
+            period_memo: rollups::PeriodMemo::default(),
         })
     }
 

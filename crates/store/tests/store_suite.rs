@@ -16,14 +16,14 @@ use spendlens_store::{
 use time::OffsetDateTime;
 use time::macros::datetime;
 
-const NOW: OffsetDateTime = datetime!(2026-11-22 08:00 UTC);
+pub(crate) const NOW: OffsetDateTime = datetime!(2026-11-22 08:00 UTC);
 const ADMIN_KEY: &str = "sk-admin-AbCdefghijklmnopqrstuvwxYz12";
 
-fn day(text: &str) -> Day {
+pub(crate) fn day(text: &str) -> Day {
     text.parse().unwrap()
 }
 
-fn range(from: &str, to: &str) -> DayRange {
+pub(crate) fn range(from: &str, to: &str) -> DayRange {
     DayRange::new(day(from), day(to)).unwrap()
 }
 
@@ -31,7 +31,7 @@ fn vault() -> Vault {
     Vault::from_key([42; 32])
 }
 
-async fn connection(store: &Store, org: OrgId, name: &str) -> ConnectionId {
+pub(crate) async fn connection(store: &Store, org: OrgId, name: &str) -> ConnectionId {
     let credential = Credential::parse(ProviderKind::OpenAi, ADMIN_KEY).unwrap();
     store
         .create_connection(
@@ -52,7 +52,13 @@ async fn connection(store: &Store, org: OrgId, name: &str) -> ConnectionId {
         .id
 }
 
-fn line(on: &str, workspace: &str, key: Option<&str>, model: &str, dollars: &str) -> CostLine {
+pub(crate) fn line(
+    on: &str,
+    workspace: &str,
+    key: Option<&str>,
+    model: &str,
+    dollars: &str,
+) -> CostLine {
     CostLine {
         day: day(on),
         workspace_id: Some(workspace.to_owned()),
@@ -103,7 +109,7 @@ fn keys() -> Vec<ApiKeyRecord> {
     }]
 }
 
-async fn write(
+pub(crate) async fn write(
     store: &Store,
     org: OrgId,
     connection: ConnectionId,

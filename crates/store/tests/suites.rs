@@ -6,6 +6,7 @@
 mod meter_attribution_suite;
 mod meter_coverage_suite;
 mod meter_spend_days_suite;
+mod period_memo_suite;
 mod prices_suite;
 mod rollup_suite;
 mod store_suite;
