@@ -228,7 +228,7 @@ impl Store {
                 &series_filter(filter, Some(0)),
                 &GroupedRead {
                     range,
-                    anchor: range.first,
+                    anchor: None,
                     keep: &[],
                     metrics: &["cost_nanos"],
                 },

@@ -28,8 +28,9 @@ pub struct GroupDays {
 #[derive(Clone, Copy, Debug)]
 pub struct GroupedRead<'a> {
     pub range: BucketRange,
-    /// Whether a group was active before this bucket (at or before the range's first) is said.
-    pub anchor: i64,
+    /// Whether a group was active before this bucket (at or before the range's first) is said;
+    /// with none, every group reads as not active before (and no series is probed for it).
+    pub anchor: Option<i64>,
     /// The dimensions kept, by index.
     pub keep: &'a [usize],
     /// The metric columns summed, e.g. `cost_nanos`.
@@ -43,7 +44,7 @@ pub struct GroupedRead<'a> {
 fn grouped_days_sql(
     clauses: &str,
     range: BucketRange,
-    anchor: i64,
+    anchor: Option<i64>,
     keep: &[&str],
     metrics: &[&str],
 ) -> String {
@@ -65,10 +66,15 @@ fn grouped_days_sql(
         out
     });
     let (first, last) = (range.first, range.last);
+    let active_before = match anchor {
+        Some(anchor) => format!(
+            "CASE WHEN EXISTS (SELECT 1 FROM rollup_cum a WHERE a.series_id = s.id \
+             AND a.bucket < {anchor}) THEN 1 ELSE 0 END"
+        ),
+        None => "0".to_owned(),
+    };
     format!(
-        "WITH t AS (SELECT {kept}c.bucket AS bucket, \
-         CASE WHEN EXISTS (SELECT 1 FROM rollup_cum a WHERE a.series_id = s.id \
-         AND a.bucket < {anchor}) THEN 1 ELSE 0 END AS ab{diffs} \
+        "WITH t AS (SELECT {kept}c.bucket AS bucket, {active_before} AS ab{diffs} \
          FROM rollup_series s JOIN rollup_cum c ON c.series_id = s.id \
          AND c.bucket >= {first} AND c.bucket <= {last} \
          LEFT JOIN rollup_cum p ON p.series_id = s.id AND p.bucket = \
@@ -98,7 +104,9 @@ impl Store {
             metrics,
         } = *read;
         kind.check()?;
-        range.check_anchor(anchor)?;
+        if let Some(anchor) = anchor {
+            range.check_anchor(anchor)?;
+        }
         let keep: Vec<&str> = keep
             .iter()
             .map(|i| {
@@ -168,7 +176,7 @@ mod tests {
                 first: 10,
                 last: 20,
             },
-            4,
+            Some(4),
             &["d0"],
             &["cost_nanos"],
         );
@@ -193,11 +201,12 @@ mod tests {
     #[test]
     fn with_nothing_kept_the_sum_is_per_bucket() {
         let range = BucketRange { first: 1, last: 2 };
-        let sql = grouped_days_sql("", range, 1, &[], &["cost_nanos"]);
+        let sql = grouped_days_sql("", range, None, &[], &["cost_nanos"]);
         assert!(
-            sql.starts_with("WITH t AS (SELECT c.bucket AS bucket"),
+            sql.starts_with("WITH t AS (SELECT c.bucket AS bucket, 0 AS ab"),
             "{sql}"
         );
+        assert!(!sql.contains("EXISTS"), "no anchor, no probe: {sql}");
         assert!(sql.contains("SELECT bucket, CAST(MAX(ab)"), "{sql}");
         assert!(sql.ends_with("GROUP BY bucket ORDER BY bucket"), "{sql}");
     }

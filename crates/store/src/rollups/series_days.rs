@@ -387,7 +387,7 @@ impl Store {
                 &SeriesFilter::default(),
                 &GroupedRead {
                     range: METER_DAY.buckets(days),
-                    anchor: i64::from(anchor.number()),
+                    anchor: Some(i64::from(anchor.number())),
                     keep: &[0, 1, 2, 3],
                     metrics: &SPEND_METRICS,
                 },
