@@ -51,9 +51,18 @@ pub struct DailyCost {
     pub cost: Money,
 }
 
+/// A few metrics of one series over one bucket: the columns a reader asked for, in its order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct BucketValues {
+    series: SeriesKey,
+    bucket: i64,
+    values: Vec<i64>,
+}
+
 /// The SQL of [`Store::read_days`]: per series the last running total before the range (its
-/// baseline) and every running total inside it, in series and bucket order.
-fn days_sql(kind: &RollupKind, clauses: &str, first: i64, last: i64) -> String {
+/// baseline) and every running total inside it, in series and bucket order, of the metric
+/// columns `metrics`.
+fn days_sql(kind: &RollupKind, clauses: &str, first: i64, last: i64, metrics: &[&str]) -> String {
     let dims = &DIM_COLUMNS[..kind.dims.len()];
     let mut sql = String::from("WITH base AS MATERIALIZED (SELECT s.id, s.connection_id");
     for d in dims {
@@ -68,7 +77,7 @@ fn days_sql(kind: &RollupKind, clauses: &str, first: i64, last: i64) -> String {
         let _ = write!(sql, ", p.{d}");
     }
     sql.push_str(", c.bucket");
-    for c in kind.metric_columns() {
+    for c in metrics {
         let _ = write!(sql, ", c.{c}");
     }
     let _ = write!(
@@ -143,7 +152,13 @@ impl Store {
             return Ok(Vec::new());
         };
         let range = kind.buckets(days);
-        let sql = days_sql(kind, &clauses, range.first, range.last);
+        let sql = days_sql(
+            kind,
+            &clauses,
+            range.first,
+            range.last,
+            kind.metric_columns(),
+        );
         let n = kind.metric_columns().len();
         let dims = kind.dims.len();
         with_pool!(self, pool => {
@@ -172,6 +187,65 @@ impl Store {
                         },
                         bucket,
                         metrics: running.minus(before),
+                    });
+                }
+                before = running;
+            }
+            Ok(out)
+        })
+    }
+
+    /// [`Store::read_days`] of only the metric columns `metrics` (what each bucket added to
+    /// each, in that order): a chart that draws cost reads two columns a row, not all of them.
+    async fn read_day_values(
+        &self,
+        org: OrgId,
+        kind: &RollupKind,
+        filter: &SeriesFilter,
+        days: DayRange,
+        metrics: &[&str],
+    ) -> StoreResult<Vec<BucketValues>> {
+        kind.check()?;
+        if let Some(m) = metrics.iter().find(|m| !kind.metric_columns().contains(*m)) {
+            return Err(StoreError::Invalid(format!(
+                "rollup kind {} has no metric {m}",
+                kind.name
+            )));
+        }
+        let Some((clauses, binds)) = filter_clauses(kind, filter)? else {
+            return Ok(Vec::new());
+        };
+        let range = kind.buckets(days);
+        let sql = days_sql(kind, &clauses, range.first, range.last, metrics);
+        let dims = kind.dims.len();
+        with_pool!(self, pool => {
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(org.0).bind(kind.name);
+            for value in binds {
+                query = query.bind(value);
+            }
+            let rows = query.fetch_all(pool).await?;
+            let mut out = Vec::new();
+            let mut series: Option<i64> = None;
+            let mut before = vec![0i64; metrics.len()];
+            for row in &rows {
+                let id: i64 = sqlx::Row::try_get(row, 0)?;
+                if series != Some(id) {
+                    series = Some(id);
+                    before.iter_mut().for_each(|v| *v = 0);
+                }
+                let bucket: i64 = sqlx::Row::try_get(row, 2 + dims)?;
+                let running = (0..metrics.len())
+                    .map(|i| sqlx::Row::try_get::<i64, _>(row, 3 + dims + i))
+                    .collect::<Result<Vec<i64>, _>>()?;
+                if bucket >= range.first {
+                    let connection: i64 = sqlx::Row::try_get(row, 1)?;
+                    out.push(BucketValues {
+                        series: SeriesKey {
+                            connection: (connection != 0).then_some(ConnectionId(connection)),
+                            dims: read_dims(row, 2, kind)?,
+                        },
+                        bucket,
+                        values: running.iter().zip(&before).map(|(r, b)| r - b).collect(),
                     });
                 }
                 before = running;
@@ -306,9 +380,12 @@ impl Store {
                 None,
             ),
         };
-        let rows = self.read_days(org, kind, &series, days).await?;
+        // (cost, lines) of each day: a day with lines or cost is a point.
+        let rows = self
+            .read_day_values(org, kind, &series, days, &["cost_nanos", "lines"])
+            .await?;
         rows.into_iter()
-            .filter(|row| row.metrics.totals.lines != 0 || !row.metrics.totals.cost.is_zero())
+            .filter(|row| row.values.iter().any(|v| *v != 0))
             .map(|row| {
                 let connection_id = row.series.connection.ok_or_else(|| {
                     StoreError::Corrupt("a cost rollup series has no connection".into())
@@ -326,7 +403,7 @@ impl Store {
                         (_, None) => String::new(),
                     },
                     day: day_from_number(row.bucket)?,
-                    cost: row.metrics.totals.cost,
+                    cost: Money::from_nanos(row.values[0]),
                 })
             })
             .collect()
@@ -402,17 +479,24 @@ impl Store {
         days: DayRange,
         filter: &MeterFilter,
     ) -> StoreResult<Vec<(Option<String>, Day, Money)>> {
+        // (cost, calls) of each day: a day with calls or cost is a point.
         let rows = self
-            .read_days(org, &METER_DAY, &filter.meter_day_filter(), days)
+            .read_day_values(
+                org,
+                &METER_DAY,
+                &filter.meter_day_filter(),
+                days,
+                &["cost_nanos", "requests"],
+            )
             .await?;
         rows.into_iter()
-            .filter(|row| row.metrics.totals.requests != 0 || !row.metrics.totals.cost.is_zero())
+            .filter(|row| row.values.iter().any(|v| *v != 0))
             .map(|row| {
                 let value = text_at(&row.series, by.dim());
                 Ok((
                     (!value.is_empty()).then_some(value),
                     day_from_number(row.bucket)?,
-                    row.metrics.totals.cost,
+                    Money::from_nanos(row.values[0]),
                 ))
             })
             .collect()
