@@ -10,8 +10,8 @@ use spendlens_domain::{Day, DayRange, Money};
 use super::cost::{IMAGE, KEY, MODEL, RollupFilter, WORKSPACE, WORKSPACE_MODEL, series_filter};
 use super::grouped_days::GroupedRead;
 use super::read::filter_clauses;
-use super::write::{read_dims, read_metrics};
-use super::{DIM_COLUMNS, DimValue, Metrics, RollupKind, SeriesFilter, SeriesKey};
+use super::write::read_dims;
+use super::{DIM_COLUMNS, DimValue, METRIC_COLUMNS, Metrics, RollupKind, SeriesFilter, SeriesKey};
 use crate::connections::day_from_number;
 use crate::meter::{Attribution, METER_DAY, MeterFilter};
 use crate::{
@@ -147,52 +147,21 @@ impl Store {
         filter: &SeriesFilter,
         days: DayRange,
     ) -> StoreResult<Vec<BucketRow>> {
-        kind.check()?;
-        let Some((clauses, binds)) = filter_clauses(kind, filter)? else {
-            return Ok(Vec::new());
-        };
-        let range = kind.buckets(days);
-        let sql = days_sql(
-            kind,
-            &clauses,
-            range.first,
-            range.last,
-            kind.metric_columns(),
-        );
-        let n = kind.metric_columns().len();
-        let dims = kind.dims.len();
-        with_pool!(self, pool => {
-            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(org.0).bind(kind.name);
-            for value in binds {
-                query = query.bind(value);
-            }
-            let rows = query.fetch_all(pool).await?;
-            let mut out = Vec::new();
-            let mut series: Option<i64> = None;
-            let mut before = Metrics::default();
-            for row in &rows {
-                let id: i64 = sqlx::Row::try_get(row, 0)?;
-                if series != Some(id) {
-                    series = Some(id);
-                    before = Metrics::default();
+        let rows = self
+            .read_day_values(org, kind, filter, days, kind.metric_columns())
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|row| {
+                let mut all = [0i64; METRIC_COLUMNS.len()];
+                all[..row.values.len()].copy_from_slice(&row.values);
+                BucketRow {
+                    series: row.series,
+                    bucket: row.bucket,
+                    metrics: Metrics::from_array(all),
                 }
-                let bucket: i64 = sqlx::Row::try_get(row, 2 + dims)?;
-                let running = read_metrics(row, 3 + dims, n)?;
-                if bucket >= range.first {
-                    let connection: i64 = sqlx::Row::try_get(row, 1)?;
-                    out.push(BucketRow {
-                        series: SeriesKey {
-                            connection: (connection != 0).then_some(ConnectionId(connection)),
-                            dims: read_dims(row, 2, kind)?,
-                        },
-                        bucket,
-                        metrics: running.minus(before),
-                    });
-                }
-                before = running;
-            }
-            Ok(out)
-        })
+            })
+            .collect())
     }
 
     /// [`Store::read_days`] of only the metric columns `metrics` (what each bucket added to
