@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 
 use spendlens_domain::{Day, DayRange, Money, ProviderKind};
-use spendlens_store::{ApiKeyId, DailyBy, DailyCost, MeterFilter, OrgId, Store};
+use spendlens_store::{ApiKeyId, DailyBy, DailyCost, MeterFilter, OrgId, RollupFilter, Store};
 
 use crate::QueryError;
 use crate::params::ViewQuery;
@@ -55,7 +55,13 @@ pub struct Other {
     /// How many rows with spend in the period it holds.
     pub rows: usize,
     pub amounts: Vec<Money>,
-    pub total: Money,
+}
+
+impl Other {
+    /// Its cost over the period.
+    pub fn total(&self) -> Money {
+        self.amounts.iter().copied().sum()
+    }
 }
 
 /// A chart's buckets and stacks (largest total first), and the rest together when only the
@@ -92,7 +98,7 @@ impl OverTime {
     /// The cost of every stack (and of the rest) over the period.
     pub fn total(&self) -> Money {
         self.stacks.iter().map(|s| s.total).sum::<Money>()
-            + self.other.as_ref().map_or(Money::ZERO, |o| o.total)
+            + self.other.as_ref().map_or(Money::ZERO, Other::total)
     }
 }
 
@@ -119,16 +125,12 @@ pub fn assemble(
             total: Money::ZERO,
         });
     }
-    let from = i64::from(period.from().number());
     for (target, day, cost) in points {
         let Some(stack) = index.get(&target).and_then(|i| stacks.get_mut(*i)) else {
             continue;
         };
-        if !period.contains(day) {
-            continue;
-        }
-        let bucket = usize::try_from((i64::from(day.number()) - from) / size).unwrap_or(0);
-        if let Some(amount) = stack.amounts.get_mut(bucket) {
+        if let Some(amount) = bucket_of(period, weekly, day).and_then(|b| stack.amounts.get_mut(b))
+        {
             *amount += cost;
             stack.total += cost;
         }
@@ -185,7 +187,7 @@ pub async fn over_time(
     let catalog = Catalog::load(store, org).await?;
     let filter = catalog.filter(query);
     if let Report::Keys(r) = report
-        && let Some(chart) = keys_apart(store, org, query, &catalog, &r.rows, top).await?
+        && let Some(chart) = keys_apart(store, org, query, &catalog, &filter, &r.rows, top).await?
     {
         return Ok(chart);
     }
@@ -288,11 +290,11 @@ async fn keys_apart(
     org: OrgId,
     query: &ViewQuery,
     catalog: &Catalog,
+    filter: &RollupFilter,
     rows: &[KeyViewRow],
     top: usize,
 ) -> Result<Option<OverTime>, QueryError> {
     let period = query.period;
-    let filter = catalog.filter(query);
     let mut ranked: Vec<(&KeyViewRow, Target, String)> = rows
         .iter()
         .filter(|row| !row.metrics.cost.is_zero())
@@ -320,9 +322,7 @@ async fn keys_apart(
     let daily = if keys.is_empty() {
         Vec::new()
     } else {
-        store
-            .daily_cost_of_keys(org, period, &filter, &keys)
-            .await?
+        store.daily_cost_of_keys(org, period, filter, &keys).await?
     };
     let points = daily.into_iter().filter_map(|d| {
         let provider = catalog.provider(d.connection_id)?;
@@ -352,9 +352,10 @@ async fn keys_apart(
     // The rest: every line's cost per bucket, less the stacks apart, once the lines are
     // known to be exactly the rows'.
     let mut amounts = vec![Money::ZERO; chart.buckets.len()];
-    for (day, cost) in store.daily_total_cost(org, period, &filter).await? {
-        if let Some(b) = bucket_of(&chart, period, day) {
-            amounts[b] += cost;
+    for (day, cost) in store.daily_total_cost(org, period, filter).await? {
+        if let Some(amount) = bucket_of(period, chart.weekly, day).and_then(|b| amounts.get_mut(b))
+        {
+            *amount += cost;
         }
     }
     let rows_total: Money = rows.iter().map(|row| row.metrics.cost).sum();
@@ -371,22 +372,20 @@ async fn keys_apart(
     }
     chart.other = Some(Other {
         rows: rest.len(),
-        total: amounts.iter().copied().sum(),
         amounts,
     });
     Ok(Some(chart))
 }
 
-/// The bucket of `chart` holding `day`, if the period holds it.
-fn bucket_of(chart: &OverTime, period: DayRange, day: Day) -> Option<usize> {
+/// The index of the bucket of `period` (of days, or weeks when `weekly`) holding `day`, if the
+/// period holds it.
+fn bucket_of(period: DayRange, weekly: bool, day: Day) -> Option<usize> {
     if !period.contains(day) {
         return None;
     }
-    let size: i64 = if chart.weekly { 7 } else { 1 };
+    let size: i64 = if weekly { 7 } else { 1 };
     let from = i64::from(period.from().number());
-    usize::try_from((i64::from(day.number()) - from) / size)
-        .ok()
-        .filter(|b| *b < chart.buckets.len())
+    usize::try_from((i64::from(day.number()) - from) / size).ok()
 }
 
 /// The Images panel's cost over time, stacked by model.

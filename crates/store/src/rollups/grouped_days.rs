@@ -49,14 +49,8 @@ fn grouped_days_sql(
     metrics: &[&str],
 ) -> String {
     // Each kept column and the bucket: with nothing kept, one group of every series.
-    let kept: String = keep.iter().fold(String::new(), |mut out, d| {
-        let _ = write!(out, "s.{d}, ");
-        out
-    });
-    let groups: String = keep.iter().fold(String::new(), |mut out, d| {
-        let _ = write!(out, "{d}, ");
-        out
-    });
+    let kept: String = keep.iter().map(|d| format!("s.{d}, ")).collect();
+    let groups: String = keep.iter().map(|d| format!("{d}, ")).collect();
     let diffs: String = metrics.iter().fold(String::new(), |mut out, m| {
         let _ = write!(out, ", c.{m} - COALESCE(p.{m}, 0) AS {m}");
         out

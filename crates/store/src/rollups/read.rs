@@ -208,9 +208,6 @@ impl Store {
         group: Option<&[usize]>,
     ) -> StoreResult<Vec<PeriodRow>> {
         kind.check()?;
-        let Some(read) = read_sql(kind, filter, current, previous, group)? else {
-            return Ok(Vec::new());
-        };
         // The bill's kinds move the revision with every write: read it first, and answer from
         // memory while it stands. A revision that cannot be read (a database migrated only part
         // of the way, as upgrade tests hold) keeps nothing; the read below says any real error.
@@ -231,6 +228,9 @@ impl Store {
                 Some((revision, key))
             }
             None => None,
+        };
+        let Some(read) = read_sql(kind, filter, current, previous, group)? else {
+            return Ok(Vec::new());
         };
         let n = kind.metric_columns().len();
         let dims = kind.dims.len();

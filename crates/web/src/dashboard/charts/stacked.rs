@@ -198,24 +198,27 @@ mod tests {
         text.parse().unwrap()
     }
 
-    #[test]
-    fn segments_stack_to_the_tallest_day_and_link_to_their_row_and_day() {
-        let period = DayRange::new(day("2026-11-01"), day("2026-11-03")).unwrap();
-        let names: Vec<Target> = (0..8).map(|i| Target::Workspace(format!("w{i}"))).collect();
-        let chart = assemble(
+    /// A chart of `n` workspaces over `period` whose spend is all on `on`: workspace `i` spends
+    /// `base + i` nanodollars.
+    fn workspaces_on(period: (&str, &str), n: usize, on: &str, base: i64) -> OverTime {
+        let period = DayRange::new(day(period.0), day(period.1)).unwrap();
+        let names: Vec<Target> = (0..n).map(|i| Target::Workspace(format!("w{i}"))).collect();
+        assemble(
             period,
             names
                 .iter()
                 .map(|t| (t.clone(), format!("{t:?}")))
                 .collect(),
-            names.iter().enumerate().map(|(i, t)| {
-                (
-                    t.clone(),
-                    day("2026-11-02"),
-                    Money::from_nanos(1 + i as i64),
-                )
-            }),
-        );
+            names
+                .iter()
+                .enumerate()
+                .map(|(i, t)| (t.clone(), day(on), Money::from_nanos(base + i as i64))),
+        )
+    }
+
+    #[test]
+    fn segments_stack_to_the_tallest_day_and_link_to_their_row_and_day() {
+        let chart = workspaces_on(("2026-11-01", "2026-11-03"), 8, "2026-11-02", 1);
         let link = |t: Option<&Target>, d: Option<DayRange>| {
             Some(format!(
                 "{t:?}|{}",
@@ -247,26 +250,10 @@ mod tests {
 
     #[test]
     fn the_rest_read_together_joins_the_stacks_beyond_the_top() {
-        let period = DayRange::new(day("2026-11-01"), day("2026-11-02")).unwrap();
-        let names: Vec<Target> = (0..3).map(|i| Target::Workspace(format!("w{i}"))).collect();
-        let mut chart = assemble(
-            period,
-            names
-                .iter()
-                .map(|t| (t.clone(), format!("{t:?}")))
-                .collect(),
-            names.iter().enumerate().map(|(i, t)| {
-                (
-                    t.clone(),
-                    day("2026-11-01"),
-                    Money::from_nanos(10 + i as i64),
-                )
-            }),
-        );
+        let mut chart = workspaces_on(("2026-11-01", "2026-11-02"), 3, "2026-11-01", 10);
         chart.other = Some(spendlens_query::over_time::Other {
             rows: 40,
             amounts: vec![Money::from_nanos(5), Money::from_nanos(7)],
-            total: Money::from_nanos(12),
         });
         assert_eq!(chart.total(), Money::from_nanos(45));
         assert_eq!(chart.bucket_total(1), Money::from_nanos(7));
