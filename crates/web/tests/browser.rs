@@ -926,6 +926,35 @@ async fn a_person_uses_the_dashboard_in_a_real_browser() {
         client.goto(&format!("{base}{path}")).await.unwrap();
         shot(&client, name).await;
     }
+    // A legend's amount is never broken across lines ("$3,281." above "79") on a phone: the
+    // label beside it wraps instead.
+    for path in [
+        "/workspaces?period=last-30-days",
+        "/keys?period=last-30-days",
+        "/models?period=last-30-days",
+    ] {
+        client.goto(&format!("{base}{path}")).await.unwrap();
+        let broken = client
+            .execute(
+                "return Array.from(document.querySelectorAll('.legend li > .muted')).filter(s => { const r = document.createRange(); r.selectNodeContents(s); return r.getClientRects().length > 1; }).map(s => s.textContent)",
+                vec![],
+            )
+            .await
+            .unwrap();
+        let shown = client
+            .execute(
+                "return document.querySelectorAll('.legend li > .muted').length",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert!(shown.as_u64().unwrap_or(0) > 0, "{path} shows a legend");
+        assert_eq!(
+            broken,
+            serde_json::json!([]),
+            "{path}: a legend amount broken across lines at 390 px"
+        );
+    }
     // The brief's three scenarios end at phone width too, and no page is wider than the phone
     // (tables scroll inside their frame).
     for (url, name) in [
