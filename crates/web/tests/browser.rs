@@ -967,6 +967,12 @@ async fn a_person_uses_the_dashboard_in_a_real_browser() {
             "30-unused-keys-phone",
         ),
         (last_month_models.clone(), "31-models-last-month-phone"),
+        (
+            format!("{base}/workspace-management"),
+            "34-workspace-management-phone",
+        ),
+        (format!("{base}/connections"), "35-connections-phone"),
+        (format!("{base}/sync-logs"), "36-sync-logs-phone"),
     ] {
         client.goto(&url).await.unwrap();
         let wide = client
