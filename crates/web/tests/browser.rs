@@ -954,6 +954,19 @@ async fn a_person_uses_the_dashboard_in_a_real_browser() {
             serde_json::json!([]),
             "{path}: a legend amount broken across lines at 390 px"
         );
+        // ...and a name breaks between its words, not inside one ("Productio" above "n").
+        let split = client
+            .execute(
+                "return Array.from(document.querySelectorAll('.legend li > a')).filter(a => { const r = document.createRange(); r.selectNodeContents(a); const lines = new Set(Array.from(r.getClientRects()).map(x => Math.round(x.top))).size; return lines > a.textContent.trim().split(/[\\s\\-\\/._]+/).length; }).map(a => a.textContent)",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            split,
+            serde_json::json!([]),
+            "{path}: a legend name broken inside a word (not at a space, hyphen, slash, dot or underscore) at 390 px"
+        );
     }
     // The brief's three scenarios end at phone width too, and no page is wider than the phone
     // (tables scroll inside their frame).
