@@ -821,29 +821,50 @@ async fn a_person_uses_the_dashboard_in_a_real_browser() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 
-    // Layout at 1440 px: every action of the admin pages is in view without scrolling sideways.
-    for (path, name) in [
-        ("/cost/reports", "27-reports-1440"),
-        ("/workspace-management", "20-workspace-management-1440"),
-        ("/connections", "21-connections-1440"),
-        ("/sync-logs", "22-sync-logs-1440"),
-        ("/users", "23-users-1440"),
-    ] {
-        client.set_window_size(1440, 1000).await.unwrap();
-        client.goto(&format!("{base}{path}")).await.unwrap();
-        let overflow = client
+    // Layout at 1280 and 1440 px: every action of the admin pages is in view without scrolling
+    // sideways.
+    for width in [1280, 1440] {
+        for (path, name) in [
+            ("/cost/reports", "27-reports"),
+            ("/workspace-management", "20-workspace-management"),
+            ("/connections", "21-connections"),
+            ("/sync-logs", "22-sync-logs"),
+            ("/users", "23-users"),
+        ] {
+            client.set_window_size(width, 1000).await.unwrap();
+            client.goto(&format!("{base}{path}")).await.unwrap();
+            let overflow = client
+                .execute(
+                    "return Array.from(document.querySelectorAll('.table-wrap')).filter(w => w.scrollWidth > w.clientWidth + 1).map(w => w.scrollWidth + ' > ' + w.clientWidth + ': ' + (w.querySelector('thead') || w).innerText.slice(0, 80))",
+                    vec![],
+                )
+                .await
+                .unwrap();
+            assert_eq!(
+                overflow,
+                serde_json::json!([]),
+                "{path} scrolls sideways at {width} px"
+            );
+            shot(&client, &format!("{name}-{width}")).await;
+        }
+    }
+    // Test and Sync now say so while they run (the button is disabled and relabelled on submit).
+    client.goto(&format!("{base}/connections")).await.unwrap();
+    for (action, busy) in [("/test", "Testing…"), ("/sync", "Starting…")] {
+        let shown = client
             .execute(
-                "return Array.from(document.querySelectorAll('.table-wrap')).some(w => w.scrollWidth > w.clientWidth + 1)",
+                &format!(
+                    "const f = document.querySelector('form[action$=\"{action}\"]'); f.addEventListener('submit', e => e.preventDefault()); const b = f.querySelector('button'); b.click(); return [b.textContent, b.disabled];"
+                ),
                 vec![],
             )
             .await
             .unwrap();
         assert_eq!(
-            overflow,
-            serde_json::Value::Bool(false),
-            "{path} scrolls sideways at 1440 px"
+            shown,
+            serde_json::json!([busy, true]),
+            "{action} while it runs"
         );
-        shot(&client, name).await;
     }
     // AWS Bedrock: choosing it shows Access Key ID, Secret and Region instead of the JSON box.
     client.set_window_size(1440, 1000).await.unwrap();

@@ -187,7 +187,11 @@ pub async fn keys(
     let column = query.sort.as_str();
     finish_sort(&mut rows, column, query.descending, |a, b| match column {
         "key_name" => a.key_name.to_lowercase().cmp(&b.key_name.to_lowercase()),
-        "workspace" => a.workspace.cmp(&b.workspace),
+        "workspace" => a
+            .workspace
+            .as_deref()
+            .map(str::to_lowercase)
+            .cmp(&b.workspace.as_deref().map(str::to_lowercase)),
         "provider" => a.provider.display_name().cmp(b.provider.display_name()),
         "status" => a.status.cmp(&b.status),
         "cost_per_1m" => compare_opt(&a.cost_per_1m, &b.cost_per_1m),
