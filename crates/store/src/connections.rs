@@ -285,13 +285,17 @@ impl Store {
             .map_err(|err| StoreError::Corrupt(format!("stored credential: {err}")))
     }
 
-    /// Replaces a connection's credential (after a rotation) and makes it pending again.
+    /// Replaces a connection's credential (a rotated key, or a new key for a disconnected
+    /// connection) and makes it pending again; its history stays. Audited as `actor`'s
+    /// (`connection.replace_credential`, its name, `<provider> key <hint>`) in the same
+    /// transaction.
     pub async fn replace_credential(
         &self,
         org: OrgId,
         id: ConnectionId,
         credential: &Credential,
         vault: &Vault,
+        actor: Actor<'_>,
     ) -> StoreResult<ConnectionRow> {
         let current = self.get_connection(org, id).await?;
         if current.provider != credential.provider() {
@@ -306,7 +310,14 @@ impl Store {
             credential.expose_secret().as_bytes(),
             &credential_context(id),
         )?;
+        let detail = format!(
+            "{} key {}",
+            credential.provider().as_str(),
+            credential.hint()
+        );
         with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            audit_change!(tx, org, actor, "connection.replace_credential", &current.name, &detail);
             sqlx::query(
                 "UPDATE connections SET credential = $1, credential_hint = $2, status = 'pending', \
                  status_message = NULL, auth_failures = 0, next_sync_at = NULL WHERE org_id = $3 AND id = $4",
@@ -315,8 +326,9 @@ impl Store {
             .bind(credential.hint())
             .bind(org.0)
             .bind(id.0)
-            .execute(pool)
+            .execute(&mut *tx)
             .await?;
+            tx.commit().await?;
         });
         self.get_connection(org, id).await
     }
@@ -335,7 +347,7 @@ impl Store {
             audit_change!(tx, org, actor, "connection.remove_credential", &connection.name, detail);
             let done = sqlx::query(
                 "UPDATE connections SET credential = NULL, status = 'disconnected', \
-                 status_message = 'The credential was removed; add the connection again to resume syncing.', \
+                 status_message = 'The credential was removed; give it a new key on its page to resume syncing.', \
                  next_sync_at = NULL WHERE org_id = $1 AND id = $2",
             )
             .bind(org.0)

@@ -136,6 +136,34 @@ impl SyncEngine {
     }
 
     /// Tests a stored connection's credential with one live call.
+    /// Gives a connection a new key (a rotated one, or one for a disconnected connection):
+    /// checked for its shape, then live against the connection's own base URL, and saved
+    /// (audited as `actor`'s) only when both pass. The connection keeps its id and history and
+    /// is pending until its next sync.
+    pub async fn replace_credential_as(
+        &self,
+        org: OrgId,
+        id: ConnectionId,
+        secret: &str,
+        actor: Actor<'_>,
+    ) -> Result<(ConnectionRow, ConnectionCheck), AddConnectionError> {
+        let connection = self.store().get_connection(org, id).await?;
+        let credential = Credential::parse(connection.provider, secret)?;
+        let check = self
+            .check_credential(&credential, connection.base_url.as_deref())
+            .await
+            .map_err(|err| match err {
+                SyncError::Provider(provider) => AddConnectionError::Check(provider),
+                SyncError::Store(store) => AddConnectionError::Store(store),
+                other => AddConnectionError::Invalid(other.to_string()),
+            })?;
+        let row = self
+            .store()
+            .replace_credential(org, id, &credential, self.vault(), actor)
+            .await?;
+        Ok((row, check))
+    }
+
     pub async fn test_connection(
         &self,
         org: OrgId,

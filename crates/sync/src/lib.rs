@@ -76,7 +76,7 @@ pub enum SyncError {
         free_at: Option<OffsetDateTime>,
     },
     #[error(
-        "connection \"{name}\" has no credential (it was removed); add the connection again to sync it"
+        "connection \"{name}\" has no credential (it was removed); give it a new key on its page to sync it"
     )]
     NoCredential { name: String },
     #[error(transparent)]

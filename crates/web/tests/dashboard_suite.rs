@@ -1308,6 +1308,154 @@ async fn deleting_a_connection_needs_a_confirmation_naming_what_is_lost() {
     app.test.teardown().await;
 }
 
+/// The message a redirect leaves for the next page (the flash cookie), decoded.
+fn flash_of(response: &reqwest::Response) -> String {
+    let raw =
+        cookie_of(response, spendlens_web::dashboard::session::FLASH_COOKIE).unwrap_or_default();
+    url::form_urlencoded::parse(format!("f={raw}").as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn a_disconnected_connection_resumes_in_place_with_a_new_key_checked_live() {
+    let app = App::start().await;
+    let admin = app.admin().await;
+    let store = app.engine.store();
+    // A connection whose base URL answers: OpenAI's documented API, from the fakes.
+    let fake = spendlens_fakes::openai::OpenAiFake::builder()
+        .seed(5)
+        .today(time::macros::date!(2026 - 11 - 22))
+        .build();
+    let good_key = fake.admin_key().to_owned();
+    let fake = fake.spawn().await.unwrap();
+    let old = spendlens_domain::Credential::parse(
+        ProviderKind::OpenAi,
+        "sk-admin-oldkeyoldkeyoldkeyoldkeyoldkeyold1",
+    )
+    .unwrap();
+    let base = fake.base_url();
+    let connection = store
+        .create_connection(
+            app.org,
+            NewConnection {
+                name: "openai-rotated",
+                credential: &old,
+                base_url: Some(base.trim_end_matches('/')),
+                sync_interval_secs: 3600,
+                backfill_days: 90,
+                lookback_days: Some(3),
+            },
+            app.engine.vault(),
+            app.engine.now(),
+        )
+        .await
+        .unwrap();
+    let id = connection.id.0;
+    let response = admin
+        .post(
+            &format!("/connections/{id}/remove"),
+            &[("confirm", "disconnect")],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let (status, page) = admin.get(&format!("/connections/{id}")).await;
+    assert_eq!(status, StatusCode::OK);
+    let text = strip_tags(&page);
+    assert!(text.contains("Give it a new key"), "{text}");
+    assert!(text.contains("no day is counted twice"), "{text}");
+    let (_, list) = admin.get("/connections").await;
+    assert!(
+        list.contains(&format!("/connections/{id}#replace-key")),
+        "no New key link"
+    );
+    let current = || async { store.get_connection(app.org, connection.id).await.unwrap() };
+
+    // A project key (wrong shape) and an admin key the provider refuses change nothing.
+    for (key, says) in [
+        (
+            "sk-proj-abcdefghijklmnopqrstuvwxyz0123456789",
+            "project key",
+        ),
+        (
+            "sk-admin-refusedrefusedrefusedrefusedrefusedrefus",
+            "not changed",
+        ),
+    ] {
+        let response = admin
+            .post(
+                &format!("/connections/{id}/credential"),
+                &[("credential", key)],
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "{key}");
+        assert_eq!(
+            response.headers()[LOCATION],
+            format!("/connections/{id}#replace-key").as_str()
+        );
+        let message = flash_of(&response);
+        assert!(message.starts_with("error:"), "{key}: {message}");
+        assert!(message.to_lowercase().contains(says), "{key}: {message}");
+        assert!(message.contains("not changed"), "{key}: {message}");
+        assert!(!message.contains(key), "the key came back: {message}");
+        let row = current().await;
+        assert!(!row.has_credential, "{key} was saved");
+        assert_eq!(row.status.as_str(), "disconnected");
+    }
+    // Another provider's key is refused by its shape too.
+    let response = admin
+        .post(
+            &format!("/connections/{id}/credential"),
+            &[(
+                "credential",
+                "sk-ant-admin01-abcdefghijklmnopqrstuvwxyz0123456789-AA",
+            )],
+        )
+        .await;
+    assert!(flash_of(&response).starts_with("error:"));
+    assert!(!current().await.has_credential);
+
+    // The right key: checked live, saved, same connection, pending until its next sync.
+    let response = admin
+        .post(
+            &format!("/connections/{id}/credential"),
+            &[("credential", good_key.as_str())],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let message = flash_of(&response);
+    assert!(message.starts_with("ok:"), "{message}");
+    assert!(!message.contains(&good_key), "the key came back: {message}");
+    let row = current().await;
+    assert!(row.has_credential);
+    assert_eq!(row.status.as_str(), "pending");
+    assert_eq!(row.id, connection.id);
+    assert_ne!(row.credential_hint, connection.credential_hint);
+    let loaded = store
+        .load_credential(app.org, connection.id, app.engine.vault())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(loaded.expose_secret(), good_key);
+    let (_, page) = admin.get(&format!("/connections/{id}")).await;
+    assert!(strip_tags(&page).contains("Replace the key"));
+    let audit = store.audit_entries(app.org, 10).await.unwrap();
+    assert!(
+        audit
+            .iter()
+            .any(|e| e.action == "connection.replace_credential"
+                && e.subject == "openai-rotated"
+                && e.detail.starts_with("openai key ")),
+        "{:?}",
+        audit
+            .iter()
+            .map(|e| (&e.action, &e.detail))
+            .collect::<Vec<_>>()
+    );
+    app.test.teardown().await;
+}
+
 #[tokio::test]
 async fn one_amount_shows_the_same_cents_in_table_tooltip_and_drill_down() {
     let app = App::start().await;

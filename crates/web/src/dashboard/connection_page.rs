@@ -57,6 +57,10 @@ struct ConnectionPage {
     status: String,
     synced_through: String,
     reread_from: String,
+    /// The connection has a key now (a replacement form) or was disconnected (a new one).
+    has_credential: bool,
+    is_bedrock: bool,
+    regions: Vec<(&'static str, &'static str)>,
     has_services: bool,
     services: Vec<ServiceLine>,
     invoice_months: bool,
@@ -93,6 +97,9 @@ pub async fn page(
             .await?
             .map(|d| d.to_string())
             .unwrap_or_default(),
+        has_credential: connection.has_credential,
+        is_bedrock: connection.provider == spendlens_domain::ProviderKind::Bedrock,
+        regions: super::aws_form::REGIONS.to_vec(),
         has_services: connection.provider == spendlens_domain::ProviderKind::Vertex,
         services: services
             .iter()

@@ -12,6 +12,7 @@ mod alerts;
 mod aws_form;
 mod budgets;
 pub mod charts;
+mod connection_key;
 mod connection_page;
 mod connections;
 mod cost;
@@ -80,6 +81,10 @@ pub fn routes() -> Router<Arc<AppState>> {
         )
         .route("/connections/{id}", get(connection_page::page))
         .route("/connections/{id}/services", post(connection_page::choose))
+        .route(
+            "/connections/{id}/credential",
+            post(connection_key::replace),
+        )
         .route("/connections/{id}/test", post(connections::test))
         .route("/connections/{id}/sync", post(connections::sync_now))
         .route(
