@@ -113,10 +113,38 @@ pub fn format_money(cents: i64, currency: &str) -> String {
     }
 }
 
+/// `first`, ended as a sentence (a full stop added unless it ends in `.`, `!` or `?`), then
+/// `next`: "… region \"us-east-1\"}" + "The key was not changed." reads as two sentences.
+pub fn then_sentence(first: &str, next: &str) -> String {
+    let first = first.trim_end();
+    if first.is_empty() {
+        return next.to_owned();
+    }
+    let stop = if first.ends_with(['.', '!', '?']) {
+        ""
+    } else {
+        "."
+    };
+    format!("{first}{stop} {next}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn a_message_is_ended_before_the_next_sentence() {
+        assert_eq!(
+            then_sentence("Refused (401)", "Not changed."),
+            "Refused (401). Not changed."
+        );
+        assert_eq!(
+            then_sentence("Refused.  ", "Not changed."),
+            "Refused. Not changed."
+        );
+        assert_eq!(then_sentence("", "Not changed."), "Not changed.");
+    }
 
     #[test]
     fn three_thirds_show_as_a_whole() {

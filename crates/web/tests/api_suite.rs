@@ -465,6 +465,84 @@ async fn connections_never_return_secrets_and_refuse_wrong_keys() {
 }
 
 #[tokio::test]
+async fn a_disconnected_connection_gets_a_new_key_over_the_api_checked_live() {
+    let app = App::start().await;
+    let (status, body) = app
+        .post(
+            "/api/v1/connections",
+            serde_json::json!({"provider": "openai", "name": "rotating", "credential": app.openai.admin_key(), "base_url": app.openai.base_url()}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let id = body["connection"]["id"].as_i64().unwrap();
+    let response = app
+        .client
+        .delete(format!("{}/api/v1/connections/{id}", app.base))
+        .bearer_auth(&app.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 204);
+    let put = |credential: Value| {
+        let request = app
+            .client
+            .put(format!("{}/api/v1/connections/{id}/credential", app.base))
+            .bearer_auth(&app.token)
+            .json(&credential);
+        async move {
+            let response = request.send().await.unwrap();
+            let status = response.status().as_u16();
+            (
+                status,
+                response.json::<Value>().await.unwrap_or(Value::Null),
+            )
+        }
+    };
+    let has_key = || async {
+        let (_, body) = app.get(&format!("/api/v1/connections/{id}")).await;
+        (body["has_credential"].clone(), body["status"].clone())
+    };
+    // A project key (shape), a key the provider refuses (live) and an unknown field change nothing.
+    for (body, status_wanted, says) in [
+        (
+            serde_json::json!({"credential": "sk-proj-abcdefghijklmnopqrstuvwxyz0123456789"}),
+            400,
+            "not changed",
+        ),
+        (
+            serde_json::json!({"credential": "sk-admin-notTheRightKeyxxxxxxxxxxxxxxxxxxxxxx"}),
+            422,
+            "not changed",
+        ),
+        (
+            serde_json::json!({"credential": app.openai.admin_key(), "name": "x"}),
+            400,
+            "",
+        ),
+    ] {
+        let (status, answer) = put(body.clone()).await;
+        assert_eq!(status, status_wanted, "{body}: {answer}");
+        let message = answer["error"]["message"].as_str().unwrap_or_default();
+        assert!(message.contains(says), "{message}");
+        assert!(!answer.to_string().contains("sk-admin-notTheRightKey"));
+        assert_eq!(
+            has_key().await,
+            (Value::Bool(false), Value::String("disconnected".into())),
+            "{body}"
+        );
+    }
+    let (status, answer) = put(serde_json::json!({"credential": app.openai.admin_key()})).await;
+    assert_eq!(status, 200, "{answer}");
+    assert!(!answer.to_string().contains(app.openai.admin_key()));
+    assert_eq!(answer["connection"]["id"], id);
+    assert_eq!(
+        has_key().await,
+        (Value::Bool(true), Value::String("pending".into()))
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn concurrent_sync_now_calls_start_one_run_and_answer_409_with_its_id() {
     let app = App::start().await;
     app.openai.faults().add(

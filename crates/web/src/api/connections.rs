@@ -1,5 +1,6 @@
 //! Connections over the API: add (shape check, live check, encrypted save), list, get, test,
-//! remove. A secret is never returned: only its hint.
+//! a new key (rotation, or resuming a disconnected connection), remove. A secret is never
+//! returned: only its hint.
 
 use std::sync::Arc;
 
@@ -128,6 +129,51 @@ pub async fn test(
     let org = caller.require(Scope::Connections, "test connections")?;
     let check = state.sync.test_connection(org, ConnectionId(id)).await?;
     Ok(Json(serde_json::json!({ "ok": true, "summary": check.summary })).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewKey {
+    pub credential: String,
+}
+
+/// `PUT /connections/{id}/credential`: a rotated key, or one that resumes a disconnected
+/// connection. Checked for its shape and live against the connection's own base URL; saved
+/// (audited) only when both pass. The connection keeps its id and history.
+pub async fn replace_credential(
+    State(state): State<Arc<AppState>>,
+    caller: ApiCaller,
+    Path(id): Path<i64>,
+    body: Result<Json<NewKey>, axum::extract::rejection::JsonRejection>,
+) -> Result<Response, ApiError> {
+    let org = caller.require(Scope::Connections, "give connections a new key")?;
+    let Json(body) = body?;
+    let name = format!("api token {}", caller.0.token_id);
+    let actor = Actor {
+        name: &name,
+        at: state.now(),
+    };
+    match state
+        .sync
+        .replace_credential_as(org, ConnectionId(id), &body.credential, actor)
+        .await
+    {
+        Ok((connection, check)) => Ok(Json(serde_json::json!({
+            "connection": connection,
+            "check": check.summary,
+        }))
+        .into_response()),
+        Err(AddConnectionError::Store(store)) => Err(store.into()),
+        Err(AddConnectionError::Check(provider)) => Err(ApiError::Upstream(
+            spendlens_domain::display::then_sentence(
+                &provider.to_string(),
+                "The key was not changed.",
+            ),
+        )),
+        Err(err) => Err(ApiError::BadRequest(
+            spendlens_domain::display::then_sentence(&err.to_string(), "The key was not changed."),
+        )),
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]

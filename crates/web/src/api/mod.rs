@@ -70,6 +70,10 @@ pub fn routes() -> Router<Arc<AppState>> {
             get(connections::get).delete(connections::remove),
         )
         .route("/connections/{id}/test", post(connections::test))
+        .route(
+            "/connections/{id}/credential",
+            put(connections::replace_credential),
+        )
         .route("/connections/{id}/services", get(connections::services))
         .route(
             "/connections/{id}/services/{service_id}",

@@ -20,6 +20,7 @@ pub const PATHS: &[(&str, &str)] = &[
     ("get", "/connections/{id}"),
     ("delete", "/connections/{id}"),
     ("post", "/connections/{id}/test"),
+    ("put", "/connections/{id}/credential"),
     ("get", "/connections/{id}/services"),
     ("put", "/connections/{id}/services/{service_id}"),
     ("get", "/connections/{id}/months"),
@@ -294,6 +295,15 @@ pub fn spec() -> Value {
             "/connections/{id}/test": {
                 "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "integer"}}],
                 "post": {"summary": "One cheap live call with the stored credential", "responses": with_errors(json!({"200": {"description": "The credential works", "content": {"application/json": {"schema": {"type": "object", "properties": {"ok": {"type": "boolean"}, "summary": {"type": "string"}}}}}}, "422": error_response("The provider refused the credential.")}))}
+            },
+            "/connections/{id}/credential": {
+                "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "integer"}}],
+                "put": {"summary": "Give a connection a new key: a rotated one, or one that resumes a disconnected connection (scope connections; audited). Shape check, then one live call against the connection's own base URL; saved only when both pass. The connection keeps its id and history and is pending until its next sync",
+                    "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["credential"], "additionalProperties": false, "properties": {"credential": {"type": "string"}}}}}},
+                    "responses": with_errors(json!({
+                        "200": {"description": "Saved", "content": {"application/json": {"schema": {"type": "object", "properties": {"connection": {"$ref": "#/components/schemas/Connection"}, "check": {"type": "string"}}}}}},
+                        "422": error_response("The provider refused the key or could not be reached; the key was not changed.")
+                    }))}
             },
             "/connections/{id}/services": {
                 "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "integer"}}],

@@ -11,6 +11,7 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use serde::Deserialize;
 use spendlens_domain::ProviderKind;
+use spendlens_domain::display::then_sentence;
 use spendlens_store::ConnectionId;
 use spendlens_sync::connections::AddConnectionError;
 
@@ -80,16 +81,14 @@ pub async fn replace(
                 check.summary
             ),
         ),
-        Err(AddConnectionError::Check(provider)) => {
-            ("error", format!("{provider} The key was not changed."))
-        }
+        Err(AddConnectionError::Check(provider)) => (
+            "error",
+            then_sentence(&provider.to_string(), "The key was not changed."),
+        ),
         Err(AddConnectionError::Store(err)) => return Err(PageError::Internal(err.to_string())),
         Err(other) => (
             "error",
-            format!(
-                "{} The key was not changed.",
-                capitalize(&other.to_string())
-            ),
+            then_sentence(&capitalize(&other.to_string()), "The key was not changed."),
         ),
     };
     Ok(redirect_with(
