@@ -92,6 +92,18 @@ async fn shot(client: &Client, name: &str) {
     std::fs::write(screenshots().join(format!("{name}.png")), png).unwrap();
 }
 
+/// The tables of the page that scroll sideways in their frame: their width, the frame's and
+/// the start of their header (empty when every table fits).
+async fn wide_tables(client: &Client) -> serde_json::Value {
+    client
+        .execute(
+            "return Array.from(document.querySelectorAll('.table-wrap')).filter(w => w.scrollWidth > w.clientWidth + 1).map(w => w.scrollWidth + ' > ' + w.clientWidth + ': ' + (w.querySelector('thead') || w).innerText.slice(0, 80))",
+            vec![],
+        )
+        .await
+        .unwrap()
+}
+
 async fn start_chromedriver() -> Option<(Driver, String)> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let required = std::env::var("SPENDLENS_REQUIRE_BROWSER").as_deref() == Ok("1");
@@ -833,13 +845,7 @@ async fn a_person_uses_the_dashboard_in_a_real_browser() {
         ] {
             client.set_window_size(width, 1000).await.unwrap();
             client.goto(&format!("{base}{path}")).await.unwrap();
-            let overflow = client
-                .execute(
-                    "return Array.from(document.querySelectorAll('.table-wrap')).filter(w => w.scrollWidth > w.clientWidth + 1).map(w => w.scrollWidth + ' > ' + w.clientWidth + ': ' + (w.querySelector('thead') || w).innerText.slice(0, 80))",
-                    vec![],
-                )
-                .await
-                .unwrap();
+            let overflow = wide_tables(&client).await;
             assert_eq!(
                 overflow,
                 serde_json::json!([]),
@@ -1038,13 +1044,7 @@ async fn a_person_uses_the_dashboard_in_a_real_browser() {
         ] {
             client.set_window_size(width, 1000).await.unwrap();
             client.goto(&format!("{base}{path}")).await.unwrap();
-            let overflow = client
-                .execute(
-                    "return Array.from(document.querySelectorAll('.table-wrap')).filter(w => w.scrollWidth > w.clientWidth + 1).map(w => w.scrollWidth + ' > ' + w.clientWidth + ': ' + w.querySelector('thead').innerText.slice(0, 80))",
-                    vec![],
-                )
-                .await
-                .unwrap();
+            let overflow = wide_tables(&client).await;
             assert_eq!(
                 overflow,
                 serde_json::json!([]),

@@ -3,6 +3,10 @@
 //! connector reads (`{"accessKeyId", "secretAccessKey", "region"[, "sessionToken"]}`), so
 //! nobody has to type JSON. A credential pasted in the textarea still wins.
 
+use serde::Deserialize;
+
+use crate::dashboard::error::PageError;
+
 /// The regions offered (Cost Explorer answers from us-east-1 whatever the region; the region
 /// names where the Bedrock usage is).
 pub const REGIONS: [(&str, &str); 12] = [
@@ -19,6 +23,43 @@ pub const REGIONS: [(&str, &str); 12] = [
     ("ap-southeast-1", "Singapore"),
     ("ap-southeast-2", "Sydney"),
 ];
+
+/// What a form posts for a key: the pasted credential and the AWS Bedrock fields (the Add form
+/// and a connection's new-key form flatten it into theirs).
+#[derive(Debug, Default, Deserialize)]
+pub struct PostedKey {
+    #[serde(default)]
+    pub credential: String,
+    #[serde(default)]
+    pub aws_access_key_id: String,
+    #[serde(default)]
+    pub aws_secret_access_key: String,
+    #[serde(default)]
+    pub aws_region: String,
+    #[serde(default)]
+    pub aws_session_token: String,
+}
+
+impl PostedKey {
+    /// The key to check ([`credential`]); refused when far too long to be a key.
+    pub fn secret(&self, provider_is_bedrock: bool) -> Result<String, PageError> {
+        if self.credential.len() > 20_000 {
+            return Err(PageError::BadRequest(
+                "the credential is far too long to be a key".to_owned(),
+            ));
+        }
+        Ok(credential(
+            provider_is_bedrock,
+            &self.credential,
+            &AwsFields {
+                key_id: &self.aws_access_key_id,
+                secret: &self.aws_secret_access_key,
+                region: &self.aws_region,
+                session_token: &self.aws_session_token,
+            },
+        ))
+    }
+}
 
 /// The fields as posted.
 #[derive(Clone, Debug, Default)]

@@ -23,16 +23,8 @@ use crate::dashboard::session::{Viewer, capitalize, flash, redirect_with};
 pub struct KeyForm {
     #[serde(default)]
     pub csrf: String,
-    #[serde(default)]
-    pub credential: String,
-    #[serde(default)]
-    pub aws_access_key_id: String,
-    #[serde(default)]
-    pub aws_secret_access_key: String,
-    #[serde(default)]
-    pub aws_region: String,
-    #[serde(default)]
-    pub aws_session_token: String,
+    #[serde(flatten)]
+    pub key: super::aws_form::PostedKey,
 }
 
 pub async fn replace(
@@ -47,21 +39,9 @@ pub async fn replace(
     let org = viewer.org();
     let connection = state.store().get_connection(org, ConnectionId(id)).await?;
     let page = format!("/connections/{id}");
-    if form.credential.len() > 20_000 {
-        return Err(PageError::BadRequest(
-            "the credential is far too long to be a key".to_owned(),
-        ));
-    }
-    let secret = super::aws_form::credential(
-        connection.provider == ProviderKind::Bedrock,
-        &form.credential,
-        &super::aws_form::AwsFields {
-            key_id: &form.aws_access_key_id,
-            secret: &form.aws_secret_access_key,
-            region: &form.aws_region,
-            session_token: &form.aws_session_token,
-        },
-    );
+    let secret = form
+        .key
+        .secret(connection.provider == ProviderKind::Bedrock)?;
     let actor = viewer.actor();
     let actor = spendlens_store::Actor {
         name: &actor,

@@ -219,17 +219,9 @@ pub struct AddForm {
     #[serde(default)]
     pub name: String,
     #[serde(default)]
-    pub credential: String,
-    #[serde(default)]
     pub base_url: String,
-    #[serde(default)]
-    pub aws_access_key_id: String,
-    #[serde(default)]
-    pub aws_secret_access_key: String,
-    #[serde(default)]
-    pub aws_region: String,
-    #[serde(default)]
-    pub aws_session_token: String,
+    #[serde(flatten)]
+    pub key: super::aws_form::PostedKey,
 }
 
 pub async fn add(
@@ -246,21 +238,7 @@ pub async fn add(
             .map_err(|e: spendlens_domain::provider::UnknownProvider| {
                 PageError::BadRequest(e.to_string())
             })?;
-    if form.credential.len() > 20_000 {
-        return Err(PageError::BadRequest(
-            "the credential is far too long to be a key".to_owned(),
-        ));
-    }
-    let secret = super::aws_form::credential(
-        provider == ProviderKind::Bedrock,
-        &form.credential,
-        &super::aws_form::AwsFields {
-            key_id: &form.aws_access_key_id,
-            secret: &form.aws_secret_access_key,
-            region: &form.aws_region,
-            session_token: &form.aws_session_token,
-        },
-    );
+    let secret = form.key.secret(provider == ProviderKind::Bedrock)?;
     let actor = viewer.actor();
     let actor = spendlens_store::Actor {
         name: &actor,
@@ -330,8 +308,8 @@ pub async fn add(
                     base_url: form.base_url.chars().take(500).collect(),
                     error: Some(crate::dashboard::session::capitalize(&message)),
                     // What was typed stays, except secrets: they never come back to the browser.
-                    aws_key_id: form.aws_access_key_id.chars().take(128).collect(),
-                    aws_region: Some(form.aws_region.chars().take(32).collect::<String>())
+                    aws_key_id: form.key.aws_access_key_id.chars().take(128).collect(),
+                    aws_region: Some(form.key.aws_region.chars().take(32).collect::<String>())
                         .filter(|r| !r.is_empty())
                         .unwrap_or_else(|| "us-east-1".to_owned()),
                 },
