@@ -39,6 +39,29 @@ pub enum AddConnectionError {
     Store(#[from] StoreError),
 }
 
+impl AddConnectionError {
+    /// A live check's failure: the provider's refusal, the store's error, or why it could not
+    /// run.
+    fn from_check(err: SyncError) -> AddConnectionError {
+        match err {
+            SyncError::Provider(provider) => AddConnectionError::Check(provider),
+            SyncError::Store(store) => AddConnectionError::Store(store),
+            other => AddConnectionError::Invalid(other.to_string()),
+        }
+    }
+
+    /// What a refused new key ([`SyncEngine::replace_credential_as`]) tells the user: why,
+    /// then that the stored key stands. (The `Check` variant's own text speaks of a connection
+    /// not saved, which is an add's outcome.)
+    pub fn key_not_changed(&self) -> String {
+        let why = match self {
+            AddConnectionError::Check(provider) => provider.to_string(),
+            other => other.to_string(),
+        };
+        spendlens_domain::display::then_sentence(&why, "The key was not changed.")
+    }
+}
+
 impl SyncEngine {
     /// Validates, checks live (unless asked not to) and saves a connection, not audited
     /// (tests, the demo's seeding).
@@ -105,11 +128,7 @@ impl SyncEngine {
             Some(
                 self.check_credential(&credential, base_text.as_deref())
                     .await
-                    .map_err(|err| match err {
-                        SyncError::Provider(provider) => AddConnectionError::Check(provider),
-                        SyncError::Store(store) => AddConnectionError::Store(store),
-                        other => AddConnectionError::Invalid(other.to_string()),
-                    })?,
+                    .map_err(AddConnectionError::from_check)?,
             )
         };
         let new = NewConnection {
@@ -135,7 +154,6 @@ impl SyncEngine {
         Ok((row, check))
     }
 
-    /// Tests a stored connection's credential with one live call.
     /// Gives a connection a new key (a rotated one, or one for a disconnected connection):
     /// checked for its shape, then live against the connection's own base URL, and saved
     /// (audited as `actor`'s) only when both pass. The connection keeps its id and history and
@@ -152,11 +170,7 @@ impl SyncEngine {
         let check = self
             .check_credential(&credential, connection.base_url.as_deref())
             .await
-            .map_err(|err| match err {
-                SyncError::Provider(provider) => AddConnectionError::Check(provider),
-                SyncError::Store(store) => AddConnectionError::Store(store),
-                other => AddConnectionError::Invalid(other.to_string()),
-            })?;
+            .map_err(AddConnectionError::from_check)?;
         let row = self
             .store()
             .replace_credential(org, id, &credential, self.vault(), actor)
@@ -164,6 +178,7 @@ impl SyncEngine {
         Ok((row, check))
     }
 
+    /// Tests a stored connection's credential with one live call.
     pub async fn test_connection(
         &self,
         org: OrgId,

@@ -92,16 +92,24 @@ async fn shot(client: &Client, name: &str) {
     std::fs::write(screenshots().join(format!("{name}.png")), png).unwrap();
 }
 
-/// The tables of the page that scroll sideways in their frame: their width, the frame's and
-/// the start of their header (empty when every table fits).
-async fn wide_tables(client: &Client) -> serde_json::Value {
-    client
+/// Opens `url` at `width` px and fails when a table scrolls sideways in its frame, naming each
+/// such table's width, its frame's and the start of its header (`rows` says what the data
+/// holds).
+async fn fits_at(client: &Client, url: &str, width: u32, rows: &str) {
+    client.set_window_size(width, 1000).await.unwrap();
+    client.goto(url).await.unwrap();
+    let overflow = client
         .execute(
             "return Array.from(document.querySelectorAll('.table-wrap')).filter(w => w.scrollWidth > w.clientWidth + 1).map(w => w.scrollWidth + ' > ' + w.clientWidth + ': ' + (w.querySelector('thead') || w).innerText.slice(0, 80))",
             vec![],
         )
         .await
-        .unwrap()
+        .unwrap();
+    assert_eq!(
+        overflow,
+        serde_json::json!([]),
+        "{url} scrolls sideways at {width} px{rows}"
+    );
 }
 
 async fn start_chromedriver() -> Option<(Driver, String)> {
@@ -843,14 +851,7 @@ async fn a_person_uses_the_dashboard_in_a_real_browser() {
             ("/sync-logs", "22-sync-logs"),
             ("/users", "23-users"),
         ] {
-            client.set_window_size(width, 1000).await.unwrap();
-            client.goto(&format!("{base}{path}")).await.unwrap();
-            let overflow = wide_tables(&client).await;
-            assert_eq!(
-                overflow,
-                serde_json::json!([]),
-                "{path} scrolls sideways at {width} px"
-            );
+            fits_at(&client, &format!("{base}{path}"), width, "").await;
             shot(&client, &format!("{name}-{width}")).await;
         }
     }
@@ -1042,14 +1043,13 @@ async fn a_person_uses_the_dashboard_in_a_real_browser() {
             ("/models?period=last-30-days", "models"),
             ("/cost/forecast", "forecast"),
         ] {
-            client.set_window_size(width, 1000).await.unwrap();
-            client.goto(&format!("{base}{path}")).await.unwrap();
-            let overflow = wide_tables(&client).await;
-            assert_eq!(
-                overflow,
-                serde_json::json!([]),
-                "{path} scrolls sideways at {width} px with fal.ai and Runway rows"
-            );
+            fits_at(
+                &client,
+                &format!("{base}{path}"),
+                width,
+                " with fal.ai and Runway rows",
+            )
+            .await;
             shot(&client, &format!("32-{name}-units-{width}")).await;
         }
     }

@@ -164,15 +164,8 @@ pub async fn replace_credential(
         }))
         .into_response()),
         Err(AddConnectionError::Store(store)) => Err(store.into()),
-        Err(AddConnectionError::Check(provider)) => Err(ApiError::Upstream(
-            spendlens_domain::display::then_sentence(
-                &provider.to_string(),
-                "The key was not changed.",
-            ),
-        )),
-        Err(err) => Err(ApiError::BadRequest(
-            spendlens_domain::display::then_sentence(&err.to_string(), "The key was not changed."),
-        )),
+        Err(err @ AddConnectionError::Check(_)) => Err(ApiError::Upstream(err.key_not_changed())),
+        Err(err) => Err(ApiError::BadRequest(err.key_not_changed())),
     }
 }
 

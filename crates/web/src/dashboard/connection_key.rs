@@ -11,7 +11,6 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use serde::Deserialize;
 use spendlens_domain::ProviderKind;
-use spendlens_domain::display::then_sentence;
 use spendlens_store::ConnectionId;
 use spendlens_sync::connections::AddConnectionError;
 
@@ -61,15 +60,8 @@ pub async fn replace(
                 check.summary
             ),
         ),
-        Err(AddConnectionError::Check(provider)) => (
-            "error",
-            then_sentence(&provider.to_string(), "The key was not changed."),
-        ),
         Err(AddConnectionError::Store(err)) => return Err(PageError::Internal(err.to_string())),
-        Err(other) => (
-            "error",
-            then_sentence(&capitalize(&other.to_string()), "The key was not changed."),
-        ),
+        Err(other) => ("error", capitalize(&other.key_not_changed())),
     };
     Ok(redirect_with(
         &format!("{page}#replace-key"),
