@@ -110,6 +110,23 @@
     };
     setTimeout(refresh, every);
   }
+  // The Providers view's forecast panel, when its first read was still running: asked for
+  // until it is there (202 while the read runs). A response that is not the panel (signed
+  // out) stops it; a network error retries later.
+  var pending = document.querySelector("[data-forecast-pending]");
+  if (pending && window.fetch) {
+    var asked = 0;
+    var ask = function () {
+      asked += 1;
+      fetch("/cost/forecast/panel", { credentials: "same-origin", cache: "no-store" }).then(function (r) {
+        if (r.status === 204) { pending.remove(); return; }
+        if (r.status === 202) { if (asked < 90) { setTimeout(ask, 2000); } return; }
+        if (!r.ok || r.headers.get("x-spendlens-part") !== "forecast-panel") { return; }
+        return r.text().then(function (html) { pending.outerHTML = html; });
+      }).catch(function () { if (asked < 90) { setTimeout(ask, 10000); } });
+    };
+    ask();
+  }
   // Copy a just-created secret (the button only exists with JavaScript).
   document.querySelectorAll("button[data-copy]").forEach(function (button) {
     var source = document.getElementById(button.getAttribute("data-copy"));

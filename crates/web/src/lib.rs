@@ -61,6 +61,9 @@ pub struct WebSettings {
     /// Raw metered events older than this many days are deleted (`serve
     /// --meter-retention-days`); compliance reports state it.
     pub meter_retention_days: Option<u32>,
+    /// How long the Providers view waits for a forecast read before it shows that the read is
+    /// running (the panel then fills in by itself); zero: it never waits.
+    pub forecast_panel_wait: std::time::Duration,
 }
 
 impl Default for WebSettings {
@@ -72,6 +75,7 @@ impl Default for WebSettings {
             session_idle: time::Duration::hours(12),
             alerts: alerts::AlertSettings::default(),
             meter_retention_days: None,
+            forecast_panel_wait: std::time::Duration::from_secs(2),
         }
     }
 }
@@ -104,6 +108,8 @@ pub struct AppState {
     pub access: access::DeniedLimiter,
     /// Request latencies, ingest counts and the sync log's totals for `/metrics`.
     pub metrics: metrics::Metrics,
+    /// The Providers view's forecast reads running now (loads share one).
+    pub forecast_panels: dashboard::forecast_panel::PanelReads,
     pub settings: WebSettings,
 }
 
@@ -136,6 +142,7 @@ impl AppState {
             credentials: credentials::CredentialCache::default(),
             access: access::DeniedLimiter::default(),
             metrics: metrics::Metrics::default(),
+            forecast_panels: dashboard::forecast_panel::PanelReads::default(),
             settings,
         })
     }

@@ -1070,6 +1070,47 @@ async fn a_person_uses_the_dashboard_in_a_real_browser() {
         shot(&client, &format!("33-{name}-units-phone")).await;
     }
 
+    // A server whose forecast read outlasts the page's wait (here: it never waits) shows the
+    // Providers page at once, saying the forecast is being read; the script then fills the
+    // panel in. Same store and session (a cookie is for the host, not the port).
+    client.set_window_size(1440, 900).await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let hurried = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(spendlens_web::serve(
+        listener,
+        spendlens_web::router(spendlens_web::AppState::with_settings(
+            engine.clone(),
+            spendlens_web::WebSettings {
+                forecast_panel_wait: Duration::ZERO,
+                ..spendlens_web::WebSettings::default()
+            },
+        )),
+        std::future::pending(),
+    ));
+    client
+        .goto(&format!("{hurried}/providers?period=last-30-days"))
+        .await
+        .unwrap();
+    let mut filled = false;
+    for _ in 0..100 {
+        let pending = client
+            .find_all(Locator::Css("[data-forecast-pending]"))
+            .await
+            .unwrap();
+        let panel = client
+            .find_all(Locator::Css("section[data-forecast] [data-forecast-cards]"))
+            .await
+            .unwrap();
+        if pending.is_empty() && !panel.is_empty() {
+            filled = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(filled, "the forecast panel was never filled in");
+    assert!(!texts(&client, "section[data-forecast] h2").await.is_empty());
+    shot(&client, "37-forecast-filled-in").await;
+
     client.close().await.unwrap();
     test.teardown().await;
 }

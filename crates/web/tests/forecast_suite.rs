@@ -236,9 +236,14 @@ fn engine(store: &Store) -> SyncEngine {
 
 /// Serves a server of its own over `engine`'s store on a random port; its base URL.
 async fn serve(engine: SyncEngine) -> String {
+    serve_with(engine, spendlens_web::WebSettings::default()).await
+}
+
+/// [`serve`] with `settings`.
+async fn serve_with(engine: SyncEngine, settings: spendlens_web::WebSettings) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let router = spendlens_web::router(spendlens_web::AppState::new(engine));
+    let router = spendlens_web::router(spendlens_web::AppState::with_settings(engine, settings));
     tokio::spawn(spendlens_web::serve(
         listener,
         router,
@@ -799,4 +804,55 @@ async fn after_a_sync_the_providers_page_shows_the_new_bill_as_a_fresh_server_do
             "{path}"
         );
     }
+}
+
+#[tokio::test]
+async fn a_forecast_read_still_running_does_not_hold_the_providers_page() {
+    let app = App::start().await;
+    let cookie = app.sign_in().await;
+    let waited = app.text("/providers", Some(&cookie)).await;
+
+    // A server that never waits for the read (as when it takes longer than the page waits):
+    // the page says the read is running, and the panel it then hands over is the one a page
+    // that waited shows.
+    let hurried = serve_with(
+        engine(&app.test.store),
+        spendlens_web::WebSettings {
+            forecast_panel_wait: Duration::ZERO,
+            ..spendlens_web::WebSettings::default()
+        },
+    )
+    .await;
+    let page = app.text_at(&hurried, "/providers", Some(&cookie)).await;
+    assert!(page.contains("data-forecast-pending"), "no pending panel");
+    assert!(
+        !page.contains("data-forecast>"),
+        "the page waited for the read"
+    );
+    assert!(page.contains("Forecasts and anomalies are being read"));
+    // The rest of the page is there: the cost table and the coverage panel.
+    assert!(page.contains("OpenAI"));
+
+    let fragment = app
+        .client
+        .get(format!("{hurried}/cost/forecast/panel"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(fragment.status().as_u16(), 200);
+    assert_eq!(fragment.headers()["x-spendlens-part"], "forecast-panel");
+    assert_eq!(fragment.headers()["cache-control"], "no-store");
+    let fragment = fragment.text().await.unwrap();
+    assert_eq!(panel(&fragment), panel(&waited));
+
+    // Signed out, the answer is not the panel (the script stops on a missing part header).
+    let anonymous = app
+        .client
+        .get(format!("{hurried}/cost/forecast/panel"))
+        .send()
+        .await
+        .unwrap();
+    assert!(anonymous.headers().get("x-spendlens-part").is_none());
+    assert!(!anonymous.text().await.unwrap().contains("data-forecast>"));
 }

@@ -120,6 +120,12 @@ pub async fn run(_cli: &Cli, args: &BenchArgs) -> anyhow::Result<ExitCode> {
                 page.first.as_secs_f64() * 1000.0,
                 page.bytes as f64 / 1024.0
             );
+            if let Some(ready) = page.panel_ready {
+                println!(
+                    "  its forecast panel ready {:>8.2} ms  (from the first load's start until GET /cost/forecast/panel hands it over; the page waits for it at most 2 s)",
+                    ready.as_secs_f64() * 1000.0
+                );
+            }
         }
         result.after_sync.print(args.samples);
     }

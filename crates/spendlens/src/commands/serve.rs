@@ -25,6 +25,7 @@ pub async fn run(cli: &Cli, args: &ServeArgs) -> anyhow::Result<ExitCode> {
         session_idle: time::Duration::minutes(args.session_idle_minutes),
         alerts: spendlens_web::alerts::AlertSettings::default(),
         meter_retention_days: args.meter_retention_days,
+        ..spendlens_web::WebSettings::default()
     };
     let retention = args
         .meter_retention_days

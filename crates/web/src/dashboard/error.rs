@@ -11,7 +11,7 @@ use spendlens_sync::SyncError;
 use crate::error::current_request_id;
 use crate::passwords::HashError;
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum PageError {
     /// Not signed in (or first run): go there.
     #[error("redirect to {0}")]

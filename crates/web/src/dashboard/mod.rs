@@ -18,6 +18,7 @@ mod connections;
 mod cost;
 pub mod error;
 mod focus_export;
+pub mod forecast_panel;
 pub mod forecast_rows;
 pub mod forecasts;
 pub mod format;
@@ -125,6 +126,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/cost/live", get(cost::live_part))
         .route("/cost/forecast", get(forecasts::page))
         .route("/cost/forecast/export", get(forecasts::export))
+        .route("/cost/forecast/panel", get(forecast_panel::fragment))
         .route("/cost/forecast/thresholds", post(forecasts::set_threshold))
         .route(
             "/cost/forecast/thresholds/remove",

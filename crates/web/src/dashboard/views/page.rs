@@ -2,6 +2,8 @@
 //! to the cent on its own; the total row states a rounding difference), with the view's
 //! cards, charts and notes around it.
 
+use std::sync::Arc;
+
 use askama::Template;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
@@ -414,7 +416,7 @@ fn render_table(
 
 /// Renders one metric view.
 pub async fn view_page(
-    state: &AppState,
+    state: &Arc<AppState>,
     viewer: &Viewer,
     headers: &HeaderMap,
     view: View,
@@ -619,7 +621,9 @@ pub async fn view_page(
         _ => None,
     };
     let forecast = match &report {
-        Report::Providers(_) => crate::dashboard::forecasts::panel(state, viewer.org()).await?,
+        Report::Providers(_) => {
+            crate::dashboard::forecast_panel::for_page(state, viewer.org()).await?
+        }
         _ => None,
     };
     let template = MetricPage {
