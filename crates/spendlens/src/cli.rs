@@ -232,6 +232,16 @@ pub enum ConnectionsCommand {
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
+    /// Give a connection a new key: a rotated one, or one for a connection whose credential was
+    /// removed (its history stays). Checked for its shape, then with one live call against the
+    /// connection's own base URL; saved (encrypted, audited) only when both pass. The
+    /// connection keeps its id and history and is pending until its next sync.
+    SetKey {
+        /// The connection's id or name.
+        connection: String,
+        #[command(flatten)]
+        credential: CredentialSource,
+    },
     /// Remove a connection's credential (history stays), or everything with --purge.
     Remove {
         /// The connection's id or name.
@@ -249,16 +259,8 @@ pub struct AddConnectionArgs {
     /// A name for the connection, e.g. "openai-prod".
     #[arg(long)]
     pub name: String,
-    /// Read the credential from this file.
-    #[arg(
-        long,
-        conflicts_with = "credential_stdin",
-        required_unless_present = "credential_stdin"
-    )]
-    pub credential_file: Option<PathBuf>,
-    /// Read the credential from standard input.
-    #[arg(long)]
-    pub credential_stdin: bool,
+    #[command(flatten)]
+    pub credential: CredentialSource,
     /// Send requests to this base URL instead of the provider's (proxies, gateways).
     #[arg(long)]
     pub base_url: Option<String>,
@@ -277,6 +279,22 @@ pub struct AddConnectionArgs {
     /// 3rd).
     #[arg(long, value_parser = clap::value_parser!(i64).range(0..=62))]
     pub lookback_days: Option<i64>,
+}
+
+/// Where a connection's credential is read from (never a flag's value: it would sit in the
+/// shell's history and the process list).
+#[derive(Debug, Args)]
+pub struct CredentialSource {
+    /// Read the credential from this file.
+    #[arg(
+        long,
+        conflicts_with = "credential_stdin",
+        required_unless_present = "credential_stdin"
+    )]
+    pub credential_file: Option<PathBuf>,
+    /// Read the credential from standard input.
+    #[arg(long)]
+    pub credential_stdin: bool,
 }
 
 #[derive(Clone, Copy, Debug, Default, ValueEnum, PartialEq, Eq)]

@@ -7,7 +7,9 @@ use anyhow::{Context as _, bail};
 use spendlens_domain::ProviderKind;
 use spendlens_sync::connections::AddConnection;
 
-use crate::cli::{AddConnectionArgs, Cli, ConnectionsCommand, Format, ProviderArg};
+use crate::cli::{
+    AddConnectionArgs, Cli, ConnectionsCommand, CredentialSource, Format, ProviderArg,
+};
 use crate::context::Context;
 use crate::render::text_table;
 
@@ -151,17 +153,21 @@ pub async fn run(cli: &Cli, command: &ConnectionsCommand) -> anyhow::Result<Exit
                     .remove_credential(context.org, row.id, actor, &format!("kept {lost}"))
                     .await?;
                 println!(
-                    "Removed the credential of \"{}\"; its history ({lost}) stays (use --purge to delete it too).",
-                    row.name
+                    "Removed the credential of \"{}\"; its history ({lost}) stays (use --purge to delete it too). `spendlens connections set-key {}` gives it a new key and it syncs again.",
+                    row.name, row.id.0
                 );
             }
             Ok(ExitCode::SUCCESS)
         }
+        ConnectionsCommand::SetKey {
+            connection,
+            credential,
+        } => set_key(&context, connection, credential).await,
     }
 }
 
-fn read_credential(args: &AddConnectionArgs) -> anyhow::Result<String> {
-    let text = match &args.credential_file {
+fn read_credential(source: &CredentialSource) -> anyhow::Result<String> {
+    let text = match &source.credential_file {
         Some(path) => std::fs::read_to_string(path)
             .with_context(|| format!("reading the credential file {}", path.display()))?,
         None => {
@@ -179,7 +185,7 @@ fn read_credential(args: &AddConnectionArgs) -> anyhow::Result<String> {
 }
 
 async fn add(context: &Context, args: &AddConnectionArgs) -> anyhow::Result<ExitCode> {
-    let secret = read_credential(args)?;
+    let secret = read_credential(&args.credential)?;
     let provider = provider_of(args.provider);
     let actor = spendlens_store::Actor {
         name: "cli",
@@ -222,6 +228,46 @@ async fn add(context: &Context, args: &AddConnectionArgs) -> anyhow::Result<Exit
         }
         Err(err) => {
             eprintln!("error: {err}");
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
+async fn set_key(
+    context: &Context,
+    connection: &str,
+    source: &CredentialSource,
+) -> anyhow::Result<ExitCode> {
+    let row = context
+        .store()
+        .find_connection(context.org, connection)
+        .await?;
+    let secret = read_credential(source)?;
+    let actor = spendlens_store::Actor {
+        name: "cli",
+        at: context.engine.now(),
+    };
+    match context
+        .engine
+        .replace_credential_as(context.org, row.id, &secret, actor)
+        .await
+    {
+        Ok((row, check)) => {
+            println!(
+                "Gave connection \"{}\" (id {}) a new key {}; it is pending until its next sync.",
+                row.name,
+                row.id.0,
+                row.credential_hint.as_deref().unwrap_or("?")
+            );
+            println!("Check: {}", check.summary);
+            println!(
+                "Run `spendlens sync --connection {}` to fetch its data now.",
+                row.id.0
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(err) => {
+            eprintln!("error: {}", err.key_not_changed());
             Ok(ExitCode::FAILURE)
         }
     }
