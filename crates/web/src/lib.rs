@@ -75,7 +75,7 @@ impl Default for WebSettings {
             session_idle: time::Duration::hours(12),
             alerts: alerts::AlertSettings::default(),
             meter_retention_days: None,
-            forecast_panel_wait: std::time::Duration::from_secs(2),
+            forecast_panel_wait: std::time::Duration::from_secs(1),
         }
     }
 }

@@ -841,6 +841,50 @@ async fn a_person_uses_the_dashboard_in_a_real_browser() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 
+    // A failed sync whose error is long and carries an unbroken URL: Sync Logs must still fit.
+    {
+        let store = engine.store();
+        let org = store.ensure_default_org(engine.now()).await.unwrap();
+        let connection = store
+            .list_connections(org)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|c| c.provider == ProviderKind::OpenAi)
+            .unwrap()
+            .id;
+        let window = spendlens_domain::DayRange::new(
+            spendlens_domain::Day::from_date(date!(2026 - 11 - 19)),
+            spendlens_domain::Day::from_date(date!(2026 - 11 - 22)),
+        )
+        .unwrap();
+        let run = store
+            .start_sync_run(
+                org,
+                connection,
+                spendlens_store::SyncTrigger::Manual,
+                window,
+                engine.now(),
+            )
+            .await
+            .unwrap();
+        store
+            .finish_sync_run(
+                run,
+                &spendlens_store::SyncRunOutcome {
+                    status: spendlens_store::SyncRunStatus::Failed,
+                    counts: spendlens_store::WriteCounts::default(),
+                    http_calls: 7,
+                    retries: 5,
+                    error: Some("rate limited (429) on page 3 of /v1/organization/costs after 5 retries over 94 s: the provider said \"Rate limit reached for organization org-AbCdEfGhIjKlMnOpQrStUvWx on requests per min (RPM): Limit 60, Used 60\"; see https://platform.openai.com/docs/guides/rate-limits?context=tier-free#usage-tiers-and-the-organization-admin-api-limits-explained. Nothing of this window was written; the next sync reads it again.".to_owned()),
+                    notes: None,
+                },
+                engine.now(),
+            )
+            .await
+            .unwrap();
+    }
+
     // Layout at 1280 and 1440 px: every action of the admin pages is in view without scrolling
     // sideways.
     for width in [1280, 1440] {
@@ -854,6 +898,21 @@ async fn a_person_uses_the_dashboard_in_a_real_browser() {
             fits_at(&client, &format!("{base}{path}"), width, "").await;
             shot(&client, &format!("{name}-{width}")).await;
         }
+        // The failed sync's error opened in full (its URL has no space to break at).
+        client.goto(&format!("{base}/sync-logs")).await.unwrap();
+        let wide = client
+            .execute(
+                "document.querySelector('table.sync-logs details').open = true; return document.documentElement.scrollWidth > document.documentElement.clientWidth + 1",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            wide,
+            serde_json::Value::Bool(false),
+            "/sync-logs with the error open at {width} px"
+        );
+        shot(&client, &format!("22-sync-logs-error-open-{width}")).await;
     }
     // Test and Sync now say so while they run (the button is disabled and relabelled on submit).
     client.goto(&format!("{base}/connections")).await.unwrap();

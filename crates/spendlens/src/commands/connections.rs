@@ -5,6 +5,8 @@ use std::process::ExitCode;
 
 use anyhow::{Context as _, bail};
 use spendlens_domain::ProviderKind;
+use spendlens_providers::ConnectionCheck;
+use spendlens_store::ConnectionRow;
 use spendlens_sync::connections::AddConnection;
 
 use crate::cli::{
@@ -217,13 +219,7 @@ async fn add(context: &Context, args: &AddConnectionArgs) -> anyhow::Result<Exit
                 row.id.0,
                 row.credential_hint.as_deref().unwrap_or("?")
             );
-            if let Some(check) = check {
-                println!("Check: {}", check.summary);
-            }
-            println!(
-                "Run `spendlens sync --connection {}` to fetch its data now.",
-                row.id.0
-            );
+            print_next(&row, check.as_ref());
             Ok(ExitCode::SUCCESS)
         }
         Err(err) => {
@@ -259,11 +255,7 @@ async fn set_key(
                 row.id.0,
                 row.credential_hint.as_deref().unwrap_or("?")
             );
-            println!("Check: {}", check.summary);
-            println!(
-                "Run `spendlens sync --connection {}` to fetch its data now.",
-                row.id.0
-            );
+            print_next(&row, Some(&check));
             Ok(ExitCode::SUCCESS)
         }
         Err(err) => {
@@ -271,6 +263,17 @@ async fn set_key(
             Ok(ExitCode::FAILURE)
         }
     }
+}
+
+/// After a key was saved: what its live check said, and how to sync now.
+fn print_next(row: &ConnectionRow, check: Option<&ConnectionCheck>) {
+    if let Some(check) = check {
+        println!("Check: {}", check.summary);
+    }
+    println!(
+        "Run `spendlens sync --connection {}` to fetch its data now.",
+        row.id.0
+    );
 }
 
 async fn list(context: &Context, format: Format) -> anyhow::Result<ExitCode> {
