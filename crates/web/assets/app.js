@@ -111,19 +111,26 @@
     setTimeout(refresh, every);
   }
   // The Providers view's forecast panel, when its first read was still running: asked for
-  // until it is there (202 while the read runs). A response that is not the panel (signed
-  // out) stops it; a network error retries later.
+  // until it is there (202 while the read runs), not while the tab is hidden. A response that
+  // is not the panel (signed out) stops it; a failed read or three minutes of asking say so.
   var pending = document.querySelector("[data-forecast-pending]");
   if (pending && window.fetch) {
     var asked = 0;
+    var giveUp = function () {
+      var note = pending.querySelector("p.muted");
+      if (note) { note.textContent = "The forecast could not be read just now. Reload the page to try again."; }
+      pending.removeAttribute("aria-busy");
+    };
     var ask = function () {
+      if (document.hidden) { setTimeout(ask, 2000); return; }
       asked += 1;
       fetch("/cost/forecast/panel", { credentials: "same-origin", cache: "no-store" }).then(function (r) {
         if (r.status === 204) { pending.remove(); return; }
-        if (r.status === 202) { if (asked < 90) { setTimeout(ask, 2000); } return; }
-        if (!r.ok || r.headers.get("x-spendlens-part") !== "forecast-panel") { return; }
+        if (r.status === 202) { if (asked < 90) { setTimeout(ask, 2000); } else { giveUp(); } return; }
+        if (!r.ok) { giveUp(); return; }
+        if (r.headers.get("x-spendlens-part") !== "forecast-panel") { return; }
         return r.text().then(function (html) { pending.outerHTML = html; });
-      }).catch(function () { if (asked < 90) { setTimeout(ask, 10000); } });
+      }).catch(function () { if (asked < 90) { setTimeout(ask, 10000); } else { giveUp(); } });
     };
     ask();
   }

@@ -257,9 +257,17 @@ async fn start_app() -> (String, SyncEngine, TestStore, Vec<Box<dyn std::any::An
         .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
+    // The Providers page waits for the forecast read however long it takes: a loaded CI
+    // machine must not turn the panel this test checks into the pending one.
     tokio::spawn(spendlens_web::serve(
         listener,
-        spendlens_web::router(spendlens_web::AppState::new(engine.clone())),
+        spendlens_web::router(spendlens_web::AppState::with_settings(
+            engine.clone(),
+            spendlens_web::WebSettings {
+                forecast_panel_wait: Duration::from_secs(120),
+                ..spendlens_web::WebSettings::default()
+            },
+        )),
         std::future::pending(),
     ));
     (

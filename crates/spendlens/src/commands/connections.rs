@@ -155,7 +155,7 @@ pub async fn run(cli: &Cli, command: &ConnectionsCommand) -> anyhow::Result<Exit
                     .remove_credential(context.org, row.id, actor, &format!("kept {lost}"))
                     .await?;
                 println!(
-                    "Removed the credential of \"{}\"; its history ({lost}) stays (use --purge to delete it too). `spendlens connections set-key {}` gives it a new key and it syncs again.",
+                    "Removed the credential of \"{}\"; its history ({lost}) stays (use --purge to delete it too). `spendlens connections set-key {} --credential-stdin < key.txt` gives it a new key and it syncs again.",
                     row.name, row.id.0
                 );
             }

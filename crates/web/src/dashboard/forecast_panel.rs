@@ -37,7 +37,14 @@ type Outcome = Option<Result<Option<String>, PageError>>;
 /// The forecast reads running now, one per organization at most.
 #[derive(Debug, Default)]
 pub struct PanelReads {
-    running: Mutex<HashMap<OrgId, watch::Receiver<Outcome>>>,
+    running: Mutex<HashMap<OrgId, Running>>,
+}
+
+/// A read, and the bill's revision when it started.
+#[derive(Debug)]
+struct Running {
+    revision: i64,
+    read: watch::Receiver<Outcome>,
 }
 
 /// What a page gets.
@@ -50,31 +57,55 @@ pub enum PanelState {
 }
 
 impl PanelReads {
-    /// The running read of `org`, or a new one.
-    fn join(&self, state: &Arc<AppState>, org: OrgId) -> watch::Receiver<Outcome> {
+    /// The running read of `org`, or a new one. A read that started before the bill's latest
+    /// write is not joined: its panel would miss that write (as a page read before it would).
+    async fn join(
+        &self,
+        state: &Arc<AppState>,
+        org: OrgId,
+    ) -> Result<watch::Receiver<Outcome>, PageError> {
+        let revision = state.store().rollup_revision(org).await?;
         let mut running = self.running.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(read) = running.get(&org) {
+        if let Some(current) = running.get(&org) {
             // A read whose task ended without an outcome (it cannot, short of a panic) is
             // replaced rather than waited for.
-            if read.borrow().is_some() || read.has_changed().is_ok() {
-                return read.clone();
+            let alive = current.read.borrow().is_some() || current.read.has_changed().is_ok();
+            if alive && current.revision >= revision {
+                return Ok(current.read.clone());
             }
         }
         let (done, read) = watch::channel(None);
-        running.insert(org, read.clone());
+        running.insert(
+            org,
+            Running {
+                revision,
+                read: read.clone(),
+            },
+        );
         let state = Arc::clone(state);
+        let mine = read.clone();
         tokio::spawn(async move {
             let outcome = super::forecasts::panel(&state, org).await;
+            if let Err(error) = &outcome {
+                // Said here too: the page that started the read may have stopped waiting.
+                tracing::warn!(org = org.0, ?error, "the forecast panel's read failed");
+            }
             // Sent before the entry goes: a load joining in between sees this outcome.
             done.send_replace(Some(outcome));
-            state
+            let mut running = state
                 .forecast_panels
                 .running
                 .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .remove(&org);
+                .unwrap_or_else(PoisonError::into_inner);
+            // Only this read's entry: a newer read may have replaced it.
+            if running
+                .get(&org)
+                .is_some_and(|current| current.read.same_channel(&mine))
+            {
+                running.remove(&org);
+            }
         });
-        read
+        Ok(read)
     }
 
     /// The panel of `org`, waiting at most `wait` for its read (zero: not at all).
@@ -84,7 +115,7 @@ impl PanelReads {
         org: OrgId,
         wait: Duration,
     ) -> Result<PanelState, PageError> {
-        let mut read = self.join(state, org);
+        let mut read = self.join(state, org).await?;
         if wait.is_zero() && read.borrow().is_none() {
             return Ok(PanelState::Reading);
         }
