@@ -92,6 +92,22 @@ async fn shot(client: &Client, name: &str) {
     std::fs::write(screenshots().join(format!("{name}.png")), png).unwrap();
 }
 
+/// Whether the page, after running `first` (script statements, or ""), is wider than the
+/// window: it would scroll sideways.
+async fn page_scrolls_sideways(client: &Client, first: &str) -> bool {
+    let wide = client
+        .execute(
+            &format!(
+                "{first} return document.documentElement.scrollWidth > document.documentElement.clientWidth + 1"
+            ),
+            vec![],
+        )
+        .await
+        .unwrap();
+    wide.as_bool()
+        .unwrap_or_else(|| panic!("the width check returned {wide}"))
+}
+
 /// Opens `url` at `width` px and fails when a table scrolls sideways in its frame, naming each
 /// such table's width, its frame's and the start of its header (`rows` says what the data
 /// holds).
@@ -908,16 +924,12 @@ async fn a_person_uses_the_dashboard_in_a_real_browser() {
         }
         // The failed sync's error opened in full (its URL has no space to break at).
         client.goto(&format!("{base}/sync-logs")).await.unwrap();
-        let wide = client
-            .execute(
-                "document.querySelector('table.sync-logs details').open = true; return document.documentElement.scrollWidth > document.documentElement.clientWidth + 1",
-                vec![],
+        assert!(
+            !page_scrolls_sideways(
+                &client,
+                "document.querySelector('table.sync-logs details').open = true;"
             )
-            .await
-            .unwrap();
-        assert_eq!(
-            wide,
-            serde_json::Value::Bool(false),
+            .await,
             "/sync-logs with the error open at {width} px"
         );
         shot(&client, &format!("22-sync-logs-error-open-{width}")).await;
@@ -1083,16 +1095,8 @@ async fn a_person_uses_the_dashboard_in_a_real_browser() {
         (format!("{base}/sync-logs"), "36-sync-logs-phone"),
     ] {
         client.goto(&url).await.unwrap();
-        let wide = client
-            .execute(
-                "return document.documentElement.scrollWidth > document.documentElement.clientWidth + 1",
-                vec![],
-            )
-            .await
-            .unwrap();
-        assert_eq!(
-            wide,
-            serde_json::Value::Bool(false),
+        assert!(
+            !page_scrolls_sideways(&client, "").await,
             "{url} is wider than a phone"
         );
         shot(&client, name).await;
@@ -1126,14 +1130,10 @@ async fn a_person_uses_the_dashboard_in_a_real_browser() {
         ("/providers?period=last-30-days", "providers"),
     ] {
         client.goto(&format!("{base}{path}")).await.unwrap();
-        let wide = client
-            .execute(
-                "return document.documentElement.scrollWidth > document.documentElement.clientWidth + 1",
-                vec![],
-            )
-            .await
-            .unwrap();
-        assert_eq!(wide, serde_json::Value::Bool(false), "{path} at 390 px");
+        assert!(
+            !page_scrolls_sideways(&client, "").await,
+            "{path} at 390 px"
+        );
         shot(&client, &format!("33-{name}-units-phone")).await;
     }
 
